@@ -1,0 +1,242 @@
+//! The `concierge` command line. `main.rs` only calls [`run`].
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tokio::sync::watch;
+
+use crate::cache::Cache;
+use crate::config::Settings;
+use crate::jobs::{JobsStatus, Runner};
+use crate::outbox::{Dispatcher, RedisStreamSink};
+use crate::startup::Application;
+use crate::state::AppState;
+use crate::{db, housekeeping, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "concierge",
+    version,
+    about = "Concierge: portal BFF, clienteling and CRM back end"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API and run the background jobs in the same process.
+    Serve {
+        /// Serve the API only; run the jobs in separate `concierge worker` processes.
+        #[arg(long)]
+        no_jobs: bool,
+    },
+    /// Run the background jobs only (queues, cron schedules, outbox delivery).
+    Worker,
+    /// Apply database migrations and exit. Safe to run while other replicas start.
+    Migrate,
+    /// Apply migrations, then load the demo data used by `scripts/run`.
+    Seed,
+    /// Run the provider sandbox (Salesforce, WHMCS, Freebit, messaging stand-ins).
+    Sandbox {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+    },
+    /// Print the OpenAPI document as JSON.
+    Openapi,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        return match crate::openapi::to_pretty_json() {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error),
+        };
+    }
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("concierge: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.telemetry);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&error.into()),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { no_jobs } => serve(settings, !no_jobs, true).await,
+            Command::Worker => serve(settings, true, false).await,
+            Command::Migrate => migrate(&settings).await,
+            Command::Seed => seed(&settings).await,
+            Command::Sandbox { listen } => Err(anyhow::anyhow!(
+                "the provider sandbox is not part of this build yet (cannot listen on {listen})"
+            )),
+            Command::Openapi => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    tracing::error!(error = %format!("{error:#}"), "concierge failed");
+    eprintln!("concierge: {error:#}");
+    ExitCode::FAILURE
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let pool = db::pool(&settings.database)?;
+    db::migrate(&pool).await?;
+    tracing::info!("migrations applied");
+    eprintln!("migrations applied");
+    Ok(())
+}
+
+async fn seed(settings: &Settings) -> anyhow::Result<()> {
+    let pool = db::pool(&settings.database)?;
+    db::migrate(&pool).await?;
+    let report = crate::seed::run(&pool).await?;
+    eprintln!("{report}");
+    Ok(())
+}
+
+pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<AppState> {
+    Ok(AppState {
+        db: db::pool(&settings.database)?,
+        cache: Cache::new(&settings.redis)?,
+        jobs: JobsStatus::new(jobs_enabled),
+        settings,
+    })
+}
+
+/// The job runner every process with jobs enabled runs: the queues, the schedules and the outbox dispatcher.
+pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
+    let settings = &state.settings;
+    let pool = state.db.clone();
+    let retention = settings.outbox.retention_days;
+    let sink = RedisStreamSink::new(
+        state.cache.clone(),
+        &settings.outbox.redis_stream,
+        settings.outbox.stream_max_len,
+    );
+    let dispatcher = Dispatcher::new(state.db.clone(), sink, settings.outbox.clone());
+    Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
+        .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))
+        .schedule("housekeeping", &settings.jobs.cron.housekeeping, |tick| {
+            housekeeping::Housekeeping {
+                scheduled_for: tick,
+            }
+        })
+        .map(|runner| runner.background(move |shutdown| dispatcher.run(shutdown)))
+}
+
+/// Runs the API and/or the job runner until SIGTERM or SIGINT, then drains both.
+async fn serve(settings: Settings, jobs_enabled: bool, http_enabled: bool) -> anyhow::Result<()> {
+    let state = build_state(settings, jobs_enabled)?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+
+    let app = if http_enabled {
+        let app = Application::build(state.clone())?;
+        tracing::info!(
+            port = app.port(),
+            "listening on http://{}:{}",
+            state.settings.server.host,
+            app.port()
+        );
+        Some(app)
+    } else {
+        None
+    };
+    let server_handle = app.as_ref().map(Application::handle);
+    let server = tokio::spawn(async move {
+        match app {
+            Some(app) => app.run_until_stopped().await,
+            None => Ok(()),
+        }
+    });
+
+    // Migrations run beside the server: readiness answers 503 until they are in, and the job runner waits.
+    let background = {
+        let state = state.clone();
+        let shutdown = shutdown_rx.clone();
+        tokio::spawn(async move {
+            if !migrate_with_retry(&state, shutdown.clone()).await {
+                return Ok(());
+            }
+            if jobs_enabled {
+                build_runner(&state)?.run(shutdown).await
+            } else {
+                Ok(())
+            }
+        })
+    };
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: draining requests and jobs");
+    let _ = shutdown_tx.send(true);
+    if let Some(handle) = server_handle {
+        handle.stop(true).await;
+    }
+    server.await??;
+    background.await??;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate_with_retry(state: &AppState, mut shutdown: watch::Receiver<bool>) -> bool {
+    if !state.settings.database.migrate_on_start {
+        return true;
+    }
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match db::migrate(&state.db).await {
+            Ok(()) => {
+                tracing::info!("migrations applied");
+                return true;
+            }
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), ?delay, "migrations failed; retrying")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => delay = (delay * 2).min(Duration::from_secs(10)),
+            _ = shutdown.wait_for(|stop| *stop) => return false,
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

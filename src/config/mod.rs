@@ -1,0 +1,264 @@
+//! Layered configuration: `config/default.toml` → `config/{environment}.toml` → `CONCIERGE__SECTION__KEY`
+//! environment variables. Unknown keys are rejected so a typo never silently falls back to a default.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+pub const ENV_PREFIX: &str = "CONCIERGE__";
+pub const ENVIRONMENT_VAR: &str = "CONCIERGE_ENV";
+pub const CONFIG_DIR_VAR: &str = "CONCIERGE_CONFIG_DIR";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub telemetry: TelemetrySettings,
+    pub jobs: JobSettings,
+    pub outbox: OutboxSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Test => "test",
+            Environment::Production => "production",
+        }
+    }
+}
+
+impl std::str::FromStr for Environment {
+    type Err = ConfigError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Environment::Development),
+            "test" => Ok(Environment::Test),
+            "production" | "prod" => Ok(Environment::Production),
+            other => Err(ConfigError(format!(
+                "{ENVIRONMENT_VAR}: unknown environment `{other}` (expected development, test or production)"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Public base URL, used in links we hand out (problem types, reset links).
+    pub public_url: String,
+    pub request_timeout_ms: u64,
+    pub body_limit_bytes: usize,
+    pub shutdown_timeout_secs: u64,
+    pub workers: Option<usize>,
+    /// Portal origins allowed to call the API with credentials; nothing else is.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    pub pool_size: usize,
+    /// Upper bound on any single Redis round trip, so a sick Redis never stalls a request for long.
+    pub timeout_ms: u64,
+    /// Prefix of every key we write, so several deployments (or test runs) can share one Redis.
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub format: LogFormat,
+    /// `tracing_subscriber::EnvFilter` directives; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    pub poll_interval_ms: u64,
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// How long a worker waits before restarting after its backend failed (database blip).
+    pub restart_delay_ms: u64,
+    pub cron: CronSettings,
+}
+
+/// Cron expressions (with a seconds field) for the built-in scheduled jobs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CronSettings {
+    pub housekeeping: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    pub poll_interval_ms: u64,
+    pub batch_size: i64,
+    pub max_attempts: i32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Redis stream every event is appended to.
+    pub redis_stream: String,
+    pub stream_max_len: usize,
+    /// Delivered rows are kept this long for audit, then pruned by housekeeping.
+    pub retention_days: i32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads settings the way `concierge` does at startup: from `CONCIERGE_CONFIG_DIR` (default `./config`)
+    /// for the environment named by `CONCIERGE_ENV` (default `development`), then the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let environment: Environment = std::env::var(ENVIRONMENT_VAR)
+            .unwrap_or_else(|_| "development".into())
+            .parse()?;
+        let dir = std::env::var(CONFIG_DIR_VAR)
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from("config"));
+        Self::extract(
+            Self::figment(&dir, environment)?.merge(Env::prefixed(ENV_PREFIX).split("__")),
+        )
+    }
+
+    /// The file layers only (no process environment), so tests can add their own overrides.
+    pub fn figment(dir: &Path, environment: Environment) -> Result<Figment, ConfigError> {
+        let default = dir.join("default.toml");
+        if !default.is_file() {
+            return Err(ConfigError(format!(
+                "{} not found (set {CONFIG_DIR_VAR} to the folder holding default.toml)",
+                default.display()
+            )));
+        }
+        Ok(Figment::new()
+            .merge(Toml::file(default))
+            .merge(Toml::file(
+                dir.join(format!("{}.toml", environment.as_str())),
+            ))
+            .merge(("environment", environment.as_str())))
+    }
+
+    pub fn extract(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|error| {
+            // figment reports one error per problem; the first names the key, which is what an operator needs.
+            let first = error.into_iter().next();
+            ConfigError(first.map_or_else(|| "unknown error".to_string(), describe))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: &str| Err(ConfigError(format!("`{key}` {why}")));
+        if self.database.url.expose_secret().trim().is_empty() {
+            return fail("database.url", "must be set (CONCIERGE__DATABASE__URL)");
+        }
+        if self.redis.url.expose_secret().trim().is_empty() {
+            return fail("redis.url", "must be set (CONCIERGE__REDIS__URL)");
+        }
+        if self.server.body_limit_bytes == 0 {
+            return fail("server.body_limit_bytes", "must be greater than zero");
+        }
+        if self.server.request_timeout_ms == 0 {
+            return fail("server.request_timeout_ms", "must be greater than zero");
+        }
+        if self.database.max_connections == 0 {
+            return fail("database.max_connections", "must be greater than zero");
+        }
+        if self.jobs.max_attempts == 0 {
+            return fail("jobs.max_attempts", "must be at least 1");
+        }
+        if self.jobs.concurrency == 0 {
+            return fail("jobs.concurrency", "must be at least 1");
+        }
+        if self.outbox.batch_size <= 0 {
+            return fail("outbox.batch_size", "must be greater than zero");
+        }
+        for origin in &self.server.cors_allowed_origins {
+            if origin == "*" || !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return fail(
+                    "server.cors_allowed_origins",
+                    "must list explicit http(s) origins (credentials forbid `*`)",
+                );
+            }
+        }
+        if let Err(error) = self.jobs.cron.housekeeping.parse::<cron::Schedule>() {
+            return fail(
+                "jobs.cron.housekeeping",
+                &format!("is not a valid cron expression: {error}"),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn bind_address(&self) -> String {
+        format!("{}:{}", self.server.host, self.server.port)
+    }
+}
+
+fn describe(error: figment::Error) -> String {
+    use figment::error::Kind;
+    let key = if error.path.is_empty() {
+        None
+    } else {
+        Some(error.path.join("."))
+    };
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|meta| match &meta.source {
+            Some(source) => format!(" (from {} {source})", meta.name),
+            None => format!(" (from {})", meta.name),
+        })
+        .unwrap_or_default();
+    match (&error.kind, key) {
+        (Kind::MissingField(field), Some(key)) => format!("missing key `{key}.{field}`"),
+        (Kind::MissingField(field), None) => format!("missing key `{field}`"),
+        (Kind::UnknownField(field, _), Some(key)) => format!("unknown key `{key}.{field}`{source}"),
+        (Kind::UnknownField(field, _), None) => format!("unknown key `{field}`{source}"),
+        (kind, Some(key)) => format!("invalid value for `{key}`{source}: {kind}"),
+        (kind, None) => format!("{kind}{source}"),
+    }
+}

@@ -1,0 +1,76 @@
+//! PostgreSQL: the pool, the embedded migrations, and the readiness probe.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::config::DatabaseSettings;
+
+/// Our migrations, compiled into the binary. Forward-only: a released migration is never edited.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Builds the pool lazily: the process starts (and can report not-ready) even when PostgreSQL is down.
+pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    let options = connect_options(settings)?;
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .connect_lazy_with(options))
+}
+
+pub fn connect_options(settings: &DatabaseSettings) -> anyhow::Result<PgConnectOptions> {
+    let statement_timeout = settings.statement_timeout_ms.to_string();
+    Ok(PgConnectOptions::from_str(settings.url.expose_secret())
+        .context("`database.url` is not a valid PostgreSQL URL")?
+        .application_name("concierge")
+        .options([("statement_timeout", statement_timeout.as_str())]))
+}
+
+/// Applies our migrations and the job queue's. Safe to run from several replicas at once: sqlx takes a
+/// PostgreSQL advisory lock for the duration, so a second replica waits and then finds nothing to do.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await.context("applying migrations")?;
+    crate::jobs::setup_storage(pool)
+        .await
+        .context("applying job queue migrations")?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationState {
+    UpToDate,
+    /// Some of this binary's migrations are not applied yet (still running elsewhere, or never run).
+    Pending {
+        missing: usize,
+    },
+}
+
+/// Tells whether every migration embedded in this binary has been applied successfully.
+pub async fn migration_state(pool: &PgPool) -> anyhow::Result<MigrationState> {
+    let expected: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+    let applied: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM _sqlx_migrations WHERE success AND version = ANY($1)",
+    )
+    .bind(&expected)
+    .fetch_one(pool)
+    .await
+    .or_else(|error| match &error {
+        // No migrations table yet: nothing applied.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => Ok(0),
+        _ => Err(error),
+    })?;
+    let missing = expected
+        .len()
+        .saturating_sub(usize::try_from(applied).unwrap_or(0));
+    Ok(if missing == 0 {
+        MigrationState::UpToDate
+    } else {
+        MigrationState::Pending { missing }
+    })
+}

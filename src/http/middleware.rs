@@ -1,0 +1,147 @@
+use std::time::{Duration, Instant};
+
+use actix_cors::Cors;
+use actix_web::Error;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next};
+use tracing::Instrument;
+
+use super::request_context::{self, RequestContext};
+use crate::errors::{ApiError, ErrorCode};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The outermost middleware: assigns the request id, opens the request span, bounds the handler's time,
+/// and records the request's metrics by route template once the response is known.
+pub async fn observe<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+    timeout: Duration,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let method = req.method().to_string();
+    // Matched against the route table up front: a timed-out request is gone by the time we learn of it.
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!(
+        "http_request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let context = RequestContext {
+        request_id: request_id.clone(),
+        path: req.path().to_owned(),
+    };
+
+    let outcome = request_context::scope(
+        context.clone(),
+        tokio::time::timeout(timeout, next.call(req)).instrument(span.clone()),
+    )
+    .await;
+    let result = match outcome {
+        Ok(result) => result.map(ServiceResponse::map_into_boxed_body),
+        Err(_elapsed) => Err(ApiError::new(ErrorCode::RequestTimeout)
+            .in_context(context)
+            .into()),
+    };
+
+    let status = match &result {
+        Ok(response) => response.status().as_u16(),
+        Err(error) => error.as_response_error().status_code().as_u16(),
+    };
+    let elapsed = started.elapsed();
+    crate::observability::record_http_request(&method, &route, status, elapsed);
+    span.record("status", status);
+    span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+    span.in_scope(|| {
+        if route.starts_with("/health") || route == "/metrics" {
+            tracing::debug!("request completed");
+        } else if status >= 500 {
+            tracing::error!("request failed");
+        } else {
+            tracing::info!("request completed");
+        }
+    });
+
+    let mut response = result?;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(response)
+}
+
+/// A caller-supplied id is kept only when it is short and plain, so it cannot smuggle anything into logs.
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?.trim();
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    (plain && !value.is_empty() && value.len() <= 128).then(|| value.to_owned())
+}
+
+/// Headers every API response carries. `/docs` sets its own CSP first so its scripts can load.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        ))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .add((
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ))
+        .add((
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ))
+        .add((header::CACHE_CONTROL, "no-store"))
+}
+
+/// The docs page only loads what the binary itself serves.
+pub fn docs_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+        ))
+        .add((header::CACHE_CONTROL, "public, max-age=300"))
+}
+
+/// Only the configured portal origins may call the API from a browser, with credentials (the refresh cookie).
+pub fn cors(allowed_origins: &[String]) -> Cors {
+    let cors = allowed_origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
+    cors.supports_credentials()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static(REQUEST_ID_HEADER),
+        ])
+        .expose_headers([
+            HeaderName::from_static(REQUEST_ID_HEADER),
+            header::RETRY_AFTER,
+            header::LOCATION,
+        ])
+        .max_age(600)
+}

@@ -1,0 +1,106 @@
+//! The background job runner: apalis workers over PostgreSQL queues, replica-safe cron, and long-running
+//! loops such as the outbox dispatcher, all in the same process as the API (or alone in `worker`).
+//!
+//! Retries are durable: a failed job's next `run_at` is pushed back exponentially in the database, so the
+//! back-off survives restarts and any replica may pick the retry up. After `max_attempts` runs a job stays
+//! in `apalis.jobs` with status `Failed` — that is what "dead" means here — for an operator to inspect.
+
+mod cron;
+mod runner;
+mod status;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::prelude::TaskBuilder;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::{PgConnection, PgPool};
+
+pub use cron::CronSchedule;
+pub use runner::{JobContext, Runner};
+pub use status::{JobsStatus, RunnerState};
+
+use crate::config::JobSettings;
+
+/// A job payload bound to its queue. Queue names are stable strings, never Rust type paths, so renaming a
+/// type cannot orphan queued jobs. Payload changes must stay backward compatible (`#[serde(default)]`).
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
+    const QUEUE: &'static str;
+}
+
+/// Creates the job queue's tables (schema `apalis`, with its own migrations history).
+pub async fn setup_storage(pool: &PgPool) -> anyhow::Result<()> {
+    apalis_postgres::PostgresStorage::<()>::setup(pool)
+        .await
+        .context("apalis setup")?;
+    Ok(())
+}
+
+/// Enqueues a job on the caller's connection, typically inside the transaction of the business change
+/// that needs it: the job exists if and only if the change committed.
+pub async fn enqueue<J: Job>(
+    conn: &mut PgConnection,
+    settings: &JobSettings,
+    job: &J,
+    delay: Option<Duration>,
+) -> anyhow::Result<()> {
+    let payload = serde_json::to_vec(job).context("serialising job")?;
+    let mut builder = TaskBuilder::new(payload).max_attempts(settings.max_attempts as usize);
+    if let Some(delay) = delay {
+        builder = builder.run_after(delay);
+    }
+    apalis_postgres::queries::push_tasks(conn, J::QUEUE, vec![builder.build()])
+        .await
+        .with_context(|| format!("enqueueing a job on {}", J::QUEUE))?;
+    Ok(())
+}
+
+/// A job that used up its attempts.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeadJob {
+    pub id: String,
+    pub queue: String,
+    pub attempts: i32,
+    pub last_result: Option<serde_json::Value>,
+}
+
+pub async fn dead_jobs(pool: &PgPool, queue: &str) -> anyhow::Result<Vec<DeadJob>> {
+    let rows = sqlx::query_as::<_, DeadJob>(
+        "SELECT id, job_type AS queue, attempts, last_result FROM apalis.jobs \
+         WHERE job_type = $1 AND (status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts)) \
+         ORDER BY done_at DESC NULLS LAST",
+    )
+    .bind(queue)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows)
+}
+
+/// Sets `jobs_queue_depth{queue,status}` from the queue table; called on each metrics scrape.
+pub async fn record_queue_depth(pool: &PgPool) -> anyhow::Result<()> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT job_type, \
+                CASE WHEN status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts) THEN 'dead' \
+                     WHEN status = 'Failed' THEN 'retrying' \
+                     ELSE lower(status) END AS state, \
+                count(*) \
+         FROM apalis.jobs GROUP BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await?;
+    const STATES: [&str; 5] = ["pending", "queued", "running", "retrying", "dead"];
+    let queues: std::collections::BTreeSet<&str> =
+        rows.iter().map(|(queue, _, _)| queue.as_str()).collect();
+    for queue in queues {
+        for state in STATES {
+            let count = rows
+                .iter()
+                .find(|(q, s, _)| q == queue && s == state)
+                .map_or(0, |(_, _, count)| *count);
+            metrics::gauge!("jobs_queue_depth", "queue" => queue.to_owned(), "status" => state)
+                .set(count as f64);
+        }
+    }
+    Ok(())
+}

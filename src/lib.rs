@@ -1,0 +1,19 @@
+//! Concierge: one binary serving the customer portal's BFF, the clienteling back end and the CRM engine.
+
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod errors;
+pub mod health;
+pub mod housekeeping;
+pub mod http;
+pub mod jobs;
+pub mod observability;
+pub mod openapi;
+pub mod outbox;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

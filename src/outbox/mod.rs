@@ -1,0 +1,75 @@
+//! The transactional outbox. A context records an event with [`record`] inside the transaction of the change
+//! it describes; the [`Dispatcher`] later delivers it at least once. Rows are claimed with
+//! `FOR UPDATE SKIP LOCKED`, so any number of dispatchers (one per replica) deliver each row once.
+
+mod dispatcher;
+mod sink;
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub use dispatcher::{DispatchReport, Dispatcher};
+pub use sink::{EventSink, RedisStreamSink};
+
+/// An event to publish, e.g. `order.provisioned` about aggregate `order`/`<id>`.
+#[derive(Debug, Clone)]
+pub struct NewEvent<P: Serialize> {
+    pub topic: &'static str,
+    pub aggregate_type: &'static str,
+    pub aggregate_id: String,
+    pub payload: P,
+}
+
+/// A stored event as the dispatcher hands it to a sink.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxEvent {
+    pub id: Uuid,
+    pub topic: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Writes the event on the caller's connection; pass the transaction of the business change.
+pub async fn record<P: Serialize>(
+    conn: &mut PgConnection,
+    event: NewEvent<P>,
+) -> anyhow::Result<Uuid> {
+    let id = Uuid::now_v7();
+    let payload = serde_json::to_value(&event.payload)?;
+    sqlx::query!(
+        "INSERT INTO outbox_events (id, topic, aggregate_type, aggregate_id, payload) VALUES ($1, $2, $3, $4, $5)",
+        id,
+        event.topic,
+        event.aggregate_type,
+        event.aggregate_id,
+        payload,
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn record_pending_gauge(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let pending = sqlx::query_scalar!(
+        "SELECT count(*) AS \"count!\" FROM outbox_events WHERE status = 'pending'"
+    )
+    .fetch_one(pool)
+    .await?;
+    metrics::gauge!("outbox_pending").set(pending as f64);
+    Ok(())
+}
+
+/// Deletes delivered events older than the retention period; dead ones stay for an operator.
+pub async fn prune_delivered(pool: &sqlx::PgPool, retention_days: i32) -> anyhow::Result<u64> {
+    let result = sqlx::query!(
+        "DELETE FROM outbox_events WHERE status = 'delivered' AND delivered_at < now() - make_interval(days => $1)",
+        retention_days,
+    )
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}

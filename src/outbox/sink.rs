@@ -1,0 +1,68 @@
+use deadpool_redis::redis;
+
+use super::OutboxEvent;
+use crate::cache::{Cache, RedisError};
+
+/// Where the dispatcher delivers events. Delivery is at least once: consumers de-duplicate on the event id.
+pub trait EventSink: Send + Sync + 'static {
+    fn deliver(&self, event: &OutboxEvent) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Appends each event to a Redis stream (`XADD`, trimmed to roughly `max_len` entries).
+#[derive(Clone)]
+pub struct RedisStreamSink {
+    cache: Cache,
+    stream: String,
+    max_len: usize,
+}
+
+impl RedisStreamSink {
+    pub fn new(cache: Cache, stream: &str, max_len: usize) -> Self {
+        let stream = cache.key(stream);
+        Self {
+            cache,
+            stream,
+            max_len,
+        }
+    }
+
+    pub fn stream_key(&self) -> &str {
+        &self.stream
+    }
+}
+
+impl EventSink for RedisStreamSink {
+    async fn deliver(&self, event: &OutboxEvent) -> anyhow::Result<()> {
+        let payload = serde_json::to_string(&event.payload)?;
+        let id = event.id.to_string();
+        let occurred_at = event.created_at.to_rfc3339();
+        let stream = self.stream.clone();
+        let max_len = self.max_len;
+        self.cache
+            .run(|mut conn| async move {
+                redis::cmd("XADD")
+                    .arg(&stream)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(max_len)
+                    .arg("*")
+                    .arg("id")
+                    .arg(&id)
+                    .arg("topic")
+                    .arg(&event.topic)
+                    .arg("aggregate_type")
+                    .arg(&event.aggregate_type)
+                    .arg("aggregate_id")
+                    .arg(&event.aggregate_id)
+                    .arg("occurred_at")
+                    .arg(&occurred_at)
+                    .arg("payload")
+                    .arg(&payload)
+                    .query_async::<String>(&mut conn)
+                    .await
+            })
+            .await
+            .map_err(|error: RedisError| anyhow::anyhow!("redis stream: {error}"))?;
+        Ok(())
+    }
+}

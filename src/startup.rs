@@ -1,0 +1,97 @@
+//! Builds the HTTP server: `Application::build` binds the listener (port 0 in tests) and exposes the port.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compat, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::errors;
+use crate::http::{cors, observe, security_headers};
+use crate::observability;
+use crate::routes::{self, OpenApiJson};
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub fn build(state: AppState) -> anyhow::Result<Self> {
+        Self::build_with_routes(state, |_| {})
+    }
+
+    /// Like [`Application::build`], with extra routes mounted beside the real ones. Tests use it to probe
+    /// cross-cutting behaviour (extractor errors, timeouts) through the app's real middleware and config.
+    pub fn build_with_routes(
+        state: AppState,
+        extra_routes: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(state.settings.bind_address()).map_err(|e| {
+            anyhow::anyhow!("cannot listen on {}: {e}", state.settings.bind_address())
+        })?;
+        let port = listener.local_addr()?.port();
+        let server = build_server(listener, state, Arc::new(extra_routes))?;
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Completes when the server has stopped (after a graceful drain on SIGTERM/SIGINT or `handle().stop`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+fn build_server(
+    listener: TcpListener,
+    state: AppState,
+    extra_routes: ExtraRoutes,
+) -> anyhow::Result<Server> {
+    let metrics = web::Data::new(observability::metrics_handle()?);
+    let openapi = web::Data::new(OpenApiJson(Arc::new(crate::openapi::to_pretty_json()?)));
+    let swagger = web::Data::new(routes::swagger_config());
+    let server_settings = state.settings.server.clone();
+    let timeout = Duration::from_millis(server_settings.request_timeout_ms);
+    let body_limit = server_settings.body_limit_bytes;
+    let origins = server_settings.cors_allowed_origins.clone();
+    let state = web::Data::new(state);
+
+    let mut server = HttpServer::new(move || {
+        App::new()
+            // Registered last = runs first: CORS answers preflights inside the request span.
+            .wrap(Compat::new(cors(&origins)))
+            .wrap(security_headers())
+            .wrap(from_fn(move |req, next| observe(req, next, timeout)))
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(openapi.clone())
+            .app_data(swagger.clone())
+            .app_data(errors::json_config(body_limit))
+            .app_data(errors::payload_config(body_limit))
+            .app_data(errors::path_config())
+            .app_data(errors::query_config())
+            .configure(routes::configure)
+            .configure(|cfg| extra_routes(cfg))
+            .default_service(web::to(errors::default_not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(server_settings.shutdown_timeout_secs)
+    // Handled by the caller so the job runner shuts down in the same step.
+    .disable_signals();
+    if let Some(workers) = server_settings.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

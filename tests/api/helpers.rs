@@ -1,0 +1,290 @@
+//! `spawn_app()` starts the real application on a random port against a fresh database (cloned from a
+//! migrated template) and the real Redis, with its own key prefix.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::PathBuf;
+
+use actix_web::web;
+use concierge::cli::{build_runner, build_state};
+use concierge::config::{Environment, Settings};
+use concierge::startup::Application;
+use concierge::state::AppState;
+use figment::Figment;
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub fn admin_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:55439/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:56379".into())
+}
+
+/// A Redis URL where nothing listens: connections are refused at once.
+pub const DEAD_REDIS_URL: &str = "redis://127.0.0.1:1";
+/// A PostgreSQL URL where nothing listens.
+pub const DEAD_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:1/nothing";
+
+pub fn database_url(name: &str) -> String {
+    let admin = admin_database_url();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base)
+        .to_owned();
+    format!("{base}/{name}")
+}
+
+pub fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+/// The test environment's settings pointing at the given database, the real Redis and a fresh key prefix.
+pub fn test_settings(database: &str) -> Settings {
+    let figment: Figment = Settings::figment(&config_dir(), Environment::Test)
+        .expect("config dir")
+        .merge(("database.url", database_url(database)))
+        .merge(("redis.url", redis_url()))
+        .merge((
+            "redis.key_prefix",
+            format!("test:{}:", uuid::Uuid::new_v4().simple()),
+        ));
+    Settings::extract(figment).expect("test settings")
+}
+
+/// Creates a database from the migrated template and returns its name.
+pub async fn fresh_database() -> String {
+    let template = template_database().await;
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_database_url())
+        .await
+        .expect("connect as admin");
+    admin
+        .execute(sqlx::raw_sql(AssertSqlSafe(format!(
+            r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#
+        ))))
+        .await
+        .expect("create test database");
+    name
+}
+
+/// An empty database (no migrations), for tests of migrating itself.
+pub async fn empty_database() -> String {
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_database_url())
+        .await
+        .expect("connect as admin");
+    admin
+        .execute(sqlx::raw_sql(AssertSqlSafe(format!(
+            r#"CREATE DATABASE "{name}""#
+        ))))
+        .await
+        .expect("create database");
+    name
+}
+
+/// The template is named after a hash of every migration (ours and the job queue's), so a changed migration
+/// gets a new template. Creation is serialised across test processes with an advisory lock.
+async fn template_database() -> String {
+    let mut hasher = DefaultHasher::new();
+    for migration in concierge::db::MIGRATOR.iter() {
+        migration.version.hash(&mut hasher);
+        migration.checksum.hash(&mut hasher);
+    }
+    for migration in apalis_postgres::PostgresStorage::<()>::migrations().iter() {
+        migration.version.hash(&mut hasher);
+        migration.checksum.hash(&mut hasher);
+    }
+    let name = format!("concierge_template_{:016x}", hasher.finish());
+
+    let mut admin = PgConnection::connect(&admin_database_url())
+        .await
+        .expect("connect as admin");
+    admin
+        .execute("SELECT pg_advisory_lock(4242424242)")
+        .await
+        .expect("template lock");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("look up template");
+    if !exists {
+        let building = format!("{name}_building");
+        admin
+            .execute(sqlx::raw_sql(AssertSqlSafe(format!(
+                r#"DROP DATABASE IF EXISTS "{building}""#
+            ))))
+            .await
+            .expect("drop");
+        admin
+            .execute(sqlx::raw_sql(AssertSqlSafe(format!(
+                r#"CREATE DATABASE "{building}""#
+            ))))
+            .await
+            .expect("create template");
+        let pool = PgPool::connect(&database_url(&building))
+            .await
+            .expect("connect to template");
+        concierge::db::migrate(&pool)
+            .await
+            .expect("migrate template");
+        pool.close().await;
+        admin
+            .execute(sqlx::raw_sql(AssertSqlSafe(format!(
+                r#"ALTER DATABASE "{building}" RENAME TO "{name}""#
+            ))))
+            .await
+            .expect("publish template");
+    }
+    admin
+        .execute("SELECT pg_advisory_unlock(4242424242)")
+        .await
+        .expect("template unlock");
+    name
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: PgPool,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    server: actix_web::dev::ServerHandle,
+    runner: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub struct TestOptions {
+    pub jobs: bool,
+    /// Share an existing database (several replicas of one deployment) instead of a fresh one.
+    pub database: Option<String>,
+    pub configure: Box<dyn FnOnce(&mut Settings)>,
+    pub routes: Box<dyn Fn(&mut web::ServiceConfig) + Send + Sync>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            jobs: false,
+            database: None,
+            configure: Box::new(|_| {}),
+            routes: Box::new(|_| {}),
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: TestOptions) -> TestApp {
+    let database = match options.database {
+        Some(database) => database,
+        None => fresh_database().await,
+    };
+    let mut settings = test_settings(&database);
+    (options.configure)(&mut settings);
+    concierge::telemetry::init(&settings.telemetry);
+
+    let state = build_state(settings, options.jobs).expect("app state");
+    let routes = options.routes;
+    let app =
+        Application::build_with_routes(state.clone(), move |cfg| routes(cfg)).expect("build app");
+    let port = app.port();
+    let server = app.handle();
+    tokio::spawn(app.run_until_stopped());
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let runner = options.jobs.then(|| {
+        let runner = build_runner(&state).expect("job runner");
+        tokio::spawn(runner.run(shutdown_rx))
+    });
+
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        db: state.db.clone(),
+        state,
+        shutdown,
+        server,
+        runner,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Stops the job runner (letting running jobs finish) and the HTTP server.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(runner) = self.runner.take() {
+            runner.await.expect("runner task").expect("runner");
+        }
+        self.server.stop(true).await;
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `seconds`.
+pub async fn eventually<T, F, Fut>(seconds: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads a JSON body, asserting the content type says problem+json.
+pub async fn problem(response: reqwest::Response) -> serde_json::Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(
+        content_type, "application/problem+json",
+        "problem content type"
+    );
+    response.json().await.expect("problem body")
+}
