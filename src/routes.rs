@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_swagger_ui::{Config as SwaggerConfig, serve as serve_swagger_asset};
 
-use crate::errors::{ApiError, ErrorCode};
+use crate::errors::{self, ApiError, ErrorCode};
 use crate::http::docs_headers;
 use crate::state::AppState;
 
@@ -20,12 +20,17 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 #[derive(Clone)]
 pub struct OpenApiJson(pub Arc<String>);
 
+/// A resource whose unsupported methods answer 405 (not the app's 404). Contexts build routes with it.
+pub fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(errors::method_not_allowed))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(crate::health::routes)
-        .route("/metrics", web::get().to(metrics))
-        .route(OPENAPI_PATH, web::get().to(openapi_json))
-        .route("/problems/{slug}", web::get().to(problem_type))
-        .route("/docs", web::get().to(docs_redirect))
+        .service(resource("/metrics").route(web::get().to(metrics)))
+        .service(resource(OPENAPI_PATH).route(web::get().to(openapi_json)))
+        .service(resource("/problems/{slug}").route(web::get().to(problem_type)))
+        .service(resource("/docs").route(web::get().to(docs_redirect)))
         .service(
             web::scope("/docs")
                 .wrap(docs_headers())

@@ -166,6 +166,24 @@ impl ErrorCode {
         Self::ALL.into_iter().find(|code| code.spec().slug == slug)
     }
 
+    /// The code for a bare status produced outside our handlers (a resource's 405, a library's 404).
+    pub fn for_status(status: StatusCode) -> ErrorCode {
+        match status.as_u16() {
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            409 => ErrorCode::Conflict,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            429 => ErrorCode::RateLimited,
+            503 => ErrorCode::ServiceUnavailable,
+            504 => ErrorCode::RequestTimeout,
+            400..=499 => ErrorCode::BadRequest,
+            _ => ErrorCode::Internal,
+        }
+    }
+
     pub fn type_uri(self) -> String {
         format!("{PROBLEM_TYPE_BASE}{}", self.spec().slug)
     }

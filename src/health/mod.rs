@@ -10,13 +10,14 @@ use utoipa::ToSchema;
 
 use crate::db::{self, MigrationState};
 use crate::jobs::RunnerState;
+use crate::routes::resource;
 use crate::state::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health/live", web::get().to(live))
-        .route("/health/ready", web::get().to(ready));
+    cfg.service(resource("/health/live").route(web::get().to(live)))
+        .service(resource("/health/ready").route(web::get().to(ready)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,11 +1,11 @@
 use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
-use actix_web::Error;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{Error, ResponseError};
 use tracing::Instrument;
 
 use super::request_context::{self, RequestContext};
@@ -48,7 +48,7 @@ pub async fn observe<B: MessageBody + 'static>(
     let result = match outcome {
         Ok(result) => result.map(ServiceResponse::map_into_boxed_body),
         Err(_elapsed) => Err(ApiError::new(ErrorCode::RequestTimeout)
-            .in_context(context)
+            .in_context(context.clone())
             .into()),
     };
 
@@ -70,13 +70,37 @@ pub async fn observe<B: MessageBody + 'static>(
         }
     });
 
-    let mut response = result?;
+    let mut response = as_problem_if_bare(result?, context);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     Ok(response)
+}
+
+/// Error statuses that reach us without a body (a resource's 405, a bare 404 from a library service) are
+/// turned into problem documents, so clients see one error format whatever produced the error.
+fn as_problem_if_bare(
+    response: ServiceResponse<BoxBody>,
+    context: RequestContext,
+) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    let bare = (status.is_client_error() || status.is_server_error())
+        && !response.headers().contains_key(header::CONTENT_TYPE);
+    if !bare {
+        return response;
+    }
+    let mut problem = ApiError::new(ErrorCode::for_status(status))
+        .in_context(context)
+        .error_response();
+    *problem.status_mut() = status;
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = response.headers().get(&name).cloned() {
+            problem.headers_mut().insert(name, value);
+        }
+    }
+    response.into_response(problem)
 }
 
 /// A caller-supplied id is kept only when it is short and plain, so it cannot smuggle anything into logs.

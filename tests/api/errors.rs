@@ -339,3 +339,13 @@ fn logged_error_chains_are_scrubbed_of_secrets() {
         "{scrubbed}"
     );
 }
+
+#[tokio::test]
+async fn a_known_path_with_the_wrong_method_is_a_405_problem() {
+    let app = probe_app().await;
+
+    let response = app.post_raw("/health/live", "application/json", "{}").await;
+
+    assert_eq!(response.status(), 405);
+    assert_problem_shape(&problem(response).await, 405, "method-not-allowed");
+}
