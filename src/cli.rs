@@ -41,8 +41,9 @@ pub enum Command {
     Seed,
     /// Run the provider sandbox (Salesforce, WHMCS, Freebit, messaging stand-ins).
     Sandbox {
-        #[arg(long, default_value = "127.0.0.1:8090")]
-        listen: String,
+        /// Address to listen on; `sandbox.listen` from the configuration when absent.
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Print the OpenAPI document as JSON.
     Openapi,
@@ -80,9 +81,7 @@ pub fn run() -> ExitCode {
             Command::Worker => serve(settings, true, false).await,
             Command::Migrate => migrate(&settings).await,
             Command::Seed => seed(&settings).await,
-            Command::Sandbox { listen } => Err(anyhow::anyhow!(
-                "the provider sandbox is not part of this build yet (cannot listen on {listen})"
-            )),
+            Command::Sandbox { listen } => sandbox(settings, listen).await,
             Command::Openapi => Ok(()),
         }
     });
@@ -96,6 +95,22 @@ fn fail(error: &anyhow::Error) -> ExitCode {
     tracing::error!(error = %format!("{error:#}"), "concierge failed");
     eprintln!("concierge: {error:#}");
     ExitCode::FAILURE
+}
+
+async fn sandbox(settings: Settings, listen: Option<String>) -> anyhow::Result<()> {
+    let listen = listen.unwrap_or_else(|| settings.sandbox.listen.clone());
+    let sandbox = crate::sandbox::Sandbox::build(settings, &listen)?;
+    let handle = sandbox.handle();
+    tracing::info!(
+        port = sandbox.port(),
+        "provider sandbox listening on {listen}"
+    );
+    eprintln!("provider sandbox listening on http://{listen} (control API under /__sandbox/)");
+    let server = tokio::spawn(sandbox.run_until_stopped());
+    wait_for_signal().await;
+    handle.stop(true).await;
+    server.await??;
+    Ok(())
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -22,6 +22,8 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub jobs: JobSettings,
     pub outbox: OutboxSettings,
+    pub providers: ProviderSettings,
+    pub sandbox: SandboxSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -142,6 +144,85 @@ pub struct OutboxSettings {
     pub stream_max_len: usize,
     /// Delivered rows are kept this long for audit, then pruned by housekeeping.
     pub retention_days: i32,
+}
+
+/// Transport behaviour shared by every provider client, then each system's endpoint and credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSettings {
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    /// Retries after the first attempt, for transient failures only.
+    pub max_retries: usize,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// Consecutive transient failures after which calls fail fast for `breaker_cooldown_ms`.
+    pub breaker_failure_threshold: u32,
+    pub breaker_cooldown_ms: u64,
+    pub salesforce: SalesforceSettings,
+    pub whmcs: WhmcsSettings,
+    pub freebit: FreebitSettings,
+    pub messaging: MessagingSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesforceAuth {
+    ClientCredentials,
+    JwtBearer,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceSettings {
+    /// Login / My Domain host the token is requested from.
+    pub login_url: String,
+    pub api_version: String,
+    pub auth: SalesforceAuth,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    /// JWT bearer flow: the integration user and the RS256 private key (PEM).
+    pub username: Option<String>,
+    pub private_key_pem: Option<SecretString>,
+    /// JWT bearer flow: the `aud` claim (the login host).
+    pub audience: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhmcsSettings {
+    /// Base URL; the client posts to `{base_url}/includes/api.php`.
+    pub base_url: String,
+    pub identifier: String,
+    pub secret: SecretString,
+    pub access_key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreebitSettings {
+    /// Base URL; the client posts to `{base_url}/emptool/api/<path>/`.
+    pub base_url: String,
+    pub oem_id: String,
+    pub oem_key: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagingSettings {
+    pub base_url: String,
+    pub api_key: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// Where `concierge sandbox` listens.
+    pub listen: String,
+    /// Records per query page (Salesforce answers at most 2,000; smaller here so paging is exercised).
+    pub query_page_size: usize,
+    /// Lifetime of the sandbox's Salesforce access tokens, to exercise re-authentication.
+    pub token_ttl_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -147,11 +147,52 @@ async fn template_database() -> String {
     name
 }
 
+/// An in-process provider sandbox on a random port.
+pub struct TestSandbox {
+    pub url: String,
+    pub state: web::Data<concierge::sandbox::SandboxState>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestSandbox {
+    /// Points every provider of `settings` at this sandbox.
+    pub fn configure(&self, settings: &mut Settings) {
+        settings.providers.salesforce.login_url = self.url.clone();
+        settings.providers.salesforce.audience = self.url.clone();
+        settings.providers.whmcs.base_url = self.url.clone();
+        settings.providers.freebit.base_url = self.url.clone();
+        settings.providers.messaging.base_url = format!("{}/messaging", self.url);
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// Starts a sandbox with the test settings (its credentials are the ones the clients are configured with).
+pub async fn spawn_sandbox() -> TestSandbox {
+    let settings = test_settings("unused");
+    let sandbox = concierge::sandbox::Sandbox::build(settings, "127.0.0.1:0").expect("sandbox");
+    let url = format!("http://127.0.0.1:{}", sandbox.port());
+    let state = sandbox.state();
+    let handle = sandbox.handle();
+    tokio::spawn(sandbox.run_until_stopped());
+    TestSandbox { url, state, handle }
+}
+
+/// Test settings whose providers all point at `sandbox`.
+pub fn settings_for_sandbox(sandbox: &TestSandbox) -> Settings {
+    let mut settings = test_settings("unused");
+    sandbox.configure(&mut settings);
+    settings
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: PgPool,
     pub state: AppState,
+    pub sandbox: Option<TestSandbox>,
     shutdown: watch::Sender<bool>,
     server: actix_web::dev::ServerHandle,
     runner: Option<JoinHandle<anyhow::Result<()>>>,
@@ -159,6 +200,8 @@ pub struct TestApp {
 
 pub struct TestOptions {
     pub jobs: bool,
+    /// Start a provider sandbox and point every provider client at it.
+    pub sandbox: bool,
     /// Share an existing database (several replicas of one deployment) instead of a fresh one.
     pub database: Option<String>,
     pub configure: Box<dyn FnOnce(&mut Settings)>,
@@ -169,6 +212,7 @@ impl Default for TestOptions {
     fn default() -> Self {
         Self {
             jobs: false,
+            sandbox: false,
             database: None,
             configure: Box::new(|_| {}),
             routes: Box::new(|_| {}),
@@ -186,6 +230,14 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         None => fresh_database().await,
     };
     let mut settings = test_settings(&database);
+    let sandbox = if options.sandbox {
+        Some(spawn_sandbox().await)
+    } else {
+        None
+    };
+    if let Some(sandbox) = &sandbox {
+        sandbox.configure(&mut settings);
+    }
     (options.configure)(&mut settings);
     concierge::telemetry::init(&settings.telemetry);
 
@@ -211,6 +263,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             .expect("client"),
         db: state.db.clone(),
         state,
+        sandbox,
         shutdown,
         server,
         runner,

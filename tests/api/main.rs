@@ -6,8 +6,15 @@ mod config;
 mod cron;
 mod errors;
 mod health;
+#[allow(dead_code)]
 mod helpers;
+mod integrations_freebit;
+mod integrations_messaging;
+mod integrations_salesforce;
+mod integrations_transport;
+mod integrations_whmcs;
 mod jobs;
 mod metrics;
 mod openapi;
 mod outbox;
+mod sandbox;

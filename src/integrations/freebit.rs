@@ -1,0 +1,1 @@
+//! The freebit client. (To be filled in.)

@@ -1,0 +1,1 @@
+//! The messaging client. (To be filled in.)

@@ -1,0 +1,1 @@
+//! The salesforce client. (To be filled in.)

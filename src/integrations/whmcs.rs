@@ -1,0 +1,1 @@
+//! The whmcs client. (To be filled in.)

@@ -1,0 +1,1 @@
+//! The freebit client against the sandbox and wiremock.

@@ -1,0 +1,1 @@
+//! The messaging client against the sandbox and wiremock.

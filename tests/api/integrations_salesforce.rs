@@ -1,0 +1,1 @@
+//! The salesforce client against the sandbox and wiremock.

@@ -1,0 +1,1 @@
+//! The shared provider transport: retries, back-off, breaker, typed errors.

@@ -1,0 +1,1 @@
+//! The whmcs client against the sandbox and wiremock.
