@@ -3,6 +3,7 @@
 //! exercised end to end (like LocalStack for AWS). Control API under `/__sandbox/`.
 
 mod control;
+pub mod demo;
 pub mod faults;
 pub mod freebit;
 pub mod messaging;
