@@ -18,3 +18,4 @@ mod metrics;
 mod openapi;
 mod outbox;
 mod sandbox;
+mod sandbox_salesforce;

@@ -1,0 +1,1 @@
+//! The Salesforce stand-in of the provider sandbox, over HTTP.
