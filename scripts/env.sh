@@ -36,6 +36,7 @@ ensure_tools() {
     PG_BIN="$(find_pg_bin || true)"
     if [ -z "$PG_BIN" ]; then apt_install postgresql; PG_BIN="$(find_pg_bin)"; fi
     command -v psql >/dev/null || apt_install postgresql-client
+    command -v curl >/dev/null || apt_install curl
     if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then apt_install redis-server; fi
 }
 
