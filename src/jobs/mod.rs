@@ -6,6 +6,7 @@
 //! in `apalis.jobs` with status `Failed` — that is what "dead" means here — for an operator to inspect.
 
 mod cron;
+mod poll;
 mod runner;
 mod status;
 

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::cron::{self, CronSchedule};
+use super::poll::Ticker;
 use super::{Job, JobsStatus};
 use crate::config::JobSettings;
 
@@ -92,11 +93,25 @@ impl Runner {
         let instance = self.instance.clone();
         let poll = Duration::from_millis(self.settings.poll_interval_ms);
         let concurrency = self.settings.concurrency;
+        let restart_delay = Duration::from_millis(self.settings.restart_delay_ms);
         self.monitor = self.monitor.register(move |restarts| {
             let storage =
                 PostgresStorage::<J>::new(&pool).with_config(Config::default().queue(J::QUEUE));
+            // apalis restarts a failed worker at once; pausing first keeps a database outage from
+            // turning into a reconnect loop.
+            let pause = if restarts > 0 {
+                restart_delay
+            } else {
+                Duration::ZERO
+            };
+            let backend = storage
+                .poll_with_strategy(Ticker::every(poll))
+                .before_start(move |_| async move {
+                    tokio::time::sleep(pause).await;
+                    Ok(())
+                });
             WorkerBuilder::new(format!("{instance}-{}-{restarts}", J::QUEUE))
-                .backend(storage.poll_with_interval(poll))
+                .backend(backend)
                 .data(registration.clone())
                 .concurrency(concurrency)
                 .build(run_job::<J>)
@@ -157,12 +172,10 @@ impl Runner {
         }
 
         let mut signal = shutdown.clone();
-        let restart_delay = Duration::from_millis(settings.restart_delay_ms);
         let monitor = monitor
             .should_restart(move |worker, error| {
-                // A database blip ends a worker's poll loop; restart it rather than lose the queue. The pool's
-                // acquire timeout spaces the attempts while the database stays down.
-                tracing::warn!(worker = worker.name(), %error, ?restart_delay, "job worker stopped; restarting");
+                // A database blip ends a worker's poll loop; restart it rather than lose the queue.
+                tracing::warn!(worker = worker.name(), %error, "job worker stopped; restarting");
                 true
             })
             .shutdown_timeout(Duration::from_secs(30));

@@ -102,13 +102,28 @@ async fn a_failing_job_is_retried_with_back_off_then_left_dead() {
         })
         .await;
 
-    let dead = eventually(20, "the job to be dead", || async {
-        let dead = jobs::dead_jobs(&harness.pool, AlwaysFails::QUEUE)
+    let mut dead = Vec::new();
+    for _ in 0..400 {
+        dead = jobs::dead_jobs(&harness.pool, AlwaysFails::QUEUE)
             .await
             .unwrap();
-        (!dead.is_empty()).then_some(dead)
-    })
-    .await;
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows: Vec<(String, i32, i32, String, Option<String>)> = sqlx::query_as(
+        "SELECT status, attempts, max_attempts, (run_at - now())::text, lock_by FROM apalis.jobs WHERE job_type = $1",
+    )
+    .bind(AlwaysFails::QUEUE)
+    .fetch_all(&harness.pool)
+    .await
+    .unwrap();
+    assert!(
+        !dead.is_empty(),
+        "the job never died: {rows:?}, runs {:?}",
+        runs.lock().unwrap()
+    );
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts, 3);
     let last = dead[0].last_result.as_ref().unwrap().to_string();
