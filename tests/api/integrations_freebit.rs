@@ -30,12 +30,13 @@ fn client_with(sandbox: &TestSandbox, configure: impl FnOnce(&mut Settings)) -> 
 
 /// Paths of the Freebit requests the sandbox received, oldest first.
 async fn requests(sandbox: &TestSandbox) -> Vec<String> {
-    let log: Vec<Value> = reqwest::get(format!("{}/__sandbox/requests?system=freebit", sandbox.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Vec<Value> =
+        reqwest::get(format!("{}/__sandbox/requests?system=freebit", sandbox.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     log.iter()
         .map(|entry| entry["path"].as_str().unwrap().to_owned())
         .collect()
@@ -408,7 +409,10 @@ async fn an_eid_that_is_not_32_digits_is_refused_without_calling_freebit() {
     let sandbox = spawn_sandbox().await;
     let freebit = client(&sandbox);
 
-    for eid in ["8904903200000100000000000000077", "8904903200000100000000000000077X"] {
+    for eid in [
+        "8904903200000100000000000000077",
+        "8904903200000100000000000000077X",
+    ] {
         let error = freebit.activate_esim(&esim_order(eid)).await.unwrap_err();
         assert_rejected_with(error, "invalid_request");
     }
@@ -467,7 +471,10 @@ async fn a_malformed_answer_is_a_malformed_error() {
 
     let error = freebit.account_detail(DEMO_SIM).await.unwrap_err();
 
-    assert!(matches!(error, ProviderError::Malformed { .. }), "{error:?}");
+    assert!(
+        matches!(error, ProviderError::Malformed { .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -479,7 +486,10 @@ async fn a_truncated_answer_is_a_malformed_error() {
 
     let error = freebit.traffic_info(DEMO_SIM).await.unwrap_err();
 
-    assert!(matches!(error, ProviderError::Malformed { .. }), "{error:?}");
+    assert!(
+        matches!(error, ProviderError::Malformed { .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -585,7 +595,10 @@ async fn a_200_answer_that_is_not_json_is_malformed_and_not_retried() {
 
     let error = freebit.account_detail(DEMO_SIM).await.unwrap_err();
 
-    assert!(matches!(error, ProviderError::Malformed { .. }), "{error:?}");
+    assert!(
+        matches!(error, ProviderError::Malformed { .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -623,12 +636,16 @@ async fn an_answer_without_the_account_asked_for_is_malformed() {
     Mock::given(method("POST"))
         .and(path("/emptool/api/mvno/getDetail/"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({ "resultCode": "100", "responseDatas": "" })),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "resultCode": "100", "responseDatas": "" })),
         )
         .mount(&server)
         .await;
 
     let error = freebit.account_detail(DEMO_SIM).await.unwrap_err();
 
-    assert!(matches!(error, ProviderError::Malformed { .. }), "{error:?}");
+    assert!(
+        matches!(error, ProviderError::Malformed { .. }),
+        "{error:?}"
+    );
 }

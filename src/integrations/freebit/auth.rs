@@ -61,7 +61,10 @@ impl FreebitClient {
             .await?;
         let answer: AuthOemResponse = response.json(SYSTEM)?;
         if answer.auth_key.trim().is_empty() {
-            return Err(ProviderError::malformed(SYSTEM, "authOem gave an empty authKey"));
+            return Err(ProviderError::malformed(
+                SYSTEM,
+                "authOem gave an empty authKey",
+            ));
         }
         tracing::debug!("obtained a freebit authKey");
         Ok(SecretString::from(answer.auth_key))

@@ -24,7 +24,10 @@ const KNOWN: [(&str, &str); 13] = [
     ("400-101", "the account does not exist"),
     ("400-210", "the plan code is not valid"),
     ("400-301", "the quota is out of range (1-512000 MB)"),
-    ("400-356", "the account is not in service (cancelled or still activating)"),
+    (
+        "400-356",
+        "the account is not in service (cancelled or still activating)",
+    ),
     ("400-401", "the account is already suspended"),
     ("400-402", "the account is not suspended"),
     ("400-501", "the EID is already registered"),

@@ -1,8 +1,8 @@
 //! Freebit is not consistent about types: numbers arrive as strings or numbers, absent values as `""` or
 //! `null`. These deserializers accept every spelling of a value and refuse only what cannot be one.
 
-use serde::de::Error;
 use serde::de::DeserializeOwned;
+use serde::de::Error;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -10,7 +10,10 @@ pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::E
     match Value::deserialize(deserializer)? {
         Value::String(text) => Ok(text),
         Value::Number(number) => Ok(number.to_string()),
-        other => Err(D::Error::custom(format!("expected a string, found {}", kind(&other)))),
+        other => Err(D::Error::custom(format!(
+            "expected a string, found {}",
+            kind(&other)
+        ))),
     }
 }
 
@@ -23,7 +26,10 @@ pub fn optional_string<'de, D: Deserializer<'de>>(
         Value::String(text) if text.trim().is_empty() => Ok(None),
         Value::String(text) => Ok(Some(text)),
         Value::Number(number) => Ok(Some(number.to_string())),
-        other => Err(D::Error::custom(format!("expected a string, found {}", kind(&other)))),
+        other => Err(D::Error::custom(format!(
+            "expected a string, found {}",
+            kind(&other)
+        ))),
     }
 }
 
@@ -67,7 +73,10 @@ pub fn list<'de, D: Deserializer<'de>, T: DeserializeOwned>(
         Value::String(text) if text.trim().is_empty() => Vec::new(),
         object @ Value::Object(_) => vec![object],
         other => {
-            return Err(D::Error::custom(format!("expected a list, found {}", kind(&other))));
+            return Err(D::Error::custom(format!(
+                "expected a list, found {}",
+                kind(&other)
+            )));
         }
     };
     items

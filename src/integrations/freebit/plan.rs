@@ -9,7 +9,7 @@ use crate::integrations::ProviderError;
 use crate::telemetry::redact;
 
 impl FreebitClient {
-    #[tracing::instrument(skip_all, fields(system = SYSTEM, account = %redact::phone(account), plan_code))]
+    #[tracing::instrument(skip_all, fields(system = SYSTEM, account = %redact::phone(account), plan_code = %plan_code))]
     pub async fn change_plan(
         &self,
         account: &str,

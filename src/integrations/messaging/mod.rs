@@ -42,7 +42,7 @@ impl MessagingClient {
 
     /// Hands `message` to the service; `idempotency_key` names this send (e.g. the outbox event id), so a
     /// repeat with the same key is answered with the first message instead of a second one.
-    #[tracing::instrument(skip_all, fields(system = SYSTEM, channel = ?message.channel))]
+    #[tracing::instrument(skip_all, fields(system = SYSTEM, channel = message.channel.as_str()))]
     pub async fn send(
         &self,
         message: &OutgoingMessage,
@@ -105,7 +105,12 @@ struct ErrorDetail {
 
 /// The status decides what kind of failure it is; the error body, when there is one, says which.
 fn classify(response: RawResponse) -> Result<RawResponse, ProviderError> {
-    let detail = || response.json::<ErrorBody>(SYSTEM).ok().map(|body| body.error);
+    let detail = || {
+        response
+            .json::<ErrorBody>(SYSTEM)
+            .ok()
+            .map(|body| body.error)
+    };
     match classify_by_status(SYSTEM, response.clone()) {
         Err(ProviderError::Rejected {
             status,
@@ -118,7 +123,9 @@ fn classify(response: RawResponse) -> Result<RawResponse, ProviderError> {
         }),
         Err(ProviderError::Auth { message, .. }) => Err(ProviderError::Auth {
             system: SYSTEM,
-            message: detail().map_or(message, |detail| format!("{}: {}", detail.code, detail.message)),
+            message: detail().map_or(message, |detail| {
+                format!("{}: {}", detail.code, detail.message)
+            }),
         }),
         outcome => outcome,
     }

@@ -88,7 +88,10 @@ impl fmt::Debug for OutgoingMessage {
             .field("channel", &self.channel)
             .field("to", &self.channel.mask_recipient(&self.to))
             .field("template", &self.template)
-            .field("body", &format_args!("[{} characters]", self.body.chars().count()))
+            .field(
+                "body",
+                &format_args!("[{} characters]", self.body.chars().count()),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -96,7 +96,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/__sandbox/freebit/expire-auth",
         web::post().to(control::expire_auth),
     )
-    .route("/__sandbox/freebit/accounts", web::get().to(control::accounts));
+    .route(
+        "/__sandbox/freebit/accounts",
+        web::get().to(control::accounts),
+    );
 }
 
 /// Freebit's paths end in a slash; the bare path is accepted too rather than redirected.

@@ -120,9 +120,8 @@ pub fn optional_text(payload: &Payload, name: &str) -> Result<Option<String>, Re
 pub fn optional_date(payload: &Payload, name: &str) -> Result<Option<NaiveDate>, Rejection> {
     optional_text(payload, name)?
         .map(|text| {
-            NaiveDate::parse_from_str(&text, "%Y%m%d").map_err(|_| {
-                Rejection::new(INVALID_PARAMETER, format!("{name} must be YYYYMMDD"))
-            })
+            NaiveDate::parse_from_str(&text, "%Y%m%d")
+                .map_err(|_| Rejection::new(INVALID_PARAMETER, format!("{name} must be YYYYMMDD")))
         })
         .transpose()
 }

@@ -11,10 +11,7 @@ pub struct Filter {
 }
 
 /// Oldest first, so the newest message to someone is the last one.
-pub async fn messages(
-    state: web::Data<SandboxState>,
-    filter: web::Query<Filter>,
-) -> HttpResponse {
+pub async fn messages(state: web::Data<SandboxState>, filter: web::Query<Filter>) -> HttpResponse {
     let store = state.messaging.lock();
     let messages: Vec<_> = store
         .messages
