@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{FreebitClient, OK, SYSTEM, codes, lenient};
+use super::{FreebitClient, OK, SYSTEM, codes, lenient, post};
 use crate::integrations::{ProviderError, RawResponse, classify_by_status};
 
 #[derive(Deserialize)]
@@ -56,9 +56,15 @@ impl FreebitClient {
             "oemId": self.oem_id,
             "oemKey": self.oem_key.expose_secret(),
         });
-        let response = self
-            .post("authOem", "authOem", &credentials, classify_login)
-            .await?;
+        let response = post(
+            &self.transport,
+            &self.base_url,
+            "authOem",
+            "authOem",
+            &credentials,
+            classify_login,
+        )
+        .await?;
         let answer: AuthOemResponse = response.json(SYSTEM)?;
         if answer.auth_key.trim().is_empty() {
             return Err(ProviderError::malformed(

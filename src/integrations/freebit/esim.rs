@@ -104,7 +104,7 @@ impl FreebitClient {
             fields.insert("account".into(), Value::String(account.clone()));
         }
         let response = self
-            .call("esimAddAcnt", "mvno/esim/addAcnt", payload)
+            .call_once("esimAddAcnt", "mvno/esim/addAcnt", payload)
             .await?;
         response.json(SYSTEM)
     }

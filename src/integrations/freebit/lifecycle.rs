@@ -9,14 +9,14 @@ use crate::telemetry::redact;
 impl FreebitClient {
     #[tracing::instrument(skip_all, fields(system = SYSTEM, account = %redact::phone(account)))]
     pub async fn suspend(&self, account: &str) -> Result<(), ProviderError> {
-        self.call("suspend", "mvno/suspend", json!({ "account": account }))
+        self.call_once("suspend", "mvno/suspend", json!({ "account": account }))
             .await?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(system = SYSTEM, account = %redact::phone(account)))]
     pub async fn resume(&self, account: &str) -> Result<(), ProviderError> {
-        self.call("resume", "mvno/resume", json!({ "account": account }))
+        self.call_once("resume", "mvno/resume", json!({ "account": account }))
             .await?;
         Ok(())
     }

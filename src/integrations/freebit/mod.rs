@@ -9,6 +9,11 @@
 //! code ([`codes::AUTH_KEY_INVALID`]) or HTTP 401/403, the client logs in again — once, however many calls
 //! noticed at the same time — and retries that call once.
 //!
+//! Transient failures (5xx, timeouts) are retried for reads and plan changes, which are safe to repeat.
+//! Top-ups, eSIM activations, suspensions and resumptions are sent once: Freebit has no idempotency key,
+//! and a lost answer may hide an applied change that a blind retry would apply twice (or turn into a
+//! misleading "already suspended" / "EID in use"). Their callers reconcile by reading the line first.
+//!
 //! Freebit's public documentation is sparse. Known from it: `authOem`, `/mvno/getTrafficInfo/`,
 //! `/mvno/esim/addAcnt/` and the request bodies. Guessed (and mirrored by the sandbox): the paths of account
 //! detail (`/mvno/getDetail/`), quota top-up (`/master/addSpec/`), plan change (`/mvno/changePlan/`),
@@ -46,6 +51,9 @@ const DATE_FORMAT: &str = "%Y%m%d";
 #[derive(Clone)]
 pub struct FreebitClient {
     transport: ProviderClient,
+    /// For changes Freebit would apply twice (a top-up, an activation, a suspension): a timeout or a 5xx
+    /// may come after the change was made, so the caller must look before trying again.
+    transport_once: ProviderClient,
     base_url: String,
     oem_id: String,
     oem_key: SecretString,
@@ -54,8 +62,13 @@ pub struct FreebitClient {
 
 impl FreebitClient {
     pub fn new(settings: &ProviderSettings) -> anyhow::Result<Self> {
+        let once = ProviderSettings {
+            max_retries: 0,
+            ..settings.clone()
+        };
         Ok(Self {
             transport: ProviderClient::new(SYSTEM, settings)?,
+            transport_once: ProviderClient::new(SYSTEM, &once)?,
             base_url: settings.freebit.base_url.trim_end_matches('/').to_owned(),
             oem_id: settings.freebit.oem_id.clone(),
             oem_key: settings.freebit.oem_key.clone(),
@@ -63,42 +76,81 @@ impl FreebitClient {
         })
     }
 
-    /// Calls an authenticated operation: adds the authKey to `payload`, and when Freebit no longer accepts
-    /// the key, logs in again and repeats the call once.
+    /// An authenticated operation that is safe to repeat, retried on transient failures.
     async fn call(
         &self,
         operation: &'static str,
         path: &str,
         payload: Value,
     ) -> Result<RawResponse, ProviderError> {
-        let key = self.auth_key().await?;
-        match self
-            .post(operation, path, &with_auth_key(&payload, &key), classify)
+        self.call_with(&self.transport, operation, path, payload)
             .await
+    }
+
+    /// An authenticated operation that must not be repeated blindly: sent once.
+    async fn call_once(
+        &self,
+        operation: &'static str,
+        path: &str,
+        payload: Value,
+    ) -> Result<RawResponse, ProviderError> {
+        self.call_with(&self.transport_once, operation, path, payload)
+            .await
+    }
+
+    /// Adds the authKey to `payload`; when Freebit no longer accepts the key (so did nothing), logs in
+    /// again and repeats the call once.
+    async fn call_with(
+        &self,
+        transport: &ProviderClient,
+        operation: &'static str,
+        path: &str,
+        payload: Value,
+    ) -> Result<RawResponse, ProviderError> {
+        let key = self.auth_key().await?;
+        let signed = with_auth_key(&payload, &key);
+        match post(
+            transport,
+            &self.base_url,
+            operation,
+            path,
+            &signed,
+            classify,
+        )
+        .await
         {
             Err(ProviderError::Auth { .. }) => {
                 tracing::debug!(operation, "freebit refused the authKey; logging in again");
                 let fresh = self.renew_auth_key(&key).await?;
-                self.post(operation, path, &with_auth_key(&payload, &fresh), classify)
-                    .await
+                let signed = with_auth_key(&payload, &fresh);
+                post(
+                    transport,
+                    &self.base_url,
+                    operation,
+                    path,
+                    &signed,
+                    classify,
+                )
+                .await
             }
             outcome => outcome,
         }
     }
+}
 
-    async fn post(
-        &self,
-        operation: &'static str,
-        path: &str,
-        json: &Value,
-        classify: fn(RawResponse) -> Result<RawResponse, ProviderError>,
-    ) -> Result<RawResponse, ProviderError> {
-        let url = format!("{}/emptool/api/{}/", self.base_url, path.trim_matches('/'));
-        let form = [("json", json.to_string())];
-        self.transport
-            .execute(operation, |http| http.post(&url).form(&form), classify)
-            .await
-    }
+async fn post(
+    transport: &ProviderClient,
+    base_url: &str,
+    operation: &'static str,
+    path: &str,
+    json: &Value,
+    classify: fn(RawResponse) -> Result<RawResponse, ProviderError>,
+) -> Result<RawResponse, ProviderError> {
+    let url = format!("{base_url}/emptool/api/{}/", path.trim_matches('/'));
+    let form = [("json", json.to_string())];
+    transport
+        .execute(operation, |http| http.post(&url).form(&form), classify)
+        .await
 }
 
 fn with_auth_key(payload: &Value, key: &SecretString) -> Value {

@@ -45,7 +45,7 @@ impl FreebitClient {
                 );
             }
         }
-        self.call("addSpec", "master/addSpec", payload).await?;
+        self.call_once("addSpec", "master/addSpec", payload).await?;
         Ok(())
     }
 }
