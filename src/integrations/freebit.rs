@@ -1,1 +1,0 @@
-//! The freebit client. (To be filled in.)

@@ -1,1 +1,0 @@
-//! The messaging client. (To be filled in.)

@@ -1,0 +1,136 @@
+//! The messaging service client (our own small JSON API in front of e-mail, SMS, WhatsApp, LINE and push).
+//!
+//! - `POST {base_url}/v1/messages` with `Authorization: Bearer <api_key>` and a required `Idempotency-Key`:
+//!   the same key and body give the same message and no second send; the same key with another body is a
+//!   409. The answer is 202 `{"id":"msg_…","status":"queued","channel","to","created_at"}`.
+//! - `GET {base_url}/v1/messages/{id}` → `{"id","status","channel","to","created_at","updated_at","error"?}`
+//!   with status `queued`, `sent`, `delivered` or `failed`.
+//! - Errors are `{"error":{"code","message"}}`: 400 validation, 401 bad key, 404, 409, 429, 5xx.
+//!
+//! Because the key travels with every attempt, retrying a send after a timeout or a 5xx cannot send twice.
+
+mod types;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::{ProviderClient, ProviderError, RawResponse, classify_by_status};
+use crate::config::ProviderSettings;
+
+pub use types::{Channel, MessageState, MessageStatus, OutgoingMessage, SentMessage};
+
+const SYSTEM: &str = "messaging";
+
+/// The code of a request the client refused to send.
+pub const INVALID_REQUEST: &str = "invalid_request";
+
+#[derive(Clone)]
+pub struct MessagingClient {
+    transport: ProviderClient,
+    base_url: String,
+    api_key: SecretString,
+}
+
+impl MessagingClient {
+    pub fn new(settings: &ProviderSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            transport: ProviderClient::new(SYSTEM, settings)?,
+            base_url: settings.messaging.base_url.trim_end_matches('/').to_owned(),
+            api_key: settings.messaging.api_key.clone(),
+        })
+    }
+
+    /// Hands `message` to the service; `idempotency_key` names this send (e.g. the outbox event id), so a
+    /// repeat with the same key is answered with the first message instead of a second one.
+    #[tracing::instrument(skip_all, fields(system = SYSTEM, channel = message.channel.as_str()))]
+    pub async fn send(
+        &self,
+        message: &OutgoingMessage,
+        idempotency_key: &str,
+    ) -> Result<SentMessage, ProviderError> {
+        if idempotency_key.trim().is_empty() {
+            return Err(invalid_request("an idempotency key is required"));
+        }
+        let url = format!("{}/v1/messages", self.base_url);
+        let response = self
+            .transport
+            .execute(
+                "send",
+                |http| {
+                    http.post(&url)
+                        .bearer_auth(self.api_key.expose_secret())
+                        .header("idempotency-key", idempotency_key)
+                        .json(message)
+                },
+                classify,
+            )
+            .await?;
+        response.json(SYSTEM)
+    }
+
+    #[tracing::instrument(skip_all, fields(system = SYSTEM, message_id = %id))]
+    pub async fn status(&self, id: &str) -> Result<MessageState, ProviderError> {
+        // Ids go into the path: anything but an id's characters would change which resource we ask for.
+        let plausible = !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !plausible {
+            return Err(invalid_request("not a message id"));
+        }
+        let url = format!("{}/v1/messages/{id}", self.base_url);
+        let response = self
+            .transport
+            .execute(
+                "status",
+                |http| http.get(&url).bearer_auth(self.api_key.expose_secret()),
+                classify,
+            )
+            .await?;
+        response.json(SYSTEM)
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// The status decides what kind of failure it is; the error body, when there is one, says which.
+fn classify(response: RawResponse) -> Result<RawResponse, ProviderError> {
+    let detail = || {
+        response
+            .json::<ErrorBody>(SYSTEM)
+            .ok()
+            .map(|body| body.error)
+    };
+    match classify_by_status(SYSTEM, response.clone()) {
+        Err(ProviderError::Rejected {
+            status,
+            code,
+            message,
+            ..
+        }) => Err(match detail() {
+            Some(detail) => ProviderError::rejected(SYSTEM, status, detail.code, detail.message),
+            None => ProviderError::rejected(SYSTEM, status, code, message),
+        }),
+        Err(ProviderError::Auth { message, .. }) => Err(ProviderError::Auth {
+            system: SYSTEM,
+            message: detail().map_or(message, |detail| {
+                format!("{}: {}", detail.code, detail.message)
+            }),
+        }),
+        outcome => outcome,
+    }
+}
+
+fn invalid_request(message: &str) -> ProviderError {
+    ProviderError::rejected(SYSTEM, None, INVALID_REQUEST, message)
+}
