@@ -162,16 +162,17 @@ impl CometdSubscriber {
                 self.client_id = Some(client_id);
                 Ok(Step::Done(()))
             }
+            // Only an expired token is worth another handshake; any other refusal would be refused again.
             Verdict::Rehandshake {
-                reauthenticate,
+                reauthenticate: true,
                 reason,
             } => {
-                if reauthenticate {
-                    self.client.forget_session(session).await;
-                }
+                self.client.forget_session(session).await;
                 Ok(Step::Again(reason))
             }
-            Verdict::Refused(reason) => Err(refusal("HANDSHAKE", &reason)),
+            Verdict::Rehandshake { reason, .. } | Verdict::Refused(reason) => {
+                Err(refusal("HANDSHAKE", &reason))
+            }
         }
     }
 
