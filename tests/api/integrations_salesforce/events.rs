@@ -452,3 +452,30 @@ async fn a_resumed_subscriber_subscribes_after_the_stored_replay_id() {
     assert_eq!(cometd.received("/meta/disconnect").len(), 1);
     pool.close().await;
 }
+
+#[tokio::test]
+async fn a_subscription_that_failed_is_made_again_before_the_next_connect() {
+    let server = MockServer::start().await;
+    mount_token(&server, "token-1").await;
+    Mock::given(method("POST"))
+        .and(path(COMETD))
+        .and(|request: &Request| String::from_utf8_lossy(&request.body).contains("/meta/subscribe"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let cometd = FakeCometd::default();
+    cometd.on_connect(json!([event(4, order_id()), connected()]));
+    cometd.mount(&server).await;
+    let mut subscriber = subscriber(client_for(&server), ReplayFrom::New);
+
+    let outage = subscriber.next_events().await.unwrap_err();
+    let events = subscriber.next_events().await.unwrap();
+
+    assert!(outage.is_transient(), "{outage:?}");
+    assert_eq!(events[0].replay_id, 4);
+    assert_eq!(cometd.received("/meta/handshake").len(), 2);
+    assert_eq!(cometd.received("/meta/subscribe").len(), 1);
+    assert_eq!(cometd.received("/meta/connect").len(), 1);
+}

@@ -116,15 +116,19 @@ impl CometdSubscriber {
         let mut reason = String::new();
         for _ in 0..MAX_ROUNDS {
             if self.client_id.is_none() {
-                if let Step::Again(why) = self.handshake().await? {
+                let client_id = match self.handshake().await? {
+                    Step::Done(client_id) => client_id,
+                    Step::Again(why) => {
+                        reason = why;
+                        continue;
+                    }
+                };
+                // Only a subscribed session counts: connecting one that is not would wait for nothing.
+                if let Step::Again(why) = self.subscribe(&client_id).await? {
                     reason = why;
                     continue;
                 }
-                if let Step::Again(why) = self.subscribe().await? {
-                    self.client_id = None;
-                    reason = why;
-                    continue;
-                }
+                self.client_id = Some(client_id);
             }
             match self.connect().await? {
                 Step::Done(events) => return Ok(events),
@@ -141,7 +145,7 @@ impl CometdSubscriber {
         })
     }
 
-    async fn handshake(&mut self) -> Result<Step<()>, ProviderError> {
+    async fn handshake(&mut self) -> Result<Step<String>, ProviderError> {
         let id = self.next_id();
         let reply = self
             .exchange("cometd_handshake", bayeux::handshake(id), None)
@@ -159,8 +163,7 @@ impl CometdSubscriber {
                     .ok_or_else(|| {
                         ProviderError::malformed(SYSTEM, "handshake reply has no clientId")
                     })?;
-                self.client_id = Some(client_id);
-                Ok(Step::Done(()))
+                Ok(Step::Done(client_id))
             }
             // Only an expired token is worth another handshake; any other refusal would be refused again.
             Verdict::Rehandshake {
@@ -176,11 +179,10 @@ impl CometdSubscriber {
         }
     }
 
-    async fn subscribe(&mut self) -> Result<Step<()>, ProviderError> {
-        let client_id = self.client_id.clone().unwrap_or_default();
+    async fn subscribe(&mut self, client_id: &str) -> Result<Step<()>, ProviderError> {
         loop {
             let id = self.next_id();
-            let body = bayeux::subscribe(id, &client_id, &self.channel, self.replay.as_replay_id());
+            let body = bayeux::subscribe(id, client_id, &self.channel, self.replay.as_replay_id());
             let reply = self.exchange("cometd_subscribe", body, None).await?;
             let Some((message, session)) = reply.find(bayeux::SUBSCRIBE) else {
                 return Err(missing_reply(bayeux::SUBSCRIBE));
