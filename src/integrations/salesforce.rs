@@ -1,1 +1,0 @@
-//! The salesforce client. (To be filled in.)
