@@ -252,3 +252,51 @@ async fn an_unknown_action_is_rejected_as_command_not_found() {
 
     assert_eq!(rejection_code(result), "command_not_found");
 }
+
+#[tokio::test]
+async fn every_action_without_parameters_answers_in_whmcs_terms() {
+    let (_sandbox, client) = sandbox_with_client().await;
+    let actions = [
+        "ValidateLogin",
+        "AddClient",
+        "GetClientsDetails",
+        "UpdateClient",
+        "GetInvoices",
+        "GetInvoice",
+        "GetPayMethods",
+        "CapturePayment",
+        "CreateSsoToken",
+        "GetClientsProducts",
+        "GetProducts",
+        "AddOrder",
+        "AcceptOrder",
+        "GetOrders",
+    ];
+
+    for action in actions {
+        let result = client.call::<Value>(action, &[]).await;
+
+        assert!(
+            matches!(result, Ok(_) | Err(ProviderError::Rejected { .. })),
+            "{action}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_a_form_is_refused_as_unauthenticated() {
+    let sandbox = crate::helpers::spawn_sandbox().await;
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/includes/api.php", sandbox.url))
+        .header("content-type", "application/json")
+        .body(vec![0xff, 0xfe, b'{', b'%', b'&', b'='])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["result"], "error");
+    assert_eq!(body["message"], "Authentication Failed");
+}

@@ -255,3 +255,43 @@ async fn orders_list_newest_first_and_filter_by_client() {
     assert_eq!(of_client_one.orders[0].lineitems.len(), 2);
     assert_eq!(of_client_one.orders[0].invoiceid, None);
 }
+
+#[tokio::test]
+async fn add_order_reads_pid_arrays_written_without_indexes() {
+    let (_sandbox, client) = sandbox_with_client().await;
+    let params = [
+        param("clientid", 3),
+        param("paymentmethod", "banktransfer"),
+        param("pid[]", 201),
+        param("pid[]", 302),
+        param("billingcycle[]", "monthly"),
+        param("billingcycle[]", "monthly"),
+    ];
+
+    let added: concierge::integrations::whmcs::raw::AddedOrder =
+        client.call_once("AddOrder", &params).await.unwrap();
+
+    assert_eq!(added.serviceids.len(), 2);
+}
+
+#[tokio::test]
+async fn add_order_with_a_cycle_the_product_does_not_offer_is_rejected() {
+    let (_sandbox, client) = sandbox_with_client().await;
+
+    let result = client
+        .add_order(&NewOrder {
+            clientid: 1,
+            paymentmethod: "stripe".into(),
+            items: vec![OrderItem {
+                pid: 103,
+                billingcycle: Some("triennially".into()),
+                qty: None,
+            }],
+            promocode: None,
+            noinvoice: false,
+            noemail: false,
+        })
+        .await;
+
+    assert_eq!(rejection_code(result), "invalid_billing_cycle");
+}
