@@ -27,6 +27,16 @@ where
     }
 }
 
+/// Text that may come as a string, a number or `null` (→ `""`).
+pub fn text<'de, D>(deserializer: D) -> Result<String, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(deserializer
+        .deserialize_any(ScalarText)?
+        .unwrap_or_default())
+}
+
 /// Like [`string_or_number`], but `""` and `null` are `None`.
 pub fn opt_string_or_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where

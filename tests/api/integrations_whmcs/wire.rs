@@ -361,3 +361,28 @@ async fn pricing_sent_as_an_empty_array_is_no_pricing() {
     assert!(products.products[0].pricing.is_empty());
     assert_eq!(products.products[0].pid, 5);
 }
+
+#[tokio::test]
+async fn client_details_tolerate_nulls_numbers_and_the_older_id_fields() {
+    let (_server, client) = server_answering(json_answer(json!({
+        "result": "success", "userid": "8", "firstname": "Aiko", "companyname": null,
+        "postcode": 1500001, "language": null, "currency": "1", "currency_code": "JPY",
+        "credit": "1,000.00", "client": { "users": "" },
+        "stats": { "numdueinvoices": "2", "dueinvoicesbalance": "¥1,960.00 JPY" }
+    })))
+    .await;
+
+    let details = client
+        .get_clients_details(ClientRef::Id(8), true)
+        .await
+        .unwrap();
+
+    assert_eq!(details.client_id(), Some(8));
+    assert_eq!(details.companyname, "");
+    assert_eq!(details.postcode, "1500001");
+    assert_eq!(details.credit, Amount::from_units(1000));
+    assert!(details.users().is_empty());
+    let stats = details.stats.unwrap();
+    assert_eq!(stats.numdueinvoices, 2);
+    assert_eq!(stats.dueinvoicesbalance, Amount::from_units(1960));
+}

@@ -24,7 +24,7 @@ pub struct InvoiceSummary {
     pub id: u64,
     #[serde(deserialize_with = "de::string_or_number")]
     pub userid: u64,
-    #[serde(default, deserialize_with = "de::string_or_number")]
+    #[serde(default, deserialize_with = "de::text")]
     pub invoicenum: String,
     #[serde(default, deserialize_with = "de::opt_date")]
     pub date: Option<NaiveDate>,
@@ -42,15 +42,15 @@ pub struct InvoiceSummary {
     pub tax2: Amount,
     #[serde(default)]
     pub total: Amount,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub paymentmethod: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub currencycode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub currencyprefix: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub currencysuffix: String,
 }
 
@@ -59,7 +59,7 @@ pub struct InvoiceSummary {
 pub struct Invoice {
     #[serde(deserialize_with = "de::string_or_number")]
     pub invoiceid: u64,
-    #[serde(default, deserialize_with = "de::string_or_number")]
+    #[serde(default, deserialize_with = "de::text")]
     pub invoicenum: String,
     #[serde(deserialize_with = "de::string_or_number")]
     pub userid: u64,
@@ -82,11 +82,11 @@ pub struct Invoice {
     /// What is left to pay.
     #[serde(default)]
     pub balance: Amount,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub paymentmethod: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub notes: String,
     #[serde(default, deserialize_with = "de::list_or_empty")]
     pub items: Vec<InvoiceItem>,
@@ -99,11 +99,11 @@ pub struct InvoiceItem {
     #[serde(deserialize_with = "de::string_or_number")]
     pub id: u64,
     /// `Hosting` (a service: `relid` is its id), `Addon`, `Domain…`, `Item`, or empty for manual lines.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "de::text")]
     pub kind: String,
     #[serde(default, deserialize_with = "de::opt_id")]
     pub relid: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub description: String,
     #[serde(default)]
     pub amount: Amount,
@@ -115,11 +115,11 @@ pub struct InvoiceItem {
 pub struct Transaction {
     #[serde(deserialize_with = "de::string_or_number")]
     pub id: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub gateway: String,
     #[serde(default, deserialize_with = "de::opt_datetime")]
     pub date: Option<NaiveDateTime>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub description: String,
     #[serde(default)]
     pub amountin: Amount,
@@ -128,7 +128,7 @@ pub struct Transaction {
     #[serde(default)]
     pub amountout: Amount,
     /// The gateway's reference for the payment.
-    #[serde(default, deserialize_with = "de::string_or_number")]
+    #[serde(default, deserialize_with = "de::text")]
     pub transid: String,
 }
 
@@ -147,22 +147,22 @@ pub struct PayMethod {
     #[serde(deserialize_with = "de::string_or_number")]
     pub id: u64,
     /// CreditCard, RemoteCreditCard, BankAccount or RemoteBankAccount.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "de::text")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub gateway_name: String,
-    #[serde(default, deserialize_with = "de::string_or_number")]
+    #[serde(default, deserialize_with = "de::text")]
     pub card_last_four: String,
     /// `MM/YY`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub expiry_date: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub card_type: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub bank_name: String,
     /// `DD/MM/YYYY HH:MM`, as WHMCS formats it for display.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub last_updated: String,
 }

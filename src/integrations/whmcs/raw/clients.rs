@@ -38,37 +38,37 @@ pub struct ClientDetails {
     pub client_id: Option<u64>,
     #[serde(default, deserialize_with = "de::opt_id")]
     pub userid: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub firstname: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub lastname: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub companyname: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub email: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub address1: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub address2: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub city: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub state: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub postcode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub countrycode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub phonenumber: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub status: String,
     #[serde(default, deserialize_with = "de::opt_id")]
     pub currency: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub currency_code: String,
     #[serde(default)]
     pub credit: Amount,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub language: String,
     #[serde(default)]
     pub client: Option<NestedClient>,
@@ -97,9 +97,9 @@ pub struct NestedClient {
 pub struct ClientUser {
     #[serde(deserialize_with = "de::string_or_number")]
     pub id: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub email: String,
     #[serde(default, deserialize_with = "de::flag")]
     pub is_owner: bool,

@@ -37,7 +37,7 @@ pub struct Orders {
 pub struct Order {
     #[serde(deserialize_with = "de::string_or_number")]
     pub id: u64,
-    #[serde(default, deserialize_with = "de::string_or_number")]
+    #[serde(default, deserialize_with = "de::text")]
     pub ordernum: String,
     #[serde(deserialize_with = "de::string_or_number")]
     pub userid: u64,
@@ -45,15 +45,15 @@ pub struct Order {
     pub date: Option<NaiveDateTime>,
     #[serde(default)]
     pub amount: Amount,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub paymentmethod: String,
     #[serde(default, deserialize_with = "de::opt_id")]
     pub invoiceid: Option<u64>,
     /// Pending, Active, Fraud, Cancelled.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub status: String,
     /// The invoice's status (Paid, Unpaid, …); empty without an invoice.
-    #[serde(default, deserialize_with = "de::string_or_number")]
+    #[serde(default, deserialize_with = "de::text")]
     pub paymentstatus: String,
     #[serde(default, deserialize_with = "de::list_or_empty")]
     pub lineitems: Vec<OrderLineItem>,
@@ -62,17 +62,17 @@ pub struct Order {
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderLineItem {
     /// product, addon or domain.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "de::text")]
     pub kind: String,
     /// The service (addon, domain) id.
     #[serde(default, deserialize_with = "de::opt_id")]
     pub relid: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub product: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub billingcycle: String,
     #[serde(default)]
     pub amount: Amount,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub status: String,
 }

@@ -33,25 +33,25 @@ pub struct ClientProduct {
     pub pid: u64,
     #[serde(default, deserialize_with = "de::opt_date")]
     pub regdate: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub groupname: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub domain: String,
     #[serde(default)]
     pub firstpaymentamount: Amount,
     #[serde(default)]
     pub recurringamount: Amount,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub paymentmethod: String,
     /// Monthly, Quarterly, Semi-Annually, Annually, Biennially, Triennially, One Time, Free Account.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub billingcycle: String,
     #[serde(default, deserialize_with = "de::opt_date")]
     pub nextduedate: Option<NaiveDate>,
     /// Pending, Active, Suspended, Terminated, Cancelled, Fraud, Completed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub status: String,
     #[serde(default, deserialize_with = "de::list_or_empty")]
     pub customfields: Vec<CustomField>,
@@ -74,9 +74,9 @@ impl ClientProduct {
 pub struct CustomField {
     #[serde(deserialize_with = "de::string_or_number")]
     pub id: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub name: String,
-    #[serde(default, deserialize_with = "de::string_or_number")]
+    #[serde(default, deserialize_with = "de::text")]
     pub value: String,
 }
 
@@ -84,11 +84,11 @@ pub struct CustomField {
 pub struct ConfigOption {
     #[serde(deserialize_with = "de::string_or_number")]
     pub id: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub option: String,
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "de::text")]
     pub kind: String,
-    #[serde(default, deserialize_with = "de::string_or_number")]
+    #[serde(default, deserialize_with = "de::text")]
     pub value: String,
 }
 
@@ -108,16 +108,16 @@ pub struct Product {
     #[serde(default, deserialize_with = "de::string_or_number")]
     pub gid: u64,
     /// hostingaccount, reselleraccount, server or other.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "de::text")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub module: String,
     /// free, onetime or recurring.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub paytype: String,
     /// Keyed by currency code (`JPY`).
     #[serde(default, deserialize_with = "de::map_or_empty")]
@@ -128,9 +128,9 @@ pub struct Product {
 /// one-time product's price under `monthly`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Pricing {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub prefix: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::text")]
     pub suffix: String,
     #[serde(default)]
     pub msetupfee: Amount,
