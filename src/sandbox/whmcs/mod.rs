@@ -5,14 +5,20 @@
 //! Every answer is HTTP 200 JSON, errors included, with the real messages.
 //!
 //! Deliberate simplifications (guesses where the real behaviour is undocumented):
-//! - one currency (JPY, id 1), one product per cycle, no taxes, credit or promotions (`promocode` ignored);
+//! - one currency (JPY, id 1), one billing cycle per product, no taxes, credit or promotions (`promocode`
+//!   ignored); the seeded orders have no invoice (`invoiceid` 0, `paymentstatus` null), so the demo
+//!   invoices stay exactly those of `demo::INVOICES`;
 //! - "today" is the UTC date: Overdue means Unpaid with a due date before it;
 //! - GetInvoices sorts by `id desc` unless `orderby`/`order` say otherwise; GetOrders by id desc and
 //!   GetClientsProducts by id asc, as WHMCS does;
 //! - AddOrder ignores `customfields[]`/`configoptions[]` (base64 PHP arrays at WHMCS), clamps `qty` to 1–100
 //!   and refuses unknown products ("Invalid Product ID") and cycles not offered ("Invalid Billing Cycle");
 //! - AcceptOrder marks the order's services Active whatever `autosetup` says (nothing to provision here);
-//! - answers are JSON whatever `responsetype` says (the real default is XML).
+//! - AddOrder with `noinvoice` answers `"invoiceid": "0"`;
+//! - answers are JSON whatever `responsetype` says (the real default is XML);
+//! - messages taken from WHMCS's API and language files where known; guessed: "Duplicate Email Address"
+//!   (UpdateClient), "Invalid destination" / "Invalid Service ID" (CreateSsoToken), "Invalid Product ID",
+//!   "Invalid Billing Cycle", "No items added to cart so order cannot proceed" (AddOrder).
 //!
 //! Control: `GET /__sandbox/whmcs/orders` dumps orders and services; `GET /oauth/singlesignon.php` is where
 //! CreateSsoToken's redirect lands (one use, 60 seconds).
