@@ -1,1 +1,0 @@
-//! The whmcs client. (To be filled in.)

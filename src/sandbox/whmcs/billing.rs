@@ -1,0 +1,230 @@
+//! GetInvoices, GetInvoice, GetPayMethods, CapturePayment.
+
+use std::cmp::Ordering;
+
+use serde_json::{Value, json};
+
+use super::Context;
+use super::params::Params;
+use super::reply::{
+    self, Answer, CURRENCY_CODE, CURRENCY_PREFIX, ZERO_DATETIME, error, money, nested, success,
+};
+use super::store::{Invoice, Store};
+
+pub fn get_invoices(params: &Params, store: &Store, context: &Context) -> Answer {
+    let userid = params
+        .get("userid")
+        .map(|_| params.id("userid").unwrap_or(0));
+    let status = params.get("status");
+    let mut invoices: Vec<&Invoice> = store
+        .invoices
+        .iter()
+        .filter(|invoice| userid.is_none_or(|id| invoice.userid == id))
+        .filter(|invoice| match status {
+            None => true,
+            Some(s) if s.eq_ignore_ascii_case("Overdue") => invoice.is_overdue(context.today),
+            Some(s) => invoice.status.eq_ignore_ascii_case(s),
+        })
+        .collect();
+    let descending = params
+        .get("order")
+        .is_none_or(|order| !order.eq_ignore_ascii_case("asc"));
+    let order_by = params.get("orderby").unwrap_or("id").to_ascii_lowercase();
+    invoices.sort_by(|a, b| {
+        let ordering = match order_by.as_str() {
+            "date" => a.date.cmp(&b.date),
+            "duedate" => a.duedate.cmp(&b.duedate),
+            "total" => a.total().cmp(&b.total()),
+            "status" => a.status.cmp(&b.status),
+            _ => Ordering::Equal,
+        }
+        .then(a.id.cmp(&b.id));
+        if descending {
+            ordering.reverse()
+        } else {
+            ordering
+        }
+    });
+    let (start, size) = params.page();
+    let page: Vec<Value> = invoices
+        .iter()
+        .skip(start)
+        .take(size)
+        .map(|invoice| summary(invoice, store))
+        .collect();
+    success(json!({
+        "totalresults": invoices.len(),
+        "startnumber": start,
+        "numreturned": page.len(),
+        "invoices": nested("invoice", page),
+    }))
+}
+
+/// An invoice as GetInvoices lists it: every value a string.
+fn summary(invoice: &Invoice, store: &Store) -> Value {
+    let client = store.client(invoice.userid);
+    let total = money(invoice.total());
+    json!({
+        "id": invoice.id.to_string(),
+        "userid": invoice.userid.to_string(),
+        "firstname": client.map(|c| c.firstname.as_str()).unwrap_or_default(),
+        "lastname": client.map(|c| c.lastname.as_str()).unwrap_or_default(),
+        "companyname": client.map(|c| c.companyname.as_str()).unwrap_or_default(),
+        "invoicenum": "",
+        "date": reply::date(invoice.date),
+        "duedate": reply::date(invoice.duedate),
+        "datepaid": reply::datetime(invoice.datepaid),
+        "last_capture_attempt": reply::datetime(invoice.last_capture_attempt),
+        "date_refunded": ZERO_DATETIME,
+        "date_cancelled": ZERO_DATETIME,
+        "subtotal": total,
+        "credit": "0.00",
+        "tax": "0.00",
+        "tax2": "0.00",
+        "total": total,
+        "taxrate": "0.00",
+        "taxrate2": "0.00",
+        "status": invoice.status,
+        "paymentmethod": invoice.paymentmethod,
+        "notes": "",
+        "currencycode": CURRENCY_CODE,
+        "currencyprefix": CURRENCY_PREFIX,
+        "currencysuffix": "",
+    })
+}
+
+pub fn get_invoice(params: &Params, store: &Store) -> Answer {
+    // The one action that reports "not found" with `status` instead of `result`.
+    let invoice = params
+        .id("invoiceid")
+        .and_then(|id| store.invoices.iter().find(|invoice| invoice.id == id))
+        .ok_or_else(|| json!({ "status": "error", "message": "Invoice ID Not Found" }))?;
+    let total = money(invoice.total());
+    let items: Vec<Value> = invoice
+        .items
+        .iter()
+        .map(|item| {
+            json!({
+                "id": item.id.to_string(),
+                "type": item.kind,
+                "relid": item.relid.to_string(),
+                "description": item.description,
+                "amount": money(item.amount),
+                "taxed": "0",
+            })
+        })
+        .collect();
+    let transactions: Vec<Value> = invoice
+        .transactions
+        .iter()
+        .map(|transaction| {
+            json!({
+                "id": transaction.id.to_string(),
+                "userid": invoice.userid.to_string(),
+                "currency": "0",
+                "gateway": transaction.gateway,
+                "date": reply::datetime(Some(transaction.date)),
+                "description": "Invoice Payment",
+                "amountin": money(transaction.amount),
+                "fees": "0.00",
+                "amountout": "0.00",
+                "rate": "1.00000",
+                "transid": transaction.transid,
+                "invoiceid": invoice.id.to_string(),
+                "refundid": "0",
+            })
+        })
+        .collect();
+    success(json!({
+        "invoiceid": invoice.id.to_string(),
+        "invoicenum": "",
+        "userid": invoice.userid.to_string(),
+        "date": reply::date(invoice.date),
+        "duedate": reply::date(invoice.duedate),
+        "datepaid": reply::datetime(invoice.datepaid),
+        "lastcaptureattempt": reply::datetime(invoice.last_capture_attempt),
+        "subtotal": total,
+        "credit": "0.00",
+        "tax": "0.00",
+        "tax2": "0.00",
+        "total": total,
+        "balance": money(invoice.balance()),
+        "taxrate": "0.00",
+        "taxrate2": "0.00",
+        "status": invoice.status,
+        "paymentmethod": invoice.paymentmethod,
+        "notes": "",
+        "ccgateway": false,
+        "items": { "item": items },
+        // No payments: an empty string, not an empty list.
+        "transactions": if transactions.is_empty() { json!("") } else { json!({ "transaction": transactions }) },
+    }))
+}
+
+pub fn get_pay_methods(params: &Params, store: &Store) -> Answer {
+    let client_id = params
+        .id("clientid")
+        .filter(|id| store.client(*id).is_some())
+        .ok_or_else(|| error("Client ID Not Found"))?;
+    let kind = params.get("type");
+    let wanted_id = params.id("paymethodid");
+    let methods: Vec<Value> = store
+        .pay_methods
+        .iter()
+        .filter(|method| method.client_id == client_id)
+        .filter(|method| wanted_id.is_none_or(|id| method.id == id))
+        .filter(|method| kind.is_none_or(|kind| method.kind.ends_with(kind)))
+        .map(|method| {
+            json!({
+                "id": method.id,
+                "type": method.kind,
+                "description": "",
+                "gateway_name": "stripe",
+                "contact_type": "Client",
+                "contact_id": client_id,
+                "card_last_four": method.last_four,
+                "expiry_date": method.expiry,
+                "start_date": "",
+                "issue_number": "",
+                "card_type": method.card_type,
+                "remote_token": method.remote_token,
+                "last_updated": method.last_updated.format("%d/%m/%Y %H:%M").to_string(),
+            })
+        })
+        .collect();
+    success(json!({ "clientid": client_id.to_string(), "paymethods": methods }))
+}
+
+pub fn capture_payment(params: &Params, store: &mut Store, context: &Context) -> Answer {
+    let index = params
+        .id("invoiceid")
+        .and_then(|id| {
+            store
+                .invoices
+                .iter()
+                .position(|invoice| invoice.id == id && invoice.status == "Unpaid")
+        })
+        .ok_or_else(|| error("Invoice Not Found or Not Unpaid"))?;
+    let Some(invoice) = store.invoices.get(index) else {
+        return Err(error("Invoice Not Found or Not Unpaid"));
+    };
+    let (invoice_id, client_id, balance) = (invoice.id, invoice.userid, invoice.balance());
+    let has_card = store
+        .pay_methods
+        .iter()
+        .any(|method| method.client_id == client_id && method.kind.ends_with("CreditCard"));
+    if !has_card {
+        if let Some(invoice) = store.invoices.get_mut(index) {
+            invoice.last_capture_attempt = Some(context.now);
+        }
+        return Err(error("Payment Attempt Failed"));
+    }
+    let transaction = store.new_transaction(invoice_id, context.now, balance);
+    if let Some(invoice) = store.invoices.get_mut(index) {
+        invoice.last_capture_attempt = Some(context.now);
+        invoice.transactions.push(transaction);
+        invoice.status = "Paid".into();
+        invoice.datepaid = Some(context.now);
+    }
+    success(json!({}))
+}
