@@ -260,6 +260,15 @@ impl ProviderClient {
         self.system
     }
 
+    /// The same client (connection pool, circuit breaker, metrics) with retries off, for calls the system
+    /// does not de-duplicate: a timeout may arrive after the effect, so the caller must look before repeating.
+    pub fn without_retries(&self) -> Self {
+        Self {
+            max_retries: 0,
+            ..self.clone()
+        }
+    }
+
     /// Sends the request `build` makes (called again for each attempt), reads the whole body, and lets
     /// `classify` decide success, a transient failure (retried with back-off) or a permanent error.
     pub async fn execute<B, C>(

@@ -62,13 +62,10 @@ pub struct FreebitClient {
 
 impl FreebitClient {
     pub fn new(settings: &ProviderSettings) -> anyhow::Result<Self> {
-        let once = ProviderSettings {
-            max_retries: 0,
-            ..settings.clone()
-        };
+        let transport = ProviderClient::new(SYSTEM, settings)?;
         Ok(Self {
-            transport: ProviderClient::new(SYSTEM, settings)?,
-            transport_once: ProviderClient::new(SYSTEM, &once)?,
+            transport_once: transport.without_retries(),
+            transport,
             base_url: settings.freebit.base_url.trim_end_matches('/').to_owned(),
             oem_id: settings.freebit.oem_id.clone(),
             oem_key: settings.freebit.oem_key.clone(),

@@ -63,8 +63,7 @@ pub struct WhmcsClient {
     secret: SecretString,
     access_key: Option<SecretString>,
     retrying: ProviderClient,
-    /// The same transport with retries off, for actions that must not be repeated blindly. It keeps a
-    /// circuit breaker of its own.
+    /// The same transport with retries off, for actions that must not be repeated blindly.
     once: ProviderClient,
 }
 
@@ -80,10 +79,7 @@ impl std::fmt::Debug for WhmcsClient {
 impl WhmcsClient {
     pub fn new(providers: &ProviderSettings) -> anyhow::Result<Self> {
         let settings = &providers.whmcs;
-        let without_retries = ProviderSettings {
-            max_retries: 0,
-            ..providers.clone()
-        };
+        let retrying = ProviderClient::new(SYSTEM, providers)?;
         Ok(Self {
             endpoint: format!(
                 "{}/includes/api.php",
@@ -92,8 +88,8 @@ impl WhmcsClient {
             identifier: settings.identifier.clone(),
             secret: settings.secret.clone(),
             access_key: settings.access_key.clone(),
-            retrying: ProviderClient::new(SYSTEM, providers)?,
-            once: ProviderClient::new(SYSTEM, &without_retries)?,
+            once: retrying.without_retries(),
+            retrying,
         })
     }
 
