@@ -10,6 +10,7 @@ use crate::sandbox::demo;
 
 /// The user every API write is attributed to (`CreatedById`, Task `OwnerId`).
 pub const INTEGRATION_USER_ID: &str = "005SB0000000001AAA";
+#[cfg(test)]
 pub const STANDARD_PRICEBOOK_ID: &str = "01sSB0000000001AAA";
 const SEEDED_AT: &str = "2026-01-15T09:00:00.000+0000";
 
