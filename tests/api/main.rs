@@ -11,6 +11,7 @@ mod helpers;
 mod integrations_freebit;
 mod integrations_messaging;
 mod integrations_salesforce;
+mod integrations_salesforce_e2e;
 mod integrations_transport;
 mod integrations_whmcs;
 mod jobs;

@@ -47,7 +47,11 @@ pub async fn token(
             Ok(issue(&state, &instance_url, "api", true))
         }
         Some(JWT_BEARER) => {
-            check_assertion(&state, param("assertion").unwrap_or_default())?;
+            check_assertion(
+                &state,
+                &instance_url,
+                param("assertion").unwrap_or_default(),
+            )?;
             Ok(issue(&state, &instance_url, "id api", false))
         }
         _ => Err(UNSUPPORTED_GRANT),
@@ -116,7 +120,9 @@ struct AssertionClaims {
     exp: Option<f64>,
 }
 
-fn check_assertion(state: &SandboxState, assertion: &str) -> Result<(), OAuthError> {
+/// The audience must be the configured login host or the sandbox's own URL (as a My Domain host would be),
+/// so a sandbox on a random port in tests accepts assertions addressed to it.
+fn check_assertion(state: &SandboxState, own_url: &str, assertion: &str) -> Result<(), OAuthError> {
     let header = jsonwebtoken::decode_header(assertion).map_err(|_| INVALID_ASSERTION)?;
     if header.alg != Algorithm::RS256 {
         return Err(INVALID_ASSERTION);
@@ -142,8 +148,10 @@ fn check_assertion(state: &SandboxState, assertion: &str) -> Result<(), OAuthErr
     if claims.iss.as_deref() != Some(settings.client_id.as_str()) {
         return Err(UNKNOWN_CLIENT);
     }
-    let audience_matches =
-        |aud: &str| aud.trim_end_matches('/') == settings.audience.trim_end_matches('/');
+    let audience_matches = |aud: &str| {
+        let aud = aud.trim_end_matches('/');
+        aud == settings.audience.trim_end_matches('/') || aud == own_url.trim_end_matches('/')
+    };
     let audience_ok = match &claims.aud {
         Some(Value::String(aud)) => audience_matches(aud),
         Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(audience_matches),
