@@ -47,7 +47,11 @@ pub async fn token(
             Ok(issue(&state, &instance_url, "api", true))
         }
         Some(JWT_BEARER) => {
-            check_assertion(&state, param("assertion").unwrap_or_default())?;
+            check_assertion(
+                &state,
+                param("assertion").unwrap_or_default(),
+                &instance_url,
+            )?;
             Ok(issue(&state, &instance_url, "id api", false))
         }
         _ => Err(UNSUPPORTED_GRANT),
@@ -116,7 +120,13 @@ struct AssertionClaims {
     exp: Option<f64>,
 }
 
-fn check_assertion(state: &SandboxState, assertion: &str) -> Result<(), OAuthError> {
+/// The audience may be the configured login host or the sandbox's own URL (as Salesforce accepts the My
+/// Domain URL besides the login host).
+fn check_assertion(
+    state: &SandboxState,
+    assertion: &str,
+    instance_url: &str,
+) -> Result<(), OAuthError> {
     let header = jsonwebtoken::decode_header(assertion).map_err(|_| INVALID_ASSERTION)?;
     if header.alg != Algorithm::RS256 {
         return Err(INVALID_ASSERTION);
@@ -142,8 +152,10 @@ fn check_assertion(state: &SandboxState, assertion: &str) -> Result<(), OAuthErr
     if claims.iss.as_deref() != Some(settings.client_id.as_str()) {
         return Err(UNKNOWN_CLIENT);
     }
-    let audience_matches =
-        |aud: &str| aud.trim_end_matches('/') == settings.audience.trim_end_matches('/');
+    let audience_matches = |aud: &str| {
+        let aud = aud.trim_end_matches('/');
+        aud == settings.audience.trim_end_matches('/') || aud == instance_url
+    };
     let audience_ok = match &claims.aud {
         Some(Value::String(aud)) => audience_matches(aud),
         Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(audience_matches),

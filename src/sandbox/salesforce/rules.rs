@@ -145,7 +145,7 @@ pub fn after_write(store: &mut Store, object: &ObjectDef, record: &Record) {
     if object.name == "OrderItem"
         && let Some(order_id) = text(record, "OrderId")
     {
-        recompute_order_total(store, &order_id.to_owned());
+        recompute_order_total(store, order_id);
     }
 }
 
