@@ -50,6 +50,7 @@ mod rules;
 mod schema;
 mod seed;
 mod sessions;
+mod sobjects;
 mod soql;
 mod store;
 mod values;
@@ -64,7 +65,7 @@ use serde_json::{Value, json};
 
 use crate::config::Settings;
 use crate::sandbox::SandboxState;
-pub use errors::SalesforceError;
+use errors::SalesforceError;
 use events::EventBus;
 use operations::{Context, Operation, Reply};
 use query::Cursors;
@@ -141,8 +142,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .configure(control::routes);
 }
-
-mod sobjects;
 
 /// Every REST call needs a live session; an unknown API version is a 404 like any unknown resource.
 async fn require_session(

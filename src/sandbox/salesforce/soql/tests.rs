@@ -321,3 +321,23 @@ fn ids_match_in_their_fifteen_character_form() {
         vec![Value::from("Standard Price Book")]
     );
 }
+
+#[test]
+fn absurdly_nested_conditions_are_refused_without_exhausting_the_stack() {
+    let parentheses = format!(
+        "SELECT Id FROM Account WHERE {}Name = 'a'{}",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    let negations = format!(
+        "SELECT Id FROM Account WHERE {}Name = 'a'",
+        "NOT ".repeat(100_000)
+    );
+
+    assert_eq!(error(&parentheses).code, "MALFORMED_QUERY");
+    assert_eq!(error(&negations).code, "MALFORMED_QUERY");
+    assert_eq!(
+        query("SELECT Id FROM Account WHERE ((NOT (Name = 'a')))").total_size,
+        3
+    );
+}
