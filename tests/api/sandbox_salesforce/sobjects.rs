@@ -374,3 +374,34 @@ async fn each_object_gets_ids_with_its_key_prefix() {
         assert_eq!(id.len(), 18);
     }
 }
+
+#[tokio::test]
+async fn a_record_still_used_elsewhere_cannot_be_deleted() {
+    let org = Org::start().await;
+    org.draft_order_with("FIBER-1G").await;
+    let (_, product) = org
+        .query("SELECT Id FROM Product2 WHERE StockKeepingUnit = 'FIBER-1G'")
+        .await;
+    let product = product["records"][0]["Id"].as_str().unwrap().to_owned();
+    let unused = org.create("Product2", json!({ "Name": "Unused" })).await;
+
+    let (used_status, used) = org
+        .delete(&format!("{API}/sobjects/Product2/{product}"))
+        .await;
+    let (account_status, account) = org
+        .delete(&format!("{API}/sobjects/Account/{DEMO_ACCOUNT}"))
+        .await;
+    let (unused_status, _) = org
+        .delete(&format!("{API}/sobjects/Product2/{unused}"))
+        .await;
+
+    assert_eq!(used_status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&used), "DELETE_FAILED");
+    assert_eq!(
+        account_status,
+        StatusCode::BAD_REQUEST,
+        "the order points at it"
+    );
+    assert_eq!(error_code(&account), "DELETE_FAILED");
+    assert_eq!(unused_status, StatusCode::NO_CONTENT);
+}
