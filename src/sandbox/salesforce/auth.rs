@@ -49,8 +49,8 @@ pub async fn token(
         Some(JWT_BEARER) => {
             check_assertion(
                 &state,
-                &instance_url,
                 param("assertion").unwrap_or_default(),
+                &instance_url,
             )?;
             Ok(issue(&state, &instance_url, "id api", false))
         }
@@ -120,9 +120,13 @@ struct AssertionClaims {
     exp: Option<f64>,
 }
 
-/// The audience must be the configured login host or the sandbox's own URL (as a My Domain host would be),
-/// so a sandbox on a random port in tests accepts assertions addressed to it.
-fn check_assertion(state: &SandboxState, own_url: &str, assertion: &str) -> Result<(), OAuthError> {
+/// The audience may be the configured login host or the sandbox's own URL (as Salesforce accepts the My
+/// Domain URL besides the login host).
+fn check_assertion(
+    state: &SandboxState,
+    assertion: &str,
+    instance_url: &str,
+) -> Result<(), OAuthError> {
     let header = jsonwebtoken::decode_header(assertion).map_err(|_| INVALID_ASSERTION)?;
     if header.alg != Algorithm::RS256 {
         return Err(INVALID_ASSERTION);
@@ -150,7 +154,7 @@ fn check_assertion(state: &SandboxState, own_url: &str, assertion: &str) -> Resu
     }
     let audience_matches = |aud: &str| {
         let aud = aud.trim_end_matches('/');
-        aud == settings.audience.trim_end_matches('/') || aud == own_url.trim_end_matches('/')
+        aud == settings.audience.trim_end_matches('/') || aud == instance_url
     };
     let audience_ok = match &claims.aud {
         Some(Value::String(aud)) => audience_matches(aud),

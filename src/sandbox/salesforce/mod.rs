@@ -10,8 +10,8 @@
 //!   last three are not the real case-checksum. The 15-character form of an 18-character id is accepted.
 //! - Lookups must point at existing records of the right object (`MALFORMED_ID`,
 //!   `INVALID_CROSS_REFERENCE_KEY`). Deleting a record deletes an Order's items, a Case's comments, an
-//!   Account's contacts and cases, and Tasks about it; any other record still pointing at it blocks the
-//!   deletion (`DELETE_FAILED`).
+//!   Account's contacts and cases, a product's or price book's entries, and Tasks about it; any other record
+//!   still pointing at it blocks the deletion (`DELETE_FAILED`).
 //! - Order rules: created as Draft only; activation needs at least one item and sets `ActivatedDate`;
 //!   `AccountId` is editable only while Draft; items need the order's price book (`Price Book Not Set on
 //!   Order`) and an active entry; quantities and prices of an activated order's items are locked (custom
@@ -50,6 +50,7 @@ mod rules;
 mod schema;
 mod seed;
 mod sessions;
+mod sobjects;
 mod soql;
 mod store;
 mod values;
@@ -64,7 +65,7 @@ use serde_json::{Value, json};
 
 use crate::config::Settings;
 use crate::sandbox::SandboxState;
-pub use errors::SalesforceError;
+use errors::SalesforceError;
 use events::EventBus;
 use operations::{Context, Operation, Reply};
 use query::Cursors;
@@ -141,8 +142,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .configure(control::routes);
 }
-
-mod sobjects;
 
 /// Every REST call needs a live session; an unknown API version is a 404 like any unknown resource.
 async fn require_session(

@@ -136,6 +136,9 @@ pub fn cascading_children(object: &ObjectDef) -> &'static [(&'static str, &'stat
         "Contact" => &[("Task", "WhoId")],
         "Order" => &[("OrderItem", "OrderId"), ("Task", "WhatId")],
         "Case" => &[("CaseComment", "ParentId"), ("Task", "WhatId")],
+        // Price book entries go with their product or price book unless an order item still uses them.
+        "Product2" => &[("PricebookEntry", "Product2Id"), ("Task", "WhatId")],
+        "Pricebook2" => &[("PricebookEntry", "Pricebook2Id")],
         _ => &[("Task", "WhatId")],
     }
 }
@@ -145,7 +148,7 @@ pub fn after_write(store: &mut Store, object: &ObjectDef, record: &Record) {
     if object.name == "OrderItem"
         && let Some(order_id) = text(record, "OrderId")
     {
-        recompute_order_total(store, &order_id.to_owned());
+        recompute_order_total(store, order_id);
     }
 }
 

@@ -53,7 +53,7 @@ fn select<'a>(
                     let kind = sort.field.terminal.kind();
                     let left = scalar(kind, &fetch(store, a, &sort.field));
                     let right = scalar(kind, &fetch(store, b, &sort.field));
-                    let ordering = match (&left, &right) {
+                    match (&left, &right) {
                         (Scalar::Null, Scalar::Null) => Ordering::Equal,
                         (Scalar::Null, _) if sort.nulls_last => Ordering::Greater,
                         (Scalar::Null, _) => Ordering::Less,
@@ -67,8 +67,7 @@ fn select<'a>(
                                 natural
                             }
                         }
-                    };
-                    ordering
+                    }
                 })
                 .find(|o| *o != Ordering::Equal)
                 .unwrap_or(Ordering::Equal)

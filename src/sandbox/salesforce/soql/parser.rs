@@ -6,12 +6,16 @@ use super::SoqlError;
 use super::ast::{Condition, Literal, Name, OrderBy, Path, Query, SelectItem};
 use super::lexer::{Spanned, Token, tokenize};
 
+/// Deeper nesting of parentheses or `NOT`s is refused rather than risking the stack.
+const MAX_NESTING: usize = 64;
+
 pub fn parse(query: &str) -> Result<Query, SoqlError> {
     let tokens = tokenize(query)?;
     let mut parser = Parser {
         query,
         tokens,
         position: 0,
+        nesting: 0,
     };
     let parsed = parser.query(false)?;
     parser.expect_end()?;
@@ -22,6 +26,7 @@ struct Parser<'q> {
     query: &'q str,
     tokens: Vec<Spanned>,
     position: usize,
+    nesting: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -219,6 +224,20 @@ impl Parser<'_> {
     }
 
     fn term(&mut self) -> Result<Condition, SoqlError> {
+        if self.nesting >= MAX_NESTING {
+            return Err(SoqlError::malformed(
+                self.query,
+                self.offset(),
+                "conditions are nested too deeply",
+            ));
+        }
+        self.nesting += 1;
+        let term = self.nested_term();
+        self.nesting -= 1;
+        term
+    }
+
+    fn nested_term(&mut self) -> Result<Condition, SoqlError> {
         if self.eat_keyword("NOT") {
             return Ok(Condition::Not(Box::new(self.term()?)));
         }
