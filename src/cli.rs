@@ -124,15 +124,18 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 async fn seed(settings: &Settings) -> anyhow::Result<()> {
     let pool = db::pool(&settings.database)?;
     db::migrate(&pool).await?;
-    let report = crate::seed::run(&pool).await?;
+    let report = crate::seed::run(&pool, settings).await?;
     eprintln!("{report}");
     Ok(())
 }
 
 pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<AppState> {
+    let cache = Cache::new(&settings.redis)?;
     Ok(AppState {
         db: db::pool(&settings.database)?,
-        cache: Cache::new(&settings.redis)?,
+        auth: crate::auth::AuthService::new(&settings.auth, cache.clone())?,
+        messaging: crate::integrations::messaging::MessagingClient::new(&settings.providers)?,
+        cache,
         jobs: JobsStatus::new(jobs_enabled),
         settings,
     })
@@ -149,8 +152,22 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
         settings.outbox.stream_max_len,
     );
     let dispatcher = Dispatcher::new(state.db.clone(), sink, settings.outbox.clone());
+    let (reset_pool, messaging, auth) = (
+        state.db.clone(),
+        state.messaging.clone(),
+        state.auth.clone(),
+    );
     Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
         .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))
+        .register(move |job, ctx| {
+            crate::auth::jobs::send_password_reset(
+                reset_pool.clone(),
+                messaging.clone(),
+                auth.clone(),
+                job,
+                ctx,
+            )
+        })
         .schedule("housekeeping", &settings.jobs.cron.housekeeping, |tick| {
             housekeeping::Housekeeping {
                 scheduled_for: tick,

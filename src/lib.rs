@@ -1,5 +1,6 @@
 //! Concierge: one binary serving the customer portal's BFF, the clienteling back end and the CRM engine.
 
+pub mod auth;
 pub mod cache;
 pub mod cli;
 pub mod config;

@@ -36,11 +36,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(docs_headers())
                 .route("/{tail:.*}", web::get().to(docs_asset)),
         );
+    cfg.configure(crate::auth::well_known);
     cfg.service(web::scope("/api/v1").configure(api_v1));
 }
 
 /// Business contexts mount here, under `/api/v1`.
-fn api_v1(_cfg: &mut web::ServiceConfig) {}
+fn api_v1(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::auth::routes);
+}
 
 #[utoipa::path(
     get,

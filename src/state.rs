@@ -1,4 +1,9 @@
+use std::sync::Arc;
+
 use sqlx::PgPool;
+
+use crate::auth::AuthService;
+use crate::integrations::messaging::MessagingClient;
 
 use crate::cache::Cache;
 use crate::config::Settings;
@@ -11,4 +16,6 @@ pub struct AppState {
     pub db: PgPool,
     pub cache: Cache,
     pub jobs: JobsStatus,
+    pub auth: Arc<AuthService>,
+    pub messaging: MessagingClient,
 }

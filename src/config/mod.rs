@@ -24,6 +24,7 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub providers: ProviderSettings,
     pub sandbox: SandboxSettings,
+    pub auth: AuthSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -144,6 +145,51 @@ pub struct OutboxSettings {
     pub stream_max_len: usize,
     /// Delivered rows are kept this long for audit, then pruned by housekeeping.
     pub retention_days: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `iss` and `aud` of access tokens.
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: u64,
+    /// A session unused for this long ends.
+    pub refresh_idle_timeout_secs: u64,
+    /// A session ends this long after login, however active.
+    pub refresh_absolute_lifetime_secs: u64,
+    /// A rotated refresh token presented again within this window answers the family's current pair (two
+    /// tabs, a lost response) instead of being treated as theft.
+    pub reuse_grace_secs: u64,
+    pub refresh_cookie_name: String,
+    /// `Secure` on the refresh cookie; off only for plain-HTTP local development.
+    pub cookie_secure: bool,
+    /// Secret from which refresh tokens are derived (base64, at least 32 bytes). Only hashes are stored.
+    pub refresh_token_key: SecretString,
+    /// Ed25519 private keys (PKCS#8 PEM). The first signs; all verify, so keys can be rotated.
+    pub signing_keys: Vec<SigningKeySettings>,
+    pub password_reset_ttl_secs: u64,
+    /// The portal page a reset link points to; `?token=` is appended.
+    pub password_reset_url: String,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub login_failures_per_account: u32,
+    pub login_failures_per_ip: u32,
+    pub lockout_base_secs: u64,
+    pub lockout_max_secs: u64,
+    /// Failures older than this are forgotten.
+    pub failure_window_secs: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it, like the portal's
+    /// Next.js server); otherwise the peer address is used.
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKeySettings {
+    pub kid: String,
+    pub private_key_pem: SecretString,
 }
 
 /// Transport behaviour shared by every provider client, then each system's endpoint and credentials.
@@ -279,6 +325,21 @@ impl Settings {
         if self.redis.url.expose_secret().trim().is_empty() {
             return fail("redis.url", "must be set (CONCIERGE__REDIS__URL)");
         }
+        if self.auth.signing_keys.is_empty() {
+            return fail("auth.signing_keys", "must hold at least one key");
+        }
+        if self.auth.refresh_token_key.expose_secret().trim().len() < 43 {
+            return fail(
+                "auth.refresh_token_key",
+                "must be at least 32 random bytes, base64-encoded",
+            );
+        }
+        if self.auth.argon2_memory_kib < 19 * 1024 || self.auth.argon2_iterations < 2 {
+            return fail(
+                "auth.argon2_memory_kib",
+                "must be at least OWASP's m=19 MiB, t=2",
+            );
+        }
         if self.server.body_limit_bytes == 0 {
             return fail("server.body_limit_bytes", "must be greater than zero");
         }
@@ -321,10 +382,20 @@ impl Settings {
 
 fn describe(error: figment::Error) -> String {
     use figment::error::Kind;
-    let key = if error.path.is_empty() {
+    // figment's path ends with the offending field for unknown/missing fields; keep only the parents.
+    let mut path = error.path.clone();
+    let field: Option<&str> = match &error.kind {
+        Kind::MissingField(field) => Some(field.as_ref()),
+        Kind::UnknownField(field, _) => Some(field.as_str()),
+        _ => None,
+    };
+    if field.is_some_and(|field| path.last().is_some_and(|last| last == field)) {
+        path.pop();
+    }
+    let key = if path.is_empty() {
         None
     } else {
-        Some(error.path.join("."))
+        Some(path.join("."))
     };
     let source = error
         .metadata

@@ -67,7 +67,10 @@ impl FieldError {
 }
 
 /// The error every handler returns. Contexts define their own `thiserror` enums and convert into this.
-pub struct ApiError {
+/// Boxed so `Result<T, ApiError>` stays one pointer wide on the happy path.
+pub struct ApiError(Box<ApiErrorInner>);
+
+pub struct ApiErrorInner {
     code: ErrorCode,
     detail: Option<String>,
     errors: Vec<FieldError>,
@@ -80,14 +83,14 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        Self {
+        Self(Box::new(ApiErrorInner {
             code,
             detail: None,
             errors: Vec::new(),
             retry_after_secs: None,
             source: None,
             context: request_context::current(),
-        }
+        }))
     }
 
     pub fn in_context(mut self, context: RequestContext) -> Self {
@@ -120,10 +123,9 @@ impl ApiError {
 
     /// An unexpected failure: the client gets a bare 500 with the request id, the cause goes to the log.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        Self {
-            source: Some(source.into()),
-            ..Self::new(ErrorCode::Internal)
-        }
+        let mut error = Self::new(ErrorCode::Internal);
+        error.source = Some(source.into());
+        error
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -148,6 +150,20 @@ impl ApiError {
             code: self.code,
             errors: self.errors.clone(),
         }
+    }
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorInner;
+
+    fn deref(&self) -> &ApiErrorInner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorInner {
+        &mut self.0
     }
 }
 
@@ -183,10 +199,11 @@ impl From<anyhow::Error> for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::PoolTimedOut => Self {
-                source: Some(error.into()),
-                ..Self::new(ErrorCode::ServiceUnavailable).with_retry_after(1)
-            },
+            sqlx::Error::PoolTimedOut => {
+                let mut api = Self::new(ErrorCode::ServiceUnavailable).with_retry_after(1);
+                api.source = Some(error.into());
+                api
+            }
             other => Self::internal(other),
         }
     }

@@ -39,8 +39,8 @@ pub const CUSTOMERS: [DemoCustomer; 3] = [
         country: "JP",
         currency: "JPY",
         whmcs_client_id: 1,
-        account_id: "001SB00000000001AAA",
-        contact_id: "003SB00000000001AAA",
+        account_id: "001SBDEMO000001AAA",
+        contact_id: "003SBDEMO000001AAA",
         customer_number: "CN-100001",
         card: Some(("Visa", "4242", "02/28")),
     },
@@ -57,8 +57,8 @@ pub const CUSTOMERS: [DemoCustomer; 3] = [
         country: "JP",
         currency: "JPY",
         whmcs_client_id: 2,
-        account_id: "001SB00000000002AAA",
-        contact_id: "003SB00000000002AAA",
+        account_id: "001SBDEMO000002AAA",
+        contact_id: "003SBDEMO000002AAA",
         customer_number: "CN-100002",
         card: None,
     },
@@ -75,8 +75,8 @@ pub const CUSTOMERS: [DemoCustomer; 3] = [
         country: "FR",
         currency: "JPY",
         whmcs_client_id: 3,
-        account_id: "001SB00000000003AAA",
-        contact_id: "003SB00000000003AAA",
+        account_id: "001SBDEMO000003AAA",
+        contact_id: "003SBDEMO000003AAA",
         customer_number: "CN-100003",
         card: Some(("Mastercard", "5454", "11/27")),
     },
@@ -485,7 +485,7 @@ pub const SERVICES: [DemoService; 4] = [
 
 /// The open support case of the demo customer.
 pub const DEMO_CASE: (&str, &str, &str) = (
-    "500SB00000000001AAA",
+    "500SBDEMO000001AAA",
     "SIM not connecting abroad",
     "Since landing in Paris my SIM shows no service.",
 );

@@ -15,15 +15,28 @@ fn load(environment: Environment, overrides: &[(&str, &str)]) -> Result<Settings
 fn every_committed_environment_loads() {
     load(Environment::Development, &[]).unwrap();
     load(Environment::Test, &[]).unwrap();
-    load(
-        Environment::Production,
-        &[
-            ("database.url", "postgres://app@db/concierge"),
-            ("redis.url", "redis://cache:6379"),
-        ],
-    )
-    .unwrap();
+    let production = Settings::figment(&config_dir(), Environment::Production)
+        .unwrap()
+        .merge(("database.url", "postgres://app@db/concierge"))
+        .merge(("redis.url", "redis://cache:6379"))
+        .merge(
+            <figment::providers::Toml as figment::providers::Format>::string(PRODUCTION_SECRETS),
+        );
+    Settings::extract(production).unwrap();
 }
+
+/// What a deployment's secret store provides through the environment.
+const PRODUCTION_SECRETS: &str = r#"
+[auth]
+refresh_token_key = "puoDWli9PyeypqkZSni4yS47HtFny72dTGQlq4Haz6w="
+[[auth.signing_keys]]
+kid = "prod-1"
+private_key_pem = """
+-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIGQkyak2mX9LxMX4EMRLonTx+Q2/ExhQ4zTeuQcmMQmX
+-----END PRIVATE KEY-----
+"""
+"#;
 
 #[test]
 fn production_refuses_to_start_without_secrets_from_the_environment() {

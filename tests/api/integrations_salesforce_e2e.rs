@@ -85,7 +85,7 @@ async fn records_are_created_read_updated_and_deleted() {
     let (client, _) = client_for(&sandbox).await;
 
     let id = client
-        .create("Case", &json!({ "Subject": "eSIM profile", "AccountId": "001SB00000000001AAA", "Status": "New" }))
+        .create("Case", &json!({ "Subject": "eSIM profile", "AccountId": "001SBDEMO000001AAA", "Status": "New" }))
         .await
         .unwrap();
     client
@@ -122,7 +122,7 @@ async fn an_order_and_its_items_are_created_in_one_composite_call() {
             .create(
                 "refOrder",
                 "Order",
-                json!({ "AccountId": "001SB00000000001AAA", "EffectiveDate": "2026-11-21", "Status": "Draft",
+                json!({ "AccountId": "001SBDEMO000001AAA", "EffectiveDate": "2026-11-21", "Status": "Draft",
                         "Pricebook2Id": "01sSB0000000001AAA" }),
             )
             .unwrap(),
@@ -171,7 +171,7 @@ async fn a_failing_subrequest_rolls_the_whole_composite_back() {
             .create(
                 "refOrder",
                 "Order",
-                json!({ "AccountId": "001SB00000000002AAA", "EffectiveDate": "2026-11-21", "Status": "Draft",
+                json!({ "AccountId": "001SBDEMO000002AAA", "EffectiveDate": "2026-11-21", "Status": "Draft",
                         "Description": "rolled back" }),
             )
             .unwrap(),
@@ -285,7 +285,7 @@ async fn an_approved_order_is_delivered_once_and_a_restart_resumes_after_the_sto
     let pool = sqlx::PgPool::connect(&crate::helpers::database_url(&database))
         .await
         .unwrap();
-    let order = order_with_one_item(&client, "001SB00000000001AAA").await;
+    let order = order_with_one_item(&client, "001SBDEMO000001AAA").await;
     let approve = |order: String| {
         let url = format!(
             "{}/__sandbox/salesforce/orders/{order}/approve",
@@ -315,7 +315,7 @@ async fn an_approved_order_is_delivered_once_and_a_restart_resumes_after_the_sto
     subscriber.close().await;
 
     // A restart: the new subscriber starts after what was processed, so it sees only the second approval.
-    let second = order_with_one_item(&client, "001SB00000000002AAA").await;
+    let second = order_with_one_item(&client, "001SBDEMO000002AAA").await;
     approve(second.clone()).await;
     let mut resumed = CometdSubscriber::resume(client, CHANNEL, &pool)
         .await

@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
 mod cache;
 mod cli;
 mod config;

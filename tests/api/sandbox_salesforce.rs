@@ -178,8 +178,8 @@ impl Org {
     }
 }
 
-pub const DEMO_ACCOUNT: &str = "001SB00000000001AAA";
-pub const DEMO_CONTACT: &str = "003SB00000000001AAA";
+pub const DEMO_ACCOUNT: &str = "001SBDEMO000001AAA";
+pub const DEMO_CONTACT: &str = "003SBDEMO000001AAA";
 pub const STANDARD_PRICEBOOK: &str = "01sSB0000000001AAA";
 
 /// The first error of a Salesforce error array.

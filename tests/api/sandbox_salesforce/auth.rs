@@ -245,7 +245,7 @@ async fn a_malformed_public_key_is_refused() {
 async fn the_rest_api_refuses_calls_without_a_valid_token() {
     let org = Org::start().await;
     let client = reqwest::Client::new();
-    let url = org.url(&format!("{API}/sobjects/Account/001SB00000000001AAA"));
+    let url = org.url(&format!("{API}/sobjects/Account/001SBDEMO000001AAA"));
 
     let without = client.get(&url).send().await.unwrap();
     let forged = client
@@ -266,7 +266,7 @@ async fn the_rest_api_refuses_calls_without_a_valid_token() {
 #[tokio::test]
 async fn expired_tokens_answer_invalid_session_until_the_client_authenticates_again() {
     let mut org = Org::start().await;
-    let path = format!("{API}/sobjects/Account/001SB00000000001AAA");
+    let path = format!("{API}/sobjects/Account/001SBDEMO000001AAA");
     assert_eq!(org.get(&path).await.0, StatusCode::OK);
 
     let expired = reqwest::Client::new()
@@ -287,7 +287,7 @@ async fn expired_tokens_answer_invalid_session_until_the_client_authenticates_ag
 async fn tokens_stop_working_after_their_lifetime() {
     let url = spawn_sandbox_with(|settings| settings.sandbox.token_ttl_secs = 1).await;
     let org = Org::on(url).await;
-    let path = format!("{API}/sobjects/Account/001SB00000000001AAA");
+    let path = format!("{API}/sobjects/Account/001SBDEMO000001AAA");
     assert_eq!(org.get(&path).await.0, StatusCode::OK);
 
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

@@ -35,7 +35,7 @@ async fn any_platform_event_can_be_published_for_tests() {
     let published: Value = org
         .client
         .post(org.url("/__sandbox/salesforce/events/CustomerUpdated__e"))
-        .json(&json!({ "AccountId__c": "001SB00000000001AAA" }))
+        .json(&json!({ "AccountId__c": "001SBDEMO000001AAA" }))
         .send()
         .await
         .unwrap()
@@ -70,7 +70,7 @@ async fn approving_an_unknown_or_activated_order_is_refused() {
 #[tokio::test]
 async fn reset_brings_back_the_seeded_org() {
     let org = Org::start().await;
-    let path = format!("{API}/sobjects/Account/001SB00000000002AAA");
+    let path = format!("{API}/sobjects/Account/001SBDEMO000002AAA");
     org.patch(&path, json!({ "Name": "Renamed" })).await;
 
     let reset = org
@@ -86,7 +86,7 @@ async fn reset_brings_back_the_seeded_org() {
     assert_eq!(error_code(&body), "INVALID_SESSION_ID");
     let org = Org::on(org.url.clone()).await;
     assert_eq!(
-        org.record("Account", "001SB00000000002AAA").await["Name"],
+        org.record("Account", "001SBDEMO000002AAA").await["Name"],
         "Taro Suzuki"
     );
 }

@@ -204,7 +204,7 @@ async fn an_order_account_is_locked_once_the_order_is_activated() {
     let order = org.draft_order_with("FIBER-1G").await;
     let path = format!("{API}/sobjects/Order/{order}");
     let (status, _) = org
-        .patch(&path, json!({ "AccountId": "001SB00000000002AAA" }))
+        .patch(&path, json!({ "AccountId": "001SBDEMO000002AAA" }))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "editable while Draft");
 

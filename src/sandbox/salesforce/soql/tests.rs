@@ -121,7 +121,7 @@ fn and_and_or_may_be_mixed_with_parentheses() {
 
     assert_eq!(
         column(&outcome, "Id"),
-        vec![Value::from("003SB00000000003AAA")]
+        vec![Value::from("003SBDEMO000003AAA")]
     );
 }
 
@@ -174,11 +174,11 @@ fn keywords_and_names_are_case_insensitive_and_answers_use_canonical_names() {
     assert_eq!(outcome.total_size, 1);
     let record = &outcome.records[0];
     assert_eq!(record["Email"], "demo@concierge.test");
-    assert_eq!(record["Id"], "003SB00000000001AAA");
+    assert_eq!(record["Id"], "003SBDEMO000001AAA");
     assert_eq!(record["attributes"]["type"], "Contact");
     assert_eq!(
         record["attributes"]["url"],
-        "/services/data/v60.0/sobjects/Contact/003SB00000000001AAA"
+        "/services/data/v60.0/sobjects/Contact/003SBDEMO000001AAA"
     );
     assert!(record.get("LastName").is_none(), "only the selected fields");
 }

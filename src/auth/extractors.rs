@@ -1,0 +1,205 @@
+//! Who is calling. Handlers take one of these as an argument, so a route cannot forget to authenticate:
+//! `AuthUser` (anyone signed in), `Customer`, `Staff` (with role and scope checks), `Admin`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use uuid::Uuid;
+
+use super::model::{Role, UserKind};
+use super::service::ClientInfo;
+use super::store;
+use crate::errors::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub kind: UserKind,
+    pub roles: Vec<Role>,
+    pub brand_id: Option<String>,
+    pub store_ids: Vec<String>,
+}
+
+impl AuthUser {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+fn unauthorized(detail: &str) -> ApiError {
+    ApiError::new(ErrorCode::Unauthorized).with_detail(detail)
+}
+
+fn forbidden() -> ApiError {
+    ApiError::new(ErrorCode::Forbidden).with_detail("Your account may not use this resource.")
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+    let token = bearer(&req)
+        .ok_or_else(|| unauthorized("Send an access token as `Authorization: Bearer …`."))?;
+    let claims = state.auth.keys.verify(&token).map_err(|error| {
+        tracing::debug!(%error, "access token rejected");
+        unauthorized("The access token is invalid or expired.")
+    })?;
+    // Checked on every request so a revoked session or a disabled user is locked out at once.
+    let check = store::check_session(&state.db, claims.sid, claims.sub)
+        .await?
+        .ok_or_else(|| unauthorized("The session has ended."))?;
+    if check.revoked || check.disabled {
+        return Err(unauthorized("The session has ended."));
+    }
+    Ok(AuthUser {
+        user_id: claims.sub,
+        session_id: claims.sid,
+        kind: if check.kind == "staff" {
+            UserKind::Staff
+        } else {
+            UserKind::Customer
+        },
+        roles: claims
+            .roles
+            .iter()
+            .filter_map(|role| Role::parse(role))
+            .collect(),
+        brand_id: check.brand_id,
+        store_ids: check.store_ids,
+    })
+}
+
+type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Extracting<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}
+
+/// A signed-in customer (portal user).
+#[derive(Debug, Clone)]
+pub struct Customer(pub AuthUser);
+
+impl FromRequest for Customer {
+    type Error = ApiError;
+    type Future = Extracting<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = authenticate(req).await?;
+            if user.kind != UserKind::Customer {
+                return Err(forbidden());
+            }
+            Ok(Customer(user))
+        })
+    }
+}
+
+/// A signed-in staff member (client advisor, manager, marketer, admin).
+#[derive(Debug, Clone)]
+pub struct Staff(pub AuthUser);
+
+impl Staff {
+    /// 403 unless the staff member holds one of `roles` (admins hold every role's rights).
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if self.0.has_role(Role::Admin) || roles.iter().any(|role| self.0.has_role(*role)) {
+            Ok(())
+        } else {
+            Err(forbidden())
+        }
+    }
+
+    /// Brand scope: a staff member sees only their brand's data (admins without a brand see all).
+    pub fn can_access_brand(&self, brand_id: &str) -> bool {
+        match &self.0.brand_id {
+            Some(own) => own == brand_id,
+            None => self.0.has_role(Role::Admin),
+        }
+    }
+
+    /// Store scope: managers and admins see every store of their brand; others only their own stores.
+    pub fn can_access_store(&self, brand_id: &str, store_id: &str) -> bool {
+        self.can_access_brand(brand_id)
+            && (self.0.has_role(Role::Admin)
+                || self.0.has_role(Role::Manager)
+                || self.0.store_ids.iter().any(|own| own == store_id))
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = ApiError;
+    type Future = Extracting<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = authenticate(req).await?;
+            if user.kind != UserKind::Staff {
+                return Err(forbidden());
+            }
+            Ok(Staff(user))
+        })
+    }
+}
+
+/// A signed-in admin.
+#[derive(Debug, Clone)]
+pub struct Admin(pub AuthUser);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Extracting<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = authenticate(req).await?;
+            if user.kind != UserKind::Staff || !user.has_role(Role::Admin) {
+                return Err(forbidden());
+            }
+            Ok(Admin(user))
+        })
+    }
+}
+
+/// The client address (the peer, or the first `X-Forwarded-For` hop when configured to trust it) and agent.
+pub fn client_info(req: &HttpRequest, trust_forwarded_for: bool) -> ClientInfo {
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()
+                .map(|ip| ip.trim().to_owned())
+        })
+        .flatten()
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+    let ip = forwarded.or_else(|| req.peer_addr().map(|addr| addr.ip().to_string()));
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|agent| agent.chars().take(256).collect());
+    ClientInfo { ip, user_agent }
+}

@@ -1,0 +1,401 @@
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{clear_refresh_cookie, invalid_credentials, refresh_cookie, require_text, validation};
+use crate::auth::extractors::{AuthUser, client_info};
+use crate::auth::model::{User, UserKind, is_valid_email, normalize_email};
+use crate::auth::passwords::check_policy;
+use crate::auth::service::{RefreshError, TokenResponse};
+use crate::auth::store::{self, AuditEvent, NewUser};
+use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The customer account", body = User),
+        (status = 409, description = "The email is taken", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let email = normalize_email(&body.email);
+    let mut errors = Vec::new();
+    if !is_valid_email(&email) {
+        errors.push(FieldError::new(
+            "email",
+            "invalid",
+            "Enter a valid email address.",
+        ));
+    }
+    require_text(&mut errors, "first_name", &body.first_name, 100);
+    require_text(&mut errors, "last_name", &body.last_name, 100);
+    if let Err(error) = check_policy("password", body.password.expose_secret(), Some(&email)) {
+        errors.push(error);
+    }
+    validation(errors)?;
+
+    let hash = state.auth.passwords.hash(&body.password).await?;
+    let client = client_info(&req, state.auth.settings.trust_forwarded_for);
+    let mut tx = state.db.begin().await?;
+    let user = store::insert_user(
+        &mut tx,
+        NewUser {
+            id: Uuid::now_v7(),
+            email: &email,
+            password_hash: &hash,
+            first_name: body.first_name.trim(),
+            last_name: body.last_name.trim(),
+            kind: UserKind::Customer,
+            roles: &["customer".to_owned()],
+            brand_id: None,
+            store_ids: &[],
+        },
+    )
+    .await?
+    .ok_or_else(|| {
+        ApiError::new(ErrorCode::Conflict).with_detail("An account with this email already exists.")
+    })?;
+    store::audit(
+        &mut tx,
+        AuditEvent {
+            event: "user_registered",
+            user_id: Some(user.id),
+            actor_id: Some(user.id),
+            session_id: None,
+            ip: client.ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+            details: json!({ "kind": "customer" }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(user.to_user()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; the refresh token is also set as an HttpOnly cookie", body = TokenResponse),
+        (status = 401, description = "Wrong email or password (one answer for both)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let auth = &state.auth;
+    let email = normalize_email(&body.email);
+    if email.is_empty() || email.len() > 254 || body.password.expose_secret().chars().count() > 1024
+    {
+        return Err(invalid_credentials());
+    }
+    let client = client_info(&req, auth.settings.trust_forwarded_for);
+    if let Err(retry_after) = auth.limiter.check(&email, client.ip.as_deref()).await {
+        return Err(ApiError::new(ErrorCode::RateLimited)
+            .with_detail("Too many failed sign-in attempts; try again later.")
+            .with_retry_after(retry_after.as_secs().max(1)));
+    }
+    let user = store::user_by_email(&state.db, &email).await?;
+    // Always one argon2 verification, against a dummy hash for unknown emails: same answer, same time.
+    let verified = auth
+        .passwords
+        .verify(
+            &body.password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
+        .await;
+    let user = match user {
+        Some(user) if verified && user.disabled_at.is_none() => user,
+        user => {
+            auth.limiter
+                .record_failure(&email, client.ip.as_deref())
+                .await;
+            let mut conn = state.db.acquire().await?;
+            let reason = match &user {
+                None => "unknown_email",
+                Some(user) if user.disabled_at.is_some() && verified => "disabled",
+                Some(_) => "wrong_password",
+            };
+            store::audit(
+                &mut conn,
+                AuditEvent {
+                    event: "login_failed",
+                    user_id: user.as_ref().map(|u| u.id),
+                    actor_id: None,
+                    session_id: None,
+                    ip: client.ip.as_deref(),
+                    user_agent: client.user_agent.as_deref(),
+                    details: json!({ "reason": reason }),
+                },
+            )
+            .await?;
+            return Err(invalid_credentials());
+        }
+    };
+    auth.limiter.record_success(&email).await;
+
+    let mut tx = state.db.begin().await?;
+    let session = auth
+        .start_session(&mut tx, user.id, &user.roles, &client)
+        .await?;
+    store::audit(
+        &mut tx,
+        AuditEvent {
+            event: "login_succeeded",
+            user_id: Some(user.id),
+            actor_id: Some(user.id),
+            session_id: Some(session.session_id),
+            ip: client.ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok()
+        .cookie(refresh_cookie(auth, &session.refresh_token))
+        .json(TokenResponse {
+            access_token: session.access_token,
+            token_type: "Bearer",
+            expires_in: auth.keys.ttl_secs(),
+            refresh_token: session.refresh_token,
+            user: user.to_user(),
+        }))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// For non-browser clients; browsers send the HttpOnly cookie instead.
+    #[schema(value_type = Option<String>)]
+    pub refresh_token: Option<SecretString>,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/auth/refresh", tag = "auth", request_body(content = RefreshRequest, description = "Optional when the cookie is sent"),
+    responses(
+        (status = 200, description = "A rotated token pair (or, within the grace window, the family's current pair)", body = TokenResponse),
+        (status = 401, description = "Unknown, expired or revoked refresh token; reuse outside the grace window revokes the family", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let auth = &state.auth;
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let parsed: RefreshRequest = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(ErrorCode::MalformedJson).with_detail(e.to_string()))?;
+        parsed
+            .refresh_token
+            .map(|token| token.expose_secret().to_owned())
+    };
+    let presented = from_body
+        .or_else(|| {
+            req.cookie(&auth.settings.refresh_cookie_name)
+                .map(|cookie| cookie.value().to_owned())
+        })
+        .filter(|token| !token.is_empty() && token.len() <= 128)
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::Unauthorized).with_detail("No refresh token was sent.")
+        })?;
+    let client = client_info(&req, auth.settings.trust_forwarded_for);
+    let refreshed = match auth.refresh(&state.db, &presented, &client).await {
+        Ok(refreshed) => refreshed,
+        Err(RefreshError::Invalid) => {
+            let mut response = ApiError::new(ErrorCode::Unauthorized)
+                .with_detail("The refresh token is invalid, expired or revoked; sign in again.")
+                .error_response();
+            clear_refresh_cookie(auth, &mut response);
+            return Ok(response);
+        }
+        Err(RefreshError::Unexpected(error)) => return Err(ApiError::internal(error)),
+    };
+    let mut conn = state.db.acquire().await?;
+    let user = store::user_by_id(&mut conn, refreshed.user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok()
+        .cookie(refresh_cookie(auth, &refreshed.refresh_token))
+        .json(TokenResponse {
+            access_token: refreshed.access_token,
+            token_type: "Bearer",
+            expires_in: auth.keys.ttl_secs(),
+            refresh_token: refreshed.refresh_token,
+            user: user.to_user(),
+        }))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "This session ended")))]
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    end_sessions(&state, &req, &user, false).await
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Every session of the user ended")))]
+pub async fn logout_all(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    end_sessions(&state, &req, &user, true).await
+}
+
+async fn end_sessions(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &AuthUser,
+    all: bool,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(req, state.auth.settings.trust_forwarded_for);
+    let mut tx = state.db.begin().await?;
+    let ended = if all {
+        store::revoke_all(&mut tx, user.user_id, None, "logout_all").await?
+    } else {
+        u64::from(
+            store::revoke_session(&mut tx, user.session_id, Some(user.user_id), "logout").await?,
+        )
+    };
+    store::audit(
+        &mut tx,
+        AuditEvent {
+            event: if all { "logout_all" } else { "logout" },
+            user_id: Some(user.user_id),
+            actor_id: Some(user.user_id),
+            session_id: Some(user.session_id),
+            ip: client.ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+            details: json!({ "sessions_ended": ended }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let mut response = HttpResponse::NoContent().finish();
+    clear_refresh_cookie(&state.auth, &mut response);
+    Ok(response)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session this request was made with.
+    pub current: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The user's active sessions, most recently used first", body = [SessionView])))]
+pub async fn sessions(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let idle = state.auth.settings.refresh_idle_timeout_secs as f64;
+    let sessions: Vec<SessionView> = store::active_sessions(&state.db, user.user_id, idle)
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.id == user.session_id,
+            id: s.id,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            expires_at: s.expires_at,
+            ip: s.ip,
+            user_agent: s.user_agent,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(sessions))
+}
+
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "The session ended"),
+        (status = 404, description = "No such active session of yours", body = crate::errors::Problem, content_type = "application/problem+json")
+    ))]
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req, state.auth.settings.trust_forwarded_for);
+    let mut tx = state.db.begin().await?;
+    // Ownership is part of the query: another user's session id is simply not found.
+    if !store::revoke_session(&mut tx, *id, Some(user.user_id), "revoked_by_user").await? {
+        return Err(ApiError::not_found().with_detail("No active session of yours has this id."));
+    }
+    store::audit(
+        &mut tx,
+        AuditEvent {
+            event: "session_revoked",
+            user_id: Some(user.user_id),
+            actor_id: Some(user.user_id),
+            session_id: Some(*id),
+            ip: client.ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in user", body = User)))]
+pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.acquire().await?;
+    let row = store::user_by_id(&mut conn, user.user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(row.to_user()))
+}
+
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "Public keys that verify access tokens (Ed25519, by kid)")))]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "public, max-age=300"))
+        .json(state.auth.keys.jwks())
+}

@@ -1,0 +1,138 @@
+//! Password hashing (argon2id, off the async threads) and the password policy.
+
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::AuthSettings;
+use crate::errors::FieldError;
+use crate::telemetry::spawn_blocking_with_tracing;
+
+pub const MIN_LENGTH: usize = 8;
+pub const MAX_LENGTH: usize = 128;
+
+/// The 20,000 most common passwords (zxcvbn's frequency list, MIT licence).
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("common_passwords.txt")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect()
+});
+
+#[derive(Clone)]
+pub struct Passwords {
+    argon2: Arc<Argon2<'static>>,
+    /// Verified against when the account does not exist, so an unknown email costs the same as a wrong
+    /// password.
+    dummy_hash: Arc<String>,
+}
+
+impl Passwords {
+    pub fn new(settings: &AuthSettings) -> anyhow::Result<Self> {
+        let params = Params::new(
+            settings.argon2_memory_kib,
+            settings.argon2_iterations,
+            settings.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let dummy_hash = argon2
+            .hash_password(b"concierge-dummy-password")
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+            .to_string();
+        Ok(Self {
+            argon2: Arc::new(argon2),
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    pub async fn hash(&self, password: &SecretString) -> anyhow::Result<String> {
+        let argon2 = Arc::clone(&self.argon2);
+        let password = password.clone();
+        spawn_blocking_with_tracing(move || {
+            argon2
+                .hash_password(password.expose_secret().as_bytes())
+                .map(|hash| hash.to_string())
+                .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+        })
+        .await?
+    }
+
+    /// Verifies `password` against `hash`, or against the dummy hash when there is no account, so both
+    /// answers take the same time.
+    pub async fn verify(&self, password: &SecretString, hash: Option<&str>) -> bool {
+        let known = hash.is_some();
+        let hash = hash.map_or_else(|| self.dummy_hash.as_str().to_owned(), str::to_owned);
+        let argon2 = Arc::clone(&self.argon2);
+        let password = password.clone();
+        let matched = spawn_blocking_with_tracing(move || {
+            argon2
+                .verify_password(password.expose_secret().as_bytes(), hash.as_str())
+                .is_ok()
+        })
+        .await
+        .unwrap_or(false);
+        known && matched
+    }
+}
+
+/// Length 8–128 (counted in characters), not one of the most common passwords, not the email itself.
+pub fn check_policy(field: &str, password: &str, email: Option<&str>) -> Result<(), FieldError> {
+    let length = password.chars().count();
+    if length < MIN_LENGTH {
+        return Err(FieldError::new(
+            field,
+            "too_short",
+            format!("Use at least {MIN_LENGTH} characters."),
+        ));
+    }
+    if length > MAX_LENGTH {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("Use at most {MAX_LENGTH} characters."),
+        ));
+    }
+    let lowered = password.to_lowercase();
+    if COMMON.contains(lowered.as_str()) {
+        return Err(FieldError::new(
+            field,
+            "too_common",
+            "This password is too common; choose another.",
+        ));
+    }
+    if email.is_some_and(|email| {
+        lowered == email.to_lowercase() || email.to_lowercase().starts_with(&format!("{lowered}@"))
+    }) {
+        return Err(FieldError::new(
+            field,
+            "matches_email",
+            "The password must not be your email address.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_common_list_has_at_least_ten_thousand_entries() {
+        assert!(COMMON.len() >= 10_000);
+    }
+
+    #[test]
+    fn the_policy_rejects_short_long_common_and_email_passwords() {
+        assert!(check_policy("password", "short", None).is_err());
+        assert!(check_policy("password", &"x".repeat(129), None).is_err());
+        assert!(check_policy("password", "password1", None).is_err());
+        assert!(check_policy("password", "Trustno1", None).is_err());
+        assert!(check_policy("password", "jane.doe", Some("jane.doe@example.com")).is_err());
+        assert!(check_policy("password", "correct horse battery staple", None).is_ok());
+        assert!(check_policy("password", &"é".repeat(64), None).is_ok());
+    }
+}

@@ -1,0 +1,58 @@
+//! Refresh and password-reset tokens. Each is derived from its row id with a server-side HMAC key, and only
+//! its SHA-256 is stored: the database alone cannot produce a usable token, yet the server can hand a
+//! family's current refresh token back to a caller inside the reuse grace window without keeping it.
+
+use aws_lc_rs::{digest, hmac};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+pub struct TokenSecrets {
+    key: hmac::Key,
+}
+
+#[derive(Clone, Copy)]
+pub enum Purpose {
+    Refresh,
+    PasswordReset,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::Refresh => b"concierge/refresh/v1/",
+            Purpose::PasswordReset => b"concierge/password-reset/v1/",
+        }
+    }
+}
+
+impl TokenSecrets {
+    pub fn new(key_b64: &SecretString) -> anyhow::Result<Self> {
+        let key = STANDARD
+            .decode(key_b64.expose_secret().trim())
+            .map_err(|_| anyhow::anyhow!("auth.refresh_token_key is not base64"))?;
+        anyhow::ensure!(
+            key.len() >= 32,
+            "auth.refresh_token_key must be at least 32 bytes"
+        );
+        Ok(Self {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &key),
+        })
+    }
+
+    /// The token for row `id`: 256 bits, URL-safe.
+    pub fn token(&self, purpose: Purpose, id: Uuid) -> String {
+        let mut context = hmac::Context::with_key(&self.key);
+        context.update(purpose.label());
+        context.update(id.as_bytes());
+        URL_SAFE_NO_PAD.encode(context.sign().as_ref())
+    }
+}
+
+/// What is stored and looked up: the SHA-256 of a token.
+pub fn hash(token: &str) -> Vec<u8> {
+    digest::digest(&digest::SHA256, token.as_bytes())
+        .as_ref()
+        .to_vec()
+}

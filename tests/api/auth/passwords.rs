@@ -1,0 +1,178 @@
+use serde_json::{Value, json};
+
+use super::{
+    PASSWORD, access, get_with, login_response, refresh, refresh_token, register, signed_in,
+};
+use crate::helpers::{TestApp, TestOptions, eventually, problem, spawn_app, spawn_app_with};
+
+const NEW_PASSWORD: &str = "another-long-unusual-passphrase";
+
+async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/password/forgot"))
+        .json(&json!({ "email": email }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/password/reset"))
+        .json(&json!({ "token": token, "new_password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The reset link the messaging service "sent" to `email`.
+async fn reset_token_sent_to(app: &TestApp, email: &str) -> String {
+    let sandbox = app.sandbox.as_ref().unwrap().url.clone();
+    let body = eventually(15, "the reset email", || {
+        let url = format!("{sandbox}/__sandbox/messaging/messages?to={email}");
+        async move {
+            let messages: Vec<Value> = reqwest::get(url).await.ok()?.json().await.ok()?;
+            messages
+                .last()
+                .and_then(|m| m["body"].as_str().map(str::to_owned))
+        }
+    })
+    .await;
+    body.split("?token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn with_mail(configure: impl FnOnce(&mut concierge::config::Settings) + 'static) -> TestOptions {
+    TestOptions {
+        jobs: true,
+        sandbox: true,
+        configure: Box::new(configure),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_password_is_reset_once_through_the_emailed_link_and_every_session_ends() {
+    let app = spawn_app_with(with_mail(|_| {})).await;
+    let session = signed_in(&app, "forgetful@example.com").await;
+
+    assert_eq!(forgot(&app, "Forgetful@Example.com").await.status(), 202);
+    let token = reset_token_sent_to(&app, "forgetful@example.com").await;
+    let done = reset(&app, &token, NEW_PASSWORD).await;
+
+    assert_eq!(done.status(), 204);
+    assert_eq!(
+        get_with(&app, "/api/v1/auth/me", &access(&session))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(refresh(&app, &refresh_token(&session)).await.status(), 401);
+    assert_eq!(
+        login_response(&app, "forgetful@example.com", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        login_response(&app, "forgetful@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let again = reset(&app, &token, "yet-another-unusual-passphrase").await;
+    assert_eq!(again.status(), 400, "single use");
+    problem(again).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reset_link_expires() {
+    let app = spawn_app_with(with_mail(|s| s.auth.password_reset_ttl_secs = 1)).await;
+    register(&app, "slow@example.com").await;
+    forgot(&app, "slow@example.com").await;
+    let token = reset_token_sent_to(&app, "slow@example.com").await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn forgot_answers_the_same_for_unknown_emails() {
+    let app = spawn_app().await;
+    register(&app, "exists@example.com").await;
+
+    let known = forgot(&app, "exists@example.com").await;
+    let unknown = forgot(&app, "ghost@example.com").await;
+
+    assert_eq!(known.status(), 202);
+    assert_eq!(unknown.status(), 202);
+    let known: Value = known.json().await.unwrap();
+    let unknown: Value = unknown.json().await.unwrap();
+    assert_eq!(known, unknown);
+}
+
+#[tokio::test]
+async fn a_forged_or_weak_reset_is_refused() {
+    let app = spawn_app().await;
+    assert_eq!(
+        reset(&app, "made-up-token", NEW_PASSWORD).await.status(),
+        400
+    );
+    assert_eq!(reset(&app, "made-up-token", "short").await.status(), 422);
+    assert_eq!(
+        reset(&app, &"x".repeat(500), NEW_PASSWORD).await.status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions() {
+    let app = spawn_app().await;
+    let here = signed_in(&app, "changer@example.com").await;
+    let elsewhere = signed_in(&app, "changer@example.com").await;
+    let change = |current: &'static str, new: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/password/change"))
+            .bearer_auth(access(&here))
+            .json(&json!({ "current_password": current, "new_password": new }))
+            .send()
+    };
+
+    assert_eq!(
+        change("wrong-current-password", NEW_PASSWORD)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(change(PASSWORD, "password").await.unwrap().status(), 422);
+    assert_eq!(change(PASSWORD, NEW_PASSWORD).await.unwrap().status(), 204);
+
+    assert_eq!(
+        get_with(&app, "/api/v1/auth/me", &access(&here))
+            .await
+            .status(),
+        200,
+        "this session stays"
+    );
+    assert_eq!(
+        get_with(&app, "/api/v1/auth/me", &access(&elsewhere))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        login_response(&app, "changer@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
