@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod customers;
 pub mod db;
 pub mod errors;
 pub mod health;

@@ -74,5 +74,24 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
             None => format!("kept existing {email}"),
         });
     }
+    // The demo customer is the sandbox's first demo customer in WHMCS and Salesforce.
+    let demo = &crate::sandbox::demo::CUSTOMERS[0];
+    if let Some(user) = store::user_by_email(pool, DEMO_CUSTOMER.0).await? {
+        let mut conn = pool.acquire().await?;
+        crate::customers::links::record(
+            &mut conn,
+            &crate::customers::CustomerLinks {
+                user_id: user.id,
+                whmcs_client_id: i64::from(demo.whmcs_client_id),
+                salesforce_account_id: demo.account_id.to_owned(),
+                salesforce_contact_id: demo.contact_id.to_owned(),
+            },
+        )
+        .await?;
+        lines.push(format!(
+            "linked {} to WHMCS client {} and Salesforce contact {}",
+            DEMO_CUSTOMER.0, demo.whmcs_client_id, demo.contact_id
+        ));
+    }
     Ok(lines.join("\n"))
 }

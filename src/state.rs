@@ -3,7 +3,10 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::auth::AuthService;
+use crate::integrations::freebit::FreebitClient;
 use crate::integrations::messaging::MessagingClient;
+use crate::integrations::salesforce::SalesforceClient;
+use crate::integrations::whmcs::WhmcsClient;
 
 use crate::cache::Cache;
 use crate::config::Settings;
@@ -18,4 +21,7 @@ pub struct AppState {
     pub jobs: JobsStatus,
     pub auth: Arc<AuthService>,
     pub messaging: MessagingClient,
+    pub whmcs: WhmcsClient,
+    pub salesforce: SalesforceClient,
+    pub freebit: FreebitClient,
 }

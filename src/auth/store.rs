@@ -218,7 +218,9 @@ pub async fn create_session(
     Ok(())
 }
 
-/// A refresh token with its session and user, the session row locked for the rest of the transaction.
+/// A refresh token with its session and user, token and session rows locked for the rest of the transaction.
+/// Both are locked: when a concurrent refresh commits first, PostgreSQL re-reads only the locked rows, so
+/// locking just the session would leave this query with the token's stale, not-yet-rotated version.
 pub struct LockedRefresh {
     pub token_id: Uuid,
     pub rotated_at: Option<DateTime<Utc>>,
@@ -244,7 +246,7 @@ pub async fn lock_refresh(
            JOIN sessions s ON s.id = t.session_id
            JOIN users u ON u.id = s.user_id
            WHERE t.token_hash = $1
-           FOR UPDATE OF s"#,
+           FOR UPDATE OF t, s"#,
         token_hash,
     )
     .fetch_optional(conn)

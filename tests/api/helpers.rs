@@ -341,3 +341,52 @@ pub async fn problem(response: reqwest::Response) -> serde_json::Value {
     );
     response.json().await.expect("problem body")
 }
+
+/// Registers and signs in the sandbox's demo customer (`demo@concierge.test`), linked to the sandbox's demo
+/// WHMCS client and Salesforce Account/Contact, and returns the login response body. Needs `sandbox: true`.
+pub async fn demo_customer(app: &TestApp) -> serde_json::Value {
+    customer_linked_to(app, 0).await
+}
+
+/// The same for demo customer `index` of `concierge::sandbox::demo::CUSTOMERS` (0, 1 or 2).
+pub async fn customer_linked_to(app: &TestApp, index: usize) -> serde_json::Value {
+    let demo = &concierge::sandbox::demo::CUSTOMERS[index];
+    let password = "a-long-and-unusual-passphrase";
+    let registered = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .json(
+            &serde_json::json!({ "email": demo.email, "password": password,
+                                   "first_name": demo.first_name, "last_name": demo.last_name }),
+        )
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(registered.status(), 201, "register {}", demo.email);
+    let user: serde_json::Value = registered.json().await.expect("user");
+    let user_id: uuid::Uuid = user["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("user id");
+    let mut conn = app.db.acquire().await.expect("connection");
+    concierge::customers::links::record(
+        &mut conn,
+        &concierge::customers::CustomerLinks {
+            user_id,
+            whmcs_client_id: i64::from(demo.whmcs_client_id),
+            salesforce_account_id: demo.account_id.to_owned(),
+            salesforce_contact_id: demo.contact_id.to_owned(),
+        },
+    )
+    .await
+    .expect("link");
+    let login = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({ "email": demo.email, "password": password }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 200);
+    login.json().await.expect("login body")
+}

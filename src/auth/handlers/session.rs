@@ -74,6 +74,7 @@ pub async fn register(
     .ok_or_else(|| {
         ApiError::new(ErrorCode::Conflict).with_detail("An account with this email already exists.")
     })?;
+    crate::customers::on_registered(&mut tx, &state.settings.jobs, user.id).await?;
     store::audit(
         &mut tx,
         AuditEvent {

@@ -1,0 +1,115 @@
+//! The links between a portal user and their records in WHMCS and Salesforce. Other contexts ask for them
+//! through [`require_links`]; only this module touches the table.
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::errors::{ApiError, ErrorCode};
+
+/// A fully linked customer: every portal call about their account goes to these records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerLinks {
+    pub user_id: Uuid,
+    pub whmcs_client_id: i64,
+    pub salesforce_account_id: String,
+    pub salesforce_contact_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    /// The accounts in WHMCS and Salesforce are being found or created; retried until they are.
+    Linking,
+    Linked,
+}
+
+/// The customer's links, or a 409 problem while they are still being set up (a system was down at sign-up).
+pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, ApiError> {
+    let row = sqlx::query!(
+        "SELECT status, whmcs_client_id, salesforce_account_id, salesforce_contact_id FROM customer_links WHERE user_id = $1",
+        user_id,
+    )
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(row) if row.status == "linked" => match (
+            row.whmcs_client_id,
+            row.salesforce_account_id,
+            row.salesforce_contact_id,
+        ) {
+            (Some(whmcs_client_id), Some(salesforce_account_id), Some(salesforce_contact_id)) => {
+                Ok(CustomerLinks {
+                    user_id,
+                    whmcs_client_id,
+                    salesforce_account_id,
+                    salesforce_contact_id,
+                })
+            }
+            _ => Err(ApiError::internal(anyhow::anyhow!(
+                "customer_links row {user_id} is linked but incomplete"
+            ))),
+        },
+        Some(_) => Err(ApiError::new(ErrorCode::Conflict)
+            .with_detail("Your account is still being set up; try again in a minute.")
+            .with_retry_after(30)),
+        None => Err(ApiError::new(ErrorCode::Forbidden)
+            .with_detail("This account has no customer records.")),
+    }
+}
+
+pub async fn status(pool: &PgPool, user_id: Uuid) -> Result<Option<LinkStatus>, sqlx::Error> {
+    let status = sqlx::query_scalar!(
+        "SELECT status FROM customer_links WHERE user_id = $1",
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(status.map(|status| {
+        if status == "linked" {
+            LinkStatus::Linked
+        } else {
+            LinkStatus::Linking
+        }
+    }))
+}
+
+/// Starts linking (inside the registration transaction).
+pub async fn create_pending(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO customer_links (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING",
+        user_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the ids found or created in each system; a link already complete is left as it is.
+pub async fn record(conn: &mut PgConnection, links: &CustomerLinks) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO customer_links (user_id, status, whmcs_client_id, salesforce_account_id, salesforce_contact_id)
+         VALUES ($1, 'linked', $2, $3, $4)
+         ON CONFLICT (user_id) DO UPDATE SET status = 'linked', whmcs_client_id = EXCLUDED.whmcs_client_id,
+             salesforce_account_id = EXCLUDED.salesforce_account_id,
+             salesforce_contact_id = EXCLUDED.salesforce_contact_id, last_error = NULL
+         WHERE customer_links.status = 'linking'",
+        links.user_id,
+        links.whmcs_client_id,
+        links.salesforce_account_id,
+        links.salesforce_contact_id,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn record_failure(pool: &PgPool, user_id: Uuid, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE customer_links SET last_error = $2 WHERE user_id = $1 AND status = 'linking'",
+        user_id,
+        error
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
