@@ -12,6 +12,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod integrations;
 pub mod jobs;
+pub mod money;
 pub mod observability;
 pub mod openapi;
 pub mod outbox;
