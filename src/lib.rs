@@ -1,7 +1,9 @@
 //! Concierge: one binary serving the customer portal's BFF, the clienteling back end and the CRM engine.
 
 pub mod auth;
+pub mod billing;
 pub mod cache;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod customers;
@@ -21,4 +23,5 @@ pub mod sandbox;
 pub mod seed;
 pub mod startup;
 pub mod state;
+pub mod support;
 pub mod telemetry;

@@ -55,7 +55,16 @@ impl Modify for BearerAuth {
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut document = ApiDoc::openapi();
+    for part in [
+        crate::customers::api::ApiDoc::openapi(),
+        crate::billing::ApiDoc::openapi(),
+        crate::catalog::ApiDoc::openapi(),
+        crate::support::ApiDoc::openapi(),
+    ] {
+        document.merge(part);
+    }
+    document
 }
 
 pub fn to_pretty_json() -> anyhow::Result<String> {

@@ -42,7 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Business contexts mount here, under `/api/v1`.
 fn api_v1(cfg: &mut web::ServiceConfig) {
-    cfg.configure(crate::auth::routes);
+    cfg.configure(crate::auth::routes)
+        .configure(crate::customers::api::routes)
+        .configure(crate::billing::routes)
+        .configure(crate::catalog::routes)
+        .configure(crate::support::routes);
 }
 
 #[utoipa::path(

@@ -25,6 +25,7 @@ pub struct Settings {
     pub providers: ProviderSettings,
     pub sandbox: SandboxSettings,
     pub auth: AuthSettings,
+    pub catalog: CatalogSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -145,6 +146,17 @@ pub struct OutboxSettings {
     pub stream_max_len: usize,
     /// Delivered rows are kept this long for audit, then pruned by housekeeping.
     pub retention_days: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogSettings {
+    /// How long the catalog read from Salesforce is served from Redis (5–15 minutes).
+    pub cache_ttl_secs: u64,
+    /// Cron expression (with seconds) of the scheduled refresh from Salesforce.
+    pub sync_cron: String,
+    /// Name of the Salesforce price book whose prices the portal shows.
+    pub pricebook_name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,6 +1,7 @@
 //! The portal account: a customer's links to their WHMCS client and Salesforce Account/Contact, and their
 //! profile (`/me`) merged from both systems.
 
+pub mod api;
 pub mod linking;
 pub mod links;
 

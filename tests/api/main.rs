@@ -1,10 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod billing;
 mod cache;
+mod catalog;
 mod cli;
 mod config;
 mod cron;
+mod customers;
 mod errors;
 mod health;
 #[allow(dead_code)]
@@ -21,3 +24,4 @@ mod openapi;
 mod outbox;
 mod sandbox;
 mod sandbox_salesforce;
+mod support;

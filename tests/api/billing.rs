@@ -1,0 +1,1 @@
+//! The billing context over HTTP, end to end through the real clients against the sandbox.

@@ -1,0 +1,1 @@
+//! The support context over HTTP, end to end through the real clients against the sandbox.
