@@ -5,6 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
 
 use crate::config::AuthSettings;
 use crate::errors::FieldError;
@@ -24,6 +25,8 @@ static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 #[derive(Clone)]
 pub struct Passwords {
     argon2: Arc<Argon2<'static>>,
+    /// Bounds concurrent hashing so a login storm queues (asynchronously) instead of starving the runtime.
+    permits: Arc<Semaphore>,
     /// Verified against when the account does not exist, so an unknown email costs the same as a wrong
     /// password.
     dummy_hash: Arc<String>,
@@ -43,13 +46,20 @@ impl Passwords {
             .hash_password(b"concierge-dummy-password")
             .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
             .to_string();
+        let permits = match settings.max_concurrent_password_hashes {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |cores| cores.get().saturating_sub(1).max(1)),
+            configured => configured,
+        };
         Ok(Self {
             argon2: Arc::new(argon2),
+            permits: Arc::new(Semaphore::new(permits)),
             dummy_hash: Arc::new(dummy_hash),
         })
     }
 
     pub async fn hash(&self, password: &SecretString) -> anyhow::Result<String> {
+        let _permit = self.permits.acquire().await?;
         let argon2 = Arc::clone(&self.argon2);
         let password = password.clone();
         spawn_blocking_with_tracing(move || {
@@ -64,6 +74,9 @@ impl Passwords {
     /// Verifies `password` against `hash`, or against the dummy hash when there is no account, so both
     /// answers take the same time.
     pub async fn verify(&self, password: &SecretString, hash: Option<&str>) -> bool {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.as_str().to_owned(), str::to_owned);
         let argon2 = Arc::clone(&self.argon2);

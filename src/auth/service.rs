@@ -70,6 +70,7 @@ impl From<sqlx::Error> for RefreshError {
 }
 
 pub struct Refreshed {
+    pub user: User,
     pub user_id: Uuid,
     pub session_id: Uuid,
     pub access_token: String,
@@ -185,18 +186,15 @@ impl AuthService {
                 let child_token = self.secrets.token(Purpose::Refresh, child);
                 store::rotate(
                     &mut tx,
-                    row.session_id,
-                    row.token_id,
-                    child,
-                    &secrets::hash(&child_token),
-                )
-                .await?;
-                store::audit(
-                    &mut tx,
-                    audit(
-                        "refresh",
-                        json!({ "token_id": row.token_id, "child_id": child }),
-                    ),
+                    store::Rotation {
+                        session_id: row.session_id,
+                        user_id: row.user_id,
+                        old_token_id: row.token_id,
+                        new_token_id: child,
+                        new_hash: &secrets::hash(&child_token),
+                        ip: client.ip.as_deref(),
+                        user_agent: client.user_agent.as_deref(),
+                    },
                 )
                 .await?;
                 child
@@ -232,6 +230,7 @@ impl AuthService {
         };
         tx.commit().await?;
         Ok(Refreshed {
+            user: row.user(),
             user_id: row.user_id,
             session_id: row.session_id,
             access_token: self.keys.issue(row.user_id, row.session_id, &row.roles)?,

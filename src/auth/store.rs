@@ -230,8 +230,34 @@ pub struct LockedRefresh {
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub user_id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub kind: String,
     pub roles: Vec<String>,
+    pub brand_id: Option<String>,
+    pub store_ids: Vec<String>,
     pub disabled_at: Option<DateTime<Utc>>,
+    pub user_created_at: DateTime<Utc>,
+}
+
+impl LockedRefresh {
+    pub fn user(&self) -> User {
+        UserRow {
+            id: self.user_id,
+            email: self.email.clone(),
+            password_hash: String::new(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            kind: self.kind.clone(),
+            roles: self.roles.clone(),
+            brand_id: self.brand_id.clone(),
+            store_ids: self.store_ids.clone(),
+            disabled_at: self.disabled_at,
+            created_at: self.user_created_at,
+        }
+        .to_user()
+    }
 }
 
 pub async fn lock_refresh(
@@ -241,7 +267,8 @@ pub async fn lock_refresh(
     sqlx::query_as!(
         LockedRefresh,
         r#"SELECT t.id AS token_id, t.rotated_at, s.id AS session_id, s.current_token_id, s.last_used_at,
-                  s.expires_at, s.revoked_at, u.id AS user_id, u.roles, u.disabled_at
+                  s.expires_at, s.revoked_at, u.id AS user_id, u.email, u.first_name, u.last_name, u.kind,
+                  u.roles, u.brand_id, u.store_ids, u.disabled_at, u.created_at AS user_created_at
            FROM refresh_tokens t
            JOIN sessions s ON s.id = t.session_id
            JOIN users u ON u.id = s.user_id
@@ -253,36 +280,37 @@ pub async fn lock_refresh(
     .await
 }
 
-pub async fn rotate(
-    conn: &mut PgConnection,
-    session_id: Uuid,
-    old_token_id: Uuid,
-    new_token_id: Uuid,
-    new_hash: &[u8],
-) -> Result<(), sqlx::Error> {
+/// Rotates in one round trip: the old token is marked used, its child inserted, the session pointed at the
+/// child, and the refresh audited.
+pub async fn rotate(conn: &mut PgConnection, rotation: Rotation<'_>) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1",
-        old_token_id
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id) VALUES ($1, $2, $3, $4)",
-        new_token_id,
-        session_id,
-        new_hash,
-        old_token_id,
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "UPDATE sessions SET current_token_id = $2, last_used_at = now() WHERE id = $1",
-        session_id,
-        new_token_id,
+        r#"WITH rotated AS (UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1 RETURNING id),
+                child AS (INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id)
+                          VALUES ($2, $3, $4, $1) RETURNING id),
+                moved AS (UPDATE sessions SET current_token_id = $2, last_used_at = now() WHERE id = $3 RETURNING id)
+           INSERT INTO auth_audit_log (event, user_id, session_id, ip, user_agent, details)
+           VALUES ('refresh', $5, $3, $6, $7, jsonb_build_object('token_id', $1::uuid, 'child_id', $2::uuid))"#,
+        rotation.old_token_id,
+        rotation.new_token_id,
+        rotation.session_id,
+        rotation.new_hash,
+        rotation.user_id,
+        rotation.ip,
+        rotation.user_agent,
     )
     .execute(conn)
     .await?;
     Ok(())
+}
+
+pub struct Rotation<'a> {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub old_token_id: Uuid,
+    pub new_token_id: Uuid,
+    pub new_hash: &'a [u8],
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
 }
 
 pub async fn touch_session(conn: &mut PgConnection, session_id: Uuid) -> Result<(), sqlx::Error> {

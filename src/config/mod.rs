@@ -186,6 +186,9 @@ pub struct AuthSettings {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
+    /// Password hashes computed at once; 0 = one fewer than the CPU cores (at least 1), so logins can
+    /// never take every core from the request handlers.
+    pub max_concurrent_password_hashes: usize,
     pub login_failures_per_account: u32,
     pub login_failures_per_ip: u32,
     pub lockout_base_secs: u64,

@@ -244,10 +244,6 @@ pub async fn refresh(
         }
         Err(RefreshError::Unexpected(error)) => return Err(ApiError::internal(error)),
     };
-    let mut conn = state.db.acquire().await?;
-    let user = store::user_by_id(&mut conn, refreshed.user_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok()
         .cookie(refresh_cookie(auth, &refreshed.refresh_token))
         .json(TokenResponse {
@@ -255,7 +251,7 @@ pub async fn refresh(
             token_type: "Bearer",
             expires_in: auth.keys.ttl_secs(),
             refresh_token: refreshed.refresh_token,
-            user: user.to_user(),
+            user: refreshed.user,
         }))
 }
 
