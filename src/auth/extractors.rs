@@ -203,3 +203,39 @@ pub fn client_info(req: &HttpRequest, trust_forwarded_for: bool) -> ClientInfo {
         .map(|agent| agent.chars().take(256).collect());
     ClientInfo { ip, user_agent }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(roles: &[Role], brand: Option<&str>, stores: &[&str]) -> Staff {
+        Staff(AuthUser {
+            user_id: Uuid::nil(),
+            session_id: Uuid::nil(),
+            kind: UserKind::Staff,
+            roles: roles.to_vec(),
+            brand_id: brand.map(str::to_owned),
+            store_ids: stores.iter().map(|s| (*s).to_owned()).collect(),
+        })
+    }
+
+    #[test]
+    fn an_advisor_reaches_only_their_brand_and_stores() {
+        let advisor = staff(&[Role::ClientAdvisor], Some("maison"), &["paris-1"]);
+        assert!(advisor.can_access_store("maison", "paris-1"));
+        assert!(!advisor.can_access_store("maison", "tokyo-1"));
+        assert!(!advisor.can_access_brand("other-house"));
+        assert!(advisor.require_any(&[Role::ClientAdvisor]).is_ok());
+        assert!(advisor.require_any(&[Role::Marketer]).is_err());
+    }
+
+    #[test]
+    fn a_manager_reaches_every_store_of_the_brand_and_an_admin_every_role() {
+        let manager = staff(&[Role::Manager], Some("maison"), &[]);
+        assert!(manager.can_access_store("maison", "tokyo-1"));
+        assert!(!manager.can_access_store("other-house", "tokyo-1"));
+        let admin = staff(&[Role::Admin], None, &[]);
+        assert!(admin.can_access_brand("any"));
+        assert!(admin.require_any(&[Role::Marketer]).is_ok());
+    }
+}
