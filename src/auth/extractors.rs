@@ -85,6 +85,15 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
 
 type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
+/// Authenticates, then lets `admit` decide whether this kind of user may pass.
+fn admitted<T: 'static>(
+    req: &HttpRequest,
+    admit: fn(AuthUser) -> Result<T, ApiError>,
+) -> Extracting<T> {
+    let req = req.clone();
+    Box::pin(async move { admit(authenticate(req).await?) })
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Extracting<Self>;
@@ -103,13 +112,12 @@ impl FromRequest for Customer {
     type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let user = authenticate(req).await?;
-            if user.kind != UserKind::Customer {
-                return Err(forbidden());
+        admitted(req, |user| {
+            if user.kind == UserKind::Customer {
+                Ok(Customer(user))
+            } else {
+                Err(forbidden())
             }
-            Ok(Customer(user))
         })
     }
 }
@@ -150,13 +158,12 @@ impl FromRequest for Staff {
     type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let user = authenticate(req).await?;
-            if user.kind != UserKind::Staff {
-                return Err(forbidden());
+        admitted(req, |user| {
+            if user.kind == UserKind::Staff {
+                Ok(Staff(user))
+            } else {
+                Err(forbidden())
             }
-            Ok(Staff(user))
         })
     }
 }
@@ -170,13 +177,12 @@ impl FromRequest for Admin {
     type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let user = authenticate(req).await?;
-            if user.kind != UserKind::Staff || !user.has_role(Role::Admin) {
-                return Err(forbidden());
+        admitted(req, |user| {
+            if user.kind == UserKind::Staff && user.has_role(Role::Admin) {
+                Ok(Admin(user))
+            } else {
+                Err(forbidden())
             }
-            Ok(Admin(user))
         })
     }
 }
