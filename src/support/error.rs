@@ -26,6 +26,7 @@ impl From<SupportError> for ApiError {
             // The case was deleted between our look-up and the write.
             SupportError::Provider(error)
                 if is_not_found(&error)
+                    || has_error_code(&error, "NOT_FOUND")
                     || has_error_code(&error, "ENTITY_IS_DELETED")
                     || has_error_code(&error, "INVALID_CROSS_REFERENCE_KEY") =>
             {

@@ -652,6 +652,60 @@ async fn salesforce_errors_become_problems_and_nothing_is_half_written() {
 }
 
 #[tokio::test]
+async fn a_case_that_disappears_in_salesforce_is_not_found() {
+    let (app, token) = demo().await;
+    let path = format!("/api/v1/support/cases/{DEMO_CASE}");
+
+    // Deleted between the look-up and the write: Salesforce answers NOT_FOUND to the write.
+    inject_fault(
+        &app,
+        json!({ "error_code": "NOT_FOUND", "operation": "composite", "times": 1 }),
+    )
+    .await;
+    let comment = post(
+        &app,
+        &token,
+        &format!("{path}/comments"),
+        &json!({ "body": "Hi" }),
+    )
+    .await;
+    assert_eq!(comment.status(), 404);
+    assert_eq!(problem(comment).await["code"], "not-found");
+
+    app.state
+        .salesforce
+        .delete("Case", DEMO_CASE)
+        .await
+        .unwrap();
+    let read = get(&app, &token, &path).await;
+    assert_eq!(read.status(), 404);
+    let list: Value = get(&app, &token, "/api/v1/support/cases")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(ids(&list).is_empty());
+}
+
+#[tokio::test]
+async fn a_busy_salesforce_is_unavailable_with_retry_after() {
+    let (app, token) = demo().await;
+    let cases_before = sandbox_records(&app, "Case").await.len();
+    inject_fault(
+        &app,
+        json!({ "error_code": "REQUEST_LIMIT_EXCEEDED", "operation": "composite" }),
+    )
+    .await;
+
+    let response = post(&app, &token, "/api/v1/support/cases", &new_case("Busy")).await;
+
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(problem(response).await["code"], "provider-unavailable");
+    assert_eq!(sandbox_records(&app, "Case").await.len(), cases_before);
+}
+
+#[tokio::test]
 async fn a_salesforce_that_does_not_answer_is_unavailable() {
     let app = spawn_app_with(TestOptions {
         sandbox: true,
@@ -712,4 +766,40 @@ async fn every_support_endpoint_needs_a_signed_in_customer() {
     }
     let wrong_method = client.delete(app.url(&case)).send().await.unwrap();
     assert_eq!(wrong_method.status(), 405);
+}
+
+#[tokio::test]
+async fn a_customer_still_being_linked_is_asked_to_wait() {
+    let app = sandboxed().await;
+    let credentials =
+        json!({ "email": "new@concierge.test", "password": "a-long-and-unusual-passphrase" });
+    let registered = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .json(
+            &json!({ "email": "new@concierge.test", "password": "a-long-and-unusual-passphrase",
+                        "first_name": "New", "last_name": "Customer" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let login: Value = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token_of(&login);
+
+    let list = get(&app, &token, "/api/v1/support/cases").await;
+    let create = post(&app, &token, "/api/v1/support/cases", &new_case("Hello")).await;
+
+    assert_eq!(list.status(), 409);
+    assert_eq!(create.status(), 409);
+    assert!(list.headers().contains_key("retry-after"));
 }
