@@ -374,3 +374,40 @@ async fn other_methods_on_me_are_not_allowed() {
 
     assert_eq!(response.status(), 405);
 }
+
+#[tokio::test]
+async fn a_system_down_for_every_retry_ends_as_a_failed_update_not_a_silent_half_change() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::TestOptions {
+        sandbox: true,
+        jobs: true,
+        configure: Box::new(|settings| settings.jobs.max_attempts = 2),
+        ..Default::default()
+    })
+    .await;
+    let access = token(&demo_customer(&app).await);
+    inject_fault(
+        &app,
+        "salesforce",
+        json!({ "status": 503, "operation": "sobjects/Contact" }),
+    )
+    .await;
+
+    let response = patch_me(&app, &access, json!({ "first_name": "Hana" })).await;
+    assert_eq!(response.status(), 202);
+
+    let pending = eventually(20, "the retries to run out", || async {
+        let profile = me(&app, &access).await;
+        (profile["pending_update"]["status"] == "failed").then(|| profile["pending_update"].clone())
+    })
+    .await;
+    assert_eq!(
+        pending["systems"],
+        json!({ "whmcs": "applied", "salesforce": "failed" })
+    );
+    let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM profile_updates")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(error.unwrap().contains("salesforce"));
+    app.stop().await;
+}
