@@ -160,8 +160,22 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
         state.messaging.clone(),
         state.auth.clone(),
     );
+    let linker = crate::customers::linking::Linker {
+        pool: state.db.clone(),
+        whmcs: state.whmcs.clone(),
+        salesforce: state.salesforce.clone(),
+    };
+    let profile_sync = crate::customers::updates::ProfileSync::from_state(state);
     Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
         .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))
+        .register(move |job, ctx| {
+            let linker = linker.clone();
+            async move { linker.run(job, ctx).await }
+        })
+        .register(move |job, ctx| {
+            let sync = profile_sync.clone();
+            async move { sync.run(job, ctx).await }
+        })
         .register(move |job, ctx| {
             crate::auth::jobs::send_password_reset(
                 reset_pool.clone(),

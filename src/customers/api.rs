@@ -1,10 +1,177 @@
-//! `GET /me` and `PATCH /me` (to be filled in).
+//! `GET /me` and `PATCH /me`: the signed-in customer's profile, merged from their WHMCS client and
+//! Salesforce Contact (precedence in [`super::domain`]), and changes to it written to both systems.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{OpenApi, ToSchema};
+
+use super::domain::{
+    Address, PortalAccount, Profile, ProfileUpdate, SystemStatuses, SystemUpdateStatus,
+    UpdateStatus,
+};
+use super::links::{LinkStatus, require_links};
+use super::updates::{self, ProfileSync};
+use super::{salesforce, validation, whmcs};
+use crate::auth::Customer;
+use crate::auth::store as users;
+use crate::errors::{ApiError, ErrorCode};
+use crate::routes::resource;
+use crate::state::AppState;
 
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(get_me, update_me),
+    components(schemas(
+        Profile, Address, LinkStatus, ProfileUpdate, SystemStatuses, SystemUpdateStatus, UpdateStatus,
+        UpdateProfileRequest, AddressInput,
+    )),
+    tags((name = "customers", description = "The signed-in customer's profile, merged from billing and CRM"))
+)]
 pub struct ApiDoc;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/me")
+            .route(web::get().to(get_me))
+            .route(web::patch().to(update_me)),
+    );
+}
+
+/// `PATCH /me`. Every field is optional; send only what changes. Unknown fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct UpdateProfileRequest {
+    /// 1–100 characters.
+    first_name: Option<String>,
+    /// 1–100 characters.
+    last_name: Option<String>,
+    /// E.164: `+` then 8 to 15 digits.
+    #[schema(example = "+819012345678")]
+    phone: Option<String>,
+    /// Replaces the whole address.
+    address: Option<AddressInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct AddressInput {
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    state: Option<String>,
+    /// Checked against the country's format (JP `123-4567`, FR 5 digits, US `12345` or `12345-6789`…).
+    #[schema(example = "150-0001")]
+    postcode: String,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "JP")]
+    country: String,
+}
+
+async fn portal_account(state: &AppState, user_id: uuid::Uuid) -> Result<PortalAccount, ApiError> {
+    let mut conn = state.db.acquire().await?;
+    let user = users::user_by_id(&mut conn, user_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::Unauthorized).with_detail("The account is gone.")
+        })?;
+    Ok(PortalAccount {
+        user_id,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+    })
+}
+
+/// The customer's profile. While their billing and CRM records are still being set up it holds what the
+/// portal account knows, with `link_status: "linking"`.
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "customers", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The merged profile", body = Profile),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a customer account", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "WHMCS or Salesforce answered with an error or an unreadable record", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "WHMCS or Salesforce is unavailable; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %customer.0.user_id))]
+pub async fn get_me(
+    state: web::Data<AppState>,
+    customer: Customer,
+) -> Result<web::Json<Profile>, ApiError> {
+    let user_id = customer.0.user_id;
+    let account = portal_account(&state, user_id).await?;
+    let links = match require_links(&state.db, user_id).await {
+        Ok(links) => links,
+        Err(error) if error.code() == ErrorCode::Conflict => {
+            return Ok(web::Json(Profile::from_portal(account)));
+        }
+        Err(error) => return Err(error),
+    };
+    let (billing, contact) = tokio::try_join!(
+        whmcs::fetch(&state.whmcs, links.whmcs_client_id),
+        salesforce::fetch(
+            &state.salesforce,
+            &links.salesforce_account_id,
+            &links.salesforce_contact_id
+        ),
+    )?;
+    let mut profile = Profile::merge(account, billing, contact);
+    profile.pending_update = updates::latest_unfinished(&state.db, user_id).await?;
+    Ok(web::Json(profile))
+}
+
+/// Changes the profile in WHMCS and Salesforce. 200 when both have the change; 202 when a system could not
+/// be reached and a background job is retrying it (the next `GET /me` shows the result); 422 with field
+/// errors when the body is invalid, in which case nothing is changed anywhere.
+#[utoipa::path(
+    patch, path = "/api/v1/me", tag = "customers", security(("bearer" = [])),
+    request_body = UpdateProfileRequest,
+    responses(
+        (status = 200, description = "Both systems have the change", body = ProfileUpdate),
+        (status = 202, description = "Accepted; a system is being retried (`status: pending`)", body = ProfileUpdate),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a customer account", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is still being set up", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "A system refused the change; the detail says which systems have it", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %customer.0.user_id))]
+pub async fn update_me(
+    state: web::Data<AppState>,
+    customer: Customer,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let change = validation::profile_change(&body).map_err(ApiError::validation)?;
+    let links = require_links(&state.db, customer.0.user_id).await?;
+    let mut tx = state.db.begin().await?;
+    let update = updates::record(&mut tx, &state.settings.jobs, &links, change)
+        .await
+        .map_err(ApiError::internal)?;
+    tx.commit().await?;
+    let update = ProfileSync::from_state(&state)
+        .attempt(update)
+        .await
+        .map_err(ApiError::internal)?
+        .outcome();
+    match update.status {
+        UpdateStatus::Applied => Ok(HttpResponse::Ok().json(update)),
+        UpdateStatus::Pending => Ok(HttpResponse::Accepted().json(update)),
+        UpdateStatus::Failed => Err(refused(update.systems)),
+    }
+}
+
+fn refused(systems: SystemStatuses) -> ApiError {
+    let describe = |name: &str, status: SystemUpdateStatus| match status {
+        SystemUpdateStatus::Applied => format!("{name} has the change"),
+        SystemUpdateStatus::Retrying => format!("{name} is being retried"),
+        SystemUpdateStatus::Failed => format!("{name} refused the change"),
+    };
+    ApiError::new(ErrorCode::ProviderError).with_detail(format!(
+        "The profile change was not fully applied: {}; {}. Please contact support.",
+        describe("the billing system (WHMCS)", systems.whmcs),
+        describe("the CRM (Salesforce)", systems.salesforce),
+    ))
+}

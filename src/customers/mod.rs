@@ -2,8 +2,13 @@
 //! profile (`/me`) merged from both systems.
 
 pub mod api;
+pub mod domain;
 pub mod linking;
 pub mod links;
+mod salesforce;
+pub mod updates;
+pub mod validation;
+mod whmcs;
 
 use sqlx::PgConnection;
 use uuid::Uuid;

@@ -1,0 +1,447 @@
+//! Validation of `PATCH /me`: every problem in the body becomes a field error, so the customer sees them all
+//! at once, and nothing is sent anywhere unless the whole body is valid.
+
+use serde_json::{Map, Value};
+
+use crate::errors::FieldError;
+
+use super::domain::{Address, ProfileChange};
+
+const NAME_MAX: usize = 100;
+const LINE_MAX: usize = 100;
+
+/// ISO 3166-1 alpha-2, every officially assigned code, sorted (binary-searched).
+pub const COUNTRIES: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+pub fn is_country(code: &str) -> bool {
+    COUNTRIES.binary_search(&code).is_ok()
+}
+
+/// E.164: `+`, a country code not starting with 0, 8 to 15 digits in all.
+pub fn is_e164(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// The postcode in its canonical form for `country`, or `None` when it is not a valid postcode there.
+/// Japan `123-4567` (the hyphen is optional on input), France and Germany five digits, the United States
+/// `12345` or `12345-6789`, Canada `A1A 1A1`, the United Kingdom its outward and inward codes; elsewhere 3
+/// to 10 letters and digits, with single inner spaces or hyphens.
+pub fn normalize_postcode(country: &str, postcode: &str) -> Option<String> {
+    let postcode = postcode.trim();
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    match country {
+        "JP" => {
+            let (head, tail) = match postcode.split_once('-') {
+                Some(parts) => parts,
+                None if postcode.len() == 7 => postcode.split_at(3),
+                None => return None,
+            };
+            (digits(head, 3) && digits(tail, 4)).then(|| format!("{head}-{tail}"))
+        }
+        "FR" | "DE" => digits(postcode, 5).then(|| postcode.to_owned()),
+        "US" => match postcode.split_once('-') {
+            Some((zip, plus4)) => (digits(zip, 5) && digits(plus4, 4)).then(|| postcode.to_owned()),
+            None => digits(postcode, 5).then(|| postcode.to_owned()),
+        },
+        "CA" => {
+            let compact: String = postcode.chars().filter(|c| *c != ' ').collect();
+            let compact = compact.to_ascii_uppercase();
+            let b = compact.as_bytes();
+            let shape = b.len() == 6
+                && b.iter().enumerate().all(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.is_ascii_alphabetic()
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
+            shape.then(|| format!("{} {}", &compact[..3], &compact[3..]))
+        }
+        "GB" => {
+            let compact: String = postcode.chars().filter(|c| *c != ' ').collect();
+            let compact = compact.to_ascii_uppercase();
+            let valid = (5..=7).contains(&compact.len())
+                && compact.bytes().all(|b| b.is_ascii_alphanumeric())
+                && compact
+                    .as_bytes()
+                    .first()
+                    .is_some_and(u8::is_ascii_alphabetic)
+                && {
+                    let (outward, inward) = compact.split_at(compact.len() - 3);
+                    let i = inward.as_bytes();
+                    outward.len() >= 2
+                        && i[0].is_ascii_digit()
+                        && i[1].is_ascii_alphabetic()
+                        && i[2].is_ascii_alphabetic()
+                };
+            valid.then(|| {
+                format!(
+                    "{} {}",
+                    &compact[..compact.len() - 3],
+                    &compact[compact.len() - 3..]
+                )
+            })
+        }
+        _ => {
+            let alnum = postcode.chars().filter(char::is_ascii_alphanumeric).count();
+            let mut previous_separator = true;
+            let shape = postcode.chars().all(|c| {
+                let separator = c == ' ' || c == '-';
+                let ok = c.is_ascii_alphanumeric() || (separator && !previous_separator);
+                previous_separator = separator;
+                ok
+            }) && !previous_separator;
+            (shape && (3..=10).contains(&alnum)).then(|| postcode.to_ascii_uppercase())
+        }
+    }
+}
+
+/// Checks the whole body and returns the change, or every field error found.
+pub fn profile_change(body: &Value) -> Result<ProfileChange, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let Some(object) = body.as_object() else {
+        return Err(vec![FieldError::new(
+            "",
+            "invalid_type",
+            "Send a JSON object with the fields to change.",
+        )]);
+    };
+    unknown_fields(
+        &mut errors,
+        "",
+        object,
+        &["first_name", "last_name", "phone", "address"],
+    );
+    let first_name = name(&mut errors, object, "first_name");
+    let last_name = name(&mut errors, object, "last_name");
+    let phone = match object.get("phone") {
+        None => None,
+        Some(Value::String(phone)) if is_e164(phone.trim()) => Some(phone.trim().to_owned()),
+        Some(Value::String(_)) => {
+            errors.push(FieldError::new(
+                "phone",
+                "invalid_phone",
+                "Enter the phone number in international format: + then 8 to 15 digits, e.g. +819012345678.",
+            ));
+            None
+        }
+        Some(_) => {
+            errors.push(not_a_string("phone"));
+            None
+        }
+    };
+    let address = match object.get("address") {
+        None => None,
+        Some(Value::Object(address)) => self::address(&mut errors, address),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "address",
+                "invalid_type",
+                "The address must be an object with line1, line2, city, state, postcode and country.",
+            ));
+            None
+        }
+    };
+    let change = ProfileChange {
+        first_name,
+        last_name,
+        phone,
+        address,
+    };
+    if errors.is_empty() && change.is_empty() {
+        errors.push(FieldError::new(
+            "",
+            "empty",
+            "Send at least one of first_name, last_name, phone and address.",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(change)
+    } else {
+        Err(errors)
+    }
+}
+
+fn unknown_fields(
+    errors: &mut Vec<FieldError>,
+    prefix: &str,
+    object: &Map<String, Value>,
+    known: &[&str],
+) {
+    for key in object.keys().filter(|key| !known.contains(&key.as_str())) {
+        errors.push(FieldError::new(
+            format!("{prefix}{key}"),
+            "unknown_field",
+            "This field cannot be changed here.",
+        ));
+    }
+}
+
+fn not_a_string(field: &str) -> FieldError {
+    FieldError::new(field, "invalid_type", "This field must be a string.")
+}
+
+/// Text that must be present and at most `max` characters, without control characters. `None` after
+/// recording an error, or when `required` is false and the field is absent or null.
+fn text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<&Value>,
+    max: usize,
+    required: bool,
+) -> Option<String> {
+    let value = match value {
+        None | Some(Value::Null) if !required => return None,
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new(
+                field,
+                "required",
+                "This field is required.",
+            ));
+            return None;
+        }
+        Some(Value::String(value)) => value.trim(),
+        Some(_) => {
+            errors.push(not_a_string(field));
+            return None;
+        }
+    };
+    let length = value.chars().count();
+    if length == 0 && required {
+        errors.push(FieldError::new(
+            field,
+            "required",
+            "This field is required.",
+        ));
+        None
+    } else if length == 0 {
+        None
+    } else if length > max {
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("Use at most {max} characters."),
+        ));
+        None
+    } else if value.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            field,
+            "invalid_characters",
+            "Remove line breaks and control characters.",
+        ));
+        None
+    } else {
+        Some(value.to_owned())
+    }
+}
+
+fn name(errors: &mut Vec<FieldError>, object: &Map<String, Value>, field: &str) -> Option<String> {
+    match object.get(field) {
+        None => None,
+        value => text(errors, field, value, NAME_MAX, true),
+    }
+}
+
+fn address(errors: &mut Vec<FieldError>, object: &Map<String, Value>) -> Option<Address> {
+    let before = errors.len();
+    unknown_fields(
+        errors,
+        "address/",
+        object,
+        &["line1", "line2", "city", "state", "postcode", "country"],
+    );
+    let field = |name: &str| format!("address/{name}");
+    let line1 = text(errors, &field("line1"), object.get("line1"), LINE_MAX, true);
+    let line2 = text(
+        errors,
+        &field("line2"),
+        object.get("line2"),
+        LINE_MAX,
+        false,
+    );
+    let city = text(errors, &field("city"), object.get("city"), LINE_MAX, true);
+    let state = text(
+        errors,
+        &field("state"),
+        object.get("state"),
+        LINE_MAX,
+        false,
+    );
+    let country = text(
+        errors,
+        &field("country"),
+        object.get("country"),
+        LINE_MAX,
+        true,
+    )
+    .map(|country| country.to_ascii_uppercase());
+    let country = match country {
+        Some(country) if is_country(&country) => Some(country),
+        Some(_) => {
+            errors.push(FieldError::new(
+                field("country"),
+                "invalid_country",
+                "Use an ISO 3166-1 alpha-2 country code, e.g. JP.",
+            ));
+            None
+        }
+        None => None,
+    };
+    let postcode = text(errors, &field("postcode"), object.get("postcode"), 20, true);
+    let postcode = match (postcode, &country) {
+        (Some(postcode), Some(country)) => match normalize_postcode(country, &postcode) {
+            Some(postcode) => Some(postcode),
+            None => {
+                errors.push(FieldError::new(
+                    field("postcode"),
+                    "invalid_postcode",
+                    format!("This is not a valid postcode for {country}."),
+                ));
+                None
+            }
+        },
+        _ => None,
+    };
+    if errors.len() > before {
+        return None;
+    }
+    Some(Address {
+        line1: line1?,
+        line2,
+        city: city?,
+        state,
+        postcode: postcode?,
+        country: country?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn codes(body: Value) -> Vec<(String, String)> {
+        match profile_change(&body) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_country_list_is_sorted_for_binary_search() {
+        assert!(COUNTRIES.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(is_country("JP") && is_country("FR") && !is_country("XX") && !is_country("jp"));
+    }
+
+    #[test]
+    fn phones_must_be_e164() {
+        assert!(is_e164("+819012345678"));
+        assert!(is_e164("+12025550123"));
+        assert!(!is_e164("09012345678"));
+        assert!(!is_e164("+81 90 1234 5678"));
+        assert!(!is_e164("+1234567"));
+        assert!(!is_e164("+1234567890123456"));
+        assert!(!is_e164("+0123456789"));
+    }
+
+    #[test]
+    fn postcodes_follow_the_country_format() {
+        assert_eq!(
+            normalize_postcode("JP", "1500001").as_deref(),
+            Some("150-0001")
+        );
+        assert_eq!(
+            normalize_postcode("JP", "150-0001").as_deref(),
+            Some("150-0001")
+        );
+        assert_eq!(normalize_postcode("JP", "15-00001"), None);
+        assert_eq!(normalize_postcode("FR", "75001").as_deref(), Some("75001"));
+        assert_eq!(normalize_postcode("FR", "7500"), None);
+        assert_eq!(
+            normalize_postcode("US", "94105-1234").as_deref(),
+            Some("94105-1234")
+        );
+        assert_eq!(normalize_postcode("US", "9410"), None);
+        assert_eq!(
+            normalize_postcode("CA", "k1a0b1").as_deref(),
+            Some("K1A 0B1")
+        );
+        assert_eq!(
+            normalize_postcode("GB", "sw1a 1aa").as_deref(),
+            Some("SW1A 1AA")
+        );
+        assert_eq!(
+            normalize_postcode("NL", "1012 AB").as_deref(),
+            Some("1012 AB")
+        );
+        assert_eq!(normalize_postcode("NL", "12"), None);
+        assert_eq!(normalize_postcode("NL", "12--34"), None);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let errors = codes(json!({
+            "first_name": "", "phone": "0901234", "nickname": "x",
+            "address": { "line1": "1", "city": "Paris", "postcode": "7500", "country": "FR", "floor": 2 }
+        }));
+        assert!(errors.contains(&("first_name".into(), "required".into())));
+        assert!(errors.contains(&("phone".into(), "invalid_phone".into())));
+        assert!(errors.contains(&("nickname".into(), "unknown_field".into())));
+        assert!(errors.contains(&("address/floor".into(), "unknown_field".into())));
+        assert!(errors.contains(&("address/postcode".into(), "invalid_postcode".into())));
+    }
+
+    #[test]
+    fn a_long_country_name_is_an_invalid_country() {
+        let errors = codes(json!({
+            "address": { "line1": "1", "city": "Tokyo", "postcode": "1500001", "country": "Japan" }
+        }));
+        assert_eq!(
+            errors,
+            vec![("address/country".into(), "invalid_country".into())]
+        );
+    }
+
+    #[test]
+    fn an_empty_body_changes_nothing_and_says_so() {
+        assert_eq!(codes(json!({})), vec![("".into(), "empty".into())]);
+        assert_eq!(codes(json!([])), vec![("".into(), "invalid_type".into())]);
+    }
+
+    #[test]
+    fn a_valid_body_is_normalised() {
+        let change = profile_change(&json!({
+            "first_name": " Hanako ", "phone": "+819011112222",
+            "address": { "line1": "1-1", "line2": null, "city": "Tokyo", "postcode": "1000001", "country": "jp" }
+        }))
+        .unwrap_or_else(|errors| panic!("{errors:?}"));
+        assert_eq!(change.first_name.as_deref(), Some("Hanako"));
+        let address = change.address.unwrap_or_else(|| panic!("address"));
+        assert_eq!(address.postcode, "100-0001");
+        assert_eq!(address.country, "JP");
+        assert_eq!(address.line2, None);
+    }
+}

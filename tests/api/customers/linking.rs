@@ -1,0 +1,130 @@
+//! Linking at registration: the `LinkCustomer` job finds or creates the customer's WHMCS client and
+//! Salesforce Account/Contact and records their ids; `GET /me` shows the result.
+
+use concierge::integrations::whmcs::ClientRef;
+use concierge::sandbox::demo::CUSTOMERS;
+use serde_json::{Value, json};
+
+use super::{
+    clear_faults, inject_fault, me, new_customer, salesforce_records, sandbox_app, whmcs_calls,
+    whmcs_client,
+};
+use crate::helpers::{TestApp, eventually};
+
+async fn linked_profile(app: &TestApp, access: &str) -> Value {
+    eventually(15, "the customer to be linked", || async {
+        let profile = me(app, access).await;
+        (profile["link_status"] == "linked").then_some(profile)
+    })
+    .await
+}
+
+async fn link_row(
+    app: &TestApp,
+    email: &str,
+) -> (String, Option<i64>, Option<String>, Option<String>) {
+    sqlx::query_as(
+        "SELECT l.status, l.whmcs_client_id, l.salesforce_account_id, l.salesforce_contact_id
+         FROM customer_links l JOIN users u ON u.id = l.user_id WHERE u.email = $1",
+    )
+    .bind(email)
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn registration_creates_the_customers_records_in_both_systems() {
+    let app = sandbox_app(true).await;
+    let contacts_before = salesforce_records(&app, "Contact").await.len();
+
+    let access = new_customer(&app, "kenji@example.com").await;
+    let profile = linked_profile(&app, &access).await;
+
+    assert_eq!(profile["email"], "kenji@example.com");
+    assert_eq!(profile["first_name"], "Hanako");
+    assert_eq!(
+        profile["address"],
+        Value::Null,
+        "sign-up asks for no address"
+    );
+    let client = whmcs_client(&app, ClientRef::Email("kenji@example.com")).await;
+    assert_eq!(client.firstname, "Hanako");
+    assert_eq!(client.lastname, "Yamada");
+    let (status, whmcs_id, account_id, contact_id) = link_row(&app, "kenji@example.com").await;
+    assert_eq!(status, "linked");
+    assert_eq!(whmcs_id, client.client_id().map(|id| id as i64));
+    let contacts = salesforce_records(&app, "Contact").await;
+    assert_eq!(contacts.len(), contacts_before + 1);
+    let contact = contacts
+        .iter()
+        .find(|contact| contact["Email"] == "kenji@example.com")
+        .expect("a new contact");
+    assert_eq!(contact["Id"].as_str(), contact_id.as_deref());
+    assert_eq!(contact["AccountId"].as_str(), account_id.as_deref());
+    assert_eq!(contact["LastName"], "Yamada");
+    let accounts = salesforce_records(&app, "Account").await;
+    assert!(
+        accounts
+            .iter()
+            .any(|account| account["Id"].as_str() == account_id.as_deref()
+                && account["Name"] == "Hanako Yamada")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn linking_waits_out_a_whmcs_outage_at_registration() {
+    let app = sandbox_app(true).await;
+    inject_fault(&app, "whmcs", json!({ "status": 503 })).await;
+
+    let access = new_customer(&app, "late@example.com").await;
+    eventually(10, "a failed linking attempt", || async {
+        let error: Option<String> = sqlx::query_scalar(
+            "SELECT last_error FROM customer_links l JOIN users u ON u.id = l.user_id WHERE u.email = $1",
+        )
+        .bind("late@example.com")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        error
+    })
+    .await;
+    assert_eq!(me(&app, &access).await["link_status"], "linking");
+
+    clear_faults(&app, "whmcs").await;
+    let profile = linked_profile(&app, &access).await;
+
+    assert_eq!(profile["email"], "late@example.com");
+    assert_eq!(whmcs_calls(&app, "AddClient").await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_email_already_known_to_both_systems_reuses_their_records() {
+    let app = sandbox_app(true).await;
+    let taro = &CUSTOMERS[1];
+    let contacts_before = salesforce_records(&app, "Contact").await.len();
+    let accounts_before = salesforce_records(&app, "Account").await.len();
+
+    let access = new_customer(&app, taro.email).await;
+    let profile = linked_profile(&app, &access).await;
+
+    let (_, whmcs_id, account_id, contact_id) = link_row(&app, taro.email).await;
+    assert_eq!(whmcs_id, Some(i64::from(taro.whmcs_client_id)));
+    assert_eq!(account_id.as_deref(), Some(taro.account_id));
+    assert_eq!(contact_id.as_deref(), Some(taro.contact_id));
+    assert_eq!(whmcs_calls(&app, "AddClient").await, 0);
+    assert_eq!(
+        salesforce_records(&app, "Contact").await.len(),
+        contacts_before
+    );
+    assert_eq!(
+        salesforce_records(&app, "Account").await.len(),
+        accounts_before
+    );
+    // The profile comes from the existing records, not from the name given at sign-up.
+    assert_eq!(profile["first_name"], taro.first_name);
+    assert_eq!(profile["customer_number"], taro.customer_number);
+    app.stop().await;
+}
