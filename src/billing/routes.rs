@@ -198,7 +198,11 @@ pub async fn pay_invoice(
     }
     let user_id = customer.0.user_id;
     let links = require_links(&state.db, user_id).await?;
-    let fingerprint = Fingerprint::of_json(&req, &request)?;
+    let fingerprint = Fingerprint::of_json(
+        req.method().as_str(),
+        &format!("/api/v1/billing/invoices/{invoice_id}/payments"),
+        &request,
+    )?;
     let pool = state.db.clone();
     idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
         let account = BillingAccount::new(&state, links.whmcs_client_id)?;

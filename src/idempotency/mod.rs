@@ -124,11 +124,12 @@ impl Fingerprint {
         }
     }
 
-    /// The fingerprint of `req` (its method and path) with `body` serialised as JSON.
-    pub fn of_json<T: Serialize>(req: &HttpRequest, body: &T) -> Result<Self, ApiError> {
+    /// `body` serialised as JSON. `path` is best the canonical one (built from the parsed ids), so that
+    /// `/invoices/01002` and `/invoices/1002` are one request.
+    pub fn of_json<T: Serialize>(method: &str, path: &str, body: &T) -> Result<Self, ApiError> {
         let bytes =
             serde_json::to_vec(body).map_err(|e| ApiError::internal(anyhow::Error::new(e)))?;
-        Ok(Self::new(req.method().as_str(), req.path(), &bytes))
+        Ok(Self::new(method, path, &bytes))
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -331,8 +332,9 @@ pub async fn prune_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
     )
 }
 
-/// The whole protocol around `work`: begin (replaying or refusing where the key says so), run the work in its
-/// own task (a disconnecting client does not cancel it), record a success or 4xx answer, forget a 5xx one.
+/// The whole protocol around `work`: begin (replaying or refusing where the key says so), run the work, record
+/// a success or 4xx answer, forget a 5xx one. The work and the recording run in their own task, so a client
+/// that disconnects cancels neither a payment half-way through nor the bookkeeping after it.
 pub async fn execute<F, Fut>(
     pool: &PgPool,
     user_id: Uuid,
@@ -348,18 +350,30 @@ where
         Begin::Replay(response) => return Ok(response.to_response(true)),
         Begin::Started(claim) => claim,
     };
-    let future = work().instrument(tracing::Span::current());
+    let pool = pool.clone();
+    let work = work();
+    let run = async move {
+        let outcome = work.await;
+        finish(&pool, claim, &outcome).await;
+        outcome
+    }
+    .instrument(tracing::Span::current());
     let task = match request_context::current() {
-        Some(context) => tokio::spawn(request_context::scope(context, future)),
-        None => tokio::spawn(future),
+        Some(context) => tokio::spawn(request_context::scope(context, run)),
+        None => tokio::spawn(run),
     };
-    let outcome = match task.await {
-        Ok(outcome) => outcome,
+    match task.await {
+        Ok(outcome) => outcome.map(|response| response.to_response(false)),
+        // A panic in the work: the key stays `in_progress` until it counts as abandoned.
         Err(join_error) => Err(ApiError::internal(anyhow::anyhow!(
             "idempotent work did not finish: {join_error}"
         ))),
-    };
-    let recorded = match &outcome {
+    }
+}
+
+/// Records the outcome of a claimed request: answers below 500 are results, 5xx ones are forgotten.
+async fn finish(pool: &PgPool, claim: Claim, outcome: &Result<StoredResponse, ApiError>) {
+    let recorded = match outcome {
         Ok(response) => Some(response.clone()),
         Err(error) if !error.status_code().is_server_error() => {
             StoredResponse::from_error(error).ok()
@@ -380,8 +394,32 @@ where
             }
         }
     }
-    match outcome {
-        Ok(response) => Ok(response.to_response(false)),
-        Err(error) => Err(error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_1_to_255_visible_ascii_characters() {
+        assert!(IdempotencyKey::parse("0190f4c2-7b1e-7cc0-a1b2-3c4d5e6f7a8b").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        for bad in ["", " ", "a b", "tab\t", "ключ", &"k".repeat(256)] {
+            assert_eq!(
+                IdempotencyKey::parse(bad),
+                Err(KeyError::Invalid),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_covers_method_path_and_body() {
+        let base = Fingerprint::new("POST", "/a", b"{}");
+        assert_eq!(base, Fingerprint::new("POST", "/a", b"{}"));
+        assert_ne!(base, Fingerprint::new("PUT", "/a", b"{}"));
+        assert_ne!(base, Fingerprint::new("POST", "/b", b"{}"));
+        assert_ne!(base, Fingerprint::new("POST", "/a", b"{ }"));
+        assert_eq!(base.as_bytes().len(), 32);
     }
 }

@@ -38,6 +38,10 @@ async fn the_same_key_and_body_replay_the_first_answer_without_charging_again() 
     let second: Value = second.json().await.expect("json");
 
     assert_eq!(first, second);
+    // The invoice id as written differently is still the same request.
+    let third = pay(&app, &token, "01002", Some("replay-me"), body.clone()).await;
+    assert_eq!(third.status(), 200);
+    assert_eq!(third.headers()["idempotent-replayed"], "true");
     assert_eq!(whmcs_calls(&app, "CapturePayment").await, 1);
     assert_eq!(
         keys(&app).await,
