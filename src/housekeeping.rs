@@ -21,6 +21,7 @@ pub async fn run(
     ctx: JobContext,
 ) -> anyhow::Result<()> {
     let outbox = crate::outbox::prune_delivered(&pool, outbox_retention_days).await?;
+    let idempotency_keys = crate::idempotency::prune_expired(&pool).await?;
     let ticks = sqlx::query!("DELETE FROM cron_ticks WHERE tick_at < now() - interval '7 days'")
         .execute(&pool)
         .await?
@@ -38,6 +39,7 @@ pub async fn run(
         outbox,
         ticks,
         jobs,
+        idempotency_keys,
         "housekeeping done"
     );
     Ok(())

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod health;
 pub mod housekeeping;
 pub mod http;
+pub mod idempotency;
 pub mod integrations;
 pub mod jobs;
 pub mod money;

@@ -19,6 +19,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     IdempotencyKeyReused,
+    PaymentDeclined,
     RateLimited,
     RequestTimeout,
     ProviderError,
@@ -34,7 +35,7 @@ pub struct ErrorSpec {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::BadRequest,
         ErrorCode::MalformedJson,
         ErrorCode::UnsupportedMediaType,
@@ -48,6 +49,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
         ErrorCode::IdempotencyKeyReused,
+        ErrorCode::PaymentDeclined,
         ErrorCode::RateLimited,
         ErrorCode::RequestTimeout,
         ErrorCode::ProviderError,
@@ -123,6 +125,11 @@ impl ErrorCode {
                 "idempotency-key-reused",
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "The idempotency key was already used with a different request",
+            ),
+            PaymentDeclined => (
+                "payment-declined",
+                StatusCode::PAYMENT_REQUIRED,
+                "The payment was declined",
             ),
             RateLimited => (
                 "rate-limited",

@@ -1,1 +1,131 @@
 //! The billing context over HTTP, end to end through the real clients against the sandbox.
+
+mod idempotency;
+mod invoices;
+mod payments;
+
+use reqwest::Response;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, TestOptions, demo_customer, spawn_app_with};
+
+/// An app against its own sandbox, WHMCS calls not retried (so fault tests stay short).
+async fn billing_app() -> TestApp {
+    spawn_app_with(TestOptions {
+        sandbox: true,
+        configure: Box::new(|settings| settings.providers.max_retries = 0),
+        ..Default::default()
+    })
+    .await
+}
+
+/// The app and the demo customer's access token (WHMCS client 1: invoices 1001 paid, 1002 overdue, 1003
+/// unpaid, 1004 cancelled; a Visa card, pay method 1).
+async fn with_demo_customer() -> (TestApp, String) {
+    let app = billing_app().await;
+    let login = demo_customer(&app).await;
+    let token = login["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    (app, token)
+}
+
+fn token_of(login: &Value) -> String {
+    login["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> Response {
+    app.client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
+    let response = get(app, token, path).await;
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.json().await.expect("json")
+}
+
+async fn pay(
+    app: &TestApp,
+    token: &str,
+    invoice: &str,
+    key: Option<&str>,
+    body: Value,
+) -> Response {
+    let mut request = app
+        .client
+        .post(app.url(&format!("/api/v1/billing/invoices/{invoice}/payments")))
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    request.send().await.expect("request")
+}
+
+fn sandbox_url(app: &TestApp) -> &str {
+    &app.sandbox.as_ref().expect("sandbox").url
+}
+
+/// How many times the sandbox's WHMCS saw `action`.
+async fn whmcs_calls(app: &TestApp, action: &str) -> usize {
+    let log: Vec<Value> = reqwest::get(format!(
+        "{}/__sandbox/requests?system=whmcs",
+        sandbox_url(app)
+    ))
+    .await
+    .expect("request log")
+    .json()
+    .await
+    .expect("log json");
+    let operation = format!("/includes/api.php {action}");
+    log.iter()
+        .filter(|entry| entry["operation"] == operation.as_str())
+        .count()
+}
+
+async fn inject_whmcs_fault(app: &TestApp, fault: Value) {
+    let response = reqwest::Client::new()
+        .put(format!("{}/__sandbox/faults/whmcs", sandbox_url(app)))
+        .json(&fault)
+        .send()
+        .await
+        .expect("fault");
+    assert_eq!(response.status(), 204, "fault accepted");
+}
+
+async fn clear_whmcs_faults(app: &TestApp) {
+    let response = reqwest::Client::new()
+        .delete(format!("{}/__sandbox/faults/whmcs", sandbox_url(app)))
+        .send()
+        .await
+        .expect("clear faults");
+    assert!(response.status().is_success(), "faults cleared");
+}
+
+fn ids(page: &Value) -> Vec<u64> {
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["id"].as_u64().expect("id"))
+        .collect()
+}
+
+/// 1003 is due on 2026-12-15: unpaid until then, overdue after.
+fn status_of_1003() -> &'static str {
+    let due = chrono::NaiveDate::from_ymd_opt(2026, 12, 15).expect("date");
+    if chrono::Utc::now().date_naive() > due {
+        "overdue"
+    } else {
+        "unpaid"
+    }
+}

@@ -292,9 +292,19 @@ pub fn create_sso_token(params: &Params, store: &mut Store, context: &Context) -
         .filter(|id| store.client(*id).is_some())
         .ok_or_else(|| error(CLIENT_NOT_FOUND))?;
     let destination = params.get("destination").unwrap_or("clientarea:homepage");
-    if !DESTINATIONS.contains(&destination) {
+    // `sso:custom_redirect` lands on any page of the WHMCS root named by `sso_redirect_path`
+    // (`viewinvoice.php?id=…` to pay an invoice).
+    let custom_path = (destination == "sso:custom_redirect")
+        .then(|| params.get("sso_redirect_path").map(str::trim))
+        .flatten()
+        .filter(|path| is_relative_path(path));
+    if destination == "sso:custom_redirect" && custom_path.is_none() {
+        return Err(error("Invalid redirect path"));
+    }
+    if custom_path.is_none() && !DESTINATIONS.contains(&destination) {
         return Err(error("Invalid destination"));
     }
+    let landing = custom_path.unwrap_or(destination);
     if destination == "clientarea:product_details" {
         let owned = params.id("service_id").is_some_and(|service_id| {
             store
@@ -313,7 +323,7 @@ pub fn create_sso_token(params: &Params, store: &mut Store, context: &Context) -
     store.sso_tokens.push(SsoToken {
         token: token.clone(),
         client_id,
-        destination: destination.to_owned(),
+        destination: landing.to_owned(),
         expires_at: context.now + Duration::seconds(60),
         used: false,
     });
@@ -321,6 +331,16 @@ pub fn create_sso_token(params: &Params, store: &mut Store, context: &Context) -
         "access_token": token,
         "redirect_url": format!("http://{}/oauth/singlesignon.php?access_token={token}", context.host),
     }))
+}
+
+/// A path under the WHMCS root: no scheme, no host, no way out.
+fn is_relative_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 512
+        && !path.starts_with('/')
+        && !path.contains("://")
+        && !path.contains("..")
+        && !path.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn is_email(value: &str) -> bool {

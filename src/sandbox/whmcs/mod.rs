@@ -18,7 +18,8 @@
 //! - answers are JSON whatever `responsetype` says (the real default is XML);
 //! - messages taken from WHMCS's API and language files where known; guessed: "Duplicate Email Address"
 //!   (UpdateClient), "Invalid destination" / "Invalid Service ID" (CreateSsoToken), "Invalid Product ID",
-//!   "Invalid Billing Cycle", "No items added to cart so order cannot proceed" (AddOrder).
+//!   "Invalid Billing Cycle", "Invalid redirect path" (CreateSsoToken `sso:custom_redirect` without a usable
+//!   `sso_redirect_path`), "No items added to cart so order cannot proceed" (AddOrder).
 //!
 //! Control: `GET /__sandbox/whmcs/orders` dumps orders and services; `GET /oauth/singlesignon.php` is where
 //! CreateSsoToken's redirect lands (one use, 60 seconds).

@@ -1,0 +1,213 @@
+//! The billing endpoints under `/api/v1/billing`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::cursor::CursorCodec;
+use super::domain::{
+    BillingSummary, InvoiceDetail, InvoiceFilter, InvoicePage, PaymentMethodList, PaymentResult,
+};
+use super::payments::PaymentRequest;
+use super::service::BillingAccount;
+use crate::auth::Customer;
+use crate::customers::require_links;
+use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
+use crate::state::AppState;
+
+const DEFAULT_LIMIT: u16 = 20;
+const MAX_LIMIT: u16 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InvoiceListQuery {
+    /// `unpaid` (overdue ones included), `overdue`, `paid` or `cancelled`; all when absent.
+    pub status: Option<InvoiceFilter>,
+    /// 1–100, default 20.
+    pub limit: Option<u16>,
+    /// `next_cursor` of the previous page (with the same `status`).
+    pub cursor: Option<String>,
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::new(ErrorCode::InvalidQueryParameter)
+        .with_detail("The cursor is not valid; start again from the first page.")
+}
+
+/// An invoice id: digits only, at least 1.
+fn invoice_id(raw: &str) -> Result<u64, ApiError> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|id| *id > 0 && raw.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::InvalidPathParameter)
+                .with_detail("An invoice id is a positive whole number.")
+        })
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/billing/invoices", tag = "billing", security(("bearer" = [])),
+    params(InvoiceListQuery),
+    responses(
+        (status = 200, description = "The customer's invoices, newest (issue date) first", body = InvoicePage),
+        (status = 400, description = "A bad status, limit or cursor", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is still being set up", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` out of range", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn list_invoices(
+    state: web::Data<AppState>,
+    customer: Customer,
+    query: web::Query<InvoiceListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = customer.0.user_id;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "limit",
+            "out_of_range",
+            "Use 1–100.",
+        )]));
+    }
+    let codec = CursorCodec::new(&state.settings.auth.refresh_token_key);
+    let cursor = match query.cursor.as_deref() {
+        Some(text) => {
+            let cursor = codec.decode(user_id, text).map_err(|_| bad_cursor())?;
+            if cursor.status != query.status {
+                return Err(bad_cursor());
+            }
+            Some(cursor)
+        }
+        None => None,
+    };
+    let links = require_links(&state.db, user_id).await?;
+    let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+    let slice = account
+        .invoices(query.status, u64::from(limit), cursor.as_ref())
+        .await?;
+    Ok(HttpResponse::Ok().json(InvoicePage {
+        items: slice.items,
+        next_cursor: slice.next.map(|next| codec.encode(user_id, &next)),
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/billing/invoices/{id}", tag = "billing", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Invoice id")),
+    responses(
+        (status = 200, description = "The invoice with its lines and payments", body = InvoiceDetail),
+        (status = 400, description = "Not an invoice id", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invoice on this account", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn get_invoice(
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let invoice_id = invoice_id(&path)?;
+    let links = require_links(&state.db, customer.0.user_id).await?;
+    let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+    Ok(HttpResponse::Ok().json(account.invoice(invoice_id).await?))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/billing/summary", tag = "billing", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Outstanding balance, overdue count and next due date", body = BillingSummary),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn summary(
+    state: web::Data<AppState>,
+    customer: Customer,
+) -> Result<HttpResponse, ApiError> {
+    let links = require_links(&state.db, customer.0.user_id).await?;
+    let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+    Ok(HttpResponse::Ok().json(account.summary().await?))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/billing/payment-methods", tag = "billing", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Stored cards and bank accounts (never full numbers or tokens)", body = PaymentMethodList),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn payment_methods(
+    state: web::Data<AppState>,
+    customer: Customer,
+) -> Result<HttpResponse, ApiError> {
+    let links = require_links(&state.db, customer.0.user_id).await?;
+    let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+    Ok(HttpResponse::Ok().json(PaymentMethodList {
+        items: account.payment_methods().await?,
+    }))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/billing/invoices/{id}/payments", tag = "billing", security(("bearer" = [])),
+    params(
+        ("id" = u64, Path, description = "Invoice id"),
+        ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each payment. \
+            Repeating a request with its key replays the first answer (`Idempotent-Replayed: true`); \
+            after a 5xx the same key may be retried.")
+    ),
+    request_body = PaymentRequest,
+    responses(
+        (status = 200, description = "Paid with the stored card (`status: paid`), or a payment link to open at once (`status: pending`)", body = PaymentResult),
+        (status = 400, description = "Missing or invalid Idempotency-Key, bad invoice id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 402, description = "The card was declined", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invoice on this account", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The invoice is paid or cancelled, or a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown pay method, or the key was used for another request (`idempotency-key-reused`)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The billing system is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn pay_invoice(
+    state: web::Data<AppState>,
+    customer: Customer,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<PaymentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let invoice_id = invoice_id(&path)?;
+    let key = IdempotencyKey::from_request(&req)?;
+    let request = body.into_inner();
+    if matches!(request, PaymentRequest::Stored { pay_method_id: 0 }) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "pay_method_id",
+            "invalid",
+            "Use the id of one of your payment methods.",
+        )]));
+    }
+    let user_id = customer.0.user_id;
+    let links = require_links(&state.db, user_id).await?;
+    let fingerprint = Fingerprint::of_json(
+        req.method().as_str(),
+        &format!("/api/v1/billing/invoices/{invoice_id}/payments"),
+        &request,
+    )?;
+    let pool = state.db.clone();
+    idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
+        let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+        let result: PaymentResult = account.pay(invoice_id, &request).await?;
+        StoredResponse::json(StatusCode::OK, &result)
+    })
+    .await
+}
