@@ -160,6 +160,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
         state.messaging.clone(),
         state.auth.clone(),
     );
+    let catalog_state = state.clone();
     Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
         .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))
         .register(move |job, ctx| {
@@ -171,8 +172,14 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
                 ctx,
             )
         })
+        .register(move |job, ctx| crate::catalog::run_sync(catalog_state.clone(), job, ctx))
         .schedule("housekeeping", &settings.jobs.cron.housekeeping, |tick| {
             housekeeping::Housekeeping {
+                scheduled_for: tick,
+            }
+        })?
+        .schedule("catalog-sync", &settings.catalog.sync_cron, |tick| {
+            crate::catalog::SyncCatalog {
                 scheduled_for: tick,
             }
         })
