@@ -71,7 +71,7 @@ impl fmt::Display for Amount {
         let sign = if self.hundredths < 0 { "-" } else { "" };
         let absolute = self.hundredths.unsigned_abs();
         match self.scale {
-            0 if absolute % 100 == 0 => write!(f, "{sign}{}", absolute / 100),
+            0 if absolute.is_multiple_of(100) => write!(f, "{sign}{}", absolute / 100),
             _ => write!(f, "{sign}{}.{:02}", absolute / 100, absolute % 100),
         }
     }
