@@ -60,10 +60,25 @@ async fn the_last_good_snapshot_is_served_marked_stale_while_salesforce_is_down(
     salesforce_fault(&app, json!({ "status": 503 })).await;
 
     let list = get(&app, "/api/v1/catalog/products", &token).await;
-    let detail = get(&app, "/api/v1/catalog/products/SIM-DATA-20GB", &token).await;
+    let detail = app
+        .client
+        .get(app.url("/api/v1/catalog/products/SIM-DATA-20GB"))
+        .bearer_auth(&token)
+        .header("origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(list.status(), 200);
     assert_eq!(list.headers()["x-catalog-stale"], "true");
+    let exposed = detail.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        exposed.contains("x-catalog-stale"),
+        "the portal's JavaScript may read the marker: {exposed}"
+    );
     let list: Value = list.json().await.unwrap();
     assert_eq!(list["stale"], true);
     assert_eq!(list["fetched_at"], fresh["fetched_at"], "the old snapshot");
