@@ -162,3 +162,32 @@ async fn a_sync_job_that_fails_is_retried_until_salesforce_answers() {
     assert!(failed.is_err(), "a failure is reported to the runner");
     assert!(retried.is_ok(), "{retried:?}");
 }
+
+#[test]
+fn a_bad_catalog_schedule_ttl_or_price_book_stops_startup_with_the_key_named() {
+    use concierge::config::{Environment, Settings};
+
+    let base = || {
+        Settings::figment(&crate::helpers::config_dir(), Environment::Test)
+            .unwrap()
+            .merge(("database.url", "postgres://localhost/x"))
+    };
+    for (figment, key) in [
+        (
+            base().merge(("catalog.sync_cron", "every night")),
+            "catalog.sync_cron",
+        ),
+        (
+            base().merge(("catalog.cache_ttl_secs", 0_u64)),
+            "catalog.cache_ttl_secs",
+        ),
+        (
+            base().merge(("catalog.pricebook_name", " ")),
+            "catalog.pricebook_name",
+        ),
+    ] {
+        let error = Settings::extract(figment).unwrap_err().to_string();
+        assert!(error.contains(key), "{key}: {error}");
+    }
+    assert!(Settings::extract(base()).is_ok());
+}
