@@ -166,6 +166,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
         salesforce: state.salesforce.clone(),
     };
     let profile_sync = crate::customers::updates::ProfileSync::from_state(state);
+    let catalog_state = state.clone();
     Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
         .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))
         .register(move |job, ctx| {
@@ -185,8 +186,14 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
                 ctx,
             )
         })
+        .register(move |job, ctx| crate::catalog::run_sync(catalog_state.clone(), job, ctx))
         .schedule("housekeeping", &settings.jobs.cron.housekeeping, |tick| {
             housekeeping::Housekeeping {
+                scheduled_for: tick,
+            }
+        })?
+        .schedule("catalog-sync", &settings.catalog.sync_cron, |tick| {
+            crate::catalog::SyncCatalog {
                 scheduled_for: tick,
             }
         })

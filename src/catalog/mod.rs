@@ -1,12 +1,109 @@
-//! The catalog context (to be filled in).
+//! The catalog context: the products a customer may order, read from Salesforce (`Product2` with
+//! `Portal_Catalog__c = true` and active, priced from the portal's price book), served from a Redis snapshot
+//! (see [`snapshot`]), refreshed nightly by [`SyncCatalog`] and on demand by an admin.
+//!
+//! Reading the catalog needs a signed-in customer: the portal shows it behind the login, and it carries
+//! contract prices nobody else needs to scrape.
+
+pub mod domain;
+pub mod routes;
+mod salesforce;
+pub mod snapshot;
 
 use actix_web::web;
+use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
+
+pub use domain::{BillingCycle, CatalogProduct, CatalogSnapshot, SimDetails};
+
+use crate::errors::ApiError;
+use crate::integrations::ProviderError;
+use crate::jobs::{Job, JobContext};
+use crate::routes::resource;
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// Salesforce could not be read and no snapshot could stand in for it.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        match error {
+            // Unavailable or rate limited → 503 with Retry-After; an error answer or a malformed one → 502.
+            CatalogError::Provider(error) => error.into(),
+        }
+    }
+}
+
+/// The catalog product with this sku, for other contexts (orders keep its WHMCS product id and price).
+/// Served like the API serves it: from the cached snapshot, else Salesforce, else the last good snapshot.
+/// `Ok(None)` when no active portal product has this sku.
+pub async fn find_by_sku(
+    state: &AppState,
+    sku: &str,
+) -> Result<Option<CatalogProduct>, CatalogError> {
+    if !is_valid_sku(sku) {
+        return Ok(None);
+    }
+    let served = snapshot::current(state).await?;
+    Ok(served.snapshot.find(sku).cloned())
+}
+
+/// Reads the catalog from Salesforce now and replaces the cached snapshot; on failure the cached snapshot
+/// stays.
+pub async fn refresh_now(state: &AppState) -> Result<CatalogSnapshot, CatalogError> {
+    snapshot::refresh(state).await
+}
+
+/// Skus are what the catalog's URLs are made of: 1–64 ASCII letters, digits, `.`, `-` or `_`.
+pub fn is_valid_sku(sku: &str) -> bool {
+    (1..=64).contains(&sku.len())
+        && sku
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The scheduled refresh of the catalog from Salesforce (`catalog.sync_cron`, nightly by default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncCatalog {
+    pub scheduled_for: chrono::DateTime<chrono::Utc>,
+}
+
+impl Job for SyncCatalog {
+    const QUEUE: &'static str = "concierge.catalog.sync";
+}
+
+/// Runs [`SyncCatalog`]. A failure (Salesforce down) is retried with the runner's back-off; the cached
+/// snapshot keeps being served meanwhile.
+pub async fn run_sync(state: AppState, job: SyncCatalog, ctx: JobContext) -> anyhow::Result<()> {
+    let snapshot = refresh_now(&state).await?;
+    tracing::info!(
+        scheduled_for = %job.scheduled_for,
+        attempt = ctx.attempt,
+        products = snapshot.products.len(),
+        "catalog synchronised from Salesforce"
+    );
+    Ok(())
+}
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(routes::list_products, routes::get_product, routes::sync),
+    components(schemas(
+        routes::ProductView, routes::ProductPage, routes::ProductDetail, routes::SyncResult,
+        BillingCycle, SimDetails, crate::money::Money,
+    )),
+    tags((name = "catalog", description = "Products customers may order, from Salesforce, cached in Redis"))
+)]
 pub struct ApiDoc;
 
 /// Mounted under `/api/v1`.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/catalog/products").route(web::get().to(routes::list_products)))
+        .service(resource("/catalog/products/{sku}").route(web::get().to(routes::get_product)))
+        .service(resource("/admin/catalog/sync").route(web::post().to(routes::sync)));
+}

@@ -387,6 +387,18 @@ impl Settings {
                 &format!("is not a valid cron expression: {error}"),
             );
         }
+        if let Err(error) = self.catalog.sync_cron.parse::<cron::Schedule>() {
+            return fail(
+                "catalog.sync_cron",
+                &format!("is not a valid cron expression: {error}"),
+            );
+        }
+        if self.catalog.cache_ttl_secs == 0 {
+            return fail("catalog.cache_ttl_secs", "must be greater than zero");
+        }
+        if self.catalog.pricebook_name.trim().is_empty() {
+            return fail("catalog.pricebook_name", "must name a price book");
+        }
         Ok(())
     }
 
