@@ -76,3 +76,48 @@ impl From<SubscriptionError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+
+    use super::*;
+
+    #[test]
+    fn each_failure_has_its_status() {
+        let status = |error: SubscriptionError| ApiError::from(error).status_code();
+        assert_eq!(status(SubscriptionError::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(status(SubscriptionError::NotSim), StatusCode::NOT_FOUND);
+        assert_eq!(
+            status(SubscriptionError::Closed(SubscriptionStatus::Cancelled)),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(SubscriptionError::Closed(SubscriptionStatus::Terminated)),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(SubscriptionError::LineState("already suspended")),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(SubscriptionError::Refused {
+                field: "plan_code",
+                message: "no"
+            }),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            status(SubscriptionError::mapping("freebit", "bad month")),
+            StatusCode::BAD_GATEWAY
+        );
+        assert_eq!(
+            status(SubscriptionError::Provider(ProviderError::Unavailable {
+                system: "freebit",
+                reason: "timeout".into()
+            })),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}
