@@ -69,6 +69,20 @@ async fn the_sim_line_shows_number_plan_status_and_this_months_data() {
 }
 
 #[tokio::test]
+async fn an_esim_line_shows_its_eid() {
+    let app = subscriptions_app().await;
+    let emma = token_of(&customer_linked_to(&app, 2).await);
+
+    let sim = get_json(&app, &emma, "/api/v1/subscriptions/504/sim").await;
+
+    assert_eq!(sim["phone_number"], "08098761234");
+    assert_eq!(sim["eid"], "89049032000001000000000000000001");
+    assert_eq!(sim["plan_code"], "VOICE_20GB");
+    assert_eq!(sim["data"]["used_mb"], 15800);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_service_without_a_sim_has_no_sim_line() {
     let (app, token) = with_demo_customer().await;
 
