@@ -24,5 +24,6 @@ pub mod sandbox;
 pub mod seed;
 pub mod startup;
 pub mod state;
+pub mod subscriptions;
 pub mod support;
 pub mod telemetry;

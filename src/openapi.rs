@@ -61,6 +61,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::billing::ApiDoc::openapi(),
         crate::catalog::ApiDoc::openapi(),
         crate::support::ApiDoc::openapi(),
+        crate::subscriptions::ApiDoc::openapi(),
     ] {
         document.merge(part);
     }

@@ -24,4 +24,5 @@ mod openapi;
 mod outbox;
 mod sandbox;
 mod sandbox_salesforce;
+mod subscriptions;
 mod support;

@@ -1,0 +1,123 @@
+//! What can go wrong with subscriptions and SIM changes, and how each failure reaches the client.
+
+use super::domain::SubscriptionStatus;
+use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::integrations::ProviderError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscriptionError {
+    /// Absent or another customer's: one answer for both.
+    #[error("subscription not found")]
+    NotFound,
+    /// The subscription exists but is not a SIM service.
+    #[error("the subscription has no SIM")]
+    NotSim,
+    #[error("the subscription is {0:?} and takes no changes")]
+    Closed(SubscriptionStatus),
+    /// The line's state forbids the change (already suspended, not suspended, not in service).
+    #[error("{0}")]
+    LineState(&'static str),
+    /// The network refused a field's value (a plan code, a quota) after our own checks let it through.
+    #[error("the network refused {field}: {message}")]
+    Refused {
+        field: &'static str,
+        message: &'static str,
+    },
+    /// A provider answered with something the mappers refuse.
+    #[error("{system} sent data that cannot be used: {detail}")]
+    Mapping {
+        system: &'static str,
+        detail: String,
+    },
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl SubscriptionError {
+    pub fn mapping(system: &'static str, error: impl std::fmt::Display) -> Self {
+        SubscriptionError::Mapping {
+            system,
+            detail: error.to_string(),
+        }
+    }
+}
+
+impl From<SubscriptionError> for ApiError {
+    fn from(error: SubscriptionError) -> Self {
+        match error {
+            SubscriptionError::NotFound => {
+                ApiError::not_found().with_detail("No such subscription.")
+            }
+            SubscriptionError::NotSim => {
+                ApiError::not_found().with_detail("This subscription has no SIM.")
+            }
+            SubscriptionError::Closed(status) => {
+                let state = match status {
+                    SubscriptionStatus::Terminated => "terminated",
+                    _ => "cancelled",
+                };
+                ApiError::new(ErrorCode::Conflict).with_detail(format!(
+                    "This subscription is {state}; it cannot be changed."
+                ))
+            }
+            SubscriptionError::LineState(detail) => {
+                ApiError::new(ErrorCode::Conflict).with_detail(detail)
+            }
+            SubscriptionError::Refused { field, message } => {
+                ApiError::validation(vec![FieldError::new(field, "refused", message)])
+            }
+            SubscriptionError::Mapping { system, detail } => {
+                ProviderError::malformed(system, detail).into()
+            }
+            SubscriptionError::Provider(error) => error.into(),
+            SubscriptionError::Unexpected(error) => ApiError::internal(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+
+    use super::*;
+
+    #[test]
+    fn each_failure_has_its_status() {
+        let status = |error: SubscriptionError| ApiError::from(error).status_code();
+        assert_eq!(status(SubscriptionError::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(status(SubscriptionError::NotSim), StatusCode::NOT_FOUND);
+        assert_eq!(
+            status(SubscriptionError::Closed(SubscriptionStatus::Cancelled)),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(SubscriptionError::Closed(SubscriptionStatus::Terminated)),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(SubscriptionError::LineState("already suspended")),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(SubscriptionError::Refused {
+                field: "plan_code",
+                message: "no"
+            }),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            status(SubscriptionError::mapping("freebit", "bad month")),
+            StatusCode::BAD_GATEWAY
+        );
+        assert_eq!(
+            status(SubscriptionError::Provider(ProviderError::Unavailable {
+                system: "freebit",
+                reason: "timeout".into()
+            })),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

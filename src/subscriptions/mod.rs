@@ -1,0 +1,68 @@
+//! The subscriptions context: the customer's services at WHMCS and, for SIM services, the line at Freebit
+//! (details, this month's data) and its changes (top-up, plan change, suspend, resume), each idempotent and
+//! recorded in the `sim_actions` audit trail.
+//!
+//! `domain` holds the provider-agnostic types; one mapper per provider resource turns raw payloads into
+//! them (`services`: WHMCS service → `Subscription`; `sim_lines`: Freebit detail + traffic → `SimLine`);
+//! `service` talks to the providers for one customer; `audit` writes the trail; `routes` is the HTTP
+//! surface; `plans` is the catalog of plan codes the portal accepts.
+
+pub mod audit;
+pub mod domain;
+pub mod error;
+pub mod plans;
+pub mod routes;
+pub mod service;
+pub mod services;
+pub mod sim_lines;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+use crate::routes::resource;
+
+/// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        routes::list,
+        routes::get,
+        routes::sim,
+        routes::top_up,
+        routes::plan_change,
+        routes::suspend,
+        routes::resume,
+    ),
+    components(schemas(
+        domain::Subscription,
+        domain::SubscriptionStatus,
+        domain::BillingCycle,
+        domain::SubscriptionList,
+        domain::SimLine,
+        domain::SimStatus,
+        domain::PendingPlanChange,
+        domain::DataUsage,
+        domain::SimAction,
+        domain::SimActionResult,
+        domain::SimActionOutcome,
+        routes::TopUpRequest,
+        routes::PlanChangeRequest,
+        crate::money::Money,
+    )),
+    tags((name = "subscriptions", description = "The customer's subscriptions and SIM lines: data, top-ups, plan changes, suspension"))
+)]
+pub struct ApiDoc;
+
+/// Mounted under `/api/v1`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/subscriptions").route(web::get().to(routes::list)))
+        .service(resource("/subscriptions/{id}").route(web::get().to(routes::get)))
+        .service(resource("/subscriptions/{id}/sim").route(web::get().to(routes::sim)))
+        .service(resource("/subscriptions/{id}/sim/top-ups").route(web::post().to(routes::top_up)))
+        .service(
+            resource("/subscriptions/{id}/sim/plan-changes")
+                .route(web::post().to(routes::plan_change)),
+        )
+        .service(resource("/subscriptions/{id}/sim/suspend").route(web::post().to(routes::suspend)))
+        .service(resource("/subscriptions/{id}/sim/resume").route(web::post().to(routes::resume)));
+}

@@ -1,0 +1,471 @@
+//! The subscription and SIM endpoints under `/api/v1/subscriptions`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use chrono::{Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::audit::{self, Entry, Outcome};
+use super::domain::{SimAction, SimActionResult, SimLine, Subscription, SubscriptionList};
+use super::plans;
+use super::service::{SimCommand, SubscriptionAccount};
+use crate::auth::Customer;
+use crate::customers::require_links;
+use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::http::request_context;
+use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
+use crate::integrations::freebit::{MAX_TOP_UP_MB, MIN_TOP_UP_MB};
+use crate::state::AppState;
+use crate::telemetry::redact;
+
+/// How far ahead a plan change may be scheduled.
+const MAX_SCHEDULE_DAYS: i64 = 365;
+const MAX_PLAN_CODE_LEN: usize = 64;
+
+/// A top-up of this month's data.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpRequest {
+    /// 1–512000 MB.
+    #[schema(minimum = 1, maximum = 512000, example = 1024)]
+    pub quota_mb: i64,
+}
+
+/// A plan change, applied on `effective_date`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanChangeRequest {
+    /// One of the portal's plan codes, e.g. `DATA_50GB`.
+    #[schema(example = "DATA_50GB")]
+    pub plan_code: String,
+    /// `YYYY-MM-DD`, today (UTC) or later, at most a year ahead.
+    #[schema(example = "2026-12-01")]
+    pub effective_date: String,
+}
+
+/// A subscription id: digits only, at least 1.
+fn subscription_id(raw: &str) -> Result<u64, ApiError> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|id| *id > 0 && raw.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::InvalidPathParameter)
+                .with_detail("A subscription id is a positive whole number.")
+        })
+}
+
+fn validate_top_up(request: &TopUpRequest) -> Result<SimCommand, ApiError> {
+    u32::try_from(request.quota_mb)
+        .ok()
+        .filter(|quota| (MIN_TOP_UP_MB..=MAX_TOP_UP_MB).contains(quota))
+        .map(|quota_mb| SimCommand::TopUp { quota_mb })
+        .ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                "quota_mb",
+                "out_of_range",
+                "Use 1 to 512000 MB.",
+            )])
+        })
+}
+
+fn validate_plan_change(
+    request: &PlanChangeRequest,
+    today: NaiveDate,
+) -> Result<SimCommand, ApiError> {
+    let mut errors = Vec::new();
+    let plan_code = request.plan_code.trim();
+    if plan_code.is_empty() {
+        errors.push(FieldError::new("plan_code", "required", "Choose a plan."));
+    } else if plan_code.len() > MAX_PLAN_CODE_LEN || !plans::is_known(plan_code) {
+        errors.push(FieldError::new(
+            "plan_code",
+            "unknown",
+            "No such plan; use one of the catalog's plan codes.",
+        ));
+    }
+    let date = NaiveDate::parse_from_str(&request.effective_date, "%Y-%m-%d")
+        .ok()
+        .filter(|_| request.effective_date.len() == 10);
+    match date {
+        None => errors.push(FieldError::new(
+            "effective_date",
+            "invalid",
+            "Use a date as YYYY-MM-DD.",
+        )),
+        Some(date) if date < today => errors.push(FieldError::new(
+            "effective_date",
+            "in_the_past",
+            "Use today or a later date.",
+        )),
+        Some(date) if date > today + Duration::days(MAX_SCHEDULE_DAYS) => errors.push(
+            FieldError::new("effective_date", "too_far", "Use a date within a year."),
+        ),
+        Some(_) => {}
+    }
+    match (errors.is_empty(), date) {
+        (true, Some(effective_date)) => Ok(SimCommand::PlanChange {
+            plan_code: plan_code.to_owned(),
+            effective_date,
+        }),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+/// What the audit trail records of a command: its parameters, never secrets.
+fn parameters(command: &SimCommand) -> serde_json::Value {
+    match command {
+        SimCommand::TopUp { quota_mb } => json!({ "quota_mb": quota_mb }),
+        SimCommand::PlanChange {
+            plan_code,
+            effective_date,
+        } => json!({ "plan_code": plan_code, "effective_date": effective_date }),
+        SimCommand::Suspend | SimCommand::Resume => json!({}),
+    }
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/subscriptions", tag = "subscriptions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The customer's subscriptions, by id", body = SubscriptionList),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is still being set up", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    customer: Customer,
+) -> Result<HttpResponse, ApiError> {
+    let links = require_links(&state.db, customer.0.user_id).await?;
+    let account = SubscriptionAccount::new(&state, links.whmcs_client_id)?;
+    Ok(HttpResponse::Ok().json(SubscriptionList {
+        items: account.list().await?,
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/subscriptions/{id}", tag = "subscriptions", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Subscription id")),
+    responses(
+        (status = 200, description = "The subscription", body = Subscription),
+        (status = 400, description = "Not a subscription id", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription on this account", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = subscription_id(&path)?;
+    let links = require_links(&state.db, customer.0.user_id).await?;
+    let account = SubscriptionAccount::new(&state, links.whmcs_client_id)?;
+    Ok(HttpResponse::Ok().json(account.get(id).await?))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/subscriptions/{id}/sim", tag = "subscriptions", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Subscription id")),
+    responses(
+        (status = 200, description = "The SIM line: number, ICCID/EID, plan, status and this month's data", body = SimLine),
+        (status = 400, description = "Not a subscription id", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A provider is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn sim(
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = subscription_id(&path)?;
+    let links = require_links(&state.db, customer.0.user_id).await?;
+    let account = SubscriptionAccount::new(&state, links.whmcs_client_id)?;
+    Ok(HttpResponse::Ok().json(account.sim(id).await?))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/subscriptions/{id}/sim/top-ups", tag = "subscriptions", security(("bearer" = [])),
+    params(
+        ("id" = u64, Path, description = "Subscription id"),
+        ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
+    ),
+    request_body = TopUpRequest,
+    responses(
+        (status = 200, description = "The data was added", body = SimActionResult),
+        (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The subscription or line takes no changes, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Quota out of range, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn top_up(
+    state: web::Data<AppState>,
+    customer: Customer,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<TopUpRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = subscription_id(&path)?;
+    let key = IdempotencyKey::from_request(&req)?;
+    let command = validate_top_up(&body)?;
+    change(
+        state,
+        customer,
+        &req,
+        id,
+        key,
+        SimAction::TopUp,
+        command,
+        "top-ups",
+    )
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/subscriptions/{id}/sim/plan-changes", tag = "subscriptions", security(("bearer" = [])),
+    params(
+        ("id" = u64, Path, description = "Subscription id"),
+        ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
+    ),
+    request_body = PlanChangeRequest,
+    responses(
+        (status = 200, description = "The plan was changed (`applied`) or the change is scheduled (`scheduled`)", body = SimActionResult),
+        (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The subscription or line takes no changes, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown plan code or a date in the past, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn plan_change(
+    state: web::Data<AppState>,
+    customer: Customer,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<PlanChangeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = subscription_id(&path)?;
+    let key = IdempotencyKey::from_request(&req)?;
+    let command = validate_plan_change(&body, Utc::now().date_naive())?;
+    change(
+        state,
+        customer,
+        &req,
+        id,
+        key,
+        SimAction::PlanChange,
+        command,
+        "plan-changes",
+    )
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/subscriptions/{id}/sim/suspend", tag = "subscriptions", security(("bearer" = [])),
+    params(
+        ("id" = u64, Path, description = "Subscription id"),
+        ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
+    ),
+    responses(
+        (status = 200, description = "The line is suspended", body = SimActionResult),
+        (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already suspended, the subscription or line takes no changes, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn suspend(
+    state: web::Data<AppState>,
+    customer: Customer,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = subscription_id(&path)?;
+    let key = IdempotencyKey::from_request(&req)?;
+    change(
+        state,
+        customer,
+        &req,
+        id,
+        key,
+        SimAction::Suspend,
+        SimCommand::Suspend,
+        "suspend",
+    )
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/subscriptions/{id}/sim/resume", tag = "subscriptions", security(("bearer" = [])),
+    params(
+        ("id" = u64, Path, description = "Subscription id"),
+        ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
+    ),
+    responses(
+        (status = 200, description = "The line is active again", body = SimActionResult),
+        (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not suspended, the subscription or line takes no changes, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn resume(
+    state: web::Data<AppState>,
+    customer: Customer,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = subscription_id(&path)?;
+    let key = IdempotencyKey::from_request(&req)?;
+    change(
+        state,
+        customer,
+        &req,
+        id,
+        key,
+        SimAction::Resume,
+        SimCommand::Resume,
+        "resume",
+    )
+    .await
+}
+
+/// Runs a validated SIM change under its Idempotency-Key and records the attempt in the audit trail.
+#[allow(clippy::too_many_arguments)]
+async fn change(
+    state: web::Data<AppState>,
+    customer: Customer,
+    req: &HttpRequest,
+    id: u64,
+    key: IdempotencyKey,
+    action: SimAction,
+    command: SimCommand,
+    segment: &str,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = customer.0.user_id;
+    let links = require_links(&state.db, user_id).await?;
+    let parameters = parameters(&command);
+    let fingerprint = Fingerprint::of_json(
+        req.method().as_str(),
+        &format!("/api/v1/subscriptions/{id}/sim/{segment}"),
+        &parameters,
+    )?;
+    let pool = state.db.clone();
+    idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
+        let result = match SubscriptionAccount::new(&state, links.whmcs_client_id) {
+            Ok(account) => account.change_sim(id, &command).await,
+            Err(error) => Err(error),
+        };
+        let request_id = request_context::current_request_id();
+        match result {
+            Ok(applied) => {
+                let provider_reference = applied
+                    .confirmed_by_read_back
+                    .then_some("confirmed by read-back after an ambiguous failure");
+                let recorded = audit::record(
+                    &state.db,
+                    &Entry {
+                        user_id,
+                        service_id: id,
+                        action,
+                        parameters: &parameters,
+                        outcome: Outcome::Succeeded,
+                        provider_reference,
+                        error: None,
+                        request_id: request_id.as_deref(),
+                    },
+                )
+                .await
+                .ok();
+                let result = SimActionResult {
+                    action_id: recorded.as_ref().map(|r| r.id),
+                    subscription_id: id,
+                    action,
+                    parameters,
+                    outcome: applied.outcome,
+                    recorded_at: recorded.map_or_else(Utc::now, |r| r.created_at),
+                };
+                StoredResponse::json(StatusCode::OK, &result)
+            }
+            Err(error) => {
+                let text = redact::scrub(&error.to_string());
+                let api = ApiError::from(error);
+                let outcome = if api.status_code().is_server_error() {
+                    Outcome::Failed
+                } else {
+                    Outcome::Rejected
+                };
+                let _ = audit::record(
+                    &state.db,
+                    &Entry {
+                        user_id,
+                        service_id: id,
+                        action,
+                        parameters: &parameters,
+                        outcome,
+                        provider_reference: None,
+                        error: Some(&text),
+                        request_id: request_id.as_deref(),
+                    },
+                )
+                .await;
+                Err(api)
+            }
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(code: &str, date: &str) -> PlanChangeRequest {
+        PlanChangeRequest {
+            plan_code: code.into(),
+            effective_date: date.into(),
+        }
+    }
+
+    #[test]
+    fn top_ups_are_1_to_512000_mb() {
+        for ok in [1, 512_000] {
+            assert!(validate_top_up(&TopUpRequest { quota_mb: ok }).is_ok());
+        }
+        for bad in [0, -1, 512_001, i64::MAX] {
+            assert!(validate_top_up(&TopUpRequest { quota_mb: bad }).is_err());
+        }
+    }
+
+    #[test]
+    fn plan_changes_need_a_known_plan_and_a_date_from_today() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap_or_default();
+        assert!(validate_plan_change(&plan("DATA_50GB", "2026-11-21"), today).is_ok());
+        assert!(validate_plan_change(&plan("DATA_50GB", "2026-12-01"), today).is_ok());
+        assert!(validate_plan_change(&plan("DATA_2GB", "2026-12-01"), today).is_err());
+        assert!(validate_plan_change(&plan("", "2026-12-01"), today).is_err());
+        assert!(validate_plan_change(&plan("DATA_50GB", "2026-11-20"), today).is_err());
+        assert!(validate_plan_change(&plan("DATA_50GB", "2026-1-5"), today).is_err());
+        assert!(validate_plan_change(&plan("DATA_50GB", "2028-01-01"), today).is_err());
+    }
+}

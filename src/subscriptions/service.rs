@@ -1,0 +1,401 @@
+//! One customer's subscriptions at WHMCS and their SIM lines at Freebit. Every WHMCS call is scoped by the
+//! customer's linked client id and every answer is checked against it: another client's service is "not
+//! found". A SIM line is only ever reached through a service the customer owns.
+
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+
+use super::domain::{SimActionOutcome, SimLine, Subscription};
+use super::error::SubscriptionError;
+use super::services::ServiceInCurrency;
+use super::sim_lines::FreebitLine;
+use crate::integrations::ProviderError;
+use crate::integrations::freebit::QuotaTopUp;
+use crate::integrations::freebit::raw::{AccountDetail, LineStatus, TrafficInfo};
+use crate::integrations::whmcs::{ClientProductsQuery, ClientRef, raw};
+use crate::state::AppState;
+
+/// How long a client's currency is cached (it practically never changes).
+const CURRENCY_TTL: Duration = Duration::from_secs(3600);
+/// GetClientsProducts page size when listing every service.
+const PAGE: u64 = 100;
+/// A customer with more services than this is not a portal customer; the list stops there.
+const MAX_SERVICES: u64 = 1000;
+
+// Freebit result codes for refusals that are the line's state, not a failure.
+const NOT_IN_SERVICE: &str = "400-356";
+const ALREADY_SUSPENDED: &str = "400-401";
+const NOT_SUSPENDED: &str = "400-402";
+const UNKNOWN_PLAN: &str = "400-210";
+const QUOTA_OUT_OF_RANGE: &str = "400-301";
+
+/// A change to a SIM line, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimCommand {
+    TopUp {
+        quota_mb: u32,
+    },
+    PlanChange {
+        plan_code: String,
+        effective_date: NaiveDate,
+    },
+    Suspend,
+    Resume,
+}
+
+pub struct SubscriptionAccount<'a> {
+    state: &'a AppState,
+    client_id: u64,
+}
+
+fn rejected_code(error: &ProviderError) -> Option<&str> {
+    match error {
+        ProviderError::Rejected { code, .. } => Some(code.as_str()),
+        _ => None,
+    }
+}
+
+/// A failure after which the change may or may not have happened at the provider.
+fn is_ambiguous(error: &ProviderError) -> bool {
+    matches!(
+        error,
+        ProviderError::Unavailable { .. } | ProviderError::Malformed { .. }
+    )
+}
+
+impl<'a> SubscriptionAccount<'a> {
+    pub fn new(state: &'a AppState, whmcs_client_id: i64) -> Result<Self, SubscriptionError> {
+        let client_id = u64::try_from(whmcs_client_id)
+            .map_err(|_| anyhow::anyhow!("WHMCS client id {whmcs_client_id} is negative"))?;
+        Ok(Self { state, client_id })
+    }
+
+    /// Every service of the customer, by id.
+    #[tracing::instrument(name = "subscriptions.list", skip_all, fields(client_id = self.client_id))]
+    pub async fn list(&self) -> Result<Vec<Subscription>, SubscriptionError> {
+        let mut raw_services = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self
+                .state
+                .whmcs
+                .get_clients_products(&ClientProductsQuery {
+                    clientid: Some(self.client_id),
+                    limitstart: Some(offset),
+                    limitnum: Some(PAGE),
+                    ..Default::default()
+                })
+                .await?;
+            let received = page.products.len() as u64;
+            raw_services.extend(page.products);
+            offset += received;
+            if received == 0 || offset >= page.totalresults || offset >= MAX_SERVICES {
+                break;
+            }
+        }
+        let currency = self.currency().await?;
+        let mut items = Vec::with_capacity(raw_services.len());
+        for raw in raw_services {
+            if let Some(subscription) = self.map_owned(raw, &currency)? {
+                items.push(subscription);
+            }
+        }
+        items.sort_by_key(|s| s.id);
+        items.dedup_by_key(|s| s.id);
+        Ok(items)
+    }
+
+    /// One of the customer's services.
+    #[tracing::instrument(name = "subscriptions.get", skip_all, fields(client_id = self.client_id, service_id))]
+    pub async fn get(&self, service_id: u64) -> Result<Subscription, SubscriptionError> {
+        let page = self
+            .state
+            .whmcs
+            .get_clients_products(&ClientProductsQuery {
+                clientid: Some(self.client_id),
+                serviceid: Some(service_id),
+                ..Default::default()
+            })
+            .await?;
+        let Some(raw) = page.products.into_iter().find(|raw| raw.id == service_id) else {
+            return Err(SubscriptionError::NotFound);
+        };
+        let currency = self.currency().await?;
+        self.map_owned(raw, &currency)?
+            .ok_or(SubscriptionError::NotFound)
+    }
+
+    /// A service mapped, or `None` when it is another client's (should WHMCS ever ignore the filter).
+    fn map_owned(
+        &self,
+        raw: raw::ClientProduct,
+        currency: &str,
+    ) -> Result<Option<Subscription>, SubscriptionError> {
+        if raw.clientid != self.client_id {
+            tracing::error!(
+                service_id = raw.id,
+                "GetClientsProducts returned another client's service; dropped"
+            );
+            return Ok(None);
+        }
+        Subscription::try_from(ServiceInCurrency {
+            raw,
+            currency: currency.to_owned(),
+        })
+        .map(Some)
+        .map_err(|error| SubscriptionError::mapping("whmcs", error))
+    }
+
+    /// The client's currency (GetClientsProducts does not say it), cached.
+    async fn currency(&self) -> Result<String, SubscriptionError> {
+        let key = format!("subscriptions:currency:{}", self.client_id);
+        let whmcs = &self.state.whmcs;
+        let client_id = self.client_id;
+        self.state
+            .cache
+            .get_or_load(&key, CURRENCY_TTL, || async move {
+                let details = whmcs
+                    .get_clients_details(ClientRef::Id(client_id), false)
+                    .await?;
+                let code = details.currency_code.trim().to_ascii_uppercase();
+                if code.len() == 3 && code.chars().all(|c| c.is_ascii_alphabetic()) {
+                    Ok(code)
+                } else {
+                    Err(SubscriptionError::mapping(
+                        "whmcs",
+                        format!("client {client_id} has no currency code"),
+                    ))
+                }
+            })
+            .await
+    }
+
+    /// A SIM service of the customer and its phone number.
+    pub async fn sim_subscription(
+        &self,
+        service_id: u64,
+    ) -> Result<(Subscription, String), SubscriptionError> {
+        let subscription = self.get(service_id).await?;
+        let number = subscription
+            .phone_number
+            .clone()
+            .ok_or(SubscriptionError::NotSim)?;
+        Ok((subscription, number))
+    }
+
+    /// The SIM line of one of the customer's services: detail and traffic, read concurrently.
+    #[tracing::instrument(name = "subscriptions.sim", skip_all, fields(client_id = self.client_id, service_id))]
+    pub async fn sim(&self, service_id: u64) -> Result<SimLine, SubscriptionError> {
+        let (_, number) = self.sim_subscription(service_id).await?;
+        let freebit = &self.state.freebit;
+        let (detail, traffic) = tokio::try_join!(
+            freebit.account_detail(&number),
+            freebit.traffic_info(&number)
+        )?;
+        SimLine::try_from(FreebitLine {
+            subscription_id: service_id,
+            detail,
+            traffic,
+        })
+        .map_err(|error| SubscriptionError::mapping("freebit", error))
+    }
+
+    /// Applies `command` to the SIM line of one of the customer's services. Top-ups, suspensions and
+    /// resumptions are sent to Freebit once: after an ambiguous failure (timeout, 5xx, an unreadable answer)
+    /// the line is read back, and a change found applied is a success.
+    #[tracing::instrument(name = "subscriptions.sim_change", skip_all, fields(client_id = self.client_id, service_id))]
+    pub async fn change_sim(
+        &self,
+        service_id: u64,
+        command: &SimCommand,
+    ) -> Result<Applied, SubscriptionError> {
+        let (subscription, number) = self.sim_subscription(service_id).await?;
+        if subscription.is_closed() {
+            return Err(SubscriptionError::Closed(subscription.status));
+        }
+        let freebit = &self.state.freebit;
+        let detail = freebit.account_detail(&number).await?;
+        check_line(detail.status, command)?;
+        let before = match command {
+            SimCommand::TopUp { .. } => Some(freebit.traffic_info(&number).await?),
+            _ => None,
+        };
+        let sent = match command {
+            SimCommand::TopUp { quota_mb } => {
+                freebit
+                    .top_up(&QuotaTopUp {
+                        account: number.clone(),
+                        quota_mb: *quota_mb,
+                        quota_code: None,
+                        expire: None,
+                    })
+                    .await
+            }
+            SimCommand::PlanChange {
+                plan_code,
+                effective_date,
+            } => {
+                freebit
+                    .change_plan(&number, plan_code, *effective_date)
+                    .await
+            }
+            SimCommand::Suspend => freebit.suspend(&number).await,
+            SimCommand::Resume => freebit.resume(&number).await,
+        };
+        let confirmed_by_read_back = match sent {
+            Ok(()) => false,
+            Err(error) => {
+                if let Some(refusal) = refusal(&error) {
+                    return Err(refusal);
+                }
+                if !is_ambiguous(&error) {
+                    return Err(error.into());
+                }
+                tracing::warn!(
+                    error = %error,
+                    "ambiguous failure of a SIM change; reading the line back"
+                );
+                if !self.applied(&number, command, before.as_ref()).await {
+                    return Err(error.into());
+                }
+                true
+            }
+        };
+        let outcome = match command {
+            SimCommand::PlanChange { effective_date, .. }
+                if *effective_date > Utc::now().date_naive() =>
+            {
+                SimActionOutcome::Scheduled
+            }
+            _ => SimActionOutcome::Applied,
+        };
+        Ok(Applied {
+            outcome,
+            confirmed_by_read_back,
+        })
+    }
+
+    /// Whether `command` shows as applied on the line (false when the line cannot be read either).
+    async fn applied(
+        &self,
+        number: &str,
+        command: &SimCommand,
+        before: Option<&TrafficInfo>,
+    ) -> bool {
+        let freebit = &self.state.freebit;
+        match command {
+            SimCommand::TopUp { quota_mb } => {
+                let (Some(before), Ok(after)) = (before, freebit.traffic_info(number).await) else {
+                    return false;
+                };
+                after.traffic.month == before.traffic.month
+                    && after.traffic.added_mb >= before.traffic.added_mb + u64::from(*quota_mb)
+            }
+            SimCommand::PlanChange {
+                plan_code,
+                effective_date,
+            } => match freebit.account_detail(number).await {
+                Ok(detail) => plan_applied(&detail, plan_code, *effective_date),
+                Err(_) => false,
+            },
+            SimCommand::Suspend => freebit
+                .account_detail(number)
+                .await
+                .is_ok_and(|detail| detail.status == LineStatus::Suspended),
+            SimCommand::Resume => freebit
+                .account_detail(number)
+                .await
+                .is_ok_and(|detail| detail.status == LineStatus::Active),
+        }
+    }
+}
+
+/// The result of an applied change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub outcome: SimActionOutcome,
+    /// The provider's answer was lost; the line showed the change when read back.
+    pub confirmed_by_read_back: bool,
+}
+
+fn plan_applied(detail: &AccountDetail, plan_code: &str, effective_date: NaiveDate) -> bool {
+    let run_time = effective_date.format("%Y%m%d").to_string();
+    let pending = detail.pending_plan_code.as_deref() == Some(plan_code)
+        && detail.pending_run_time.as_deref() == Some(run_time.as_str());
+    pending || (detail.plan_code == plan_code && detail.pending_plan_code.is_none())
+}
+
+/// The line's state allows the change, or the conflict that forbids it.
+fn check_line(status: LineStatus, command: &SimCommand) -> Result<(), SubscriptionError> {
+    match (status, command) {
+        (LineStatus::Cancelled, _) => Err(SubscriptionError::LineState(
+            "The SIM line is cancelled; it cannot be changed.",
+        )),
+        (LineStatus::Activating, _) => Err(SubscriptionError::LineState(
+            "The SIM line is still being activated; try again once it is active.",
+        )),
+        (LineStatus::Unknown, _) => Err(SubscriptionError::LineState(
+            "The SIM line is in a state that does not allow changes; contact support.",
+        )),
+        (LineStatus::Suspended, SimCommand::Suspend) => Err(SubscriptionError::LineState(
+            "The SIM line is already suspended.",
+        )),
+        (LineStatus::Active, SimCommand::Resume) => Err(SubscriptionError::LineState(
+            "The SIM line is not suspended.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A Freebit refusal that is an answer for the customer (the line's state, a value), not a failure.
+fn refusal(error: &ProviderError) -> Option<SubscriptionError> {
+    Some(match rejected_code(error)? {
+        NOT_IN_SERVICE => SubscriptionError::LineState(
+            "The SIM line is not in service (cancelled or still activating).",
+        ),
+        ALREADY_SUSPENDED => SubscriptionError::LineState("The SIM line is already suspended."),
+        NOT_SUSPENDED => SubscriptionError::LineState("The SIM line is not suspended."),
+        UNKNOWN_PLAN => SubscriptionError::Refused {
+            field: "plan_code",
+            message: "The network does not offer this plan.",
+        },
+        QUOTA_OUT_OF_RANGE => SubscriptionError::Refused {
+            field: "quota_mb",
+            message: "Use 1 to 512000 MB.",
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_state_decides_which_changes_are_allowed() {
+        assert!(check_line(LineStatus::Active, &SimCommand::Suspend).is_ok());
+        assert!(check_line(LineStatus::Suspended, &SimCommand::Resume).is_ok());
+        assert!(check_line(LineStatus::Suspended, &SimCommand::TopUp { quota_mb: 1 }).is_ok());
+        assert!(check_line(LineStatus::Suspended, &SimCommand::Suspend).is_err());
+        assert!(check_line(LineStatus::Active, &SimCommand::Resume).is_err());
+        assert!(check_line(LineStatus::Cancelled, &SimCommand::TopUp { quota_mb: 1 }).is_err());
+    }
+
+    #[test]
+    fn state_refusals_are_conflicts_and_other_codes_are_failures() {
+        let rejected = |code: &str| ProviderError::rejected("freebit", Some(200), code, "no");
+        assert!(matches!(
+            refusal(&rejected("400-401")),
+            Some(SubscriptionError::LineState(_))
+        ));
+        assert!(matches!(
+            refusal(&rejected("400-210")),
+            Some(SubscriptionError::Refused {
+                field: "plan_code",
+                ..
+            })
+        ));
+        assert!(refusal(&rejected("500-999")).is_none());
+    }
+}

@@ -1,0 +1,174 @@
+//! Provider failures: clear 502/503 problems, retries with the same key, and reading the line back after
+//! an ambiguous failure.
+
+use serde_json::{Value, json};
+
+use super::{
+    audit_rows, clear_faults, freebit_calls, get, get_json, inject_fault, post_sim,
+    with_demo_customer,
+};
+use crate::helpers::problem;
+
+#[tokio::test]
+async fn freebit_failures_on_reads_are_503_or_502_problems() {
+    let (app, token) = with_demo_customer().await;
+
+    for (fault, status) in [
+        (json!({ "status": 500, "operation": "getTrafficInfo" }), 503),
+        (json!({ "hang": true, "operation": "getDetail" }), 503),
+        (json!({ "malformed": true, "operation": "getDetail" }), 502),
+    ] {
+        inject_fault(&app, "freebit", fault.clone()).await;
+        let response = get(&app, &token, "/api/v1/subscriptions/501/sim").await;
+        assert_eq!(response.status(), status, "{fault}");
+        problem(response).await;
+        clear_faults(&app, "freebit").await;
+    }
+    let sim = get_json(&app, &token, "/api/v1/subscriptions/501/sim").await;
+    assert_eq!(sim["status"], "active");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn whmcs_failures_on_the_list_are_503_or_502_problems() {
+    let (app, token) = with_demo_customer().await;
+
+    for (fault, status) in [
+        (
+            json!({ "status": 500, "operation": "GetClientsProducts" }),
+            503,
+        ),
+        (
+            json!({ "malformed": true, "operation": "GetClientsProducts" }),
+            502,
+        ),
+    ] {
+        inject_fault(&app, "whmcs", fault.clone()).await;
+        let response = get(&app, &token, "/api/v1/subscriptions").await;
+        assert_eq!(response.status(), status, "{fault}");
+        problem(response).await;
+        clear_faults(&app, "whmcs").await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_suspension_is_a_503_and_the_same_key_can_retry() {
+    let (app, token) = with_demo_customer().await;
+    inject_fault(
+        &app,
+        "freebit",
+        json!({ "status": 500, "operation": "mvno/suspend", "times": 1 }),
+    )
+    .await;
+
+    let failed = post_sim(&app, &token, "501", "suspend", Some("retry-me"), None).await;
+    assert_eq!(failed.status(), 503);
+    problem(failed).await;
+    let sim = get_json(&app, &token, "/api/v1/subscriptions/501/sim").await;
+    assert_eq!(sim["status"], "active");
+
+    let retried = post_sim(&app, &token, "501", "suspend", Some("retry-me"), None).await;
+    assert_eq!(retried.status(), 200);
+    let sim = get_json(&app, &token, "/api/v1/subscriptions/501/sim").await;
+    assert_eq!(sim["status"], "suspended");
+    let outcomes: Vec<String> = audit_rows(&app).await.into_iter().map(|r| r.2).collect();
+    assert_eq!(outcomes, vec!["failed", "succeeded"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_timed_out_top_up_is_a_503_and_is_not_sent_twice() {
+    let (app, token) = with_demo_customer().await;
+    inject_fault(
+        &app,
+        "freebit",
+        json!({ "hang": true, "operation": "addSpec", "times": 1 }),
+    )
+    .await;
+
+    let response = post_sim(
+        &app,
+        &token,
+        "501",
+        "top-ups",
+        Some("slow"),
+        Some(json!({ "quota_mb": 100 })),
+    )
+    .await;
+
+    assert_eq!(response.status(), 503);
+    let body = problem(response).await;
+    assert_eq!(body["code"], "provider-unavailable");
+    assert_eq!(freebit_calls(&app, "addSpec").await, 1);
+    let sim = get_json(&app, &token, "/api/v1/subscriptions/501/sim").await;
+    assert_eq!(sim["data"]["added_mb"], 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_change_applied_behind_a_lost_answer_is_confirmed_by_reading_the_line_back() {
+    let (app, token) = with_demo_customer().await;
+    for operation in ["mvno/suspend", "addSpec"] {
+        inject_fault(
+            &app,
+            "freebit",
+            json!({ "status": 500, "phase": "after", "operation": operation, "times": 1 }),
+        )
+        .await;
+    }
+
+    let suspended = post_sim(&app, &token, "501", "suspend", Some("lost-1"), None).await;
+    assert_eq!(suspended.status(), 200);
+    let topped_up = post_sim(
+        &app,
+        &token,
+        "501",
+        "top-ups",
+        Some("lost-2"),
+        Some(json!({ "quota_mb": 256 })),
+    )
+    .await;
+    assert_eq!(topped_up.status(), 200);
+    let result: Value = topped_up.json().await.expect("json");
+    assert_eq!(result["outcome"], "applied");
+
+    assert_eq!(freebit_calls(&app, "mvno/suspend").await, 1);
+    assert_eq!(freebit_calls(&app, "addSpec").await, 1);
+    let sim = get_json(&app, &token, "/api/v1/subscriptions/501/sim").await;
+    assert_eq!(sim["status"], "suspended");
+    assert_eq!(sim["data"]["added_mb"], 256);
+    let rows = audit_rows(&app).await;
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|row| row.2 == "succeeded"));
+    assert!(rows.iter().all(|row| row.4.is_some()), "read-back noted");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn freebit_refusing_a_line_not_in_service_is_a_conflict() {
+    let (app, token) = with_demo_customer().await;
+    inject_fault(
+        &app,
+        "freebit",
+        json!({ "error_code": "400-356", "operation": "addSpec", "times": 1 }),
+    )
+    .await;
+
+    let response = post_sim(
+        &app,
+        &token,
+        "501",
+        "top-ups",
+        Some("not-in-service"),
+        Some(json!({ "quota_mb": 100 })),
+    )
+    .await;
+
+    assert_eq!(response.status(), 409);
+    problem(response).await;
+    let rows = audit_rows(&app).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].2, "rejected");
+    app.stop().await;
+}
