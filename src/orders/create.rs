@@ -56,6 +56,22 @@ pub async fn create_order(
             )),
         }
     }
+    let esim = request
+        .sim
+        .as_ref()
+        .is_some_and(|sim| sim.kind == super::domain::SimType::Esim);
+    let sim_lines: u32 = items
+        .iter()
+        .filter(|item| item.sim_plan_code.is_some())
+        .map(|item| item.quantity)
+        .sum();
+    if esim && sim_lines > 1 {
+        errors.push(FieldError::new(
+            "sim",
+            "one_esim",
+            "One eSIM (one EID) serves one SIM line: order a single SIM product with quantity 1.",
+        ));
+    }
     if !errors.is_empty() {
         errors.dedup_by(|a, b| a.field == b.field);
         return Err(ApiError::validation(errors));

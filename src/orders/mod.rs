@@ -7,11 +7,15 @@
 
 pub mod create;
 pub mod domain;
+pub mod provision;
 pub mod repo;
 pub mod routes;
 pub mod salesforce;
+pub mod trigger;
 
 use actix_web::web;
+
+pub use provision::ProvisionOrder;
 use utoipa::OpenApi;
 
 use crate::routes::resource;

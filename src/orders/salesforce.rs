@@ -16,8 +16,6 @@ pub const PENDING_REVIEW: &str = "Pending Review";
 pub const ACTIVATING: &str = "Activating";
 /// `Activation_Status__c` once provisioned.
 pub const ACTIVATED: &str = "Activated";
-/// `Activation_Status__c` when provisioning gave up.
-pub const ACTIVATION_FAILED: &str = "Failed";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -35,7 +35,7 @@ async fn several_items_and_an_esim_make_one_order() {
         &app,
         &token,
         &json!({
-            "items": [{"sku": "ESIM-DATA-20GB", "quantity": 2}, {"sku": "SIM-VOICE-5GB", "quantity": 1}],
+            "items": [{"sku": "ESIM-DATA-20GB", "quantity": 1}, {"sku": "FIBER-1G", "quantity": 1}],
             "sim": {"type": "esim", "eid": eid}
         }),
     )
