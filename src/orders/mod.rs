@@ -11,6 +11,7 @@ pub mod provision;
 pub mod repo;
 pub mod routes;
 pub mod salesforce;
+pub mod stream;
 pub mod trigger;
 
 use actix_web::web;
@@ -23,7 +24,7 @@ use crate::routes::resource;
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
 #[openapi(
-    paths(routes::create_order, routes::list_orders, routes::get_order),
+    paths(routes::create_order, routes::list_orders, routes::get_order, stream::order_events),
     components(schemas(
         domain::CreateOrderRequest,
         domain::RequestedItem,
@@ -50,5 +51,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::create_order))
             .route(web::get().to(routes::list_orders)),
     )
-    .service(resource("/orders/{id}").route(web::get().to(routes::get_order)));
+    .service(resource("/orders/{id}").route(web::get().to(routes::get_order)))
+    .service(resource("/orders/{id}/events").route(web::get().to(stream::order_events)));
 }

@@ -7,7 +7,7 @@ use super::*;
 use crate::helpers::{TestOptions, eventually, spawn_app_with};
 
 /// An app with jobs (and the event subscriber), provider calls not retried, `max_attempts` job runs.
-async fn provisioning_app(max_attempts: u32) -> (TestApp, String) {
+pub(super) async fn provisioning_app(max_attempts: u32) -> (TestApp, String) {
     let app = spawn_app_with(TestOptions {
         sandbox: true,
         jobs: true,
@@ -22,7 +22,7 @@ async fn provisioning_app(max_attempts: u32) -> (TestApp, String) {
     (app, token)
 }
 
-async fn approve(app: &TestApp, salesforce_id: &str) {
+pub(super) async fn approve(app: &TestApp, salesforce_id: &str) {
     let response = reqwest::Client::new()
         .post(format!(
             "{}/__sandbox/salesforce/orders/{salesforce_id}/approve",
