@@ -85,7 +85,43 @@ fn internal(step: &'static str) -> impl FnOnce(sqlx::Error) -> ProvisionError {
 
 /// Runs [`ProvisionOrder`].
 pub async fn run(state: AppState, job: ProvisionOrder, ctx: JobContext) -> anyhow::Result<()> {
-    match provision(&state, job.order_id).await {
+    // One run per order at a time, even if a duplicate job exists: the lock is held on its own connection
+    // for the whole run. A run that finds it taken leaves the order to the holder (and its retries).
+    let mut lock_conn = state.db.acquire().await?;
+    let key = lock_key(job.order_id);
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(key)
+        .fetch_one(&mut *lock_conn)
+        .await?;
+    if !locked {
+        tracing::info!(order_id = %job.order_id, "provisioning already running elsewhere");
+        return Ok(());
+    }
+    let outcome = run_locked(&state, &job, &ctx).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(key)
+        .execute(&mut *lock_conn)
+        .await;
+    if unlocked.is_err() {
+        // Never hand a connection that may still hold the lock back to the pool.
+        lock_conn.detach();
+    }
+    outcome
+}
+
+/// The advisory-lock key of an order: both halves of its UUID folded together (UUIDv7s of one millisecond
+/// share their first half).
+fn lock_key(order_id: Uuid) -> i64 {
+    let (high, low) = order_id.as_u64_pair();
+    i64::from_ne_bytes((high ^ low.rotate_left(17)).to_ne_bytes())
+}
+
+async fn run_locked(
+    state: &AppState,
+    job: &ProvisionOrder,
+    ctx: &JobContext,
+) -> anyhow::Result<()> {
+    match provision(state, job.order_id).await {
         Ok(()) => Ok(()),
         Err(ProvisionError::Skip(reason)) => {
             tracing::info!(order_id = %job.order_id, %reason, "provisioning skipped");
@@ -98,7 +134,7 @@ pub async fn run(state: AppState, job: ProvisionOrder, ctx: JobContext) -> anyho
             if !last {
                 return Err(source.context(format!("provisioning step {step}")));
             }
-            fail(&state, job.order_id, step, &source).await
+            fail(state, job.order_id, step, &source).await
         }
     }
 }

@@ -332,3 +332,45 @@ async fn an_order_not_activating_in_salesforce_is_not_provisioned() {
     assert_eq!(whmcs_orders_for(&app, &salesforce_id).await.len(), 0);
     assert_ne!(status_of(&app, &token, &id).await["status"], "active");
 }
+
+#[tokio::test]
+async fn two_replicas_receiving_the_event_provision_once() {
+    let database = crate::helpers::fresh_database().await;
+    let sandbox = crate::helpers::spawn_sandbox().await;
+    let replica = |database: &str, url: String| TestOptions {
+        jobs: true,
+        database: Some(database.to_owned()),
+        configure: Box::new(move |settings| {
+            settings.providers.salesforce.login_url = url.clone();
+            settings.providers.salesforce.audience = url.clone();
+            settings.providers.whmcs.base_url = url.clone();
+            settings.providers.freebit.base_url = url.clone();
+            settings.providers.messaging.base_url = format!("{url}/messaging");
+            settings.providers.max_retries = 0;
+        }),
+        ..Default::default()
+    };
+    let mut first = spawn_app_with(replica(&database, sandbox.url.clone())).await;
+    let second = spawn_app_with(replica(&database, sandbox.url.clone())).await;
+    // The helpers find the sandbox through `app.sandbox`: the first replica holds the shared one.
+    first.sandbox = Some(sandbox);
+    let token = token_of(&crate::helpers::demo_customer(&first).await);
+    let (id, salesforce_id) = place_and_approve(&first, &token, &sim_order()).await;
+
+    wait_for(&second, &token, &id, "active").await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(whmcs_orders_for(&first, &salesforce_id).await.len(), 1);
+    let events = statuses(&first, &id).await;
+    assert_eq!(
+        events,
+        ["pending_review", "approved", "provisioning", "active"]
+    );
+    let (jobs,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM apalis.jobs WHERE job_type = 'concierge.orders.provision'",
+    )
+    .fetch_one(&first.db)
+    .await
+    .expect("jobs");
+    assert_eq!(jobs, 1);
+    drop(second);
+}
