@@ -374,3 +374,54 @@ async fn two_replicas_receiving_the_event_provision_once() {
     assert_eq!(jobs, 1);
     drop(second);
 }
+
+#[tokio::test]
+async fn a_crash_after_addorder_went_out_resumes_without_a_second_whmcs_order() {
+    let (app, token) = provisioning_app(5).await;
+    let order = place(&app, &token, &sim_order()).await;
+    let id = order["id"].as_str().expect("id").to_owned();
+    let salesforce_id = salesforce_id_of(&app, &id).await;
+    // The state a process killed mid-step leaves: the `sent` marker, and the WHMCS order it placed, but
+    // no recorded result.
+    sqlx::query(
+        "INSERT INTO order_steps (order_id, step, result) VALUES ($1::uuid, 'whmcs_add_order_sent', '{}')",
+    )
+    .bind(&id)
+    .execute(&app.db)
+    .await
+    .expect("marker");
+    app.state
+        .whmcs
+        .add_order_noted(
+            &concierge::integrations::whmcs::NewOrder {
+                clientid: 1,
+                paymentmethod: "stripe".into(),
+                items: vec![concierge::integrations::whmcs::OrderItem {
+                    pid: 103,
+                    billingcycle: Some("monthly".into()),
+                    qty: Some(1),
+                }],
+                promocode: None,
+                noinvoice: false,
+                noemail: true,
+            },
+            Some(&format!("Salesforce order {salesforce_id}")),
+        )
+        .await
+        .expect("the order the crashed run placed");
+
+    approve(&app, &salesforce_id).await;
+    let order = wait_for(&app, &token, &id, "active").await;
+
+    let whmcs = whmcs_orders_for(&app, &salesforce_id).await;
+    assert_eq!(whmcs.len(), 1);
+    assert_eq!(whmcs[0]["status"], "Active");
+    assert_eq!(order["service_ids"].as_array().map(Vec::len), Some(1));
+    let (replay_id,): (i64,) = sqlx::query_as(
+        "SELECT replay_id FROM salesforce_replay_ids WHERE channel = '/event/OrderProvisionRequested__e'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("the replay id is stored");
+    assert!(replay_id > 0);
+}
