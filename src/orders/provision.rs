@@ -201,6 +201,21 @@ async fn provision(state: &AppState, order_id: Uuid) -> Result<(), ProvisionErro
             .await
             .map_err(step_error("salesforce_check"))?;
         if crm.activation_status.as_deref() != Some(ACTIVATING) {
+            // Not approved after all: back to review, and a later approval's event may enqueue again.
+            let mut tx = state
+                .db
+                .begin()
+                .await
+                .map_err(internal("salesforce_check"))?;
+            sqlx::query("UPDATE orders SET provision_requested_at = NULL WHERE id = $1")
+                .bind(order_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(internal("salesforce_check"))?;
+            repo::set_status(&mut tx, order_id, OrderStatus::PendingReview, None)
+                .await
+                .map_err(internal("salesforce_check"))?;
+            tx.commit().await.map_err(internal("salesforce_check"))?;
             return Err(ProvisionError::Skip(format!(
                 "the CRM order is {:?}, not {ACTIVATING}",
                 crm.activation_status
