@@ -89,8 +89,7 @@ pub async fn run(state: AppState, job: ProvisionOrder, ctx: JobContext) -> anyho
     // for the whole run. A run that finds it taken leaves the order to the holder (and its retries).
     let mut lock_conn = state.db.acquire().await?;
     let key = lock_key(job.order_id);
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(key)
+    let locked = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, key)
         .fetch_one(&mut *lock_conn)
         .await?;
     if !locked {
@@ -98,9 +97,8 @@ pub async fn run(state: AppState, job: ProvisionOrder, ctx: JobContext) -> anyho
         return Ok(());
     }
     let outcome = run_locked(&state, &job, &ctx).await;
-    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(key)
-        .execute(&mut *lock_conn)
+    let unlocked = sqlx::query_scalar!("SELECT pg_advisory_unlock($1)", key)
+        .fetch_one(&mut *lock_conn)
         .await;
     if unlocked.is_err() {
         // Never hand a connection that may still hold the lock back to the pool.
@@ -146,14 +144,21 @@ struct Links {
 }
 
 async fn links_of(state: &AppState, user_id: Uuid) -> Result<Links, ProvisionError> {
-    let row: Option<(Option<i64>, Option<String>, Option<String>)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT whmcs_client_id, salesforce_account_id, salesforce_contact_id
          FROM customer_links WHERE user_id = $1",
+        user_id,
     )
-    .bind(user_id)
     .fetch_optional(&state.db)
     .await
-    .map_err(internal("links"))?;
+    .map_err(internal("links"))?
+    .map(|row| {
+        (
+            row.whmcs_client_id,
+            row.salesforce_account_id,
+            row.salesforce_contact_id,
+        )
+    });
     match row {
         Some((Some(client), Some(account_id), Some(contact_id))) => Ok(Links {
             whmcs_client_id: u64::try_from(client).unwrap_or_default(),
@@ -207,11 +212,13 @@ async fn provision(state: &AppState, order_id: Uuid) -> Result<(), ProvisionErro
                 .begin()
                 .await
                 .map_err(internal("salesforce_check"))?;
-            sqlx::query("UPDATE orders SET provision_requested_at = NULL WHERE id = $1")
-                .bind(order_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(internal("salesforce_check"))?;
+            sqlx::query!(
+                "UPDATE orders SET provision_requested_at = NULL WHERE id = $1",
+                order_id
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(internal("salesforce_check"))?;
             repo::set_status(&mut tx, order_id, OrderStatus::PendingReview, None)
                 .await
                 .map_err(internal("salesforce_check"))?;
@@ -237,13 +244,13 @@ async fn provision(state: &AppState, order_id: Uuid) -> Result<(), ProvisionErro
         .iter()
         .filter_map(|id| i64::try_from(*id).ok())
         .collect();
-    sqlx::query(
+    sqlx::query!(
         "UPDATE orders SET whmcs_order_id = $2, service_ids = $3, items = $4 WHERE id = $1",
+        order_id,
+        i64::try_from(added.whmcs_order_id).unwrap_or_default(),
+        &service_ids,
+        sqlx::types::Json(&items) as _,
     )
-    .bind(order_id)
-    .bind(i64::try_from(added.whmcs_order_id).unwrap_or_default())
-    .bind(&service_ids)
-    .bind(sqlx::types::Json(&items))
     .execute(&mut *tx)
     .await
     .map_err(internal("finish"))?;

@@ -47,13 +47,6 @@ impl OrderRow {
     }
 }
 
-macro_rules! columns {
-    () => {
-        "id, user_id, salesforce_order_id, status, failure_reason, items, activation, sim, \
-         whmcs_order_id, service_ids, created_at, updated_at"
-    };
-}
-
 pub struct NewOrderRow<'a> {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -68,18 +61,22 @@ pub async fn insert(
     conn: &mut PgConnection,
     order: &NewOrderRow<'_>,
 ) -> Result<OrderRow, sqlx::Error> {
-    let row = sqlx::query_as::<_, OrderRow>(concat!(
-        "INSERT INTO orders (id, user_id, salesforce_order_id, status, items, activation, sim)
-         VALUES ($1, $2, $3, 'pending_review', $4, $5, $6) RETURNING ",
-        columns!(),
-        ""
-    ))
-    .bind(order.id)
-    .bind(order.user_id)
-    .bind(order.salesforce_order_id)
-    .bind(Json(order.items))
-    .bind(order.activation.map(Json))
-    .bind(order.sim.map(Json))
+    let row = sqlx::query_as!(
+        OrderRow,
+        r#"INSERT INTO orders (id, user_id, salesforce_order_id, status, items, activation, sim)
+           VALUES ($1, $2, $3, 'pending_review', $4, $5, $6)
+           RETURNING id, user_id, salesforce_order_id, status, failure_reason,
+                  items AS "items: Json<Vec<StoredItem>>",
+                  activation AS "activation: Json<Activation>",
+                  sim AS "sim: Json<SimChoice>",
+                  whmcs_order_id, service_ids, created_at, updated_at"#,
+        order.id,
+        order.user_id,
+        order.salesforce_order_id,
+        Json(order.items) as _,
+        order.activation.map(Json) as _,
+        order.sim.map(Json) as _,
+    )
     .fetch_one(&mut *conn)
     .await?;
     append_event(conn, order.id, OrderStatus::PendingReview, None).await?;
@@ -92,32 +89,32 @@ pub async fn find_for_user(
     user_id: Uuid,
     id: Uuid,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM orders WHERE id = $1 AND user_id = $2"
-    ))
-    .bind(id)
-    .bind(user_id)
+    sqlx::query_as!(
+        OrderRow,
+        r#"SELECT id, user_id, salesforce_order_id, status, failure_reason,
+                  items AS "items: Json<Vec<StoredItem>>",
+                  activation AS "activation: Json<Activation>",
+                  sim AS "sim: Json<SimChoice>",
+                  whmcs_order_id, service_ids, created_at, updated_at
+           FROM orders WHERE id = $1 AND user_id = $2"#,
+        id,
+        user_id,
+    )
     .fetch_optional(pool)
     .await
 }
 
 pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(concat!("SELECT ", columns!(), " FROM orders WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-}
-
-/// Locks the order's row for the rest of the transaction.
-pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM orders WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
+    sqlx::query_as!(
+        OrderRow,
+        r#"SELECT id, user_id, salesforce_order_id, status, failure_reason,
+                  items AS "items: Json<Vec<StoredItem>>",
+                  activation AS "activation: Json<Activation>",
+                  sim AS "sim: Json<SimChoice>",
+                  whmcs_order_id, service_ids, created_at, updated_at
+           FROM orders WHERE id = $1"#,
+        id,
+    )
     .fetch_optional(conn)
     .await
 }
@@ -126,12 +123,16 @@ pub async fn find_by_salesforce_id(
     conn: &mut PgConnection,
     salesforce_order_id: &str,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM orders WHERE salesforce_order_id = $1"
-    ))
-    .bind(salesforce_order_id)
+    sqlx::query_as!(
+        OrderRow,
+        r#"SELECT id, user_id, salesforce_order_id, status, failure_reason,
+                  items AS "items: Json<Vec<StoredItem>>",
+                  activation AS "activation: Json<Activation>",
+                  sim AS "sim: Json<SimChoice>",
+                  whmcs_order_id, service_ids, created_at, updated_at
+           FROM orders WHERE salesforce_order_id = $1"#,
+        salesforce_order_id,
+    )
     .fetch_optional(conn)
     .await
 }
@@ -144,17 +145,21 @@ pub async fn list_for_user(
     limit: i64,
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
     let (at, id) = after.unzip();
-    sqlx::query_as::<_, OrderRow>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM orders
-         WHERE user_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-         ORDER BY created_at DESC, id DESC LIMIT $4"
-    ))
-    .bind(user_id)
-    .bind(at)
-    .bind(id)
-    .bind(limit)
+    sqlx::query_as!(
+        OrderRow,
+        r#"SELECT id, user_id, salesforce_order_id, status, failure_reason,
+                  items AS "items: Json<Vec<StoredItem>>",
+                  activation AS "activation: Json<Activation>",
+                  sim AS "sim: Json<SimChoice>",
+                  whmcs_order_id, service_ids, created_at, updated_at
+           FROM orders
+           WHERE user_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+           ORDER BY created_at DESC, id DESC LIMIT $4"#,
+        user_id,
+        at,
+        id,
+        limit,
+    )
     .fetch_all(pool)
     .await
 }
@@ -165,12 +170,14 @@ pub async fn append_event(
     status: OrderStatus,
     reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO order_events (order_id, status, reason) VALUES ($1, $2, $3)")
-        .bind(order_id)
-        .bind(status.as_str())
-        .bind(reason)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO order_events (order_id, status, reason) VALUES ($1, $2, $3)",
+        order_id,
+        status.as_str(),
+        reason,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -181,12 +188,12 @@ pub async fn set_status(
     status: OrderStatus,
     reason: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let changed = sqlx::query(
+    let changed = sqlx::query!(
         "UPDATE orders SET status = $2, failure_reason = $3 WHERE id = $1 AND status <> $2",
+        order_id,
+        status.as_str(),
+        reason,
     )
-    .bind(order_id)
-    .bind(status.as_str())
-    .bind(reason)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -202,22 +209,22 @@ pub async fn events_after(
     order_id: Uuid,
     after_sequence: i64,
 ) -> Result<Vec<OrderEvent>, sqlx::Error> {
-    let rows: Vec<(i64, String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT id, status, reason, created_at FROM order_events
          WHERE order_id = $1 AND id > $2 ORDER BY id",
+        order_id,
+        after_sequence,
     )
-    .bind(order_id)
-    .bind(after_sequence)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(sequence, status, reason, at)| {
-            OrderStatus::parse(&status).map(|status| OrderEvent {
-                sequence,
+        .filter_map(|row| {
+            OrderStatus::parse(&row.status).map(|status| OrderEvent {
+                sequence: row.id,
                 status,
-                reason,
-                at,
+                reason: row.reason,
+                at: row.created_at,
             })
         })
         .collect())
@@ -229,13 +236,14 @@ pub async fn step<T: DeserializeOwned>(
     order_id: Uuid,
     step: &str,
 ) -> Result<Option<T>, sqlx::Error> {
-    let row: Option<(Json<serde_json::Value>,)> =
-        sqlx::query_as("SELECT result FROM order_steps WHERE order_id = $1 AND step = $2")
-            .bind(order_id)
-            .bind(step)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.and_then(|(json,)| serde_json::from_value(json.0).ok()))
+    let row = sqlx::query_scalar!(
+        "SELECT result FROM order_steps WHERE order_id = $1 AND step = $2",
+        order_id,
+        step,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|json| serde_json::from_value(json).ok()))
 }
 
 /// Records a step's result (the first record wins).
@@ -245,13 +253,13 @@ pub async fn record_step<T: Serialize>(
     step: &str,
     result: &T,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO order_steps (order_id, step, result) VALUES ($1, $2, $3)
          ON CONFLICT (order_id, step) DO NOTHING",
+        order_id,
+        step,
+        Json(result) as _,
     )
-    .bind(order_id)
-    .bind(step)
-    .bind(Json(result))
     .execute(conn)
     .await?;
     Ok(())

@@ -109,15 +109,15 @@ pub async fn handle(state: &AppState, event: &PlatformEvent) -> anyhow::Result<(
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default();
     let mut tx = state.db.begin().await?;
-    let claimed: Option<(uuid::Uuid,)> = sqlx::query_as(
+    let claimed = sqlx::query_scalar!(
         "UPDATE orders SET provision_requested_at = now()
          WHERE salesforce_order_id = $1 AND provision_requested_at IS NULL RETURNING id",
+        salesforce_order_id,
     )
-    .bind(salesforce_order_id)
     .fetch_optional(&mut *tx)
     .await?;
     match claimed {
-        Some((order_id,)) => {
+        Some(order_id) => {
             repo::set_status(&mut tx, order_id, OrderStatus::Approved, None).await?;
             jobs::enqueue(
                 &mut tx,
