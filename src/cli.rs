@@ -167,6 +167,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     };
     let profile_sync = crate::customers::updates::ProfileSync::from_state(state);
     let catalog_state = state.clone();
+    let (orders_state, trigger_state) = (state.clone(), state.clone());
     Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
         .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))
         .register(move |job, ctx| {
@@ -187,6 +188,8 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
             )
         })
         .register(move |job, ctx| crate::catalog::run_sync(catalog_state.clone(), job, ctx))
+        .register(move |job, ctx| crate::orders::provision::run(orders_state.clone(), job, ctx))
+        .background(move |shutdown| crate::orders::trigger::subscribe(trigger_state, shutdown))
         .schedule("housekeeping", &settings.jobs.cron.housekeeping, |tick| {
             housekeeping::Housekeeping {
                 scheduled_for: tick,

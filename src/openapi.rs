@@ -60,6 +60,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::customers::api::ApiDoc::openapi(),
         crate::billing::ApiDoc::openapi(),
         crate::catalog::ApiDoc::openapi(),
+        crate::orders::ApiDoc::openapi(),
         crate::support::ApiDoc::openapi(),
         crate::subscriptions::ApiDoc::openapi(),
     ] {

@@ -46,6 +46,7 @@ fn api_v1(cfg: &mut web::ServiceConfig) {
         .configure(crate::customers::api::routes)
         .configure(crate::billing::routes)
         .configure(crate::catalog::routes)
+        .configure(crate::orders::routes)
         .configure(crate::support::routes)
         .configure(crate::subscriptions::routes);
 }

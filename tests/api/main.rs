@@ -21,6 +21,7 @@ mod integrations_whmcs;
 mod jobs;
 mod metrics;
 mod openapi;
+mod orders;
 mod outbox;
 mod sandbox;
 mod sandbox_salesforce;

@@ -96,6 +96,16 @@ impl WhmcsClient {
     /// [`WhmcsClient::call_once`]): after an `Unavailable` error, look for the order with GetOrders before
     /// placing it again.
     pub async fn add_order(&self, order: &NewOrder) -> Result<raw::AddedOrder, ProviderError> {
+        self.add_order_noted(order, None).await
+    }
+
+    /// AddOrder with admin `notes` on the order (e.g. the CRM's order id, so that a caller unsure whether
+    /// an earlier attempt went through can find it with GetOrders before placing it again). Sent once.
+    pub async fn add_order_noted(
+        &self,
+        order: &NewOrder,
+        notes: Option<&str>,
+    ) -> Result<raw::AddedOrder, ProviderError> {
         let mut params = vec![
             param("clientid", order.clientid),
             param("paymentmethod", &order.paymentmethod),
@@ -112,6 +122,7 @@ impl WhmcsClient {
             }
         }
         optional(&mut params, "promocode", order.promocode.as_deref());
+        optional(&mut params, "notes", notes);
         flag(&mut params, "noinvoice", order.noinvoice);
         flag(&mut params, "noemail", order.noemail);
         self.call_once("AddOrder", &params).await

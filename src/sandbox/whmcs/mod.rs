@@ -14,7 +14,7 @@
 //! - AddOrder ignores `customfields[]`/`configoptions[]` (base64 PHP arrays at WHMCS), clamps `qty` to 1–100
 //!   and refuses unknown products ("Invalid Product ID") and cycles not offered ("Invalid Billing Cycle");
 //! - AcceptOrder marks the order's services Active whatever `autosetup` says (nothing to provision here);
-//! - AddOrder with `noinvoice` answers `"invoiceid": "0"`;
+//! - AddOrder with `noinvoice` answers `"invoiceid": "0"`; its `notes` are kept and shown by GetOrders;
 //! - answers are JSON whatever `responsetype` says (the real default is XML);
 //! - messages taken from WHMCS's API and language files where known; guessed: "Duplicate Email Address"
 //!   (UpdateClient), "Invalid destination" / "Invalid Service ID" (CreateSsoToken), "Invalid Product ID",

@@ -106,6 +106,7 @@ pub fn add_order(params: &Params, store: &mut Store, context: &Context) -> Answe
         invoice_id,
         status: "Pending".into(),
         service_ids: service_ids.clone(),
+        notes: params.get("notes").unwrap_or_default().to_owned(),
     });
     let ids: Vec<String> = service_ids.iter().map(u64::to_string).collect();
     success(json!({
@@ -252,7 +253,7 @@ fn order_json(order: &Order, store: &Store) -> Value {
         "ipaddress": "127.0.0.1",
         "fraudmodule": "",
         "fraudoutput": "",
-        "notes": "",
+        "notes": order.notes,
         "paymentmethodname": gateway_name,
         "paymentstatus": payment_status,
         "name": client.map(|c| c.fullname()).unwrap_or_default(),

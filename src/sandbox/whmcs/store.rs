@@ -156,6 +156,8 @@ pub struct Order {
     /// Pending, Active, Cancelled, Fraud.
     pub status: String,
     pub service_ids: Vec<u64>,
+    /// AddOrder's `notes`.
+    pub notes: String,
 }
 
 fn as_money<S: serde::Serializer>(hundredths: &i64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -300,6 +302,7 @@ impl Store {
                 invoice_id: None,
                 status: "Active".into(),
                 service_ids: vec![u64::from(service.id)],
+                notes: String::new(),
             }),
         }
     }

@@ -55,6 +55,9 @@ pub struct Order {
     /// The invoice's status (Paid, Unpaid, …); empty without an invoice.
     #[serde(default, deserialize_with = "de::text")]
     pub paymentstatus: String,
+    /// Admin notes given at AddOrder.
+    #[serde(default, deserialize_with = "de::text")]
+    pub notes: String,
     #[serde(default, deserialize_with = "de::list_or_empty")]
     pub lineitems: Vec<OrderLineItem>,
 }

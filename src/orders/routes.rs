@@ -1,0 +1,168 @@
+//! The order endpoints under `/api/v1/orders`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::domain::{CreateOrderRequest, Order, OrderPage};
+use super::{create, repo};
+use crate::auth::Customer;
+use crate::customers::require_links;
+use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
+use crate::state::AppState;
+
+const DEFAULT_LIMIT: u16 = 20;
+const MAX_LIMIT: u16 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderListQuery {
+    /// 1–100, default 20.
+    pub limit: Option<u16>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub(crate) fn order_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::new(ErrorCode::InvalidPathParameter).with_detail("An order id is a UUID.")
+    })
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::new(ErrorCode::InvalidQueryParameter)
+        .with_detail("The cursor is not valid; start again from the first page.")
+}
+
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}.{id}", at.timestamp_micros()))
+}
+
+fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (micros, id) = text.split_once('.')?;
+    let at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
+    Some((at, Uuid::parse_str(id).ok()?))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(
+        ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each order. \
+            Repeating a request with its key replays the first answer (`Idempotent-Replayed: true`).")
+    ),
+    request_body = CreateOrderRequest,
+    responses(
+        (status = 201, description = "The order, pending review", body = Order),
+        (status = 400, description = "Missing or invalid Idempotency-Key, or a malformed body", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No payment method on the account, the account is still being set up, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid items, activation or SIM (field errors), or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn create_order(
+    state: web::Data<AppState>,
+    customer: Customer,
+    req: HttpRequest,
+    body: web::Json<CreateOrderRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let key = IdempotencyKey::from_request(&req)?;
+    let request = body.into_inner();
+    request.validate(Utc::now())?;
+    let user_id = customer.0.user_id;
+    let links = require_links(&state.db, user_id).await?;
+    let fingerprint = Fingerprint::of_json("POST", "/api/v1/orders", &request)?;
+    let pool = state.db.clone();
+    idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
+        let order = create::create_order(&state, &links, &request).await?;
+        StoredResponse::json(StatusCode::CREATED, &order)
+    })
+    .await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(OrderListQuery),
+    responses(
+        (status = 200, description = "The customer's orders, newest first", body = OrderPage),
+        (status = 400, description = "A bad cursor", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` out of range", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn list_orders(
+    state: web::Data<AppState>,
+    customer: Customer,
+    query: web::Query<OrderListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "limit",
+            "out_of_range",
+            "Use 1–100.",
+        )]));
+    }
+    let after = match query.cursor.as_deref() {
+        Some(text) => Some(decode_cursor(text).ok_or_else(bad_cursor)?),
+        None => None,
+    };
+    let mut rows =
+        repo::list_for_user(&state.db, customer.0.user_id, after, i64::from(limit) + 1).await?;
+    let more = rows.len() > usize::from(limit);
+    rows.truncate(usize::from(limit));
+    let next_cursor = if more {
+        rows.last().map(|row| encode_cursor(row.created_at, row.id))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(OrderPage {
+        items: rows.iter().map(repo::OrderRow::to_order).collect(),
+        next_cursor,
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 400, description = "Not an order id", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order on this account", body = crate::errors::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn get_order(
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = order_id(&path)?;
+    let row = repo::find_for_user(&state.db, customer.0.user_id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(row.to_order()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let at = DateTime::<Utc>::from_timestamp_micros(1_700_000_000_123_456).unwrap_or_default();
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(at, id)), Some((at, id)));
+        assert_eq!(decode_cursor("nonsense"), None);
+    }
+}

@@ -1,0 +1,151 @@
+//! The trigger of provisioning: Salesforce's `OrderProvisionRequested__e` platform event (published by the
+//! approval Flow). Every replica may run this subscriber; each event enqueues [`ProvisionOrder`] at most
+//! once, because the enqueue happens in the transaction that sets the order's `provision_requested_at`
+//! (only the first delivery finds it empty), together with the durable replay id.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::domain::OrderStatus;
+use super::provision::ProvisionOrder;
+use super::repo;
+use crate::integrations::salesforce::replay::store_replay_id;
+use crate::integrations::salesforce::{
+    CometdSubscriber, PlatformEvent, PlatformEventSubscriber, ReplayFrom,
+};
+use crate::jobs;
+use crate::state::AppState;
+
+pub const CHANNEL: &str = "/event/OrderProvisionRequested__e";
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// Subscribes until `shutdown` reads `true`. A failure to handle an event resubscribes from the last stored
+/// replay id, so no event is lost.
+pub async fn subscribe(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        let mut subscriber = match open(&state).await {
+            Ok(subscriber) => subscriber,
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "order events: cannot subscribe"
+                );
+                if pause(&mut shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        loop {
+            let events = tokio::select! {
+                _ = shutdown.changed() => {
+                    subscriber.close().await;
+                    return;
+                }
+                events = subscriber.next_events() => events,
+            };
+            let events = match events {
+                Ok(events) => events,
+                Err(error) => {
+                    tracing::warn!(%error, "order events: polling failed");
+                    if pause(&mut shutdown).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let mut handled = true;
+            for event in &events {
+                if let Err(error) = handle(&state, event).await {
+                    tracing::error!(
+                        replay_id = event.replay_id,
+                        error = format!("{error:#}"),
+                        "order events: an event could not be handled; resubscribing"
+                    );
+                    handled = false;
+                    break;
+                }
+            }
+            if !handled {
+                subscriber.close().await;
+                if pause(&mut shutdown).await {
+                    return;
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// Resumes after the stored replay id; the first time ever, from every retained event (enqueues are
+/// de-duplicated, so replaying old events is harmless, while starting from new ones could miss some).
+async fn open(state: &AppState) -> anyhow::Result<CometdSubscriber> {
+    let subscriber = CometdSubscriber::resume(state.salesforce.clone(), CHANNEL, &state.db).await?;
+    if subscriber.replay_from() == ReplayFrom::New {
+        return Ok(CometdSubscriber::new(
+            state.salesforce.clone(),
+            CHANNEL,
+            ReplayFrom::AllRetained,
+        )?);
+    }
+    Ok(subscriber)
+}
+
+/// Waits before reconnecting; `true` when shutting down.
+async fn pause(shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = shutdown.changed() => true,
+        () = tokio::time::sleep(RECONNECT_DELAY) => *shutdown.borrow(),
+    }
+}
+
+/// One event: the order is marked approved and its job enqueued (first delivery only), and the replay id
+/// stored, in one transaction.
+pub async fn handle(state: &AppState, event: &PlatformEvent) -> anyhow::Result<()> {
+    let salesforce_order_id = event
+        .payload
+        .get("OrderId__c")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    let mut tx = state.db.begin().await?;
+    let claimed = sqlx::query_scalar!(
+        "UPDATE orders SET provision_requested_at = now()
+         WHERE salesforce_order_id = $1 AND provision_requested_at IS NULL RETURNING id",
+        salesforce_order_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    match claimed {
+        Some(order_id) => {
+            repo::set_status(&mut tx, order_id, OrderStatus::Approved, None).await?;
+            jobs::enqueue(
+                &mut tx,
+                &state.settings.jobs,
+                &ProvisionOrder { order_id },
+                None,
+            )
+            .await?;
+            tracing::info!(%order_id, salesforce_order_id, "order approved; provisioning enqueued");
+        }
+        None => {
+            let known = repo::find_by_salesforce_id(&mut tx, salesforce_order_id)
+                .await?
+                .is_some();
+            if known {
+                tracing::info!(
+                    salesforce_order_id,
+                    "order events: provisioning already requested"
+                );
+            } else {
+                tracing::warn!(
+                    salesforce_order_id,
+                    "order events: not a portal order; ignored"
+                );
+            }
+        }
+    }
+    store_replay_id(&mut tx, &event.channel, event.replay_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
