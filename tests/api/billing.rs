@@ -8,6 +8,7 @@ use reqwest::Response;
 use serde_json::Value;
 
 use crate::helpers::{TestApp, TestOptions, demo_customer, spawn_app_with};
+use crate::helpers::{get_as as get, get_json_as as get_json, token_of};
 
 /// An app against its own sandbox, WHMCS calls not retried (so fault tests stay short).
 async fn billing_app() -> TestApp {
@@ -29,28 +30,6 @@ async fn with_demo_customer() -> (TestApp, String) {
         .expect("access token")
         .to_owned();
     (app, token)
-}
-
-fn token_of(login: &Value) -> String {
-    login["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> Response {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request")
-}
-
-async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
-    let response = get(app, token, path).await;
-    assert_eq!(response.status(), 200, "GET {path}");
-    response.json().await.expect("json")
 }
 
 async fn pay(

@@ -390,3 +390,28 @@ pub async fn customer_linked_to(app: &TestApp, index: usize) -> serde_json::Valu
     assert_eq!(login.status(), 200);
     login.json().await.expect("login body")
 }
+
+/// The access token of a login response body.
+pub fn token_of(login: &serde_json::Value) -> String {
+    login["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+/// `GET path` with a bearer token.
+pub async fn get_as(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// `GET path` with a bearer token, asserting 200 and reading the JSON body.
+pub async fn get_json_as(app: &TestApp, token: &str, path: &str) -> serde_json::Value {
+    let response = get_as(app, token, path).await;
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.json().await.expect("json")
+}

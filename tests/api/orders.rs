@@ -10,6 +10,7 @@ use reqwest::Response;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestOptions, demo_customer, spawn_app_with};
+use crate::helpers::{get_as as get, token_of};
 
 /// An app against its own sandbox, provider calls not retried (so fault tests stay short).
 async fn orders_app(jobs: bool) -> TestApp {
@@ -20,13 +21,6 @@ async fn orders_app(jobs: bool) -> TestApp {
         ..Default::default()
     })
     .await
-}
-
-fn token_of(login: &Value) -> String {
-    login["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
 }
 
 async fn with_demo_customer(jobs: bool) -> (TestApp, String) {
@@ -66,15 +60,6 @@ async fn place(app: &TestApp, token: &str, body: &Value) -> Value {
     let response = post_order(app, token, Some(&key), body).await;
     assert_eq!(response.status(), 201, "order created");
     response.json().await.expect("order json")
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> Response {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request")
 }
 
 async fn request_log(app: &TestApp, system: &str) -> Vec<Value> {

@@ -11,6 +11,7 @@ use reqwest::Response;
 use serde_json::Value;
 
 use crate::helpers::{TestApp, TestOptions, demo_customer, spawn_app_with};
+use crate::helpers::{get_as as get, get_json_as as get_json, token_of};
 
 /// An app against its own sandbox, provider calls not retried (so fault tests stay short).
 async fn subscriptions_app() -> TestApp {
@@ -27,28 +28,6 @@ async fn with_demo_customer() -> (TestApp, String) {
     let app = subscriptions_app().await;
     let token = token_of(&demo_customer(&app).await);
     (app, token)
-}
-
-fn token_of(login: &Value) -> String {
-    login["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> Response {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request")
-}
-
-async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
-    let response = get(app, token, path).await;
-    assert_eq!(response.status(), 200, "GET {path}");
-    response.json().await.expect("json")
 }
 
 /// `POST /api/v1/subscriptions/{id}/sim/{action}` with an optional key and body.

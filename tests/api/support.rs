@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use crate::helpers::{
     TestApp, TestOptions, customer_linked_to, demo_customer, problem, spawn_app_with,
 };
+use crate::helpers::{get_as as get, token_of};
 
 const DEMO_CASE: &str = "500SBDEMO000001AAA";
 const DEMO_ACCOUNT: &str = "001SBDEMO000001AAA";
@@ -22,19 +23,6 @@ async fn demo() -> (TestApp, String) {
     let app = sandboxed().await;
     let token = token_of(&demo_customer(&app).await);
     (app, token)
-}
-
-fn token_of(login: &Value) -> String {
-    login["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
