@@ -138,14 +138,11 @@ impl AuthService {
         let Some(row) = store::lock_refresh(&mut tx, &secrets::hash(presented)).await? else {
             return Err(RefreshError::Invalid);
         };
-        let audit = |event: &'static str, details: serde_json::Value| AuditEvent {
-            event,
-            user_id: Some(row.user_id),
-            actor_id: None,
-            session_id: Some(row.session_id),
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            details,
+        let audit = |event: &'static str, details: serde_json::Value| {
+            AuditEvent::new(event, client)
+                .user(row.user_id)
+                .session(row.session_id)
+                .details(details)
         };
         // A revoked family never comes back, grace window or not.
         if row.revoked_at.is_some() {

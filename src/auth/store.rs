@@ -473,6 +473,41 @@ pub struct AuditEvent<'a> {
     pub details: Value,
 }
 
+impl<'a> AuditEvent<'a> {
+    /// An event seen from `client`; add who it concerns with the setters.
+    pub fn new(event: &'a str, client: &'a super::service::ClientInfo) -> Self {
+        Self {
+            event,
+            user_id: None,
+            actor_id: None,
+            session_id: None,
+            ip: client.ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+            details: Value::Object(serde_json::Map::new()),
+        }
+    }
+
+    pub fn user(mut self, id: impl Into<Option<Uuid>>) -> Self {
+        self.user_id = id.into();
+        self
+    }
+
+    pub fn actor(mut self, id: impl Into<Option<Uuid>>) -> Self {
+        self.actor_id = id.into();
+        self
+    }
+
+    pub fn session(mut self, id: impl Into<Option<Uuid>>) -> Self {
+        self.session_id = id.into();
+        self
+    }
+
+    pub fn details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
 pub async fn audit(conn: &mut PgConnection, event: AuditEvent<'_>) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO auth_audit_log (event, user_id, actor_id, session_id, ip, user_agent, details)

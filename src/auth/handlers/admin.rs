@@ -129,15 +129,13 @@ pub async fn create_staff(
     })?;
     store::audit(
         &mut tx,
-        AuditEvent {
-            event: "staff_created",
-            user_id: Some(user.id),
-            actor_id: Some(admin.0.user_id),
-            session_id: Some(admin.0.session_id),
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            details: json!({ "roles": roles, "brand_id": body.brand_id, "store_ids": body.store_ids }),
-        },
+        AuditEvent::new("staff_created", &client)
+            .user(user.id)
+            .actor(admin.0.user_id)
+            .session(admin.0.session_id)
+            .details(
+                json!({ "roles": roles, "brand_id": body.brand_id, "store_ids": body.store_ids }),
+            ),
     )
     .await?;
     tx.commit().await?;
@@ -290,16 +288,14 @@ pub async fn update_staff(
     }
     store::audit(
         &mut tx,
-        AuditEvent {
-            event: "staff_updated",
-            user_id: Some(user.id),
-            actor_id: Some(admin.0.user_id),
-            session_id: Some(admin.0.session_id),
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            details: json!({ "roles": roles, "disabled": body.disabled, "brand_id": body.brand_id,
+        AuditEvent::new("staff_updated", &client)
+            .user(user.id)
+            .actor(admin.0.user_id)
+            .session(admin.0.session_id)
+            .details(
+                json!({ "roles": roles, "disabled": body.disabled, "brand_id": body.brand_id,
                              "store_ids": body.store_ids, "sessions_ended": ended }),
-        },
+            ),
     )
     .await?;
     tx.commit().await?;

@@ -71,15 +71,11 @@ pub async fn change(
     .await?;
     store::audit(
         &mut tx,
-        AuditEvent {
-            event: "password_changed",
-            user_id: Some(user.user_id),
-            actor_id: Some(user.user_id),
-            session_id: Some(user.session_id),
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            details: json!({ "other_sessions_ended": ended }),
-        },
+        AuditEvent::new("password_changed", &client)
+            .user(user.user_id)
+            .actor(user.user_id)
+            .session(user.session_id)
+            .details(json!({ "other_sessions_ended": ended })),
     )
     .await?;
     tx.commit().await?;
@@ -144,15 +140,7 @@ pub async fn forgot(
             .await?;
             store::audit(
                 &mut tx,
-                AuditEvent {
-                    event: "password_reset_requested",
-                    user_id: Some(user.id),
-                    actor_id: None,
-                    session_id: None,
-                    ip: client.ip.as_deref(),
-                    user_agent: client.user_agent.as_deref(),
-                    details: json!({}),
-                },
+                AuditEvent::new("password_reset_requested", &client).user(user.id),
             )
             .await?;
         }
@@ -160,15 +148,7 @@ pub async fn forgot(
             // Same round trips as the other branch, so the answer takes the same time.
             store::audit(
                 &mut tx,
-                AuditEvent {
-                    event: "password_reset_requested_unknown",
-                    user_id: None,
-                    actor_id: None,
-                    session_id: None,
-                    ip: client.ip.as_deref(),
-                    user_agent: client.user_agent.as_deref(),
-                    details: json!({}),
-                },
+                AuditEvent::new("password_reset_requested_unknown", &client),
             )
             .await?;
         }
@@ -219,15 +199,10 @@ pub async fn reset(
     let ended = store::revoke_all(&mut tx, user_id, None, "password_reset").await?;
     store::audit(
         &mut tx,
-        AuditEvent {
-            event: "password_reset",
-            user_id: Some(user_id),
-            actor_id: Some(user_id),
-            session_id: None,
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            details: json!({ "sessions_ended": ended }),
-        },
+        AuditEvent::new("password_reset", &client)
+            .user(user_id)
+            .actor(user_id)
+            .details(json!({ "sessions_ended": ended })),
     )
     .await?;
     tx.commit().await?;

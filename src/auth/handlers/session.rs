@@ -77,15 +77,10 @@ pub async fn register(
     crate::customers::on_registered(&mut tx, &state.settings.jobs, user.id).await?;
     store::audit(
         &mut tx,
-        AuditEvent {
-            event: "user_registered",
-            user_id: Some(user.id),
-            actor_id: Some(user.id),
-            session_id: None,
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            details: json!({ "kind": "customer" }),
-        },
+        AuditEvent::new("user_registered", &client)
+            .user(user.id)
+            .actor(user.id)
+            .details(json!({ "kind": "customer" })),
     )
     .await?;
     tx.commit().await?;
@@ -148,15 +143,9 @@ pub async fn login(
             };
             store::audit(
                 &mut conn,
-                AuditEvent {
-                    event: "login_failed",
-                    user_id: user.as_ref().map(|u| u.id),
-                    actor_id: None,
-                    session_id: None,
-                    ip: client.ip.as_deref(),
-                    user_agent: client.user_agent.as_deref(),
-                    details: json!({ "reason": reason }),
-                },
+                AuditEvent::new("login_failed", &client)
+                    .user(user.as_ref().map(|u| u.id))
+                    .details(json!({ "reason": reason })),
             )
             .await?;
             return Err(invalid_credentials());
@@ -170,15 +159,10 @@ pub async fn login(
         .await?;
     store::audit(
         &mut tx,
-        AuditEvent {
-            event: "login_succeeded",
-            user_id: Some(user.id),
-            actor_id: Some(user.id),
-            session_id: Some(session.session_id),
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            details: json!({}),
-        },
+        AuditEvent::new("login_succeeded", &client)
+            .user(user.id)
+            .actor(user.id)
+            .session(session.session_id),
     )
     .await?;
     tx.commit().await?;
@@ -292,15 +276,11 @@ async fn end_sessions(
     };
     store::audit(
         &mut tx,
-        AuditEvent {
-            event: if all { "logout_all" } else { "logout" },
-            user_id: Some(user.user_id),
-            actor_id: Some(user.user_id),
-            session_id: Some(user.session_id),
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            details: json!({ "sessions_ended": ended }),
-        },
+        AuditEvent::new(if all { "logout_all" } else { "logout" }, &client)
+            .user(user.user_id)
+            .actor(user.user_id)
+            .session(user.session_id)
+            .details(json!({ "sessions_ended": ended })),
     )
     .await?;
     tx.commit().await?;
@@ -364,15 +344,10 @@ pub async fn revoke_session(
     }
     store::audit(
         &mut tx,
-        AuditEvent {
-            event: "session_revoked",
-            user_id: Some(user.user_id),
-            actor_id: Some(user.user_id),
-            session_id: Some(*id),
-            ip: client.ip.as_deref(),
-            user_agent: client.user_agent.as_deref(),
-            details: json!({}),
-        },
+        AuditEvent::new("session_revoked", &client)
+            .user(user.user_id)
+            .actor(user.user_id)
+            .session(*id),
     )
     .await?;
     tx.commit().await?;
