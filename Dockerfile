@@ -5,15 +5,19 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /app
 # Queries are checked against the committed .sqlx/ data: no database at build time.
 ENV SQLX_OFFLINE=true
+# The workspace's second member, the provider sandbox, is only a dev-dependency of the product: its manifest
+# is needed to resolve the workspace, its code is not, and it never reaches this image.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && cargo build --release --locked \
+COPY sandbox/Cargo.toml sandbox/Cargo.toml
+RUN mkdir -p src sandbox/src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && echo 'fn main() {}' > sandbox/src/main.rs && touch sandbox/src/lib.rs \
+    && cargo build --release --locked -p concierge --bin concierge \
     && rm -rf src
 COPY .cargo .cargo
 COPY .sqlx .sqlx
 COPY migrations migrations
 COPY src src
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin concierge
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked -p concierge --bin concierge
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \

@@ -39,12 +39,6 @@ pub enum Command {
     Migrate,
     /// Apply migrations, then load the demo data used by `scripts/run`.
     Seed,
-    /// Run the provider sandbox (Salesforce, WHMCS, Freebit, messaging stand-ins).
-    Sandbox {
-        /// Address to listen on; `sandbox.listen` from the configuration when absent.
-        #[arg(long)]
-        listen: Option<String>,
-    },
     /// Print the OpenAPI document as JSON.
     Openapi,
 }
@@ -81,7 +75,6 @@ pub fn run() -> ExitCode {
             Command::Worker => serve(settings, true, false).await,
             Command::Migrate => migrate(&settings).await,
             Command::Seed => seed(&settings).await,
-            Command::Sandbox { listen } => sandbox(settings, listen).await,
             Command::Openapi => Ok(()),
         }
     });
@@ -95,22 +88,6 @@ fn fail(error: &anyhow::Error) -> ExitCode {
     tracing::error!(error = %format!("{error:#}"), "concierge failed");
     eprintln!("concierge: {error:#}");
     ExitCode::FAILURE
-}
-
-async fn sandbox(settings: Settings, listen: Option<String>) -> anyhow::Result<()> {
-    let listen = listen.unwrap_or_else(|| settings.sandbox.listen.clone());
-    let sandbox = crate::sandbox::Sandbox::build(settings, &listen)?;
-    let handle = sandbox.handle();
-    tracing::info!(
-        port = sandbox.port(),
-        "provider sandbox listening on {listen}"
-    );
-    eprintln!("provider sandbox listening on http://{listen} (control API under /__sandbox/)");
-    let server = tokio::spawn(sandbox.run_until_stopped());
-    wait_for_signal().await;
-    handle.stop(true).await;
-    server.await??;
-    Ok(())
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -21,7 +21,6 @@ pub mod openapi;
 pub mod orders;
 pub mod outbox;
 pub mod routes;
-pub mod sandbox;
 pub mod seed;
 pub mod startup;
 pub mod state;

@@ -12,6 +12,14 @@ use crate::config::Settings;
 
 /// The portal's demo customer (its email matches the sandbox's demo WHMCS client and Salesforce contact).
 pub const DEMO_CUSTOMER: (&str, &str) = ("demo@concierge.test", "concierge-demo");
+
+/// The records of the sandbox's first demo customer, which the demo login is linked to. The sandbox is not
+/// part of the product, so its ids are repeated here; a test checks they match `concierge_sandbox::demo`.
+pub mod sandbox_demo_customer {
+    pub const WHMCS_CLIENT_ID: i64 = 1;
+    pub const SALESFORCE_ACCOUNT_ID: &str = "001SBDEMO000001AAA";
+    pub const SALESFORCE_CONTACT_ID: &str = "003SBDEMO000001AAA";
+}
 /// The demo admin, who can create staff accounts.
 pub const DEMO_ADMIN: (&str, &str) = ("admin@concierge.test", "concierge-admin");
 /// A demo client advisor of the brand `maison` in its Paris store.
@@ -74,23 +82,24 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
             None => format!("kept existing {email}"),
         });
     }
-    // The demo customer is the sandbox's first demo customer in WHMCS and Salesforce.
-    let demo = &crate::sandbox::demo::CUSTOMERS[0];
+    use sandbox_demo_customer as demo;
     if let Some(user) = store::user_by_email(pool, DEMO_CUSTOMER.0).await? {
         let mut conn = pool.acquire().await?;
         crate::customers::links::record(
             &mut conn,
             &crate::customers::CustomerLinks {
                 user_id: user.id,
-                whmcs_client_id: i64::from(demo.whmcs_client_id),
-                salesforce_account_id: demo.account_id.to_owned(),
-                salesforce_contact_id: demo.contact_id.to_owned(),
+                whmcs_client_id: demo::WHMCS_CLIENT_ID,
+                salesforce_account_id: demo::SALESFORCE_ACCOUNT_ID.to_owned(),
+                salesforce_contact_id: demo::SALESFORCE_CONTACT_ID.to_owned(),
             },
         )
         .await?;
         lines.push(format!(
             "linked {} to WHMCS client {} and Salesforce contact {}",
-            DEMO_CUSTOMER.0, demo.whmcs_client_id, demo.contact_id
+            DEMO_CUSTOMER.0,
+            demo::WHMCS_CLIENT_ID,
+            demo::SALESFORCE_CONTACT_ID
         ));
     }
     Ok(lines.join("\n"))

@@ -23,7 +23,10 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub outbox: OutboxSettings,
     pub providers: ProviderSettings,
-    pub sandbox: SandboxSettings,
+    /// The `[sandbox]` section configures `concierge-sandbox` (its own crate and binary); the product only
+    /// tolerates it, so one config folder serves both in development and tests.
+    #[serde(default)]
+    pub sandbox: serde::de::IgnoredAny,
     pub auth: AuthSettings,
     pub catalog: CatalogSettings,
 }
@@ -273,17 +276,6 @@ pub struct FreebitSettings {
 pub struct MessagingSettings {
     pub base_url: String,
     pub api_key: SecretString,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SandboxSettings {
-    /// Where `concierge sandbox` listens.
-    pub listen: String,
-    /// Records per query page (Salesforce answers at most 2,000; smaller here so paging is exercised).
-    pub query_page_size: usize,
-    /// Lifetime of the sandbox's Salesforce access tokens, to exercise re-authentication.
-    pub token_ttl_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]

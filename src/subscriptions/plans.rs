@@ -21,8 +21,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_catalog_matches_the_sandbox_plans() {
-        assert_eq!(PLANS, crate::sandbox::demo::PLANS);
+    fn plan_codes_are_case_sensitive_and_exact() {
         assert!(is_known("DATA_20GB"));
         assert!(!is_known("data_20gb"));
         assert!(!is_known("DATA_2GB"));

@@ -20,7 +20,7 @@ fn every_command_has_help() {
     let output = concierge().arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for command in ["serve", "worker", "migrate", "seed", "sandbox", "openapi"] {
+    for command in ["serve", "worker", "migrate", "seed", "openapi"] {
         assert!(help.contains(command), "{command} missing from --help");
         let sub = concierge().args([command, "--help"]).output().unwrap();
         assert!(sub.status.success(), "{command} --help");
@@ -31,6 +31,14 @@ fn every_command_has_help() {
             .unwrap()
             .contains("--no-jobs")
     );
+}
+
+#[test]
+fn the_provider_sandbox_is_not_a_command_of_the_product() {
+    let output = concierge().args(["sandbox", "--help"]).output().unwrap();
+    assert!(!output.status.success());
+    let help = String::from_utf8(concierge().arg("--help").output().unwrap().stdout).unwrap();
+    assert!(!help.contains("sandbox"), "{help}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 use concierge::config::{Environment, Settings};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::helpers::config_dir;
 
@@ -96,4 +96,65 @@ fn a_missing_config_folder_is_reported() {
     let error =
         Settings::figment(std::path::Path::new("/nonexistent"), Environment::Test).unwrap_err();
     assert!(error.to_string().contains("default.toml"));
+}
+
+/// `scripts/run` starts the sandbox and the product from the same folder: the credentials the product presents
+/// in development and tests must be the ones the sandbox accepts.
+#[test]
+fn the_sandbox_accepts_the_credentials_the_clients_present() {
+    fn secret(value: &SecretString) -> &str {
+        value.expose_secret()
+    }
+    for (environment, name) in [
+        (Environment::Development, "development"),
+        (Environment::Test, "test"),
+    ] {
+        let product = load(environment, &[]).unwrap().providers;
+        let sandbox = concierge_sandbox::Config::from_files(&config_dir(), name).unwrap();
+        assert_eq!(product.salesforce.client_id, sandbox.salesforce.client_id);
+        assert_eq!(
+            product.salesforce.client_secret.as_ref().map(secret),
+            sandbox.salesforce.client_secret.as_ref().map(secret)
+        );
+        assert_eq!(
+            product.salesforce.api_version,
+            sandbox.salesforce.api_version
+        );
+        assert_eq!(product.salesforce.audience, sandbox.salesforce.audience);
+        assert_eq!(product.whmcs.identifier, sandbox.whmcs.identifier);
+        assert_eq!(secret(&product.whmcs.secret), secret(&sandbox.whmcs.secret));
+        assert_eq!(product.freebit.oem_id, sandbox.freebit.oem_id);
+        assert_eq!(
+            secret(&product.freebit.oem_key),
+            secret(&sandbox.freebit.oem_key)
+        );
+        assert_eq!(
+            secret(&product.messaging.api_key),
+            secret(&sandbox.messaging.api_key)
+        );
+    }
+}
+
+#[test]
+fn the_sandbox_configuration_rejects_unknown_keys_and_the_product_ignores_its_section() {
+    let dir = tempdir_with(
+        "[sandbox]\nlisten = \"127.0.0.1:0\"\nquery_page_size = 5\ntoken_ttl_secs = 60\nsurprise = 1\n",
+    );
+    let error = concierge_sandbox::Config::from_files(&dir, "test").unwrap_err();
+    assert!(format!("{error:#}").contains("surprise"), "{error:#}");
+    load(
+        Environment::Test,
+        &[("sandbox.anything", "the product does not read it")],
+    )
+    .unwrap();
+}
+
+fn tempdir_with(default_toml: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "concierge-config-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("default.toml"), default_toml).unwrap();
+    dir
 }

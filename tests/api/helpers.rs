@@ -150,7 +150,7 @@ async fn template_database() -> String {
 /// An in-process provider sandbox on a random port.
 pub struct TestSandbox {
     pub url: String,
-    pub state: web::Data<concierge::sandbox::SandboxState>,
+    pub state: web::Data<concierge_sandbox::SandboxState>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -169,10 +169,24 @@ impl TestSandbox {
     }
 }
 
-/// Starts a sandbox with the test settings (its credentials are the ones the clients are configured with).
+/// The sandbox's configuration for the test environment (`config/test.toml`'s `[sandbox]` over the defaults):
+/// the credentials it accepts are the ones the clients are configured with.
+pub fn sandbox_config() -> concierge_sandbox::Config {
+    concierge_sandbox::Config::from_files(&config_dir(), "test").expect("sandbox test config")
+}
+
+/// Starts a sandbox with the test configuration.
 pub async fn spawn_sandbox() -> TestSandbox {
-    let settings = test_settings("unused");
-    let sandbox = concierge::sandbox::Sandbox::build(settings, "127.0.0.1:0").expect("sandbox");
+    spawn_sandbox_with(|_| {}).await
+}
+
+/// Starts a sandbox with the test configuration changed by `configure`.
+pub async fn spawn_sandbox_with(
+    configure: impl FnOnce(&mut concierge_sandbox::Config),
+) -> TestSandbox {
+    let mut config = sandbox_config();
+    configure(&mut config);
+    let sandbox = concierge_sandbox::Sandbox::build(config, "127.0.0.1:0").expect("sandbox");
     let url = format!("http://127.0.0.1:{}", sandbox.port());
     let state = sandbox.state();
     let handle = sandbox.handle();
@@ -348,9 +362,9 @@ pub async fn demo_customer(app: &TestApp) -> serde_json::Value {
     customer_linked_to(app, 0).await
 }
 
-/// The same for demo customer `index` of `concierge::sandbox::demo::CUSTOMERS` (0, 1 or 2).
+/// The same for demo customer `index` of `concierge_sandbox::demo::CUSTOMERS` (0, 1 or 2).
 pub async fn customer_linked_to(app: &TestApp, index: usize) -> serde_json::Value {
-    let demo = &concierge::sandbox::demo::CUSTOMERS[index];
+    let demo = &concierge_sandbox::demo::CUSTOMERS[index];
     let password = "a-long-and-unusual-passphrase";
     let registered = app
         .client

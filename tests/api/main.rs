@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod cron;
 mod customers;
+mod demo_data;
 mod errors;
 mod health;
 #[allow(dead_code)]
@@ -23,7 +24,5 @@ mod metrics;
 mod openapi;
 mod orders;
 mod outbox;
-mod sandbox;
-mod sandbox_salesforce;
 mod subscriptions;
 mod support;

@@ -174,7 +174,7 @@ async fn a_new_case_is_written_to_salesforce_for_the_customers_account_and_liste
     assert_eq!(record["AccountId"], DEMO_ACCOUNT);
     assert_eq!(
         record["ContactId"],
-        concierge::sandbox::demo::CUSTOMERS[0].contact_id
+        concierge_sandbox::demo::CUSTOMERS[0].contact_id
     );
     assert_eq!(record["Origin"], "Web");
     assert_eq!(record["Status"], "New");

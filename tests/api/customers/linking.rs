@@ -2,7 +2,7 @@
 //! Salesforce Account/Contact and records their ids; `GET /me` shows the result.
 
 use concierge::integrations::whmcs::ClientRef;
-use concierge::sandbox::demo::CUSTOMERS;
+use concierge_sandbox::demo::CUSTOMERS;
 use serde_json::{Value, json};
 
 use super::{

@@ -1,6 +1,6 @@
 //! `GET /api/v1/me`.
 
-use concierge::sandbox::demo::CUSTOMERS;
+use concierge_sandbox::demo::CUSTOMERS;
 use serde_json::{Value, json};
 
 use super::{get_me, inject_fault, me, new_customer, sandbox_app, token};

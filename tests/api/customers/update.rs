@@ -2,7 +2,7 @@
 //! a job until it has the change.
 
 use concierge::integrations::whmcs::ClientRef;
-use concierge::sandbox::demo::CUSTOMERS;
+use concierge_sandbox::demo::CUSTOMERS;
 use serde_json::{Value, json};
 
 use super::{

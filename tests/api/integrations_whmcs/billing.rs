@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDate, Utc};
 use concierge::integrations::whmcs::{InvoiceQuery, InvoiceStatus, param, raw::Amount};
-use concierge::sandbox::demo;
+use concierge_sandbox::demo;
 use serde_json::Value;
 
 use super::{rejection_code, requests_for, sandbox_with_client};

@@ -102,7 +102,7 @@ async fn products_filter_by_group() {
         .await
         .unwrap();
 
-    assert_eq!(all.products.len(), concierge::sandbox::demo::PRODUCTS.len());
+    assert_eq!(all.products.len(), concierge_sandbox::demo::PRODUCTS.len());
     assert!(!sims.products.is_empty());
     assert!(sims.products.iter().all(|p| p.gid == 1));
 }

@@ -1,0 +1,57 @@
+//! The messaging service stand-in, under `/messaging/v1/…` (see `crate::integrations::messaging` for the
+//! API). Nothing is delivered anywhere: messages are stored so tests can read what was "sent" (a
+//! password-reset link, say).
+//!
+//! Lifecycle: a message is `queued` when accepted and moves one step each time it is read through
+//! `GET /messaging/v1/messages/{id}`: `sent` on the first read, `delivered` on the second. Recipients
+//! at the domain `bounce.test` (e-mail) or the number `+819000000000` (SMS, WhatsApp) go `failed` instead,
+//! with an `error`.
+//!
+//! Control: `GET /__sandbox/messaging/messages?to=…` lists the stored messages (bodies included), newest
+//! last; `DELETE /__sandbox/messaging/messages` forgets them and their idempotency keys.
+
+mod api;
+mod control;
+mod failure;
+mod store;
+mod validation;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use actix_web::web;
+
+use store::Store;
+
+pub struct State {
+    store: Mutex<Store>,
+}
+
+impl State {
+    pub fn seeded() -> Self {
+        Self {
+            store: Mutex::new(Store::default()),
+        }
+    }
+
+    pub fn reset(&self) {
+        *self.lock() = Store::default();
+    }
+
+    /// A handler that panicked mid-update leaves plain data behind, still usable for a test double.
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/messaging/v1/messages", web::post().to(api::send))
+        .route("/messaging/v1/messages/{id}", web::get().to(api::status))
+        .route(
+            "/__sandbox/messaging/messages",
+            web::get().to(control::messages),
+        )
+        .route(
+            "/__sandbox/messaging/messages",
+            web::delete().to(control::clear),
+        );
+}
