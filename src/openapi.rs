@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::openapi as auth;
-use crate::errors::{ErrorCode, FieldError, Problem};
+use crate::errors::{ErrorCode, FieldError, Problem, responses};
 use crate::health;
 
 #[derive(OpenApi)]
@@ -20,13 +20,23 @@ use crate::health;
         auth::revoke_session, auth::me, auth::jwks, auth::change, auth::forgot, auth::reset,
         auth::create_staff, auth::list_users, auth::update_staff,
     ),
-    components(schemas(
-        Problem, FieldError, ErrorCode,
-        crate::auth::User, crate::auth::Role, crate::auth::UserKind, crate::auth::service::TokenResponse,
-        auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::SessionView,
-        auth::ChangePasswordRequest, auth::ForgotPasswordRequest, auth::ResetPasswordRequest, auth::Accepted,
-        auth::CreateStaffRequest, auth::UpdateStaffRequest, auth::UserPage,
-    )),
+    components(
+        responses(
+            responses::Unauthorized, responses::NotACustomer, responses::AdminsOnly, responses::AccountLinking,
+            responses::LimitOutOfRange, responses::ValidationFailed, responses::IdempotencyKeyReused,
+            responses::ProviderError, responses::ProviderUnavailable, responses::BillingError,
+            responses::BillingUnavailable, responses::SalesforceError, responses::SalesforceUnavailable,
+            responses::EmailTaken, responses::WeakPassword, responses::InvalidOrderId, responses::OrderNotFound,
+            responses::InvalidSubscriptionId, responses::SubscriptionNotFound, responses::InvoiceNotFound,
+        ),
+        schemas(
+            Problem, FieldError, ErrorCode,
+            crate::auth::User, crate::auth::Role, crate::auth::UserKind, crate::auth::service::TokenResponse,
+            auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::SessionView,
+            auth::ChangePasswordRequest, auth::ForgotPasswordRequest, auth::ResetPasswordRequest, auth::Accepted,
+            auth::CreateStaffRequest, auth::UpdateStaffRequest, auth::UserPage,
+        ),
+    ),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Health, readiness, metrics and API description"),

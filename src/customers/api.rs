@@ -91,8 +91,8 @@ async fn portal_account(
     get, path = "/api/v1/me", tag = "customers", security(("bearer" = [])),
     responses(
         (status = 200, description = "The merged profile", body = Profile),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a customer account", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 403, response = crate::errors::responses::NotACustomer),
         (status = 502, description = "WHMCS or Salesforce answered with an error or an unreadable record", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 503, description = "WHMCS or Salesforce is unavailable; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json")
     )
@@ -131,10 +131,10 @@ pub async fn get_me(
     responses(
         (status = 200, description = "Both systems have the change", body = ProfileUpdate),
         (status = 202, description = "Accepted; a system is being retried (`status: pending`)", body = ProfileUpdate),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a customer account", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is still being set up", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 403, response = crate::errors::responses::NotACustomer),
+        (status = 409, response = crate::errors::responses::AccountLinking),
+        (status = 422, response = crate::errors::responses::ValidationFailed),
         (status = 502, description = "A system refused the change; the detail says which systems have it", body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]

@@ -204,3 +204,32 @@ fn every_part_of_the_document_keeps_its_own_components() {
     }
     assert!(differing.is_empty(), "{differing:#?}");
 }
+
+#[test]
+fn every_reference_in_the_document_resolves() {
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let document = serde_json::to_value(concierge::openapi::document()).unwrap();
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+
+    assert!(found.contains(&"#/components/responses/Unauthorized"));
+    let dangling: Vec<_> = found
+        .into_iter()
+        .filter(|target| {
+            let pointer = target.strip_prefix('#').unwrap_or(target);
+            document.pointer(pointer).is_none()
+        })
+        .collect();
+    assert!(dangling.is_empty(), "{dangling:?}");
+}

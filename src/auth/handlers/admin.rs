@@ -79,8 +79,8 @@ fn role_names(roles: &[Role]) -> Vec<String> {
 #[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = [])), request_body = CreateStaffRequest,
     responses(
         (status = 201, description = "The staff account", body = User),
-        (status = 403, description = "Admins only", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The email is taken", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 403, response = crate::errors::responses::AdminsOnly),
+        (status = 409, response = crate::errors::responses::EmailTaken)
     ))]
 pub async fn create_staff(
     state: web::Data<AppState>,

@@ -31,7 +31,7 @@ pub struct ChangePasswordRequest {
     responses(
         (status = 204, description = "Changed; every other session ended"),
         (status = 401, description = "The current password is wrong", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The new password does not meet the policy", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 422, response = crate::errors::responses::WeakPassword)
     ))]
 pub async fn change(
     state: web::Data<AppState>,
@@ -171,7 +171,7 @@ pub struct ResetPasswordRequest {
     responses(
         (status = 204, description = "Password set; every session ended"),
         (status = 400, description = "The token is unknown, used or expired", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The new password does not meet the policy", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 422, response = crate::errors::responses::WeakPassword)
     ))]
 pub async fn reset(
     state: web::Data<AppState>,

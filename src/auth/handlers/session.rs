@@ -29,8 +29,8 @@ pub struct RegisterRequest {
     post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "The customer account", body = User),
-        (status = 409, description = "The email is taken", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 409, response = crate::errors::responses::EmailTaken),
+        (status = 422, response = crate::errors::responses::ValidationFailed)
     )
 )]
 pub async fn register(
