@@ -130,27 +130,28 @@ fn schema_names_in_source() -> Vec<(String, String)> {
             let mut rename = None;
             for item in &lines[index..] {
                 let item = item.trim_start();
-                if let Some(at) = item.find("schema(as = ") {
+                if let Some(at) = item.find("schema(as = ").filter(|_| item.starts_with("#[")) {
                     let path: String = item[at + "schema(as = ".len()..]
                         .chars()
                         .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
                         .collect();
                     rename = Some(path.replace("::", "."));
                 }
+                if item.starts_with("#[") || item.starts_with("//") {
+                    continue;
+                }
                 let words: Vec<&str> = item.split_whitespace().collect();
                 if let Some(at) = words.iter().position(|w| *w == "struct" || *w == "enum") {
-                    if !item.starts_with("#[") && !item.starts_with("//") {
-                        let ident: String = words
-                            .get(at + 1)
-                            .unwrap_or(&"")
-                            .chars()
-                            .take_while(|c| c.is_alphanumeric() || *c == '_')
-                            .collect();
-                        let location =
-                            format!("{}::{ident}", file.strip_prefix(root).unwrap().display());
-                        found.push((rename.unwrap_or(ident), location));
-                        break;
-                    }
+                    let ident: String = words
+                        .get(at + 1)
+                        .unwrap_or(&"")
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    let location =
+                        format!("{}::{ident}", file.strip_prefix(root).unwrap().display());
+                    found.push((rename.unwrap_or(ident), location));
+                    break;
                 }
             }
         }
@@ -162,7 +163,7 @@ fn schema_names_in_source() -> Vec<(String, String)> {
 fn no_two_schema_types_share_a_name() {
     let names = schema_names_in_source();
     assert!(
-        names.iter().any(|(name, _)| name == "Problem"),
+        names.len() > 50 && names.iter().any(|(name, _)| name == "Problem"),
         "the scan finds the schema types: {names:?}"
     );
 
