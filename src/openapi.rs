@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::openapi as auth;
-use crate::errors::{ErrorCode, FieldError, Problem};
+use crate::errors::{ErrorCode, FieldError, Problem, responses};
 use crate::health;
 
 #[derive(OpenApi)]
@@ -20,13 +20,23 @@ use crate::health;
         auth::revoke_session, auth::me, auth::jwks, auth::change, auth::forgot, auth::reset,
         auth::create_staff, auth::list_users, auth::update_staff,
     ),
-    components(schemas(
-        Problem, FieldError, ErrorCode,
-        crate::auth::User, crate::auth::Role, crate::auth::UserKind, crate::auth::service::TokenResponse,
-        auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::SessionView,
-        auth::ChangePasswordRequest, auth::ForgotPasswordRequest, auth::ResetPasswordRequest, auth::Accepted,
-        auth::CreateStaffRequest, auth::UpdateStaffRequest, auth::UserPage,
-    )),
+    components(
+        responses(
+            responses::Unauthorized, responses::NotACustomer, responses::AdminsOnly, responses::AccountLinking,
+            responses::LimitOutOfRange, responses::ValidationFailed, responses::IdempotencyKeyReused,
+            responses::ProviderError, responses::ProviderUnavailable, responses::BillingError,
+            responses::BillingUnavailable, responses::SalesforceError, responses::SalesforceUnavailable,
+            responses::EmailTaken, responses::WeakPassword, responses::InvalidOrderId, responses::OrderNotFound,
+            responses::InvalidSubscriptionId, responses::SubscriptionNotFound, responses::InvoiceNotFound,
+        ),
+        schemas(
+            Problem, FieldError, ErrorCode,
+            crate::auth::User, crate::auth::Role, crate::auth::UserKind, crate::auth::service::TokenResponse,
+            auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::SessionView,
+            auth::ChangePasswordRequest, auth::ForgotPasswordRequest, auth::ResetPasswordRequest, auth::Accepted,
+            auth::CreateStaffRequest, auth::UpdateStaffRequest, auth::UserPage,
+        ),
+    ),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Health, readiness, metrics and API description"),
@@ -54,16 +64,25 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The parts of the document, each named: the operational and auth routes, then one per context. They are
+/// merged in this order; on a schema name two parts share, the first part's schema wins (which is why a test
+/// keeps schema names unique).
+pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
+    vec![
+        ("operations and auth", ApiDoc::openapi()),
+        ("customers", crate::customers::api::ApiDoc::openapi()),
+        ("billing", crate::billing::ApiDoc::openapi()),
+        ("catalog", crate::catalog::ApiDoc::openapi()),
+        ("orders", crate::orders::ApiDoc::openapi()),
+        ("support", crate::support::ApiDoc::openapi()),
+        ("subscriptions", crate::subscriptions::ApiDoc::openapi()),
+    ]
+}
+
 pub fn document() -> utoipa::openapi::OpenApi {
-    let mut document = ApiDoc::openapi();
-    for part in [
-        crate::customers::api::ApiDoc::openapi(),
-        crate::billing::ApiDoc::openapi(),
-        crate::catalog::ApiDoc::openapi(),
-        crate::orders::ApiDoc::openapi(),
-        crate::support::ApiDoc::openapi(),
-        crate::subscriptions::ApiDoc::openapi(),
-    ] {
+    let mut parts = parts().into_iter().map(|(_, part)| part);
+    let mut document = parts.next().unwrap_or_else(ApiDoc::openapi);
+    for part in parts {
         document.merge(part);
     }
     document

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::model::{Role, UserKind};
 use super::service::ClientInfo;
-use super::store;
-use crate::errors::{ApiError, ErrorCode};
+use super::{AuthError, store};
+use crate::errors::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -31,12 +31,12 @@ impl AuthUser {
     }
 }
 
-fn unauthorized(detail: &str) -> ApiError {
-    ApiError::new(ErrorCode::Unauthorized).with_detail(detail)
+fn unauthorized(detail: &'static str) -> ApiError {
+    AuthError::Unauthenticated(detail).into()
 }
 
 fn forbidden() -> ApiError {
-    ApiError::new(ErrorCode::Forbidden).with_detail("Your account may not use this resource.")
+    AuthError::NotAllowed.into()
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {

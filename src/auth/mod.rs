@@ -1,6 +1,7 @@
 //! Customers and staff: registration, login, sessions with refresh-token rotation and reuse detection,
 //! passwords, staff administration, and the extractors every other context authorises with.
 
+mod error;
 pub mod extractors;
 mod handlers;
 pub mod jobs;
@@ -14,6 +15,7 @@ pub mod store;
 
 use actix_web::web;
 
+pub use error::AuthError;
 pub use extractors::{Admin, AuthUser, Customer, Staff};
 pub use handlers::session::{LoginRequest, RegisterRequest};
 pub use model::{Role, User, UserKind};

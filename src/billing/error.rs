@@ -39,7 +39,7 @@ impl From<BillingError> for ApiError {
                     InvoiceStatus::PaymentPending => "awaiting a payment confirmation",
                     InvoiceStatus::Unpaid | InvoiceStatus::Overdue => "not payable",
                 };
-                ApiError::new(ErrorCode::Conflict)
+                ApiError::new(ErrorCode::InvoiceNotPayable)
                     .with_detail(format!("This invoice is {state}; there is nothing to pay."))
             }
             BillingError::UnknownPayMethod => ApiError::validation(vec![FieldError::new(

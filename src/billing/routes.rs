@@ -54,11 +54,11 @@ fn invoice_id(raw: &str) -> Result<u64, ApiError> {
     responses(
         (status = 200, description = "The customer's invoices, newest (issue date) first", body = InvoicePage),
         (status = 400, description = "A bad status, limit or cursor", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is still being set up", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` out of range", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 409, response = crate::errors::responses::AccountLinking),
+        (status = 422, response = crate::errors::responses::LimitOutOfRange),
+        (status = 502, response = crate::errors::responses::BillingError),
+        (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
 )]
 pub async fn list_invoices(
@@ -103,10 +103,10 @@ pub async fn list_invoices(
     responses(
         (status = 200, description = "The invoice with its lines and payments", body = InvoiceDetail),
         (status = 400, description = "Not an invoice id", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such invoice on this account", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 404, response = crate::errors::responses::InvoiceNotFound),
+        (status = 502, response = crate::errors::responses::BillingError),
+        (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
 )]
 pub async fn get_invoice(
@@ -124,9 +124,9 @@ pub async fn get_invoice(
     get, path = "/api/v1/billing/summary", tag = "billing", security(("bearer" = [])),
     responses(
         (status = 200, description = "Outstanding balance, overdue count and next due date", body = BillingSummary),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 502, response = crate::errors::responses::BillingError),
+        (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
 )]
 pub async fn summary(
@@ -142,9 +142,9 @@ pub async fn summary(
     get, path = "/api/v1/billing/payment-methods", tag = "billing", security(("bearer" = [])),
     responses(
         (status = 200, description = "Stored cards and bank accounts (never full numbers or tokens)", body = PaymentMethodList),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 502, response = crate::errors::responses::BillingError),
+        (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
 )]
 pub async fn payment_methods(
@@ -170,12 +170,12 @@ pub async fn payment_methods(
     responses(
         (status = 200, description = "Paid with the stored card (`status: paid`), or a payment link to open at once (`status: pending`)", body = PaymentResult),
         (status = 400, description = "Missing or invalid Idempotency-Key, bad invoice id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 402, description = "The card was declined", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such invoice on this account", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The invoice is paid or cancelled, or a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, response = crate::errors::responses::InvoiceNotFound),
+        (status = 409, description = "`invoice-not-payable`: the invoice is paid or cancelled; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown pay method, or the key was used for another request (`idempotency-key-reused`)", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, response = crate::errors::responses::BillingError),
         (status = 503, description = "The billing system is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]

@@ -202,8 +202,8 @@ fn respond(served: &Served) -> HttpResponseBuilder {
         (status = 200, description = "Active portal products ordered by family, name and sku. \
             `X-Catalog-Stale: true` (and `stale` in the body) when Salesforce is failing and the last good \
             catalog is shown.", body = ProductPage),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Customers only", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 403, response = crate::errors::responses::NotACustomer),
         (status = 422, description = "Invalid `limit`, `family` or `cursor`", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, description = "Salesforce answered with an error and no catalog was ever cached", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Salesforce is unavailable and no catalog was ever cached", body = crate::errors::Problem, content_type = "application/problem+json")
@@ -250,7 +250,7 @@ pub async fn list_products(
         (status = 200, description = "The product. `X-Catalog-Stale: true` (and `stale` in the body) when \
             Salesforce is failing and the last good catalog is shown.", body = ProductDetail),
         (status = 400, description = "Not a sku", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, description = "No active portal product has this sku", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Salesforce is unavailable and no catalog was ever cached", body = crate::errors::Problem, content_type = "application/problem+json")
     ))]
@@ -279,8 +279,8 @@ pub async fn get_product(
 #[utoipa::path(post, path = "/api/v1/admin/catalog/sync", tag = "catalog", security(("bearer" = [])),
     responses(
         (status = 200, description = "The catalog was read from Salesforce and cached", body = SyncResult),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 403, response = crate::errors::responses::AdminsOnly),
         (status = 502, description = "Salesforce answered with an error; the cached catalog is unchanged", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Salesforce is unavailable; the cached catalog is unchanged", body = crate::errors::Problem, content_type = "application/problem+json")
     ))]

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{OpenApi, ToSchema};
 
+use super::CustomerError;
 use super::domain::{
     Address, PortalAccount, Profile, ProfileUpdate, SystemStatuses, SystemUpdateStatus,
     UpdateStatus,
@@ -15,7 +16,7 @@ use super::updates::{self, ProfileSync};
 use super::{salesforce, validation, whmcs};
 use crate::auth::Customer;
 use crate::auth::store as users;
-use crate::errors::{ApiError, ErrorCode};
+use crate::errors::ApiError;
 use crate::routes::resource;
 use crate::state::AppState;
 
@@ -68,13 +69,14 @@ pub struct AddressInput {
     country: String,
 }
 
-async fn portal_account(state: &AppState, user_id: uuid::Uuid) -> Result<PortalAccount, ApiError> {
+async fn portal_account(
+    state: &AppState,
+    user_id: uuid::Uuid,
+) -> Result<PortalAccount, CustomerError> {
     let mut conn = state.db.acquire().await?;
     let user = users::user_by_id(&mut conn, user_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(ErrorCode::Unauthorized).with_detail("The account is gone.")
-        })?;
+        .ok_or(CustomerError::AccountGone)?;
     Ok(PortalAccount {
         user_id,
         email: user.email,
@@ -89,8 +91,8 @@ async fn portal_account(state: &AppState, user_id: uuid::Uuid) -> Result<PortalA
     get, path = "/api/v1/me", tag = "customers", security(("bearer" = [])),
     responses(
         (status = 200, description = "The merged profile", body = Profile),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a customer account", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 403, response = crate::errors::responses::NotACustomer),
         (status = 502, description = "WHMCS or Salesforce answered with an error or an unreadable record", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 503, description = "WHMCS or Salesforce is unavailable; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json")
     )
@@ -104,10 +106,8 @@ pub async fn get_me(
     let account = portal_account(&state, user_id).await?;
     let links = match require_links(&state.db, user_id).await {
         Ok(links) => links,
-        Err(error) if error.code() == ErrorCode::Conflict => {
-            return Ok(web::Json(Profile::from_portal(account)));
-        }
-        Err(error) => return Err(error),
+        Err(CustomerError::Linking) => return Ok(web::Json(Profile::from_portal(account))),
+        Err(error) => return Err(error.into()),
     };
     let (billing, contact) = tokio::try_join!(
         whmcs::fetch(&state.whmcs, links.whmcs_client_id),
@@ -131,10 +131,10 @@ pub async fn get_me(
     responses(
         (status = 200, description = "Both systems have the change", body = ProfileUpdate),
         (status = 202, description = "Accepted; a system is being retried (`status: pending`)", body = ProfileUpdate),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a customer account", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is still being set up", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 403, response = crate::errors::responses::NotACustomer),
+        (status = 409, response = crate::errors::responses::AccountLinking),
+        (status = 422, response = crate::errors::responses::ValidationFailed),
         (status = 502, description = "A system refused the change; the detail says which systems have it", body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]
@@ -159,19 +159,6 @@ pub async fn update_me(
     match update.status {
         UpdateStatus::Applied => Ok(HttpResponse::Ok().json(update)),
         UpdateStatus::Pending => Ok(HttpResponse::Accepted().json(update)),
-        UpdateStatus::Failed => Err(refused(update.systems)),
+        UpdateStatus::Failed => Err(CustomerError::Refused(update.systems).into()),
     }
-}
-
-fn refused(systems: SystemStatuses) -> ApiError {
-    let describe = |name: &str, status: SystemUpdateStatus| match status {
-        SystemUpdateStatus::Applied => format!("{name} has the change"),
-        SystemUpdateStatus::Retrying => format!("{name} is being retried"),
-        SystemUpdateStatus::Failed => format!("{name} refused the change"),
-    };
-    ApiError::new(ErrorCode::ProviderError).with_detail(format!(
-        "The profile change was not fully applied: {}; {}. Please contact support.",
-        describe("the billing system (WHMCS)", systems.whmcs),
-        describe("the CRM (Salesforce)", systems.salesforce),
-    ))
 }

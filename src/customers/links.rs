@@ -4,7 +4,7 @@
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::errors::{ApiError, ErrorCode};
+use super::CustomerError;
 
 /// A fully linked customer: every portal call about their account goes to these records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,9 @@ pub enum LinkStatus {
     Linked,
 }
 
-/// The customer's links, or a 409 problem while they are still being set up (a system was down at sign-up).
-pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, ApiError> {
+/// The customer's links, or [`CustomerError::Linking`] while they are still being set up (a system was down
+/// at sign-up).
+pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, CustomerError> {
     let row = sqlx::query!(
         "SELECT status, whmcs_client_id, salesforce_account_id, salesforce_contact_id FROM customer_links WHERE user_id = $1",
         user_id,
@@ -45,15 +46,12 @@ pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks
                     salesforce_contact_id,
                 })
             }
-            _ => Err(ApiError::internal(anyhow::anyhow!(
-                "customer_links row {user_id} is linked but incomplete"
-            ))),
+            _ => {
+                Err(anyhow::anyhow!("customer_links row {user_id} is linked but incomplete").into())
+            }
         },
-        Some(_) => Err(ApiError::new(ErrorCode::Conflict)
-            .with_detail("Your account is still being set up; try again in a minute.")
-            .with_retry_after(30)),
-        None => Err(ApiError::new(ErrorCode::Forbidden)
-            .with_detail("This account has no customer records.")),
+        Some(_) => Err(CustomerError::Linking),
+        None => Err(CustomerError::NotACustomer),
     }
 }
 

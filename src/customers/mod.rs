@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod domain;
+mod error;
 pub mod linking;
 pub mod links;
 mod salesforce;
@@ -13,6 +14,7 @@ mod whmcs;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+pub use error::CustomerError;
 pub use links::{CustomerLinks, LinkStatus, require_links};
 
 use crate::config::JobSettings;

@@ -3,6 +3,7 @@
 
 mod framework;
 mod registry;
+pub mod responses;
 
 use std::fmt;
 

@@ -1,32 +1,11 @@
 //! The one table of error codes the API can answer with. Each code has a stable slug (the last segment of the
 //! problem `type` URI), an HTTP status and a human title. Clients switch on the slug, never on the title.
+//!
+//! Adding a code is one row in the `error_codes!` table below: the enum variant, its slug (also its serialized
+//! form: the variant's name in kebab-case), its status and its title. `ALL`, `spec()` and `from_slug()` are
+//! generated from the table, so `GET /problems/{slug}` describes every code.
 
 use actix_web::http::StatusCode;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorCode {
-    BadRequest,
-    MalformedJson,
-    UnsupportedMediaType,
-    PayloadTooLarge,
-    InvalidPathParameter,
-    InvalidQueryParameter,
-    ValidationFailed,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    Conflict,
-    IdempotencyKeyReused,
-    PaymentDeclined,
-    RateLimited,
-    RequestTimeout,
-    ProviderError,
-    ProviderUnavailable,
-    ServiceUnavailable,
-    Internal,
-}
 
 pub struct ErrorSpec {
     pub slug: &'static str,
@@ -34,145 +13,86 @@ pub struct ErrorSpec {
     pub title: &'static str,
 }
 
-impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
-        ErrorCode::BadRequest,
-        ErrorCode::MalformedJson,
-        ErrorCode::UnsupportedMediaType,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::InvalidPathParameter,
-        ErrorCode::InvalidQueryParameter,
-        ErrorCode::ValidationFailed,
-        ErrorCode::Unauthorized,
-        ErrorCode::Forbidden,
-        ErrorCode::NotFound,
-        ErrorCode::MethodNotAllowed,
-        ErrorCode::Conflict,
-        ErrorCode::IdempotencyKeyReused,
-        ErrorCode::PaymentDeclined,
-        ErrorCode::RateLimited,
-        ErrorCode::RequestTimeout,
-        ErrorCode::ProviderError,
-        ErrorCode::ProviderUnavailable,
-        ErrorCode::ServiceUnavailable,
-        ErrorCode::Internal,
-    ];
-
-    pub fn spec(self) -> ErrorSpec {
-        use ErrorCode::*;
-        let (slug, status, title) = match self {
-            BadRequest => (
-                "bad-request",
-                StatusCode::BAD_REQUEST,
-                "The request is not valid",
-            ),
-            MalformedJson => (
-                "malformed-json",
-                StatusCode::BAD_REQUEST,
-                "The request body is not valid JSON for this endpoint",
-            ),
-            UnsupportedMediaType => (
-                "unsupported-media-type",
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "The request body has an unsupported content type",
-            ),
-            PayloadTooLarge => (
-                "payload-too-large",
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "The request body is too large",
-            ),
-            InvalidPathParameter => (
-                "invalid-path-parameter",
-                StatusCode::BAD_REQUEST,
-                "The resource identifier is not valid",
-            ),
-            InvalidQueryParameter => (
-                "invalid-query-parameter",
-                StatusCode::BAD_REQUEST,
-                "A query parameter is not valid",
-            ),
-            ValidationFailed => (
-                "validation-failed",
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "The request did not pass validation",
-            ),
-            Unauthorized => (
-                "unauthorized",
-                StatusCode::UNAUTHORIZED,
-                "Authentication is required",
-            ),
-            Forbidden => (
-                "forbidden",
-                StatusCode::FORBIDDEN,
-                "You are not allowed to do this",
-            ),
-            NotFound => (
-                "not-found",
-                StatusCode::NOT_FOUND,
-                "The resource was not found",
-            ),
-            MethodNotAllowed => (
-                "method-not-allowed",
-                StatusCode::METHOD_NOT_ALLOWED,
-                "The method is not allowed on this resource",
-            ),
-            Conflict => (
-                "conflict",
-                StatusCode::CONFLICT,
-                "The request conflicts with the current state",
-            ),
-            IdempotencyKeyReused => (
-                "idempotency-key-reused",
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "The idempotency key was already used with a different request",
-            ),
-            PaymentDeclined => (
-                "payment-declined",
-                StatusCode::PAYMENT_REQUIRED,
-                "The payment was declined",
-            ),
-            RateLimited => (
-                "rate-limited",
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many requests",
-            ),
-            RequestTimeout => (
-                "request-timeout",
-                StatusCode::GATEWAY_TIMEOUT,
-                "The request took too long to process",
-            ),
-            ProviderError => (
-                "provider-error",
-                StatusCode::BAD_GATEWAY,
-                "An upstream system answered with an error",
-            ),
-            ProviderUnavailable => (
-                "provider-unavailable",
-                StatusCode::SERVICE_UNAVAILABLE,
-                "An upstream system is unavailable",
-            ),
-            ServiceUnavailable => (
-                "service-unavailable",
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable",
-            ),
-            Internal => (
-                "internal",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "An unexpected error occurred",
-            ),
-        };
-        ErrorSpec {
-            slug,
-            status,
-            title,
+macro_rules! error_codes {
+    ($($variant:ident => $slug:literal, $status:ident, $title:literal;)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum ErrorCode {
+            $($variant,)+
         }
-    }
 
-    pub fn from_slug(slug: &str) -> Option<ErrorCode> {
-        Self::ALL.into_iter().find(|code| code.spec().slug == slug)
-    }
+        impl ErrorCode {
+            /// Every code, in table order.
+            pub const ALL: [ErrorCode; [$($slug),+].len()] = [$(ErrorCode::$variant),+];
 
+            pub const fn spec(self) -> ErrorSpec {
+                match self {
+                    $(
+                        ErrorCode::$variant => ErrorSpec {
+                            slug: $slug,
+                            status: StatusCode::$status,
+                            title: $title,
+                        },
+                    )+
+                }
+            }
+
+            pub fn from_slug(slug: &str) -> Option<ErrorCode> {
+                match slug {
+                    $($slug => Some(ErrorCode::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadRequest => "bad-request", BAD_REQUEST, "The request is not valid";
+    MalformedJson => "malformed-json", BAD_REQUEST, "The request body is not valid JSON for this endpoint";
+    UnsupportedMediaType => "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE,
+        "The request body has an unsupported content type";
+    PayloadTooLarge => "payload-too-large", PAYLOAD_TOO_LARGE, "The request body is too large";
+    InvalidPathParameter => "invalid-path-parameter", BAD_REQUEST, "The resource identifier is not valid";
+    InvalidQueryParameter => "invalid-query-parameter", BAD_REQUEST, "A query parameter is not valid";
+    InvalidResetToken => "invalid-reset-token", BAD_REQUEST,
+        "The password reset link is unknown, already used or expired; ask for a new one";
+    ValidationFailed => "validation-failed", UNPROCESSABLE_ENTITY, "The request did not pass validation";
+    Unauthorized => "unauthorized", UNAUTHORIZED, "Authentication is required";
+    InvalidCredentials => "invalid-credentials", UNAUTHORIZED, "The email or password is incorrect";
+    Forbidden => "forbidden", FORBIDDEN, "You are not allowed to do this";
+    NotFound => "not-found", NOT_FOUND, "The resource was not found";
+    MethodNotAllowed => "method-not-allowed", METHOD_NOT_ALLOWED, "The method is not allowed on this resource";
+    Conflict => "conflict", CONFLICT, "The request conflicts with the current state";
+    EmailTaken => "email-taken", CONFLICT, "An account with this email already exists";
+    AccountLinking => "account-linking", CONFLICT,
+        "The account's billing and CRM records are still being set up; retry after Retry-After";
+    RequestInProgress => "request-in-progress", CONFLICT,
+        "A request with this Idempotency-Key is still being processed; retry after Retry-After";
+    InvoiceNotPayable => "invoice-not-payable", CONFLICT,
+        "The invoice is paid, cancelled, refunded, in collections or awaiting a payment confirmation";
+    NoPaymentMethod => "no-payment-method", CONFLICT, "The account has no payment method to charge";
+    SubscriptionClosed => "subscription-closed", CONFLICT,
+        "The subscription is cancelled or terminated and takes no changes";
+    SimAlreadySuspended => "sim-already-suspended", CONFLICT, "The SIM line is already suspended";
+    SimNotSuspended => "sim-not-suspended", CONFLICT, "The SIM line is not suspended";
+    SimActivating => "sim-activating", CONFLICT,
+        "The SIM line is still being activated; retry once it is active";
+    SimNotInService => "sim-not-in-service", CONFLICT,
+        "The SIM line is not in service (cancelled, or in a state that takes no changes)";
+    CaseClosed => "case-closed", CONFLICT, "The support case is closed; open a new case to continue";
+    IdempotencyKeyReused => "idempotency-key-reused", UNPROCESSABLE_ENTITY,
+        "The idempotency key was already used with a different request";
+    PaymentDeclined => "payment-declined", PAYMENT_REQUIRED, "The payment was declined";
+    RateLimited => "rate-limited", TOO_MANY_REQUESTS, "Too many requests";
+    RequestTimeout => "request-timeout", GATEWAY_TIMEOUT, "The request took too long to process";
+    ProviderError => "provider-error", BAD_GATEWAY, "An upstream system answered with an error";
+    ProviderUnavailable => "provider-unavailable", SERVICE_UNAVAILABLE, "An upstream system is unavailable";
+    ServiceUnavailable => "service-unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable";
+    Internal => "internal", INTERNAL_SERVER_ERROR, "An unexpected error occurred";
+}
+
+impl ErrorCode {
     /// The code for a bare status produced outside our handlers (a resource's 405, a library's 404).
     pub fn for_status(status: StatusCode) -> ErrorCode {
         match status.as_u16() {
@@ -199,3 +119,53 @@ impl ErrorCode {
 /// Problem types are relative references resolved against the API's own origin, where
 /// `GET /problems/{slug}` describes each of them.
 pub const PROBLEM_TYPE_BASE: &str = "/problems/";
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_code_serializes_as_its_slug_and_is_found_by_it() {
+        for code in ErrorCode::ALL {
+            let slug = code.spec().slug;
+            assert_eq!(
+                serde_json::to_value(code).ok(),
+                Some(serde_json::Value::from(slug)),
+                "{code:?}"
+            );
+            assert_eq!(ErrorCode::from_slug(slug), Some(code), "{slug}");
+        }
+    }
+
+    #[test]
+    fn every_slug_is_its_variant_name_in_kebab_case() {
+        for code in ErrorCode::ALL {
+            let mut kebab = String::new();
+            for (index, c) in format!("{code:?}").chars().enumerate() {
+                if c.is_ascii_uppercase() && index > 0 {
+                    kebab.push('-');
+                }
+                kebab.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(code.spec().slug, kebab, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn slugs_are_unique_kebab_case() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let slug = code.spec().slug;
+            assert!(seen.insert(slug), "{slug} is used twice");
+            assert!(
+                !slug.is_empty()
+                    && slug.split('-').all(
+                        |word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase())
+                    ),
+                "{slug} is not kebab-case"
+            );
+        }
+    }
+}

@@ -268,16 +268,17 @@ pub async fn begin(
                     })?;
                 Ok(Begin::Replay(StoredResponse { status, body }))
             }
-            _ => Err(ApiError::new(ErrorCode::Conflict)
-                .with_detail(
-                    "A request with this Idempotency-Key is still being processed; retry shortly.",
-                )
-                .with_retry_after(1)),
+            _ => Err(in_progress()),
         };
     }
-    Err(ApiError::new(ErrorCode::Conflict)
+    Err(in_progress())
+}
+
+/// A repeat while the first request with the key still runs: the client retries shortly with the same key.
+fn in_progress() -> ApiError {
+    ApiError::new(ErrorCode::RequestInProgress)
         .with_detail("A request with this Idempotency-Key is still being processed; retry shortly.")
-        .with_retry_after(1))
+        .with_retry_after(1)
 }
 
 fn claim(user_id: Uuid, key: &IdempotencyKey, fingerprint: &Fingerprint) -> Claim {

@@ -4,18 +4,19 @@
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::OrderError;
 use super::domain::{CreateOrderRequest, Order, StoredItem};
 use super::repo::{self, NewOrderRow};
 use super::salesforce::{self, NewSalesforceOrder};
 use crate::customers::CustomerLinks;
-use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::errors::FieldError;
 use crate::state::AppState;
 
 pub async fn create_order(
     state: &AppState,
     links: &CustomerLinks,
     request: &CreateOrderRequest,
-) -> Result<Order, ApiError> {
+) -> Result<Order, OrderError> {
     // The catalog: every sku must be an orderable product; SIM products need a SIM choice.
     let mut items = Vec::with_capacity(request.items.len());
     let mut errors = Vec::new();
@@ -74,26 +75,22 @@ pub async fn create_order(
     }
     if !errors.is_empty() {
         errors.dedup_by(|a, b| a.field == b.field);
-        return Err(ApiError::validation(errors));
+        return Err(OrderError::Invalid(errors));
     }
 
     // The customer: the billing system must be able to charge them.
     let client_id = u64::try_from(links.whmcs_client_id)
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("negative WHMCS client id")))?;
+        .map_err(|_| anyhow::anyhow!("negative WHMCS client id"))?;
     let pay_methods = state.whmcs.get_pay_methods(client_id).await?;
     if pay_methods.paymethods.is_empty() {
-        return Err(ApiError::new(ErrorCode::Conflict).with_detail(
-            "Your account has no payment method. Add a card or bank account in billing, then order again.",
-        ));
+        return Err(OrderError::NoPaymentMethod);
     }
 
     // The CRM: price book entries, then the Order with its items in one all-or-none call.
     let pricebook_name = &state.settings.catalog.pricebook_name;
     let pricebook_id = salesforce::pricebook_id(&state.salesforce, pricebook_name)
         .await?
-        .ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("price book {pricebook_name:?} not found"))
-        })?;
+        .ok_or_else(|| anyhow::anyhow!("price book {pricebook_name:?} not found"))?;
     let skus: Vec<&str> = items.iter().map(|item| item.sku.as_str()).collect();
     let entries = salesforce::price_entries(&state.salesforce, &pricebook_id, &skus).await?;
     let mut lines = Vec::with_capacity(items.len());
@@ -108,7 +105,7 @@ pub async fn create_order(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(OrderError::Invalid(errors));
     }
     let local_id = Uuid::now_v7();
     let created = salesforce::create_order(

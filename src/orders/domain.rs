@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::OrderError;
 use crate::catalog::BillingCycle;
-use crate::errors::{ApiError, FieldError};
+use crate::errors::FieldError;
 use crate::money::Money;
 
 pub const MAX_ITEMS: usize = 20;
@@ -118,7 +119,7 @@ pub struct CreateOrderRequest {
 
 impl CreateOrderRequest {
     /// The checks that need neither the catalog nor the customer.
-    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), OrderError> {
         let mut errors = Vec::new();
         if self.items.is_empty() || self.items.len() > MAX_ITEMS {
             errors.push(FieldError::new(
@@ -197,7 +198,7 @@ impl CreateOrderRequest {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::validation(errors))
+            Err(OrderError::Invalid(errors))
         }
     }
 }

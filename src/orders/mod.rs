@@ -7,6 +7,7 @@
 
 pub mod create;
 pub mod domain;
+mod error;
 pub mod provision;
 pub mod repo;
 pub mod routes;
@@ -16,6 +17,7 @@ pub mod trigger;
 
 use actix_web::web;
 
+pub use error::OrderError;
 pub use provision::ProvisionOrder;
 use utoipa::OpenApi;
 

@@ -63,11 +63,11 @@ fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
     responses(
         (status = 201, description = "The order, pending review", body = Order),
         (status = 400, description = "Missing or invalid Idempotency-Key, or a malformed body", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No payment method on the account, the account is still being set up, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 409, description = "`no-payment-method`: no payment method on the account; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid items, activation or SIM (field errors), or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 502, response = crate::errors::responses::ProviderError),
+        (status = 503, response = crate::errors::responses::ProviderUnavailable)
     )
 )]
 pub async fn create_order(
@@ -96,8 +96,8 @@ pub async fn create_order(
     responses(
         (status = 200, description = "The customer's orders, newest first", body = OrderPage),
         (status = 400, description = "A bad cursor", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` out of range", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 422, response = crate::errors::responses::LimitOutOfRange)
     )
 )]
 pub async fn list_orders(
@@ -137,9 +137,9 @@ pub async fn list_orders(
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order", body = Order),
-        (status = 400, description = "Not an order id", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such order on this account", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 400, response = crate::errors::responses::InvalidOrderId),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 404, response = crate::errors::responses::OrderNotFound)
     )
 )]
 pub async fn get_order(

@@ -86,9 +86,9 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Bytes, actix_web::Erro
     responses(
         (status = 200, description = "`text/event-stream`: one `status` event per status change (data: an OrderEvent), \
             the history first; the stream ends after `active` or `failed`", body = OrderEvent, content_type = "text/event-stream"),
-        (status = 400, description = "Not an order id", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such order on this account", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 400, response = crate::errors::responses::InvalidOrderId),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 404, response = crate::errors::responses::OrderNotFound)
     )
 )]
 pub async fn order_events(

@@ -48,8 +48,12 @@ pub enum SubscriptionStatus {
     Terminated,
 }
 
+/// How often a service is billed.
+// Documented as `ServiceBillingCycle`: the catalog's `BillingCycle` (the cycles a product is sold with) has
+// the plain name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ServiceBillingCycle)]
 pub enum BillingCycle {
     Monthly,
     Quarterly,

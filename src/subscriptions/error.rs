@@ -14,9 +14,10 @@ pub enum SubscriptionError {
     NotSim,
     #[error("the subscription is {0:?} and takes no changes")]
     Closed(SubscriptionStatus),
-    /// The line's state forbids the change (already suspended, not suspended, not in service).
-    #[error("{0}")]
-    LineState(&'static str),
+    /// The line's state forbids the change (already suspended, not suspended, not in service); the text
+    /// is the detail for the customer.
+    #[error("{1}")]
+    LineState(LineConflict, &'static str),
     /// The network refused a field's value (a plan code, a quota) after our own checks let it through.
     #[error("the network refused {field}: {message}")]
     Refused {
@@ -33,6 +34,17 @@ pub enum SubscriptionError {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+/// Which state of the SIM line forbids a change: each is its own problem code, so a client can branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineConflict {
+    AlreadySuspended,
+    NotSuspended,
+    /// Still being activated: the change may be retried once the line is active.
+    Activating,
+    /// Cancelled, or in a state that takes no changes.
+    NotInService,
 }
 
 impl SubscriptionError {
@@ -58,12 +70,18 @@ impl From<SubscriptionError> for ApiError {
                     SubscriptionStatus::Terminated => "terminated",
                     _ => "cancelled",
                 };
-                ApiError::new(ErrorCode::Conflict).with_detail(format!(
+                ApiError::new(ErrorCode::SubscriptionClosed).with_detail(format!(
                     "This subscription is {state}; it cannot be changed."
                 ))
             }
-            SubscriptionError::LineState(detail) => {
-                ApiError::new(ErrorCode::Conflict).with_detail(detail)
+            SubscriptionError::LineState(conflict, detail) => {
+                let code = match conflict {
+                    LineConflict::AlreadySuspended => ErrorCode::SimAlreadySuspended,
+                    LineConflict::NotSuspended => ErrorCode::SimNotSuspended,
+                    LineConflict::Activating => ErrorCode::SimActivating,
+                    LineConflict::NotInService => ErrorCode::SimNotInService,
+                };
+                ApiError::new(code).with_detail(detail)
             }
             SubscriptionError::Refused { field, message } => {
                 ApiError::validation(vec![FieldError::new(field, "refused", message)])
@@ -98,7 +116,10 @@ mod tests {
             StatusCode::CONFLICT
         );
         assert_eq!(
-            status(SubscriptionError::LineState("already suspended")),
+            status(SubscriptionError::LineState(
+                LineConflict::AlreadySuspended,
+                "already suspended"
+            )),
             StatusCode::CONFLICT
         );
         assert_eq!(

@@ -129,10 +129,10 @@ fn parameters(command: &SimCommand) -> serde_json::Value {
     get, path = "/api/v1/subscriptions", tag = "subscriptions", security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer's subscriptions, by id", body = SubscriptionList),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is still being set up", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 409, response = crate::errors::responses::AccountLinking),
+        (status = 502, response = crate::errors::responses::BillingError),
+        (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
 )]
 pub async fn list(
@@ -151,11 +151,11 @@ pub async fn list(
     params(("id" = u64, Path, description = "Subscription id")),
     responses(
         (status = 200, description = "The subscription", body = Subscription),
-        (status = 400, description = "Not a subscription id", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::errors::responses::InvalidSubscriptionId),
+        (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, description = "No such subscription on this account", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The billing system answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The billing system is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 502, response = crate::errors::responses::BillingError),
+        (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
 )]
 pub async fn get(
@@ -174,10 +174,10 @@ pub async fn get(
     params(("id" = u64, Path, description = "Subscription id")),
     responses(
         (status = 200, description = "The SIM line: number, ICCID/EID, plan, status and this month's data", body = SimLine),
-        (status = 400, description = "Not a subscription id", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::errors::responses::InvalidSubscriptionId),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 404, response = crate::errors::responses::SubscriptionNotFound),
+        (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, description = "A provider is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]
@@ -202,12 +202,12 @@ pub async fn sim(
     responses(
         (status = 200, description = "The data was added", body = SimActionResult),
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The subscription or line takes no changes, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 404, response = crate::errors::responses::SubscriptionNotFound),
+        (status = 409, description = "`subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Quota out of range, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 502, response = crate::errors::responses::ProviderError),
+        (status = 503, response = crate::errors::responses::ProviderUnavailable)
     )
 )]
 pub async fn top_up(
@@ -243,12 +243,12 @@ pub async fn top_up(
     responses(
         (status = 200, description = "The plan was changed (`applied`) or the change is scheduled (`scheduled`)", body = SimActionResult),
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The subscription or line takes no changes, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 404, response = crate::errors::responses::SubscriptionNotFound),
+        (status = 409, description = "`subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown plan code or a date in the past, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 502, response = crate::errors::responses::ProviderError),
+        (status = 503, response = crate::errors::responses::ProviderUnavailable)
     )
 )]
 pub async fn plan_change(
@@ -283,12 +283,12 @@ pub async fn plan_change(
     responses(
         (status = 200, description = "The line is suspended", body = SimActionResult),
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already suspended, the subscription or line takes no changes, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 404, response = crate::errors::responses::SubscriptionNotFound),
+        (status = 409, description = "`sim-already-suspended`: the line is already suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::errors::responses::IdempotencyKeyReused),
+        (status = 502, response = crate::errors::responses::ProviderError),
+        (status = 503, response = crate::errors::responses::ProviderUnavailable)
     )
 )]
 pub async fn suspend(
@@ -321,12 +321,12 @@ pub async fn suspend(
     responses(
         (status = 200, description = "The line is active again", body = SimActionResult),
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscription on this account, or it has no SIM", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not suspended, the subscription or line takes no changes, or a request with this key is still running", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "A provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A provider is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 404, response = crate::errors::responses::SubscriptionNotFound),
+        (status = 409, description = "`sim-not-suspended`: the line is not suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::errors::responses::IdempotencyKeyReused),
+        (status = 502, response = crate::errors::responses::ProviderError),
+        (status = 503, response = crate::errors::responses::ProviderUnavailable)
     )
 )]
 pub async fn resume(

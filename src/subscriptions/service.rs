@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 
 use super::domain::{SimActionOutcome, SimLine, Subscription};
-use super::error::SubscriptionError;
+use super::error::{LineConflict, SubscriptionError};
 use super::services::ServiceInCurrency;
 use super::sim_lines::FreebitLine;
 use crate::integrations::ProviderError;
@@ -330,18 +330,23 @@ fn plan_applied(detail: &AccountDetail, plan_code: &str, effective_date: NaiveDa
 fn check_line(status: LineStatus, command: &SimCommand) -> Result<(), SubscriptionError> {
     match (status, command) {
         (LineStatus::Cancelled, _) => Err(SubscriptionError::LineState(
+            LineConflict::NotInService,
             "The SIM line is cancelled; it cannot be changed.",
         )),
         (LineStatus::Activating, _) => Err(SubscriptionError::LineState(
+            LineConflict::Activating,
             "The SIM line is still being activated; try again once it is active.",
         )),
         (LineStatus::Unknown, _) => Err(SubscriptionError::LineState(
+            LineConflict::NotInService,
             "The SIM line is in a state that does not allow changes; contact support.",
         )),
         (LineStatus::Suspended, SimCommand::Suspend) => Err(SubscriptionError::LineState(
+            LineConflict::AlreadySuspended,
             "The SIM line is already suspended.",
         )),
         (LineStatus::Active, SimCommand::Resume) => Err(SubscriptionError::LineState(
+            LineConflict::NotSuspended,
             "The SIM line is not suspended.",
         )),
         _ => Ok(()),
@@ -352,10 +357,17 @@ fn check_line(status: LineStatus, command: &SimCommand) -> Result<(), Subscripti
 fn refusal(error: &ProviderError) -> Option<SubscriptionError> {
     Some(match rejected_code(error)? {
         NOT_IN_SERVICE => SubscriptionError::LineState(
+            LineConflict::NotInService,
             "The SIM line is not in service (cancelled or still activating).",
         ),
-        ALREADY_SUSPENDED => SubscriptionError::LineState("The SIM line is already suspended."),
-        NOT_SUSPENDED => SubscriptionError::LineState("The SIM line is not suspended."),
+        ALREADY_SUSPENDED => SubscriptionError::LineState(
+            LineConflict::AlreadySuspended,
+            "The SIM line is already suspended.",
+        ),
+        NOT_SUSPENDED => SubscriptionError::LineState(
+            LineConflict::NotSuspended,
+            "The SIM line is not suspended.",
+        ),
         UNKNOWN_PLAN => SubscriptionError::Refused {
             field: "plan_code",
             message: "The network does not offer this plan.",
@@ -387,7 +399,10 @@ mod tests {
         let rejected = |code: &str| ProviderError::rejected("freebit", Some(200), code, "no");
         assert!(matches!(
             refusal(&rejected("400-401")),
-            Some(SubscriptionError::LineState(_))
+            Some(SubscriptionError::LineState(
+                LineConflict::AlreadySuspended,
+                _
+            ))
         ));
         assert!(matches!(
             refusal(&rejected("400-210")),

@@ -21,7 +21,7 @@ impl From<SupportError> for ApiError {
     fn from(error: SupportError) -> Self {
         match error {
             SupportError::CaseNotFound => case_not_found(),
-            SupportError::CaseClosed => ApiError::new(ErrorCode::Conflict)
+            SupportError::CaseClosed => ApiError::new(ErrorCode::CaseClosed)
                 .with_detail("This case is closed; open a new case to continue."),
             // The case was deleted between our look-up and the write.
             SupportError::Provider(error)

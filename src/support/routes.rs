@@ -78,11 +78,11 @@ fn decode_cursor(cursor: &str) -> Option<After> {
     responses(
         (status = 200, description = "The customer's cases, newest first", body = CasePage),
         (status = 400, description = "Bad status filter or cursor", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is still being set up", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Limit out of range", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "Salesforce answered with an error or a malformed payload", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Salesforce is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 409, response = crate::errors::responses::AccountLinking),
+        (status = 422, response = crate::errors::responses::LimitOutOfRange),
+        (status = 502, response = crate::errors::responses::SalesforceError),
+        (status = 503, response = crate::errors::responses::SalesforceUnavailable)
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %customer.0.user_id))]
@@ -236,11 +236,11 @@ fn validate_new_case(request: CreateCaseRequest) -> Result<NewCase, ApiError> {
     post, path = "/api/v1/support/cases", tag = "support", security(("bearer" = [])), request_body = CreateCaseRequest,
     responses(
         (status = 201, description = "The new case (Origin Web, Status New), with `Location`", body = CaseDetail),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The account is still being set up", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 409, response = crate::errors::responses::AccountLinking),
         (status = 422, description = "Invalid fields (empty or too long, unknown category or priority, unknown fields)", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "Salesforce answered with an error or a malformed payload", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Salesforce is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 502, response = crate::errors::responses::SalesforceError),
+        (status = 503, response = crate::errors::responses::SalesforceUnavailable)
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %customer.0.user_id))]
@@ -279,10 +279,10 @@ fn case_id(path: &str) -> Result<&str, ApiError> {
     params(("id" = String, Path, description = "Case id (15 or 18 characters)")),
     responses(
         (status = 200, description = "The case with its public comments, oldest first", body = CaseDetail),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, description = "No such case on the customer's account (also for ids that cannot exist)", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "Salesforce answered with an error or a malformed payload", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Salesforce is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 502, response = crate::errors::responses::SalesforceError),
+        (status = 503, response = crate::errors::responses::SalesforceUnavailable)
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %customer.0.user_id))]
@@ -323,12 +323,12 @@ pub struct AddCommentRequest {
     request_body = AddCommentRequest,
     responses(
         (status = 201, description = "The new public comment", body = CaseComment),
-        (status = 401, description = "Not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, description = "No such case on the customer's account", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The case is closed", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`case-closed`: the case is closed", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty or too long", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "Salesforce answered with an error or a malformed payload", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Salesforce is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 502, response = crate::errors::responses::SalesforceError),
+        (status = 503, response = crate::errors::responses::SalesforceUnavailable)
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %customer.0.user_id))]

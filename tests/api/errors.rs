@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use concierge::errors::ApiError;
+use concierge::errors::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -283,6 +283,45 @@ async fn problem_types_are_described_at_their_uri() {
 
     let unknown = app.get("/problems/no-such-thing").await;
     assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn every_registered_code_is_described_at_its_problem_uri() {
+    let app = probe_app().await;
+
+    for code in ErrorCode::ALL {
+        let spec = code.spec();
+        let response = app.get(&format!("/problems/{}", spec.slug)).await;
+
+        assert_eq!(response.status(), 200, "{}", spec.slug);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["type"], code.type_uri(), "{body}");
+        assert_eq!(body["type"], format!("/problems/{}", spec.slug), "{body}");
+        assert_eq!(body["code"], spec.slug, "{body}");
+        assert_eq!(body["status"], spec.status.as_u16(), "{body}");
+        assert_eq!(body["title"], spec.title, "{body}");
+    }
+}
+
+#[test]
+fn every_code_serializes_as_its_registry_slug() {
+    for code in ErrorCode::ALL {
+        assert_eq!(
+            serde_json::to_value(code).unwrap(),
+            Value::from(code.spec().slug),
+            "{code:?}"
+        );
+        assert_eq!(ErrorCode::from_slug(code.spec().slug), Some(code));
+    }
+}
+
+#[test]
+fn a_problem_names_its_code_by_the_registry_slug() {
+    for code in ErrorCode::ALL {
+        let problem = serde_json::to_value(ApiError::new(code).problem()).unwrap();
+        assert_eq!(problem["code"], code.spec().slug, "{problem}");
+        assert_eq!(problem["type"], code.type_uri(), "{problem}");
+    }
 }
 
 #[tokio::test]

@@ -348,7 +348,7 @@ async fn a_closed_case_takes_no_more_comments() {
     .await;
 
     assert_eq!(response.status(), 409);
-    assert_eq!(problem(response).await["code"], "conflict");
+    assert_eq!(problem(response).await["code"], "case-closed");
     assert_eq!(
         sandbox_records(&app, "CaseComment").await.len(),
         comments_before
@@ -790,4 +790,5 @@ async fn a_customer_still_being_linked_is_asked_to_wait() {
     assert_eq!(list.status(), 409);
     assert_eq!(create.status(), 409);
     assert!(list.headers().contains_key("retry-after"));
+    assert_eq!(problem(list).await["code"], "account-linking");
 }

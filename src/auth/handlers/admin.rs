@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{require_text, validation};
+use crate::auth::AuthError;
 use crate::auth::extractors::{Admin, client_info};
 use crate::auth::model::{Role, User, UserKind, is_valid_email, normalize_email};
 use crate::auth::passwords::check_policy;
@@ -78,8 +79,8 @@ fn role_names(roles: &[Role]) -> Vec<String> {
 #[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = [])), request_body = CreateStaffRequest,
     responses(
         (status = 201, description = "The staff account", body = User),
-        (status = 403, description = "Admins only", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The email is taken", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 403, response = crate::errors::responses::AdminsOnly),
+        (status = 409, response = crate::errors::responses::EmailTaken)
     ))]
 pub async fn create_staff(
     state: web::Data<AppState>,
@@ -124,9 +125,7 @@ pub async fn create_staff(
         },
     )
     .await?
-    .ok_or_else(|| {
-        ApiError::new(ErrorCode::Conflict).with_detail("An account with this email already exists.")
-    })?;
+    .ok_or(AuthError::EmailTaken)?;
     store::audit(
         &mut tx,
         AuditEvent::new("staff_created", &client)
@@ -281,7 +280,7 @@ pub async fn update_staff(
         body.store_ids.as_deref(),
     )
     .await?
-    .ok_or_else(|| ApiError::not_found().with_detail("No staff account has this id."))?;
+    .ok_or(AuthError::StaffNotFound)?;
     let mut ended = 0;
     if body.disabled == Some(true) {
         ended = store::revoke_all(&mut tx, user.id, None, "user_disabled").await?;

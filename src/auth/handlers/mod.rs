@@ -7,7 +7,8 @@ use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite};
 
 use super::service::AuthService;
-use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::auth::AuthError;
+use crate::errors::FieldError;
 
 /// The refresh cookie is only ever sent to the auth routes.
 pub const COOKIE_PATH: &str = "/api/v1/auth";
@@ -47,14 +48,10 @@ pub fn require_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max:
     }
 }
 
-pub fn validation(errors: Vec<FieldError>) -> Result<(), ApiError> {
+pub fn validation(errors: Vec<FieldError>) -> Result<(), AuthError> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::validation(errors))
+        Err(AuthError::Invalid(errors))
     }
-}
-
-pub fn invalid_credentials() -> ApiError {
-    ApiError::new(ErrorCode::Unauthorized).with_detail("The email or password is incorrect.")
 }

@@ -6,14 +6,15 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{invalid_credentials, validation};
+use super::validation;
+use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
 use crate::auth::jobs::SendPasswordReset;
 use crate::auth::model::normalize_email;
 use crate::auth::passwords::check_policy;
 use crate::auth::secrets::{self, Purpose};
 use crate::auth::store::{self, AuditEvent};
-use crate::errors::{ApiError, ErrorCode};
+use crate::errors::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,7 +31,7 @@ pub struct ChangePasswordRequest {
     responses(
         (status = 204, description = "Changed; every other session ended"),
         (status = 401, description = "The current password is wrong", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The new password does not meet the policy", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 422, response = crate::errors::responses::WeakPassword)
     ))]
 pub async fn change(
     state: web::Data<AppState>,
@@ -49,14 +50,14 @@ pub async fn change(
         .verify(&body.current_password, Some(&row.password_hash))
         .await
     {
-        return Err(invalid_credentials().with_detail("The current password is incorrect."));
+        return Err(AuthError::WrongCurrentPassword.into());
     }
     if let Err(error) = check_policy(
         "new_password",
         body.new_password.expose_secret(),
         Some(&row.email),
     ) {
-        return Err(ApiError::validation(vec![error]));
+        return Err(AuthError::Invalid(vec![error]).into());
     }
     let hash = auth.passwords.hash(&body.new_password).await?;
     let client = client_info(&req, auth.settings.trust_forwarded_for);
@@ -170,7 +171,7 @@ pub struct ResetPasswordRequest {
     responses(
         (status = 204, description = "Password set; every session ended"),
         (status = 400, description = "The token is unknown, used or expired", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The new password does not meet the policy", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 422, response = crate::errors::responses::WeakPassword)
     ))]
 pub async fn reset(
     state: web::Data<AppState>,
@@ -191,9 +192,7 @@ pub async fn reset(
         store::consume_reset(&mut tx, &secrets::hash(token)).await?
     };
     let Some(user_id) = user_id else {
-        return Err(ApiError::new(ErrorCode::BadRequest).with_detail(
-            "This reset link is invalid, already used or expired; ask for a new one.",
-        ));
+        return Err(AuthError::InvalidResetToken.into());
     };
     store::set_password(&mut tx, user_id, &hash).await?;
     let ended = store::revoke_all(&mut tx, user_id, None, "password_reset").await?;

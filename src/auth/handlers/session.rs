@@ -5,11 +5,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{clear_refresh_cookie, invalid_credentials, refresh_cookie, require_text, validation};
+use super::{clear_refresh_cookie, refresh_cookie, require_text, validation};
+use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
 use crate::auth::model::{User, UserKind, is_valid_email, normalize_email};
 use crate::auth::passwords::check_policy;
-use crate::auth::service::{RefreshError, TokenResponse};
+use crate::auth::service::TokenResponse;
 use crate::auth::store::{self, AuditEvent, NewUser};
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::state::AppState;
@@ -28,8 +29,8 @@ pub struct RegisterRequest {
     post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "The customer account", body = User),
-        (status = 409, description = "The email is taken", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 409, response = crate::errors::responses::EmailTaken),
+        (status = 422, response = crate::errors::responses::ValidationFailed)
     )
 )]
 pub async fn register(
@@ -71,9 +72,7 @@ pub async fn register(
         },
     )
     .await?
-    .ok_or_else(|| {
-        ApiError::new(ErrorCode::Conflict).with_detail("An account with this email already exists.")
-    })?;
+    .ok_or(AuthError::EmailTaken)?;
     crate::customers::on_registered(&mut tx, &state.settings.jobs, user.id).await?;
     store::audit(
         &mut tx,
@@ -112,13 +111,11 @@ pub async fn login(
     let email = normalize_email(&body.email);
     if email.is_empty() || email.len() > 254 || body.password.expose_secret().chars().count() > 1024
     {
-        return Err(invalid_credentials());
+        return Err(AuthError::InvalidCredentials.into());
     }
     let client = client_info(&req, auth.settings.trust_forwarded_for);
     if let Err(retry_after) = auth.limiter.check(&email, client.ip.as_deref()).await {
-        return Err(ApiError::new(ErrorCode::RateLimited)
-            .with_detail("Too many failed sign-in attempts; try again later.")
-            .with_retry_after(retry_after.as_secs().max(1)));
+        return Err(AuthError::RateLimited { retry_after }.into());
     }
     let user = store::user_by_email(&state.db, &email).await?;
     // Always one argon2 verification, against a dummy hash for unknown emails: same answer, same time.
@@ -148,7 +145,7 @@ pub async fn login(
                     .details(json!({ "reason": reason })),
             )
             .await?;
-            return Err(invalid_credentials());
+            return Err(AuthError::InvalidCredentials.into());
         }
     };
     auth.limiter.record_success(&email).await;
@@ -213,20 +210,18 @@ pub async fn refresh(
                 .map(|cookie| cookie.value().to_owned())
         })
         .filter(|token| !token.is_empty() && token.len() <= 128)
-        .ok_or_else(|| {
-            ApiError::new(ErrorCode::Unauthorized).with_detail("No refresh token was sent.")
-        })?;
+        .ok_or(AuthError::NoRefreshToken)?;
     let client = client_info(&req, auth.settings.trust_forwarded_for);
     let refreshed = match auth.refresh(&state.db, &presented, &client).await {
         Ok(refreshed) => refreshed,
-        Err(RefreshError::Invalid) => {
-            let mut response = ApiError::new(ErrorCode::Unauthorized)
-                .with_detail("The refresh token is invalid, expired or revoked; sign in again.")
-                .error_response();
-            clear_refresh_cookie(auth, &mut response);
-            return Ok(response);
-        }
-        Err(RefreshError::Unexpected(error)) => return Err(ApiError::internal(error)),
+        Err(error) => match AuthError::from(error) {
+            AuthError::InvalidRefreshToken => {
+                let mut response = ApiError::from(AuthError::InvalidRefreshToken).error_response();
+                clear_refresh_cookie(auth, &mut response);
+                return Ok(response);
+            }
+            error => return Err(error.into()),
+        },
     };
     Ok(HttpResponse::Ok()
         .cookie(refresh_cookie(auth, &refreshed.refresh_token))
@@ -340,7 +335,7 @@ pub async fn revoke_session(
     let mut tx = state.db.begin().await?;
     // Ownership is part of the query: another user's session id is simply not found.
     if !store::revoke_session(&mut tx, *id, Some(user.user_id), "revoked_by_user").await? {
-        return Err(ApiError::not_found().with_detail("No active session of yours has this id."));
+        return Err(AuthError::SessionNotFound.into());
     }
     store::audit(
         &mut tx,

@@ -50,6 +50,7 @@ async fn emails_are_unique_case_insensitively() {
         .await
         .unwrap();
     assert_eq!(again.status(), 409);
+    assert_eq!(problem(again).await["code"], "email-taken");
     assert_eq!(
         login_response(&app, "  jane.doe@EXAMPLE.com ", PASSWORD)
             .await

@@ -242,7 +242,7 @@ async fn a_request_still_running_under_the_key_is_a_409() {
     assert_eq!(slow.status(), 200);
     assert_eq!(fast.status(), 409);
     assert_eq!(fast.headers()["retry-after"], "1");
-    assert_eq!(problem(fast).await["code"], "conflict");
+    assert_eq!(problem(fast).await["code"], "request-in-progress");
     let replay = pay(&app, &token, "1003", Some("in-flight"), body).await;
     assert_eq!(replay.status(), 200);
     assert_eq!(replay.headers()["idempotent-replayed"], "true");

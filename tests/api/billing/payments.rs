@@ -108,7 +108,7 @@ async fn paid_and_cancelled_invoices_cannot_be_paid() {
         )
         .await;
         assert_eq!(response.status(), 409, "{invoice}");
-        assert_eq!(problem(response).await["code"], "conflict");
+        assert_eq!(problem(response).await["code"], "invoice-not-payable");
         let response = pay(
             &app,
             &token,

@@ -357,7 +357,7 @@ async fn a_change_before_linking_completes_is_a_conflict() {
 
     assert_eq!(response.status(), 409);
     assert!(response.headers().contains_key("retry-after"));
-    assert_eq!(problem(response).await["code"], "conflict");
+    assert_eq!(problem(response).await["code"], "account-linking");
     assert_eq!(profile_update_rows(&app).await, 0);
 }
 

@@ -180,6 +180,7 @@ async fn a_customer_without_a_pay_method_cannot_order() {
     let response = post_order(&app, &token, Some("no-card"), &sim_order()).await;
     assert_eq!(response.status(), 409);
     let body = problem(response).await;
+    assert_eq!(body["code"], "no-payment-method");
     assert!(
         body["detail"]
             .as_str()

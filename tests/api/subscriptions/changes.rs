@@ -197,6 +197,7 @@ async fn a_line_is_suspended_then_resumed_and_repeats_are_conflicts() {
     assert_eq!(again.status(), 409);
     let body = problem(again).await;
     assert_eq!(body["detail"], "The SIM line is already suspended.");
+    assert_eq!(body["code"], "sim-already-suspended");
 
     let resumed = post_sim(&app, &token, "501", "resume", Some("r-1"), None).await;
     assert_eq!(resumed.status(), 200);
@@ -204,6 +205,7 @@ async fn a_line_is_suspended_then_resumed_and_repeats_are_conflicts() {
     assert_eq!(sim["status"], "active");
     let not_suspended = post_sim(&app, &token, "501", "resume", Some("r-2"), None).await;
     assert_eq!(not_suspended.status(), 409);
+    assert_eq!(problem(not_suspended).await["code"], "sim-not-suspended");
 
     let rows = audit_rows(&app).await;
     let trail: Vec<(&str, &str)> = rows

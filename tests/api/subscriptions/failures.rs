@@ -166,7 +166,7 @@ async fn freebit_refusing_a_line_not_in_service_is_a_conflict() {
     .await;
 
     assert_eq!(response.status(), 409);
-    problem(response).await;
+    assert_eq!(problem(response).await["code"], "sim-not-in-service");
     let rows = audit_rows(&app).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].2, "rejected");

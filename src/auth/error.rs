@@ -1,0 +1,130 @@
+//! What can go wrong in sign-up, sign-in, sessions, passwords and staff administration, and how each failure
+//! reaches the client.
+
+use std::time::Duration;
+
+use super::service::RefreshError;
+use crate::errors::{ApiError, ErrorCode, FieldError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No usable access token, or its session has ended; the text is the detail for the client.
+    #[error("not signed in: {0}")]
+    Unauthenticated(&'static str),
+    /// Signed in, but this kind of account (or role) may not use the resource.
+    #[error("not allowed")]
+    NotAllowed,
+    /// Wrong email or password at sign-in (one answer for both).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// The current password sent to change it is wrong.
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    #[error("too many failed sign-in attempts")]
+    RateLimited { retry_after: Duration },
+    #[error("the email is taken")]
+    EmailTaken,
+    #[error("no refresh token was sent")]
+    NoRefreshToken,
+    /// Unknown, expired or revoked; reuse outside the grace window has revoked the family.
+    #[error("the refresh token is not valid")]
+    InvalidRefreshToken,
+    #[error("the password reset token is unknown, used or expired")]
+    InvalidResetToken,
+    #[error("the request is invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("no such session")]
+    SessionNotFound,
+    #[error("no such staff account")]
+    StaffNotFound,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<RefreshError> for AuthError {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::Invalid => AuthError::InvalidRefreshToken,
+            RefreshError::Unexpected(error) => AuthError::Unexpected(error),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Unauthenticated(detail) => {
+                ApiError::new(ErrorCode::Unauthorized).with_detail(detail)
+            }
+            AuthError::NotAllowed => ApiError::new(ErrorCode::Forbidden)
+                .with_detail("Your account may not use this resource."),
+            AuthError::InvalidCredentials => ApiError::new(ErrorCode::InvalidCredentials)
+                .with_detail("The email or password is incorrect."),
+            AuthError::WrongCurrentPassword => ApiError::new(ErrorCode::InvalidCredentials)
+                .with_detail("The current password is incorrect."),
+            AuthError::RateLimited { retry_after } => ApiError::new(ErrorCode::RateLimited)
+                .with_detail("Too many failed sign-in attempts; try again later.")
+                .with_retry_after(retry_after.as_secs().max(1)),
+            AuthError::EmailTaken => ApiError::new(ErrorCode::EmailTaken)
+                .with_detail("An account with this email already exists."),
+            AuthError::NoRefreshToken => {
+                ApiError::new(ErrorCode::Unauthorized).with_detail("No refresh token was sent.")
+            }
+            AuthError::InvalidRefreshToken => ApiError::new(ErrorCode::Unauthorized)
+                .with_detail("The refresh token is invalid, expired or revoked; sign in again."),
+            AuthError::InvalidResetToken => ApiError::new(ErrorCode::InvalidResetToken)
+                .with_detail(
+                    "This reset link is invalid, already used or expired; ask for a new one.",
+                ),
+            AuthError::Invalid(errors) => ApiError::validation(errors),
+            AuthError::SessionNotFound => {
+                ApiError::not_found().with_detail("No active session of yours has this id.")
+            }
+            AuthError::StaffNotFound => {
+                ApiError::not_found().with_detail("No staff account has this id.")
+            }
+            AuthError::Database(error) => error.into(),
+            AuthError::Unexpected(error) => ApiError::internal(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+
+    use super::*;
+
+    #[test]
+    fn each_failure_keeps_its_status() {
+        let status = |error: AuthError| ApiError::from(error).status_code();
+        assert_eq!(
+            status(AuthError::InvalidCredentials),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status(AuthError::WrongCurrentPassword),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status(AuthError::InvalidRefreshToken),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(status(AuthError::NotAllowed), StatusCode::FORBIDDEN);
+        assert_eq!(status(AuthError::EmailTaken), StatusCode::CONFLICT);
+        assert_eq!(
+            status(AuthError::InvalidResetToken),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(AuthError::RateLimited {
+                retry_after: Duration::from_millis(10)
+            }),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(status(AuthError::StaffNotFound), StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,44 @@
+//! The problem responses many operations share, as reusable OpenAPI response components: a path lists
+//! `(status = 401, response = crate::errors::responses::Unauthorized)` and the document carries one
+//! `#/components/responses/Unauthorized`. Every type here is registered in `crate::openapi::ApiDoc`.
+//!
+//! A response specific to one operation (a 409 naming the codes it may carry, say) stays in its path with
+//! `body = crate::errors::Problem, content_type = "application/problem+json"`.
+
+use utoipa::ToResponse;
+
+use super::Problem;
+
+/// Generates one response component per row: a newtype over [`Problem`], served as problem+json.
+macro_rules! problem_responses {
+    ($($name:ident => $description:literal;)+) => {
+        $(
+            #[derive(ToResponse)]
+            #[response(description = $description, content_type = "application/problem+json")]
+            pub struct $name(pub Problem);
+        )+
+    };
+}
+
+problem_responses! {
+    Unauthorized => "Not signed in";
+    NotACustomer => "Not a customer account";
+    AdminsOnly => "Admins only";
+    AccountLinking => "The account is still being set up";
+    LimitOutOfRange => "`limit` out of range";
+    ValidationFailed => "Invalid fields";
+    IdempotencyKeyReused => "The key was used for another request";
+    ProviderError => "A provider answered with an error";
+    ProviderUnavailable => "A provider is unavailable; retry with the same key";
+    BillingError => "The billing system answered with an error";
+    BillingUnavailable => "The billing system is unavailable";
+    SalesforceError => "Salesforce answered with an error or a malformed payload";
+    SalesforceUnavailable => "Salesforce is unavailable";
+    EmailTaken => "The email is taken";
+    WeakPassword => "The new password does not meet the policy";
+    InvalidOrderId => "Not an order id";
+    OrderNotFound => "No such order on this account";
+    InvalidSubscriptionId => "Not a subscription id";
+    SubscriptionNotFound => "No such subscription on this account, or it has no SIM";
+    InvoiceNotFound => "No such invoice on this account";
+}
