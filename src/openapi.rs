@@ -15,14 +15,14 @@ use crate::health;
                        Every error is an RFC 9457 problem document (`application/problem+json`)."
     ),
     paths(
-        health::live, health::ready, crate::routes::metrics, crate::routes::problem_type,
+        health::live, health::ready, crate::operations::metrics, crate::operations::problem_type,
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::sessions,
         auth::revoke_session, auth::me, auth::jwks, auth::change, auth::forgot, auth::reset,
         auth::create_staff, auth::list_users, auth::update_staff,
     ),
     components(schemas(
         Problem, FieldError, ErrorCode,
-        crate::auth::User, crate::auth::Role, crate::auth::UserKind, crate::auth::service::TokenResponse,
+        crate::auth::User, crate::auth::Role, crate::auth::UserKind, crate::auth::TokenResponse,
         auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::SessionView,
         auth::ChangePasswordRequest, auth::ForgotPasswordRequest, auth::ResetPasswordRequest, auth::Accepted,
         auth::CreateStaffRequest, auth::UpdateStaffRequest, auth::UserPage,
@@ -57,7 +57,7 @@ impl Modify for BearerAuth {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     for part in [
-        crate::customers::api::ApiDoc::openapi(),
+        crate::customers::ApiDoc::openapi(),
         crate::billing::ApiDoc::openapi(),
         crate::catalog::ApiDoc::openapi(),
         crate::orders::ApiDoc::openapi(),

@@ -10,8 +10,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use uuid::Uuid;
 
 use super::model::{Role, UserKind};
+use super::repo;
 use super::service::ClientInfo;
-use super::store;
 use crate::errors::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -59,7 +59,7 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
         unauthorized("The access token is invalid or expired.")
     })?;
     // Checked on every request so a revoked session or a disabled user is locked out at once.
-    let check = store::check_session(&state.db, claims.sid, claims.sub)
+    let check = repo::check_session(&state.db, claims.sid, claims.sub)
         .await?
         .ok_or_else(|| unauthorized("The session has ended."))?;
     if check.revoked || check.disabled {

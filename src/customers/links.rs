@@ -1,5 +1,6 @@
 //! The links between a portal user and their records in WHMCS and Salesforce. Other contexts ask for them
-//! through [`require_links`]; only this module touches the table.
+//! through [`links_for`] (a domain error) or [`require_links`] (a problem for
+//! the HTTP API); only this module touches the table.
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -23,8 +24,41 @@ pub enum LinkStatus {
     Linked,
 }
 
-/// The customer's links, or a 409 problem while they are still being set up (a system was down at sign-up).
-pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, ApiError> {
+/// Why [`links_for`] found no usable links. A domain error: each caller decides what it means to them (the
+/// HTTP API answers with [`ApiError`] through `From`, a job retries or gives up).
+#[derive(Debug, thiserror::Error)]
+pub enum LinkLookupError {
+    /// The accounts in WHMCS and Salesforce are still being found or created (a system was down at sign-up).
+    #[error("the customer is still being linked")]
+    Linking,
+    /// The user has no customer records at all (a staff account).
+    #[error("the user has no customer records")]
+    NotACustomer,
+    /// The row says linked but lacks an id: a bug or a manual edit.
+    #[error("customer_links row {0} is linked but incomplete")]
+    Incomplete(Uuid),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<LinkLookupError> for ApiError {
+    fn from(error: LinkLookupError) -> Self {
+        match error {
+            LinkLookupError::Linking => ApiError::new(ErrorCode::Conflict)
+                .with_detail("Your account is still being set up; try again in a minute.")
+                .with_retry_after(30),
+            LinkLookupError::NotACustomer => ApiError::new(ErrorCode::Forbidden)
+                .with_detail("This account has no customer records."),
+            LinkLookupError::Incomplete(user_id) => ApiError::internal(anyhow::anyhow!(
+                "customer_links row {user_id} is linked but incomplete"
+            )),
+            LinkLookupError::Database(error) => error.into(),
+        }
+    }
+}
+
+/// The customer's links to their WHMCS client and Salesforce Account/Contact.
+pub async fn links_for(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, LinkLookupError> {
     let row = sqlx::query!(
         "SELECT status, whmcs_client_id, salesforce_account_id, salesforce_contact_id FROM customer_links WHERE user_id = $1",
         user_id,
@@ -45,16 +79,16 @@ pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks
                     salesforce_contact_id,
                 })
             }
-            _ => Err(ApiError::internal(anyhow::anyhow!(
-                "customer_links row {user_id} is linked but incomplete"
-            ))),
+            _ => Err(LinkLookupError::Incomplete(user_id)),
         },
-        Some(_) => Err(ApiError::new(ErrorCode::Conflict)
-            .with_detail("Your account is still being set up; try again in a minute.")
-            .with_retry_after(30)),
-        None => Err(ApiError::new(ErrorCode::Forbidden)
-            .with_detail("This account has no customer records.")),
+        Some(_) => Err(LinkLookupError::Linking),
+        None => Err(LinkLookupError::NotACustomer),
     }
+}
+
+/// The customer's links, or a 409 problem while they are still being set up (a system was down at sign-up).
+pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, ApiError> {
+    Ok(links_for(pool, user_id).await?)
 }
 
 pub async fn status(pool: &PgPool, user_id: Uuid) -> Result<Option<LinkStatus>, sqlx::Error> {

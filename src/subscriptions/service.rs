@@ -8,8 +8,8 @@ use chrono::{NaiveDate, Utc};
 
 use super::domain::{SimActionOutcome, SimLine, Subscription};
 use super::error::SubscriptionError;
-use super::services::ServiceInCurrency;
-use super::sim_lines::FreebitLine;
+use super::freebit::FreebitLine;
+use super::whmcs::ServiceInCurrency;
 use crate::integrations::ProviderError;
 use crate::integrations::freebit::QuotaTopUp;
 use crate::integrations::freebit::raw::{AccountDetail, LineStatus, TrafficInfo};
