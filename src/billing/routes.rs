@@ -75,7 +75,7 @@ pub async fn list_invoices(
             "Use 1–100.",
         )]));
     }
-    let codec = CursorCodec::new(&state.settings.auth.refresh_token_key);
+    let codec = CursorCodec::new(&state.settings.billing.cursor_key);
     let cursor = match query.cursor.as_deref() {
         Some(text) => {
             let cursor = codec.decode(user_id, text).map_err(|_| bad_cursor())?;
