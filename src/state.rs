@@ -20,6 +20,7 @@ pub struct AppState {
     pub cache: Cache,
     pub jobs: JobsStatus,
     pub auth: Arc<AuthService>,
+    pub billing: crate::billing::Billing,
     pub messaging: MessagingClient,
     pub whmcs: WhmcsClient,
     pub salesforce: SalesforceClient,

@@ -14,12 +14,36 @@ mod payments;
 mod routes;
 mod service;
 
+use std::sync::Arc;
+
 use actix_web::web;
 use utoipa::OpenApi;
 
+use crate::cache::Cache;
+use crate::config::BillingSettings;
 use crate::http::resource;
+use crate::integrations::whmcs::WhmcsClient;
 use crate::jobs::Runner;
 use crate::state::AppState;
+
+/// What billing needs from the process, built once in `cli::build_state` and reached as `state.billing`: its
+/// WHMCS client, the cache (client currencies) and the invoice cursor codec.
+#[derive(Clone)]
+pub struct Billing {
+    whmcs: WhmcsClient,
+    cache: Cache,
+    cursor: Arc<cursor::CursorCodec>,
+}
+
+impl Billing {
+    pub fn new(settings: &BillingSettings, whmcs: WhmcsClient, cache: Cache) -> Self {
+        Self {
+            whmcs,
+            cache,
+            cursor: Arc::new(cursor::CursorCodec::new(&settings.cursor_key)),
+        }
+    }
+}
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
