@@ -132,14 +132,20 @@ async fn seed(settings: &Settings) -> anyhow::Result<()> {
 pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<AppState> {
     let cache = Cache::new(&settings.redis)?;
     let whmcs = crate::integrations::whmcs::WhmcsClient::new(&settings.providers)?;
+    let freebit = crate::integrations::freebit::FreebitClient::new(&settings.providers)?;
     Ok(AppState {
         db: db::pool(&settings.database)?,
         auth: crate::auth::AuthService::new(&settings.auth, cache.clone())?,
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
+        subscriptions: crate::subscriptions::Subscriptions::new(
+            whmcs.clone(),
+            freebit.clone(),
+            cache.clone(),
+        ),
         messaging: crate::integrations::messaging::MessagingClient::new(&settings.providers)?,
         whmcs,
         salesforce: crate::integrations::salesforce::SalesforceClient::new(&settings.providers)?,
-        freebit: crate::integrations::freebit::FreebitClient::new(&settings.providers)?,
+        freebit,
         cache,
         jobs: JobsStatus::new(jobs_enabled),
         settings,

@@ -21,6 +21,7 @@ pub struct AppState {
     pub jobs: JobsStatus,
     pub auth: Arc<AuthService>,
     pub billing: crate::billing::Billing,
+    pub subscriptions: crate::subscriptions::Subscriptions,
     pub messaging: MessagingClient,
     pub whmcs: WhmcsClient,
     pub salesforce: SalesforceClient,

@@ -19,9 +19,31 @@ mod whmcs;
 use actix_web::web;
 use utoipa::OpenApi;
 
+use crate::cache::Cache;
 use crate::http::resource;
+use crate::integrations::freebit::FreebitClient;
+use crate::integrations::whmcs::WhmcsClient;
 use crate::jobs::Runner;
 use crate::state::AppState;
+
+/// What subscriptions need from the process, built once in `cli::build_state` and reached as
+/// `state.subscriptions`: the WHMCS and Freebit clients and the cache (client currencies).
+#[derive(Clone)]
+pub struct Subscriptions {
+    whmcs: WhmcsClient,
+    freebit: FreebitClient,
+    cache: Cache,
+}
+
+impl Subscriptions {
+    pub fn new(whmcs: WhmcsClient, freebit: FreebitClient, cache: Cache) -> Self {
+        Self {
+            whmcs,
+            freebit,
+            cache,
+        }
+    }
+}
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
