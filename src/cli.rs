@@ -108,20 +108,29 @@ async fn seed(settings: &Settings) -> anyhow::Result<()> {
 
 pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<AppState> {
     let cache = Cache::new(&settings.redis)?;
+    let whmcs = crate::integrations::whmcs::WhmcsClient::new(&settings.providers)?;
+    let freebit = crate::integrations::freebit::FreebitClient::new(&settings.providers)?;
     Ok(AppState {
         db: db::pool(&settings.database)?,
         auth: crate::auth::AuthService::new(&settings.auth, cache.clone())?,
+        billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
+        subscriptions: crate::subscriptions::Subscriptions::new(
+            whmcs.clone(),
+            freebit.clone(),
+            cache.clone(),
+        ),
         messaging: crate::integrations::messaging::MessagingClient::new(&settings.providers)?,
-        whmcs: crate::integrations::whmcs::WhmcsClient::new(&settings.providers)?,
+        whmcs,
         salesforce: crate::integrations::salesforce::SalesforceClient::new(&settings.providers)?,
-        freebit: crate::integrations::freebit::FreebitClient::new(&settings.providers)?,
+        freebit,
         cache,
         jobs: JobsStatus::new(jobs_enabled),
         settings,
     })
 }
 
-/// The job runner every process with jobs enabled runs: the queues, the schedules and the outbox dispatcher.
+/// The job runner every process with jobs enabled runs: the foundation's housekeeping and outbox dispatcher,
+/// then every context's queues, schedules and subscribers. A new context adds one line.
 pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let settings = &state.settings;
     let pool = state.db.clone();
@@ -132,52 +141,21 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
         settings.outbox.stream_max_len,
     );
     let dispatcher = Dispatcher::new(state.db.clone(), sink, settings.outbox.clone());
-    let (reset_pool, messaging, auth) = (
-        state.db.clone(),
-        state.messaging.clone(),
-        state.auth.clone(),
-    );
-    let linker = crate::customers::linking::Linker {
-        pool: state.db.clone(),
-        whmcs: state.whmcs.clone(),
-        salesforce: state.salesforce.clone(),
-    };
-    let profile_sync = crate::customers::updates::ProfileSync::from_state(state);
-    let catalog_state = state.clone();
-    let (orders_state, trigger_state) = (state.clone(), state.clone());
-    Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
+    let runner = Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
         .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))
-        .register(move |job, ctx| {
-            let linker = linker.clone();
-            async move { linker.run(job, ctx).await }
-        })
-        .register(move |job, ctx| {
-            let sync = profile_sync.clone();
-            async move { sync.run(job, ctx).await }
-        })
-        .register(move |job, ctx| {
-            crate::auth::jobs::send_password_reset(
-                reset_pool.clone(),
-                messaging.clone(),
-                auth.clone(),
-                job,
-                ctx,
-            )
-        })
-        .register(move |job, ctx| crate::catalog::run_sync(catalog_state.clone(), job, ctx))
-        .register(move |job, ctx| crate::orders::provision::run(orders_state.clone(), job, ctx))
-        .background(move |shutdown| crate::orders::trigger::subscribe(trigger_state, shutdown))
         .schedule("housekeeping", &settings.jobs.cron.housekeeping, |tick| {
             housekeeping::Housekeeping {
                 scheduled_for: tick,
             }
         })?
-        .schedule("catalog-sync", &settings.catalog.sync_cron, |tick| {
-            crate::catalog::SyncCatalog {
-                scheduled_for: tick,
-            }
-        })
-        .map(|runner| runner.background(move |shutdown| dispatcher.run(shutdown)))
+        .background(move |shutdown| dispatcher.run(shutdown));
+    let runner = crate::auth::jobs(runner, state)?;
+    let runner = crate::customers::jobs(runner, state)?;
+    let runner = crate::billing::jobs(runner, state)?;
+    let runner = crate::catalog::jobs(runner, state)?;
+    let runner = crate::orders::jobs(runner, state)?;
+    let runner = crate::support::jobs(runner, state)?;
+    crate::subscriptions::jobs(runner, state)
 }
 
 /// Runs the API and/or the job runner until SIGTERM or SIGINT, then drains both.

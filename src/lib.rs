@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod money;
 pub mod observability;
 pub mod openapi;
+pub mod operations;
 pub mod orders;
 pub mod outbox;
 pub mod routes;

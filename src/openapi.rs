@@ -15,7 +15,7 @@ use crate::health;
                        Every error is an RFC 9457 problem document (`application/problem+json`)."
     ),
     paths(
-        health::live, health::ready, crate::routes::metrics, crate::routes::problem_type,
+        health::live, health::ready, crate::operations::metrics, crate::operations::problem_type,
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::sessions,
         auth::revoke_session, auth::me, auth::jwks, auth::change, auth::forgot, auth::reset,
         auth::create_staff, auth::list_users, auth::update_staff,
@@ -31,7 +31,7 @@ use crate::health;
         ),
         schemas(
             Problem, FieldError, ErrorCode,
-            crate::auth::User, crate::auth::Role, crate::auth::UserKind, crate::auth::service::TokenResponse,
+            crate::auth::User, crate::auth::Role, crate::auth::UserKind, crate::auth::TokenResponse,
             auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::SessionView,
             auth::ChangePasswordRequest, auth::ForgotPasswordRequest, auth::ResetPasswordRequest, auth::Accepted,
             auth::CreateStaffRequest, auth::UpdateStaffRequest, auth::UserPage,
@@ -70,7 +70,7 @@ impl Modify for BearerAuth {
 pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
     vec![
         ("operations and auth", ApiDoc::openapi()),
-        ("customers", crate::customers::api::ApiDoc::openapi()),
+        ("customers", crate::customers::ApiDoc::openapi()),
         ("billing", crate::billing::ApiDoc::openapi()),
         ("catalog", crate::catalog::ApiDoc::openapi()),
         ("orders", crate::orders::ApiDoc::openapi()),

@@ -5,9 +5,7 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::auth::UserKind;
-use crate::auth::passwords::Passwords;
-use crate::auth::store::{self, NewUser};
+use crate::auth::{self, NewUser, Passwords, UserKind};
 use crate::config::Settings;
 
 /// The portal's demo customer (its email matches the sandbox's demo WHMCS client and Salesforce contact).
@@ -62,7 +60,7 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
             .hash(&SecretString::from(password.to_owned()))
             .await?;
         let mut conn = pool.acquire().await?;
-        let created = store::insert_user(
+        let created = auth::create_user(
             &mut conn,
             NewUser {
                 id: Uuid::now_v7(),
@@ -83,9 +81,9 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
         });
     }
     use sandbox_demo_customer as demo;
-    if let Some(user) = store::user_by_email(pool, DEMO_CUSTOMER.0).await? {
+    if let Some(user) = auth::account_by_email(pool, DEMO_CUSTOMER.0).await? {
         let mut conn = pool.acquire().await?;
-        crate::customers::links::record(
+        crate::customers::record_links(
             &mut conn,
             &crate::customers::CustomerLinks {
                 user_id: user.id,

@@ -11,7 +11,8 @@ use actix_web::{App, HttpServer, web};
 use crate::errors;
 use crate::http::{cors, observe, security_headers};
 use crate::observability;
-use crate::routes::{self, OpenApiJson};
+use crate::operations::{self, OpenApiJson};
+use crate::routes;
 use crate::state::AppState;
 
 pub struct Application {
@@ -61,7 +62,7 @@ fn build_server(
 ) -> anyhow::Result<Server> {
     let metrics = web::Data::new(observability::metrics_handle()?);
     let openapi = web::Data::new(OpenApiJson(Arc::new(crate::openapi::to_pretty_json()?)));
-    let swagger = web::Data::new(routes::swagger_config());
+    let swagger = web::Data::new(operations::swagger_config());
     let server_settings = state.settings.server.clone();
     let timeout = Duration::from_millis(server_settings.request_timeout_ms);
     let body_limit = server_settings.body_limit_bytes;

@@ -20,6 +20,8 @@ pub struct AppState {
     pub cache: Cache,
     pub jobs: JobsStatus,
     pub auth: Arc<AuthService>,
+    pub billing: crate::billing::Billing,
+    pub subscriptions: crate::subscriptions::Subscriptions,
     pub messaging: MessagingClient,
     pub whmcs: WhmcsClient,
     pub salesforce: SalesforceClient,

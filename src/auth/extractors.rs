@@ -9,9 +9,10 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use uuid::Uuid;
 
+use super::AuthError;
 use super::model::{Role, UserKind};
+use super::repo;
 use super::service::ClientInfo;
-use super::{AuthError, store};
 use crate::errors::ApiError;
 use crate::state::AppState;
 
@@ -59,7 +60,7 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
         unauthorized("The access token is invalid or expired.")
     })?;
     // Checked on every request so a revoked session or a disabled user is locked out at once.
-    let check = store::check_session(&state.db, claims.sid, claims.sub)
+    let check = repo::check_session(&state.db, claims.sid, claims.sub)
         .await?
         .ok_or_else(|| unauthorized("The session has ended."))?;
     if check.revoked || check.disabled {

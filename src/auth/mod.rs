@@ -1,31 +1,102 @@
 //! Customers and staff: registration, login, sessions with refresh-token rotation and reuse detection,
 //! passwords, staff administration, and the extractors every other context authorises with.
+//!
+//! This module is the context's published interface: the extractors, the account types, what other
+//! contexts may read about an account ([`account`]), creating a user directly ([`create_user`], for the
+//! seed and tests), the routes and the jobs. Everything else stays inside.
 
 mod error;
-pub mod extractors;
-mod handlers;
-pub mod jobs;
-pub mod keys;
+mod extractors;
+mod keys;
 mod limiter;
-pub mod model;
-pub mod passwords;
-pub mod secrets;
-pub mod service;
-pub mod store;
+mod model;
+mod passwords;
+mod repo;
+mod reset_email;
+mod routes;
+mod secrets;
+mod service;
 
 use actix_web::web;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
 
 pub use error::AuthError;
 pub use extractors::{Admin, AuthUser, Customer, Staff};
-pub use handlers::session::{LoginRequest, RegisterRequest};
 pub use model::{Role, User, UserKind};
-pub use service::AuthService;
+pub use passwords::Passwords;
+pub use repo::NewUser;
+pub use routes::session::{LoginRequest, RegisterRequest};
+pub use service::{AuthService, TokenResponse};
 
-use crate::routes::resource;
+use crate::http::resource;
+use crate::jobs::Runner;
+use crate::state::AppState;
+
+/// What other contexts may know about an account: who it is and how to address them. No password hash,
+/// no roles, no sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+impl From<repo::UserRow> for AccountSummary {
+    fn from(row: repo::UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            first_name: row.first_name,
+            last_name: row.last_name,
+        }
+    }
+}
+
+/// The account with this id; `None` when it is gone.
+pub async fn account(pool: &PgPool, user_id: Uuid) -> Result<Option<AccountSummary>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let row = repo::user_by_id(&mut conn, user_id).await?;
+    Ok(row.map(AccountSummary::from))
+}
+
+/// The account with this (normalised) email; `None` when there is none.
+pub async fn account_by_email(
+    pool: &PgPool,
+    email: &str,
+) -> Result<Option<AccountSummary>, sqlx::Error> {
+    Ok(repo::user_by_email(pool, email)
+        .await?
+        .map(AccountSummary::from))
+}
+
+/// Creates a user directly, without the registration flow (the seed's demo users, tests' staff). `None`
+/// when the email is taken.
+pub async fn create_user(
+    conn: &mut PgConnection,
+    user: NewUser<'_>,
+) -> Result<Option<User>, sqlx::Error> {
+    Ok(repo::insert_user(conn, user)
+        .await?
+        .map(|row| row.to_user()))
+}
+
+/// Registers this context's jobs: the password-reset email.
+pub fn jobs(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
+    let (pool, messaging, auth) = (
+        state.db.clone(),
+        state.messaging.clone(),
+        state.auth.clone(),
+    );
+    Ok(runner.register(move |job, ctx| {
+        reset_email::send_password_reset(pool.clone(), messaging.clone(), auth.clone(), job, ctx)
+    }))
+}
 
 /// Mounted under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use handlers::{admin, password, session};
+    use routes::{admin, password, session};
     cfg.service(resource("/auth/register").route(web::post().to(session::register)))
         .service(resource("/auth/login").route(web::post().to(session::login)))
         .service(resource("/auth/refresh").route(web::post().to(session::refresh)))
@@ -47,19 +118,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Mounted at the root.
 pub fn well_known(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/.well-known/jwks.json").route(web::get().to(handlers::session::jwks)));
+    cfg.service(resource("/.well-known/jwks.json").route(web::get().to(routes::session::jwks)));
 }
 
 pub mod openapi {
-    pub use super::handlers::admin::{
+    pub use super::routes::admin::{
         __path_create_staff, __path_list_users, __path_update_staff, CreateStaffRequest,
         UpdateStaffRequest, UserPage,
     };
-    pub use super::handlers::password::{
+    pub use super::routes::password::{
         __path_change, __path_forgot, __path_reset, Accepted, ChangePasswordRequest,
         ForgotPasswordRequest, ResetPasswordRequest,
     };
-    pub use super::handlers::session::{
+    pub use super::routes::session::{
         __path_jwks, __path_login, __path_logout, __path_logout_all, __path_me, __path_refresh,
         __path_register, __path_revoke_session, __path_sessions, LoginRequest, RefreshRequest,
         RegisterRequest, SessionView,

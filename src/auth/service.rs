@@ -18,8 +18,8 @@ use super::keys::TokenKeys;
 use super::limiter::LoginLimiter;
 use super::model::User;
 use super::passwords::Passwords;
+use super::repo::{self, AuditEvent, NewSession};
 use super::secrets::{self, Purpose, TokenSecrets};
-use super::store::{self, AuditEvent, NewSession};
 use crate::cache::Cache;
 use crate::config::AuthSettings;
 
@@ -107,7 +107,7 @@ impl AuthService {
         let refresh_token = self.secrets.token(Purpose::Refresh, token_id);
         let lifetime =
             i64::try_from(self.settings.refresh_absolute_lifetime_secs).unwrap_or(i64::MAX / 2);
-        store::create_session(
+        repo::create_session(
             conn,
             NewSession {
                 id: session_id,
@@ -135,7 +135,7 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<Refreshed, RefreshError> {
         let mut tx = pool.begin().await?;
-        let Some(row) = store::lock_refresh(&mut tx, &secrets::hash(presented)).await? else {
+        let Some(row) = repo::lock_refresh(&mut tx, &secrets::hash(presented)).await? else {
             return Err(RefreshError::Invalid);
         };
         let audit = |event: &'static str, details: serde_json::Value| {
@@ -146,7 +146,7 @@ impl AuthService {
         };
         // A revoked family never comes back, grace window or not.
         if row.revoked_at.is_some() {
-            store::audit(
+            repo::audit(
                 &mut tx,
                 audit(
                     "refresh_rejected_revoked",
@@ -167,8 +167,8 @@ impl AuthService {
             } else {
                 "expired"
             };
-            store::revoke_session(&mut tx, row.session_id, None, reason).await?;
-            store::audit(
+            repo::revoke_session(&mut tx, row.session_id, None, reason).await?;
+            repo::audit(
                 &mut tx,
                 audit("session_expired", json!({ "reason": reason })),
             )
@@ -181,9 +181,9 @@ impl AuthService {
             None => {
                 let child = Uuid::new_v4();
                 let child_token = self.secrets.token(Purpose::Refresh, child);
-                store::rotate(
+                repo::rotate(
                     &mut tx,
-                    store::Rotation {
+                    repo::Rotation {
                         session_id: row.session_id,
                         user_id: row.user_id,
                         old_token_id: row.token_id,
@@ -201,9 +201,9 @@ impl AuthService {
                     i64::try_from(self.settings.reuse_grace_secs).unwrap_or(0),
                 );
                 if now - rotated_at > grace {
-                    store::revoke_session(&mut tx, row.session_id, None, "refresh_token_reuse")
+                    repo::revoke_session(&mut tx, row.session_id, None, "refresh_token_reuse")
                         .await?;
-                    store::audit(
+                    repo::audit(
                         &mut tx,
                         audit(
                             "refresh_token_reuse_detected",
@@ -216,8 +216,8 @@ impl AuthService {
                     return Err(RefreshError::Invalid);
                 }
                 // Two tabs, or a response lost on the way: hand back the family's current pair.
-                store::touch_session(&mut tx, row.session_id).await?;
-                store::audit(
+                repo::touch_session(&mut tx, row.session_id).await?;
+                repo::audit(
                     &mut tx,
                     audit("refresh_within_grace", json!({ "token_id": row.token_id })),
                 )

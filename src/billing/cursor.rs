@@ -1,7 +1,8 @@
 //! The invoice list's opaque cursor. WHMCS pages by offset only, so the cursor carries the offset of the next
 //! page *and* the position (issue date, id) of the last invoice shown: invoices issued meanwhile shift the
 //! offsets, and anything not strictly after that position is skipped instead of shown twice. The cursor is
-//! signed (HMAC-SHA256, bound to the customer and the status filter), so an edited or foreign cursor is a 400.
+//! signed (HMAC-SHA256 with a key derived from `billing.cursor_key`, bound to the customer and the status
+//! filter), so an edited or foreign cursor is a 400.
 
 use aws_lc_rs::{constant_time, hmac};
 use base64::Engine;

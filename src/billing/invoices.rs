@@ -66,6 +66,10 @@ fn required(
 
 impl Invoice {
     /// Unpaid past its due date becomes overdue (`today` in UTC, as WHMCS's cron sees it).
+    #[allow(
+        clippy::wrong_self_convention,
+        reason = "reads as what it means: the invoice as of today"
+    )]
     pub fn as_of(mut self, today: NaiveDate) -> Self {
         if self.status == InvoiceStatus::Unpaid && self.due_on < today {
             self.status = InvoiceStatus::Overdue;

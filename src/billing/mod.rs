@@ -5,19 +5,45 @@
 //! them (`invoices`, `payment_methods`, `payments`); `service` talks to WHMCS for one customer; `routes` is
 //! the HTTP surface.
 
-pub mod cursor;
-pub mod domain;
-pub mod error;
-pub mod invoices;
-pub mod payment_methods;
-pub mod payments;
-pub mod routes;
-pub mod service;
+mod cursor;
+mod domain;
+mod error;
+mod invoices;
+mod payment_methods;
+mod payments;
+mod routes;
+mod service;
+
+use std::sync::Arc;
 
 use actix_web::web;
 use utoipa::OpenApi;
 
-use crate::routes::resource;
+use crate::cache::Cache;
+use crate::config::BillingSettings;
+use crate::http::resource;
+use crate::integrations::whmcs::WhmcsClient;
+use crate::jobs::Runner;
+use crate::state::AppState;
+
+/// What billing needs from the process, built once in `cli::build_state` and reached as `state.billing`: its
+/// WHMCS client, the cache (client currencies) and the invoice cursor codec.
+#[derive(Clone)]
+pub struct Billing {
+    whmcs: WhmcsClient,
+    cache: Cache,
+    cursor: Arc<cursor::CursorCodec>,
+}
+
+impl Billing {
+    pub fn new(settings: &BillingSettings, whmcs: WhmcsClient, cache: Cache) -> Self {
+        Self {
+            whmcs,
+            cache,
+            cursor: Arc::new(cursor::CursorCodec::new(&settings.cursor_key)),
+        }
+    }
+}
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
@@ -62,4 +88,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/billing/payment-methods").route(web::get().to(routes::payment_methods)),
         );
+}
+
+/// Registers this context's jobs: none yet (billing works within requests).
+pub fn jobs(runner: Runner, _state: &AppState) -> anyhow::Result<Runner> {
+    Ok(runner)
 }

@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::cursor::CursorCodec;
 use super::domain::{
     BillingSummary, InvoiceDetail, InvoiceFilter, InvoicePage, PaymentMethodList, PaymentResult,
 };
@@ -75,7 +74,7 @@ pub async fn list_invoices(
             "Use 1–100.",
         )]));
     }
-    let codec = CursorCodec::new(&state.settings.auth.refresh_token_key);
+    let codec = &state.billing.cursor;
     let cursor = match query.cursor.as_deref() {
         Some(text) => {
             let cursor = codec.decode(user_id, text).map_err(|_| bad_cursor())?;
@@ -87,7 +86,7 @@ pub async fn list_invoices(
         None => None,
     };
     let links = require_links(&state.db, user_id).await?;
-    let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+    let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
     let slice = account
         .invoices(query.status, u64::from(limit), cursor.as_ref())
         .await?;
@@ -116,7 +115,7 @@ pub async fn get_invoice(
 ) -> Result<HttpResponse, ApiError> {
     let invoice_id = invoice_id(&path)?;
     let links = require_links(&state.db, customer.0.user_id).await?;
-    let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+    let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.invoice(invoice_id).await?))
 }
 
@@ -134,7 +133,7 @@ pub async fn summary(
     customer: Customer,
 ) -> Result<HttpResponse, ApiError> {
     let links = require_links(&state.db, customer.0.user_id).await?;
-    let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+    let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.summary().await?))
 }
 
@@ -152,7 +151,7 @@ pub async fn payment_methods(
     customer: Customer,
 ) -> Result<HttpResponse, ApiError> {
     let links = require_links(&state.db, customer.0.user_id).await?;
-    let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+    let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(PaymentMethodList {
         items: account.payment_methods().await?,
     }))
@@ -205,7 +204,7 @@ pub async fn pay_invoice(
     )?;
     let pool = state.db.clone();
     idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
-        let account = BillingAccount::new(&state, links.whmcs_client_id)?;
+        let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
         let result: PaymentResult = account.pay(invoice_id, &request).await?;
         StoredResponse::json(StatusCode::OK, &result)
     })

@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 
+use super::Billing;
 use super::cursor::Cursor;
 use super::domain::{
     BillingSummary, Invoice, InvoiceDetail, InvoiceFilter, InvoiceStatus, PaymentKind,
@@ -17,7 +18,6 @@ use super::payments::{PaymentLink, PaymentRequest, invoice_page};
 use crate::integrations::ProviderError;
 use crate::integrations::whmcs::{self, ClientRef, InvoiceQuery, param, raw};
 use crate::money::Money;
-use crate::state::AppState;
 
 /// How long a client's currency is cached (it practically never changes).
 const CURRENCY_TTL: Duration = Duration::from_secs(3600);
@@ -31,7 +31,7 @@ const SCAN_LIMIT: u64 = 1000;
 const DETAIL_CONCURRENCY: usize = 4;
 
 pub struct BillingAccount<'a> {
-    state: &'a AppState,
+    billing: &'a Billing,
     client_id: u64,
 }
 
@@ -62,10 +62,10 @@ fn rejected_with(error: &ProviderError, wanted: &str) -> bool {
 }
 
 impl<'a> BillingAccount<'a> {
-    pub fn new(state: &'a AppState, whmcs_client_id: i64) -> Result<Self, BillingError> {
+    pub fn new(billing: &'a Billing, whmcs_client_id: i64) -> Result<Self, BillingError> {
         let client_id = u64::try_from(whmcs_client_id)
             .map_err(|_| anyhow::anyhow!("WHMCS client id {whmcs_client_id} is negative"))?;
-        Ok(Self { state, client_id })
+        Ok(Self { billing, client_id })
     }
 
     /// One page of invoices, newest first, continuing after `cursor`.
@@ -79,7 +79,7 @@ impl<'a> BillingAccount<'a> {
         let offset = cursor.map_or(0, |c| c.offset);
         let after = cursor.map(|c| (c.last_issued_on, c.last_id));
         let list = self
-            .state
+            .billing
             .whmcs
             .get_invoices(&InvoiceQuery {
                 userid: Some(self.client_id),
@@ -142,7 +142,7 @@ impl<'a> BillingAccount<'a> {
     /// One of the customer's invoices with its lines and payments.
     #[tracing::instrument(name = "billing.invoice", skip_all, fields(client_id = self.client_id, invoice_id))]
     pub async fn invoice(&self, invoice_id: u64) -> Result<InvoiceDetail, BillingError> {
-        let raw = match self.state.whmcs.get_invoice(invoice_id).await {
+        let raw = match self.billing.whmcs.get_invoice(invoice_id).await {
             Ok(raw) => raw,
             Err(error) if is_not_found(&error) => return Err(BillingError::InvoiceNotFound),
             Err(error) => return Err(error.into()),
@@ -168,9 +168,9 @@ impl<'a> BillingAccount<'a> {
     /// The client's currency (GetInvoice does not say it), cached.
     async fn currency(&self) -> Result<String, BillingError> {
         let key = format!("billing:currency:{}", self.client_id);
-        let whmcs = &self.state.whmcs;
+        let whmcs = &self.billing.whmcs;
         let client_id = self.client_id;
-        self.state
+        self.billing
             .cache
             .get_or_load(&key, CURRENCY_TTL, || async move {
                 let details = whmcs
@@ -195,7 +195,7 @@ impl<'a> BillingAccount<'a> {
         let mut offset = 0;
         loop {
             let list = self
-                .state
+                .billing
                 .whmcs
                 .get_invoices(&InvoiceQuery {
                     userid: Some(self.client_id),
@@ -256,7 +256,7 @@ impl<'a> BillingAccount<'a> {
     /// The customer's stored pay methods. A type we do not know is left out rather than failing the list.
     #[tracing::instrument(name = "billing.payment_methods", skip_all, fields(client_id = self.client_id))]
     pub async fn payment_methods(&self) -> Result<Vec<PaymentMethod>, BillingError> {
-        let methods = self.state.whmcs.get_pay_methods(self.client_id).await?;
+        let methods = self.billing.whmcs.get_pay_methods(self.client_id).await?;
         if methods.clientid.is_some_and(|id| id != self.client_id) {
             return Err(BillingError::Mapping(
                 "GetPayMethods answered for another client".into(),
@@ -300,7 +300,7 @@ impl<'a> BillingAccount<'a> {
             param("destination", "sso:custom_redirect"),
             param("sso_redirect_path", invoice_page(invoice_id)),
         ];
-        let token: raw::SsoToken = self.state.whmcs.call("CreateSsoToken", &params).await?;
+        let token: raw::SsoToken = self.billing.whmcs.call("CreateSsoToken", &params).await?;
         let link = PaymentLink::try_from(token)
             .map_err(|error| BillingError::Mapping(error.to_string()))?;
         Ok(PaymentResult {
@@ -329,7 +329,7 @@ impl<'a> BillingAccount<'a> {
         if method.kind != PaymentMethodType::Card {
             return Err(BillingError::UnsupportedPayMethod);
         }
-        match self.state.whmcs.capture_payment(invoice_id, None).await {
+        match self.billing.whmcs.capture_payment(invoice_id, None).await {
             Ok(_) => {}
             Err(error) if rejected_with(&error, "payment_attempt_failed") => {
                 return Err(BillingError::Declined);

@@ -5,21 +5,23 @@
 //! Reading the catalog needs a signed-in customer: the portal shows it behind the login, and it carries
 //! contract prices nobody else needs to scrape.
 
-pub mod domain;
-pub mod routes;
+mod domain;
+mod routes;
 mod salesforce;
-pub mod snapshot;
+mod snapshot;
 
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 pub use domain::{BillingCycle, CatalogProduct, CatalogSnapshot, SimDetails};
+pub use routes::STALE_HEADER;
+pub use snapshot::FRESH_KEY;
 
 use crate::errors::ApiError;
+use crate::http::resource;
 use crate::integrations::ProviderError;
-use crate::jobs::{Job, JobContext};
-use crate::routes::resource;
+use crate::jobs::{Job, JobContext, Runner};
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -106,4 +108,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/catalog/products").route(web::get().to(routes::list_products)))
         .service(resource("/catalog/products/{sku}").route(web::get().to(routes::get_product)))
         .service(resource("/admin/catalog/sync").route(web::post().to(routes::sync)));
+}
+
+/// Registers this context's jobs: the catalog sync, on its schedule.
+pub fn jobs(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
+    let catalog_state = state.clone();
+    runner
+        .register(move |job, ctx| run_sync(catalog_state.clone(), job, ctx))
+        .schedule("catalog-sync", &state.settings.catalog.sync_cron, |tick| {
+            SyncCatalog {
+                scheduled_for: tick,
+            }
+        })
 }

@@ -29,6 +29,7 @@ pub struct Settings {
     pub sandbox: serde::de::IgnoredAny,
     pub auth: AuthSettings,
     pub catalog: CatalogSettings,
+    pub billing: BillingSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -160,6 +161,14 @@ pub struct CatalogSettings {
     pub sync_cron: String,
     /// Name of the Salesforce price book whose prices the portal shows.
     pub pricebook_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingSettings {
+    /// Secret the invoice list's cursors are signed with (base64, at least 32 bytes). Its own key, so
+    /// rotating it only invalidates cursors in flight, and no other secret signs what customers can see.
+    pub cursor_key: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -338,6 +347,12 @@ impl Settings {
         if self.auth.refresh_token_key.expose_secret().trim().len() < 43 {
             return fail(
                 "auth.refresh_token_key",
+                "must be at least 32 random bytes, base64-encoded",
+            );
+        }
+        if self.billing.cursor_key.expose_secret().trim().len() < 43 {
+            return fail(
+                "billing.cursor_key",
                 "must be at least 32 random bytes, base64-encoded",
             );
         }

@@ -9,7 +9,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::links::{self, CustomerLinks};
-use crate::auth::store as users;
 use crate::integrations::ProviderError;
 use crate::integrations::salesforce::{SalesforceClient, composite_failure, soql};
 use crate::integrations::whmcs::{ClientRef, NewClient, WhmcsClient};
@@ -42,11 +41,9 @@ impl Linker {
         if links::status(&self.pool, job.user_id).await? == Some(links::LinkStatus::Linked) {
             return Ok(());
         }
-        let mut conn = self.pool.acquire().await?;
-        let Some(user) = users::user_by_id(&mut conn, job.user_id).await? else {
+        let Some(user) = crate::auth::account(&self.pool, job.user_id).await? else {
             return Ok(());
         };
-        drop(conn);
         let person = Person {
             email: user.email,
             first_name: user.first_name,

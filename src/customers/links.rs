@@ -1,5 +1,6 @@
 //! The links between a portal user and their records in WHMCS and Salesforce. Other contexts ask for them
-//! through [`require_links`]; only this module touches the table.
+//! through [`links_for`] (its own error, for jobs) or [`require_links`] (a
+//! [`CustomerError`], for handlers); only this module touches the table.
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -23,9 +24,38 @@ pub enum LinkStatus {
     Linked,
 }
 
-/// The customer's links, or [`CustomerError::Linking`] while they are still being set up (a system was down
-/// at sign-up).
-pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, CustomerError> {
+/// Why [`links_for`] found no usable links. A domain error: each caller decides what it means to them (the
+/// HTTP API answers through [`CustomerError`], a job retries or gives up).
+#[derive(Debug, thiserror::Error)]
+pub enum LinkLookupError {
+    /// The accounts in WHMCS and Salesforce are still being found or created (a system was down at sign-up).
+    #[error("the customer is still being linked")]
+    Linking,
+    /// The user has no customer records at all (a staff account).
+    #[error("the user has no customer records")]
+    NotACustomer,
+    /// The row says linked but lacks an id: a bug or a manual edit.
+    #[error("customer_links row {0} is linked but incomplete")]
+    Incomplete(Uuid),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<LinkLookupError> for CustomerError {
+    fn from(error: LinkLookupError) -> Self {
+        match error {
+            LinkLookupError::Linking => CustomerError::Linking,
+            LinkLookupError::NotACustomer => CustomerError::NotACustomer,
+            LinkLookupError::Incomplete(user_id) => CustomerError::Unexpected(anyhow::anyhow!(
+                "customer_links row {user_id} is linked but incomplete"
+            )),
+            LinkLookupError::Database(error) => CustomerError::Database(error),
+        }
+    }
+}
+
+/// The customer's links to their WHMCS client and Salesforce Account/Contact.
+pub async fn links_for(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, LinkLookupError> {
     let row = sqlx::query!(
         "SELECT status, whmcs_client_id, salesforce_account_id, salesforce_contact_id FROM customer_links WHERE user_id = $1",
         user_id,
@@ -46,13 +76,17 @@ pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks
                     salesforce_contact_id,
                 })
             }
-            _ => {
-                Err(anyhow::anyhow!("customer_links row {user_id} is linked but incomplete").into())
-            }
+            _ => Err(LinkLookupError::Incomplete(user_id)),
         },
-        Some(_) => Err(CustomerError::Linking),
-        None => Err(CustomerError::NotACustomer),
+        Some(_) => Err(LinkLookupError::Linking),
+        None => Err(LinkLookupError::NotACustomer),
     }
+}
+
+/// The customer's links, or [`CustomerError::Linking`] while they are still being set up (a system was down
+/// at sign-up): what handlers ask for, since the error becomes the `account-linking` problem.
+pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, CustomerError> {
+    Ok(links_for(pool, user_id).await?)
 }
 
 pub async fn status(pool: &PgPool, user_id: Uuid) -> Result<Option<LinkStatus>, sqlx::Error> {

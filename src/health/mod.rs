@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::{self, MigrationState};
+use crate::http::resource;
 use crate::jobs::RunnerState;
-use crate::routes::resource;
 use crate::state::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);

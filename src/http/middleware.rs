@@ -166,7 +166,7 @@ pub fn cors(allowed_origins: &[String]) -> Cors {
             HeaderName::from_static(REQUEST_ID_HEADER),
             header::RETRY_AFTER,
             header::LOCATION,
-            HeaderName::from_static(crate::catalog::routes::STALE_HEADER),
+            HeaderName::from_static(crate::catalog::STALE_HEADER),
         ])
         .max_age(600)
 }

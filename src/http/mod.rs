@@ -1,7 +1,9 @@
 //! HTTP plumbing shared by every context: request ids, the request span and metrics, timeouts, security
-//! headers and CORS.
+//! headers, CORS, and [`resource`] (405 for unsupported methods).
 
 mod middleware;
 pub mod request_context;
+mod resource;
 
 pub use middleware::{REQUEST_ID_HEADER, cors, docs_headers, observe, security_headers};
+pub use resource::resource;

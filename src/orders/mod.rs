@@ -3,25 +3,29 @@
 //! Freebit for eSIMs) exactly once, step by step, and the customer follows its status.
 //!
 //! `domain` holds the provider-agnostic types; `salesforce` the CRM records and mappers; `repo` the tables;
-//! `create` places an order; `routes` is the HTTP surface.
+//! `service` places an order; `provision` is the provisioning job and `trigger` the Salesforce event that
+//! starts it; `routes` and `stream` (the SSE status stream) are the HTTP surface.
 
-pub mod create;
-pub mod domain;
+mod domain;
 mod error;
-pub mod provision;
-pub mod repo;
-pub mod routes;
-pub mod salesforce;
-pub mod stream;
-pub mod trigger;
+mod provision;
+mod repo;
+mod routes;
+mod salesforce;
+mod service;
+mod stream;
+mod trigger;
 
 use actix_web::web;
 
 pub use error::OrderError;
-pub use provision::ProvisionOrder;
 use utoipa::OpenApi;
 
-use crate::routes::resource;
+pub use provision::ProvisionOrder;
+
+use crate::http::resource;
+use crate::jobs::Runner;
+use crate::state::AppState;
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
@@ -55,4 +59,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/orders/{id}").route(web::get().to(routes::get_order)))
     .service(resource("/orders/{id}/events").route(web::get().to(stream::order_events)));
+}
+
+/// Registers this context's jobs: provisioning, and the subscriber to the Salesforce event that asks for it.
+pub fn jobs(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
+    let (orders_state, trigger_state) = (state.clone(), state.clone());
+    Ok(runner
+        .register(move |job, ctx| provision::run(orders_state.clone(), job, ctx))
+        .background(move |shutdown| trigger::subscribe(trigger_state, shutdown)))
 }

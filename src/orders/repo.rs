@@ -20,6 +20,10 @@ pub struct OrderRow {
     pub items: Json<Vec<StoredItem>>,
     pub activation: Option<Json<Activation>>,
     pub sim: Option<Json<SimChoice>>,
+    #[allow(
+        dead_code,
+        reason = "part of the row; written by provisioning, read by operators only"
+    )]
     pub whmcs_order_id: Option<i64>,
     pub service_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
@@ -201,6 +205,55 @@ pub async fn set_status(
         append_event(conn, order_id, status, reason).await?;
     }
     Ok(changed == 1)
+}
+
+/// Marks the first request to provision the order with this Salesforce id; `None` when it was requested
+/// before (or is not a portal order).
+pub async fn claim_provision_request(
+    conn: &mut PgConnection,
+    salesforce_order_id: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "UPDATE orders SET provision_requested_at = now()
+         WHERE salesforce_order_id = $1 AND provision_requested_at IS NULL RETURNING id",
+        salesforce_order_id,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Forgets the request to provision (the CRM did not approve after all), so a later one is claimed again.
+pub async fn clear_provision_request(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE orders SET provision_requested_at = NULL WHERE id = $1",
+        order_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Stores what provisioning created in WHMCS: the order, its services, and the items with their services.
+pub async fn record_provisioned(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+    whmcs_order_id: i64,
+    service_ids: &[i64],
+    items: &[StoredItem],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE orders SET whmcs_order_id = $2, service_ids = $3, items = $4 WHERE id = $1",
+        order_id,
+        whmcs_order_id,
+        service_ids,
+        Json(items) as _,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Events after `after_sequence`, oldest first.

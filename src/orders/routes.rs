@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::domain::{CreateOrderRequest, Order, OrderPage};
-use super::{create, repo};
+use super::{repo, service};
 use crate::auth::Customer;
 use crate::customers::require_links;
 use crate::errors::{ApiError, ErrorCode, FieldError};
@@ -84,7 +84,7 @@ pub async fn create_order(
     let fingerprint = Fingerprint::of_json("POST", "/api/v1/orders", &request)?;
     let pool = state.db.clone();
     idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
-        let order = create::create_order(&state, &links, &request).await?;
+        let order = service::create_order(&state, &links, &request).await?;
         StoredResponse::json(StatusCode::CREATED, &order)
     })
     .await

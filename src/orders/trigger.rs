@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::ProvisionOrder;
 use super::domain::OrderStatus;
-use super::provision::ProvisionOrder;
 use super::repo;
 use crate::integrations::salesforce::replay::store_replay_id;
 use crate::integrations::salesforce::{
@@ -109,13 +109,7 @@ pub async fn handle(state: &AppState, event: &PlatformEvent) -> anyhow::Result<(
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default();
     let mut tx = state.db.begin().await?;
-    let claimed = sqlx::query_scalar!(
-        "UPDATE orders SET provision_requested_at = now()
-         WHERE salesforce_order_id = $1 AND provision_requested_at IS NULL RETURNING id",
-        salesforce_order_id,
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let claimed = repo::claim_provision_request(&mut tx, salesforce_order_id).await?;
     match claimed {
         Some(order_id) => {
             repo::set_status(&mut tx, order_id, OrderStatus::Approved, None).await?;

@@ -2,24 +2,51 @@
 //! (details, this month's data) and its changes (top-up, plan change, suspend, resume), each idempotent and
 //! recorded in the `sim_actions` audit trail.
 //!
-//! `domain` holds the provider-agnostic types; one mapper per provider resource turns raw payloads into
-//! them (`services`: WHMCS service → `Subscription`; `sim_lines`: Freebit detail + traffic → `SimLine`);
-//! `service` talks to the providers for one customer; `audit` writes the trail; `routes` is the HTTP
-//! surface; `plans` is the catalog of plan codes the portal accepts.
+//! `domain` holds the provider-agnostic types; one mapper per provider turns raw payloads into them
+//! (`whmcs`: WHMCS service → `Subscription`; `freebit`: Freebit detail + traffic → `SimLine`); `service`
+//! talks to the providers for one customer; `audit` writes the trail (the `sim_actions` table); `routes` is
+//! the HTTP surface; `plans` is the catalog of plan codes the portal accepts.
 
-pub mod audit;
-pub mod domain;
-pub mod error;
-pub mod plans;
-pub mod routes;
-pub mod service;
-pub mod services;
-pub mod sim_lines;
+mod audit;
+mod domain;
+mod error;
+mod freebit;
+mod plans;
+mod routes;
+mod service;
+mod whmcs;
 
 use actix_web::web;
 use utoipa::OpenApi;
 
-use crate::routes::resource;
+use crate::cache::Cache;
+use crate::http::resource;
+use crate::integrations::freebit::FreebitClient;
+use crate::integrations::whmcs::WhmcsClient;
+use crate::jobs::Runner;
+use crate::state::AppState;
+
+/// The plan codes (and monthly quotas) a plan change accepts.
+pub use plans::PLANS;
+
+/// What subscriptions need from the process, built once in `cli::build_state` and reached as
+/// `state.subscriptions`: the WHMCS and Freebit clients and the cache (client currencies).
+#[derive(Clone)]
+pub struct Subscriptions {
+    whmcs: WhmcsClient,
+    freebit: FreebitClient,
+    cache: Cache,
+}
+
+impl Subscriptions {
+    pub fn new(whmcs: WhmcsClient, freebit: FreebitClient, cache: Cache) -> Self {
+        Self {
+            whmcs,
+            freebit,
+            cache,
+        }
+    }
+}
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
@@ -65,4 +92,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/subscriptions/{id}/sim/suspend").route(web::post().to(routes::suspend)))
         .service(resource("/subscriptions/{id}/sim/resume").route(web::post().to(routes::resume)));
+}
+
+/// Registers this context's jobs: none yet (subscriptions works within requests).
+pub fn jobs(runner: Runner, _state: &AppState) -> anyhow::Result<Runner> {
+    Ok(runner)
 }

@@ -140,7 +140,7 @@ pub async fn list(
     customer: Customer,
 ) -> Result<HttpResponse, ApiError> {
     let links = require_links(&state.db, customer.0.user_id).await?;
-    let account = SubscriptionAccount::new(&state, links.whmcs_client_id)?;
+    let account = SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(SubscriptionList {
         items: account.list().await?,
     }))
@@ -165,7 +165,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = subscription_id(&path)?;
     let links = require_links(&state.db, customer.0.user_id).await?;
-    let account = SubscriptionAccount::new(&state, links.whmcs_client_id)?;
+    let account = SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.get(id).await?))
 }
 
@@ -188,7 +188,7 @@ pub async fn sim(
 ) -> Result<HttpResponse, ApiError> {
     let id = subscription_id(&path)?;
     let links = require_links(&state.db, customer.0.user_id).await?;
-    let account = SubscriptionAccount::new(&state, links.whmcs_client_id)?;
+    let account = SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.sim(id).await?))
 }
 
@@ -372,7 +372,7 @@ async fn change(
     )?;
     let pool = state.db.clone();
     idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
-        let result = match SubscriptionAccount::new(&state, links.whmcs_client_id) {
+        let result = match SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id) {
             Ok(account) => account.change_sim(id, &command).await,
             Err(error) => Err(error),
         };

@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 
+use super::Subscriptions;
 use super::domain::{SimActionOutcome, SimLine, Subscription};
 use super::error::{LineConflict, SubscriptionError};
-use super::services::ServiceInCurrency;
-use super::sim_lines::FreebitLine;
+use super::freebit::FreebitLine;
+use super::whmcs::ServiceInCurrency;
 use crate::integrations::ProviderError;
 use crate::integrations::freebit::QuotaTopUp;
 use crate::integrations::freebit::raw::{AccountDetail, LineStatus, TrafficInfo};
 use crate::integrations::whmcs::{ClientProductsQuery, ClientRef, raw};
-use crate::state::AppState;
 
 /// How long a client's currency is cached (it practically never changes).
 const CURRENCY_TTL: Duration = Duration::from_secs(3600);
@@ -45,7 +45,7 @@ pub enum SimCommand {
 }
 
 pub struct SubscriptionAccount<'a> {
-    state: &'a AppState,
+    subscriptions: &'a Subscriptions,
     client_id: u64,
 }
 
@@ -65,10 +65,16 @@ fn is_ambiguous(error: &ProviderError) -> bool {
 }
 
 impl<'a> SubscriptionAccount<'a> {
-    pub fn new(state: &'a AppState, whmcs_client_id: i64) -> Result<Self, SubscriptionError> {
+    pub fn new(
+        subscriptions: &'a Subscriptions,
+        whmcs_client_id: i64,
+    ) -> Result<Self, SubscriptionError> {
         let client_id = u64::try_from(whmcs_client_id)
             .map_err(|_| anyhow::anyhow!("WHMCS client id {whmcs_client_id} is negative"))?;
-        Ok(Self { state, client_id })
+        Ok(Self {
+            subscriptions,
+            client_id,
+        })
     }
 
     /// Every service of the customer, by id.
@@ -78,7 +84,7 @@ impl<'a> SubscriptionAccount<'a> {
         let mut offset = 0;
         loop {
             let page = self
-                .state
+                .subscriptions
                 .whmcs
                 .get_clients_products(&ClientProductsQuery {
                     clientid: Some(self.client_id),
@@ -110,7 +116,7 @@ impl<'a> SubscriptionAccount<'a> {
     #[tracing::instrument(name = "subscriptions.get", skip_all, fields(client_id = self.client_id, service_id))]
     pub async fn get(&self, service_id: u64) -> Result<Subscription, SubscriptionError> {
         let page = self
-            .state
+            .subscriptions
             .whmcs
             .get_clients_products(&ClientProductsQuery {
                 clientid: Some(self.client_id),
@@ -150,9 +156,9 @@ impl<'a> SubscriptionAccount<'a> {
     /// The client's currency (GetClientsProducts does not say it), cached.
     async fn currency(&self) -> Result<String, SubscriptionError> {
         let key = format!("subscriptions:currency:{}", self.client_id);
-        let whmcs = &self.state.whmcs;
+        let whmcs = &self.subscriptions.whmcs;
         let client_id = self.client_id;
-        self.state
+        self.subscriptions
             .cache
             .get_or_load(&key, CURRENCY_TTL, || async move {
                 let details = whmcs
@@ -188,7 +194,7 @@ impl<'a> SubscriptionAccount<'a> {
     #[tracing::instrument(name = "subscriptions.sim", skip_all, fields(client_id = self.client_id, service_id))]
     pub async fn sim(&self, service_id: u64) -> Result<SimLine, SubscriptionError> {
         let (_, number) = self.sim_subscription(service_id).await?;
-        let freebit = &self.state.freebit;
+        let freebit = &self.subscriptions.freebit;
         let (detail, traffic) = tokio::try_join!(
             freebit.account_detail(&number),
             freebit.traffic_info(&number)
@@ -214,7 +220,7 @@ impl<'a> SubscriptionAccount<'a> {
         if subscription.is_closed() {
             return Err(SubscriptionError::Closed(subscription.status));
         }
-        let freebit = &self.state.freebit;
+        let freebit = &self.subscriptions.freebit;
         let detail = freebit.account_detail(&number).await?;
         check_line(detail.status, command)?;
         let before = match command {
@@ -283,7 +289,7 @@ impl<'a> SubscriptionAccount<'a> {
         command: &SimCommand,
         before: Option<&TrafficInfo>,
     ) -> bool {
-        let freebit = &self.state.freebit;
+        let freebit = &self.subscriptions.freebit;
         match command {
             SimCommand::TopUp { quota_mb } => {
                 let (Some(before), Ok(after)) = (before, freebit.traffic_info(number).await) else {

@@ -6,14 +6,17 @@
 //! statuses map to Case fields.
 
 mod authors;
-pub mod domain;
+mod domain;
 mod error;
 mod routes;
-pub mod salesforce;
+mod salesforce;
 
+use actix_web::web;
 use utoipa::OpenApi;
 
-pub use routes::routes;
+use crate::http::resource;
+use crate::jobs::Runner;
+use crate::state::AppState;
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
@@ -35,3 +38,19 @@ pub use routes::routes;
     tags((name = "support", description = "The customer's support cases (Salesforce Case)"))
 )]
 pub struct ApiDoc;
+
+/// Mounted under `/api/v1`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/support/cases")
+            .route(web::get().to(routes::list_cases))
+            .route(web::post().to(routes::create_case)),
+    )
+    .service(resource("/support/cases/{id}").route(web::get().to(routes::get_case)))
+    .service(resource("/support/cases/{id}/comments").route(web::post().to(routes::add_comment)));
+}
+
+/// Registers this context's jobs: none yet (support works within requests).
+pub fn jobs(runner: Runner, _state: &AppState) -> anyhow::Result<Runner> {
+    Ok(runner)
+}

@@ -25,18 +25,6 @@ const SUBJECT_MAX: usize = 255;
 const DESCRIPTION_MAX: usize = 32_000;
 const COMMENT_MAX: usize = 4_000;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        crate::routes::resource("/support/cases")
-            .route(web::get().to(list_cases))
-            .route(web::post().to(create_case)),
-    )
-    .service(crate::routes::resource("/support/cases/{id}").route(web::get().to(get_case)))
-    .service(
-        crate::routes::resource("/support/cases/{id}/comments").route(web::post().to(add_comment)),
-    );
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

@@ -5,8 +5,7 @@ mod passwords;
 mod rotation;
 mod tokens;
 
-use concierge::auth::UserKind;
-use concierge::auth::store::{self, NewUser};
+use concierge::auth::{self, NewUser, UserKind};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -82,7 +81,7 @@ pub async fn admin(app: &TestApp, email: &str) -> Value {
         .await
         .unwrap();
     let mut conn = app.db.acquire().await.unwrap();
-    store::insert_user(
+    auth::create_user(
         &mut conn,
         NewUser {
             id: uuid::Uuid::now_v7(),

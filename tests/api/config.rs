@@ -36,12 +36,20 @@ private_key_pem = """
 MC4CAQAwBQYDK2VwBCIEIGQkyak2mX9LxMX4EMRLonTx+Q2/ExhQ4zTeuQcmMQmX
 -----END PRIVATE KEY-----
 """
+[billing]
+cursor_key = "k0i3vgB6CG541G2LIZSR3ufWDrKuIItuTkZV5OxapTY="
 "#;
 
 #[test]
 fn production_refuses_to_start_without_secrets_from_the_environment() {
     let error = load(Environment::Production, &[]).unwrap_err();
     assert!(error.contains("database.url"), "{error}");
+}
+
+#[test]
+fn a_short_billing_cursor_key_is_refused() {
+    let error = load(Environment::Test, &[("billing.cursor_key", "too-short")]).unwrap_err();
+    assert!(error.contains("billing.cursor_key"), "{error}");
 }
 
 #[test]

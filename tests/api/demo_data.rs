@@ -24,5 +24,5 @@ fn the_demo_login_is_linked_to_the_sandboxs_first_demo_customer() {
 
 #[test]
 fn the_plan_codes_the_portal_accepts_are_the_sandboxs_plans() {
-    assert_eq!(concierge::subscriptions::plans::PLANS, demo::PLANS);
+    assert_eq!(concierge::subscriptions::PLANS, demo::PLANS);
 }

@@ -383,7 +383,7 @@ pub async fn customer_linked_to(app: &TestApp, index: usize) -> serde_json::Valu
         .and_then(|id| id.parse().ok())
         .expect("user id");
     let mut conn = app.db.acquire().await.expect("connection");
-    concierge::customers::links::record(
+    concierge::customers::record_links(
         &mut conn,
         &concierge::customers::CustomerLinks {
             user_id,

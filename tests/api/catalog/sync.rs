@@ -124,11 +124,8 @@ async fn the_scheduled_sync_fills_the_cache_before_anyone_asks() {
     .await;
 
     eventually(15, "the scheduled catalog sync", || async {
-        let cached: Option<concierge::catalog::CatalogSnapshot> = app
-            .state
-            .cache
-            .get(concierge::catalog::snapshot::FRESH_KEY)
-            .await;
+        let cached: Option<concierge::catalog::CatalogSnapshot> =
+            app.state.cache.get(concierge::catalog::FRESH_KEY).await;
         cached.filter(|snapshot| snapshot.products.len() == PORTAL_PRODUCTS)
     })
     .await;

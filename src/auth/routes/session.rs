@@ -10,8 +10,8 @@ use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
 use crate::auth::model::{User, UserKind, is_valid_email, normalize_email};
 use crate::auth::passwords::check_policy;
+use crate::auth::repo::{self, AuditEvent, NewUser};
 use crate::auth::service::TokenResponse;
-use crate::auth::store::{self, AuditEvent, NewUser};
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::state::AppState;
 
@@ -57,7 +57,7 @@ pub async fn register(
     let hash = state.auth.passwords.hash(&body.password).await?;
     let client = client_info(&req, state.auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
-    let user = store::insert_user(
+    let user = repo::insert_user(
         &mut tx,
         NewUser {
             id: Uuid::now_v7(),
@@ -74,7 +74,7 @@ pub async fn register(
     .await?
     .ok_or(AuthError::EmailTaken)?;
     crate::customers::on_registered(&mut tx, &state.settings.jobs, user.id).await?;
-    store::audit(
+    repo::audit(
         &mut tx,
         AuditEvent::new("user_registered", &client)
             .user(user.id)
@@ -117,7 +117,7 @@ pub async fn login(
     if let Err(retry_after) = auth.limiter.check(&email, client.ip.as_deref()).await {
         return Err(AuthError::RateLimited { retry_after }.into());
     }
-    let user = store::user_by_email(&state.db, &email).await?;
+    let user = repo::user_by_email(&state.db, &email).await?;
     // Always one argon2 verification, against a dummy hash for unknown emails: same answer, same time.
     let verified = auth
         .passwords
@@ -138,7 +138,7 @@ pub async fn login(
                 Some(user) if user.disabled_at.is_some() && verified => "disabled",
                 Some(_) => "wrong_password",
             };
-            store::audit(
+            repo::audit(
                 &mut conn,
                 AuditEvent::new("login_failed", &client)
                     .user(user.as_ref().map(|u| u.id))
@@ -154,7 +154,7 @@ pub async fn login(
     let session = auth
         .start_session(&mut tx, user.id, &user.roles, &client)
         .await?;
-    store::audit(
+    repo::audit(
         &mut tx,
         AuditEvent::new("login_succeeded", &client)
             .user(user.id)
@@ -263,13 +263,13 @@ async fn end_sessions(
     let client = client_info(req, state.auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
     let ended = if all {
-        store::revoke_all(&mut tx, user.user_id, None, "logout_all").await?
+        repo::revoke_all(&mut tx, user.user_id, None, "logout_all").await?
     } else {
         u64::from(
-            store::revoke_session(&mut tx, user.session_id, Some(user.user_id), "logout").await?,
+            repo::revoke_session(&mut tx, user.session_id, Some(user.user_id), "logout").await?,
         )
     };
-    store::audit(
+    repo::audit(
         &mut tx,
         AuditEvent::new(if all { "logout_all" } else { "logout" }, &client)
             .user(user.user_id)
@@ -303,7 +303,7 @@ pub async fn sessions(
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     let idle = state.auth.settings.refresh_idle_timeout_secs as f64;
-    let sessions: Vec<SessionView> = store::active_sessions(&state.db, user.user_id, idle)
+    let sessions: Vec<SessionView> = repo::active_sessions(&state.db, user.user_id, idle)
         .await?
         .into_iter()
         .map(|s| SessionView {
@@ -334,10 +334,10 @@ pub async fn revoke_session(
     let client = client_info(&req, state.auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
     // Ownership is part of the query: another user's session id is simply not found.
-    if !store::revoke_session(&mut tx, *id, Some(user.user_id), "revoked_by_user").await? {
+    if !repo::revoke_session(&mut tx, *id, Some(user.user_id), "revoked_by_user").await? {
         return Err(AuthError::SessionNotFound.into());
     }
-    store::audit(
+    repo::audit(
         &mut tx,
         AuditEvent::new("session_revoked", &client)
             .user(user.user_id)
@@ -353,7 +353,7 @@ pub async fn revoke_session(
     responses((status = 200, description = "The signed-in user", body = User)))]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.acquire().await?;
-    let row = store::user_by_id(&mut conn, user.user_id)
+    let row = repo::user_by_id(&mut conn, user.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(row.to_user()))

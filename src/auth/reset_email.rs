@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::repo;
 use super::secrets::Purpose;
 use super::service::AuthService;
-use super::store;
 use crate::integrations::messaging::{Channel, MessagingClient, OutgoingMessage};
 use crate::jobs::{Job, JobContext};
 
@@ -30,7 +30,7 @@ pub async fn send_password_reset(
     _ctx: JobContext,
 ) -> anyhow::Result<()> {
     let mut conn = pool.acquire().await?;
-    let Some((email, first_name)) = store::reset_recipient(&mut conn, job.reset_id).await? else {
+    let Some((email, first_name)) = repo::reset_recipient(&mut conn, job.reset_id).await? else {
         // Used or expired before we got to it: nothing to send.
         return Ok(());
     };

@@ -9,11 +9,11 @@ use uuid::Uuid;
 use super::validation;
 use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
-use crate::auth::jobs::SendPasswordReset;
 use crate::auth::model::normalize_email;
 use crate::auth::passwords::check_policy;
+use crate::auth::repo::{self, AuditEvent};
+use crate::auth::reset_email::SendPasswordReset;
 use crate::auth::secrets::{self, Purpose};
-use crate::auth::store::{self, AuditEvent};
 use crate::errors::ApiError;
 use crate::state::AppState;
 
@@ -41,7 +41,7 @@ pub async fn change(
 ) -> Result<HttpResponse, ApiError> {
     let auth = &state.auth;
     let mut conn = state.db.acquire().await?;
-    let row = store::user_by_id(&mut conn, user.user_id)
+    let row = repo::user_by_id(&mut conn, user.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     drop(conn);
@@ -62,15 +62,15 @@ pub async fn change(
     let hash = auth.passwords.hash(&body.new_password).await?;
     let client = client_info(&req, auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
-    store::set_password(&mut tx, user.user_id, &hash).await?;
-    let ended = store::revoke_all(
+    repo::set_password(&mut tx, user.user_id, &hash).await?;
+    let ended = repo::revoke_all(
         &mut tx,
         user.user_id,
         Some(user.session_id),
         "password_changed",
     )
     .await?;
-    store::audit(
+    repo::audit(
         &mut tx,
         AuditEvent::new("password_changed", &client)
             .user(user.user_id)
@@ -113,7 +113,7 @@ pub async fn forgot(
     let user = if email.is_empty() || email.len() > 254 {
         None
     } else {
-        store::user_by_email(&state.db, &email).await?
+        repo::user_by_email(&state.db, &email).await?
     };
     let mut tx = state.db.begin().await?;
     match user.filter(|user| user.disabled_at.is_none()) {
@@ -123,7 +123,7 @@ pub async fn forgot(
             let ttl = ChronoDuration::seconds(
                 i64::try_from(auth.settings.password_reset_ttl_secs).unwrap_or(1800),
             );
-            store::insert_reset(
+            repo::insert_reset(
                 &mut tx,
                 reset_id,
                 user.id,
@@ -139,7 +139,7 @@ pub async fn forgot(
                 None,
             )
             .await?;
-            store::audit(
+            repo::audit(
                 &mut tx,
                 AuditEvent::new("password_reset_requested", &client).user(user.id),
             )
@@ -147,7 +147,7 @@ pub async fn forgot(
         }
         None => {
             // Same round trips as the other branch, so the answer takes the same time.
-            store::audit(
+            repo::audit(
                 &mut tx,
                 AuditEvent::new("password_reset_requested_unknown", &client),
             )
@@ -189,14 +189,14 @@ pub async fn reset(
     let user_id = if token.is_empty() || token.len() > 128 {
         None
     } else {
-        store::consume_reset(&mut tx, &secrets::hash(token)).await?
+        repo::consume_reset(&mut tx, &secrets::hash(token)).await?
     };
     let Some(user_id) = user_id else {
         return Err(AuthError::InvalidResetToken.into());
     };
-    store::set_password(&mut tx, user_id, &hash).await?;
-    let ended = store::revoke_all(&mut tx, user_id, None, "password_reset").await?;
-    store::audit(
+    repo::set_password(&mut tx, user_id, &hash).await?;
+    let ended = repo::revoke_all(&mut tx, user_id, None, "password_reset").await?;
+    repo::audit(
         &mut tx,
         AuditEvent::new("password_reset", &client)
             .user(user_id)

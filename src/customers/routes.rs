@@ -4,40 +4,16 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use super::CustomerError;
-use super::domain::{
-    Address, PortalAccount, Profile, ProfileUpdate, SystemStatuses, SystemUpdateStatus,
-    UpdateStatus,
-};
-use super::links::{LinkStatus, require_links};
+use super::domain::{PortalAccount, Profile, ProfileUpdate, UpdateStatus};
+use super::links::{LinkLookupError, links_for, require_links};
 use super::updates::{self, ProfileSync};
 use super::{salesforce, validation, whmcs};
-use crate::auth::Customer;
-use crate::auth::store as users;
+use crate::auth::{self, Customer};
 use crate::errors::ApiError;
-use crate::routes::resource;
 use crate::state::AppState;
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(get_me, update_me),
-    components(schemas(
-        Profile, Address, LinkStatus, ProfileUpdate, SystemStatuses, SystemUpdateStatus, UpdateStatus,
-        UpdateProfileRequest, AddressInput,
-    )),
-    tags((name = "customers", description = "The signed-in customer's profile, merged from billing and CRM"))
-)]
-pub struct ApiDoc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/me")
-            .route(web::get().to(get_me))
-            .route(web::patch().to(update_me)),
-    );
-}
 
 /// `PATCH /me`. Every field is optional; send only what changes. Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -73,8 +49,7 @@ async fn portal_account(
     state: &AppState,
     user_id: uuid::Uuid,
 ) -> Result<PortalAccount, CustomerError> {
-    let mut conn = state.db.acquire().await?;
-    let user = users::user_by_id(&mut conn, user_id)
+    let user = auth::account(&state.db, user_id)
         .await?
         .ok_or(CustomerError::AccountGone)?;
     Ok(PortalAccount {
@@ -104,10 +79,10 @@ pub async fn get_me(
 ) -> Result<web::Json<Profile>, ApiError> {
     let user_id = customer.0.user_id;
     let account = portal_account(&state, user_id).await?;
-    let links = match require_links(&state.db, user_id).await {
+    let links = match links_for(&state.db, user_id).await {
         Ok(links) => links,
-        Err(CustomerError::Linking) => return Ok(web::Json(Profile::from_portal(account))),
-        Err(error) => return Err(error.into()),
+        Err(LinkLookupError::Linking) => return Ok(web::Json(Profile::from_portal(account))),
+        Err(error) => return Err(CustomerError::from(error).into()),
     };
     let (billing, contact) = tokio::try_join!(
         whmcs::fetch(&state.whmcs, links.whmcs_client_id),

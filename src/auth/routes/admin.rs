@@ -12,7 +12,7 @@ use crate::auth::AuthError;
 use crate::auth::extractors::{Admin, client_info};
 use crate::auth::model::{Role, User, UserKind, is_valid_email, normalize_email};
 use crate::auth::passwords::check_policy;
-use crate::auth::store::{self, AuditEvent, NewUser};
+use crate::auth::repo::{self, AuditEvent, NewUser};
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::state::AppState;
 
@@ -110,7 +110,7 @@ pub async fn create_staff(
     let roles = role_names(&body.roles);
     let client = client_info(&req, state.auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
-    let user = store::insert_user(
+    let user = repo::insert_user(
         &mut tx,
         NewUser {
             id: Uuid::now_v7(),
@@ -126,7 +126,7 @@ pub async fn create_staff(
     )
     .await?
     .ok_or(AuthError::EmailTaken)?;
-    store::audit(
+    repo::audit(
         &mut tx,
         AuditEvent::new("staff_created", &client)
             .user(user.id)
@@ -196,8 +196,8 @@ pub async fn list_users(
         UserKind::Customer => "customer",
         UserKind::Staff => "staff",
     });
-    let rows = store::list_users(&state.db, kind, after, limit + 1).await?;
-    let mut items: Vec<User> = rows.iter().map(store::UserRow::to_user).collect();
+    let rows = repo::list_users(&state.db, kind, after, limit + 1).await?;
+    let mut items: Vec<User> = rows.iter().map(repo::UserRow::to_user).collect();
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(encode_cursor)
@@ -271,7 +271,7 @@ pub async fn update_staff(
     let roles = body.roles.as_deref().map(role_names);
     let client = client_info(&req, state.auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
-    let user = store::update_staff(
+    let user = repo::update_staff(
         &mut tx,
         *id,
         roles.as_deref(),
@@ -283,9 +283,9 @@ pub async fn update_staff(
     .ok_or(AuthError::StaffNotFound)?;
     let mut ended = 0;
     if body.disabled == Some(true) {
-        ended = store::revoke_all(&mut tx, user.id, None, "user_disabled").await?;
+        ended = repo::revoke_all(&mut tx, user.id, None, "user_disabled").await?;
     }
-    store::audit(
+    repo::audit(
         &mut tx,
         AuditEvent::new("staff_updated", &client)
             .user(user.id)

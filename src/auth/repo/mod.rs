@@ -1,0 +1,18 @@
+//! Auth's storage, one module per table group. Functions take a connection (or transaction) so callers
+//! decide what commits together.
+
+mod audit;
+mod password_resets;
+mod sessions;
+mod users;
+
+pub use audit::{AuditEvent, audit};
+pub use password_resets::{consume_reset, insert_reset, reset_recipient};
+pub use sessions::{
+    NewSession, Rotation, active_sessions, check_session, create_session, lock_refresh, revoke_all,
+    revoke_session, rotate, touch_session,
+};
+pub use users::{
+    NewUser, UserRow, insert_user, list_users, set_password, update_staff, user_by_email,
+    user_by_id,
+};

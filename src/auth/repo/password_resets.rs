@@ -1,0 +1,53 @@
+//! The `password_reset_tokens` table: one row per reset link, used once.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub async fn insert_reset(
+    conn: &mut PgConnection,
+    id: Uuid,
+    user_id: Uuid,
+    token_hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)",
+        id,
+        user_id,
+        token_hash,
+        expires_at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks the reset token used and returns its user, if it exists, is unused and has not expired.
+pub async fn consume_reset(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "UPDATE password_reset_tokens SET used_at = now()
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+         RETURNING user_id",
+        token_hash,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn reset_recipient(
+    conn: &mut PgConnection,
+    reset_id: Uuid,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT u.email, u.first_name FROM password_reset_tokens r JOIN users u ON u.id = r.user_id
+         WHERE r.id = $1 AND r.used_at IS NULL AND r.expires_at > now()",
+        reset_id,
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|row| (row.email, row.first_name)))
+}

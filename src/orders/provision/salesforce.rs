@@ -1,0 +1,162 @@
+//! The Salesforce steps: the re-check that the CRM still asks for provisioning, the write-back (one
+//! composite), and the support case opened when provisioning fails.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::steps::{ProvisionError, internal, links_of, record, step_error};
+use super::whmcs::AddedOrder;
+use crate::integrations::salesforce::composite_failure;
+use crate::orders::domain::{OrderStatus, StoredItem};
+use crate::orders::repo::{self, OrderRow};
+use crate::orders::salesforce::{ACTIVATED, ACTIVATING};
+use crate::state::AppState;
+
+pub(super) const STEP_WRITE_BACK: &str = "salesforce_write_back";
+const STEP_CASE: &str = "salesforce_case";
+
+#[derive(Debug, Deserialize)]
+struct RawOrderStatus {
+    #[serde(rename = "Activation_Status__c", default)]
+    activation_status: Option<String>,
+}
+
+/// The CRM still says `Activating` (not approved after all: the order goes back to review and the run
+/// stops).
+pub(super) async fn check_activating(
+    state: &AppState,
+    order: &OrderRow,
+) -> Result<(), ProvisionError> {
+    let crm: RawOrderStatus = state
+        .salesforce
+        .get(
+            "Order",
+            &order.salesforce_order_id,
+            Some(&["Activation_Status__c"]),
+        )
+        .await
+        .map_err(step_error("salesforce_check"))?;
+    if crm.activation_status.as_deref() != Some(ACTIVATING) {
+        // Not approved after all: back to review, and a later approval's event may enqueue again.
+        let mut tx = state
+            .db
+            .begin()
+            .await
+            .map_err(internal("salesforce_check"))?;
+        repo::clear_provision_request(&mut tx, order.id)
+            .await
+            .map_err(internal("salesforce_check"))?;
+        repo::set_status(&mut tx, order.id, OrderStatus::PendingReview, None)
+            .await
+            .map_err(internal("salesforce_check"))?;
+        tx.commit().await.map_err(internal("salesforce_check"))?;
+        return Err(ProvisionError::Skip(format!(
+            "the CRM order is {:?}, not {ACTIVATING}",
+            crm.activation_status
+        )));
+    }
+    Ok(())
+}
+
+pub(super) async fn write_back(
+    state: &AppState,
+    order: &OrderRow,
+    added: &AddedOrder,
+    items: &[StoredItem],
+) -> Result<(), ProvisionError> {
+    const STEP: &str = STEP_WRITE_BACK;
+    if repo::step::<serde_json::Value>(&state.db, order.id, STEP)
+        .await
+        .map_err(internal(STEP))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let builder = state.salesforce.subrequests();
+    let mut subrequests = vec![
+        builder
+            .update(
+                "order",
+                "Order",
+                &order.salesforce_order_id,
+                json!({
+                    "Activation_Status__c": ACTIVATED,
+                    "WHMCS_Order_ID__c": added.whmcs_order_id.to_string(),
+                }),
+            )
+            .map_err(step_error(STEP))?,
+    ];
+    for (index, item) in items.iter().enumerate() {
+        let Some(salesforce_id) = &item.salesforce_item_id else {
+            continue;
+        };
+        let ids: Vec<String> = item.service_ids.iter().map(i64::to_string).collect();
+        subrequests.push(
+            builder
+                .update(
+                    &format!("item{index}"),
+                    "OrderItem",
+                    salesforce_id,
+                    json!({ "WHMCS_Service_ID__c": ids.join(",") }),
+                )
+                .map_err(step_error(STEP))?,
+        );
+    }
+    let responses = state
+        .salesforce
+        .composite(true, subrequests)
+        .await
+        .map_err(step_error(STEP))?;
+    if let Some(error) = composite_failure(&responses) {
+        return Err(step_error(STEP)(error));
+    }
+    record(state, order.id, STEP, &json!({ "written": true })).await
+}
+
+pub(super) async fn open_case(
+    state: &AppState,
+    order: &OrderRow,
+    step: &'static str,
+    source: &anyhow::Error,
+) -> anyhow::Result<String> {
+    #[derive(Serialize, Deserialize)]
+    struct OpenedCase {
+        id: String,
+    }
+    if let Some(opened) = repo::step::<OpenedCase>(&state.db, order.id, STEP_CASE).await? {
+        return Ok(opened.id);
+    }
+    let links = links_of(state, order.user_id)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let id = state
+        .salesforce
+        .create(
+            "Case",
+            &json!({
+                "AccountId": links.account_id,
+                "ContactId": links.contact_id,
+                "Subject": "Order provisioning failed",
+                "Description": format!(
+                    "Portal order {} (Salesforce order {}) could not be provisioned at step {step}: {}",
+                    order.id,
+                    order.salesforce_order_id,
+                    crate::telemetry::redact::scrub(&format!("{source:#}"))
+                ),
+                "Status": "New",
+                "Priority": "High",
+                "Origin": "Concierge",
+                "Type": "Provisioning",
+            }),
+        )
+        .await?;
+    let mut conn = state.db.acquire().await?;
+    repo::record_step(
+        &mut conn,
+        order.id,
+        STEP_CASE,
+        &OpenedCase { id: id.clone() },
+    )
+    .await?;
+    Ok(id)
+}
