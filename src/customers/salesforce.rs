@@ -6,34 +6,35 @@ use serde_json::{Map, Value};
 
 use crate::integrations::ProviderError;
 use crate::integrations::salesforce::{SalesforceClient, soql};
+use crate::telemetry::redact::Pii;
 
 use super::domain::{Address, ContactProfile, ProfileChange, present};
 
 const SYSTEM: &str = "salesforce";
 
-/// A Contact row of [`fetch`]'s query.
+/// A Contact row of [`fetch`]'s query. The person's name, contact details and address are [`Pii`].
 #[derive(Debug, Clone, Deserialize)]
 pub struct RawContact {
     #[serde(rename = "Id")]
     pub id: String,
     #[serde(rename = "FirstName", default)]
-    pub first_name: Option<String>,
+    pub first_name: Option<Pii<String>>,
     #[serde(rename = "LastName", default)]
-    pub last_name: Option<String>,
+    pub last_name: Option<Pii<String>>,
     #[serde(rename = "Email", default)]
-    pub email: Option<String>,
+    pub email: Option<Pii<String>>,
     #[serde(rename = "Phone", default)]
-    pub phone: Option<String>,
+    pub phone: Option<Pii<String>>,
     #[serde(rename = "MailingStreet", default)]
-    pub mailing_street: Option<String>,
+    pub mailing_street: Option<Pii<String>>,
     #[serde(rename = "MailingCity", default)]
-    pub mailing_city: Option<String>,
+    pub mailing_city: Option<Pii<String>>,
     #[serde(rename = "MailingState", default)]
-    pub mailing_state: Option<String>,
+    pub mailing_state: Option<Pii<String>>,
     #[serde(rename = "MailingPostalCode", default)]
-    pub mailing_postal_code: Option<String>,
+    pub mailing_postal_code: Option<Pii<String>>,
     #[serde(rename = "MailingCountry", default)]
-    pub mailing_country: Option<String>,
+    pub mailing_country: Option<Pii<String>>,
     #[serde(rename = "Account", default)]
     pub account: Option<RawAccount>,
 }
@@ -86,12 +87,16 @@ pub async fn fetch(
     Ok(ContactProfile::try_from(raw)?)
 }
 
+/// A field's trimmed text, `None` when absent or blank.
+fn text(value: &Option<impl AsRef<str>>) -> Option<String> {
+    value.as_ref().and_then(present)
+}
+
 impl TryFrom<RawContact> for ContactProfile {
     type Error = ContactMappingError;
 
     fn try_from(raw: RawContact) -> Result<Self, Self::Error> {
         let contact_id = present(&raw.id).ok_or(ContactMappingError::MissingId)?;
-        let text = |value: &Option<String>| value.as_deref().and_then(present);
         // MailingStreet is one multi-line field: the first line is line 1, the rest line 2.
         let (line1, line2) = match text(&raw.mailing_street) {
             Some(street) => match street.split_once('\n') {
@@ -191,5 +196,40 @@ mod tests {
         assert_eq!(address.country, "FR");
         assert_eq!(profile.customer_number.as_deref(), Some("CN-1"));
         assert_eq!(profile.email, None);
+    }
+
+    #[test]
+    fn debug_shows_none_of_the_contacts_personal_data() {
+        let personal = [
+            "Emma",
+            "Laurent",
+            "emma.laurent@example.fr",
+            "+33612345678",
+            "12 Rue de Rivoli",
+            "Paris",
+            "Ile-de-France",
+            "75001",
+            "France",
+        ];
+        let raw: RawContact = serde_json::from_value(serde_json::json!({
+            "attributes": { "type": "Contact" }, "Id": "003X", "FirstName": personal[0],
+            "LastName": personal[1], "Email": personal[2], "Phone": personal[3],
+            "MailingStreet": personal[4], "MailingCity": personal[5], "MailingState": personal[6],
+            "MailingPostalCode": personal[7], "MailingCountry": personal[8],
+            "Account": { "attributes": { "type": "Account" }, "Customer_Number__c": "CN-1" }
+        }))
+        .unwrap_or_else(|error| panic!("fixture: {error}"));
+        let printed = format!("{raw:?}");
+        for value in personal {
+            assert!(!printed.contains(value), "{value:?} in {printed}");
+        }
+        assert!(
+            printed.contains("003X") && printed.contains("CN-1"),
+            "{printed}"
+        );
+        let profile = ContactProfile::try_from(raw).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(profile.email.as_deref(), Some(personal[2]));
+        assert_eq!(profile.phone.as_deref(), Some(personal[3]));
+        assert_eq!(profile.first_name.as_deref(), Some(personal[0]));
     }
 }

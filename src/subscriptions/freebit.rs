@@ -85,7 +85,7 @@ impl TryFrom<FreebitLine> for SimLine {
         let usage = traffic.traffic;
         Ok(SimLine {
             subscription_id,
-            phone_number: detail.account,
+            phone_number: detail.account.into_inner(),
             iccid: non_empty(detail.iccid),
             eid: non_empty(detail.eid),
             plan_code,

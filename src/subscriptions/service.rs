@@ -231,7 +231,7 @@ impl<'a> SubscriptionAccount<'a> {
             SimCommand::TopUp { quota_mb } => {
                 freebit
                     .top_up(&QuotaTopUp {
-                        account: number.clone(),
+                        account: number.clone().into(),
                         quota_mb: *quota_mb,
                         quota_code: None,
                         expire: None,

@@ -1,7 +1,11 @@
 //! Keeps personal data and secrets out of logs. Use the typed helpers when the kind of value is known and
 //! [`scrub`] for free text that may contain anything (provider error messages, user input echoed back).
+//! Personal fields of provider payloads are [`Pii`], so a derived `Debug` of the payload never shows them.
 
 use std::fmt;
+use std::ops::Deref;
+
+use serde::{Deserialize, Serialize};
 
 /// `jane.doe@example.com` → `j***@example.com`.
 pub fn email(value: &str) -> String {
@@ -100,7 +104,8 @@ fn looks_like_phone(word: &str) -> bool {
             .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.'))
 }
 
-/// Wraps a value so that `Debug` and `Display` never print it, for struct fields that end up in spans.
+/// Wraps a value so that `Debug` and `Display` never print it, for struct fields that end up in spans. Unlike
+/// [`Pii`] it also prints as `[redacted]` through `Display`, so it suits values that are never written out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Redacted<T>(pub T);
 
@@ -113,6 +118,82 @@ impl<T> fmt::Debug for Redacted<T> {
 impl<T> fmt::Display for Redacted<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
+    }
+}
+
+/// Personal data in a provider payload or request: a name, an e-mail address, a phone number, a postal
+/// address, card details, text a customer wrote. On the wire it is exactly the value (`serde(transparent)`),
+/// and code reads it through `Deref` (`raw.email.trim()`, `present(&raw.email)`), but `Debug` prints
+/// `Pii(***)`, so `#[derive(Debug)]` on the payload stays safe to log. There is deliberately no `Display`:
+/// writing the value into text (a message, a request built with `format!`) takes an explicit
+/// [`expose`](Pii::expose) or [`into_inner`](Pii::into_inner).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Pii<T>(T);
+
+impl<T> Pii<T> {
+    pub const fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The value, for a mapper or a request that needs it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for Pii<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pii(***)")
+    }
+}
+
+impl<T> Deref for Pii<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// So helpers taking `impl AsRef<str>` accept a `&Pii<String>` as they accept a `&String`.
+impl<T: AsRef<U>, U: ?Sized> AsRef<U> for Pii<T> {
+    fn as_ref(&self) -> &U {
+        self.0.as_ref()
+    }
+}
+
+impl<T> From<T> for Pii<T> {
+    fn from(value: T) -> Self {
+        Self(value)
+    }
+}
+
+impl From<&str> for Pii<String> {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl PartialEq<str> for Pii<String> {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Pii<String> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Pii<String> {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
     }
 }
 
@@ -147,5 +228,53 @@ mod tests {
     fn redacted_values_never_print() {
         let token = Redacted("secret-token".to_owned());
         assert_eq!(format!("{token:?} {token}"), "[redacted] [redacted]");
+    }
+
+    #[test]
+    fn personal_values_never_show_in_debug() {
+        let email: Pii<String> = "jane.doe@example.com".into();
+        let phone: Option<Pii<String>> = Some("+819012345678".into());
+        assert_eq!(format!("{email:?} {phone:?}"), "Pii(***) Some(Pii(***))");
+        assert_eq!(format!("{email:#?}"), "Pii(***)");
+    }
+
+    #[test]
+    fn personal_values_read_like_the_value() {
+        let email: Pii<String> = "  jane@example.com ".into();
+        assert_eq!(email.trim(), "jane@example.com");
+        assert_eq!(email, "  jane@example.com ");
+        assert_eq!(*email.expose(), "  jane@example.com ".to_owned());
+        let as_str: &str = email.as_ref();
+        assert_eq!(as_str, "  jane@example.com ");
+        assert_eq!(email.clone().into_inner(), "  jane@example.com ");
+        assert_eq!(Pii::<String>::default(), "");
+    }
+
+    #[test]
+    fn personal_values_are_transparent_on_the_wire() {
+        #[derive(Debug, PartialEq, Deserialize, Serialize)]
+        struct Contact {
+            #[serde(rename = "Email", default)]
+            email: Option<Pii<String>>,
+            #[serde(rename = "Phone", default)]
+            phone: Pii<String>,
+        }
+        let wire = serde_json::json!({ "Email": "jane@example.com", "Phone": "+819012345678" });
+        let contact: Contact =
+            serde_json::from_value(wire.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            contact.email.as_deref().map(String::as_str),
+            Some("jane@example.com")
+        );
+        assert_eq!(serde_json::to_value(&contact).ok(), Some(wire));
+        let empty: Contact = serde_json::from_value(serde_json::json!({ "Email": null }))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            empty,
+            Contact {
+                email: None,
+                phone: Pii::default()
+            }
+        );
     }
 }

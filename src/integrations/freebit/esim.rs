@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::raw::EsimActivation;
 use super::{DATE_FORMAT, FreebitClient, SYSTEM, invalid_request};
 use crate::integrations::ProviderError;
+use crate::telemetry::redact::Pii;
 
 /// Freebit's `simKind` for eSIMs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +70,8 @@ impl AddKind {
 pub struct EsimOrder {
     /// The device's eUICC id: 32 digits.
     pub eid: String,
-    /// The number to activate; Freebit assigns one when absent.
-    pub account: Option<String>,
+    /// The number (MSISDN) to activate; Freebit assigns one when absent.
+    pub account: Option<Pii<String>>,
     pub sim_kind: SimKind,
     pub contract_line: ContractLine,
     pub add_kind: AddKind,
@@ -101,7 +102,7 @@ impl FreebitClient {
             "planCode": order.plan_code,
         });
         if let (Some(account), Value::Object(fields)) = (&order.account, &mut payload) {
-            fields.insert("account".into(), Value::String(account.clone()));
+            fields.insert("account".into(), Value::String(account.expose().clone()));
         }
         let response = self
             .call_once("esimAddAcnt", "mvno/esim/addAcnt", payload)

@@ -6,10 +6,11 @@ use serde::de::Error;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+/// A string or a number as text, as a `String` or a [`Pii<String>`](crate::telemetry::redact::Pii).
+pub fn string<'de, D: Deserializer<'de>, T: From<String>>(deserializer: D) -> Result<T, D::Error> {
     match Value::deserialize(deserializer)? {
-        Value::String(text) => Ok(text),
-        Value::Number(number) => Ok(number.to_string()),
+        Value::String(text) => Ok(text.into()),
+        Value::Number(number) => Ok(number.to_string().into()),
         other => Err(D::Error::custom(format!(
             "expected a string, found {}",
             kind(&other)

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{DATE_FORMAT, FreebitClient, SYSTEM, invalid_request};
 use crate::integrations::ProviderError;
-use crate::telemetry::redact;
+use crate::telemetry::redact::{self, Pii};
 
 /// Freebit's hard limits on one top-up, in MB.
 pub const MIN_TOP_UP_MB: u32 = 1;
@@ -13,7 +13,8 @@ pub const MAX_TOP_UP_MB: u32 = 512_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuotaTopUp {
-    pub account: String,
+    /// The line's MSISDN.
+    pub account: Pii<String>,
     pub quota_mb: u32,
     /// A campaign or product code Freebit attaches to the addition.
     pub quota_code: Option<String>,

@@ -14,6 +14,7 @@
 use serde::Deserialize;
 
 use super::lenient;
+use crate::telemetry::redact::Pii;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,11 +23,13 @@ pub(super) struct DetailResponse {
     pub response_datas: Vec<AccountDetail>,
 }
 
+/// One line. Its `account` is the MSISDN, a phone number, so [`Pii`]; the ICCID and EID identify the SIM card
+/// and the device's chip rather than a person and stay plain, so support can match them in logs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountDetail {
     #[serde(deserialize_with = "lenient::string")]
-    pub account: String,
+    pub account: Pii<String>,
     #[serde(default, deserialize_with = "lenient::optional_string")]
     pub iccid: Option<String>,
     #[serde(default, deserialize_with = "lenient::optional_string")]
@@ -65,7 +68,7 @@ pub enum LineStatus {
 #[serde(rename_all = "camelCase")]
 pub struct TrafficInfo {
     #[serde(deserialize_with = "lenient::string")]
-    pub account: String,
+    pub account: Pii<String>,
     pub traffic: Traffic,
 }
 
@@ -96,4 +99,22 @@ pub struct EsimActivation {
     pub eid: String,
     /// `activating` until the profile is installed; activation is asynchronous at Freebit.
     pub account_status: LineStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_phone_number_but_not_the_sim() {
+        let detail: AccountDetail = serde_json::from_value(serde_json::json!({
+            "kind": "MVNO", "account": 8012345678_u64, "iccid": "8981100000000000001",
+            "planCode": "DATA_20GB", "status": "active"
+        }))
+        .unwrap_or_else(|error| panic!("fixture: {error}"));
+        let printed = format!("{detail:?}");
+        assert!(!printed.contains("8012345678"), "{printed}");
+        assert!(printed.contains("8981100000000000001"), "{printed}");
+        assert_eq!(detail.account, "8012345678");
+    }
 }

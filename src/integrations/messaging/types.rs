@@ -152,7 +152,34 @@ impl fmt::Debug for MessageState {
             .field("channel", &self.channel)
             .field("to", &self.channel.mask_recipient(&self.to))
             .field("updated_at", &self.updated_at)
-            .field("error", &self.error)
+            .field("error", &self.error.as_deref().map(redact::scrub))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_recipients_and_never_shows_a_body() {
+        let message = OutgoingMessage::new(
+            Channel::Email,
+            "jane.doe@example.com",
+            "Reset your password: https://portal.example.com/reset?token=abc123",
+        )
+        .with_subject("Your password, Jane");
+        let sms = OutgoingMessage::new(Channel::Sms, "+819012345678", "Your code is 424242");
+        let state: MessageState = serde_json::from_value(serde_json::json!({
+            "id": "msg_1", "status": "failed", "channel": "email", "to": "jane.doe@example.com",
+            "created_at": "2026-01-15T09:00:00Z", "updated_at": "2026-01-15T09:00:01Z",
+            "error": "mailbox jane.doe@example.com does not exist"
+        }))
+        .unwrap_or_else(|error| panic!("fixture: {error}"));
+        let printed = format!("{message:?} {sms:?} {state:?}");
+        for value in ["jane.doe@", "abc123", "reset?", "Jane", "9012345", "424242"] {
+            assert!(!printed.contains(value), "{value:?} in {printed}");
+        }
+        assert!(printed.contains("j***@example.com"), "{printed}");
     }
 }

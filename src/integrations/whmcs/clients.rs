@@ -1,19 +1,32 @@
 //! Client accounts: login check, sign-up, profile, single sign-on into the WHMCS client area.
 
+use std::fmt;
+
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{WhmcsClient, param, raw};
 use crate::integrations::ProviderError;
+use crate::telemetry::redact;
 
-/// Which client GetClientsDetails looks up.
-#[derive(Debug, Clone, Copy)]
+/// Which client GetClientsDetails looks up. `Debug` masks the e-mail address.
+#[derive(Clone, Copy)]
 pub enum ClientRef<'a> {
     Id(u64),
     Email(&'a str),
 }
 
-/// AddClient. `country` is ISO 3166-1 alpha-2; `extra` carries any other AddClient parameter as is.
-#[derive(Debug, Clone)]
+impl fmt::Debug for ClientRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientRef::Id(id) => f.debug_tuple("Id").field(id).finish(),
+            ClientRef::Email(email) => f.debug_tuple("Email").field(&redact::email(email)).finish(),
+        }
+    }
+}
+
+/// AddClient. `country` is ISO 3166-1 alpha-2; `extra` carries any other AddClient parameter as is. The
+/// fields stay plain `String`s for the callers that fill them; `Debug` shows none of the personal ones.
+#[derive(Clone)]
 pub struct NewClient {
     pub firstname: String,
     pub lastname: String,
@@ -26,6 +39,18 @@ pub struct NewClient {
     pub phonenumber: String,
     pub password: Option<SecretString>,
     pub extra: Vec<(String, String)>,
+}
+
+impl fmt::Debug for NewClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let extra: Vec<&str> = self.extra.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("NewClient")
+            .field("email", &redact::email(&self.email))
+            .field("country", &self.country)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("extra", &extra)
+            .finish_non_exhaustive()
+    }
 }
 
 /// CreateSsoToken: where to land (`clientarea:invoices`, `clientarea:product_details` with a service…).
@@ -115,5 +140,44 @@ impl WhmcsClient {
             params.push(param("service_id", service_id));
         }
         self.call("CreateSsoToken", &params).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_a_new_client_shows_none_of_its_personal_data() {
+        let client = NewClient {
+            firstname: "Kenji".into(),
+            lastname: "Sato".into(),
+            email: "kenji@example.com".into(),
+            address1: "7-8-9 Sakae".into(),
+            city: "Naka-ku".into(),
+            state: "Aichi".into(),
+            postcode: "460-0008".into(),
+            country: "JP".into(),
+            phonenumber: "+819011112222".into(),
+            password: Some(SecretString::from("kenji-password-1")),
+            extra: vec![("customfields".into(), "base64-of-the-crm-ids".into())],
+        };
+        let printed = format!("{client:?} {:?}", ClientRef::Email(&client.email));
+        for value in [
+            "Kenji",
+            "Sato",
+            "kenji@",
+            "Sakae",
+            "Naka-ku",
+            "Aichi",
+            "460-0008",
+            "9011112222",
+            "kenji-password-1",
+            "base64-of-the-crm-ids",
+        ] {
+            assert!(!printed.contains(value), "{value:?} in {printed}");
+        }
+        assert!(printed.contains("k***@example.com"), "{printed}");
+        assert_eq!(format!("{:?}", ClientRef::Id(7)), "Id(7)");
     }
 }

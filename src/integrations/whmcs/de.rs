@@ -27,14 +27,17 @@ where
     }
 }
 
-/// Text that may come as a string, a number or `null` (→ `""`).
-pub fn text<'de, D>(deserializer: D) -> Result<String, D::Error>
+/// Text that may come as a string, a number or `null` (→ `""`), as a `String` or a
+/// [`Pii<String>`](crate::telemetry::redact::Pii).
+pub fn text<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
+    T: From<String>,
 {
     Ok(deserializer
         .deserialize_any(ScalarText)?
-        .unwrap_or_default())
+        .unwrap_or_default()
+        .into())
 }
 
 /// Like [`string_or_number`], but `""` and `null` are `None`.

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use super::comment::RawCaseComment;
 use super::{MappingError, parse_datetime};
 use crate::support::domain::{Case, CaseStatus, CaseSummary, Category, Priority};
+use crate::telemetry::redact::Pii;
 
 /// The fields every read of a case selects.
 pub const FIELDS: &[&str] = &[
@@ -38,6 +39,7 @@ pub const FIELDS: &[&str] = &[
     "ClosedDate",
 ];
 
+/// A Case record. Its subject and description are the customer's own words, so [`Pii`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RawCase {
@@ -46,9 +48,9 @@ pub struct RawCase {
     #[serde(default)]
     pub case_number: Option<String>,
     #[serde(default)]
-    pub subject: Option<String>,
+    pub subject: Option<Pii<String>>,
     #[serde(default)]
-    pub description: Option<String>,
+    pub description: Option<Pii<String>>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
@@ -165,14 +167,14 @@ impl TryFrom<RawCase> for Case {
             summary: CaseSummary {
                 id,
                 case_number,
-                subject: raw.subject.unwrap_or_default(),
+                subject: raw.subject.unwrap_or_default().into_inner(),
                 status: status_of(is_closed, &status),
                 priority: priority_of(raw.priority.as_deref()),
                 category: category_of(raw.case_type.as_deref(), raw.reason.as_deref()),
                 created_at,
                 closed_at: if is_closed { closed_at } else { None },
             },
-            description: raw.description.unwrap_or_default(),
+            description: raw.description.unwrap_or_default().into_inner(),
         })
     }
 }
@@ -235,5 +237,16 @@ mod tests {
             Case::try_from(bad_date),
             Err(MappingError::Invalid(_, "CreatedDate"))
         ));
+    }
+
+    #[test]
+    fn debug_shows_neither_subject_nor_description() {
+        let printed = format!("{:?}", raw());
+        assert!(!printed.contains("SIM not connecting"), "{printed}");
+        assert!(!printed.contains("Paris"), "{printed}");
+        assert!(printed.contains("00001001"), "{printed}");
+        let case = Case::try_from(raw()).unwrap();
+        assert_eq!(case.summary.subject, "SIM not connecting abroad");
+        assert_eq!(case.description, "No service in Paris.");
     }
 }

@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::{MappingError, parse_datetime};
 use crate::support::domain::{CaseComment, CommentAuthor};
+use crate::telemetry::redact::Pii;
 
 /// The fields every read of a comment selects.
 pub const FIELDS: &[&str] = &[
@@ -14,13 +15,14 @@ pub const FIELDS: &[&str] = &[
     "CreatedDate",
 ];
 
+/// A CaseComment record. Its body is someone's own words, so [`Pii`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RawCaseComment {
     #[serde(default)]
     pub id: Option<String>,
     #[serde(default)]
-    pub comment_body: Option<String>,
+    pub comment_body: Option<Pii<String>>,
     #[serde(default)]
     pub is_published: Option<bool>,
     #[serde(default)]
@@ -52,7 +54,7 @@ impl TryFrom<RawCaseComment> for CaseComment {
         }
         Ok(CaseComment {
             id,
-            body: raw.comment_body.unwrap_or_default(),
+            body: raw.comment_body.unwrap_or_default().into_inner(),
             author: CommentAuthor::Support,
             created_at,
         })
@@ -72,6 +74,8 @@ mod tests {
             "CreatedDate": "2026-01-15T09:00:00.000+0000"
         }))
         .unwrap();
+        let printed = format!("{raw:?}");
+        assert!(!printed.contains("roaming"), "{printed}");
         let comment = CaseComment::try_from(raw).unwrap();
         assert_eq!(comment.body, "Please enable roaming.");
         assert_eq!(comment.author, CommentAuthor::Support);

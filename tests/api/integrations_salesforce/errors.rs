@@ -1,4 +1,5 @@
-//! Error arrays, retries on transient failures only, timeouts and broken payloads.
+//! Error arrays, retries on transient failures only, timeouts and broken payloads: one table of the answers
+//! (data and token endpoints) and their classification, and the cases that need a test of their own.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +12,7 @@ use concierge::integrations::salesforce::{
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 use super::{
     DATA, TOKEN_PATH, client_for, error_array, mount_token, order_id, settings_for, token_body,
@@ -25,39 +26,322 @@ async fn mount_query(server: &MockServer, response: ResponseTemplate) -> wiremoc
         .await
 }
 
-#[tokio::test]
-async fn a_malformed_query_is_rejected_with_typed_errors_and_not_retried() {
-    let server = MockServer::start().await;
-    mount_token(&server, "token-1").await;
-    Mock::given(method("GET"))
-        .and(path(format!("{DATA}/query")))
-        .and(query_param("q", "SELECT Idd FROM Account"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(error_array(
-            "MALFORMED_QUERY",
-            "unexpected token: Idd",
-            &[],
-        )))
-        .expect(1)
-        .mount(&server)
+/// Where the answer of a case comes from, and the call that meets it.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    /// `client.query(SOQL)` against the query resource.
+    Query,
+    /// `client.get("Order", id)` against the record.
+    Record,
+    /// `client.get("Order", id)`, with the token endpoint answering.
+    Token,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    /// A Salesforce error array of one entry: `errorCode`, `message`.
+    Errors(&'static str, &'static str),
+    /// Any JSON text, well-formed or not.
+    Json(&'static str),
+    Html(&'static str),
+    Empty,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// `Rejected` with the answer's status and this first `errorCode`; the entry's message, scrubbed, still
+    /// holds the second text.
+    Rejected(&'static str, &'static str),
+    RateLimited,
+    Unavailable,
+    Malformed,
+    /// `Auth` with this message.
+    Auth(&'static str),
+    /// The answer comes once, the retry succeeds (a query or record case).
+    Recovers,
+}
+
+struct Case {
+    name: &'static str,
+    at: At,
+    status: u16,
+    body: Body,
+    expect: Expect,
+    /// Requests the endpoint received: 1 = not retried; 3 = the first attempt and `max_retries` = 2.
+    attempts: usize,
+    /// What `is_transient()` says of the error (nothing to check when the call recovers).
+    transient: bool,
+}
+
+const SOQL: &str = "SELECT Id FROM Account";
+
+/// Every Salesforce answer the client must classify: status and body → the error, its retries, and
+/// whether callers may try again later.
+const CASES: &[Case] = &[
+    Case {
+        name: "400 MALFORMED_QUERY",
+        at: At::Query,
+        status: 400,
+        // The scrubber masks whatever follows `token:`, and keeps the rest.
+        body: Body::Errors("MALFORMED_QUERY", "unexpected token: Idd"),
+        expect: Expect::Rejected("MALFORMED_QUERY", "Idd"),
+        attempts: 1,
+        transient: false,
+    },
+    Case {
+        name: "400 with a lone error object",
+        at: At::Query,
+        status: 400,
+        body: Body::Json(r#"{"errorCode": "INVALID_FIELD", "message": "No such column 'Idd'"}"#),
+        expect: Expect::Rejected("INVALID_FIELD", "No such column"),
+        attempts: 1,
+        transient: false,
+    },
+    Case {
+        name: "400 that is not an error array",
+        at: At::Query,
+        status: 400,
+        body: Body::Html("<html>Bad Request</html>"),
+        expect: Expect::Rejected("HTTP_400", "Bad Request"),
+        attempts: 1,
+        transient: false,
+    },
+    Case {
+        name: "403 INSUFFICIENT_ACCESS_OR_READONLY",
+        at: At::Query,
+        status: 403,
+        body: Body::Errors(
+            "INSUFFICIENT_ACCESS_OR_READONLY",
+            "insufficient access rights on object id",
+        ),
+        expect: Expect::Rejected("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access"),
+        attempts: 1,
+        transient: false,
+    },
+    Case {
+        name: "403 REQUEST_LIMIT_EXCEEDED",
+        at: At::Query,
+        status: 403,
+        body: Body::Errors("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+        expect: Expect::RateLimited,
+        attempts: 3,
+        transient: true,
+    },
+    Case {
+        name: "404 NOT_FOUND",
+        at: At::Record,
+        status: 404,
+        body: Body::Errors("NOT_FOUND", "The requested resource does not exist"),
+        expect: Expect::Rejected("NOT_FOUND", "does not exist"),
+        attempts: 1,
+        transient: false,
+    },
+    Case {
+        name: "429 without an error array",
+        at: At::Query,
+        status: 429,
+        body: Body::Empty,
+        expect: Expect::RateLimited,
+        attempts: 3,
+        transient: true,
+    },
+    Case {
+        name: "503 SERVER_UNAVAILABLE once",
+        at: At::Query,
+        status: 503,
+        body: Body::Errors("SERVER_UNAVAILABLE", "down for maintenance"),
+        expect: Expect::Recovers,
+        attempts: 2,
+        transient: true,
+    },
+    Case {
+        name: "503 SERVER_UNAVAILABLE throughout",
+        at: At::Query,
+        status: 503,
+        body: Body::Errors("SERVER_UNAVAILABLE", "down for maintenance"),
+        expect: Expect::Unavailable,
+        attempts: 3,
+        transient: true,
+    },
+    Case {
+        name: "200 with broken JSON",
+        at: At::Query,
+        status: 200,
+        body: Body::Json(r#"{"totalSize": 1, "records": ["#),
+        expect: Expect::Malformed,
+        attempts: 1,
+        transient: false,
+    },
+    Case {
+        name: "200 of the wrong shape",
+        at: At::Query,
+        status: 200,
+        body: Body::Json(r#"{"done": true, "records": "none"}"#),
+        expect: Expect::Malformed,
+        attempts: 1,
+        transient: false,
+    },
+    Case {
+        name: "token endpoint 400 invalid_grant",
+        at: At::Token,
+        status: 400,
+        body: Body::Json(
+            r#"{"error": "invalid_grant", "error_description": "audience is invalid"}"#,
+        ),
+        expect: Expect::Auth("invalid_grant: audience is invalid"),
+        attempts: 1,
+        transient: false,
+    },
+    Case {
+        name: "token endpoint 503",
+        at: At::Token,
+        status: 503,
+        body: Body::Empty,
+        expect: Expect::Unavailable,
+        attempts: 3,
+        transient: true,
+    },
+];
+
+fn answer(case: &Case) -> ResponseTemplate {
+    let response = ResponseTemplate::new(case.status);
+    match case.body {
+        Body::Errors(code, message) => response.set_body_json(error_array(code, message, &[])),
+        Body::Json(text) => response.set_body_raw(text, "application/json"),
+        Body::Html(text) => response.set_body_raw(text, "text/html"),
+        Body::Empty => response,
+    }
+}
+
+/// The path a case answers at, and a mock for the request its call makes there.
+fn endpoint(at: At) -> (String, MockBuilder) {
+    match at {
+        At::Query => (
+            format!("{DATA}/query"),
+            Mock::given(method("GET"))
+                .and(path(format!("{DATA}/query")))
+                .and(query_param("q", SOQL)),
+        ),
+        At::Record => (
+            format!("{DATA}/sobjects/Order/{}", order_id()),
+            Mock::given(method("GET")).and(path(format!("{DATA}/sobjects/Order/{}", order_id()))),
+        ),
+        At::Token => (
+            TOKEN_PATH.to_owned(),
+            Mock::given(method("POST")).and(path(TOKEN_PATH)),
+        ),
+    }
+}
+
+/// Mounts the case's answer (once, then a success, for [`Expect::Recovers`]) and returns the path it is at.
+async fn mount_case(server: &MockServer, case: &Case) -> String {
+    if !matches!(case.at, At::Token) {
+        mount_token(server, "token-1").await;
+    }
+    let (answered_at, mock) = endpoint(case.at);
+    if !matches!(case.expect, Expect::Recovers) {
+        mock.respond_with(answer(case)).mount(server).await;
+        return answered_at;
+    }
+    mock.respond_with(answer(case))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
         .await;
-    let client = client_for(&server);
+    let success = match case.at {
+        At::Query => {
+            json!({"totalSize": 1, "done": true, "records": [{"Id": "001RO000001abcdYAA"}]})
+        }
+        At::Record => json!({"Id": order_id()}),
+        At::Token => token_body("token-1", &server.uri()),
+    };
+    endpoint(case.at)
+        .1
+        .respond_with(ResponseTemplate::new(200).set_body_json(success))
+        .mount(server)
+        .await;
+    answered_at
+}
 
-    let error = client
-        .query::<Value>("SELECT Idd FROM Account")
-        .await
-        .unwrap_err();
+async fn call(client: &SalesforceClient, at: At) -> Result<usize, ProviderError> {
+    match at {
+        At::Query => Ok(client.query::<Value>(SOQL).await?.len()),
+        At::Record | At::Token => client
+            .get::<Value>("Order", order_id(), None)
+            .await
+            .map(|_| 1),
+    }
+}
 
-    assert!(
-        matches!(&error, ProviderError::Rejected { status: Some(400), code, .. } if code == "MALFORMED_QUERY"),
-        "{error:?}"
-    );
-    let errors = salesforce_errors(&error);
-    assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].code, "MALFORMED_QUERY");
-    // Messages pass through the log scrubber (which also masks whatever follows `token:`).
-    assert!(errors[0].message.contains("Idd"), "{:?}", errors[0]);
-    assert!(has_error_code(&error, "MALFORMED_QUERY"));
-    assert!(!error.is_transient());
+#[tokio::test]
+async fn every_salesforce_error_answer_is_classified_retried_and_marked_transient_or_not() {
+    for case in CASES {
+        let name = case.name;
+        let server = MockServer::start().await;
+        let answered_at = mount_case(&server, case).await;
+        let client = client_for(&server);
+
+        let result = call(&client, case.at).await;
+
+        assert_eq!(
+            super::hits(&server, &answered_at).await,
+            case.attempts,
+            "{name}: attempts"
+        );
+        let error = match (case.expect, result) {
+            (Expect::Recovers, Ok(records)) => {
+                assert_eq!(records, 1, "{name}: the retry's answer is read");
+                continue;
+            }
+            (Expect::Recovers, Err(error)) => panic!("{name}: expected success, got {error:?}"),
+            (_, Ok(records)) => panic!(
+                "{name}: expected {:?}, got {records} record(s)",
+                case.expect
+            ),
+            (_, Err(error)) => error,
+        };
+        assert_eq!(
+            error.is_transient(),
+            case.transient,
+            "{name}: transient? {error:?}"
+        );
+        match case.expect {
+            Expect::Rejected(code, keeps) => {
+                assert!(
+                    matches!(&error, ProviderError::Rejected { status: Some(status), code: first, .. }
+                        if *status == case.status && first == code),
+                    "{name}: {error:?}"
+                );
+                let errors = salesforce_errors(&error);
+                assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+                assert_eq!(errors[0].code, code, "{name}");
+                assert!(errors[0].message.contains(keeps), "{name}: {:?}", errors[0]);
+                assert!(has_error_code(&error, code), "{name}");
+                assert_eq!(
+                    is_not_found(&error),
+                    case.status == 404,
+                    "{name}: not found?"
+                );
+            }
+            Expect::RateLimited => assert!(
+                matches!(error, ProviderError::RateLimited { .. }),
+                "{name}: {error:?}"
+            ),
+            Expect::Unavailable => assert!(
+                matches!(error, ProviderError::Unavailable { .. }),
+                "{name}: {error:?}"
+            ),
+            Expect::Malformed => assert!(
+                matches!(error, ProviderError::Malformed { .. }),
+                "{name}: {error:?}"
+            ),
+            Expect::Auth(message) => assert!(
+                matches!(&error, ProviderError::Auth { message: got, .. } if got == message),
+                "{name}: {error:?}"
+            ),
+            Expect::Recovers => unreachable!("handled above"),
+        }
+    }
 }
 
 #[tokio::test]
@@ -96,115 +380,6 @@ async fn every_entry_of_an_error_array_is_kept_with_its_fields() {
 }
 
 #[tokio::test]
-async fn a_missing_record_is_rejected_as_not_found_with_status_404() {
-    let server = MockServer::start().await;
-    mount_token(&server, "token-1").await;
-    Mock::given(method("GET"))
-        .and(path(format!("{DATA}/sobjects/Order/{}", order_id())))
-        .respond_with(ResponseTemplate::new(404).set_body_json(error_array(
-            "NOT_FOUND",
-            "The requested resource does not exist",
-            &[],
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = client_for(&server);
-
-    let error = client
-        .get::<Value>("Order", order_id(), None)
-        .await
-        .unwrap_err();
-
-    assert!(is_not_found(&error), "{error:?}");
-    assert!(has_error_code(&error, "NOT_FOUND"));
-}
-
-#[tokio::test]
-async fn a_503_is_retried_and_then_succeeds() {
-    let server = MockServer::start().await;
-    mount_token(&server, "token-1").await;
-    Mock::given(method("GET"))
-        .and(path(format!("{DATA}/query")))
-        .respond_with(ResponseTemplate::new(503).set_body_json(error_array(
-            "SERVER_UNAVAILABLE",
-            "down for maintenance",
-            &[],
-        )))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{DATA}/query")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"totalSize": 1, "done": true, "records": [{"Id": "001RO000001abcdYAA"}]}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = client_for(&server);
-
-    let records: Vec<Value> = client.query("SELECT Id FROM Account").await.unwrap();
-
-    assert_eq!(records.len(), 1);
-}
-
-#[tokio::test]
-async fn request_limit_exceeded_is_retried_then_reported_as_rate_limited() {
-    let server = MockServer::start().await;
-    mount_token(&server, "token-1").await;
-    let _query = mount_query(
-        &server,
-        ResponseTemplate::new(403).set_body_json(error_array(
-            "REQUEST_LIMIT_EXCEEDED",
-            "TotalRequests Limit exceeded.",
-            &[],
-        )),
-    )
-    .await;
-    let client = client_for(&server);
-
-    let error = client
-        .query::<Value>("SELECT Id FROM Account")
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(error, ProviderError::RateLimited { .. }),
-        "{error:?}"
-    );
-    assert!(error.is_transient());
-    // max_retries = 2: the first attempt and two retries.
-    assert_eq!(super::hits(&server, &format!("{DATA}/query")).await, 3);
-}
-
-#[tokio::test]
-async fn a_forbidden_answer_other_than_the_request_limit_is_a_rejection() {
-    let server = MockServer::start().await;
-    mount_token(&server, "token-1").await;
-    let _query = mount_query(
-        &server,
-        ResponseTemplate::new(403).set_body_json(error_array(
-            "INSUFFICIENT_ACCESS_OR_READONLY",
-            "insufficient access rights on object id",
-            &[],
-        )),
-    )
-    .await;
-    let client = client_for(&server);
-
-    let error = client
-        .query::<Value>("SELECT Id FROM Account")
-        .await
-        .unwrap_err();
-
-    assert!(has_error_code(&error, "INSUFFICIENT_ACCESS_OR_READONLY"));
-    assert_eq!(super::hits(&server, &format!("{DATA}/query")).await, 1);
-}
-
-#[tokio::test]
 async fn a_call_that_outlasts_the_timeout_is_unavailable() {
     let server = MockServer::start().await;
     mount_token(&server, "token-1").await;
@@ -228,71 +403,6 @@ async fn a_call_that_outlasts_the_timeout_is_unavailable() {
         matches!(&error, ProviderError::Unavailable { reason, .. } if reason == "timed out"),
         "{error:?}"
     );
-}
-
-#[tokio::test]
-async fn malformed_json_is_malformed_and_not_retried() {
-    let server = MockServer::start().await;
-    mount_token(&server, "token-1").await;
-    let _query = mount_query(
-        &server,
-        ResponseTemplate::new(200)
-            .set_body_raw("{\"totalSize\": 1, \"records\": [", "application/json"),
-    )
-    .await;
-    let client = client_for(&server);
-
-    let error = client
-        .query::<Value>("SELECT Id FROM Account")
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(error, ProviderError::Malformed { .. }),
-        "{error:?}"
-    );
-    assert_eq!(super::hits(&server, &format!("{DATA}/query")).await, 1);
-}
-
-#[tokio::test]
-async fn a_payload_of_the_wrong_shape_is_malformed() {
-    let server = MockServer::start().await;
-    mount_token(&server, "token-1").await;
-    let _query = mount_query(
-        &server,
-        ResponseTemplate::new(200).set_body_json(json!({"done": true, "records": "none"})),
-    )
-    .await;
-    let client = client_for(&server);
-
-    let error = client
-        .query::<Value>("SELECT Id FROM Account")
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(error, ProviderError::Malformed { .. }),
-        "{error:?}"
-    );
-}
-
-#[tokio::test]
-async fn an_error_answer_that_is_not_an_array_is_still_a_typed_rejection() {
-    let server = MockServer::start().await;
-    mount_token(&server, "token-1").await;
-    let _query = mount_query(
-        &server,
-        ResponseTemplate::new(400).set_body_raw("<html>Bad Request</html>", "text/html"),
-    )
-    .await;
-    let client = client_for(&server);
-
-    let error = client
-        .query::<Value>("SELECT Id FROM Account")
-        .await
-        .unwrap_err();
-
-    assert!(has_error_code(&error, "HTTP_400"), "{error:?}");
 }
 
 /// A server that promises a body and hangs up half-way through it.

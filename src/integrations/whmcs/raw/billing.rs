@@ -3,6 +3,7 @@ use serde::Deserialize;
 
 use super::Amount;
 use crate::integrations::whmcs::de;
+use crate::telemetry::redact::Pii;
 
 /// GetInvoices: one page of invoices and the paging counters.
 #[derive(Debug, Clone, Deserialize)]
@@ -141,7 +142,8 @@ pub struct PayMethods {
     pub paymethods: Vec<PayMethod>,
 }
 
-/// A stored card or bank account. The gateway's remote token is deliberately not read.
+/// A stored card or bank account. The gateway's remote token is deliberately not read; the card's number (WHMCS,
+/// misconfigured, may send all of it) and expiry are [`Pii`].
 #[derive(Debug, Clone, Deserialize)]
 pub struct PayMethod {
     #[serde(deserialize_with = "de::string_or_number")]
@@ -154,10 +156,10 @@ pub struct PayMethod {
     #[serde(default, deserialize_with = "de::text")]
     pub gateway_name: String,
     #[serde(default, deserialize_with = "de::text")]
-    pub card_last_four: String,
+    pub card_last_four: Pii<String>,
     /// `MM/YY`.
     #[serde(default, deserialize_with = "de::text")]
-    pub expiry_date: String,
+    pub expiry_date: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
     pub card_type: String,
     #[serde(default, deserialize_with = "de::text")]
@@ -165,4 +167,23 @@ pub struct PayMethod {
     /// `DD/MM/YYYY HH:MM`, as WHMCS formats it for display.
     #[serde(default, deserialize_with = "de::text")]
     pub last_updated: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_neither_the_card_number_nor_its_expiry() {
+        let card: PayMethod = serde_json::from_value(serde_json::json!({
+            "id": 1, "type": "CreditCard", "description": "", "gateway_name": "stripe",
+            "card_last_four": "4242424242424242", "expiry_date": "0228", "card_type": "Visa"
+        }))
+        .unwrap_or_else(|error| panic!("fixture: {error}"));
+        let printed = format!("{card:?}");
+        assert!(!printed.contains("4242"), "{printed}");
+        assert!(!printed.contains("0228"), "{printed}");
+        assert_eq!(card.card_last_four, "4242424242424242");
+        assert_eq!(card.expiry_date, "0228");
+    }
 }

@@ -3,6 +3,7 @@ use serde::Deserialize;
 
 use super::Amount;
 use crate::integrations::whmcs::de;
+use crate::telemetry::redact::Pii;
 
 /// ValidateLogin. The password hash WHMCS also returns is deliberately not read.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,7 +30,8 @@ pub struct UpdatedClient {
 
 /// GetClientsDetails. WHMCS repeats the client's fields at the top level and under `client`; the top level is
 /// read, and `client` only for what exists nowhere else (the users). The id is `id`, `client_id` or `userid`
-/// depending on the WHMCS version: [`ClientDetails::client_id`] picks whichever came.
+/// depending on the WHMCS version: [`ClientDetails::client_id`] picks whichever came. The person's name, contact
+/// details and address are [`Pii`].
 #[derive(Debug, Clone, Deserialize)]
 pub struct ClientDetails {
     #[serde(default, deserialize_with = "de::opt_id")]
@@ -39,27 +41,27 @@ pub struct ClientDetails {
     #[serde(default, deserialize_with = "de::opt_id")]
     pub userid: Option<u64>,
     #[serde(default, deserialize_with = "de::text")]
-    pub firstname: String,
+    pub firstname: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
-    pub lastname: String,
+    pub lastname: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
-    pub companyname: String,
+    pub companyname: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
-    pub email: String,
+    pub email: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
-    pub address1: String,
+    pub address1: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
-    pub address2: String,
+    pub address2: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
-    pub city: String,
+    pub city: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
-    pub state: String,
+    pub state: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
-    pub postcode: String,
+    pub postcode: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
     pub countrycode: String,
     #[serde(default, deserialize_with = "de::text")]
-    pub phonenumber: String,
+    pub phonenumber: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
     pub status: String,
     #[serde(default, deserialize_with = "de::opt_id")]
@@ -98,9 +100,9 @@ pub struct ClientUser {
     #[serde(deserialize_with = "de::string_or_number")]
     pub id: u64,
     #[serde(default, deserialize_with = "de::text")]
-    pub name: String,
+    pub name: Pii<String>,
     #[serde(default, deserialize_with = "de::text")]
-    pub email: String,
+    pub email: Pii<String>,
     #[serde(default, deserialize_with = "de::flag")]
     pub is_owner: bool,
 }
@@ -141,4 +143,76 @@ pub struct ClientStats {
 pub struct SsoToken {
     pub access_token: SecretString,
     pub redirect_url: SecretString,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PERSONAL: [&str; 11] = [
+        "Hanako",
+        "Yamada",
+        "Yamada Design",
+        "hanako@example.jp",
+        "1-2-3 Shibuya",
+        "Room 405",
+        "Shibuya-ku",
+        "Tokyo",
+        "1500002",
+        "+81.9012345678",
+        "Hanako Yamada",
+    ];
+
+    fn details() -> ClientDetails {
+        serde_json::from_value(serde_json::json!({
+            "result": "success", "userid": 7, "id": "7",
+            "firstname": PERSONAL[0], "lastname": PERSONAL[1], "companyname": PERSONAL[2],
+            "email": PERSONAL[3], "address1": PERSONAL[4], "address2": PERSONAL[5], "city": PERSONAL[6],
+            "state": PERSONAL[7], "postcode": PERSONAL[8], "countrycode": "JP", "phonenumber": PERSONAL[9],
+            "status": "Active", "currency": "1", "currency_code": "JPY", "credit": "0.00", "language": "",
+            "client": { "users": { "user": [
+                { "id": 3, "name": PERSONAL[10], "email": PERSONAL[3], "is_owner": true }
+            ] } }
+        }))
+        .unwrap_or_else(|error| panic!("fixture: {error}"))
+    }
+
+    #[test]
+    fn debug_shows_none_of_the_clients_personal_data() {
+        let printed = format!("{:?} {:#?}", details(), details());
+        for value in PERSONAL {
+            assert!(!printed.contains(value), "{value:?} in {printed}");
+        }
+        assert!(printed.contains("Pii(***)"), "{printed}");
+        assert!(
+            printed.contains("JPY"),
+            "non-personal fields still print: {printed}"
+        );
+    }
+
+    #[test]
+    fn personal_fields_read_exactly_what_whmcs_sent() {
+        let details = details();
+        let read = [
+            &details.firstname,
+            &details.lastname,
+            &details.companyname,
+            &details.email,
+            &details.address1,
+            &details.address2,
+            &details.city,
+            &details.state,
+            &details.postcode,
+            &details.phonenumber,
+            &details.users()[0].name,
+        ];
+        for (field, sent) in read.into_iter().zip(PERSONAL) {
+            assert_eq!(field.as_str(), sent);
+        }
+        assert_eq!(details.users()[0].email, PERSONAL[3]);
+        let absent: ClientDetails =
+            serde_json::from_value(serde_json::json!({ "id": 8, "email": null }))
+                .unwrap_or_else(|error| panic!("fixture: {error}"));
+        assert_eq!(absent.email, "");
+    }
 }

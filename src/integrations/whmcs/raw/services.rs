@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::Amount;
 use crate::integrations::whmcs::de;
+use crate::telemetry::redact::Pii;
 
 /// GetClientsProducts: a client's services (one per product instance, "hosting" in WHMCS terms).
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +71,7 @@ impl ClientProduct {
     }
 }
 
+/// A service's custom field. Its value is [`Pii`]: for a SIM it is the MSISDN (or the ICCID, the EID).
 #[derive(Debug, Clone, Deserialize)]
 pub struct CustomField {
     #[serde(deserialize_with = "de::string_or_number")]
@@ -77,7 +79,7 @@ pub struct CustomField {
     #[serde(default, deserialize_with = "de::text")]
     pub name: String,
     #[serde(default, deserialize_with = "de::text")]
-    pub value: String,
+    pub value: Pii<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
