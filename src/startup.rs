@@ -15,6 +15,9 @@ use crate::operations::{self, OpenApiJson};
 use crate::routes;
 use crate::state::AppState;
 
+/// Response headers defined by contexts that browsers must be allowed to read (CORS `expose-headers`).
+const EXPOSED_CONTEXT_HEADERS: &[&str] = &[crate::catalog::STALE_HEADER];
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -72,7 +75,7 @@ fn build_server(
     let mut server = HttpServer::new(move || {
         App::new()
             // Registered last = runs first: CORS answers preflights inside the request span.
-            .wrap(Compat::new(cors(&origins)))
+            .wrap(Compat::new(cors(&origins, EXPOSED_CONTEXT_HEADERS)))
             .wrap(security_headers())
             .wrap(from_fn(move |req, next| observe(req, next, timeout)))
             .app_data(state.clone())

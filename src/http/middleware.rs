@@ -149,7 +149,8 @@ pub fn docs_headers() -> DefaultHeaders {
 }
 
 /// Only the configured portal origins may call the API from a browser, with credentials (the refresh cookie).
-pub fn cors(allowed_origins: &[String]) -> Cors {
+/// `context_headers` are response headers contexts define that the portal must be able to read.
+pub fn cors(allowed_origins: &[String], context_headers: &[&'static str]) -> Cors {
     let cors = allowed_origins
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
@@ -162,11 +163,14 @@ pub fn cors(allowed_origins: &[String]) -> Cors {
             HeaderName::from_static("idempotency-key"),
             HeaderName::from_static(REQUEST_ID_HEADER),
         ])
-        .expose_headers([
-            HeaderName::from_static(REQUEST_ID_HEADER),
-            header::RETRY_AFTER,
-            header::LOCATION,
-            HeaderName::from_static(crate::catalog::STALE_HEADER),
-        ])
+        .expose_headers(
+            [
+                HeaderName::from_static(REQUEST_ID_HEADER),
+                header::RETRY_AFTER,
+                header::LOCATION,
+            ]
+            .into_iter()
+            .chain(context_headers.iter().copied().map(HeaderName::from_static)),
+        )
         .max_age(600)
 }
