@@ -7,6 +7,7 @@ mod database;
 mod sandbox;
 
 pub use app::*;
+pub use concierge_sandbox::System;
 pub use database::*;
 pub use sandbox::*;
 
