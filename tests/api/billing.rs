@@ -15,11 +15,7 @@ use crate::helpers::{get_as as get, get_json_as as get_json, token_of};
 /// unpaid, 1004 cancelled; a Visa card, pay method 1).
 async fn with_demo_customer() -> (TestApp, String) {
     let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
-    let login = demo_customer(&app).await;
-    let token = login["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned();
+    let token = token_of(&demo_customer(&app).await);
     (app, token)
 }
 

@@ -6,32 +6,24 @@ mod sync;
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, demo_customer};
+use crate::helpers::{TestApp, demo_customer, get_as, get_json_as, token_of};
 
 /// The sandbox's 20 products less the hidden `LEGACY-ADSL` and the inactive `SIM-DATA-1GB`.
 pub const PORTAL_PRODUCTS: usize = 18;
 
 /// The demo customer's access token.
 pub async fn customer_token(app: &TestApp) -> String {
-    demo_customer(app).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    token_of(&demo_customer(app).await)
 }
 
+/// `GET path` as `token` (the shared `get_as`, path first).
 pub async fn get(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    get_as(app, token, path).await
 }
 
+/// `GET path` as `token`, asserting 200 and reading the JSON body (the shared `get_json_as`, path first).
 pub async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
-    let response = get(app, path, token).await;
-    assert_eq!(response.status(), 200, "GET {path}");
-    response.json().await.unwrap()
+    get_json_as(app, token, path).await
 }
 
 pub fn skus(page: &Value) -> Vec<String> {

@@ -10,6 +10,7 @@ use concierge::integrations::whmcs::raw::ClientDetails;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+pub use crate::helpers::token_of as token;
 
 /// The WHMCS client as the sandbox has it, read through the WHMCS client itself.
 pub async fn whmcs_client(app: &TestApp, client: ClientRef<'_>) -> ClientDetails {
@@ -43,13 +44,6 @@ pub async fn patch_me(app: &TestApp, token: &str, body: Value) -> reqwest::Respo
         .send()
         .await
         .unwrap()
-}
-
-pub fn token(login: &Value) -> String {
-    login["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
 }
 
 /// Registers a new portal customer and signs them in.

@@ -95,22 +95,10 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
 }
 
 /// What a sandboxed app varies by: `Sandboxed::new().jobs().without_retries()`.
+#[derive(Default)]
 pub struct Sandboxed {
-    jobs: bool,
+    options: TestOptions,
     shared: Option<TestSandbox>,
-    database: Option<String>,
-    configure: Box<dyn FnOnce(&mut Settings)>,
-}
-
-impl Default for Sandboxed {
-    fn default() -> Self {
-        Self {
-            jobs: false,
-            shared: None,
-            database: None,
-            configure: Box::new(|_| {}),
-        }
-    }
 }
 
 impl Sandboxed {
@@ -120,7 +108,7 @@ impl Sandboxed {
 
     /// Runs the job runner (and the event subscriber).
     pub fn jobs(mut self) -> Self {
-        self.jobs = true;
+        self.options.jobs = true;
         self
     }
 
@@ -131,11 +119,7 @@ impl Sandboxed {
 
     /// Changes the settings after the providers are pointed at the sandbox; calls add up, in order.
     pub fn configure(mut self, then: impl FnOnce(&mut Settings) + 'static) -> Self {
-        let before = self.configure;
-        self.configure = Box::new(move |settings| {
-            before(settings);
-            then(settings);
-        });
+        self.options.configure = and_then(self.options.configure, then);
         self
     }
 
@@ -147,9 +131,18 @@ impl Sandboxed {
 
     /// Shares an existing database instead of a fresh one.
     pub fn database(mut self, database: &str) -> Self {
-        self.database = Some(database.to_owned());
+        self.options.database = Some(database.to_owned());
         self
     }
+}
+
+type Configure = Box<dyn FnOnce(&mut Settings)>;
+
+fn and_then(first: Configure, then: impl FnOnce(&mut Settings) + 'static) -> Configure {
+    Box::new(move |settings| {
+        first(settings);
+        then(settings);
+    })
 }
 
 /// An app whose providers all point at its own in-process sandbox (`app.sandbox()`).
@@ -157,30 +150,23 @@ pub async fn spawn_sandboxed_app() -> TestApp {
     spawn_sandboxed_app_with(Sandboxed::new()).await
 }
 
-pub async fn spawn_sandboxed_app_with(options: Sandboxed) -> TestApp {
+pub async fn spawn_sandboxed_app_with(sandboxed: Sandboxed) -> TestApp {
     let Sandboxed {
-        jobs,
+        mut options,
         shared,
-        database,
+    } = sandboxed;
+    let Some(shared) = shared else {
+        options.sandbox = true;
+        return spawn_app_with(options).await;
+    };
+    let url = shared.url.clone();
+    let configure = options.configure;
+    options.configure = and_then(
+        Box::new(move |settings| point_at(&url, settings)),
         configure,
-    } = options;
-    let shared_url = shared.as_ref().map(|sandbox| sandbox.url.clone());
-    let mut app = spawn_app_with(TestOptions {
-        jobs,
-        sandbox: shared.is_none(),
-        database,
-        configure: Box::new(move |settings| {
-            if let Some(url) = &shared_url {
-                point_at(url, settings);
-            }
-            configure(settings);
-        }),
-        ..Default::default()
-    })
-    .await;
-    if shared.is_some() {
-        app.sandbox = shared;
-    }
+    );
+    let mut app = spawn_app_with(options).await;
+    app.sandbox = Some(shared);
     app
 }
 

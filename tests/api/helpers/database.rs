@@ -50,32 +50,40 @@ pub fn test_settings(database: &str) -> Settings {
 /// Creates a database from the migrated template and returns its name.
 pub async fn fresh_database() -> String {
     let template = template_database().await;
-    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_database_url())
-        .await
-        .expect("connect as admin");
-    admin
-        .execute(sqlx::raw_sql(AssertSqlSafe(format!(
-            r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#
-        ))))
-        .await
-        .expect("create test database");
-    name
+    new_database(Some(&template)).await
 }
 
 /// An empty database (no migrations), for tests of migrating itself.
 pub async fn empty_database() -> String {
+    new_database(None).await
+}
+
+async fn new_database(template: Option<&str>) -> String {
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_database_url())
-        .await
-        .expect("connect as admin");
-    admin
-        .execute(sqlx::raw_sql(AssertSqlSafe(format!(
-            r#"CREATE DATABASE "{name}""#
-        ))))
-        .await
-        .expect("create database");
+    let mut admin = connect_as_admin().await;
+    let (sql, what) = match template {
+        Some(template) => (
+            format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#),
+            "create test database",
+        ),
+        None => (format!(r#"CREATE DATABASE "{name}""#), "create database"),
+    };
+    run(&mut admin, sql, what).await;
     name
+}
+
+async fn connect_as_admin() -> PgConnection {
+    PgConnection::connect(&admin_database_url())
+        .await
+        .expect("connect as admin")
+}
+
+/// Runs a statement naming databases, which cannot be bound parameters.
+async fn run(admin: &mut PgConnection, sql: String, what: &str) {
+    admin
+        .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
+        .await
+        .expect(what);
 }
 
 /// The template is named after a hash of every migration (ours and the job queue's), so a changed migration
@@ -92,9 +100,7 @@ async fn template_database() -> String {
     }
     let name = format!("concierge_template_{:016x}", hasher.finish());
 
-    let mut admin = PgConnection::connect(&admin_database_url())
-        .await
-        .expect("connect as admin");
+    let mut admin = connect_as_admin().await;
     admin
         .execute("SELECT pg_advisory_lock(4242424242)")
         .await
@@ -107,18 +113,10 @@ async fn template_database() -> String {
             .expect("look up template");
     if !exists {
         let building = format!("{name}_building");
-        admin
-            .execute(sqlx::raw_sql(AssertSqlSafe(format!(
-                r#"DROP DATABASE IF EXISTS "{building}""#
-            ))))
-            .await
-            .expect("drop");
-        admin
-            .execute(sqlx::raw_sql(AssertSqlSafe(format!(
-                r#"CREATE DATABASE "{building}""#
-            ))))
-            .await
-            .expect("create template");
+        let drop = format!(r#"DROP DATABASE IF EXISTS "{building}""#);
+        run(&mut admin, drop, "drop").await;
+        let create = format!(r#"CREATE DATABASE "{building}""#);
+        run(&mut admin, create, "create template").await;
         let pool = PgPool::connect(&database_url(&building))
             .await
             .expect("connect to template");
@@ -126,12 +124,8 @@ async fn template_database() -> String {
             .await
             .expect("migrate template");
         pool.close().await;
-        admin
-            .execute(sqlx::raw_sql(AssertSqlSafe(format!(
-                r#"ALTER DATABASE "{building}" RENAME TO "{name}""#
-            ))))
-            .await
-            .expect("publish template");
+        let publish = format!(r#"ALTER DATABASE "{building}" RENAME TO "{name}""#);
+        run(&mut admin, publish, "publish template").await;
     }
     admin
         .execute("SELECT pg_advisory_unlock(4242424242)")

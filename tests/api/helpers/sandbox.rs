@@ -115,40 +115,45 @@ impl TestSandbox {
             .request(method, format!("{}/__sandbox/{path}", self.url))
     }
 
-    async fn control_json<T: DeserializeOwned>(&self, path: &str) -> T {
-        self.control(Method::GET, path)
-            .send()
+    /// Sends a control request, failing the test when the sandbox cannot be reached.
+    async fn send(&self, request: RequestBuilder) -> Response {
+        let request = request.build().expect("control request");
+        let what = format!("{} {}", request.method(), request.url().path());
+        self.client
+            .execute(request)
             .await
-            .unwrap_or_else(|e| panic!("GET /__sandbox/{path}: {e}"))
+            .unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+
+    /// Sends a control request and reads its JSON answer.
+    async fn read<T: DeserializeOwned>(&self, request: RequestBuilder) -> T {
+        let response = self.send(request).await;
+        let what = response.url().path().to_owned();
+        response
             .json()
             .await
-            .unwrap_or_else(|e| panic!("GET /__sandbox/{path} as JSON: {e}"))
+            .unwrap_or_else(|e| panic!("{what} as JSON: {e}"))
     }
 
     /// The messages "sent" to `to`, oldest first.
     pub async fn messages_to(&self, to: &str) -> Vec<Value> {
-        self.control(Method::GET, "messaging/messages")
-            .query(&[("to", to)])
-            .send()
-            .await
-            .expect("sent messages")
-            .json()
-            .await
-            .expect("sent messages as JSON")
+        self.read(
+            self.control(Method::GET, "messaging/messages")
+                .query(&[("to", to)]),
+        )
+        .await
     }
 
     /// `DELETE /__sandbox/messaging/messages`: forgets every message and idempotency key.
     pub async fn clear_messages(&self) -> Response {
-        self.control(Method::DELETE, "messaging/messages")
-            .send()
+        self.send(self.control(Method::DELETE, "messaging/messages"))
             .await
-            .expect("clear messages")
     }
 
     /// Every record of `object` in the Salesforce sandbox, rendered as the API renders it.
     pub async fn salesforce_records(&self, object: &str) -> Vec<Value> {
-        self.control_json(&format!("salesforce/records/{object}"))
-            .await
+        let path = format!("salesforce/records/{object}");
+        self.read(self.control(Method::GET, &path)).await
     }
 
     /// The `object` record `id`, failing the test when there is none.
@@ -162,14 +167,8 @@ impl TestSandbox {
 
     /// What the approval Flow does: activates the order and publishes `OrderProvisionRequested__e`.
     pub async fn approve_order(&self, salesforce_id: &str) {
-        let response = self
-            .control(
-                Method::POST,
-                &format!("salesforce/orders/{salesforce_id}/approve"),
-            )
-            .send()
-            .await
-            .expect("approve");
+        let path = format!("salesforce/orders/{salesforce_id}/approve");
+        let response = self.send(self.control(Method::POST, &path)).await;
         let status = response.status();
         assert_eq!(
             status,
@@ -181,48 +180,41 @@ impl TestSandbox {
 
     /// Publishes the platform event `name` with `payload`.
     pub async fn publish_event(&self, name: &str, payload: Value) -> Response {
-        self.control(Method::POST, &format!("salesforce/events/{name}"))
-            .json(&payload)
-            .send()
+        let path = format!("salesforce/events/{name}");
+        self.send(self.control(Method::POST, &path).json(&payload))
             .await
-            .expect("publish")
     }
 
     /// Expires every Salesforce session.
     pub async fn expire_salesforce_tokens(&self) -> Response {
-        self.control(Method::POST, "salesforce/expire-tokens")
-            .send()
+        self.send(self.control(Method::POST, "salesforce/expire-tokens"))
             .await
-            .expect("expire tokens")
     }
 
     /// Registers the public key the JWT bearer flow's assertions are checked with.
     pub async fn register_jwt_key(&self, public_key_pem: &str) -> Response {
-        self.control(Method::PUT, "salesforce/jwt-key")
-            .json(&json!({ "public_key_pem": public_key_pem }))
-            .send()
+        let key = json!({ "public_key_pem": public_key_pem });
+        self.send(self.control(Method::PUT, "salesforce/jwt-key").json(&key))
             .await
-            .expect("register JWT key")
     }
 
     /// Every WHMCS order, newest last, in the sandbox's own shape.
     pub async fn whmcs_orders(&self) -> Vec<Value> {
-        let dump: Value = self.control_json("whmcs/orders").await;
+        let dump: Value = self.read(self.control(Method::GET, "whmcs/orders")).await;
         dump["orders"].as_array().expect("orders").clone()
     }
 
     /// Every Freebit account, in the sandbox's own shape.
     pub async fn freebit_accounts(&self) -> Vec<Value> {
-        self.control_json("freebit/accounts").await
+        self.read(self.control(Method::GET, "freebit/accounts"))
+            .await
     }
 
     /// Expires the Freebit auth key, so the next call must authenticate again.
     pub async fn expire_freebit_auth(&self) {
         let response = self
-            .control(Method::POST, "freebit/expire-auth")
-            .send()
-            .await
-            .expect("expire auth");
+            .send(self.control(Method::POST, "freebit/expire-auth"))
+            .await;
         assert_eq!(response.status(), 204, "expire auth");
     }
 }
