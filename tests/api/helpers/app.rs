@@ -216,7 +216,7 @@ impl TestApp {
 }
 
 /// Registers and signs in the sandbox's demo customer (`demo@concierge.test`), linked to the sandbox's demo
-/// WHMCS client and Salesforce Account/Contact, and returns the login response body. Needs `sandbox: true`.
+/// WHMCS client and Salesforce Account/Contact, and returns the login response body. Needs a sandboxed app.
 pub async fn demo_customer(app: &TestApp) -> serde_json::Value {
     customer_linked_to(app, 0).await
 }
