@@ -8,7 +8,7 @@ mod tokens;
 use concierge::auth::{self, NewUser, UserKind};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, get_as};
 
 pub const PASSWORD: &str = "a-long-and-unusual-passphrase";
 
@@ -55,12 +55,7 @@ pub async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
 }
 
 pub async fn get_with(app: &TestApp, path: &str, access_token: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap()
+    get_as(app, access_token, path).await
 }
 
 pub fn access(body: &Value) -> String {

@@ -7,28 +7,15 @@ mod payments;
 use reqwest::Response;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestOptions, demo_customer, spawn_app_with};
+use crate::helpers::{Sandboxed, TestApp, demo_customer, spawn_sandboxed_app_with};
 use crate::helpers::{get_as as get, get_json_as as get_json, token_of};
 
-/// An app against its own sandbox, WHMCS calls not retried (so fault tests stay short).
-async fn billing_app() -> TestApp {
-    spawn_app_with(TestOptions {
-        sandbox: true,
-        configure: Box::new(|settings| settings.providers.max_retries = 0),
-        ..Default::default()
-    })
-    .await
-}
-
-/// The app and the demo customer's access token (WHMCS client 1: invoices 1001 paid, 1002 overdue, 1003
+/// An app against its own sandbox, WHMCS calls not retried (so fault tests stay short), and the demo
+/// customer's access token (WHMCS client 1: invoices 1001 paid, 1002 overdue, 1003
 /// unpaid, 1004 cancelled; a Visa card, pay method 1).
 async fn with_demo_customer() -> (TestApp, String) {
-    let app = billing_app().await;
-    let login = demo_customer(&app).await;
-    let token = login["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned();
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
+    let token = token_of(&demo_customer(&app).await);
     (app, token)
 }
 
@@ -48,46 +35,6 @@ async fn pay(
         request = request.header("Idempotency-Key", key);
     }
     request.send().await.expect("request")
-}
-
-fn sandbox_url(app: &TestApp) -> &str {
-    &app.sandbox.as_ref().expect("sandbox").url
-}
-
-/// How many times the sandbox's WHMCS saw `action`.
-async fn whmcs_calls(app: &TestApp, action: &str) -> usize {
-    let log: Vec<Value> = reqwest::get(format!(
-        "{}/__sandbox/requests?system=whmcs",
-        sandbox_url(app)
-    ))
-    .await
-    .expect("request log")
-    .json()
-    .await
-    .expect("log json");
-    let operation = format!("/includes/api.php {action}");
-    log.iter()
-        .filter(|entry| entry["operation"] == operation.as_str())
-        .count()
-}
-
-async fn inject_whmcs_fault(app: &TestApp, fault: Value) {
-    let response = reqwest::Client::new()
-        .put(format!("{}/__sandbox/faults/whmcs", sandbox_url(app)))
-        .json(&fault)
-        .send()
-        .await
-        .expect("fault");
-    assert_eq!(response.status(), 204, "fault accepted");
-}
-
-async fn clear_whmcs_faults(app: &TestApp) {
-    let response = reqwest::Client::new()
-        .delete(format!("{}/__sandbox/faults/whmcs", sandbox_url(app)))
-        .send()
-        .await
-        .expect("clear faults");
-    assert!(response.status().is_success(), "faults cleared");
 }
 
 fn ids(page: &Value) -> Vec<u64> {

@@ -6,89 +6,24 @@ mod sync;
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestOptions, demo_customer, spawn_app_with};
+use crate::helpers::{TestApp, demo_customer, get_as, get_json_as, token_of};
 
 /// The sandbox's 20 products less the hidden `LEGACY-ADSL` and the inactive `SIM-DATA-1GB`.
 pub const PORTAL_PRODUCTS: usize = 18;
 
-pub async fn catalog_app() -> TestApp {
-    catalog_app_with(|_| {}).await
-}
-
-pub async fn catalog_app_with(
-    configure: impl FnOnce(&mut concierge::config::Settings) + 'static,
-) -> TestApp {
-    spawn_app_with(TestOptions {
-        sandbox: true,
-        configure: Box::new(configure),
-        ..Default::default()
-    })
-    .await
-}
-
 /// The demo customer's access token.
 pub async fn customer_token(app: &TestApp) -> String {
-    demo_customer(app).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    token_of(&demo_customer(app).await)
 }
 
+/// `GET path` as `token` (the shared `get_as`, path first).
 pub async fn get(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    get_as(app, token, path).await
 }
 
+/// `GET path` as `token`, asserting 200 and reading the JSON body (the shared `get_json_as`, path first).
 pub async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
-    let response = get(app, path, token).await;
-    assert_eq!(response.status(), 200, "GET {path}");
-    response.json().await.unwrap()
-}
-
-/// SOQL queries (first pages and next pages) Salesforce has received so far.
-pub async fn salesforce_queries(app: &TestApp) -> usize {
-    let sandbox = app.sandbox.as_ref().unwrap();
-    let log: Vec<Value> = app
-        .client
-        .get(format!(
-            "{}/__sandbox/requests?system=salesforce",
-            sandbox.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    log.iter()
-        .filter(|entry| entry["operation"].as_str().unwrap_or("").contains("/query"))
-        .count()
-}
-
-/// Injects a Salesforce fault (`{"status":503}`, `{"malformed":true}`, …).
-pub async fn salesforce_fault(app: &TestApp, fault: Value) {
-    let sandbox = app.sandbox.as_ref().unwrap();
-    let response = app
-        .client
-        .put(format!("{}/__sandbox/faults/salesforce", sandbox.url))
-        .json(&fault)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "fault accepted");
-}
-
-pub async fn clear_salesforce_faults(app: &TestApp) {
-    let sandbox = app.sandbox.as_ref().unwrap();
-    app.client
-        .delete(format!("{}/__sandbox/faults/salesforce", sandbox.url))
-        .send()
-        .await
-        .unwrap();
+    get_json_as(app, token, path).await
 }
 
 pub fn skus(page: &Value) -> Vec<String> {

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{TestSandbox, settings_for_sandbox, spawn_sandbox, test_settings};
+use crate::helpers::{System, TestSandbox, settings_for_sandbox, spawn_sandbox, test_settings};
 
 const DEMO_SIM: &str = "08012345678";
 const DEMO_ESIM_EID: &str = "89049032000001000000000000000001";
@@ -32,64 +32,6 @@ fn client_with(sandbox: &TestSandbox, configure: impl FnOnce(&mut Settings)) -> 
     let mut settings = settings_for_sandbox(sandbox);
     configure(&mut settings);
     FreebitClient::new(&settings.providers).unwrap()
-}
-
-/// Paths of the Freebit requests the sandbox received, oldest first.
-async fn requests(sandbox: &TestSandbox) -> Vec<String> {
-    let log: Vec<Value> =
-        reqwest::get(format!("{}/__sandbox/requests?system=freebit", sandbox.url))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    log.iter()
-        .map(|entry| entry["path"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-async fn count_requests(sandbox: &TestSandbox, fragment: &str) -> usize {
-    requests(sandbox)
-        .await
-        .iter()
-        .filter(|path| path.contains(fragment))
-        .count()
-}
-
-async fn clear_requests(sandbox: &TestSandbox) {
-    reqwest::Client::new()
-        .delete(format!("{}/__sandbox/requests", sandbox.url))
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn inject_fault(sandbox: &TestSandbox, fault: Value) {
-    let response = reqwest::Client::new()
-        .put(format!("{}/__sandbox/faults/freebit", sandbox.url))
-        .json(&fault)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
-}
-
-async fn expire_auth(sandbox: &TestSandbox) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/__sandbox/freebit/expire-auth", sandbox.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
-}
-
-async fn sandbox_accounts(sandbox: &TestSandbox) -> Vec<Value> {
-    reqwest::get(format!("{}/__sandbox/freebit/accounts", sandbox.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 fn today_in_japan() -> NaiveDate {

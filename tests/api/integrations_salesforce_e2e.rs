@@ -9,7 +9,7 @@ use concierge::integrations::salesforce::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestSandbox, settings_for_sandbox, spawn_sandbox};
+use crate::helpers::{System, TestSandbox, settings_for_sandbox, spawn_sandbox};
 
 const CHANNEL: &str = "/event/OrderProvisionRequested__e";
 
@@ -19,21 +19,6 @@ async fn client_for(sandbox: &TestSandbox) -> (SalesforceClient, Settings) {
         SalesforceClient::new(&settings.providers).unwrap(),
         settings,
     )
-}
-
-async fn requests_to(sandbox: &TestSandbox, fragment: &str) -> usize {
-    let log: Vec<Value> = reqwest::get(format!(
-        "{}/__sandbox/requests?system=salesforce",
-        sandbox.url
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    log.iter()
-        .filter(|entry| entry["operation"].as_str().unwrap_or("").contains(fragment))
-        .count()
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,11 +54,11 @@ async fn the_portal_catalog_is_read_across_several_pages() {
             .any(|p| p.sku == "SIM-DATA-20GB" && p.whmcs_pid == 103.0)
     );
     assert!(
-        requests_to(&sandbox, "/query/").await >= 3,
+        sandbox.count_operation(System::Salesforce, "/query/") >= 3,
         "page size 5 in tests: several next pages"
     );
     assert_eq!(
-        requests_to(&sandbox, "/oauth2/token").await,
+        sandbox.count_operation(System::Salesforce, "/oauth2/token"),
         1,
         "one token for every call"
     );
@@ -141,13 +126,13 @@ async fn an_order_and_its_items_are_created_in_one_composite_call() {
             )
             .unwrap(),
     ];
-    let before = requests_to(&sandbox, "/composite").await;
+    let before = sandbox.count_operation(System::Salesforce, "/composite");
 
     let responses = client.composite(true, subrequests).await.unwrap();
 
     assert!(composite_failure(&responses).is_none(), "{responses:?}");
     assert_eq!(
-        requests_to(&sandbox, "/composite").await,
+        sandbox.count_operation(System::Salesforce, "/composite"),
         before + 1,
         "exactly one call"
     );
@@ -200,19 +185,15 @@ async fn an_expired_session_is_renewed_transparently() {
     let (client, _) = client_for(&sandbox).await;
     let _: Vec<Value> = client.query("SELECT Id FROM Account").await.unwrap();
 
-    let expired = reqwest::Client::new()
-        .post(format!(
-            "{}/__sandbox/salesforce/expire-tokens",
-            sandbox.url
-        ))
-        .send()
-        .await
-        .unwrap();
+    let expired = sandbox.expire_salesforce_tokens().await;
     assert!(expired.status().is_success());
     let accounts: Vec<Value> = client.query("SELECT Id FROM Account").await.unwrap();
 
     assert_eq!(accounts.len(), 3);
-    assert_eq!(requests_to(&sandbox, "/oauth2/token").await, 2);
+    assert_eq!(
+        sandbox.count_operation(System::Salesforce, "/oauth2/token"),
+        2
+    );
 }
 
 #[tokio::test]
@@ -221,12 +202,7 @@ async fn the_jwt_bearer_flow_is_accepted_with_the_registered_key() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let public = std::fs::read_to_string(fixtures.join("salesforce_jwt_test_key.pub.pem")).unwrap();
     let private = std::fs::read_to_string(fixtures.join("salesforce_jwt_test_key.pem")).unwrap();
-    let registered = reqwest::Client::new()
-        .put(format!("{}/__sandbox/salesforce/jwt-key", sandbox.url))
-        .json(&json!({ "public_key_pem": public }))
-        .send()
-        .await
-        .unwrap();
+    let registered = sandbox.register_jwt_key(&public).await;
     assert!(registered.status().is_success());
     let mut settings = settings_for_sandbox(&sandbox);
     settings.providers.salesforce.auth = SalesforceAuth::JwtBearer;
@@ -258,19 +234,17 @@ async fn bad_soql_is_a_typed_rejection_that_is_not_retried() {
         has_error_code(&unknown_field, "INVALID_FIELD"),
         "{unknown_field:?}"
     );
-    assert_eq!(requests_to(&sandbox, "SELEC+Id").await, 1);
+    assert_eq!(sandbox.count_operation(System::Salesforce, "SELEC+Id"), 1);
 }
 
 #[tokio::test]
 async fn a_request_limit_fault_is_retried() {
     let sandbox = spawn_sandbox().await;
     let (client, _) = client_for(&sandbox).await;
-    reqwest::Client::new()
-        .put(format!("{}/__sandbox/faults/salesforce", sandbox.url))
-        .json(&json!({ "error_code": "REQUEST_LIMIT_EXCEEDED", "operation": "/query", "times": 1 }))
-        .send()
-        .await
-        .unwrap();
+    sandbox.inject_fault(
+        System::Salesforce,
+        json!({ "error_code": "REQUEST_LIMIT_EXCEEDED", "operation": "/query", "times": 1 }),
+    );
 
     let accounts: Vec<Value> = client.query("SELECT Id FROM Account").await.unwrap();
 
@@ -286,22 +260,7 @@ async fn an_approved_order_is_delivered_once_and_a_restart_resumes_after_the_sto
         .await
         .unwrap();
     let order = order_with_one_item(&client, "001SBDEMO000001AAA").await;
-    let approve = |order: String| {
-        let url = format!(
-            "{}/__sandbox/salesforce/orders/{order}/approve",
-            sandbox.url
-        );
-        async move {
-            let response = reqwest::Client::new().post(url).send().await.unwrap();
-            let status = response.status();
-            assert!(
-                status.is_success(),
-                "approve: {status} {}",
-                response.text().await.unwrap()
-            );
-        }
-    };
-    approve(order.clone()).await;
+    sandbox.approve_order(&order).await;
 
     let mut subscriber =
         CometdSubscriber::new(client.clone(), CHANNEL, ReplayFrom::AllRetained).unwrap();
@@ -316,7 +275,7 @@ async fn an_approved_order_is_delivered_once_and_a_restart_resumes_after_the_sto
 
     // A restart: the new subscriber starts after what was processed, so it sees only the second approval.
     let second = order_with_one_item(&client, "001SBDEMO000002AAA").await;
-    approve(second.clone()).await;
+    sandbox.approve_order(&second).await;
     let mut resumed = CometdSubscriber::resume(client, CHANNEL, &pool)
         .await
         .unwrap();

@@ -9,7 +9,6 @@ mod wire;
 use concierge::config::Settings;
 use concierge::integrations::ProviderError;
 use concierge::integrations::whmcs::WhmcsClient;
-use serde_json::Value;
 
 use crate::helpers::{TestSandbox, settings_for_sandbox, spawn_sandbox, test_settings};
 
@@ -31,30 +30,6 @@ fn settings_for(base_url: &str) -> Settings {
     let mut settings = test_settings("unused");
     settings.providers.whmcs.base_url = base_url.to_owned();
     settings
-}
-
-/// How many times the sandbox saw `action`.
-async fn requests_for(sandbox: &TestSandbox, action: &str) -> usize {
-    let log: Vec<Value> = reqwest::get(format!("{}/__sandbox/requests?system=whmcs", sandbox.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let operation = format!("/includes/api.php {action}");
-    log.iter()
-        .filter(|entry| entry["operation"] == operation.as_str())
-        .count()
-}
-
-async fn inject_fault(sandbox: &TestSandbox, fault: Value) {
-    let response = reqwest::Client::new()
-        .put(format!("{}/__sandbox/faults/whmcs", sandbox.url))
-        .json(&fault)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204, "fault accepted");
 }
 
 /// The `code` of a `Rejected` error, failing the test on any other outcome.

@@ -9,28 +9,15 @@ mod read;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestOptions, demo_customer, spawn_app_with};
+use crate::helpers::{Sandboxed, System, TestApp, demo_customer, spawn_sandboxed_app_with};
 use crate::helpers::{get_as as get, token_of};
 
-/// An app against its own sandbox, provider calls not retried (so fault tests stay short).
-async fn orders_app(jobs: bool) -> TestApp {
-    spawn_app_with(TestOptions {
-        sandbox: true,
-        jobs,
-        configure: Box::new(|settings| settings.providers.max_retries = 0),
-        ..Default::default()
-    })
-    .await
-}
-
-async fn with_demo_customer(jobs: bool) -> (TestApp, String) {
-    let app = orders_app(jobs).await;
+/// An app against its own sandbox, provider calls not retried (so fault tests stay short), and the demo
+/// customer's access token.
+async fn with_demo_customer() -> (TestApp, String) {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
     let token = token_of(&demo_customer(&app).await);
     (app, token)
-}
-
-fn sandbox_url(app: &TestApp) -> String {
-    app.sandbox.as_ref().expect("sandbox").url.clone()
 }
 
 /// A physical-SIM data plan and a fibre line.
@@ -62,62 +49,14 @@ async fn place(app: &TestApp, token: &str, body: &Value) -> Value {
     response.json().await.expect("order json")
 }
 
-async fn request_log(app: &TestApp, system: &str) -> Vec<Value> {
-    reqwest::get(format!(
-        "{}/__sandbox/requests?system={system}",
-        sandbox_url(app)
-    ))
-    .await
-    .expect("request log")
-    .json()
-    .await
-    .expect("log json")
-}
-
 /// How many composite calls Salesforce saw.
-async fn composite_calls(app: &TestApp) -> usize {
-    request_log(app, "salesforce")
-        .await
-        .iter()
-        .filter(|entry| {
-            entry["operation"]
-                .as_str()
-                .unwrap_or("")
-                .trim_end_matches('/')
-                .ends_with("/composite")
-        })
-        .count()
-}
-
-async fn inject(app: &TestApp, system: &str, fault: Value) {
-    let response = reqwest::Client::new()
-        .put(format!("{}/__sandbox/faults/{system}", sandbox_url(app)))
-        .json(&fault)
-        .send()
-        .await
-        .expect("fault");
-    assert!(response.status().is_success(), "fault accepted");
-}
-
-/// The Salesforce Order record as the sandbox holds it.
-async fn salesforce_order(app: &TestApp, salesforce_id: &str) -> Value {
-    let records: Value = reqwest::get(format!(
-        "{}/__sandbox/salesforce/records/Order",
-        sandbox_url(app)
-    ))
-    .await
-    .expect("records")
-    .json()
-    .await
-    .expect("records json");
-    let list = records
-        .as_array()
-        .cloned()
-        .or_else(|| records["records"].as_array().cloned())
-        .unwrap_or_default();
-    list.into_iter()
-        .find(|record| record["Id"] == salesforce_id)
-        .expect("the Salesforce order")
+fn composite_calls(app: &TestApp) -> usize {
+    app.sandbox().count(System::Salesforce, |request| {
+        request
+            .operation
+            .trim_end_matches('/')
+            .ends_with("/composite")
+    })
 }
 
 async fn salesforce_id_of(app: &TestApp, order_id: &str) -> String {

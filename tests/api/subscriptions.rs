@@ -10,22 +10,13 @@ mod reads;
 use reqwest::Response;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, TestOptions, demo_customer, spawn_app_with};
+use crate::helpers::{Sandboxed, TestApp, demo_customer, spawn_sandboxed_app_with};
 use crate::helpers::{get_as as get, get_json_as as get_json, token_of};
 
-/// An app against its own sandbox, provider calls not retried (so fault tests stay short).
-async fn subscriptions_app() -> TestApp {
-    spawn_app_with(TestOptions {
-        sandbox: true,
-        configure: Box::new(|settings| settings.providers.max_retries = 0),
-        ..Default::default()
-    })
-    .await
-}
-
-/// The app and the demo customer's access token.
+/// An app against its own sandbox, provider calls not retried (so fault tests stay short), and the demo
+/// customer's access token.
 async fn with_demo_customer() -> (TestApp, String) {
-    let app = subscriptions_app().await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
     let token = token_of(&demo_customer(&app).await);
     (app, token)
 }
@@ -50,45 +41,6 @@ async fn post_sim(
         request = request.json(&body);
     }
     request.send().await.expect("request")
-}
-
-fn sandbox_url(app: &TestApp) -> &str {
-    &app.sandbox.as_ref().expect("sandbox").url
-}
-
-/// How many Freebit requests had a path containing `fragment`.
-async fn freebit_calls(app: &TestApp, fragment: &str) -> usize {
-    let log: Vec<Value> = reqwest::get(format!(
-        "{}/__sandbox/requests?system=freebit",
-        sandbox_url(app)
-    ))
-    .await
-    .expect("request log")
-    .json()
-    .await
-    .expect("log json");
-    log.iter()
-        .filter(|entry| entry["path"].as_str().unwrap_or("").contains(fragment))
-        .count()
-}
-
-async fn inject_fault(app: &TestApp, system: &str, fault: Value) {
-    let response = reqwest::Client::new()
-        .put(format!("{}/__sandbox/faults/{system}", sandbox_url(app)))
-        .json(&fault)
-        .send()
-        .await
-        .expect("fault");
-    assert_eq!(response.status(), 204, "fault accepted");
-}
-
-async fn clear_faults(app: &TestApp, system: &str) {
-    let response = reqwest::Client::new()
-        .delete(format!("{}/__sandbox/faults/{system}", sandbox_url(app)))
-        .send()
-        .await
-        .expect("clear faults");
-    assert!(response.status().is_success(), "faults cleared");
 }
 
 /// The audit trail, oldest first: (service id, action, outcome, parameters, provider reference, error).

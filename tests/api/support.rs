@@ -8,24 +8,17 @@ mod failures;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, TestOptions, customer_linked_to, demo_customer, problem, spawn_app_with,
+    Sandboxed, System, TestApp, customer_linked_to, demo_customer, problem, spawn_sandboxed_app,
+    spawn_sandboxed_app_with,
 };
 use crate::helpers::{get_as as get, token_of};
 
 const DEMO_CASE: &str = "500SBDEMO000001AAA";
 const DEMO_ACCOUNT: &str = "001SBDEMO000001AAA";
 
-async fn sandboxed() -> TestApp {
-    spawn_app_with(TestOptions {
-        sandbox: true,
-        ..Default::default()
-    })
-    .await
-}
-
 /// The app and the demo customer's access token.
 async fn demo() -> (TestApp, String) {
-    let app = sandboxed().await;
+    let app = spawn_sandboxed_app().await;
     let token = token_of(&demo_customer(&app).await);
     (app, token)
 }
@@ -55,37 +48,9 @@ async fn create_case(app: &TestApp, token: &str, subject: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn sandbox_records(app: &TestApp, object: &str) -> Vec<Value> {
-    let sandbox = app.sandbox.as_ref().unwrap();
-    reqwest::get(format!(
-        "{}/__sandbox/salesforce/records/{object}",
-        sandbox.url
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap()
-}
-
-async fn inject_fault(app: &TestApp, fault: Value) {
-    let sandbox = app.sandbox.as_ref().unwrap();
-    let response = reqwest::Client::new()
-        .put(format!("{}/__sandbox/faults/salesforce", sandbox.url))
-        .json(&fault)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "inject fault");
-}
-
+/// Salesforce back to normal.
 async fn clear_faults(app: &TestApp) {
-    let sandbox = app.sandbox.as_ref().unwrap();
-    reqwest::Client::new()
-        .delete(format!("{}/__sandbox/faults/salesforce", sandbox.url))
-        .send()
-        .await
-        .unwrap();
+    app.sandbox().clear_faults(System::Salesforce);
     // Let the circuit breaker's cooldown pass.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
 }

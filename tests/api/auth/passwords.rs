@@ -3,7 +3,9 @@ use serde_json::{Value, json};
 use super::{
     PASSWORD, access, get_with, login_response, refresh, refresh_token, register, signed_in,
 };
-use crate::helpers::{TestApp, TestOptions, eventually, problem, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Sandboxed, TestApp, eventually, problem, spawn_app, spawn_sandboxed_app_with,
+};
 
 const NEW_PASSWORD: &str = "another-long-unusual-passphrase";
 
@@ -27,15 +29,12 @@ async fn reset(app: &TestApp, token: &str, password: &str) -> reqwest::Response 
 
 /// The reset link the messaging service "sent" to `email`.
 async fn reset_token_sent_to(app: &TestApp, email: &str) -> String {
-    let sandbox = app.sandbox.as_ref().unwrap().url.clone();
-    let body = eventually(15, "the reset email", || {
-        let url = format!("{sandbox}/__sandbox/messaging/messages?to={email}");
-        async move {
-            let messages: Vec<Value> = reqwest::get(url).await.ok()?.json().await.ok()?;
-            messages
-                .last()
-                .and_then(|m| m["body"].as_str().map(str::to_owned))
-        }
+    let body = eventually(15, "the reset email", || async {
+        app.sandbox()
+            .messages_to(email)
+            .await
+            .last()
+            .and_then(|m| m["body"].as_str().map(str::to_owned))
     })
     .await;
     body.split("?token=")
@@ -47,18 +46,9 @@ async fn reset_token_sent_to(app: &TestApp, email: &str) -> String {
         .to_owned()
 }
 
-fn with_mail(configure: impl FnOnce(&mut concierge::config::Settings) + 'static) -> TestOptions {
-    TestOptions {
-        jobs: true,
-        sandbox: true,
-        configure: Box::new(configure),
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn a_password_is_reset_once_through_the_emailed_link_and_every_session_ends() {
-    let app = spawn_app_with(with_mail(|_| {})).await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
     let session = signed_in(&app, "forgetful@example.com").await;
 
     assert_eq!(forgot(&app, "Forgetful@Example.com").await.status(), 202);
@@ -93,7 +83,12 @@ async fn a_password_is_reset_once_through_the_emailed_link_and_every_session_end
 
 #[tokio::test]
 async fn a_reset_link_expires() {
-    let app = spawn_app_with(with_mail(|s| s.auth.password_reset_ttl_secs = 1)).await;
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .configure(|s| s.auth.password_reset_ttl_secs = 1),
+    )
+    .await;
     register(&app, "slow@example.com").await;
     forgot(&app, "slow@example.com").await;
     let token = reset_token_sent_to(&app, "slow@example.com").await;

@@ -2,10 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    clear_whmcs_faults, get_json, inject_whmcs_fault, pay, whmcs_calls, with_demo_customer,
-};
-use crate::helpers::problem;
+use super::{get_json, pay, with_demo_customer};
+use crate::helpers::{System, problem};
 
 async fn keys(app: &crate::helpers::TestApp) -> Vec<(String, String)> {
     sqlx::query_as::<_, (String, String)>("SELECT key, state FROM idempotency_keys ORDER BY key")
@@ -42,7 +40,7 @@ async fn the_same_key_and_body_replay_the_first_answer_without_charging_again() 
     let third = pay(&app, &token, "01002", Some("replay-me"), body.clone()).await;
     assert_eq!(third.status(), 200);
     assert_eq!(third.headers()["idempotent-replayed"], "true");
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 1);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 1);
     assert_eq!(
         keys(&app).await,
         vec![("replay-me".to_owned(), "completed".to_owned())]
@@ -56,7 +54,7 @@ async fn the_same_key_and_body_replay_the_first_answer_without_charging_again() 
     assert_eq!(replayed.status(), 409);
     assert_eq!(replayed.headers()["idempotent-replayed"], "true");
     assert_eq!(problem(replayed).await, again);
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 1);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 1);
 }
 
 #[tokio::test]
@@ -96,7 +94,7 @@ async fn the_same_key_with_another_request_is_a_422() {
         problem(other_invoice).await["code"],
         "idempotency-key-reused"
     );
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 0);
 }
 
 #[tokio::test]
@@ -141,15 +139,15 @@ async fn a_whmcs_failure_does_not_poison_the_key() {
         ),
         (json!({ "hang": true, "operation": "GetInvoice" }), 503),
     ] {
-        inject_whmcs_fault(&app, fault.clone()).await;
+        app.sandbox().inject_fault(System::Whmcs, fault.clone());
         let response = pay(&app, &token, "1002", Some("retry-me"), body.clone()).await;
         assert_eq!(response.status(), status, "{fault}");
         problem(response).await;
         assert_eq!(keys(&app).await, vec![], "nothing recorded after {fault}");
-        clear_whmcs_faults(&app).await;
+        app.sandbox().clear_faults(System::Whmcs);
         tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     }
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 0);
 
     let response = pay(&app, &token, "1002", Some("retry-me"), body).await;
     assert_eq!(
@@ -157,18 +155,17 @@ async fn a_whmcs_failure_does_not_poison_the_key() {
         200,
         "the same key works once WHMCS is back"
     );
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 1);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 1);
 }
 
 #[tokio::test]
 async fn a_failed_capture_is_not_recorded_and_may_be_retried() {
     let (app, token) = with_demo_customer().await;
     let body = json!({ "method": "stored", "pay_method_id": 1 });
-    inject_whmcs_fault(
-        &app,
+    app.sandbox().inject_fault(
+        System::Whmcs,
         json!({ "status": 503, "operation": "CapturePayment", "times": 1 }),
-    )
-    .await;
+    );
 
     let response = pay(&app, &token, "1002", Some("capture-retry"), body.clone()).await;
     assert_eq!(response.status(), 503);
@@ -182,7 +179,7 @@ async fn a_failed_capture_is_not_recorded_and_may_be_retried() {
     let response = pay(&app, &token, "1002", Some("capture-retry"), body).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
-        whmcs_calls(&app, "CapturePayment").await,
+        app.sandbox().whmcs_calls("CapturePayment"),
         2,
         "sent once per attempt, never retried blindly"
     );
@@ -192,11 +189,10 @@ async fn a_failed_capture_is_not_recorded_and_may_be_retried() {
 async fn a_capture_whose_answer_is_lost_is_confirmed_from_the_invoice() {
     let (app, token) = with_demo_customer().await;
     // WHMCS charges the card, then the answer is lost.
-    inject_whmcs_fault(
-        &app,
+    app.sandbox().inject_fault(
+        System::Whmcs,
         json!({ "status": 500, "operation": "CapturePayment", "phase": "after", "times": 1 }),
-    )
-    .await;
+    );
 
     let response = pay(
         &app,
@@ -211,7 +207,7 @@ async fn a_capture_whose_answer_is_lost_is_confirmed_from_the_invoice() {
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["status"], "paid");
     assert_eq!(
-        whmcs_calls(&app, "CapturePayment").await,
+        app.sandbox().whmcs_calls("CapturePayment"),
         1,
         "not charged twice"
     );
@@ -226,11 +222,10 @@ async fn a_request_still_running_under_the_key_is_a_409() {
     let (app, token) = with_demo_customer().await;
     let body = json!({ "method": "link" });
     // The first request takes its time.
-    inject_whmcs_fault(
-        &app,
+    app.sandbox().inject_fault(
+        System::Whmcs,
         json!({ "latency_ms": 1500, "operation": "CreateSsoToken", "times": 1 }),
-    )
-    .await;
+    );
 
     let slow = pay(&app, &token, "1003", Some("in-flight"), body.clone());
     let fast = async {

@@ -2,11 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    billing_app, clear_whmcs_faults, get, get_json, ids, inject_whmcs_fault, status_of_1003,
-    token_of, with_demo_customer,
-};
-use crate::helpers::{customer_linked_to, problem};
+use super::{get, get_json, ids, status_of_1003, token_of, with_demo_customer};
+use crate::helpers::{Sandboxed, System, customer_linked_to, problem, spawn_sandboxed_app_with};
 
 #[tokio::test]
 async fn the_invoice_list_shows_the_customers_invoices_newest_first() {
@@ -278,7 +275,7 @@ async fn payment_methods_show_no_secrets() {
 
 #[tokio::test]
 async fn billing_needs_a_signed_in_customer() {
-    let app = billing_app().await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
     for path in [
         "/api/v1/billing/invoices",
         "/api/v1/billing/invoices/1001",
@@ -359,7 +356,7 @@ async fn whmcs_failures_are_clear_gateway_problems() {
         ),
     ];
     for (fault, path, status, code) in cases {
-        inject_whmcs_fault(&app, fault.clone()).await;
+        app.sandbox().inject_fault(System::Whmcs, fault.clone());
         let response = get(&app, &token, path).await;
         assert_eq!(response.status(), status, "{fault} on {path}");
         let body = problem(response).await;
@@ -369,7 +366,7 @@ async fn whmcs_failures_are_clear_gateway_problems() {
             !detail.contains("succ") && !detail.contains("Server Error"),
             "no payload leaks: {detail}"
         );
-        clear_whmcs_faults(&app).await;
+        app.sandbox().clear_faults(System::Whmcs);
         // Let the circuit breaker close again.
         tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     }

@@ -2,11 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    get, get_json, inject_whmcs_fault, pay, sandbox_url, status_of_1003, token_of, whmcs_calls,
-    with_demo_customer,
-};
-use crate::helpers::{customer_linked_to, problem};
+use super::{get, get_json, pay, status_of_1003, token_of, with_demo_customer};
+use crate::helpers::{System, customer_linked_to, problem};
 
 #[tokio::test]
 async fn paying_with_the_stored_card_pays_the_invoice() {
@@ -33,7 +30,7 @@ async fn paying_with_the_stored_card_pays_the_invoice() {
         Some(1)
     );
     assert_eq!(body["payment_url"], Value::Null);
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 1);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 1);
 
     let invoice = get_json(&app, &token, "/api/v1/billing/invoices/1002").await;
     assert_eq!(invoice["status"], "paid");
@@ -77,7 +74,7 @@ async fn a_payment_link_opens_the_invoice_in_the_billing_system() {
 
     let url = url.replacen(
         url.split("/oauth").next().unwrap_or_default(),
-        sandbox_url(&app),
+        &app.sandbox().url,
         1,
     );
     let landing = reqwest::get(&url).await.expect("sso");
@@ -87,7 +84,7 @@ async fn a_payment_link_opens_the_invoice_in_the_billing_system() {
         page.contains("client 1") && page.contains("viewinvoice.php?id=1003"),
         "{page}"
     );
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 0);
     assert_eq!(
         get_json(&app, &token, "/api/v1/billing/invoices/1003").await["status"],
         status_of_1003(),
@@ -119,7 +116,7 @@ async fn paid_and_cancelled_invoices_cannot_be_paid() {
         .await;
         assert_eq!(response.status(), 409, "{invoice} by link");
     }
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 0);
 }
 
 #[tokio::test]
@@ -160,7 +157,7 @@ async fn another_customers_invoice_or_card_cannot_be_used() {
         let body = problem(response).await;
         assert_eq!(body["errors"][0]["field"], "pay_method_id");
     }
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 0);
 
     // Taro has no card at all.
     let taro = token_of(&customer_linked_to(&app, 1).await);
@@ -242,13 +239,13 @@ async fn bad_payment_requests_are_client_errors() {
     assert_eq!(response.status(), 400);
     let response = pay(&app, &token, "abc", Some("bad-id"), stored.clone()).await;
     assert_eq!(response.status(), 400);
-    assert_eq!(whmcs_calls(&app, "CapturePayment").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 0);
 }
 
 #[tokio::test]
 async fn a_declined_card_is_a_402() {
     let (app, token) = with_demo_customer().await;
-    inject_whmcs_fault(&app, json!({ "error_code": "Payment Attempt Failed", "operation": "CapturePayment", "times": 1 })).await;
+    app.sandbox().inject_fault(System::Whmcs, json!({ "error_code": "Payment Attempt Failed", "operation": "CapturePayment", "times": 1 }));
 
     let response = pay(
         &app,

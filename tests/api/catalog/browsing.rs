@@ -2,12 +2,12 @@
 
 use serde_json::{Value, json};
 
-use super::{PORTAL_PRODUCTS, catalog_app, customer_token, get, get_json, mentions_whmcs, skus};
-use crate::helpers::problem;
+use super::{PORTAL_PRODUCTS, customer_token, get, get_json, mentions_whmcs, skus};
+use crate::helpers::{problem, spawn_sandboxed_app};
 
 #[tokio::test]
 async fn the_catalog_lists_active_portal_products_with_prices_in_a_stable_order() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
 
     let page = get_json(&app, "/api/v1/catalog/products", &token).await;
@@ -48,7 +48,7 @@ async fn the_catalog_lists_active_portal_products_with_prices_in_a_stable_order(
 
 #[tokio::test]
 async fn hidden_and_inactive_products_are_never_shown() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
 
     let page = get_json(&app, "/api/v1/catalog/products?limit=100", &token).await;
@@ -65,7 +65,7 @@ async fn hidden_and_inactive_products_are_never_shown() {
 
 #[tokio::test]
 async fn the_whmcs_product_id_never_reaches_clients() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
 
     let page = get_json(&app, "/api/v1/catalog/products", &token).await;
@@ -95,7 +95,7 @@ async fn the_whmcs_product_id_never_reaches_clients() {
 
 #[tokio::test]
 async fn products_can_be_filtered_by_family_case_insensitively() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
 
     let sims = get_json(&app, "/api/v1/catalog/products?family=SIM", &token).await;
@@ -112,7 +112,7 @@ async fn products_can_be_filtered_by_family_case_insensitively() {
 
 #[tokio::test]
 async fn pages_follow_each_other_through_the_cursor_without_gaps_or_repeats() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
     let everything = skus(&get_json(&app, "/api/v1/catalog/products", &token).await);
 
@@ -148,7 +148,7 @@ async fn pages_follow_each_other_through_the_cursor_without_gaps_or_repeats() {
 
 #[tokio::test]
 async fn a_product_is_read_by_its_sku() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
 
     let sim = get(&app, "/api/v1/catalog/products/SIM-DATA-20GB", &token).await;
@@ -171,7 +171,7 @@ async fn a_product_is_read_by_its_sku() {
 
 #[tokio::test]
 async fn an_unknown_or_malformed_sku_is_a_problem() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
 
     let unknown = get(&app, "/api/v1/catalog/products/SIM-DATA-99GB", &token).await;
@@ -192,7 +192,7 @@ async fn an_unknown_or_malformed_sku_is_a_problem() {
 
 #[tokio::test]
 async fn the_catalog_is_for_signed_in_customers() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let admin = crate::auth::admin(&app, "admin@concierge.test").await;
     let admin_token = admin["access_token"].as_str().unwrap();
 
@@ -225,7 +225,7 @@ async fn the_catalog_is_for_signed_in_customers() {
     assert_eq!(staff.status(), 403, "the catalog is the customers' portal");
     assert_eq!(wrong_method.status(), 405);
     assert_eq!(
-        super::salesforce_queries(&app).await,
+        app.sandbox().salesforce_queries(),
         0,
         "nothing read for refused requests"
     );
@@ -233,7 +233,7 @@ async fn the_catalog_is_for_signed_in_customers() {
 
 #[tokio::test]
 async fn bad_limits_families_and_cursors_are_field_errors() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
 
     for (query, field) in [

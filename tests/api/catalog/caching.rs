@@ -4,19 +4,18 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{
-    PORTAL_PRODUCTS, catalog_app, catalog_app_with, clear_salesforce_faults, customer_token, get,
-    get_json, salesforce_fault, salesforce_queries, skus,
+use super::{PORTAL_PRODUCTS, customer_token, get, get_json, skus};
+use crate::helpers::{
+    DEAD_REDIS_URL, Sandboxed, System, problem, spawn_sandboxed_app, spawn_sandboxed_app_with,
 };
-use crate::helpers::{DEAD_REDIS_URL, problem};
 
 #[tokio::test]
 async fn a_second_read_is_served_from_the_cache_without_asking_salesforce() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
 
     let first = get_json(&app, "/api/v1/catalog/products", &token).await;
-    let after_first = salesforce_queries(&app).await;
+    let after_first = app.sandbox().salesforce_queries();
     let second = get_json(&app, "/api/v1/catalog/products?family=SIM", &token).await;
     let detail = get_json(&app, "/api/v1/catalog/products/FIBER-1G", &token).await;
 
@@ -25,7 +24,7 @@ async fn a_second_read_is_served_from_the_cache_without_asking_salesforce() {
         "products and prices were queried (with paging)"
     );
     assert_eq!(
-        salesforce_queries(&app).await,
+        app.sandbox().salesforce_queries(),
         after_first,
         "no Salesforce query on a hit"
     );
@@ -35,16 +34,19 @@ async fn a_second_read_is_served_from_the_cache_without_asking_salesforce() {
 
 #[tokio::test]
 async fn the_catalog_is_read_again_once_the_snapshot_expires() {
-    let app = catalog_app_with(|settings| settings.catalog.cache_ttl_secs = 1).await;
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new().configure(|settings| settings.catalog.cache_ttl_secs = 1),
+    )
+    .await;
     let token = customer_token(&app).await;
 
     let first = get_json(&app, "/api/v1/catalog/products", &token).await;
-    let after_first = salesforce_queries(&app).await;
+    let after_first = app.sandbox().salesforce_queries();
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     let second = get_json(&app, "/api/v1/catalog/products", &token).await;
 
     assert!(
-        salesforce_queries(&app).await > after_first,
+        app.sandbox().salesforce_queries() > after_first,
         "a miss after the TTL"
     );
     assert_eq!(second["stale"], false);
@@ -53,11 +55,15 @@ async fn the_catalog_is_read_again_once_the_snapshot_expires() {
 
 #[tokio::test]
 async fn the_last_good_snapshot_is_served_marked_stale_while_salesforce_is_down() {
-    let app = catalog_app_with(|settings| settings.catalog.cache_ttl_secs = 1).await;
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new().configure(|settings| settings.catalog.cache_ttl_secs = 1),
+    )
+    .await;
     let token = customer_token(&app).await;
     let fresh = get_json(&app, "/api/v1/catalog/products", &token).await;
     tokio::time::sleep(Duration::from_millis(1_300)).await;
-    salesforce_fault(&app, json!({ "status": 503 })).await;
+    app.sandbox()
+        .inject_fault(System::Salesforce, json!({ "status": 503 }));
 
     let list = get(&app, "/api/v1/catalog/products", &token).await;
     let detail = app
@@ -90,7 +96,7 @@ async fn the_last_good_snapshot_is_served_marked_stale_while_salesforce_is_down(
     assert_eq!(detail["price"]["amount"], "2980");
 
     // Once Salesforce is back the next read is fresh again.
-    clear_salesforce_faults(&app).await;
+    app.sandbox().clear_faults(System::Salesforce);
     tokio::time::sleep(Duration::from_millis(600)).await; // past the circuit breaker's cool-down
     let recovered = get(&app, "/api/v1/catalog/products", &token).await;
     assert!(recovered.headers().get("x-catalog-stale").is_none());
@@ -100,9 +106,10 @@ async fn the_last_good_snapshot_is_served_marked_stale_while_salesforce_is_down(
 
 #[tokio::test]
 async fn without_any_snapshot_an_unavailable_salesforce_is_a_503_problem() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
-    salesforce_fault(&app, json!({ "status": 503 })).await;
+    app.sandbox()
+        .inject_fault(System::Salesforce, json!({ "status": 503 }));
 
     let list = get(&app, "/api/v1/catalog/products", &token).await;
     let detail = get(&app, "/api/v1/catalog/products/SIM-DATA-20GB", &token).await;
@@ -120,9 +127,12 @@ async fn without_any_snapshot_an_unavailable_salesforce_is_a_503_problem() {
 
 #[tokio::test]
 async fn without_any_snapshot_a_malformed_answer_is_a_502_problem() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let token = customer_token(&app).await;
-    salesforce_fault(&app, json!({ "malformed": true, "operation": "/query" })).await;
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "malformed": true, "operation": "/query" }),
+    );
 
     let list = get(&app, "/api/v1/catalog/products", &token).await;
 
@@ -132,13 +142,16 @@ async fn without_any_snapshot_a_malformed_answer_is_a_502_problem() {
 
 #[tokio::test]
 async fn without_any_snapshot_a_hanging_salesforce_is_a_503_problem() {
-    let app = catalog_app_with(|settings| {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().configure(|settings| {
         settings.providers.timeout_ms = 300;
         settings.providers.max_retries = 0;
-    })
+    }))
     .await;
     let token = customer_token(&app).await;
-    salesforce_fault(&app, json!({ "hang": true, "operation": "/query" })).await;
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "hang": true, "operation": "/query" }),
+    );
 
     let list = get(&app, "/api/v1/catalog/products", &token).await;
 
@@ -148,11 +161,17 @@ async fn without_any_snapshot_a_hanging_salesforce_is_a_503_problem() {
 
 #[tokio::test]
 async fn a_malformed_answer_after_expiry_also_falls_back_to_the_last_good_snapshot() {
-    let app = catalog_app_with(|settings| settings.catalog.cache_ttl_secs = 1).await;
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new().configure(|settings| settings.catalog.cache_ttl_secs = 1),
+    )
+    .await;
     let token = customer_token(&app).await;
     get_json(&app, "/api/v1/catalog/products", &token).await;
     tokio::time::sleep(Duration::from_millis(1_300)).await;
-    salesforce_fault(&app, json!({ "malformed": true, "operation": "/query" })).await;
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "malformed": true, "operation": "/query" }),
+    );
 
     let list = get_json(&app, "/api/v1/catalog/products", &token).await;
 
@@ -162,19 +181,22 @@ async fn a_malformed_answer_after_expiry_also_falls_back_to_the_last_good_snapsh
 
 #[tokio::test]
 async fn with_redis_down_the_catalog_is_still_served_from_salesforce() {
-    let app =
-        catalog_app_with(|settings| settings.redis.url = DEAD_REDIS_URL.to_owned().into()).await;
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .configure(|settings| settings.redis.url = DEAD_REDIS_URL.to_owned().into()),
+    )
+    .await;
     let token = customer_token(&app).await;
 
     let first = get_json(&app, "/api/v1/catalog/products", &token).await;
-    let after_first = salesforce_queries(&app).await;
+    let after_first = app.sandbox().salesforce_queries();
     let detail = get_json(&app, "/api/v1/catalog/products/SIM-DATA-20GB", &token).await;
 
     assert_eq!(skus(&first).len(), PORTAL_PRODUCTS);
     assert_eq!(first["stale"], false);
     assert_eq!(detail["price"]["amount"], "2980");
     assert!(
-        salesforce_queries(&app).await > after_first,
+        app.sandbox().salesforce_queries() > after_first,
         "every read goes to Salesforce"
     );
 }

@@ -5,11 +5,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    PORTAL_PRODUCTS, catalog_app, catalog_app_with, customer_token, get_json, salesforce_fault,
-    salesforce_queries,
+use super::{PORTAL_PRODUCTS, customer_token, get_json};
+use crate::helpers::{
+    Sandboxed, System, TestApp, eventually, problem, spawn_sandboxed_app, spawn_sandboxed_app_with,
 };
-use crate::helpers::{TestApp, TestOptions, eventually, problem, spawn_app_with};
 
 async fn admin_token(app: &TestApp) -> String {
     crate::auth::admin(app, "catalog-admin@concierge.test").await["access_token"]
@@ -54,7 +53,7 @@ async fn reprice(app: &TestApp, sku: &str, price: u32) {
 
 #[tokio::test]
 async fn an_admin_refreshes_the_catalog_now_and_customers_see_the_new_prices() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let customer = customer_token(&app).await;
     let admin = admin_token(&app).await;
     let before = get_json(&app, "/api/v1/catalog/products/SIM-DATA-20GB", &customer).await;
@@ -76,7 +75,7 @@ async fn an_admin_refreshes_the_catalog_now_and_customers_see_the_new_prices() {
 
 #[tokio::test]
 async fn only_admins_may_refresh_the_catalog() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let customer = customer_token(&app).await;
 
     let anonymous = sync(&app, None).await;
@@ -93,16 +92,17 @@ async fn only_admins_may_refresh_the_catalog() {
     assert_eq!(as_customer.status(), 403);
     assert_eq!(problem(as_customer).await["code"], "forbidden");
     assert_eq!(wrong_method.status(), 405);
-    assert_eq!(salesforce_queries(&app).await, 0);
+    assert_eq!(app.sandbox().salesforce_queries(), 0);
 }
 
 #[tokio::test]
 async fn a_refresh_while_salesforce_is_down_fails_and_keeps_the_old_snapshot() {
-    let app = catalog_app().await;
+    let app = spawn_sandboxed_app().await;
     let customer = customer_token(&app).await;
     let admin = admin_token(&app).await;
     let before = get_json(&app, "/api/v1/catalog/products", &customer).await;
-    salesforce_fault(&app, json!({ "status": 503 })).await;
+    app.sandbox()
+        .inject_fault(System::Salesforce, json!({ "status": 503 }));
 
     let response = sync(&app, Some(&admin)).await;
 
@@ -115,12 +115,11 @@ async fn a_refresh_while_salesforce_is_down_fails_and_keeps_the_old_snapshot() {
 
 #[tokio::test]
 async fn the_scheduled_sync_fills_the_cache_before_anyone_asks() {
-    let app = spawn_app_with(TestOptions {
-        sandbox: true,
-        jobs: true,
-        configure: Box::new(|settings| settings.catalog.sync_cron = "* * * * * *".into()),
-        ..Default::default()
-    })
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .configure(|settings| settings.catalog.sync_cron = "* * * * * *".into()),
+    )
     .await;
 
     eventually(15, "the scheduled catalog sync", || async {
@@ -131,7 +130,8 @@ async fn the_scheduled_sync_fills_the_cache_before_anyone_asks() {
     .await;
     let token = customer_token(&app).await;
     // Freeze the schedule's effect: from now on a read must not need Salesforce.
-    salesforce_fault(&app, json!({ "status": 503 })).await;
+    app.sandbox()
+        .inject_fault(System::Salesforce, json!({ "status": 503 }));
     let page = get_json(&app, "/api/v1/catalog/products", &token).await;
 
     assert_eq!(page["stale"], false);
@@ -141,8 +141,9 @@ async fn the_scheduled_sync_fills_the_cache_before_anyone_asks() {
 
 #[tokio::test]
 async fn a_sync_job_that_fails_is_retried_until_salesforce_answers() {
-    let app = catalog_app_with(|_| {}).await;
-    salesforce_fault(&app, json!({ "status": 503, "times": 3 })).await;
+    let app = spawn_sandboxed_app().await;
+    app.sandbox()
+        .inject_fault(System::Salesforce, json!({ "status": 503, "times": 3 }));
     let job = concierge::catalog::SyncCatalog {
         scheduled_for: chrono::Utc::now(),
     };

@@ -5,11 +5,8 @@ use concierge::integrations::whmcs::ClientRef;
 use concierge_sandbox::demo::CUSTOMERS;
 use serde_json::{Value, json};
 
-use super::{
-    clear_faults, inject_fault, me, new_customer, salesforce_records, sandbox_app, whmcs_calls,
-    whmcs_client,
-};
-use crate::helpers::{TestApp, eventually};
+use super::{me, new_customer, whmcs_client};
+use crate::helpers::{Sandboxed, System, TestApp, eventually, spawn_sandboxed_app_with};
 
 async fn linked_profile(app: &TestApp, access: &str) -> Value {
     eventually(15, "the customer to be linked", || async {
@@ -35,8 +32,8 @@ async fn link_row(
 
 #[tokio::test]
 async fn registration_creates_the_customers_records_in_both_systems() {
-    let app = sandbox_app(true).await;
-    let contacts_before = salesforce_records(&app, "Contact").await.len();
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
+    let contacts_before = app.sandbox().salesforce_records("Contact").await.len();
 
     let access = new_customer(&app, "kenji@example.com").await;
     let profile = linked_profile(&app, &access).await;
@@ -54,7 +51,7 @@ async fn registration_creates_the_customers_records_in_both_systems() {
     let (status, whmcs_id, account_id, contact_id) = link_row(&app, "kenji@example.com").await;
     assert_eq!(status, "linked");
     assert_eq!(whmcs_id, client.client_id().map(|id| id as i64));
-    let contacts = salesforce_records(&app, "Contact").await;
+    let contacts = app.sandbox().salesforce_records("Contact").await;
     assert_eq!(contacts.len(), contacts_before + 1);
     let contact = contacts
         .iter()
@@ -63,7 +60,7 @@ async fn registration_creates_the_customers_records_in_both_systems() {
     assert_eq!(contact["Id"].as_str(), contact_id.as_deref());
     assert_eq!(contact["AccountId"].as_str(), account_id.as_deref());
     assert_eq!(contact["LastName"], "Yamada");
-    let accounts = salesforce_records(&app, "Account").await;
+    let accounts = app.sandbox().salesforce_records("Account").await;
     assert!(
         accounts
             .iter()
@@ -75,8 +72,9 @@ async fn registration_creates_the_customers_records_in_both_systems() {
 
 #[tokio::test]
 async fn linking_waits_out_a_whmcs_outage_at_registration() {
-    let app = sandbox_app(true).await;
-    inject_fault(&app, "whmcs", json!({ "status": 503 })).await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
+    app.sandbox()
+        .inject_fault(System::Whmcs, json!({ "status": 503 }));
 
     let access = new_customer(&app, "late@example.com").await;
     eventually(10, "a failed linking attempt", || async {
@@ -92,20 +90,20 @@ async fn linking_waits_out_a_whmcs_outage_at_registration() {
     .await;
     assert_eq!(me(&app, &access).await["link_status"], "linking");
 
-    clear_faults(&app, "whmcs").await;
+    app.sandbox().clear_faults(System::Whmcs);
     let profile = linked_profile(&app, &access).await;
 
     assert_eq!(profile["email"], "late@example.com");
-    assert_eq!(whmcs_calls(&app, "AddClient").await, 1);
+    assert_eq!(app.sandbox().whmcs_calls("AddClient"), 1);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn an_email_already_known_to_both_systems_reuses_their_records() {
-    let app = sandbox_app(true).await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
     let taro = &CUSTOMERS[1];
-    let contacts_before = salesforce_records(&app, "Contact").await.len();
-    let accounts_before = salesforce_records(&app, "Account").await.len();
+    let contacts_before = app.sandbox().salesforce_records("Contact").await.len();
+    let accounts_before = app.sandbox().salesforce_records("Account").await.len();
 
     let access = new_customer(&app, taro.email).await;
     let profile = linked_profile(&app, &access).await;
@@ -114,13 +112,13 @@ async fn an_email_already_known_to_both_systems_reuses_their_records() {
     assert_eq!(whmcs_id, Some(i64::from(taro.whmcs_client_id)));
     assert_eq!(account_id.as_deref(), Some(taro.account_id));
     assert_eq!(contact_id.as_deref(), Some(taro.contact_id));
-    assert_eq!(whmcs_calls(&app, "AddClient").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("AddClient"), 0);
     assert_eq!(
-        salesforce_records(&app, "Contact").await.len(),
+        app.sandbox().salesforce_records("Contact").await.len(),
         contacts_before
     );
     assert_eq!(
-        salesforce_records(&app, "Account").await.len(),
+        app.sandbox().salesforce_records("Account").await.len(),
         accounts_before
     );
     // The profile comes from the existing records, not from the name given at sign-up.

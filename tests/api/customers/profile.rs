@@ -3,12 +3,12 @@
 use concierge_sandbox::demo::CUSTOMERS;
 use serde_json::{Value, json};
 
-use super::{get_me, inject_fault, me, new_customer, sandbox_app, token};
-use crate::helpers::{customer_linked_to, demo_customer, problem};
+use super::{get_me, me, new_customer, token};
+use crate::helpers::{System, customer_linked_to, demo_customer, problem, spawn_sandboxed_app};
 
 #[tokio::test]
 async fn the_demo_customer_sees_their_profile_merged_from_both_systems() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let demo = &CUSTOMERS[0];
     let login = demo_customer(&app).await;
 
@@ -32,7 +32,7 @@ async fn the_demo_customer_sees_their_profile_merged_from_both_systems() {
 
 #[tokio::test]
 async fn a_customer_sees_only_their_own_records() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     demo_customer(&app).await;
     let taro = customer_linked_to(&app, 1).await;
 
@@ -47,7 +47,7 @@ async fn a_customer_sees_only_their_own_records() {
 #[tokio::test]
 async fn a_customer_still_being_linked_sees_what_the_portal_account_knows() {
     // No job runner: the linking job stays queued.
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let access = new_customer(&app, "new.customer@example.com").await;
 
     let profile = me(&app, &access).await;
@@ -59,14 +59,14 @@ async fn a_customer_still_being_linked_sees_what_the_portal_account_knows() {
     assert_eq!(profile["phone"], Value::Null);
     assert_eq!(profile["address"], Value::Null);
     assert!(
-        super::operations(&app, "whmcs").await.is_empty(),
+        app.sandbox().operations(System::Whmcs).is_empty(),
         "no provider is asked while linking"
     );
 }
 
 #[tokio::test]
 async fn the_profile_needs_a_signed_in_customer() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
 
     let anonymous = app.get("/api/v1/me").await;
     assert_eq!(anonymous.status(), 401);
@@ -83,9 +83,10 @@ async fn the_profile_needs_a_signed_in_customer() {
 
 #[tokio::test]
 async fn whmcs_down_is_a_service_unavailable_problem() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let login = demo_customer(&app).await;
-    inject_fault(&app, "whmcs", json!({ "status": 503 })).await;
+    app.sandbox()
+        .inject_fault(System::Whmcs, json!({ "status": 503 }));
 
     let response = get_me(&app, &token(&login)).await;
 
@@ -98,14 +99,12 @@ async fn whmcs_down_is_a_service_unavailable_problem() {
 
 #[tokio::test]
 async fn a_malformed_salesforce_answer_is_a_bad_gateway_problem() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let login = demo_customer(&app).await;
-    inject_fault(
-        &app,
-        "salesforce",
+    app.sandbox().inject_fault(
+        System::Salesforce,
         json!({ "malformed": true, "operation": "/query" }),
-    )
-    .await;
+    );
 
     let response = get_me(&app, &token(&login)).await;
 
@@ -120,14 +119,12 @@ async fn a_malformed_salesforce_answer_is_a_bad_gateway_problem() {
 
 #[tokio::test]
 async fn a_salesforce_timeout_is_a_service_unavailable_problem() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let login = demo_customer(&app).await;
-    inject_fault(
-        &app,
-        "salesforce",
+    app.sandbox().inject_fault(
+        System::Salesforce,
         json!({ "hang": true, "operation": "/query" }),
-    )
-    .await;
+    );
 
     let response = get_me(&app, &token(&login)).await;
 
@@ -137,7 +134,7 @@ async fn a_salesforce_timeout_is_a_service_unavailable_problem() {
 
 #[tokio::test]
 async fn a_contact_missing_from_salesforce_is_a_bad_gateway_problem_not_someone_elses_profile() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let login = demo_customer(&app).await;
     // The link points at an account whose contact is someone else's: the scoped query finds nothing.
     sqlx::query("UPDATE customer_links SET salesforce_account_id = '001SBDEMO000002AAA'")

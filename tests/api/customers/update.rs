@@ -5,11 +5,11 @@ use concierge::integrations::whmcs::ClientRef;
 use concierge_sandbox::demo::CUSTOMERS;
 use serde_json::{Value, json};
 
-use super::{
-    clear_faults, inject_fault, me, new_address, new_customer, patch_me, salesforce_record,
-    sandbox_app, token, whmcs_calls, whmcs_client,
+use super::{me, new_address, new_customer, patch_me, token, whmcs_client};
+use crate::helpers::{
+    Sandboxed, System, customer_linked_to, demo_customer, eventually, problem, spawn_sandboxed_app,
+    spawn_sandboxed_app_with,
 };
-use crate::helpers::{customer_linked_to, demo_customer, eventually, problem};
 
 const CONTACT: &str = "003SBDEMO000001AAA";
 
@@ -22,7 +22,7 @@ async fn profile_update_rows(app: &crate::helpers::TestApp) -> i64 {
 
 #[tokio::test]
 async fn a_valid_change_is_applied_in_both_systems() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let access = token(&demo_customer(&app).await);
 
     let response = patch_me(
@@ -47,7 +47,7 @@ async fn a_valid_change_is_applied_in_both_systems() {
     assert_eq!(client.address2, "Building 7F");
     assert_eq!(client.postcode, "100-0005");
     assert_eq!(client.countrycode, "JP");
-    let contact = salesforce_record(&app, "Contact", CONTACT).await;
+    let contact = app.sandbox().salesforce_record("Contact", CONTACT).await;
     assert_eq!(contact["FirstName"], "Hana");
     assert_eq!(contact["Phone"], "+819099998888");
     assert_eq!(contact["MailingStreet"], "2-4-1 Marunouchi\nBuilding 7F");
@@ -66,7 +66,7 @@ async fn a_valid_change_is_applied_in_both_systems() {
 
 #[tokio::test]
 async fn a_change_reaches_only_the_callers_own_records() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     demo_customer(&app).await;
     let taro = token(&customer_linked_to(&app, 1).await);
 
@@ -79,20 +79,23 @@ async fn a_change_reaches_only_the_callers_own_records() {
         CUSTOMERS[0].last_name
     );
     assert_eq!(
-        salesforce_record(&app, "Contact", "003SBDEMO000002AAA").await["LastName"],
+        app.sandbox()
+            .salesforce_record("Contact", "003SBDEMO000002AAA")
+            .await["LastName"],
         "Sato"
     );
     assert_eq!(
-        salesforce_record(&app, "Contact", CONTACT).await["LastName"],
+        app.sandbox().salesforce_record("Contact", CONTACT).await["LastName"],
         CUSTOMERS[0].last_name
     );
 }
 
 #[tokio::test]
 async fn a_change_salesforce_cannot_take_yet_is_accepted_and_applied_once_it_is_back() {
-    let app = sandbox_app(true).await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
     let access = token(&demo_customer(&app).await);
-    inject_fault(&app, "salesforce", json!({ "status": 503 })).await;
+    app.sandbox()
+        .inject_fault(System::Salesforce, json!({ "status": 503 }));
 
     let response = patch_me(&app, &access, json!({ "phone": "+819011112222" })).await;
 
@@ -107,7 +110,7 @@ async fn a_change_salesforce_cannot_take_yet_is_accepted_and_applied_once_it_is_
         whmcs_client(&app, ClientRef::Id(1)).await.phonenumber,
         "+819011112222"
     );
-    clear_faults(&app, "salesforce").await;
+    app.sandbox().clear_faults(System::Salesforce);
     let profile = eventually(15, "the change to reach Salesforce", || async {
         let profile = me(&app, &access).await;
         (profile["pending_update"].is_null()).then_some(profile)
@@ -115,11 +118,11 @@ async fn a_change_salesforce_cannot_take_yet_is_accepted_and_applied_once_it_is_
     .await;
     assert_eq!(profile["phone"], "+819011112222");
     assert_eq!(
-        salesforce_record(&app, "Contact", CONTACT).await["Phone"],
+        app.sandbox().salesforce_record("Contact", CONTACT).await["Phone"],
         "+819011112222"
     );
     assert_eq!(
-        whmcs_calls(&app, "UpdateClient").await,
+        app.sandbox().whmcs_calls("UpdateClient"),
         1,
         "WHMCS is not written twice"
     );
@@ -128,14 +131,12 @@ async fn a_change_salesforce_cannot_take_yet_is_accepted_and_applied_once_it_is_
 
 #[tokio::test]
 async fn the_profile_shows_a_change_still_being_retried() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let access = token(&demo_customer(&app).await);
-    inject_fault(
-        &app,
-        "salesforce",
+    app.sandbox().inject_fault(
+        System::Salesforce,
         json!({ "status": 503, "operation": "sobjects/Contact" }),
-    )
-    .await;
+    );
 
     let response = patch_me(&app, &access, json!({ "first_name": "Hana" })).await;
     assert_eq!(response.status(), 202);
@@ -151,22 +152,20 @@ async fn the_profile_shows_a_change_still_being_retried() {
 
 #[tokio::test]
 async fn a_newer_change_carries_an_older_pending_one_forward() {
-    let app = sandbox_app(true).await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
     let access = token(&demo_customer(&app).await);
-    inject_fault(
-        &app,
-        "salesforce",
+    app.sandbox().inject_fault(
+        System::Salesforce,
         json!({ "status": 503, "operation": "sobjects/Contact" }),
-    )
-    .await;
+    );
     let first = patch_me(&app, &access, json!({ "phone": "+819011112222" })).await;
     assert_eq!(first.status(), 202);
-    clear_faults(&app, "salesforce").await;
+    app.sandbox().clear_faults(System::Salesforce);
 
     let second = patch_me(&app, &access, json!({ "first_name": "Hana" })).await;
 
     assert_eq!(second.status(), 200);
-    let contact = salesforce_record(&app, "Contact", CONTACT).await;
+    let contact = app.sandbox().salesforce_record("Contact", CONTACT).await;
     assert_eq!(contact["Phone"], "+819011112222");
     assert_eq!(contact["FirstName"], "Hana");
     let statuses: Vec<(String,)> =
@@ -180,14 +179,12 @@ async fn a_newer_change_carries_an_older_pending_one_forward() {
 
 #[tokio::test]
 async fn a_change_a_system_refuses_is_reported_with_what_was_applied() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let access = token(&demo_customer(&app).await);
-    inject_fault(
-        &app,
-        "whmcs",
+    app.sandbox().inject_fault(
+        System::Whmcs,
         json!({ "error_code": "Invalid phone number", "operation": "UpdateClient" }),
-    )
-    .await;
+    );
 
     let response = patch_me(&app, &access, json!({ "phone": "+819011112222" })).await;
 
@@ -203,7 +200,7 @@ async fn a_change_a_system_refuses_is_reported_with_what_was_applied() {
 
 #[tokio::test]
 async fn invalid_changes_are_refused_with_field_errors_and_change_nothing() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let access = token(&demo_customer(&app).await);
     let cases = [
         (json!({ "phone": "09012345678" }), "phone", "invalid_phone"),
@@ -275,17 +272,17 @@ async fn invalid_changes_are_refused_with_field_errors_and_change_nothing() {
         );
     }
 
-    assert_eq!(whmcs_calls(&app, "UpdateClient").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("UpdateClient"), 0);
     assert_eq!(profile_update_rows(&app).await, 0);
     assert_eq!(
-        salesforce_record(&app, "Contact", CONTACT).await["Phone"],
+        app.sandbox().salesforce_record("Contact", CONTACT).await["Phone"],
         CUSTOMERS[0].phone
     );
 }
 
 #[tokio::test]
 async fn several_invalid_fields_are_reported_together() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let access = token(&demo_customer(&app).await);
 
     let response = patch_me(
@@ -307,12 +304,12 @@ async fn several_invalid_fields_are_reported_together() {
         fields.contains(&"phone") && fields.contains(&"nickname"),
         "{problem}"
     );
-    assert_eq!(whmcs_calls(&app, "UpdateClient").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("UpdateClient"), 0);
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_a_problem() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let access = token(&demo_customer(&app).await);
 
     let response = app
@@ -331,7 +328,7 @@ async fn a_body_that_is_not_json_is_a_problem() {
 
 #[tokio::test]
 async fn changing_the_profile_needs_a_signed_in_customer() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
 
     let anonymous = app
         .client
@@ -345,12 +342,12 @@ async fn changing_the_profile_needs_a_signed_in_customer() {
     let staff = crate::auth::admin(&app, "ada@concierge.test").await;
     let response = patch_me(&app, &token(&staff), json!({ "first_name": "X" })).await;
     assert_eq!(response.status(), 403);
-    assert_eq!(whmcs_calls(&app, "UpdateClient").await, 0);
+    assert_eq!(app.sandbox().whmcs_calls("UpdateClient"), 0);
 }
 
 #[tokio::test]
 async fn a_change_before_linking_completes_is_a_conflict() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
     let access = new_customer(&app, "new.customer@example.com").await;
 
     let response = patch_me(&app, &access, json!({ "first_name": "Hana" })).await;
@@ -363,7 +360,7 @@ async fn a_change_before_linking_completes_is_a_conflict() {
 
 #[tokio::test]
 async fn other_methods_on_me_are_not_allowed() {
-    let app = sandbox_app(false).await;
+    let app = spawn_sandboxed_app().await;
 
     let response = app
         .client
@@ -377,20 +374,17 @@ async fn other_methods_on_me_are_not_allowed() {
 
 #[tokio::test]
 async fn a_system_down_for_every_retry_ends_as_a_failed_update_not_a_silent_half_change() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::TestOptions {
-        sandbox: true,
-        jobs: true,
-        configure: Box::new(|settings| settings.jobs.max_attempts = 2),
-        ..Default::default()
-    })
-    .await;
-    let access = token(&demo_customer(&app).await);
-    inject_fault(
-        &app,
-        "salesforce",
-        json!({ "status": 503, "operation": "sobjects/Contact" }),
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .configure(|settings| settings.jobs.max_attempts = 2),
     )
     .await;
+    let access = token(&demo_customer(&app).await);
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "status": 503, "operation": "sobjects/Contact" }),
+    );
 
     let response = patch_me(&app, &access, json!({ "first_name": "Hana" })).await;
     assert_eq!(response.status(), 202);

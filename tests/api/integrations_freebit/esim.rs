@@ -21,7 +21,7 @@ async fn an_esim_activation_creates_a_line_that_becomes_active() {
     assert_eq!(second_look.plan_code, "DATA_10GB");
     assert_eq!(second_look.sim_kind.as_deref(), Some("E3"));
     assert_eq!(second_look.contract_line.as_deref(), Some("5G"));
-    let accounts = sandbox_accounts(&sandbox).await;
+    let accounts = sandbox.freebit_accounts().await;
     assert!(
         accounts
             .iter()
@@ -70,5 +70,5 @@ async fn an_eid_that_is_not_32_digits_is_refused_without_calling_freebit() {
         assert_rejected_with(error, "invalid_request");
     }
 
-    assert!(requests(&sandbox).await.is_empty());
+    assert!(sandbox.paths(System::Freebit).is_empty());
 }

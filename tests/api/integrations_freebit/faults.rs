@@ -7,13 +7,13 @@ async fn a_server_error_is_retried_then_succeeds() {
     let sandbox = spawn_sandbox().await;
     let freebit = client(&sandbox);
     freebit.account_detail(DEMO_SIM).await.unwrap();
-    clear_requests(&sandbox).await;
-    inject_fault(&sandbox, json!({ "status": 500, "times": 1 })).await;
+    sandbox.clear_requests();
+    sandbox.inject_fault(System::Freebit, json!({ "status": 500, "times": 1 }));
 
     let detail = freebit.account_detail(DEMO_SIM).await;
 
     assert!(detail.is_ok(), "{detail:?}");
-    assert_eq!(count_requests(&sandbox, "getDetail").await, 2);
+    assert_eq!(sandbox.count_path(System::Freebit, "getDetail"), 2);
 }
 
 #[tokio::test]
@@ -21,14 +21,14 @@ async fn an_error_result_code_is_rejected_without_retry() {
     let sandbox = spawn_sandbox().await;
     let freebit = client(&sandbox);
     freebit.account_detail(DEMO_SIM).await.unwrap();
-    clear_requests(&sandbox).await;
-    inject_fault(&sandbox, json!({ "error_code": "500-001" })).await;
+    sandbox.clear_requests();
+    sandbox.inject_fault(System::Freebit, json!({ "error_code": "500-001" }));
 
     let error = freebit.traffic_info(DEMO_SIM).await.unwrap_err();
 
     let message = assert_rejected_with(error, "500-001");
     assert_eq!(message, "NG", "an unknown code keeps Freebit's own message");
-    assert_eq!(requests(&sandbox).await.len(), 1);
+    assert_eq!(sandbox.paths(System::Freebit).len(), 1);
 }
 
 #[tokio::test]
@@ -36,7 +36,7 @@ async fn a_malformed_answer_is_a_malformed_error() {
     let sandbox = spawn_sandbox().await;
     let freebit = client(&sandbox);
     freebit.account_detail(DEMO_SIM).await.unwrap();
-    inject_fault(&sandbox, json!({ "malformed": true, "times": 1 })).await;
+    sandbox.inject_fault(System::Freebit, json!({ "malformed": true, "times": 1 }));
 
     let error = freebit.account_detail(DEMO_SIM).await.unwrap_err();
 
@@ -51,7 +51,7 @@ async fn a_truncated_answer_is_a_malformed_error() {
     let sandbox = spawn_sandbox().await;
     let freebit = client(&sandbox);
     freebit.account_detail(DEMO_SIM).await.unwrap();
-    inject_fault(&sandbox, json!({ "truncated": true, "times": 1 })).await;
+    sandbox.inject_fault(System::Freebit, json!({ "truncated": true, "times": 1 }));
 
     let error = freebit.traffic_info(DEMO_SIM).await.unwrap_err();
 
@@ -69,7 +69,7 @@ async fn a_freebit_that_never_answers_is_unavailable_after_the_timeout() {
         settings.providers.max_retries = 1;
     });
     freebit.account_detail(DEMO_SIM).await.unwrap();
-    inject_fault(&sandbox, json!({ "hang": true })).await;
+    sandbox.inject_fault(System::Freebit, json!({ "hang": true }));
     let started = Instant::now();
 
     let error = freebit.account_detail(DEMO_SIM).await.unwrap_err();
@@ -86,11 +86,10 @@ async fn a_top_up_whose_answer_was_lost_is_not_repeated() {
     let sandbox = spawn_sandbox().await;
     let freebit = client(&sandbox);
     freebit.account_detail(DEMO_SIM).await.unwrap();
-    inject_fault(
-        &sandbox,
+    sandbox.inject_fault(
+        System::Freebit,
         json!({ "status": 503, "times": 1, "phase": "after", "operation": "addSpec" }),
-    )
-    .await;
+    );
 
     let error = freebit
         .top_up(&QuotaTopUp {
@@ -106,7 +105,7 @@ async fn a_top_up_whose_answer_was_lost_is_not_repeated() {
         matches!(error, ProviderError::Unavailable { .. }),
         "{error:?}"
     );
-    assert_eq!(count_requests(&sandbox, "addSpec").await, 1);
+    assert_eq!(sandbox.count_path(System::Freebit, "addSpec"), 1);
     let traffic = freebit.traffic_info(DEMO_SIM).await.unwrap().traffic;
     assert_eq!(traffic.added_mb, 1_024, "applied once, as Freebit did");
 }

@@ -72,7 +72,7 @@ async fn top_ups_outside_1_to_512000_mb_are_refused_without_calling_freebit() {
         assert_rejected_with(error, "invalid_request");
     }
 
-    assert!(requests(&sandbox).await.is_empty());
+    assert!(sandbox.paths(System::Freebit).is_empty());
 }
 
 #[tokio::test]
@@ -186,5 +186,5 @@ async fn an_unknown_account_is_rejected_and_not_retried() {
         .unwrap_err();
 
     assert_rejected_with(error, "400-101");
-    assert_eq!(count_requests(&sandbox, "getDetail").await, 1);
+    assert_eq!(sandbox.count_path(System::Freebit, "getDetail"), 1);
 }

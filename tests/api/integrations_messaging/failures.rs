@@ -15,7 +15,7 @@ async fn a_wrong_api_key_is_an_auth_error() {
         .unwrap_err();
 
     assert!(matches!(error, ProviderError::Auth { .. }), "{error:?}");
-    assert_eq!(messaging_requests(&sandbox).await, 1);
+    assert_eq!(sandbox.requests(System::Messaging).len(), 1);
 }
 
 #[tokio::test]
@@ -37,7 +37,7 @@ async fn an_invalid_recipient_is_rejected_and_not_retried() {
         }
         other => panic!("expected a validation error, got {other:?}"),
     }
-    assert_eq!(messaging_requests(&sandbox).await, 1);
+    assert_eq!(sandbox.requests(System::Messaging).len(), 1);
 }
 
 #[tokio::test]
@@ -92,32 +92,31 @@ async fn an_unknown_channel_or_a_missing_idempotency_key_is_refused_by_the_servi
 #[tokio::test]
 async fn a_503_once_is_retried_and_exactly_one_message_is_stored() {
     let sandbox = spawn_sandbox().await;
-    inject_fault(&sandbox, json!({ "status": 503, "times": 1 })).await;
+    sandbox.inject_fault(System::Messaging, json!({ "status": 503, "times": 1 }));
 
     let sent = client(&sandbox)
         .send(&reset_email("https://portal.test/reset?t=1"), "reset-1")
         .await;
 
     assert!(sent.is_ok(), "{sent:?}");
-    assert_eq!(messaging_requests(&sandbox).await, 2);
-    assert_eq!(sent_to(&sandbox, DEMO_EMAIL).await.len(), 1);
+    assert_eq!(sandbox.requests(System::Messaging).len(), 2);
+    assert_eq!(sandbox.messages_to(DEMO_EMAIL).await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_send_whose_answer_was_lost_is_retried_without_sending_twice() {
     let sandbox = spawn_sandbox().await;
-    inject_fault(
-        &sandbox,
+    sandbox.inject_fault(
+        System::Messaging,
         json!({ "status": 503, "times": 1, "phase": "after" }),
-    )
-    .await;
+    );
 
     let sent = client(&sandbox)
         .send(&reset_email("https://portal.test/reset?t=1"), "reset-1")
         .await
         .unwrap();
 
-    let stored = sent_to(&sandbox, DEMO_EMAIL).await;
+    let stored = sandbox.messages_to(DEMO_EMAIL).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["id"], sent.id.as_str());
 }
@@ -125,7 +124,7 @@ async fn a_send_whose_answer_was_lost_is_retried_without_sending_twice() {
 #[tokio::test]
 async fn a_service_that_keeps_rate_limiting_is_rate_limited() {
     let sandbox = spawn_sandbox().await;
-    inject_fault(&sandbox, json!({ "status": 429 })).await;
+    sandbox.inject_fault(System::Messaging, json!({ "status": 429 }));
 
     let error = client(&sandbox)
         .send(&reset_email("https://portal.test/reset?t=1"), "reset-1")

@@ -45,8 +45,8 @@ async fn the_sandbox_lists_what_was_sent_to_a_recipient_newest_last() {
         .await
         .unwrap();
 
-    let to_demo = sent_to(&sandbox, DEMO_EMAIL).await;
-    let to_phone = sent_to(&sandbox, "+819012345678").await;
+    let to_demo = sandbox.messages_to(DEMO_EMAIL).await;
+    let to_phone = sandbox.messages_to("+819012345678").await;
 
     assert_eq!(to_demo.len(), 2);
     assert!(
@@ -69,14 +69,10 @@ async fn clearing_the_sandbox_messages_forgets_them() {
         .await
         .unwrap();
 
-    let cleared = reqwest::Client::new()
-        .delete(format!("{}/__sandbox/messaging/messages", sandbox.url))
-        .send()
-        .await
-        .unwrap();
+    let cleared = sandbox.clear_messages().await;
 
     assert_eq!(cleared.status(), 204);
-    assert!(sent_to(&sandbox, DEMO_EMAIL).await.is_empty());
+    assert!(sandbox.messages_to(DEMO_EMAIL).await.is_empty());
 }
 
 #[tokio::test]
@@ -89,7 +85,7 @@ async fn the_same_idempotency_key_twice_sends_one_message() {
     let second = messaging.send(&message, "reset-1").await.unwrap();
 
     assert_eq!(first.id, second.id);
-    assert_eq!(sent_to(&sandbox, DEMO_EMAIL).await.len(), 1);
+    assert_eq!(sandbox.messages_to(DEMO_EMAIL).await.len(), 1);
 }
 
 #[tokio::test]
@@ -113,7 +109,7 @@ async fn reusing_an_idempotency_key_for_another_message_is_a_conflict() {
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
-    assert_eq!(sent_to(&sandbox, DEMO_EMAIL).await.len(), 1);
+    assert_eq!(sandbox.messages_to(DEMO_EMAIL).await.len(), 1);
 }
 
 #[tokio::test]

@@ -5,9 +5,7 @@ use concierge::integrations::whmcs::{ClientRef, NewClient, SsoRequest, param, ra
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::{
-    DEMO_EMAIL, DEMO_PASSWORD, client_for, rejection_code, requests_for, sandbox_with_client,
-};
+use super::{DEMO_EMAIL, DEMO_PASSWORD, client_for, rejection_code, sandbox_with_client};
 use crate::helpers::settings_for_sandbox;
 
 fn new_client(email: &str) -> NewClient {
@@ -48,7 +46,7 @@ async fn validate_login_with_a_wrong_password_is_rejected_and_not_retried() {
         .await;
 
     assert_eq!(rejection_code(result), "email_or_password_invalid");
-    assert_eq!(requests_for(&sandbox, "ValidateLogin").await, 1);
+    assert_eq!(sandbox.whmcs_calls("ValidateLogin"), 1);
 }
 
 #[tokio::test]
@@ -64,7 +62,7 @@ async fn wrong_api_credentials_are_an_auth_error() {
         Err(ProviderError::Auth { message, .. }) => assert_eq!(message, "Authentication Failed"),
         other => panic!("expected an auth error, got {other:?}"),
     }
-    assert_eq!(requests_for(&sandbox, "GetClientsDetails").await, 1);
+    assert_eq!(sandbox.whmcs_calls("GetClientsDetails"), 1);
 }
 
 #[tokio::test]
@@ -147,7 +145,7 @@ async fn an_added_client_can_log_in_and_its_email_cannot_be_added_twice() {
         rejection_code(duplicate),
         "a_user_already_exists_with_that_email_address"
     );
-    assert_eq!(requests_for(&sandbox, "AddClient").await, 2);
+    assert_eq!(sandbox.whmcs_calls("AddClient"), 2);
 }
 
 #[tokio::test]

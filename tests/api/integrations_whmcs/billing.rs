@@ -5,7 +5,7 @@ use concierge::integrations::whmcs::{InvoiceQuery, InvoiceStatus, param, raw::Am
 use concierge_sandbox::demo;
 use serde_json::Value;
 
-use super::{rejection_code, requests_for, sandbox_with_client};
+use super::{rejection_code, sandbox_with_client};
 
 fn invoices_of(client: u64, status: InvoiceStatus) -> InvoiceQuery {
     InvoiceQuery {
@@ -230,7 +230,7 @@ async fn capturing_an_unpaid_invoice_pays_it_and_a_second_capture_is_refused() {
     assert_eq!(paid.transactions.len(), 1);
     assert_eq!(paid.transactions[0].amountin, Amount::from_units(2980));
     assert_eq!(rejection_code(again), "invoice_not_found_or_not_unpaid");
-    assert_eq!(requests_for(&sandbox, "CapturePayment").await, 2);
+    assert_eq!(sandbox.whmcs_calls("CapturePayment"), 2);
 }
 
 #[tokio::test]

@@ -4,35 +4,35 @@ use concierge::integrations::ProviderError;
 use concierge::integrations::whmcs::{ClientRef, NewOrder, OrderItem};
 use serde_json::json;
 
-use super::{client_for, inject_fault, rejection_code, requests_for, sandbox_with_client};
-use crate::helpers::{settings_for_sandbox, spawn_sandbox};
+use super::{client_for, rejection_code, sandbox_with_client};
+use crate::helpers::{System, settings_for_sandbox, spawn_sandbox};
 
 #[tokio::test]
 async fn a_server_error_is_retried_then_succeeds() {
     let (sandbox, client) = sandbox_with_client().await;
-    inject_fault(&sandbox, json!({ "status": 500, "times": 1 })).await;
+    sandbox.inject_fault(System::Whmcs, json!({ "status": 500, "times": 1 }));
 
     let details = client.get_clients_details(ClientRef::Id(1), false).await;
 
     assert_eq!(details.unwrap().client_id(), Some(1));
-    assert_eq!(requests_for(&sandbox, "GetClientsDetails").await, 2);
+    assert_eq!(sandbox.whmcs_calls("GetClientsDetails"), 2);
 }
 
 #[tokio::test]
 async fn a_whmcs_error_message_is_a_rejection_and_is_not_retried() {
     let (sandbox, client) = sandbox_with_client().await;
-    inject_fault(&sandbox, json!({ "error_code": "Client Not Found" })).await;
+    sandbox.inject_fault(System::Whmcs, json!({ "error_code": "Client Not Found" }));
 
     let result = client.get_clients_details(ClientRef::Id(1), false).await;
 
     assert_eq!(rejection_code(result), "client_not_found");
-    assert_eq!(requests_for(&sandbox, "GetClientsDetails").await, 1);
+    assert_eq!(sandbox.whmcs_calls("GetClientsDetails"), 1);
 }
 
 #[tokio::test]
 async fn a_malformed_body_is_a_malformed_error_and_is_not_retried() {
     let (sandbox, client) = sandbox_with_client().await;
-    inject_fault(&sandbox, json!({ "malformed": true })).await;
+    sandbox.inject_fault(System::Whmcs, json!({ "malformed": true }));
 
     let result = client.get_invoice(1001).await;
 
@@ -40,17 +40,16 @@ async fn a_malformed_body_is_a_malformed_error_and_is_not_retried() {
         matches!(result, Err(ProviderError::Malformed { .. })),
         "{result:?}"
     );
-    assert_eq!(requests_for(&sandbox, "GetInvoice").await, 1);
+    assert_eq!(sandbox.whmcs_calls("GetInvoice"), 1);
 }
 
 #[tokio::test]
 async fn a_truncated_body_is_a_malformed_error() {
     let (sandbox, client) = sandbox_with_client().await;
-    inject_fault(
-        &sandbox,
+    sandbox.inject_fault(
+        System::Whmcs,
         json!({ "truncated": true, "operation": "GetProducts" }),
-    )
-    .await;
+    );
 
     let result = client.get_products(&Default::default()).await;
 
@@ -66,7 +65,7 @@ async fn a_hanging_whmcs_times_out_as_unavailable_after_the_retries() {
     let mut settings = settings_for_sandbox(&sandbox);
     settings.providers.timeout_ms = 300;
     let client = client_for(&settings);
-    inject_fault(&sandbox, json!({ "hang": true })).await;
+    sandbox.inject_fault(System::Whmcs, json!({ "hang": true }));
 
     let result = client.get_pay_methods(1).await;
 
@@ -75,7 +74,7 @@ async fn a_hanging_whmcs_times_out_as_unavailable_after_the_retries() {
         "{result:?}"
     );
     assert_eq!(
-        requests_for(&sandbox, "GetPayMethods").await,
+        sandbox.whmcs_calls("GetPayMethods"),
         1 + settings.providers.max_retries
     );
 }
@@ -84,11 +83,10 @@ async fn a_hanging_whmcs_times_out_as_unavailable_after_the_retries() {
 async fn add_order_is_sent_once_even_when_the_answer_is_a_server_error() {
     let (sandbox, client) = sandbox_with_client().await;
     // The order is placed, then the answer is lost: repeating it would order twice.
-    inject_fault(
-        &sandbox,
+    sandbox.inject_fault(
+        System::Whmcs,
         json!({ "status": 503, "times": 1, "phase": "after", "operation": "AddOrder" }),
-    )
-    .await;
+    );
 
     let result = client
         .add_order(&NewOrder {
@@ -109,7 +107,7 @@ async fn add_order_is_sent_once_even_when_the_answer_is_a_server_error() {
         matches!(result, Err(ProviderError::Unavailable { .. })),
         "{result:?}"
     );
-    assert_eq!(requests_for(&sandbox, "AddOrder").await, 1);
+    assert_eq!(sandbox.whmcs_calls("AddOrder"), 1);
     let orders = client
         .get_orders(&concierge::integrations::whmcs::OrdersQuery {
             userid: Some(1),
@@ -127,11 +125,10 @@ async fn add_order_is_sent_once_even_when_the_answer_is_a_server_error() {
 #[tokio::test]
 async fn capture_payment_is_sent_once_on_a_server_error() {
     let (sandbox, client) = sandbox_with_client().await;
-    inject_fault(
-        &sandbox,
+    sandbox.inject_fault(
+        System::Whmcs,
         json!({ "status": 500, "times": 1, "operation": "CapturePayment" }),
-    )
-    .await;
+    );
 
     let result = client.capture_payment(1002, None).await;
 
@@ -139,5 +136,5 @@ async fn capture_payment_is_sent_once_on_a_server_error() {
         matches!(result, Err(ProviderError::Unavailable { .. })),
         "{result:?}"
     );
-    assert_eq!(requests_for(&sandbox, "CapturePayment").await, 1);
+    assert_eq!(sandbox.whmcs_calls("CapturePayment"), 1);
 }

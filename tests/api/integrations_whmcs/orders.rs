@@ -5,7 +5,7 @@ use concierge::integrations::whmcs::{
 };
 use serde_json::Value;
 
-use super::{rejection_code, requests_for, sandbox_with_client};
+use super::{rejection_code, sandbox_with_client};
 
 #[tokio::test]
 async fn client_products_list_the_services_with_product_names_and_sim_fields() {
@@ -180,20 +180,14 @@ async fn an_order_is_pending_until_accepted_then_active_with_its_services() {
     let invoice = client.get_invoice(invoice_id).await.unwrap();
     assert_eq!(invoice.status, "Unpaid");
     assert_eq!(invoice.total, Amount::from_units(2980 + 2 * 490));
-    let dump: Value = reqwest::get(format!("{}/__sandbox/whmcs/orders", sandbox.url))
+    let dumped = sandbox
+        .whmcs_orders()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let dumped = dump["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
+        .into_iter()
         .find(|o| o["id"] == added.orderid)
         .expect("the order in the dump");
     assert_eq!(dumped["status"], "Active");
-    assert_eq!(requests_for(&sandbox, "AddOrder").await, 1);
+    assert_eq!(sandbox.whmcs_calls("AddOrder"), 1);
 }
 
 #[tokio::test]

@@ -7,8 +7,8 @@ use crate::helpers::{customer_linked_to, problem};
 
 #[tokio::test]
 async fn an_order_is_created_in_salesforce_in_one_composite_call() {
-    let (app, token) = with_demo_customer(false).await;
-    let before = composite_calls(&app).await;
+    let (app, token) = with_demo_customer().await;
+    let before = composite_calls(&app);
 
     let order = place(&app, &token, &sim_order()).await;
 
@@ -18,9 +18,12 @@ async fn an_order_is_created_in_salesforce_in_one_composite_call() {
     assert_eq!(order["items"][0]["unit_price"]["amount"], "2980");
     assert_eq!(order["items"][0]["billing_cycle"], "monthly");
     assert_eq!(order["service_ids"], json!([]));
-    assert_eq!(composite_calls(&app).await - before, 1);
+    assert_eq!(composite_calls(&app) - before, 1);
     let salesforce_id = salesforce_id_of(&app, order["id"].as_str().expect("id")).await;
-    let record = salesforce_order(&app, &salesforce_id).await;
+    let record = app
+        .sandbox()
+        .salesforce_record("Order", &salesforce_id)
+        .await;
     assert_eq!(record["Status"], "Draft");
     assert_eq!(record["Activation_Status__c"], "Pending Review");
     assert_eq!(record["AccountId"], "001SBDEMO000001AAA");
@@ -29,7 +32,7 @@ async fn an_order_is_created_in_salesforce_in_one_composite_call() {
 
 #[tokio::test]
 async fn several_items_and_an_esim_make_one_order() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     let eid = "8".repeat(32);
     let order = place(
         &app,
@@ -42,12 +45,12 @@ async fn several_items_and_an_esim_make_one_order() {
     .await;
     assert_eq!(order["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(order["sim"]["eid"], eid.as_str());
-    assert_eq!(composite_calls(&app).await, 1);
+    assert_eq!(composite_calls(&app), 1);
 }
 
 #[tokio::test]
 async fn a_repeated_key_replays_the_same_order() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     let first = post_order(&app, &token, Some("order-key-1"), &sim_order()).await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.expect("json");
@@ -64,7 +67,7 @@ async fn a_repeated_key_replays_the_same_order() {
     let again: Value = again.json().await.expect("json");
 
     assert_eq!(first["id"], again["id"]);
-    assert_eq!(composite_calls(&app).await, 1);
+    assert_eq!(composite_calls(&app), 1);
     let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM orders")
         .fetch_one(&app.db)
         .await
@@ -74,7 +77,7 @@ async fn a_repeated_key_replays_the_same_order() {
 
 #[tokio::test]
 async fn the_same_key_with_another_body_is_refused() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     assert_eq!(
         post_order(&app, &token, Some("order-key-2"), &sim_order())
             .await
@@ -92,12 +95,12 @@ async fn the_same_key_with_another_body_is_refused() {
             .unwrap_or("")
             .ends_with("idempotency-key-reused")
     );
-    assert_eq!(composite_calls(&app).await, 1);
+    assert_eq!(composite_calls(&app), 1);
 }
 
 #[tokio::test]
 async fn an_order_needs_an_idempotency_key() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     let response = post_order(&app, &token, None, &sim_order()).await;
     assert_eq!(response.status(), 400);
     problem(response).await;
@@ -105,7 +108,7 @@ async fn an_order_needs_an_idempotency_key() {
 
 #[tokio::test]
 async fn invalid_orders_get_field_errors() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     let cases = [
         (json!({"items": []}), "items"),
         (
@@ -170,12 +173,12 @@ async fn invalid_orders_get_field_errors() {
     let response = post_order(&app, &token, Some("bad-enum"), &unknown_type).await;
     assert!(response.status().is_client_error());
     problem(response).await;
-    assert_eq!(composite_calls(&app).await, 0);
+    assert_eq!(composite_calls(&app), 0);
 }
 
 #[tokio::test]
 async fn a_customer_without_a_pay_method_cannot_order() {
-    let app = orders_app(false).await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
     let token = token_of(&customer_linked_to(&app, 1).await);
     let response = post_order(&app, &token, Some("no-card"), &sim_order()).await;
     assert_eq!(response.status(), 409);
@@ -187,18 +190,16 @@ async fn a_customer_without_a_pay_method_cannot_order() {
             .unwrap_or("")
             .contains("payment method")
     );
-    assert_eq!(composite_calls(&app).await, 0);
+    assert_eq!(composite_calls(&app), 0);
 }
 
 #[tokio::test]
 async fn salesforce_failures_are_clear_problems_and_the_key_may_be_retried() {
-    let (app, token) = with_demo_customer(false).await;
-    inject(
-        &app,
-        "salesforce",
+    let (app, token) = with_demo_customer().await;
+    app.sandbox().inject_fault(
+        System::Salesforce,
         json!({"status": 500, "times": 1, "operation": "composite"}),
-    )
-    .await;
+    );
     let response = post_order(&app, &token, Some("retry-me"), &sim_order()).await;
     assert!(
         response.status() == 502 || response.status() == 503,
@@ -213,13 +214,11 @@ async fn salesforce_failures_are_clear_problems_and_the_key_may_be_retried() {
 
 #[tokio::test]
 async fn a_malformed_billing_answer_is_a_502() {
-    let (app, token) = with_demo_customer(false).await;
-    inject(
-        &app,
-        "whmcs",
+    let (app, token) = with_demo_customer().await;
+    app.sandbox().inject_fault(
+        System::Whmcs,
         json!({"malformed": true, "times": 1, "operation": "GetPayMethods"}),
-    )
-    .await;
+    );
     let response = post_order(&app, &token, Some("malformed"), &sim_order()).await;
     assert_eq!(response.status(), 502);
     problem(response).await;
@@ -227,7 +226,7 @@ async fn a_malformed_billing_answer_is_a_502() {
 
 #[tokio::test]
 async fn ordering_needs_a_signed_in_customer() {
-    let app = orders_app(false).await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
     let response = app
         .client
         .post(app.url("/api/v1/orders"))

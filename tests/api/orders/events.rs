@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::provisioning::{approve, provisioning_app};
+use super::provisioning::provisioning_app;
 use super::*;
 use crate::helpers::{customer_linked_to, problem};
 
@@ -46,7 +46,9 @@ async fn the_stream_pushes_each_transition_until_the_order_is_active() {
     let reader = tokio::spawn(read_stream(response));
     // The stream is open (and has sent the history) before the change happens.
     tokio::time::sleep(Duration::from_millis(700)).await;
-    approve(&app, &salesforce_id_of(&app, &id).await).await;
+    app.sandbox()
+        .approve_order(&salesforce_id_of(&app, &id).await)
+        .await;
 
     let events = tokio::time::timeout(Duration::from_secs(30), reader)
         .await
@@ -68,7 +70,9 @@ async fn a_finished_orders_stream_sends_the_history_and_ends() {
     let (app, token) = provisioning_app(5).await;
     let order = place(&app, &token, &sim_order()).await;
     let id = order["id"].as_str().expect("id").to_owned();
-    approve(&app, &salesforce_id_of(&app, &id).await).await;
+    app.sandbox()
+        .approve_order(&salesforce_id_of(&app, &id).await)
+        .await;
     crate::helpers::eventually(30, "active", || async {
         let order: Value = get(&app, &token, &format!("/api/v1/orders/{id}"))
             .await
@@ -103,7 +107,7 @@ async fn a_finished_orders_stream_sends_the_history_and_ends() {
 
 #[tokio::test]
 async fn another_customers_stream_is_not_found_and_a_token_is_needed() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     let order = place(&app, &token, &sim_order()).await;
     let id = order["id"].as_str().expect("id");
     let other = token_of(&customer_linked_to(&app, 1).await);

@@ -4,34 +4,19 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::helpers::{TestOptions, eventually, spawn_app_with};
+use crate::helpers::{Sandboxed, eventually, spawn_sandboxed_app_with};
 
 /// An app with jobs (and the event subscriber), provider calls not retried, `max_attempts` job runs.
 pub(super) async fn provisioning_app(max_attempts: u32) -> (TestApp, String) {
-    let app = spawn_app_with(TestOptions {
-        sandbox: true,
-        jobs: true,
-        configure: Box::new(move |settings| {
-            settings.providers.max_retries = 0;
-            settings.jobs.max_attempts = max_attempts;
-        }),
-        ..Default::default()
-    })
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .without_retries()
+            .configure(move |settings| settings.jobs.max_attempts = max_attempts),
+    )
     .await;
     let token = token_of(&crate::helpers::demo_customer(&app).await);
     (app, token)
-}
-
-pub(super) async fn approve(app: &TestApp, salesforce_id: &str) {
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{}/__sandbox/salesforce/orders/{salesforce_id}/approve",
-            sandbox_url(app)
-        ))
-        .send()
-        .await
-        .expect("approve");
-    assert_eq!(response.status(), 200, "approved");
 }
 
 async fn status_of(app: &TestApp, token: &str, id: &str) -> Value {
@@ -52,16 +37,9 @@ async fn wait_for(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
 
 /// WHMCS orders whose notes name this Salesforce order.
 async fn whmcs_orders_for(app: &TestApp, salesforce_id: &str) -> Vec<Value> {
-    let dump: Value = reqwest::get(format!("{}/__sandbox/whmcs/orders", sandbox_url(app)))
+    app.sandbox()
+        .whmcs_orders()
         .await
-        .expect("orders")
-        .json()
-        .await
-        .expect("orders json");
-    dump["orders"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
         .into_iter()
         .filter(|order| {
             order["notes"]
@@ -73,14 +51,9 @@ async fn whmcs_orders_for(app: &TestApp, salesforce_id: &str) -> Vec<Value> {
 }
 
 async fn lines_with_eid(app: &TestApp, eid: &str) -> usize {
-    let accounts: Vec<Value> =
-        reqwest::get(format!("{}/__sandbox/freebit/accounts", sandbox_url(app)))
-            .await
-            .expect("accounts")
-            .json()
-            .await
-            .expect("accounts json");
-    accounts
+    app.sandbox()
+        .freebit_accounts()
+        .await
         .iter()
         .filter(|account| account["eid"] == eid)
         .count()
@@ -112,7 +85,7 @@ async fn place_and_approve(app: &TestApp, token: &str, body: &Value) -> (String,
     let order = place(app, token, body).await;
     let id = order["id"].as_str().expect("id").to_owned();
     let salesforce_id = salesforce_id_of(app, &id).await;
-    approve(app, &salesforce_id).await;
+    app.sandbox().approve_order(&salesforce_id).await;
     (id, salesforce_id)
 }
 
@@ -129,7 +102,10 @@ async fn an_approved_order_becomes_active_with_one_whmcs_order() {
     let service_ids = order["service_ids"].as_array().expect("service ids");
     assert_eq!(service_ids.len(), 1);
     assert_eq!(order["items"][0]["service_ids"], json!(service_ids));
-    let record = salesforce_order(&app, &salesforce_id).await;
+    let record = app
+        .sandbox()
+        .salesforce_record("Order", &salesforce_id)
+        .await;
     assert_eq!(record["Activation_Status__c"], "Activated");
     assert_eq!(
         record["WHMCS_Order_ID__c"],
@@ -162,19 +138,17 @@ async fn an_esim_order_activates_one_line_at_freebit() {
 #[tokio::test]
 async fn a_timeout_after_whmcs_created_the_order_does_not_create_a_second() {
     let (app, token) = provisioning_app(5).await;
-    inject(
-        &app,
-        "whmcs",
+    app.sandbox().inject_fault(
+        System::Whmcs,
         json!({"operation": "AddOrder", "phase": "after", "hang": true, "times": 1}),
-    )
-    .await;
+    );
     let (id, salesforce_id) = place_and_approve(&app, &token, &sim_order()).await;
     wait_for(&app, &token, &id, "active").await;
     assert_eq!(whmcs_orders_for(&app, &salesforce_id).await.len(), 1);
-    let log = request_log(&app, "whmcs").await;
+    let log = app.sandbox().requests(System::Whmcs);
     let calls = |action: &str| {
         log.iter()
-            .filter(|entry| entry["operation"].as_str().unwrap_or("").ends_with(action))
+            .filter(|entry| entry.operation.ends_with(action))
             .count()
     };
     assert_eq!(calls("AddOrder"), 1, "AddOrder is sent once");
@@ -187,37 +161,33 @@ async fn a_timeout_after_whmcs_created_the_order_does_not_create_a_second() {
 #[tokio::test]
 async fn transient_failures_at_each_step_are_retried_to_one_order_and_one_sim() {
     let (app, token) = provisioning_app(8).await;
-    inject(
-        &app,
-        "whmcs",
+    app.sandbox().inject_fault(
+        System::Whmcs,
         json!({"operation": "AcceptOrder", "status": 500, "times": 1}),
-    )
-    .await;
-    inject(
-        &app,
-        "freebit",
+    );
+    app.sandbox().inject_fault(
+        System::Freebit,
         json!({"operation": "addAcnt", "status": 500, "times": 1}),
-    )
-    .await;
+    );
     let eid = "5".repeat(32);
     let body = json!({"items": [{"sku": "ESIM-DATA-20GB", "quantity": 1}], "sim": {"type": "esim", "eid": eid}});
     let order = place(&app, &token, &body).await;
     let id = order["id"].as_str().expect("id").to_owned();
     let salesforce_id = salesforce_id_of(&app, &id).await;
     // The write-back is the only composite call after creation.
-    inject(
-        &app,
-        "salesforce",
+    app.sandbox().inject_fault(
+        System::Salesforce,
         json!({"operation": "composite", "status": 500, "times": 1}),
-    )
-    .await;
-    approve(&app, &salesforce_id).await;
+    );
+    app.sandbox().approve_order(&salesforce_id).await;
 
     wait_for(&app, &token, &id, "active").await;
     assert_eq!(whmcs_orders_for(&app, &salesforce_id).await.len(), 1);
     assert_eq!(lines_with_eid(&app, &eid).await, 1);
     assert_eq!(
-        salesforce_order(&app, &salesforce_id).await["Activation_Status__c"],
+        app.sandbox()
+            .salesforce_record("Order", &salesforce_id)
+            .await["Activation_Status__c"],
         "Activated"
     );
 }
@@ -229,15 +199,13 @@ async fn a_duplicate_event_or_job_provisions_once() {
     wait_for(&app, &token, &id, "active").await;
 
     // The same event again (a redelivery, or a second replica's subscription), and the job itself again.
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{}/__sandbox/salesforce/events/OrderProvisionRequested__e",
-            sandbox_url(&app)
-        ))
-        .json(&json!({ "OrderId__c": salesforce_id }))
-        .send()
-        .await
-        .expect("publish");
+    let response = app
+        .sandbox()
+        .publish_event(
+            "OrderProvisionRequested__e",
+            json!({ "OrderId__c": salesforce_id }),
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let mut conn = app.db.acquire().await.expect("conn");
     concierge::jobs::enqueue(
@@ -262,12 +230,10 @@ async fn a_duplicate_event_or_job_provisions_once() {
 #[tokio::test]
 async fn a_step_that_keeps_failing_fails_the_order_and_opens_a_case() {
     let (app, token) = provisioning_app(2).await;
-    inject(
-        &app,
-        "whmcs",
+    app.sandbox().inject_fault(
+        System::Whmcs,
         json!({"operation": "AcceptOrder", "status": 500, "times": 100}),
-    )
-    .await;
+    );
     let (id, salesforce_id) = place_and_approve(&app, &token, &sim_order()).await;
 
     let order = wait_for(&app, &token, &id, "failed").await;
@@ -279,15 +245,7 @@ async fn a_step_that_keeps_failing_fails_the_order_and_opens_a_case() {
             .contains("whmcs_accept_order")
     );
     assert_eq!(whmcs_orders_for(&app, &salesforce_id).await.len(), 1);
-    let cases: Vec<Value> = reqwest::get(format!(
-        "{}/__sandbox/salesforce/records/Case",
-        sandbox_url(&app)
-    ))
-    .await
-    .expect("cases")
-    .json()
-    .await
-    .expect("cases json");
+    let cases = app.sandbox().salesforce_records("Case").await;
     let case = cases
         .iter()
         .find(|case| {
@@ -314,15 +272,12 @@ async fn an_order_not_activating_in_salesforce_is_not_provisioned() {
     let id = order["id"].as_str().expect("id").to_owned();
     let salesforce_id = salesforce_id_of(&app, &id).await;
     // An event without the approval (Activation_Status__c still "Pending Review").
-    reqwest::Client::new()
-        .post(format!(
-            "{}/__sandbox/salesforce/events/OrderProvisionRequested__e",
-            sandbox_url(&app)
-        ))
-        .json(&json!({ "OrderId__c": salesforce_id }))
-        .send()
-        .await
-        .expect("publish");
+    app.sandbox()
+        .publish_event(
+            "OrderProvisionRequested__e",
+            json!({ "OrderId__c": salesforce_id }),
+        )
+        .await;
     eventually(
         10,
         "the event handled and the order back in review",
@@ -335,7 +290,7 @@ async fn an_order_not_activating_in_salesforce_is_not_provisioned() {
     assert_eq!(whmcs_orders_for(&app, &salesforce_id).await.len(), 0);
 
     // The real approval later still provisions it.
-    approve(&app, &salesforce_id).await;
+    app.sandbox().approve_order(&salesforce_id).await;
     wait_for(&app, &token, &id, "active").await;
     assert_eq!(whmcs_orders_for(&app, &salesforce_id).await.len(), 1);
 }
@@ -344,23 +299,15 @@ async fn an_order_not_activating_in_salesforce_is_not_provisioned() {
 async fn two_replicas_receiving_the_event_provision_once() {
     let database = crate::helpers::fresh_database().await;
     let sandbox = crate::helpers::spawn_sandbox().await;
-    let replica = |database: &str, url: String| TestOptions {
-        jobs: true,
-        database: Some(database.to_owned()),
-        configure: Box::new(move |settings| {
-            settings.providers.salesforce.login_url = url.clone();
-            settings.providers.salesforce.audience = url.clone();
-            settings.providers.whmcs.base_url = url.clone();
-            settings.providers.freebit.base_url = url.clone();
-            settings.providers.messaging.base_url = format!("{url}/messaging");
-            settings.providers.max_retries = 0;
-        }),
-        ..Default::default()
+    let replica = || {
+        Sandboxed::new()
+            .sharing(&sandbox)
+            .database(&database)
+            .jobs()
+            .without_retries()
     };
-    let mut first = spawn_app_with(replica(&database, sandbox.url.clone())).await;
-    let second = spawn_app_with(replica(&database, sandbox.url.clone())).await;
-    // The helpers find the sandbox through `app.sandbox`: the first replica holds the shared one.
-    first.sandbox = Some(sandbox);
+    let first = spawn_sandboxed_app_with(replica()).await;
+    let second = spawn_sandboxed_app_with(replica()).await;
     let token = token_of(&crate::helpers::demo_customer(&first).await);
     let (id, salesforce_id) = place_and_approve(&first, &token, &sim_order()).await;
 
@@ -417,7 +364,7 @@ async fn a_crash_after_addorder_went_out_resumes_without_a_second_whmcs_order() 
         .await
         .expect("the order the crashed run placed");
 
-    approve(&app, &salesforce_id).await;
+    app.sandbox().approve_order(&salesforce_id).await;
     let order = wait_for(&app, &token, &id, "active").await;
 
     let whmcs = whmcs_orders_for(&app, &salesforce_id).await;

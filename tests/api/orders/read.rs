@@ -7,7 +7,7 @@ use crate::helpers::{customer_linked_to, problem};
 
 #[tokio::test]
 async fn orders_are_listed_newest_first_in_pages() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     let first = place(&app, &token, &sim_order()).await;
     let second = place(&app, &token, &sim_order()).await;
     let third = place(&app, &token, &sim_order()).await;
@@ -36,7 +36,7 @@ async fn orders_are_listed_newest_first_in_pages() {
 
 #[tokio::test]
 async fn an_order_is_read_by_its_id() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     let order = place(&app, &token, &sim_order()).await;
     let id = order["id"].as_str().expect("id");
     let response = get(&app, &token, &format!("/api/v1/orders/{id}")).await;
@@ -47,7 +47,7 @@ async fn an_order_is_read_by_its_id() {
 
 #[tokio::test]
 async fn another_customers_order_is_not_found() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     let order = place(&app, &token, &sim_order()).await;
     let id = order["id"].as_str().expect("id");
     let other = token_of(&customer_linked_to(&app, 1).await);
@@ -65,7 +65,7 @@ async fn another_customers_order_is_not_found() {
 
 #[tokio::test]
 async fn bad_ids_cursors_and_limits_are_4xx() {
-    let (app, token) = with_demo_customer(false).await;
+    let (app, token) = with_demo_customer().await;
     assert_eq!(
         get(&app, &token, "/api/v1/orders/not-a-uuid")
             .await
@@ -93,7 +93,7 @@ async fn bad_ids_cursors_and_limits_are_4xx() {
 
 #[tokio::test]
 async fn reading_orders_needs_a_signed_in_customer() {
-    let app = orders_app(false).await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
     assert_eq!(app.get("/api/v1/orders").await.status(), 401);
     let id = uuid::Uuid::new_v4();
     assert_eq!(app.get(&format!("/api/v1/orders/{id}")).await.status(), 401);

@@ -3,8 +3,8 @@
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-use super::{audit_rows, freebit_calls, get_json, post_sim, with_demo_customer};
-use crate::helpers::problem;
+use super::{audit_rows, get_json, post_sim, with_demo_customer};
+use crate::helpers::{System, problem};
 
 fn field_errors(body: &Value) -> Vec<String> {
     body["errors"]
@@ -106,7 +106,7 @@ async fn top_ups_are_validated_before_anything_is_sent() {
     .await;
     assert_eq!(largest.status(), 200);
 
-    assert_eq!(freebit_calls(&app, "addSpec").await, 1);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "addSpec"), 1);
     app.stop().await;
 }
 
@@ -180,7 +180,7 @@ async fn a_plan_change_is_scheduled_or_applied_and_unknown_plans_or_past_dates_a
         assert_eq!(response.status(), 422, "{field}");
         assert_eq!(field_errors(&problem(response).await), vec![field]);
     }
-    assert_eq!(freebit_calls(&app, "changePlan").await, 2);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "changePlan"), 2);
     app.stop().await;
 }
 
@@ -226,8 +226,8 @@ async fn a_line_is_suspended_then_resumed_and_repeats_are_conflicts() {
         Some("The SIM line is already suspended.")
     );
     // Refused before reaching Freebit: one suspend and one resume were sent.
-    assert_eq!(freebit_calls(&app, "mvno/suspend").await, 1);
-    assert_eq!(freebit_calls(&app, "mvno/resume").await, 1);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "mvno/suspend"), 1);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "mvno/resume"), 1);
     app.stop().await;
 }
 
@@ -258,7 +258,7 @@ async fn a_repeated_key_replays_the_answer_and_another_body_under_it_is_refused(
     );
     let repeat: Value = repeat.json().await.expect("json");
     assert_eq!(repeat, first);
-    assert_eq!(freebit_calls(&app, "addSpec").await, 1);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "addSpec"), 1);
     let sim = get_json(&app, &token, "/api/v1/subscriptions/501/sim").await;
     assert_eq!(sim["data"]["added_mb"], 500);
 
@@ -276,7 +276,7 @@ async fn a_repeated_key_replays_the_answer_and_another_body_under_it_is_refused(
     assert_eq!(body["code"], "idempotency-key-reused");
     let suspend_same_key = post_sim(&app, &token, "501", "suspend", Some("same"), None).await;
     assert_eq!(suspend_same_key.status(), 422);
-    assert_eq!(freebit_calls(&app, "addSpec").await, 1);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "addSpec"), 1);
     assert_eq!(audit_rows(&app).await.len(), 1);
     app.stop().await;
 }

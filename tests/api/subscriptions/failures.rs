@@ -3,11 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    audit_rows, clear_faults, freebit_calls, get, get_json, inject_fault, post_sim,
-    with_demo_customer,
-};
-use crate::helpers::problem;
+use super::{audit_rows, get, get_json, post_sim, with_demo_customer};
+use crate::helpers::{System, problem};
 
 #[tokio::test]
 async fn freebit_failures_on_reads_are_503_or_502_problems() {
@@ -18,11 +15,11 @@ async fn freebit_failures_on_reads_are_503_or_502_problems() {
         (json!({ "hang": true, "operation": "getDetail" }), 503),
         (json!({ "malformed": true, "operation": "getDetail" }), 502),
     ] {
-        inject_fault(&app, "freebit", fault.clone()).await;
+        app.sandbox().inject_fault(System::Freebit, fault.clone());
         let response = get(&app, &token, "/api/v1/subscriptions/501/sim").await;
         assert_eq!(response.status(), status, "{fault}");
         problem(response).await;
-        clear_faults(&app, "freebit").await;
+        app.sandbox().clear_faults(System::Freebit);
     }
     let sim = get_json(&app, &token, "/api/v1/subscriptions/501/sim").await;
     assert_eq!(sim["status"], "active");
@@ -43,11 +40,11 @@ async fn whmcs_failures_on_the_list_are_503_or_502_problems() {
             502,
         ),
     ] {
-        inject_fault(&app, "whmcs", fault.clone()).await;
+        app.sandbox().inject_fault(System::Whmcs, fault.clone());
         let response = get(&app, &token, "/api/v1/subscriptions").await;
         assert_eq!(response.status(), status, "{fault}");
         problem(response).await;
-        clear_faults(&app, "whmcs").await;
+        app.sandbox().clear_faults(System::Whmcs);
     }
     app.stop().await;
 }
@@ -55,12 +52,10 @@ async fn whmcs_failures_on_the_list_are_503_or_502_problems() {
 #[tokio::test]
 async fn a_failed_suspension_is_a_503_and_the_same_key_can_retry() {
     let (app, token) = with_demo_customer().await;
-    inject_fault(
-        &app,
-        "freebit",
+    app.sandbox().inject_fault(
+        System::Freebit,
         json!({ "status": 500, "operation": "mvno/suspend", "times": 1 }),
-    )
-    .await;
+    );
 
     let failed = post_sim(&app, &token, "501", "suspend", Some("retry-me"), None).await;
     assert_eq!(failed.status(), 503);
@@ -80,12 +75,10 @@ async fn a_failed_suspension_is_a_503_and_the_same_key_can_retry() {
 #[tokio::test]
 async fn a_timed_out_top_up_is_a_503_and_is_not_sent_twice() {
     let (app, token) = with_demo_customer().await;
-    inject_fault(
-        &app,
-        "freebit",
+    app.sandbox().inject_fault(
+        System::Freebit,
         json!({ "hang": true, "operation": "addSpec", "times": 1 }),
-    )
-    .await;
+    );
 
     let response = post_sim(
         &app,
@@ -100,7 +93,7 @@ async fn a_timed_out_top_up_is_a_503_and_is_not_sent_twice() {
     assert_eq!(response.status(), 503);
     let body = problem(response).await;
     assert_eq!(body["code"], "provider-unavailable");
-    assert_eq!(freebit_calls(&app, "addSpec").await, 1);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "addSpec"), 1);
     let sim = get_json(&app, &token, "/api/v1/subscriptions/501/sim").await;
     assert_eq!(sim["data"]["added_mb"], 0);
     app.stop().await;
@@ -110,12 +103,10 @@ async fn a_timed_out_top_up_is_a_503_and_is_not_sent_twice() {
 async fn a_change_applied_behind_a_lost_answer_is_confirmed_by_reading_the_line_back() {
     let (app, token) = with_demo_customer().await;
     for operation in ["mvno/suspend", "addSpec"] {
-        inject_fault(
-            &app,
-            "freebit",
+        app.sandbox().inject_fault(
+            System::Freebit,
             json!({ "status": 500, "phase": "after", "operation": operation, "times": 1 }),
-        )
-        .await;
+        );
     }
 
     let suspended = post_sim(&app, &token, "501", "suspend", Some("lost-1"), None).await;
@@ -133,8 +124,8 @@ async fn a_change_applied_behind_a_lost_answer_is_confirmed_by_reading_the_line_
     let result: Value = topped_up.json().await.expect("json");
     assert_eq!(result["outcome"], "applied");
 
-    assert_eq!(freebit_calls(&app, "mvno/suspend").await, 1);
-    assert_eq!(freebit_calls(&app, "addSpec").await, 1);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "mvno/suspend"), 1);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "addSpec"), 1);
     let sim = get_json(&app, &token, "/api/v1/subscriptions/501/sim").await;
     assert_eq!(sim["status"], "suspended");
     assert_eq!(sim["data"]["added_mb"], 256);
@@ -148,12 +139,10 @@ async fn a_change_applied_behind_a_lost_answer_is_confirmed_by_reading_the_line_
 #[tokio::test]
 async fn freebit_refusing_a_line_not_in_service_is_a_conflict() {
     let (app, token) = with_demo_customer().await;
-    inject_fault(
-        &app,
-        "freebit",
+    app.sandbox().inject_fault(
+        System::Freebit,
         json!({ "error_code": "400-356", "operation": "addSpec", "times": 1 }),
-    )
-    .await;
+    );
 
     let response = post_sim(
         &app,

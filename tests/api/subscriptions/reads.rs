@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::{get, get_json, post_sim, subscriptions_app, token_of, with_demo_customer};
-use crate::helpers::{customer_linked_to, problem};
+use super::{get, get_json, post_sim, token_of, with_demo_customer};
+use crate::helpers::{Sandboxed, customer_linked_to, problem, spawn_sandboxed_app_with};
 
 #[tokio::test]
 async fn the_list_shows_the_customers_services_with_their_prices_and_sim_numbers() {
@@ -70,7 +70,7 @@ async fn the_sim_line_shows_number_plan_status_and_this_months_data() {
 
 #[tokio::test]
 async fn an_esim_line_shows_its_eid() {
-    let app = subscriptions_app().await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
     let emma = token_of(&customer_linked_to(&app, 2).await);
 
     let sim = get_json(&app, &emma, "/api/v1/subscriptions/504/sim").await;
@@ -98,7 +98,7 @@ async fn a_service_without_a_sim_has_no_sim_line() {
 
 #[tokio::test]
 async fn another_customers_subscription_is_not_found_anywhere() {
-    let app = subscriptions_app().await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
     let demo = token_of(&crate::helpers::demo_customer(&app).await);
     let taro = token_of(&customer_linked_to(&app, 1).await);
 
@@ -142,7 +142,7 @@ async fn another_customers_subscription_is_not_found_anywhere() {
 
 #[tokio::test]
 async fn every_endpoint_needs_a_signed_in_customer() {
-    let app = subscriptions_app().await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
 
     for path in [
         "/api/v1/subscriptions",

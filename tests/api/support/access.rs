@@ -4,9 +4,9 @@ use super::*;
 
 #[tokio::test]
 async fn another_customers_case_is_not_found() {
-    let app = sandboxed().await;
+    let app = spawn_sandboxed_app().await;
     let taro = token_of(&customer_linked_to(&app, 1).await);
-    let comments_before = sandbox_records(&app, "CaseComment").await.len();
+    let comments_before = app.sandbox().salesforce_records("CaseComment").await.len();
 
     let read = get(&app, &taro, &format!("/api/v1/support/cases/{DEMO_CASE}")).await;
     let comment = post(
@@ -33,7 +33,7 @@ async fn another_customers_case_is_not_found() {
     );
     assert!(ids(&list).is_empty());
     assert_eq!(
-        sandbox_records(&app, "CaseComment").await.len(),
+        app.sandbox().salesforce_records("CaseComment").await.len(),
         comments_before
     );
 }
@@ -64,7 +64,7 @@ async fn ids_that_cannot_be_salesforce_ids_are_not_found() {
 
 #[tokio::test]
 async fn every_support_endpoint_needs_a_signed_in_customer() {
-    let app = sandboxed().await;
+    let app = spawn_sandboxed_app().await;
     let client = reqwest::Client::new();
     let case = format!("/api/v1/support/cases/{DEMO_CASE}");
     let comments = format!("{case}/comments");
@@ -105,7 +105,7 @@ async fn every_support_endpoint_needs_a_signed_in_customer() {
 
 #[tokio::test]
 async fn a_customer_still_being_linked_is_asked_to_wait() {
-    let app = sandboxed().await;
+    let app = spawn_sandboxed_app().await;
     let credentials =
         json!({ "email": "new@concierge.test", "password": "a-long-and-unusual-passphrase" });
     let registered = app

@@ -69,7 +69,7 @@ async fn a_new_case_is_written_to_salesforce_for_the_customers_account_and_liste
     assert_eq!(case["comments"], json!([]));
     assert!(case["case_number"].as_str().is_some_and(|n| !n.is_empty()));
 
-    let records = sandbox_records(&app, "Case").await;
+    let records = app.sandbox().salesforce_records("Case").await;
     let record = records.iter().find(|r| r["Id"] == id.as_str()).unwrap();
     assert_eq!(record["AccountId"], DEMO_ACCOUNT);
     assert_eq!(
@@ -171,7 +171,7 @@ async fn bad_list_parameters_are_refused() {
 #[tokio::test]
 async fn invalid_cases_are_refused_with_field_errors_and_nothing_reaches_salesforce() {
     let (app, token) = demo().await;
-    let cases_before = sandbox_records(&app, "Case").await.len();
+    let cases_before = app.sandbox().salesforce_records("Case").await.len();
     let long_subject = "x".repeat(256);
     let long_description = "y".repeat(32_001);
 
@@ -275,5 +275,8 @@ async fn invalid_cases_are_refused_with_field_errors_and_nothing_reaches_salesfo
     assert_eq!(not_json.status(), 400);
     problem(not_json).await;
 
-    assert_eq!(sandbox_records(&app, "Case").await.len(), cases_before + 1);
+    assert_eq!(
+        app.sandbox().salesforce_records("Case").await.len(),
+        cases_before + 1
+    );
 }

@@ -47,7 +47,9 @@ async fn a_case_shows_only_its_public_comments_oldest_first_and_the_customer_can
     assert_eq!(comment["author"], "customer");
     let comment_id = comment["id"].as_str().unwrap().to_owned();
 
-    let record = sandbox_records(&app, "CaseComment")
+    let record = app
+        .sandbox()
+        .salesforce_records("CaseComment")
         .await
         .into_iter()
         .find(|r| r["Id"] == comment_id.as_str())
@@ -71,7 +73,7 @@ async fn a_case_shows_only_its_public_comments_oldest_first_and_the_customer_can
 async fn a_closed_case_takes_no_more_comments() {
     let (app, token) = demo().await;
     close_case(&app, DEMO_CASE).await;
-    let comments_before = sandbox_records(&app, "CaseComment").await.len();
+    let comments_before = app.sandbox().salesforce_records("CaseComment").await.len();
 
     let response = post(
         &app,
@@ -84,7 +86,7 @@ async fn a_closed_case_takes_no_more_comments() {
     assert_eq!(response.status(), 409);
     assert_eq!(problem(response).await["code"], "case-closed");
     assert_eq!(
-        sandbox_records(&app, "CaseComment").await.len(),
+        app.sandbox().salesforce_records("CaseComment").await.len(),
         comments_before
     );
     let case: Value = get(&app, &token, &format!("/api/v1/support/cases/{DEMO_CASE}"))
@@ -112,7 +114,7 @@ async fn a_closed_case_takes_no_more_comments() {
 async fn invalid_comments_are_refused_with_field_errors() {
     let (app, token) = demo().await;
     let path = format!("/api/v1/support/cases/{DEMO_CASE}/comments");
-    let comments_before = sandbox_records(&app, "CaseComment").await.len();
+    let comments_before = app.sandbox().salesforce_records("CaseComment").await.len();
 
     for (body, code) in [
         (json!({ "body": "" }), "required"),
@@ -136,7 +138,7 @@ async fn invalid_comments_are_refused_with_field_errors() {
     assert_eq!(unknown_field.status(), 422);
 
     assert_eq!(
-        sandbox_records(&app, "CaseComment").await.len(),
+        app.sandbox().salesforce_records("CaseComment").await.len(),
         comments_before
     );
     let exact = post(&app, &token, &path, &json!({ "body": "z".repeat(4_000) })).await;

@@ -5,15 +5,16 @@ use super::*;
 #[tokio::test]
 async fn salesforce_errors_become_problems_and_nothing_is_half_written() {
     let (app, token) = demo().await;
-    let cases_before = sandbox_records(&app, "Case").await.len();
-    let comments_before = sandbox_records(&app, "CaseComment").await.len();
+    let cases_before = app.sandbox().salesforce_records("Case").await.len();
+    let comments_before = app.sandbox().salesforce_records("CaseComment").await.len();
     // A session is open, so the faults hit the data calls rather than the token endpoint.
     assert_eq!(
         get(&app, &token, "/api/v1/support/cases").await.status(),
         200
     );
 
-    inject_fault(&app, json!({ "status": 500 })).await;
+    app.sandbox()
+        .inject_fault(System::Salesforce, json!({ "status": 500 }));
     let list = get(&app, &token, "/api/v1/support/cases").await;
     let detail = get(&app, &token, &format!("/api/v1/support/cases/{DEMO_CASE}")).await;
     let create = post(&app, &token, "/api/v1/support/cases", &new_case("Down")).await;
@@ -36,7 +37,10 @@ async fn salesforce_errors_become_problems_and_nothing_is_half_written() {
     clear_faults(&app).await;
 
     // Only the write fails: the case look-up before it works.
-    inject_fault(&app, json!({ "status": 503, "operation": "composite" })).await;
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "status": 503, "operation": "composite" }),
+    );
     let comment = post(
         &app,
         &token,
@@ -47,15 +51,19 @@ async fn salesforce_errors_become_problems_and_nothing_is_half_written() {
     assert_eq!(comment.status(), 503);
     clear_faults(&app).await;
 
-    inject_fault(&app, json!({ "malformed": true })).await;
+    app.sandbox()
+        .inject_fault(System::Salesforce, json!({ "malformed": true }));
     let list = get(&app, &token, "/api/v1/support/cases").await;
     assert_eq!(list.status(), 502);
     assert_eq!(problem(list).await["code"], "provider-error");
     clear_faults(&app).await;
 
-    assert_eq!(sandbox_records(&app, "Case").await.len(), cases_before);
     assert_eq!(
-        sandbox_records(&app, "CaseComment").await.len(),
+        app.sandbox().salesforce_records("Case").await.len(),
+        cases_before
+    );
+    assert_eq!(
+        app.sandbox().salesforce_records("CaseComment").await.len(),
         comments_before
     );
     let recovered = get(&app, &token, "/api/v1/support/cases").await;
@@ -68,11 +76,10 @@ async fn a_case_that_disappears_in_salesforce_is_not_found() {
     let path = format!("/api/v1/support/cases/{DEMO_CASE}");
 
     // Deleted between the look-up and the write: Salesforce answers NOT_FOUND to the write.
-    inject_fault(
-        &app,
+    app.sandbox().inject_fault(
+        System::Salesforce,
         json!({ "error_code": "NOT_FOUND", "operation": "composite", "times": 1 }),
-    )
-    .await;
+    );
     let comment = post(
         &app,
         &token,
@@ -101,34 +108,36 @@ async fn a_case_that_disappears_in_salesforce_is_not_found() {
 #[tokio::test]
 async fn a_busy_salesforce_is_unavailable_with_retry_after() {
     let (app, token) = demo().await;
-    let cases_before = sandbox_records(&app, "Case").await.len();
-    inject_fault(
-        &app,
+    let cases_before = app.sandbox().salesforce_records("Case").await.len();
+    app.sandbox().inject_fault(
+        System::Salesforce,
         json!({ "error_code": "REQUEST_LIMIT_EXCEEDED", "operation": "composite" }),
-    )
-    .await;
+    );
 
     let response = post(&app, &token, "/api/v1/support/cases", &new_case("Busy")).await;
 
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
     assert_eq!(problem(response).await["code"], "provider-unavailable");
-    assert_eq!(sandbox_records(&app, "Case").await.len(), cases_before);
+    assert_eq!(
+        app.sandbox().salesforce_records("Case").await.len(),
+        cases_before
+    );
 }
 
 #[tokio::test]
 async fn a_salesforce_that_does_not_answer_is_unavailable() {
-    let app = spawn_app_with(TestOptions {
-        sandbox: true,
-        configure: Box::new(|settings| {
-            settings.providers.timeout_ms = 300;
-            settings.providers.max_retries = 0;
-        }),
-        ..Default::default()
-    })
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .without_retries()
+            .configure(|settings| settings.providers.timeout_ms = 300),
+    )
     .await;
     let token = token_of(&demo_customer(&app).await);
-    inject_fault(&app, json!({ "hang": true, "operation": "/query" })).await;
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "hang": true, "operation": "/query" }),
+    );
 
     let started = std::time::Instant::now();
     let response = get(&app, &token, "/api/v1/support/cases").await;
