@@ -8,14 +8,16 @@ use crate::integrations::freebit::{AddKind, ContractLine, EsimOrder, SimKind};
 use crate::orders::domain::SimType;
 use crate::orders::repo::{self, OrderRow};
 use crate::state::AppState;
+use crate::telemetry::redact::Pii;
 
 /// Freebit's answer when an EID already has a line.
 const EID_IN_USE: &str = "400-501";
 const STEP_ESIM: &str = "freebit_esim";
 
+/// The step's record in `order_steps`; the MSISDN stays [`Pii`] (the JSON is the bare number).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct EsimLine {
-    account: Option<String>,
+    account: Option<Pii<String>>,
 }
 
 /// One eSIM line for the order's EID (the first SIM line), when the customer chose an eSIM.
