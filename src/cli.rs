@@ -110,10 +110,12 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
     let cache = Cache::new(&settings.redis)?;
     let whmcs = crate::integrations::whmcs::WhmcsClient::new(&settings.providers)?;
     let freebit = crate::integrations::freebit::FreebitClient::new(&settings.providers)?;
+    let salesforce = crate::integrations::salesforce::SalesforceClient::new(&settings.providers)?;
     Ok(AppState {
         db: db::pool(&settings.database)?,
         auth: crate::auth::AuthService::new(&settings.auth, cache.clone())?,
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
+        catalog: crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone()),
         subscriptions: crate::subscriptions::Subscriptions::new(
             whmcs.clone(),
             freebit.clone(),
@@ -121,7 +123,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         ),
         messaging: crate::integrations::messaging::MessagingClient::new(&settings.providers)?,
         whmcs,
-        salesforce: crate::integrations::salesforce::SalesforceClient::new(&settings.providers)?,
+        salesforce,
         freebit,
         cache,
         jobs: JobsStatus::new(jobs_enabled),
@@ -152,7 +154,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::auth::jobs(runner, state)?;
     let runner = crate::customers::jobs(runner, state)?;
     let runner = crate::billing::jobs(runner, state)?;
-    let runner = crate::catalog::jobs(runner, state)?;
+    let runner = crate::catalog::jobs(runner, &state.catalog)?;
     let runner = crate::orders::jobs(runner, state)?;
     let runner = crate::support::jobs(runner, state)?;
     crate::subscriptions::jobs(runner, state)

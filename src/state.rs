@@ -21,6 +21,7 @@ pub struct AppState {
     pub jobs: JobsStatus,
     pub auth: Arc<AuthService>,
     pub billing: crate::billing::Billing,
+    pub catalog: crate::catalog::Catalog,
     pub subscriptions: crate::subscriptions::Subscriptions,
     pub messaging: MessagingClient,
     pub whmcs: WhmcsClient,

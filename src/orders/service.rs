@@ -21,7 +21,7 @@ pub async fn create_order(
     let mut items = Vec::with_capacity(request.items.len());
     let mut errors = Vec::new();
     for (index, requested) in request.items.iter().enumerate() {
-        match crate::catalog::find_by_sku(state, &requested.sku).await? {
+        match crate::catalog::find_by_sku(&state.catalog, &requested.sku).await? {
             Some(product) => {
                 let sim_plan_code = product
                     .sim
