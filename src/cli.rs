@@ -111,8 +111,9 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
     let whmcs = crate::integrations::whmcs::WhmcsClient::new(&settings.providers)?;
     let freebit = crate::integrations::freebit::FreebitClient::new(&settings.providers)?;
     let salesforce = crate::integrations::salesforce::SalesforceClient::new(&settings.providers)?;
+    let db = db::pool(&settings.database)?;
     Ok(AppState {
-        db: db::pool(&settings.database)?,
+        customers: crate::customers::Customers::new(db.clone(), whmcs.clone(), salesforce.clone()),
         auth: crate::auth::AuthService::new(&settings.auth, cache.clone())?,
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
         catalog: crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone()),
@@ -126,6 +127,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         salesforce,
         freebit,
         cache,
+        db,
         jobs: JobsStatus::new(jobs_enabled),
         settings,
     })
@@ -152,7 +154,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
         })?
         .background(move |shutdown| dispatcher.run(shutdown));
     let runner = crate::auth::jobs(runner, state)?;
-    let runner = crate::customers::jobs(runner, state)?;
+    let runner = crate::customers::jobs(runner, &state.customers)?;
     let runner = crate::billing::jobs(runner, state)?;
     let runner = crate::catalog::jobs(runner, &state.catalog)?;
     let runner = crate::orders::jobs(runner, state)?;

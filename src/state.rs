@@ -20,6 +20,7 @@ pub struct AppState {
     pub cache: Cache,
     pub jobs: JobsStatus,
     pub auth: Arc<AuthService>,
+    pub customers: crate::customers::Customers,
     pub billing: crate::billing::Billing,
     pub catalog: crate::catalog::Catalog,
     pub subscriptions: crate::subscriptions::Subscriptions,
