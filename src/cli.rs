@@ -122,6 +122,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             freebit.clone(),
             cache.clone(),
         ),
+        support: crate::support::Support::new(db.clone(), salesforce.clone()),
         messaging: crate::integrations::messaging::MessagingClient::new(&settings.providers)?,
         whmcs,
         salesforce,
@@ -158,7 +159,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::billing::jobs(runner, state)?;
     let runner = crate::catalog::jobs(runner, &state.catalog)?;
     let runner = crate::orders::jobs(runner, state)?;
-    let runner = crate::support::jobs(runner, state)?;
+    let runner = crate::support::jobs(runner, &state.support)?;
     crate::subscriptions::jobs(runner, state)
 }
 

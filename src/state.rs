@@ -24,6 +24,7 @@ pub struct AppState {
     pub billing: crate::billing::Billing,
     pub catalog: crate::catalog::Catalog,
     pub subscriptions: crate::subscriptions::Subscriptions,
+    pub support: crate::support::Support,
     pub messaging: MessagingClient,
     pub whmcs: WhmcsClient,
     pub salesforce: SalesforceClient,
