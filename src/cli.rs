@@ -107,23 +107,37 @@ async fn seed(settings: &Settings) -> anyhow::Result<()> {
 }
 
 pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<AppState> {
-    let cache = Cache::new(&settings.redis)?;
-    let whmcs = crate::integrations::whmcs::WhmcsClient::new(&settings.providers)?;
-    let freebit = crate::integrations::freebit::FreebitClient::new(&settings.providers)?;
-    let salesforce = crate::integrations::salesforce::SalesforceClient::new(&settings.providers)?;
+    use crate::integrations::{freebit, messaging, salesforce, whmcs};
     let db = db::pool(&settings.database)?;
+    let cache = Cache::new(&settings.redis)?;
+    let whmcs = whmcs::WhmcsClient::new(&settings.providers)?;
+    let salesforce = salesforce::SalesforceClient::new(&settings.providers)?;
+    let freebit = freebit::FreebitClient::new(&settings.providers)?;
+    let messaging = messaging::MessagingClient::new(&settings.providers)?;
+
+    // One handle per context, holding what its services and jobs need.
+    let catalog =
+        crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone());
     Ok(AppState {
-        customers: crate::customers::Customers::new(db.clone(), whmcs.clone(), salesforce.clone()),
         auth: crate::auth::AuthService::new(&settings.auth, cache.clone())?,
+        customers: crate::customers::Customers::new(db.clone(), whmcs.clone(), salesforce.clone()),
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
-        catalog: crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone()),
+        orders: crate::orders::Orders::new(
+            db.clone(),
+            &settings.jobs,
+            salesforce.clone(),
+            whmcs.clone(),
+            freebit.clone(),
+            catalog.clone(),
+        ),
+        catalog,
         subscriptions: crate::subscriptions::Subscriptions::new(
             whmcs.clone(),
             freebit.clone(),
             cache.clone(),
         ),
         support: crate::support::Support::new(db.clone(), salesforce.clone()),
-        messaging: crate::integrations::messaging::MessagingClient::new(&settings.providers)?,
+        messaging,
         whmcs,
         salesforce,
         freebit,
@@ -158,7 +172,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::customers::jobs(runner, &state.customers)?;
     let runner = crate::billing::jobs(runner, state)?;
     let runner = crate::catalog::jobs(runner, &state.catalog)?;
-    let runner = crate::orders::jobs(runner, state)?;
+    let runner = crate::orders::jobs(runner, &state.orders)?;
     let runner = crate::support::jobs(runner, &state.support)?;
     crate::subscriptions::jobs(runner, state)
 }

@@ -23,6 +23,7 @@ pub struct AppState {
     pub customers: crate::customers::Customers,
     pub billing: crate::billing::Billing,
     pub catalog: crate::catalog::Catalog,
+    pub orders: crate::orders::Orders,
     pub subscriptions: crate::subscriptions::Subscriptions,
     pub support: crate::support::Support,
     pub messaging: MessagingClient,

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::steps::{ProvisionError, internal, record, step_error};
 use crate::integrations::ProviderError;
 use crate::integrations::freebit::{AddKind, ContractLine, EsimOrder, SimKind};
+use crate::orders::Orders;
 use crate::orders::domain::SimType;
 use crate::orders::repo::{self, OrderRow};
-use crate::state::AppState;
 use crate::telemetry::redact::Pii;
 
 /// Freebit's answer when an EID already has a line.
@@ -21,10 +21,7 @@ struct EsimLine {
 }
 
 /// One eSIM line for the order's EID (the first SIM line), when the customer chose an eSIM.
-pub(super) async fn activate_esim(
-    state: &AppState,
-    order: &OrderRow,
-) -> Result<(), ProvisionError> {
+pub(super) async fn activate_esim(orders: &Orders, order: &OrderRow) -> Result<(), ProvisionError> {
     const STEP: &str = STEP_ESIM;
     let Some(sim) = order.sim.as_ref().map(|json| &json.0) else {
         return Ok(());
@@ -40,7 +37,7 @@ pub(super) async fn activate_esim(
     else {
         return Ok(());
     };
-    if repo::step::<EsimLine>(&state.db, order.id, STEP)
+    if repo::step::<EsimLine>(&orders.db, order.id, STEP)
         .await
         .map_err(internal(STEP))?
         .is_some()
@@ -61,7 +58,7 @@ pub(super) async fn activate_esim(
         ship_date: chrono::Utc::now().date_naive(),
         plan_code,
     };
-    let line = match state.freebit.activate_esim(&request).await {
+    let line = match orders.freebit.activate_esim(&request).await {
         Ok(activation) => EsimLine {
             account: Some(activation.account),
         },
@@ -71,5 +68,5 @@ pub(super) async fn activate_esim(
         }
         Err(error) => return Err(step_error(STEP)(error)),
     };
-    record(state, order.id, STEP, &line).await
+    record(orders, order.id, STEP, &line).await
 }
