@@ -119,7 +119,12 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
     let catalog =
         crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone());
     Ok(AppState {
-        auth: crate::auth::AuthService::new(&settings.auth, cache.clone())?,
+        auth: crate::auth::AuthService::new(
+            &settings.auth,
+            db.clone(),
+            cache.clone(),
+            messaging.clone(),
+        )?,
         customers: crate::customers::Customers::new(db.clone(), whmcs.clone(), salesforce.clone()),
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
         orders: crate::orders::Orders::new(
@@ -168,7 +173,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
             }
         })?
         .background(move |shutdown| dispatcher.run(shutdown));
-    let runner = crate::auth::jobs(runner, state)?;
+    let runner = crate::auth::jobs(runner, &state.auth)?;
     let runner = crate::customers::jobs(runner, &state.customers)?;
     let runner = crate::billing::jobs(runner, state)?;
     let runner = crate::catalog::jobs(runner, &state.catalog)?;
