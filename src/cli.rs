@@ -175,7 +175,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
         .background(move |shutdown| dispatcher.run(shutdown));
     let runner = crate::auth::jobs(runner, &state.auth)?;
     let runner = crate::customers::jobs(runner, &state.customers)?;
-    let runner = crate::billing::jobs(runner, state)?;
+    let runner = crate::billing::jobs(runner, &state.billing)?;
     let runner = crate::catalog::jobs(runner, &state.catalog)?;
     let runner = crate::orders::jobs(runner, &state.orders)?;
     let runner = crate::support::jobs(runner, &state.support)?;
