@@ -179,7 +179,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::catalog::jobs(runner, &state.catalog)?;
     let runner = crate::orders::jobs(runner, &state.orders)?;
     let runner = crate::support::jobs(runner, &state.support)?;
-    crate::subscriptions::jobs(runner, state)
+    crate::subscriptions::jobs(runner, &state.subscriptions)
 }
 
 /// Runs the API and/or the job runner until SIGTERM or SIGINT, then drains both.
