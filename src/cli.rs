@@ -107,23 +107,47 @@ async fn seed(settings: &Settings) -> anyhow::Result<()> {
 }
 
 pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<AppState> {
+    use crate::integrations::{freebit, messaging, salesforce, whmcs};
+    let db = db::pool(&settings.database)?;
     let cache = Cache::new(&settings.redis)?;
-    let whmcs = crate::integrations::whmcs::WhmcsClient::new(&settings.providers)?;
-    let freebit = crate::integrations::freebit::FreebitClient::new(&settings.providers)?;
+    let whmcs = whmcs::WhmcsClient::new(&settings.providers)?;
+    let salesforce = salesforce::SalesforceClient::new(&settings.providers)?;
+    let freebit = freebit::FreebitClient::new(&settings.providers)?;
+    let messaging = messaging::MessagingClient::new(&settings.providers)?;
+
+    // One handle per context, holding what its services and jobs need.
+    let catalog =
+        crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone());
     Ok(AppState {
-        db: db::pool(&settings.database)?,
-        auth: crate::auth::AuthService::new(&settings.auth, cache.clone())?,
+        auth: crate::auth::AuthService::new(
+            &settings.auth,
+            db.clone(),
+            cache.clone(),
+            messaging.clone(),
+        )?,
+        customers: crate::customers::Customers::new(db.clone(), whmcs.clone(), salesforce.clone()),
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
+        orders: crate::orders::Orders::new(
+            db.clone(),
+            &settings.jobs,
+            salesforce.clone(),
+            whmcs.clone(),
+            freebit.clone(),
+            catalog.clone(),
+        ),
+        catalog,
         subscriptions: crate::subscriptions::Subscriptions::new(
             whmcs.clone(),
             freebit.clone(),
             cache.clone(),
         ),
-        messaging: crate::integrations::messaging::MessagingClient::new(&settings.providers)?,
+        support: crate::support::Support::new(db.clone(), salesforce.clone()),
+        messaging,
         whmcs,
-        salesforce: crate::integrations::salesforce::SalesforceClient::new(&settings.providers)?,
+        salesforce,
         freebit,
         cache,
+        db,
         jobs: JobsStatus::new(jobs_enabled),
         settings,
     })
@@ -149,13 +173,13 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
             }
         })?
         .background(move |shutdown| dispatcher.run(shutdown));
-    let runner = crate::auth::jobs(runner, state)?;
-    let runner = crate::customers::jobs(runner, state)?;
-    let runner = crate::billing::jobs(runner, state)?;
-    let runner = crate::catalog::jobs(runner, state)?;
-    let runner = crate::orders::jobs(runner, state)?;
-    let runner = crate::support::jobs(runner, state)?;
-    crate::subscriptions::jobs(runner, state)
+    let runner = crate::auth::jobs(runner, &state.auth)?;
+    let runner = crate::customers::jobs(runner, &state.customers)?;
+    let runner = crate::billing::jobs(runner, &state.billing)?;
+    let runner = crate::catalog::jobs(runner, &state.catalog)?;
+    let runner = crate::orders::jobs(runner, &state.orders)?;
+    let runner = crate::support::jobs(runner, &state.support)?;
+    crate::subscriptions::jobs(runner, &state.subscriptions)
 }
 
 /// Runs the API and/or the job runner until SIGTERM or SIGINT, then drains both.

@@ -3,25 +3,44 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::auth::AuthService;
+use crate::billing::Billing;
+use crate::cache::Cache;
+use crate::catalog::Catalog;
+use crate::config::Settings;
+use crate::customers::Customers;
 use crate::integrations::freebit::FreebitClient;
 use crate::integrations::messaging::MessagingClient;
 use crate::integrations::salesforce::SalesforceClient;
 use crate::integrations::whmcs::WhmcsClient;
-
-use crate::cache::Cache;
-use crate::config::Settings;
 use crate::jobs::JobsStatus;
+use crate::orders::Orders;
+use crate::subscriptions::Subscriptions;
+use crate::support::Support;
 
-/// Everything a handler may need, built once at startup and shared through `web::Data`.
+/// The composition root, built once by `cli::build_state` and shared with handlers as one
+/// `web::Data<AppState>`.
+///
+/// Each context has one handle here holding what its services and jobs need (clients, cache, its
+/// settings); handlers pass `&state.<context>` on, and services and jobs take the handle, never `AppState`.
+/// The rest is shared plumbing: settings, the pool (transactions a handler opens, idempotency,
+/// `customers::require_links`), the cache, and the job runner's status for readiness.
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Settings,
     pub db: PgPool,
     pub cache: Cache,
     pub jobs: JobsStatus,
+
     pub auth: Arc<AuthService>,
-    pub billing: crate::billing::Billing,
-    pub subscriptions: crate::subscriptions::Subscriptions,
+    pub customers: Customers,
+    pub billing: Billing,
+    pub catalog: Catalog,
+    pub orders: Orders,
+    pub subscriptions: Subscriptions,
+    pub support: Support,
+
+    /// The provider clients, built once; the handles above hold clones. Here for the integration tests, which
+    /// drive the providers directly: application code reaches a client through its context's handle.
     pub messaging: MessagingClient,
     pub whmcs: WhmcsClient,
     pub salesforce: SalesforceClient,

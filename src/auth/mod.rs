@@ -29,9 +29,10 @@ pub use repo::NewUser;
 pub use routes::session::{LoginRequest, RegisterRequest};
 pub use service::{AuthService, TokenResponse};
 
+use std::sync::Arc;
+
 use crate::http::resource;
 use crate::jobs::Runner;
-use crate::state::AppState;
 
 /// What other contexts may know about an account: who it is and how to address them. No password hash,
 /// no roles, no sessions.
@@ -83,15 +84,10 @@ pub async fn create_user(
 }
 
 /// Registers this context's jobs: the password-reset email.
-pub fn jobs(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
-    let (pool, messaging, auth) = (
-        state.db.clone(),
-        state.messaging.clone(),
-        state.auth.clone(),
-    );
-    Ok(runner.register(move |job, ctx| {
-        reset_email::send_password_reset(pool.clone(), messaging.clone(), auth.clone(), job, ctx)
-    }))
+pub fn jobs(runner: Runner, auth: &Arc<AuthService>) -> anyhow::Result<Runner> {
+    let auth = Arc::clone(auth);
+    Ok(runner
+        .register(move |job, ctx| reset_email::send_password_reset(Arc::clone(&auth), job, ctx)))
 }
 
 /// Mounted under `/api/v1`.

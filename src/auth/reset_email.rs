@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::repo;
 use super::secrets::Purpose;
 use super::service::AuthService;
-use crate::integrations::messaging::{Channel, MessagingClient, OutgoingMessage};
+use crate::integrations::messaging::{Channel, OutgoingMessage};
 use crate::jobs::{Job, JobContext};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -23,13 +22,11 @@ impl Job for SendPasswordReset {
 }
 
 pub async fn send_password_reset(
-    pool: PgPool,
-    messaging: MessagingClient,
     auth: Arc<AuthService>,
     job: SendPasswordReset,
     _ctx: JobContext,
 ) -> anyhow::Result<()> {
-    let mut conn = pool.acquire().await?;
+    let mut conn = auth.db.acquire().await?;
     let Some((email, first_name)) = repo::reset_recipient(&mut conn, job.reset_id).await? else {
         // Used or expired before we got to it: nothing to send.
         return Ok(());
@@ -45,7 +42,7 @@ pub async fn send_password_reset(
     let message = OutgoingMessage::new(Channel::Email, email, body)
         .with_subject("Reset your password")
         .with_template("password_reset");
-    messaging
+    auth.messaging
         .send(&message, &format!("password-reset-{}", job.reset_id))
         .await?;
     Ok(())

@@ -22,13 +22,20 @@ use super::repo::{self, AuditEvent, NewSession};
 use super::secrets::{self, Purpose, TokenSecrets};
 use crate::cache::Cache;
 use crate::config::AuthSettings;
+use crate::integrations::messaging::MessagingClient;
 
+/// Auth's handle: built once in `cli::build_state` and reached as `state.auth`. Handlers and extractors use
+/// its keys, passwords, secrets and limiter; its jobs (the password-reset email) also use the pool and the
+/// messaging client. Request-path methods take the caller's pool or connection, so the caller decides what
+/// commits together.
 pub struct AuthService {
     pub settings: AuthSettings,
     pub keys: TokenKeys,
     pub passwords: Passwords,
     pub secrets: TokenSecrets,
     pub limiter: LoginLimiter,
+    pub(super) db: PgPool,
+    pub(super) messaging: MessagingClient,
 }
 
 /// Where a request came from, for sessions and the audit log.
@@ -78,13 +85,20 @@ pub struct Refreshed {
 }
 
 impl AuthService {
-    pub fn new(settings: &AuthSettings, cache: Cache) -> anyhow::Result<Arc<Self>> {
+    pub fn new(
+        settings: &AuthSettings,
+        db: PgPool,
+        cache: Cache,
+        messaging: MessagingClient,
+    ) -> anyhow::Result<Arc<Self>> {
         Ok(Arc::new(Self {
             keys: TokenKeys::from_settings(settings)?,
             passwords: Passwords::new(settings)?,
             secrets: TokenSecrets::new(&settings.refresh_token_key)?,
             limiter: LoginLimiter::new(cache, settings),
             settings: settings.clone(),
+            db,
+            messaging,
         }))
     }
 

@@ -57,6 +57,25 @@ pub struct Invoice {
     pub status: InvoiceStatus,
 }
 
+impl Invoice {
+    /// Unpaid past its due date becomes overdue (`today` in UTC, as WHMCS's cron sees it).
+    #[allow(
+        clippy::wrong_self_convention,
+        reason = "reads as what it means: the invoice as of today"
+    )]
+    pub fn as_of(mut self, today: NaiveDate) -> Self {
+        if self.status == InvoiceStatus::Unpaid && self.due_on < today {
+            self.status = InvoiceStatus::Overdue;
+        }
+        self
+    }
+
+    /// Position in the newest-first order (issue date, then id, both descending).
+    pub fn sort_key(&self) -> (NaiveDate, u64) {
+        (self.issued_on, self.id)
+    }
+}
+
 /// One invoice with its lines and the payments recorded against it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct InvoiceDetail {
@@ -136,6 +155,17 @@ pub struct PaymentMethodList {
     pub items: Vec<PaymentMethod>,
 }
 
+/// How to pay: capture with a stored pay method, or get a link to the billing system's payment page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PaymentRequest {
+    /// Charge a stored card now (`pay_method_id` from `GET /billing/payment-methods`).
+    Stored { pay_method_id: u64 },
+    /// A short-lived link signing the customer in to the invoice's payment page. (A struct variant, so that
+    /// unknown fields are refused here too.)
+    Link {},
+}
+
 /// The result of a payment request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PaymentResult {
@@ -163,4 +193,22 @@ pub enum PaymentKind {
 pub enum PaymentStatus {
     Paid,
     Pending,
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_names_its_method() {
+        let stored: PaymentRequest =
+            serde_json::from_str(r#"{"method":"stored","pay_method_id":3}"#).expect("stored");
+        assert_eq!(stored, PaymentRequest::Stored { pay_method_id: 3 });
+        let link: PaymentRequest = serde_json::from_str(r#"{"method":"link"}"#).expect("link");
+        assert_eq!(link, PaymentRequest::Link {});
+        assert!(serde_json::from_str::<PaymentRequest>(r#"{"method":"cash"}"#).is_err());
+        assert!(serde_json::from_str::<PaymentRequest>(r#"{"method":"stored"}"#).is_err());
+        assert!(serde_json::from_str::<PaymentRequest>(r#"{"method":"link","extra":1}"#).is_err());
+    }
 }

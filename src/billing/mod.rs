@@ -1,18 +1,16 @@
 //! The billing context: the customer's invoices, balance and stored pay methods at WHMCS, and paying an
 //! invoice (capture with a stored card, or a short-lived payment link), idempotently.
 //!
-//! `domain` holds the provider-agnostic types; one mapper file per WHMCS resource turns raw payloads into
-//! them (`invoices`, `payment_methods`, `payments`); `service` talks to WHMCS for one customer; `routes` is
-//! the HTTP surface.
+//! `domain` holds the provider-agnostic types; `whmcs` turns WHMCS's payloads into them, one mapper per
+//! resource (`whmcs/{invoices,pay_methods,payments}.rs`); `service` talks to WHMCS for one customer;
+//! `routes` is the HTTP surface; `cursor` signs the invoice list's cursors.
 
 mod cursor;
 mod domain;
 mod error;
-mod invoices;
-mod payment_methods;
-mod payments;
 mod routes;
 mod service;
+mod whmcs;
 
 use std::sync::Arc;
 
@@ -24,7 +22,6 @@ use crate::config::BillingSettings;
 use crate::http::resource;
 use crate::integrations::whmcs::WhmcsClient;
 use crate::jobs::Runner;
-use crate::state::AppState;
 
 /// What billing needs from the process, built once in `cli::build_state` and reached as `state.billing`: its
 /// WHMCS client, the cache (client currencies) and the invoice cursor codec.
@@ -70,7 +67,7 @@ impl Billing {
         domain::PaymentResult,
         domain::PaymentKind,
         domain::PaymentStatus,
-        payments::PaymentRequest,
+        domain::PaymentRequest,
         crate::money::Money,
     )),
     tags((name = "billing", description = "Invoices, balance, stored payment methods and invoice payment"))
@@ -91,6 +88,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Registers this context's jobs: none yet (billing works within requests).
-pub fn jobs(runner: Runner, _state: &AppState) -> anyhow::Result<Runner> {
+pub fn jobs(runner: Runner, _billing: &Billing) -> anyhow::Result<Runner> {
     Ok(runner)
 }

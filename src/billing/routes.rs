@@ -6,9 +6,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::domain::{
-    BillingSummary, InvoiceDetail, InvoiceFilter, InvoicePage, PaymentMethodList, PaymentResult,
+    BillingSummary, InvoiceDetail, InvoiceFilter, InvoicePage, PaymentMethodList, PaymentRequest,
+    PaymentResult,
 };
-use super::payments::PaymentRequest;
 use super::service::BillingAccount;
 use crate::auth::Customer;
 use crate::customers::require_links;

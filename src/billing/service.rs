@@ -10,11 +10,10 @@ use super::Billing;
 use super::cursor::Cursor;
 use super::domain::{
     BillingSummary, Invoice, InvoiceDetail, InvoiceFilter, InvoiceStatus, PaymentKind,
-    PaymentMethod, PaymentMethodType, PaymentResult, PaymentStatus,
+    PaymentMethod, PaymentMethodType, PaymentRequest, PaymentResult, PaymentStatus,
 };
 use super::error::BillingError;
-use super::invoices::{InvoiceInCurrency, InvoiceMapError};
-use super::payments::{PaymentLink, PaymentRequest, invoice_page};
+use super::whmcs::{InvoiceInCurrency, InvoiceMapError, PaymentLink, invoice_page};
 use crate::integrations::ProviderError;
 use crate::integrations::whmcs::{self, ClientRef, InvoiceQuery, param, raw};
 use crate::money::Money;

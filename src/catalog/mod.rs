@@ -18,11 +18,38 @@ pub use domain::{BillingCycle, CatalogProduct, CatalogSnapshot, SimDetails};
 pub use routes::STALE_HEADER;
 pub use snapshot::FRESH_KEY;
 
+use crate::cache::Cache;
+use crate::config::CatalogSettings;
 use crate::errors::ApiError;
 use crate::http::resource;
 use crate::integrations::ProviderError;
+use crate::integrations::salesforce::SalesforceClient;
 use crate::jobs::{Job, JobContext, Runner};
-use crate::state::AppState;
+
+/// What the catalog needs from the process, built once in `cli::build_state` and reached as `state.catalog`:
+/// the Salesforce client it reads products from, the cache holding the snapshot, and its settings (price
+/// book, TTL, sync schedule). Other contexts hold a clone to call [`find_by_sku`].
+#[derive(Clone)]
+pub struct Catalog {
+    salesforce: SalesforceClient,
+    cache: Cache,
+    settings: CatalogSettings,
+}
+
+impl Catalog {
+    pub fn new(settings: &CatalogSettings, salesforce: SalesforceClient, cache: Cache) -> Self {
+        Self {
+            salesforce,
+            cache,
+            settings: settings.clone(),
+        }
+    }
+
+    /// The Salesforce price book the catalog's prices come from (orders price their lines from it too).
+    pub fn pricebook_name(&self) -> &str {
+        &self.settings.pricebook_name
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -44,20 +71,20 @@ impl From<CatalogError> for ApiError {
 /// Served like the API serves it: from the cached snapshot, else Salesforce, else the last good snapshot.
 /// `Ok(None)` when no active portal product has this sku.
 pub async fn find_by_sku(
-    state: &AppState,
+    catalog: &Catalog,
     sku: &str,
 ) -> Result<Option<CatalogProduct>, CatalogError> {
     if !is_valid_sku(sku) {
         return Ok(None);
     }
-    let served = snapshot::current(state).await?;
+    let served = snapshot::current(catalog).await?;
     Ok(served.snapshot.find(sku).cloned())
 }
 
 /// Reads the catalog from Salesforce now and replaces the cached snapshot; on failure the cached snapshot
 /// stays.
-pub async fn refresh_now(state: &AppState) -> Result<CatalogSnapshot, CatalogError> {
-    snapshot::refresh(state).await
+pub async fn refresh_now(catalog: &Catalog) -> Result<CatalogSnapshot, CatalogError> {
+    snapshot::refresh(catalog).await
 }
 
 /// Skus are what the catalog's URLs are made of: 1–64 ASCII letters, digits, `.`, `-` or `_`.
@@ -80,8 +107,8 @@ impl Job for SyncCatalog {
 
 /// Runs [`SyncCatalog`]. A failure (Salesforce down) is retried with the runner's back-off; the cached
 /// snapshot keeps being served meanwhile.
-pub async fn run_sync(state: AppState, job: SyncCatalog, ctx: JobContext) -> anyhow::Result<()> {
-    let snapshot = refresh_now(&state).await?;
+pub async fn run_sync(catalog: Catalog, job: SyncCatalog, ctx: JobContext) -> anyhow::Result<()> {
+    let snapshot = refresh_now(&catalog).await?;
     tracing::info!(
         scheduled_for = %job.scheduled_for,
         attempt = ctx.attempt,
@@ -111,11 +138,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Registers this context's jobs: the catalog sync, on its schedule.
-pub fn jobs(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
-    let catalog_state = state.clone();
+pub fn jobs(runner: Runner, catalog: &Catalog) -> anyhow::Result<Runner> {
+    let handle = catalog.clone();
     runner
-        .register(move |job, ctx| run_sync(catalog_state.clone(), job, ctx))
-        .schedule("catalog-sync", &state.settings.catalog.sync_cron, |tick| {
+        .register(move |job, ctx| run_sync(handle.clone(), job, ctx))
+        .schedule("catalog-sync", &catalog.settings.sync_cron, |tick| {
             SyncCatalog {
                 scheduled_for: tick,
             }

@@ -214,7 +214,7 @@ pub async fn list_products(
     query: web::Query<ListProductsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let request = validate(query.into_inner())?;
-    let served = snapshot::current(&state).await?;
+    let served = snapshot::current(&state.catalog).await?;
     let mut matching = served
         .snapshot
         .products
@@ -264,7 +264,7 @@ pub async fn get_product(
         return Err(ApiError::new(ErrorCode::InvalidPathParameter)
             .with_detail("A sku is 1–64 letters, digits, dots, dashes or underscores."));
     }
-    let served = snapshot::current(&state).await?;
+    let served = snapshot::current(&state.catalog).await?;
     let product = served
         .snapshot
         .find(&sku)
@@ -285,7 +285,7 @@ pub async fn get_product(
         (status = 503, description = "Salesforce is unavailable; the cached catalog is unchanged", body = crate::errors::Problem, content_type = "application/problem+json")
     ))]
 pub async fn sync(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, ApiError> {
-    let snapshot = refresh_now(&state).await?;
+    let snapshot = refresh_now(&state.catalog).await?;
     tracing::info!(
         admin = %admin.0.user_id,
         products = snapshot.products.len(),

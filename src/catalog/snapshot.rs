@@ -11,10 +11,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::CatalogError;
 use super::domain::CatalogSnapshot;
 use super::salesforce;
-use crate::state::AppState;
+use super::{Catalog, CatalogError};
 
 pub const FRESH_KEY: &str = "catalog:snapshot";
 pub const LAST_GOOD_KEY: &str = "catalog:snapshot:last-good";
@@ -29,15 +28,15 @@ pub struct Served {
 
 /// The catalog for a read: the cached snapshot, else a fresh load, else (Salesforce failing) the last good
 /// snapshot marked stale. Fails only when Salesforce fails and no snapshot was ever cached.
-pub async fn current(state: &AppState) -> Result<Served, CatalogError> {
-    if let Some(snapshot) = state.cache.get::<CatalogSnapshot>(FRESH_KEY).await {
+pub async fn current(catalog: &Catalog) -> Result<Served, CatalogError> {
+    if let Some(snapshot) = catalog.cache.get::<CatalogSnapshot>(FRESH_KEY).await {
         metrics::counter!("catalog_reads_total", "source" => "cache").increment(1);
         return Ok(Served {
             snapshot,
             stale: false,
         });
     }
-    match refresh(state).await {
+    match refresh(catalog).await {
         Ok(snapshot) => {
             metrics::counter!("catalog_reads_total", "source" => "salesforce").increment(1);
             Ok(Served {
@@ -46,7 +45,7 @@ pub async fn current(state: &AppState) -> Result<Served, CatalogError> {
             })
         }
         Err(CatalogError::Provider(error)) => {
-            let Some(snapshot) = state.cache.get::<CatalogSnapshot>(LAST_GOOD_KEY).await else {
+            let Some(snapshot) = catalog.cache.get::<CatalogSnapshot>(LAST_GOOD_KEY).await else {
                 metrics::counter!("catalog_reads_total", "source" => "none").increment(1);
                 return Err(CatalogError::Provider(error));
             };
@@ -66,9 +65,9 @@ pub async fn current(state: &AppState) -> Result<Served, CatalogError> {
 
 /// Reads the catalog from Salesforce now and caches it under both keys. On failure nothing is written:
 /// the snapshots already cached stay as they are.
-pub async fn refresh(state: &AppState) -> Result<CatalogSnapshot, CatalogError> {
-    let settings = &state.settings.catalog;
-    let products = salesforce::fetch_catalog(&state.salesforce, &settings.pricebook_name).await?;
+pub async fn refresh(catalog: &Catalog) -> Result<CatalogSnapshot, CatalogError> {
+    let settings = &catalog.settings;
+    let products = salesforce::fetch_catalog(&catalog.salesforce, &settings.pricebook_name).await?;
     if products.is_empty() {
         tracing::warn!(
             pricebook = %settings.pricebook_name,
@@ -77,8 +76,8 @@ pub async fn refresh(state: &AppState) -> Result<CatalogSnapshot, CatalogError> 
     }
     let snapshot = CatalogSnapshot::new(Utc::now(), products);
     let ttl = Duration::from_secs(settings.cache_ttl_secs);
-    state.cache.set(FRESH_KEY, &snapshot, ttl).await;
-    state
+    catalog.cache.set(FRESH_KEY, &snapshot, ttl).await;
+    catalog
         .cache
         .set(LAST_GOOD_KEY, &snapshot, LAST_GOOD_TTL)
         .await;

@@ -1,5 +1,5 @@
-//! The customer's profile as the portal sees it, independent of WHMCS and Salesforce, and the rules that
-//! merge the two systems' views of one person.
+//! The customer's links to WHMCS and Salesforce, and their profile as the portal sees it, independent of
+//! both systems, with the rules that merge the two systems' views of one person.
 //!
 //! Precedence, field by field (the first system with a non-empty value wins):
 //! - name, e-mail, phone: the Salesforce Contact (the CRM owns who the person is and how to reach them),
@@ -13,7 +13,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::links::LinkStatus;
+/// A fully linked customer: every portal call about their account goes to these records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerLinks {
+    pub user_id: Uuid,
+    pub whmcs_client_id: i64,
+    pub salesforce_account_id: String,
+    pub salesforce_contact_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    /// The accounts in WHMCS and Salesforce are being found or created; retried until they are.
+    Linking,
+    Linked,
+}
 
 /// A postal address. `country` is ISO 3166-1 alpha-2.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

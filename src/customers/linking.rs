@@ -5,10 +5,11 @@
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::links::{self, CustomerLinks};
+use super::Customers;
+use super::domain::{CustomerLinks, LinkStatus};
+use super::repo;
 use crate::integrations::ProviderError;
 use crate::integrations::salesforce::{SalesforceClient, composite_failure, soql};
 use crate::integrations::whmcs::{ClientRef, NewClient, WhmcsClient};
@@ -23,150 +24,141 @@ impl Job for LinkCustomer {
     const QUEUE: &'static str = "concierge.customers.link";
 }
 
-#[derive(Clone)]
-pub struct Linker {
-    pub pool: PgPool,
-    pub whmcs: WhmcsClient,
-    pub salesforce: SalesforceClient,
-}
-
 struct Person {
     email: String,
     first_name: String,
     last_name: String,
 }
 
-impl Linker {
-    pub async fn run(&self, job: LinkCustomer, ctx: JobContext) -> anyhow::Result<()> {
-        if links::status(&self.pool, job.user_id).await? == Some(links::LinkStatus::Linked) {
-            return Ok(());
+/// Runs [`LinkCustomer`].
+pub async fn run(customers: &Customers, job: LinkCustomer, ctx: JobContext) -> anyhow::Result<()> {
+    if repo::link_status(&customers.db, job.user_id).await? == Some(LinkStatus::Linked) {
+        return Ok(());
+    }
+    let Some(user) = crate::auth::account(&customers.db, job.user_id).await? else {
+        return Ok(());
+    };
+    let person = Person {
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+    };
+    let result = async {
+        let whmcs_client_id = whmcs_client(&customers.whmcs, &person).await?;
+        let (salesforce_account_id, salesforce_contact_id) =
+            salesforce_contact(&customers.salesforce, &person).await?;
+        Ok::<_, anyhow::Error>(CustomerLinks {
+            user_id: job.user_id,
+            whmcs_client_id,
+            salesforce_account_id,
+            salesforce_contact_id,
+        })
+    }
+    .await;
+    match result {
+        Ok(found) => {
+            let mut conn = customers.db.acquire().await?;
+            repo::record_links(&mut conn, &found).await?;
+            tracing::info!(user_id = %job.user_id, attempt = ctx.attempt, "customer linked");
+            Ok(())
         }
-        let Some(user) = crate::auth::account(&self.pool, job.user_id).await? else {
-            return Ok(());
-        };
-        let person = Person {
-            email: user.email,
-            first_name: user.first_name,
-            last_name: user.last_name,
-        };
-        let result = async {
-            let whmcs_client_id = self.whmcs_client(&person).await?;
-            let (salesforce_account_id, salesforce_contact_id) =
-                self.salesforce_contact(&person).await?;
-            Ok::<_, anyhow::Error>(CustomerLinks {
-                user_id: job.user_id,
-                whmcs_client_id,
-                salesforce_account_id,
-                salesforce_contact_id,
-            })
-        }
-        .await;
-        match result {
-            Ok(found) => {
-                let mut conn = self.pool.acquire().await?;
-                links::record(&mut conn, &found).await?;
-                tracing::info!(user_id = %job.user_id, attempt = ctx.attempt, "customer linked");
-                Ok(())
-            }
-            Err(error) => {
-                let message = crate::telemetry::redact::scrub(&format!("{error:#}"));
-                links::record_failure(&self.pool, job.user_id, &message).await?;
-                Err(error)
-            }
+        Err(error) => {
+            let message = crate::telemetry::redact::scrub(&format!("{error:#}"));
+            repo::record_failure(&customers.db, job.user_id, &message).await?;
+            Err(error)
         }
     }
+}
 
-    async fn whmcs_client(&self, person: &Person) -> anyhow::Result<i64> {
-        match self
-            .whmcs
-            .get_clients_details(ClientRef::Email(&person.email), false)
-            .await
-        {
-            Ok(details) => {
-                let id = details
-                    .client_id
-                    .or(details.id)
-                    .or(details.userid)
-                    .context("WHMCS client without an id")?;
-                return Ok(i64::try_from(id)?);
-            }
-            Err(ProviderError::Rejected { message, .. })
-                if message.to_lowercase().contains("not found") => {}
-            Err(error) => return Err(error.into()),
+async fn whmcs_client(whmcs: &WhmcsClient, person: &Person) -> anyhow::Result<i64> {
+    match whmcs
+        .get_clients_details(ClientRef::Email(&person.email), false)
+        .await
+    {
+        Ok(details) => {
+            let id = details
+                .client_id
+                .or(details.id)
+                .or(details.userid)
+                .context("WHMCS client without an id")?;
+            return Ok(i64::try_from(id)?);
         }
-        let added = self
-            .whmcs
-            .add_client(&NewClient {
-                firstname: person.first_name.clone(),
-                lastname: person.last_name.clone(),
-                email: person.email.clone(),
-                address1: String::new(),
-                city: String::new(),
-                state: String::new(),
-                postcode: String::new(),
-                country: "JP".into(),
-                phonenumber: String::new(),
-                password: None,
-                // The address comes later through PATCH /me; portal sign-up asks only for a name.
-                extra: vec![
-                    ("skipvalidation".into(), "true".into()),
-                    ("noemail".into(), "true".into()),
-                ],
-            })
-            .await?;
-        Ok(i64::try_from(added.clientid)?)
+        Err(ProviderError::Rejected { message, .. })
+            if message.to_lowercase().contains("not found") => {}
+        Err(error) => return Err(error.into()),
     }
+    let added = whmcs
+        .add_client(&NewClient {
+            firstname: person.first_name.clone(),
+            lastname: person.last_name.clone(),
+            email: person.email.clone(),
+            address1: String::new(),
+            city: String::new(),
+            state: String::new(),
+            postcode: String::new(),
+            country: "JP".into(),
+            phonenumber: String::new(),
+            password: None,
+            // The address comes later through PATCH /me; portal sign-up asks only for a name.
+            extra: vec![
+                ("skipvalidation".into(), "true".into()),
+                ("noemail".into(), "true".into()),
+            ],
+        })
+        .await?;
+    Ok(i64::try_from(added.clientid)?)
+}
 
-    async fn salesforce_contact(&self, person: &Person) -> anyhow::Result<(String, String)> {
-        #[derive(Deserialize)]
-        struct Contact {
-            #[serde(rename = "Id")]
-            id: String,
-            #[serde(rename = "AccountId")]
-            account_id: Option<String>,
-        }
-        let found: Vec<Contact> = self
-            .salesforce
-            .query(&format!(
-                "SELECT Id, AccountId FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1",
-                soql::quote(&person.email)
-            ))
-            .await?;
-        if let Some(Contact {
-            id,
-            account_id: Some(account_id),
-        }) = found.into_iter().next()
-        {
-            return Ok((account_id, id));
-        }
-        let builder = self.salesforce.subrequests();
-        let name = format!("{} {}", person.first_name, person.last_name);
-        let responses = self
-            .salesforce
-            .composite(
-                true,
-                vec![
-                    builder.create("account", "Account", json!({ "Name": name }))?,
-                    builder.create(
-                        "contact",
-                        "Contact",
-                        json!({ "AccountId": "@{account.id}", "FirstName": person.first_name,
+async fn salesforce_contact(
+    salesforce: &SalesforceClient,
+    person: &Person,
+) -> anyhow::Result<(String, String)> {
+    #[derive(Deserialize)]
+    struct Contact {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "AccountId")]
+        account_id: Option<String>,
+    }
+    let found: Vec<Contact> = salesforce
+        .query(&format!(
+            "SELECT Id, AccountId FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1",
+            soql::quote(&person.email)
+        ))
+        .await?;
+    if let Some(Contact {
+        id,
+        account_id: Some(account_id),
+    }) = found.into_iter().next()
+    {
+        return Ok((account_id, id));
+    }
+    let builder = salesforce.subrequests();
+    let name = format!("{} {}", person.first_name, person.last_name);
+    let responses = salesforce
+        .composite(
+            true,
+            vec![
+                builder.create("account", "Account", json!({ "Name": name }))?,
+                builder.create(
+                    "contact",
+                    "Contact",
+                    json!({ "AccountId": "@{account.id}", "FirstName": person.first_name,
                                 "LastName": person.last_name, "Email": person.email }),
-                    )?,
-                ],
-            )
-            .await?;
-        if let Some(error) = composite_failure(&responses) {
-            return Err(error.into());
-        }
-        let account = responses
-            .first()
-            .and_then(|r| r.id())
-            .context("composite answered without an account id")?;
-        let contact = responses
-            .get(1)
-            .and_then(|r| r.id())
-            .context("composite answered without a contact id")?;
-        Ok((account.to_owned(), contact.to_owned()))
+                )?,
+            ],
+        )
+        .await?;
+    if let Some(error) = composite_failure(&responses) {
+        return Err(error.into());
     }
+    let account = responses
+        .first()
+        .and_then(|r| r.id())
+        .context("composite answered without an account id")?;
+    let contact = responses
+        .get(1)
+        .and_then(|r| r.id())
+        .context("composite answered without a contact id")?;
+    Ok((account.to_owned(), contact.to_owned()))
 }

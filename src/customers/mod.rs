@@ -3,29 +3,57 @@
 //!
 //! This module is the context's published interface: other contexts read a customer's links through
 //! [`links_for`] (or [`require_links`] in a handler), never the `customer_links` table.
+//!
+//! `domain` holds the links and the profile; `repo` the tables (`customer_links`, `profile_updates`);
+//! `links` the lookup; `linking` the job linking a new customer; `sync` writes a profile change to both
+//! systems and retries it; `whmcs` and `salesforce` are each system's raw types and mappers; `routes` is the
+//! HTTP surface, `validation` its body checks.
 
 mod domain;
 mod error;
 mod linking;
 mod links;
+mod repo;
 mod routes;
 mod salesforce;
-mod updates;
+mod sync;
 mod validation;
 mod whmcs;
 
 use actix_web::web;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
+pub use domain::{CustomerLinks, LinkStatus};
 pub use error::CustomerError;
-pub use links::{CustomerLinks, LinkLookupError, LinkStatus, links_for, require_links};
+pub use links::{LinkLookupError, links_for, require_links};
 
 use crate::config::JobSettings;
 use crate::http::resource;
+use crate::integrations::salesforce::SalesforceClient;
+use crate::integrations::whmcs::WhmcsClient;
 use crate::jobs::Runner;
-use crate::state::AppState;
+
+/// What the customers context needs from the process, built once in `cli::build_state` and reached as
+/// `state.customers`: the pool (its tables, the account it reads from auth), and the WHMCS and Salesforce
+/// clients the profile is read from and written to.
+#[derive(Clone)]
+pub struct Customers {
+    db: PgPool,
+    whmcs: WhmcsClient,
+    salesforce: SalesforceClient,
+}
+
+impl Customers {
+    pub fn new(db: PgPool, whmcs: WhmcsClient, salesforce: SalesforceClient) -> Self {
+        Self {
+            db,
+            whmcs,
+            salesforce,
+        }
+    }
+}
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
@@ -49,21 +77,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Registers this context's jobs: linking a new customer, and retrying a profile change.
-pub fn jobs(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
-    let linker = linking::Linker {
-        pool: state.db.clone(),
-        whmcs: state.whmcs.clone(),
-        salesforce: state.salesforce.clone(),
-    };
-    let profile_sync = updates::ProfileSync::from_state(state);
+pub fn jobs(runner: Runner, customers: &Customers) -> anyhow::Result<Runner> {
+    let (for_linking, for_sync) = (customers.clone(), customers.clone());
     Ok(runner
         .register(move |job, ctx| {
-            let linker = linker.clone();
-            async move { linker.run(job, ctx).await }
+            let customers = for_linking.clone();
+            async move { linking::run(&customers, job, ctx).await }
         })
         .register(move |job, ctx| {
-            let sync = profile_sync.clone();
-            async move { sync.run(job, ctx).await }
+            let customers = for_sync.clone();
+            async move { sync::run(&customers, job, ctx).await }
         }))
 }
 
@@ -73,7 +96,7 @@ pub async fn on_registered(
     jobs: &JobSettings,
     user_id: Uuid,
 ) -> anyhow::Result<()> {
-    links::create_pending(conn, user_id).await?;
+    repo::create_pending(conn, user_id).await?;
     crate::jobs::enqueue(conn, jobs, &linking::LinkCustomer { user_id }, None).await
 }
 
@@ -83,5 +106,5 @@ pub async fn record_links(
     conn: &mut PgConnection,
     links: &CustomerLinks,
 ) -> Result<(), sqlx::Error> {
-    links::record(conn, links).await
+    repo::record_links(conn, links).await
 }

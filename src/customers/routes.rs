@@ -6,11 +6,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::CustomerError;
 use super::domain::{PortalAccount, Profile, ProfileUpdate, UpdateStatus};
 use super::links::{LinkLookupError, links_for, require_links};
-use super::updates::{self, ProfileSync};
-use super::{salesforce, validation, whmcs};
+use super::{CustomerError, Customers};
+use super::{repo, salesforce, sync, validation, whmcs};
 use crate::auth::{self, Customer};
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -46,10 +45,10 @@ pub struct AddressInput {
 }
 
 async fn portal_account(
-    state: &AppState,
+    customers: &Customers,
     user_id: uuid::Uuid,
 ) -> Result<PortalAccount, CustomerError> {
-    let user = auth::account(&state.db, user_id)
+    let user = auth::account(&customers.db, user_id)
         .await?
         .ok_or(CustomerError::AccountGone)?;
     Ok(PortalAccount {
@@ -78,22 +77,22 @@ pub async fn get_me(
     customer: Customer,
 ) -> Result<web::Json<Profile>, ApiError> {
     let user_id = customer.0.user_id;
-    let account = portal_account(&state, user_id).await?;
+    let account = portal_account(&state.customers, user_id).await?;
     let links = match links_for(&state.db, user_id).await {
         Ok(links) => links,
         Err(LinkLookupError::Linking) => return Ok(web::Json(Profile::from_portal(account))),
         Err(error) => return Err(CustomerError::from(error).into()),
     };
     let (billing, contact) = tokio::try_join!(
-        whmcs::fetch(&state.whmcs, links.whmcs_client_id),
+        whmcs::fetch(&state.customers.whmcs, links.whmcs_client_id),
         salesforce::fetch(
-            &state.salesforce,
+            &state.customers.salesforce,
             &links.salesforce_account_id,
             &links.salesforce_contact_id
         ),
     )?;
     let mut profile = Profile::merge(account, billing, contact);
-    profile.pending_update = updates::latest_unfinished(&state.db, user_id).await?;
+    profile.pending_update = repo::latest_unfinished(&state.db, user_id).await?;
     Ok(web::Json(profile))
 }
 
@@ -122,12 +121,11 @@ pub async fn update_me(
     let change = validation::profile_change(&body).map_err(ApiError::validation)?;
     let links = require_links(&state.db, customer.0.user_id).await?;
     let mut tx = state.db.begin().await?;
-    let update = updates::record(&mut tx, &state.settings.jobs, &links, change)
+    let update = sync::record(&mut tx, &state.settings.jobs, &links, change)
         .await
         .map_err(ApiError::internal)?;
     tx.commit().await?;
-    let update = ProfileSync::from_state(&state)
-        .attempt(update)
+    let update = sync::attempt(&state.customers, update)
         .await
         .map_err(ApiError::internal)?
         .outcome();

@@ -4,7 +4,7 @@
 //!
 //! `domain` holds the provider-agnostic types; `salesforce` the CRM records and mappers; `repo` the tables;
 //! `service` places an order; `provision` is the provisioning job and `trigger` the Salesforce event that
-//! starts it; `routes` and `stream` (the SSE status stream) are the HTTP surface.
+//! starts it; `routes` (with `routes::stream`, the SSE status stream) is the HTTP surface.
 
 mod domain;
 mod error;
@@ -13,24 +13,61 @@ mod repo;
 mod routes;
 mod salesforce;
 mod service;
-mod stream;
 mod trigger;
 
 use actix_web::web;
-
-pub use error::OrderError;
+use sqlx::PgPool;
 use utoipa::OpenApi;
 
+pub use error::OrderError;
 pub use provision::ProvisionOrder;
 
+use crate::catalog::Catalog;
+use crate::config::JobSettings;
 use crate::http::resource;
+use crate::integrations::freebit::FreebitClient;
+use crate::integrations::salesforce::SalesforceClient;
+use crate::integrations::whmcs::WhmcsClient;
 use crate::jobs::Runner;
-use crate::state::AppState;
+
+/// What orders need from the process, built once in `cli::build_state` and reached as `state.orders`: the
+/// pool (its tables, the outbox, the provisioning lock), the job settings (the trigger enqueues
+/// provisioning), the Salesforce, WHMCS and Freebit clients the order is placed and provisioned with, and
+/// the catalog handle (products and the price book).
+#[derive(Clone)]
+pub struct Orders {
+    db: PgPool,
+    jobs: JobSettings,
+    salesforce: SalesforceClient,
+    whmcs: WhmcsClient,
+    freebit: FreebitClient,
+    catalog: Catalog,
+}
+
+impl Orders {
+    pub fn new(
+        db: PgPool,
+        jobs: &JobSettings,
+        salesforce: SalesforceClient,
+        whmcs: WhmcsClient,
+        freebit: FreebitClient,
+        catalog: Catalog,
+    ) -> Self {
+        Self {
+            db,
+            jobs: jobs.clone(),
+            salesforce,
+            whmcs,
+            freebit,
+            catalog,
+        }
+    }
+}
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
 #[openapi(
-    paths(routes::create_order, routes::list_orders, routes::get_order, stream::order_events),
+    paths(routes::create_order, routes::list_orders, routes::get_order, routes::stream::order_events),
     components(schemas(
         domain::CreateOrderRequest,
         domain::RequestedItem,
@@ -58,13 +95,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(routes::list_orders)),
     )
     .service(resource("/orders/{id}").route(web::get().to(routes::get_order)))
-    .service(resource("/orders/{id}/events").route(web::get().to(stream::order_events)));
+    .service(resource("/orders/{id}/events").route(web::get().to(routes::stream::order_events)));
 }
 
 /// Registers this context's jobs: provisioning, and the subscriber to the Salesforce event that asks for it.
-pub fn jobs(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
-    let (orders_state, trigger_state) = (state.clone(), state.clone());
+pub fn jobs(runner: Runner, orders: &Orders) -> anyhow::Result<Runner> {
+    let (for_jobs, for_trigger) = (orders.clone(), orders.clone());
     Ok(runner
-        .register(move |job, ctx| provision::run(orders_state.clone(), job, ctx))
-        .background(move |shutdown| trigger::subscribe(trigger_state, shutdown)))
+        .register(move |job, ctx| provision::run(for_jobs.clone(), job, ctx))
+        .background(move |shutdown| trigger::subscribe(for_trigger, shutdown)))
 }

@@ -10,10 +10,10 @@ use super::repo::{self, NewOrderRow};
 use super::salesforce::{self, NewSalesforceOrder};
 use crate::customers::CustomerLinks;
 use crate::errors::FieldError;
-use crate::state::AppState;
+use crate::orders::Orders;
 
 pub async fn create_order(
-    state: &AppState,
+    orders: &Orders,
     links: &CustomerLinks,
     request: &CreateOrderRequest,
 ) -> Result<Order, OrderError> {
@@ -21,7 +21,7 @@ pub async fn create_order(
     let mut items = Vec::with_capacity(request.items.len());
     let mut errors = Vec::new();
     for (index, requested) in request.items.iter().enumerate() {
-        match crate::catalog::find_by_sku(state, &requested.sku).await? {
+        match crate::catalog::find_by_sku(&orders.catalog, &requested.sku).await? {
             Some(product) => {
                 let sim_plan_code = product
                     .sim
@@ -81,18 +81,18 @@ pub async fn create_order(
     // The customer: the billing system must be able to charge them.
     let client_id = u64::try_from(links.whmcs_client_id)
         .map_err(|_| anyhow::anyhow!("negative WHMCS client id"))?;
-    let pay_methods = state.whmcs.get_pay_methods(client_id).await?;
+    let pay_methods = orders.whmcs.get_pay_methods(client_id).await?;
     if pay_methods.paymethods.is_empty() {
         return Err(OrderError::NoPaymentMethod);
     }
 
     // The CRM: price book entries, then the Order with its items in one all-or-none call.
-    let pricebook_name = &state.settings.catalog.pricebook_name;
-    let pricebook_id = salesforce::pricebook_id(&state.salesforce, pricebook_name)
+    let pricebook_name = orders.catalog.pricebook_name();
+    let pricebook_id = salesforce::pricebook_id(&orders.salesforce, pricebook_name)
         .await?
         .ok_or_else(|| anyhow::anyhow!("price book {pricebook_name:?} not found"))?;
     let skus: Vec<&str> = items.iter().map(|item| item.sku.as_str()).collect();
-    let entries = salesforce::price_entries(&state.salesforce, &pricebook_id, &skus).await?;
+    let entries = salesforce::price_entries(&orders.salesforce, &pricebook_id, &skus).await?;
     let mut lines = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         match entries.iter().find(|entry| entry.sku == item.sku) {
@@ -109,7 +109,7 @@ pub async fn create_order(
     }
     let local_id = Uuid::now_v7();
     let created = salesforce::create_order(
-        &state.salesforce,
+        &orders.salesforce,
         &NewSalesforceOrder {
             local_id,
             account_id: &links.salesforce_account_id,
@@ -125,7 +125,7 @@ pub async fn create_order(
         item.salesforce_item_id = Some(salesforce_id);
     }
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = orders.db.begin().await?;
     let row = repo::insert(
         &mut tx,
         &NewOrderRow {

@@ -15,16 +15,16 @@ use crate::integrations::salesforce::{
     CometdSubscriber, PlatformEvent, PlatformEventSubscriber, ReplayFrom,
 };
 use crate::jobs;
-use crate::state::AppState;
+use crate::orders::Orders;
 
 pub const CHANNEL: &str = "/event/OrderProvisionRequested__e";
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
 /// Subscribes until `shutdown` reads `true`. A failure to handle an event resubscribes from the last stored
 /// replay id, so no event is lost.
-pub async fn subscribe(state: AppState, mut shutdown: watch::Receiver<bool>) {
+pub async fn subscribe(orders: Orders, mut shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
-        let mut subscriber = match open(&state).await {
+        let mut subscriber = match open(&orders).await {
             Ok(subscriber) => subscriber,
             Err(error) => {
                 tracing::warn!(
@@ -57,7 +57,7 @@ pub async fn subscribe(state: AppState, mut shutdown: watch::Receiver<bool>) {
             };
             let mut handled = true;
             for event in &events {
-                if let Err(error) = handle(&state, event).await {
+                if let Err(error) = handle(&orders, event).await {
                     tracing::error!(
                         replay_id = event.replay_id,
                         error = format!("{error:#}"),
@@ -80,11 +80,12 @@ pub async fn subscribe(state: AppState, mut shutdown: watch::Receiver<bool>) {
 
 /// Resumes after the stored replay id; the first time ever, from every retained event (enqueues are
 /// de-duplicated, so replaying old events is harmless, while starting from new ones could miss some).
-async fn open(state: &AppState) -> anyhow::Result<CometdSubscriber> {
-    let subscriber = CometdSubscriber::resume(state.salesforce.clone(), CHANNEL, &state.db).await?;
+async fn open(orders: &Orders) -> anyhow::Result<CometdSubscriber> {
+    let subscriber =
+        CometdSubscriber::resume(orders.salesforce.clone(), CHANNEL, &orders.db).await?;
     if subscriber.replay_from() == ReplayFrom::New {
         return Ok(CometdSubscriber::new(
-            state.salesforce.clone(),
+            orders.salesforce.clone(),
             CHANNEL,
             ReplayFrom::AllRetained,
         )?);
@@ -102,24 +103,18 @@ async fn pause(shutdown: &mut watch::Receiver<bool>) -> bool {
 
 /// One event: the order is marked approved and its job enqueued (first delivery only), and the replay id
 /// stored, in one transaction.
-pub async fn handle(state: &AppState, event: &PlatformEvent) -> anyhow::Result<()> {
+pub async fn handle(orders: &Orders, event: &PlatformEvent) -> anyhow::Result<()> {
     let salesforce_order_id = event
         .payload
         .get("OrderId__c")
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default();
-    let mut tx = state.db.begin().await?;
+    let mut tx = orders.db.begin().await?;
     let claimed = repo::claim_provision_request(&mut tx, salesforce_order_id).await?;
     match claimed {
         Some(order_id) => {
             repo::set_status(&mut tx, order_id, OrderStatus::Approved, None).await?;
-            jobs::enqueue(
-                &mut tx,
-                &state.settings.jobs,
-                &ProvisionOrder { order_id },
-                None,
-            )
-            .await?;
+            jobs::enqueue(&mut tx, &orders.jobs, &ProvisionOrder { order_id }, None).await?;
             tracing::info!(%order_id, salesforce_order_id, "order approved; provisioning enqueued");
         }
         None => {

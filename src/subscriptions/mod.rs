@@ -24,7 +24,6 @@ use crate::http::resource;
 use crate::integrations::freebit::FreebitClient;
 use crate::integrations::whmcs::WhmcsClient;
 use crate::jobs::Runner;
-use crate::state::AppState;
 
 /// The plan codes (and monthly quotas) a plan change accepts.
 pub use plans::PLANS;
@@ -95,6 +94,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Registers this context's jobs: none yet (subscriptions works within requests).
-pub fn jobs(runner: Runner, _state: &AppState) -> anyhow::Result<Runner> {
+pub fn jobs(runner: Runner, _subscriptions: &Subscriptions) -> anyhow::Result<Runner> {
     Ok(runner)
 }

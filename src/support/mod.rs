@@ -12,11 +12,26 @@ mod routes;
 mod salesforce;
 
 use actix_web::web;
+use sqlx::PgPool;
 use utoipa::OpenApi;
 
 use crate::http::resource;
+use crate::integrations::salesforce::SalesforceClient;
 use crate::jobs::Runner;
-use crate::state::AppState;
+
+/// What support needs from the process, built once in `cli::build_state` and reached as `state.support`: the
+/// Salesforce client (cases and comments live there) and the pool (`support_comments`, who wrote what).
+#[derive(Clone)]
+pub struct Support {
+    db: PgPool,
+    salesforce: SalesforceClient,
+}
+
+impl Support {
+    pub fn new(db: PgPool, salesforce: SalesforceClient) -> Self {
+        Self { db, salesforce }
+    }
+}
 
 /// This context's part of the OpenAPI document, merged into the whole in `crate::openapi`.
 #[derive(OpenApi)]
@@ -51,6 +66,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Registers this context's jobs: none yet (support works within requests).
-pub fn jobs(runner: Runner, _state: &AppState) -> anyhow::Result<Runner> {
+pub fn jobs(runner: Runner, _support: &Support) -> anyhow::Result<Runner> {
     Ok(runner)
 }

@@ -7,12 +7,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::authors;
 use super::domain::{
     CaseComment, CaseDetail, CaseSummary, Category, CommentAuthor, NewCase, Priority, StatusFilter,
 };
 use super::error::{SupportError, case_not_found};
 use super::salesforce::{self as store, After, parse_datetime};
+use super::{Support, authors};
 use crate::auth::Customer;
 use crate::customers::require_links;
 use crate::errors::{ApiError, ErrorCode, FieldError};
@@ -95,7 +95,7 @@ pub async fn list_cases(
     };
     let links = require_links(&state.db, customer.0.user_id).await?;
     let mut items = store::list_cases(
-        &state.salesforce,
+        &state.support.salesforce,
         &links.salesforce_account_id,
         query.status,
         after.as_ref(),
@@ -240,7 +240,7 @@ pub async fn create_case(
     let new_case = validate_new_case(body.into_inner())?;
     let links = require_links(&state.db, customer.0.user_id).await?;
     let case = store::create_case(
-        &state.salesforce,
+        &state.support.salesforce,
         &links.salesforce_account_id,
         &links.salesforce_contact_id,
         &new_case,
@@ -281,11 +281,15 @@ pub async fn get_case(
 ) -> Result<HttpResponse, ApiError> {
     let id = case_id(&path)?;
     let links = require_links(&state.db, customer.0.user_id).await?;
-    let (case, mut comments) =
-        store::find_case(&state.salesforce, &links.salesforce_account_id, id, true)
-            .await
-            .map_err(SupportError::from)?
-            .ok_or(SupportError::CaseNotFound)?;
+    let (case, mut comments) = store::find_case(
+        &state.support.salesforce,
+        &links.salesforce_account_id,
+        id,
+        true,
+    )
+    .await
+    .map_err(SupportError::from)?
+    .ok_or(SupportError::CaseNotFound)?;
     let by_customers = authors::customer_comments(&state.db, &case.summary.id)
         .await
         .map_err(SupportError::from)?;
@@ -333,18 +337,18 @@ pub async fn add_comment(
         return Err(ApiError::validation(errors));
     }
     let links = require_links(&state.db, customer.0.user_id).await?;
-    Ok(post_comment(&state, &links, customer.0.user_id, id, &text).await?)
+    Ok(post_comment(&state.support, &links, customer.0.user_id, id, &text).await?)
 }
 
 async fn post_comment(
-    state: &AppState,
+    support: &Support,
     links: &crate::customers::CustomerLinks,
     user_id: uuid::Uuid,
     case_id: &str,
     text: &str,
 ) -> Result<HttpResponse, SupportError> {
     let (case, _) = store::find_case(
-        &state.salesforce,
+        &support.salesforce,
         &links.salesforce_account_id,
         case_id,
         false,
@@ -355,10 +359,10 @@ async fn post_comment(
     {
         return Err(SupportError::CaseClosed);
     }
-    let mut comment = store::create_comment(&state.salesforce, &case.summary.id, text).await?;
-    if let Err(error) = authors::record(&state.db, &comment.id, &case.summary.id, user_id).await {
+    let mut comment = store::create_comment(&support.salesforce, &case.summary.id, text).await?;
+    if let Err(error) = authors::record(&support.db, &comment.id, &case.summary.id, user_id).await {
         // Without the record the comment would show as written by support: take it back.
-        if let Err(undo) = store::delete_comment(&state.salesforce, &comment.id).await {
+        if let Err(undo) = store::delete_comment(&support.salesforce, &comment.id).await {
             tracing::error!(comment_id = %comment.id, error = %undo, "could not take back an unattributed case comment");
         }
         return Err(error.into());

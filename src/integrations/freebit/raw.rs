@@ -93,8 +93,9 @@ pub struct Traffic {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EsimActivation {
+    /// The line's MSISDN, a phone number: [`Pii`], like [`AccountDetail::account`].
     #[serde(deserialize_with = "lenient::string")]
-    pub account: String,
+    pub account: Pii<String>,
     #[serde(deserialize_with = "lenient::string")]
     pub eid: String,
     /// `activating` until the profile is installed; activation is asynchronous at Freebit.
@@ -116,5 +117,21 @@ mod tests {
         assert!(!printed.contains("8012345678"), "{printed}");
         assert!(printed.contains("8981100000000000001"), "{printed}");
         assert_eq!(detail.account, "8012345678");
+    }
+
+    #[test]
+    fn debug_hides_the_activated_number() {
+        let activation: EsimActivation = serde_json::from_value(serde_json::json!({
+            "resultCode": "100", "account": "08012345678", "eid": "89049032000000000000000000000001",
+            "accountStatus": "activating"
+        }))
+        .unwrap_or_else(|error| panic!("fixture: {error}"));
+        let printed = format!("{activation:?}");
+        assert!(!printed.contains("08012345678"), "{printed}");
+        assert!(
+            printed.contains("89049032000000000000000000000001"),
+            "{printed}"
+        );
+        assert_eq!(activation.account, "08012345678");
     }
 }

@@ -5,24 +5,23 @@ use serde::{Deserialize, Serialize};
 use super::steps::{ProvisionError, internal, record, step_error};
 use crate::integrations::ProviderError;
 use crate::integrations::freebit::{AddKind, ContractLine, EsimOrder, SimKind};
+use crate::orders::Orders;
 use crate::orders::domain::SimType;
 use crate::orders::repo::{self, OrderRow};
-use crate::state::AppState;
+use crate::telemetry::redact::Pii;
 
 /// Freebit's answer when an EID already has a line.
 const EID_IN_USE: &str = "400-501";
 const STEP_ESIM: &str = "freebit_esim";
 
+/// The step's record in `order_steps`; the MSISDN stays [`Pii`] (the JSON is the bare number).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct EsimLine {
-    account: Option<String>,
+    account: Option<Pii<String>>,
 }
 
 /// One eSIM line for the order's EID (the first SIM line), when the customer chose an eSIM.
-pub(super) async fn activate_esim(
-    state: &AppState,
-    order: &OrderRow,
-) -> Result<(), ProvisionError> {
+pub(super) async fn activate_esim(orders: &Orders, order: &OrderRow) -> Result<(), ProvisionError> {
     const STEP: &str = STEP_ESIM;
     let Some(sim) = order.sim.as_ref().map(|json| &json.0) else {
         return Ok(());
@@ -38,7 +37,7 @@ pub(super) async fn activate_esim(
     else {
         return Ok(());
     };
-    if repo::step::<EsimLine>(&state.db, order.id, STEP)
+    if repo::step::<EsimLine>(&orders.db, order.id, STEP)
         .await
         .map_err(internal(STEP))?
         .is_some()
@@ -59,7 +58,7 @@ pub(super) async fn activate_esim(
         ship_date: chrono::Utc::now().date_naive(),
         plan_code,
     };
-    let line = match state.freebit.activate_esim(&request).await {
+    let line = match orders.freebit.activate_esim(&request).await {
         Ok(activation) => EsimLine {
             account: Some(activation.account),
         },
@@ -69,5 +68,5 @@ pub(super) async fn activate_esim(
         }
         Err(error) => return Err(step_error(STEP)(error)),
     };
-    record(state, order.id, STEP, &line).await
+    record(orders, order.id, STEP, &line).await
 }

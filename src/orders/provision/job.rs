@@ -9,10 +9,10 @@ use uuid::Uuid;
 use super::salesforce::open_case;
 use super::steps::{ProvisionError, provision};
 use crate::jobs::{Job, JobContext};
+use crate::orders::Orders;
 use crate::orders::domain::OrderStatus;
 use crate::orders::repo;
 use crate::outbox::{self, NewEvent};
-use crate::state::AppState;
 
 /// Provisions one order (enqueued when Salesforce asks for it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,10 +25,10 @@ impl Job for ProvisionOrder {
 }
 
 /// Runs [`ProvisionOrder`].
-pub async fn run(state: AppState, job: ProvisionOrder, ctx: JobContext) -> anyhow::Result<()> {
+pub async fn run(orders: Orders, job: ProvisionOrder, ctx: JobContext) -> anyhow::Result<()> {
     // One run per order at a time, even if a duplicate job exists: the lock is held on its own connection
     // for the whole run. A run that finds it taken leaves the order to the holder (and its retries).
-    let mut lock_conn = state.db.acquire().await?;
+    let mut lock_conn = orders.db.acquire().await?;
     let key = lock_key(job.order_id);
     let locked = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, key)
         .fetch_one(&mut *lock_conn)
@@ -37,7 +37,7 @@ pub async fn run(state: AppState, job: ProvisionOrder, ctx: JobContext) -> anyho
         tracing::info!(order_id = %job.order_id, "provisioning already running elsewhere");
         return Ok(());
     }
-    let outcome = run_locked(&state, &job, &ctx).await;
+    let outcome = run_locked(&orders, &job, &ctx).await;
     let unlocked = sqlx::query_scalar!("SELECT pg_advisory_unlock($1)", key)
         .fetch_one(&mut *lock_conn)
         .await;
@@ -55,12 +55,8 @@ fn lock_key(order_id: Uuid) -> i64 {
     i64::from_ne_bytes((high ^ low.rotate_left(17)).to_ne_bytes())
 }
 
-async fn run_locked(
-    state: &AppState,
-    job: &ProvisionOrder,
-    ctx: &JobContext,
-) -> anyhow::Result<()> {
-    match provision(state, job.order_id).await {
+async fn run_locked(orders: &Orders, job: &ProvisionOrder, ctx: &JobContext) -> anyhow::Result<()> {
+    match provision(orders, job.order_id).await {
         Ok(()) => Ok(()),
         Err(ProvisionError::Skip(reason)) => {
             tracing::info!(order_id = %job.order_id, %reason, "provisioning skipped");
@@ -73,32 +69,32 @@ async fn run_locked(
             if !last {
                 return Err(source.context(format!("provisioning step {step}")));
             }
-            fail(state, job.order_id, step, &source).await
+            fail(orders, job.order_id, step, &source).await
         }
     }
 }
 
 /// The last attempt failed: a case for support, then `failed` with the reason and the event, together.
 async fn fail(
-    state: &AppState,
+    orders: &Orders,
     order_id: Uuid,
     step: &'static str,
     source: &anyhow::Error,
 ) -> anyhow::Result<()> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = orders.db.acquire().await?;
     let order = repo::find(&mut conn, order_id)
         .await?
         .context("the order disappeared")?;
     drop(conn);
     let reason = format!("Provisioning could not complete the step {step}.");
-    let case_id = match open_case(state, &order, step, source).await {
+    let case_id = match open_case(orders, &order, step, source).await {
         Ok(case_id) => Some(case_id),
         Err(error) => {
             tracing::error!(%order_id, error = format!("{error:#}"), "the support case could not be opened");
             None
         }
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = orders.db.begin().await?;
     let changed = repo::set_status(&mut tx, order_id, OrderStatus::Failed, Some(&reason)).await?;
     if changed {
         outbox::record(

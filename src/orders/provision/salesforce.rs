@@ -7,10 +7,10 @@ use serde_json::json;
 use super::steps::{ProvisionError, internal, links_of, record, step_error};
 use super::whmcs::AddedOrder;
 use crate::integrations::salesforce::composite_failure;
+use crate::orders::Orders;
 use crate::orders::domain::{OrderStatus, StoredItem};
 use crate::orders::repo::{self, OrderRow};
 use crate::orders::salesforce::{ACTIVATED, ACTIVATING};
-use crate::state::AppState;
 
 pub(super) const STEP_WRITE_BACK: &str = "salesforce_write_back";
 const STEP_CASE: &str = "salesforce_case";
@@ -24,10 +24,10 @@ struct RawOrderStatus {
 /// The CRM still says `Activating` (not approved after all: the order goes back to review and the run
 /// stops).
 pub(super) async fn check_activating(
-    state: &AppState,
+    orders: &Orders,
     order: &OrderRow,
 ) -> Result<(), ProvisionError> {
-    let crm: RawOrderStatus = state
+    let crm: RawOrderStatus = orders
         .salesforce
         .get(
             "Order",
@@ -38,7 +38,7 @@ pub(super) async fn check_activating(
         .map_err(step_error("salesforce_check"))?;
     if crm.activation_status.as_deref() != Some(ACTIVATING) {
         // Not approved after all: back to review, and a later approval's event may enqueue again.
-        let mut tx = state
+        let mut tx = orders
             .db
             .begin()
             .await
@@ -59,20 +59,20 @@ pub(super) async fn check_activating(
 }
 
 pub(super) async fn write_back(
-    state: &AppState,
+    orders: &Orders,
     order: &OrderRow,
     added: &AddedOrder,
     items: &[StoredItem],
 ) -> Result<(), ProvisionError> {
     const STEP: &str = STEP_WRITE_BACK;
-    if repo::step::<serde_json::Value>(&state.db, order.id, STEP)
+    if repo::step::<serde_json::Value>(&orders.db, order.id, STEP)
         .await
         .map_err(internal(STEP))?
         .is_some()
     {
         return Ok(());
     }
-    let builder = state.salesforce.subrequests();
+    let builder = orders.salesforce.subrequests();
     let mut subrequests = vec![
         builder
             .update(
@@ -102,7 +102,7 @@ pub(super) async fn write_back(
                 .map_err(step_error(STEP))?,
         );
     }
-    let responses = state
+    let responses = orders
         .salesforce
         .composite(true, subrequests)
         .await
@@ -110,11 +110,11 @@ pub(super) async fn write_back(
     if let Some(error) = composite_failure(&responses) {
         return Err(step_error(STEP)(error));
     }
-    record(state, order.id, STEP, &json!({ "written": true })).await
+    record(orders, order.id, STEP, &json!({ "written": true })).await
 }
 
 pub(super) async fn open_case(
-    state: &AppState,
+    orders: &Orders,
     order: &OrderRow,
     step: &'static str,
     source: &anyhow::Error,
@@ -123,13 +123,13 @@ pub(super) async fn open_case(
     struct OpenedCase {
         id: String,
     }
-    if let Some(opened) = repo::step::<OpenedCase>(&state.db, order.id, STEP_CASE).await? {
+    if let Some(opened) = repo::step::<OpenedCase>(&orders.db, order.id, STEP_CASE).await? {
         return Ok(opened.id);
     }
-    let links = links_of(state, order.user_id)
+    let links = links_of(orders, order.user_id)
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?;
-    let id = state
+    let id = orders
         .salesforce
         .create(
             "Case",
@@ -150,7 +150,7 @@ pub(super) async fn open_case(
             }),
         )
         .await?;
-    let mut conn = state.db.acquire().await?;
+    let mut conn = orders.db.acquire().await?;
     repo::record_step(
         &mut conn,
         order.id,

@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 use super::{freebit, salesforce, whmcs};
 use crate::integrations::ProviderError;
+use crate::orders::Orders;
 use crate::orders::domain::{OrderStatus, StoredItem};
 use crate::orders::repo;
 use crate::outbox::{self, NewEvent};
-use crate::state::AppState;
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +47,8 @@ pub(super) struct Links {
 }
 
 /// The customer's links, from the customers context.
-pub(super) async fn links_of(state: &AppState, user_id: Uuid) -> Result<Links, ProvisionError> {
-    let links = crate::customers::links_for(&state.db, user_id)
+pub(super) async fn links_of(orders: &Orders, user_id: Uuid) -> Result<Links, ProvisionError> {
+    let links = crate::customers::links_for(&orders.db, user_id)
         .await
         .map_err(|error| ProvisionError::Step {
             step: "links",
@@ -61,8 +61,8 @@ pub(super) async fn links_of(state: &AppState, user_id: Uuid) -> Result<Links, P
     })
 }
 
-pub(super) async fn provision(state: &AppState, order_id: Uuid) -> Result<(), ProvisionError> {
-    let mut conn = state.db.acquire().await.map_err(internal("load"))?;
+pub(super) async fn provision(orders: &Orders, order_id: Uuid) -> Result<(), ProvisionError> {
+    let mut conn = orders.db.acquire().await.map_err(internal("load"))?;
     let order = repo::find(&mut conn, order_id)
         .await
         .map_err(internal("load"))?
@@ -75,23 +75,23 @@ pub(super) async fn provision(state: &AppState, order_id: Uuid) -> Result<(), Pr
         )));
     }
     let written_back =
-        repo::step::<serde_json::Value>(&state.db, order_id, salesforce::STEP_WRITE_BACK)
+        repo::step::<serde_json::Value>(&orders.db, order_id, salesforce::STEP_WRITE_BACK)
             .await
             .map_err(internal("load"))?
             .is_some();
     if !written_back {
-        salesforce::check_activating(state, &order).await?;
+        salesforce::check_activating(orders, &order).await?;
     }
-    transition(state, order_id, OrderStatus::Provisioning).await?;
-    let links = links_of(state, order.user_id).await?;
+    transition(orders, order_id, OrderStatus::Provisioning).await?;
+    let links = links_of(orders, order.user_id).await?;
 
-    let added = whmcs::add_order(state, &order, &links).await?;
-    whmcs::accept_order(state, order_id, added.whmcs_order_id).await?;
-    freebit::activate_esim(state, &order).await?;
+    let added = whmcs::add_order(orders, &order, &links).await?;
+    whmcs::accept_order(orders, order_id, added.whmcs_order_id).await?;
+    freebit::activate_esim(orders, &order).await?;
     let items = items_with_services(&order.items.0, &added.service_ids);
-    salesforce::write_back(state, &order, &added, &items).await?;
+    salesforce::write_back(orders, &order, &added, &items).await?;
 
-    let mut tx = state.db.begin().await.map_err(internal("finish"))?;
+    let mut tx = orders.db.begin().await.map_err(internal("finish"))?;
     let service_ids: Vec<i64> = added
         .service_ids
         .iter()
@@ -135,11 +135,11 @@ pub(super) async fn provision(state: &AppState, order_id: Uuid) -> Result<(), Pr
 }
 
 async fn transition(
-    state: &AppState,
+    orders: &Orders,
     order_id: Uuid,
     status: OrderStatus,
 ) -> Result<(), ProvisionError> {
-    let mut tx = state.db.begin().await.map_err(internal("status"))?;
+    let mut tx = orders.db.begin().await.map_err(internal("status"))?;
     repo::set_status(&mut tx, order_id, status, None)
         .await
         .map_err(internal("status"))?;
@@ -147,12 +147,12 @@ async fn transition(
 }
 
 pub(super) async fn record<T: Serialize>(
-    state: &AppState,
+    orders: &Orders,
     order_id: Uuid,
     step: &'static str,
     result: &T,
 ) -> Result<(), ProvisionError> {
-    let mut conn = state.db.acquire().await.map_err(internal(step))?;
+    let mut conn = orders.db.acquire().await.map_err(internal(step))?;
     repo::record_step(&mut conn, order_id, step, result)
         .await
         .map_err(internal(step))

@@ -8,10 +8,10 @@ use uuid::Uuid;
 use super::steps::{Links, ProvisionError, internal, record, step_error};
 use crate::integrations::ProviderError;
 use crate::integrations::whmcs::{NewOrder, OrderItem, OrdersQuery};
+use crate::orders::Orders;
 use crate::orders::domain::StoredItem;
 use crate::orders::repo::{self, OrderRow};
 use crate::orders::salesforce::cycle_name;
-use crate::state::AppState;
 
 const STEP_ADD_ORDER_SENT: &str = "whmcs_add_order_sent";
 const STEP_ADD_ORDER: &str = "whmcs_add_order";
@@ -29,26 +29,26 @@ fn whmcs_cycle(item: &StoredItem) -> String {
 
 /// The WHMCS order: recorded, found by its notes after an ambiguous attempt, or placed now (once).
 pub(super) async fn add_order(
-    state: &AppState,
+    orders: &Orders,
     order: &OrderRow,
     links: &Links,
 ) -> Result<AddedOrder, ProvisionError> {
     const STEP: &str = STEP_ADD_ORDER;
-    if let Some(added) = repo::step::<AddedOrder>(&state.db, order.id, STEP)
+    if let Some(added) = repo::step::<AddedOrder>(&orders.db, order.id, STEP)
         .await
         .map_err(internal(STEP))?
     {
         return Ok(added);
     }
-    let attempted = repo::step::<serde_json::Value>(&state.db, order.id, STEP_ADD_ORDER_SENT)
+    let attempted = repo::step::<serde_json::Value>(&orders.db, order.id, STEP_ADD_ORDER_SENT)
         .await
         .map_err(internal(STEP))?
         .is_some();
-    if attempted && let Some(found) = find_whmcs_order(state, order, links).await? {
-        record(state, order.id, STEP, &found).await?;
+    if attempted && let Some(found) = find_whmcs_order(orders, order, links).await? {
+        record(orders, order.id, STEP, &found).await?;
         return Ok(found);
     }
-    let pay_methods = state
+    let pay_methods = orders
         .whmcs
         .get_pay_methods(links.whmcs_client_id)
         .await
@@ -78,8 +78,8 @@ pub(super) async fn add_order(
         noemail: true,
     };
     // Recorded before the request goes out: from now on a repeat looks for the order first.
-    record(state, order.id, STEP_ADD_ORDER_SENT, &json!({})).await?;
-    let added = state
+    record(orders, order.id, STEP_ADD_ORDER_SENT, &json!({})).await?;
+    let added = orders
         .whmcs
         .add_order_noted(&new_order, Some(&notes_of(order)))
         .await
@@ -88,7 +88,7 @@ pub(super) async fn add_order(
         whmcs_order_id: added.orderid,
         service_ids: added.serviceids,
     };
-    record(state, order.id, STEP, &added).await?;
+    record(orders, order.id, STEP, &added).await?;
     Ok(added)
 }
 
@@ -98,14 +98,14 @@ fn notes_of(order: &OrderRow) -> String {
 
 /// The client's WHMCS order whose notes name this Salesforce order, if an earlier attempt placed one.
 async fn find_whmcs_order(
-    state: &AppState,
+    orders: &Orders,
     order: &OrderRow,
     links: &Links,
 ) -> Result<Option<AddedOrder>, ProvisionError> {
     let notes = notes_of(order);
     let mut start = 0;
     loop {
-        let page = state
+        let page = orders
             .whmcs
             .get_orders(&OrdersQuery {
                 userid: Some(links.whmcs_client_id),
@@ -133,22 +133,22 @@ async fn find_whmcs_order(
 }
 
 pub(super) async fn accept_order(
-    state: &AppState,
+    orders: &Orders,
     order_id: Uuid,
     whmcs_order_id: u64,
 ) -> Result<(), ProvisionError> {
     const STEP: &str = STEP_ACCEPT;
-    if repo::step::<serde_json::Value>(&state.db, order_id, STEP)
+    if repo::step::<serde_json::Value>(&orders.db, order_id, STEP)
         .await
         .map_err(internal(STEP))?
         .is_some()
     {
         return Ok(());
     }
-    if let Err(error) = state.whmcs.accept_order(whmcs_order_id, true, false).await {
+    if let Err(error) = orders.whmcs.accept_order(whmcs_order_id, true, false).await {
         // Refused because it is no longer Pending: an earlier attempt may have accepted it.
         let accepted = matches!(error, ProviderError::Rejected { .. })
-            && state
+            && orders
                 .whmcs
                 .get_orders(&OrdersQuery {
                     id: Some(whmcs_order_id),
@@ -163,5 +163,5 @@ pub(super) async fn accept_order(
             return Err(step_error(STEP)(error));
         }
     }
-    record(state, order_id, STEP, &json!({ "accepted": true })).await
+    record(orders, order_id, STEP, &json!({ "accepted": true })).await
 }

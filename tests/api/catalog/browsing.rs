@@ -73,20 +73,20 @@ async fn the_whmcs_product_id_never_reaches_clients() {
 
     assert!(!mentions_whmcs(&page), "{page}");
     assert!(!mentions_whmcs(&detail), "{detail}");
-    let product = concierge::catalog::find_by_sku(&app.state, "SIM-DATA-20GB")
+    let product = concierge::catalog::find_by_sku(&app.state.catalog, "SIM-DATA-20GB")
         .await
         .unwrap()
         .expect("the orders context finds the product");
     assert_eq!(product.whmcs_product_id, 103, "kept for the orders context");
     assert_eq!(product.price.amount.to_string(), "2980");
     assert!(
-        concierge::catalog::find_by_sku(&app.state, "LEGACY-ADSL")
+        concierge::catalog::find_by_sku(&app.state.catalog, "LEGACY-ADSL")
             .await
             .unwrap()
             .is_none()
     );
     assert!(
-        concierge::catalog::find_by_sku(&app.state, "not a sku")
+        concierge::catalog::find_by_sku(&app.state.catalog, "not a sku")
             .await
             .unwrap()
             .is_none()

@@ -153,9 +153,10 @@ async fn a_sync_job_that_fails_is_retried_until_salesforce_answers() {
         max_attempts: 3,
     };
 
-    let failed = concierge::catalog::run_sync(app.state.clone(), job.clone(), ctx.clone()).await;
+    let failed =
+        concierge::catalog::run_sync(app.state.catalog.clone(), job.clone(), ctx.clone()).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let retried = concierge::catalog::run_sync(app.state.clone(), job, ctx).await;
+    let retried = concierge::catalog::run_sync(app.state.catalog.clone(), job, ctx).await;
 
     assert!(failed.is_err(), "a failure is reported to the runner");
     assert!(retried.is_ok(), "{retried:?}");

@@ -11,11 +11,11 @@ use sqlx::PgPool;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::domain::OrderEvent;
-use super::repo;
-use super::routes::order_id;
+use super::order_id;
 use crate::auth::Customer;
 use crate::errors::ApiError;
+use crate::orders::domain::OrderEvent;
+use crate::orders::repo;
 use crate::state::AppState;
 
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);

@@ -1,7 +1,7 @@
 //! WHMCS stored pay methods (GetPayMethods) → [`PaymentMethod`]. Only what the customer recognises crosses:
 //! no gateway, no remote token, never more than the last four digits.
 
-use super::domain::{PaymentMethod, PaymentMethodType};
+use crate::billing::domain::{PaymentMethod, PaymentMethodType};
 use crate::integrations::whmcs::raw;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,4 +1,6 @@
-//! The order endpoints under `/api/v1/orders`.
+//! The order endpoints under `/api/v1/orders`; `stream` is the SSE status stream (`/orders/{id}/events`).
+
+pub mod stream;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -84,7 +86,7 @@ pub async fn create_order(
     let fingerprint = Fingerprint::of_json("POST", "/api/v1/orders", &request)?;
     let pool = state.db.clone();
     idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
-        let order = service::create_order(&state, &links, &request).await?;
+        let order = service::create_order(&state.orders, &links, &request).await?;
         StoredResponse::json(StatusCode::CREATED, &order)
     })
     .await

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::domain::{Invoice, InvoiceDetail, InvoiceLine, InvoiceStatus, Transaction};
+use crate::billing::domain::{Invoice, InvoiceDetail, InvoiceLine, InvoiceStatus, Transaction};
 use crate::integrations::whmcs::raw;
 use crate::money::Money;
 
@@ -62,25 +62,6 @@ fn required(
     date: Option<NaiveDate>,
 ) -> Result<NaiveDate, InvoiceMapError> {
     date.ok_or(InvoiceMapError::MissingDate { id, field })
-}
-
-impl Invoice {
-    /// Unpaid past its due date becomes overdue (`today` in UTC, as WHMCS's cron sees it).
-    #[allow(
-        clippy::wrong_self_convention,
-        reason = "reads as what it means: the invoice as of today"
-    )]
-    pub fn as_of(mut self, today: NaiveDate) -> Self {
-        if self.status == InvoiceStatus::Unpaid && self.due_on < today {
-            self.status = InvoiceStatus::Overdue;
-        }
-        self
-    }
-
-    /// Position in the newest-first order (issue date, then id, both descending).
-    pub fn sort_key(&self) -> (NaiveDate, u64) {
-        (self.issued_on, self.id)
-    }
 }
 
 impl TryFrom<raw::InvoiceSummary> for Invoice {

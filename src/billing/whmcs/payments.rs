@@ -1,22 +1,10 @@
-//! Paying an invoice: the request, and WHMCS's single sign-on token (CreateSsoToken) → [`PaymentLink`].
+//! Paying an invoice through WHMCS's payment page: its single sign-on token (CreateSsoToken) →
+//! [`PaymentLink`].
 
 use chrono::{DateTime, Duration, Utc};
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::integrations::whmcs::raw;
-
-/// How to pay: capture with a stored pay method, or get a link to the billing system's payment page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
-pub enum PaymentRequest {
-    /// Charge a stored card now (`pay_method_id` from `GET /billing/payment-methods`).
-    Stored { pay_method_id: u64 },
-    /// A short-lived link signing the customer in to the invoice's payment page. (A struct variant, so that
-    /// unknown fields are refused here too.)
-    Link {},
-}
 
 /// WHMCS single sign-on tokens are valid for 60 seconds and one use.
 pub const LINK_LIFETIME_SECS: i64 = 60;
@@ -60,18 +48,6 @@ impl TryFrom<raw::SsoToken> for PaymentLink {
 #[allow(clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_request_names_its_method() {
-        let stored: PaymentRequest =
-            serde_json::from_str(r#"{"method":"stored","pay_method_id":3}"#).expect("stored");
-        assert_eq!(stored, PaymentRequest::Stored { pay_method_id: 3 });
-        let link: PaymentRequest = serde_json::from_str(r#"{"method":"link"}"#).expect("link");
-        assert_eq!(link, PaymentRequest::Link {});
-        assert!(serde_json::from_str::<PaymentRequest>(r#"{"method":"cash"}"#).is_err());
-        assert!(serde_json::from_str::<PaymentRequest>(r#"{"method":"stored"}"#).is_err());
-        assert!(serde_json::from_str::<PaymentRequest>(r#"{"method":"link","extra":1}"#).is_err());
-    }
 
     #[test]
     fn only_web_urls_make_a_link() {
