@@ -90,11 +90,15 @@ impl Attempt {
 }
 
 /// Tries every system where `update` is pending, at once, and records what happened. Returns the update as
-/// it now stands.
-pub async fn attempt(
-    customers: &Customers,
-    mut update: StoredUpdate,
-) -> anyhow::Result<StoredUpdate> {
+/// it now stands. Attempts at one update are serialised (the retry job may come due while the request's own
+/// attempt still waits on a slow system), and each acts on the statuses stored when its turn comes, so a
+/// system is written once per attempt that finds it pending.
+pub async fn attempt(customers: &Customers, update: StoredUpdate) -> anyhow::Result<StoredUpdate> {
+    let mut tx = customers.db.begin().await?;
+    repo::lock_update(&mut tx, update.id).await?;
+    let Some(mut update) = repo::load_update(&mut tx, update.id).await? else {
+        return Ok(update);
+    };
     let whmcs = async {
         if update.whmcs != Stored::Pending {
             return Attempt::Skipped;
@@ -134,7 +138,8 @@ pub async fn attempt(
         let joined: Vec<String> = errors.iter().map(ToString::to_string).collect();
         crate::telemetry::redact::scrub(&joined.join("; "))
     });
-    repo::save_update(&customers.db, &update, last_error.as_deref()).await?;
+    repo::save_update(&mut tx, &update, last_error.as_deref()).await?;
+    tx.commit().await?;
     if let Some(error) = &last_error {
         tracing::warn!(update_id = %update.id, error = %error, "profile update not fully applied");
     }
@@ -148,7 +153,10 @@ pub async fn run(
     job: SyncProfileUpdate,
     ctx: JobContext,
 ) -> anyhow::Result<()> {
-    let Some(update) = repo::load_update(&customers.db, job.update_id).await? else {
+    let mut conn = customers.db.acquire().await?;
+    let loaded = repo::load_update(&mut conn, job.update_id).await?;
+    drop(conn);
+    let Some(update) = loaded else {
         return Ok(());
     };
     if update.whmcs != Stored::Pending && update.salesforce != Stored::Pending {

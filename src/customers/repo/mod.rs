@@ -8,5 +8,5 @@ mod profile_updates;
 pub use links::{LinkRow, create_pending, find_links, link_status, record_failure, record_links};
 pub use profile_updates::{
     Stored, StoredUpdate, fail_pending, insert_update, latest_unfinished, load_update,
-    lock_customer_updates, save_update, supersede_pending,
+    lock_customer_updates, lock_update, save_update, supersede_pending,
 };

@@ -157,13 +157,28 @@ pub async fn latest_unfinished(
     }))
 }
 
-pub async fn load_update(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<StoredUpdate>> {
+/// Holds the update for the caller's transaction, so attempts at it (the request's own and the retry job's)
+/// take turns: the second reads what the first recorded instead of writing the systems again.
+pub async fn lock_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('profile_update:' || $1::text, 0))",
+        id.to_string()
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn load_update(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> anyhow::Result<Option<StoredUpdate>> {
     let row = sqlx::query!(
         "SELECT id, changes, whmcs_client_id, salesforce_contact_id, whmcs_status, salesforce_status
          FROM profile_updates WHERE id = $1",
         id
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(|row| {
         Ok(StoredUpdate {
@@ -181,7 +196,7 @@ pub async fn load_update(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<Store
 
 /// Moves each system forward only from `pending`, so a stale attempt never undoes a newer state.
 pub async fn save_update(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     update: &StoredUpdate,
     last_error: Option<&str>,
 ) -> sqlx::Result<()> {
@@ -196,7 +211,7 @@ pub async fn save_update(
         update.salesforce.as_str(),
         last_error,
     )
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

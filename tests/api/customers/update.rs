@@ -90,6 +90,37 @@ async fn a_change_reaches_only_the_callers_own_records() {
     );
 }
 
+/// The retry job is due one second after the change; when the request's own attempt is still waiting on a
+/// slow Salesforce by then, the job must wait for it instead of writing WHMCS a second time.
+#[tokio::test]
+async fn a_retry_job_due_during_a_slow_first_attempt_does_not_write_twice() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
+    let access = token(&demo_customer(&app).await);
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "latency_ms": 1600, "operation": "sobjects/Contact", "times": 1 }),
+    );
+
+    let response = patch_me(&app, &access, json!({ "phone": "+819033334444" })).await;
+
+    assert_eq!(response.status(), 200);
+    // Past the job's first run (1 s after the change) and the time it needs.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        app.sandbox().whmcs_calls("UpdateClient"),
+        1,
+        "WHMCS is written once"
+    );
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM profile_updates WHERE whmcs_status <> 'applied' OR salesforce_status <> 'applied'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(pending, 0);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_change_salesforce_cannot_take_yet_is_accepted_and_applied_once_it_is_back() {
     let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
