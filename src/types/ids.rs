@@ -186,8 +186,6 @@ pub struct Sku(String);
 
 impl Sku {
     pub const MAX_LENGTH: usize = 64;
-    /// The shape as an OpenAPI `pattern`.
-    pub const PATTERN: &'static str = "^[A-Za-z0-9._-]{1,64}$";
     pub const REJECTION: Rejection = Rejection {
         code: ErrorCode::InvalidPathParameter,
         detail: "A sku is 1–64 letters, digits, dots, dashes or underscores.",
