@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use validator::ValidationError;
 
-use crate::errors::rule;
+use crate::errors::{FieldError, rule};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -17,6 +17,13 @@ pub struct Email(String);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("Enter a valid email address.")]
 pub struct InvalidEmail;
+
+impl InvalidEmail {
+    /// The field error [`Email::check`] reports, for a caller that parses without validating first.
+    pub fn at(self, field: &str) -> FieldError {
+        FieldError::new(field, "invalid", self.to_string())
+    }
+}
 
 impl Email {
     pub const MAX_LENGTH: usize = 254;
