@@ -60,7 +60,6 @@ pub async fn refresh_now(state: &AppState) -> Result<CatalogSnapshot, CatalogErr
     snapshot::refresh(state).await
 }
 
-
 /// The scheduled refresh of the catalog from Salesforce (`catalog.sync_cron`, nightly by default).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyncCatalog {
