@@ -152,12 +152,15 @@ mod tests {
                 postcode: "東京都千代田区".to_owned(),
             }),
         };
-        let errors = order.validate().map(|()| Vec::new()).unwrap_or_else(|errors| {
-            FieldError::from_validation(&errors)
-                .into_iter()
-                .map(|error| (error.field, error.code))
-                .collect()
-        });
+        let errors = order
+            .validate()
+            .map(|()| Vec::new())
+            .unwrap_or_else(|errors| {
+                FieldError::from_validation(&errors)
+                    .into_iter()
+                    .map(|error| (error.field, error.code))
+                    .collect()
+            });
         let expected: Vec<(String, String)> = [
             ("", "empty"),
             ("address/postcode", "too_long"),

@@ -55,7 +55,13 @@ mod tests {
         let code = |value: &str| check(value).err().map(|error| error.code.into_owned());
         assert_eq!(code(" DATA_20GB "), None);
         assert_eq!(code("  ").as_deref(), Some("required"));
-        for unknown in ["data_20gb", "DATA_2GB", "ＤＡＴＡ_20GB", "DATA_20GB\u{0}", &"D".repeat(65)] {
+        for unknown in [
+            "data_20gb",
+            "DATA_2GB",
+            "ＤＡＴＡ_20GB",
+            "DATA_20GB\u{0}",
+            &"D".repeat(65),
+        ] {
             assert_eq!(code(unknown).as_deref(), Some("unknown"), "{unknown:?}");
         }
     }

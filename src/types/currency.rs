@@ -78,8 +78,16 @@ mod tests {
 
     #[test]
     fn three_letters_upper_cased() {
-        assert_eq!(Currency::parse(" jpy ").map(Currency::into_string).as_deref(), Some("JPY"));
-        assert_eq!(Currency::parse("USD").map(|c| c.to_string()).as_deref(), Some("USD"));
+        assert_eq!(
+            Currency::parse(" jpy ")
+                .map(Currency::into_string)
+                .as_deref(),
+            Some("JPY")
+        );
+        assert_eq!(
+            Currency::parse("USD").map(|c| c.to_string()).as_deref(),
+            Some("USD")
+        );
         for bad in ["", "   ", "JP", "JPYY", "J1Y", "€", "円円円", "ÿen", "J Y"] {
             assert_eq!(Currency::parse(bad), None, "{bad:?}");
             assert!(Currency::check(bad).is_err(), "{bad:?}");

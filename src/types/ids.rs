@@ -247,7 +247,11 @@ mod tests {
             "１２３",
             "12é",
         ] {
-            assert_eq!(bad.parse::<InvoiceId>(), Err(InvoiceId::REJECTION), "{bad:?}");
+            assert_eq!(
+                bad.parse::<InvoiceId>(),
+                Err(InvoiceId::REJECTION),
+                "{bad:?}"
+            );
             assert_eq!(
                 bad.parse::<SubscriptionId>(),
                 Err(SubscriptionId::REJECTION),
@@ -269,7 +273,13 @@ mod tests {
     fn case_ids_and_skus_have_their_shapes() {
         assert!("500AAAAAAAAAAAA".parse::<CaseId>().is_ok());
         assert!("500AAAAAAAAAAAAAAA".parse::<CaseId>().is_ok());
-        for bad in ["", "500", "500AAAAAAAAAAA-", "500AAAAAAAAAAAé", "５００AAAAAAAAAAAA"] {
+        for bad in [
+            "",
+            "500",
+            "500AAAAAAAAAAA-",
+            "500AAAAAAAAAAAé",
+            "５００AAAAAAAAAAAA",
+        ] {
             assert_eq!(bad.parse::<CaseId>(), Err(CaseId::REJECTION), "{bad:?}");
         }
         assert!("SIM-DATA_20GB.v2".parse::<Sku>().is_ok());

@@ -15,9 +15,9 @@ use std::marker::PhantomData;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::IntoParams;
+use utoipa::openapi::Required;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-use utoipa::openapi::Required;
 use validator::{Validate, ValidationError};
 
 use crate::errors::rule;
@@ -202,10 +202,22 @@ mod tests {
 
     #[test]
     fn a_limit_that_is_no_u16_does_not_parse_and_one_out_of_range_fails_validation() {
-        for bad in ["limit=abc", "limit=-1", "limit=70000", "limit=", "limit=%E2%91%A0", "colour=red"] {
+        for bad in [
+            "limit=abc",
+            "limit=-1",
+            "limit=70000",
+            "limit=",
+            "limit=%E2%91%A0",
+            "colour=red",
+        ] {
             assert!(query(bad).is_err(), "{bad}");
         }
-        for (text, valid) in [("limit=0", false), ("limit=1", true), ("limit=100", true), ("limit=101", false)] {
+        for (text, valid) in [
+            ("limit=0", false),
+            ("limit=1", true),
+            ("limit=100", true),
+            ("limit=101", false),
+        ] {
             let page = query(text).map(|q| q.page.validate().is_ok());
             assert_eq!(page.ok(), Some(valid), "{text}");
         }
