@@ -15,9 +15,9 @@ use crate::auth::{self, Customer};
 use crate::errors::ApiError;
 use crate::state::AppState;
 
-/// `PATCH /me`. Every field is optional; send only what changes. Unknown fields are refused. The body is
-/// read as JSON first (`validation::profile_change`), so a wrong type or an unknown field is a field error
-/// like any other; the rules are derived here.
+/// `PATCH /me`. Every field is optional; send only what changes. Unknown fields are refused.
+// The body is read as JSON first (`validation::profile_change`), so a wrong type or an unknown field is a
+// field error like any other; the rules are derived here.
 #[derive(Debug, Default, ToSchema, Validate)]
 pub struct UpdateProfileRequest {
     /// 1–100 characters.

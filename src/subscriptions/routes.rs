@@ -40,7 +40,8 @@ pub struct TopUpRequest {
     pub quota_mb: i64,
 }
 
-/// A plan change, applied on `effective_date`. Validated against today's date (UTC).
+/// A plan change, applied on `effective_date`.
+// Validated against today's date (UTC): `validate_with_args(&today)`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[validate(context = NaiveDate)]

@@ -116,7 +116,7 @@ pub async fn list_cases(
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCaseRequest {
-    /// 1–255 characters, one line.
+    /// 1–255 characters.
     #[schema(value_type = String, example = "SIM not connecting abroad", min_length = 1, max_length = 255)]
     #[validate(
         required(code = "required", message = "This field is required."),

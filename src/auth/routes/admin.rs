@@ -18,11 +18,11 @@ use crate::errors::{ApiError, ErrorCode, FieldError, field_errors, rule};
 use crate::state::AppState;
 use crate::types::{Email, Listing, Pagination};
 
-/// The password policy is checked by hand, as at registration.
+// The password policy is checked by hand, as at registration.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
-    #[schema(format = Email, max_length = 254)]
+    #[schema(format = Email)]
     #[validate(custom(function = "Email::check"))]
     pub email: String,
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
@@ -37,7 +37,6 @@ pub struct CreateStaffRequest {
     #[validate(custom(function = "some_role"), custom(function = "staff_roles"))]
     pub roles: Vec<Role>,
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 64)]
     #[validate(custom(function = "brand"))]
     pub brand_id: Option<String>,
     #[serde(default)]
@@ -223,7 +222,7 @@ pub async fn list_users(
     Ok(HttpResponse::Ok().json(UserPage { items, next_cursor }))
 }
 
-/// Whether an admin locks themselves out is checked by hand: it needs the path id and the caller.
+// Whether an admin locks themselves out is checked by hand: it needs the path id and the caller.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateStaffRequest {
@@ -234,7 +233,7 @@ pub struct UpdateStaffRequest {
     pub disabled: Option<bool>,
     /// `null` removes the brand.
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 64)]
+    #[schema(value_type = Option<String>)]
     #[validate(custom(function = "brand"))]
     pub brand_id: Option<Option<String>>,
     #[schema(max_items = 100)]

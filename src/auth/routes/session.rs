@@ -17,12 +17,12 @@ use crate::errors::{ApiError, ErrorCode, field_errors};
 use crate::state::AppState;
 use crate::types::Email;
 
-/// The password policy is checked by hand: it needs the email, and a secret is never handed to `validator`
-/// (which would copy the value into its error).
+// The password policy is checked by hand: it needs the email, and a secret is never handed to `validator`
+// (which would copy the value into its error).
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(format = Email, max_length = 254)]
+    #[schema(format = Email)]
     #[validate(custom(function = "Email::check"))]
     pub email: String,
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
