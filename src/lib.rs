@@ -28,3 +28,4 @@ pub mod state;
 pub mod subscriptions;
 pub mod support;
 pub mod telemetry;
+pub mod types;

@@ -59,22 +59,3 @@ pub struct User {
     pub disabled: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
-
-/// Lower-cased and trimmed; what makes emails unique case-insensitively.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-/// A deliberately plain check (one `@`, a dot in the domain, no spaces); deliverability is the mailer's job.
-pub fn is_valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && email.len() <= 254
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email.chars().any(char::is_whitespace)
-        && !domain.contains('@')
-}

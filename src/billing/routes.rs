@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use validator::Validate;
 
 use super::domain::{
     BillingSummary, InvoiceDetail, InvoiceFilter, InvoicePage, PaymentMethodList, PaymentRequest,
@@ -15,9 +16,16 @@ use crate::customers::require_links;
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
 use crate::state::AppState;
+use crate::types::{InvoiceId, Listing, Pagination};
 
-const DEFAULT_LIMIT: u16 = 20;
-const MAX_LIMIT: u16 = 100;
+/// The invoice list's pagination: 20 a page by default; a cursor is signed for its `status`.
+pub struct Invoices;
+
+impl Listing for Invoices {
+    const DEFAULT_LIMIT: u16 = 20;
+    const CURSOR_DESCRIPTION: &'static str =
+        "`next_cursor` of the previous page (with the same `status`).";
+}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -25,10 +33,9 @@ const MAX_LIMIT: u16 = 100;
 pub struct InvoiceListQuery {
     /// `unpaid` (overdue ones included), `overdue`, `paid` or `cancelled`; all when absent.
     pub status: Option<InvoiceFilter>,
-    /// 1–100, default 20.
-    pub limit: Option<u16>,
-    /// `next_cursor` of the previous page (with the same `status`).
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: Pagination<Invoices>,
 }
 
 fn bad_cursor() -> ApiError {
@@ -36,20 +43,9 @@ fn bad_cursor() -> ApiError {
         .with_detail("The cursor is not valid; start again from the first page.")
 }
 
-/// An invoice id: digits only, at least 1.
-fn invoice_id(raw: &str) -> Result<u64, ApiError> {
-    raw.parse::<u64>()
-        .ok()
-        .filter(|id| *id > 0 && raw.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidPathParameter)
-                .with_detail("An invoice id is a positive whole number.")
-        })
-}
-
 #[utoipa::path(
     get, path = "/api/v1/billing/invoices", tag = "billing", security(("bearer" = [])),
-    params(InvoiceListQuery),
+    params(InvoiceListQuery, Pagination<Invoices>),
     responses(
         (status = 200, description = "The customer's invoices, newest (issue date) first", body = InvoicePage),
         (status = 400, description = "A bad status, limit or cursor", body = crate::errors::Problem, content_type = "application/problem+json"),
@@ -66,18 +62,14 @@ pub async fn list_invoices(
     query: web::Query<InvoiceListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = customer.0.user_id;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "limit",
-            "out_of_range",
-            "Use 1–100.",
-        )]));
-    }
+    query.page.validate()?;
+    let limit = query.page.size();
     let codec = &state.billing.cursor;
-    let cursor = match query.cursor.as_deref() {
+    let cursor = match &query.page.cursor {
         Some(text) => {
-            let cursor = codec.decode(user_id, text).map_err(|_| bad_cursor())?;
+            let cursor = codec
+                .decode(user_id, text.as_str())
+                .map_err(|_| bad_cursor())?;
             if cursor.status != query.status {
                 return Err(bad_cursor());
             }
@@ -98,7 +90,7 @@ pub async fn list_invoices(
 
 #[utoipa::path(
     get, path = "/api/v1/billing/invoices/{id}", tag = "billing", security(("bearer" = [])),
-    params(("id" = u64, Path, description = "Invoice id")),
+    params(("id" = u64, Path, minimum = 1, description = "Invoice id")),
     responses(
         (status = 200, description = "The invoice with its lines and payments", body = InvoiceDetail),
         (status = 400, description = "Not an invoice id", body = crate::errors::Problem, content_type = "application/problem+json"),
@@ -111,9 +103,9 @@ pub async fn list_invoices(
 pub async fn get_invoice(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<String>,
+    path: web::Path<InvoiceId>,
 ) -> Result<HttpResponse, ApiError> {
-    let invoice_id = invoice_id(&path)?;
+    let invoice_id = path.into_inner().get();
     let links = require_links(&state.db, customer.0.user_id).await?;
     let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.invoice(invoice_id).await?))
@@ -160,7 +152,7 @@ pub async fn payment_methods(
 #[utoipa::path(
     post, path = "/api/v1/billing/invoices/{id}/payments", tag = "billing", security(("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "Invoice id"),
+        ("id" = u64, Path, minimum = 1, description = "Invoice id"),
         ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each payment. \
             Repeating a request with its key replays the first answer (`Idempotent-Replayed: true`); \
             after a 5xx the same key may be retried.")
@@ -182,10 +174,10 @@ pub async fn pay_invoice(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<InvoiceId>,
     body: web::Json<PaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let invoice_id = invoice_id(&path)?;
+    let invoice_id = path.into_inner().get();
     let key = IdempotencyKey::from_request(&req)?;
     let request = body.into_inner();
     if matches!(request, PaymentRequest::Stored { pay_method_id: 0 }) {

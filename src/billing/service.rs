@@ -17,6 +17,7 @@ use super::whmcs::{InvoiceInCurrency, InvoiceMapError, PaymentLink, invoice_page
 use crate::integrations::ProviderError;
 use crate::integrations::whmcs::{self, ClientRef, InvoiceQuery, param, raw};
 use crate::money::Money;
+use crate::types::Currency;
 
 /// How long a client's currency is cached (it practically never changes).
 const CURRENCY_TTL: Duration = Duration::from_secs(3600);
@@ -175,14 +176,11 @@ impl<'a> BillingAccount<'a> {
                 let details = whmcs
                     .get_clients_details(ClientRef::Id(client_id), false)
                     .await?;
-                let code = details.currency_code.trim().to_ascii_uppercase();
-                if code.len() == 3 && code.chars().all(|c| c.is_ascii_alphabetic()) {
-                    Ok(code)
-                } else {
-                    Err(BillingError::Mapping(format!(
-                        "client {client_id} has no currency code"
-                    )))
-                }
+                Currency::parse(&details.currency_code)
+                    .map(Currency::into_string)
+                    .ok_or_else(|| {
+                        BillingError::Mapping(format!("client {client_id} has no currency code"))
+                    })
             })
             .await
     }

@@ -74,7 +74,7 @@ pub async fn find_by_sku(
     catalog: &Catalog,
     sku: &str,
 ) -> Result<Option<CatalogProduct>, CatalogError> {
-    if !is_valid_sku(sku) {
+    if !crate::types::Sku::is_valid(sku) {
         return Ok(None);
     }
     let served = snapshot::current(catalog).await?;
@@ -85,14 +85,6 @@ pub async fn find_by_sku(
 /// stays.
 pub async fn refresh_now(catalog: &Catalog) -> Result<CatalogSnapshot, CatalogError> {
     snapshot::refresh(catalog).await
-}
-
-/// Skus are what the catalog's URLs are made of: 1–64 ASCII letters, digits, `.`, `-` or `_`.
-pub fn is_valid_sku(sku: &str) -> bool {
-    (1..=64).contains(&sku.len())
-        && sku
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// The scheduled refresh of the catalog from Salesforce (`catalog.sync_cron`, nightly by default).

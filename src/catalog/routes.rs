@@ -12,19 +12,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use validator::{Validate, ValidationError};
 
 use super::domain::{BillingCycle, CatalogProduct, SimDetails};
+use super::refresh_now;
 use super::snapshot::{self, Served};
-use super::{is_valid_sku, refresh_now};
 use crate::auth::{Admin, Customer};
-use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::errors::{ApiError, FieldError, field_errors, rule};
 use crate::money::Money;
 use crate::state::AppState;
+use crate::types::{Listing, Pagination, Sku};
 
 /// Set to `true` on responses served from the last good snapshot while Salesforce is failing.
 pub const STALE_HEADER: &str = "x-catalog-stale";
-const DEFAULT_LIMIT: u16 = 50;
-const MAX_LIMIT: u16 = 100;
 const MAX_FAMILY_LENGTH: usize = 80;
 const MAX_CURSOR_LENGTH: usize = 1024;
 
@@ -90,15 +90,41 @@ pub struct SyncResult {
     pub fetched_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// The product list's pagination: 50 a page by default.
+pub struct Products;
+
+impl Listing for Products {
+    const DEFAULT_LIMIT: u16 = 50;
+}
+
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ListProductsQuery {
     /// Only this product family (case-insensitive), e.g. `SIM`.
+    #[param(min_length = 1, max_length = 80)]
+    #[validate(custom(function = "product_family"))]
     pub family: Option<String>,
-    /// 1–100, default 50.
-    pub limit: Option<u16>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: Pagination<Products>,
+}
+
+/// 1–80 printable characters once trimmed.
+fn product_family(value: &str) -> Result<(), ValidationError> {
+    let family = value.trim();
+    if family.is_empty() {
+        Err(rule(
+            "required",
+            "Name a product family, or leave the parameter out.",
+        ))
+    } else if family.chars().count() > MAX_FAMILY_LENGTH || family.chars().any(char::is_control) {
+        Err(rule(
+            "invalid",
+            format!("A product family is at most {MAX_FAMILY_LENGTH} printable characters."),
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// Where a page starts: after the product with this sort key.
@@ -137,37 +163,14 @@ struct ListRequest {
     after: Option<Cursor>,
 }
 
+/// The query's field rules, then the cursor (this list's own encoding); every error is reported at once.
 fn validate(query: ListProductsQuery) -> Result<ListRequest, ApiError> {
-    let mut errors = Vec::new();
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        errors.push(FieldError::new(
-            "limit",
-            "out_of_range",
-            format!("Use 1–{MAX_LIMIT}."),
-        ));
-    }
+    let mut errors = field_errors([query.validate(), query.page.validate()]);
     let family = query.family.map(|family| family.trim().to_owned());
-    if let Some(family) = &family {
-        if family.is_empty() {
-            errors.push(FieldError::new(
-                "family",
-                "required",
-                "Name a product family, or leave the parameter out.",
-            ));
-        } else if family.chars().count() > MAX_FAMILY_LENGTH || family.chars().any(char::is_control)
-        {
-            errors.push(FieldError::new(
-                "family",
-                "invalid",
-                format!("A product family is at most {MAX_FAMILY_LENGTH} printable characters."),
-            ));
-        }
-    }
-    let after = match query.cursor.as_deref() {
+    let after = match &query.page.cursor {
         None => None,
         Some(text) => {
-            let cursor = Cursor::decode(text);
+            let cursor = Cursor::decode(text.as_str());
             if cursor.is_none() {
                 errors.push(FieldError::new(
                     "cursor",
@@ -183,7 +186,7 @@ fn validate(query: ListProductsQuery) -> Result<ListRequest, ApiError> {
     }
     Ok(ListRequest {
         family,
-        limit: usize::from(limit),
+        limit: usize::from(query.page.size()),
         after,
     })
 }
@@ -197,7 +200,7 @@ fn respond(served: &Served) -> HttpResponseBuilder {
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/products", tag = "catalog", security(("bearer" = [])),
-    params(ListProductsQuery),
+    params(ListProductsQuery, Pagination<Products>),
     responses(
         (status = 200, description = "Active portal products ordered by family, name and sku. \
             `X-Catalog-Stale: true` (and `stale` in the body) when Salesforce is failing and the last good \
@@ -245,7 +248,7 @@ pub async fn list_products(
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog/products/{sku}", tag = "catalog", security(("bearer" = [])),
-    params(("sku" = String, Path, description = "Product sku, e.g. `SIM-DATA-20GB`")),
+    params(("sku" = String, Path, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]{1,64}$", description = "Product sku, e.g. `SIM-DATA-20GB`")),
     responses(
         (status = 200, description = "The product. `X-Catalog-Stale: true` (and `stale` in the body) when \
             Salesforce is failing and the last good catalog is shown.", body = ProductDetail),
@@ -257,17 +260,12 @@ pub async fn list_products(
 pub async fn get_product(
     state: web::Data<AppState>,
     _customer: Customer,
-    sku: web::Path<String>,
+    sku: web::Path<Sku>,
 ) -> Result<HttpResponse, ApiError> {
-    let sku = sku.into_inner();
-    if !is_valid_sku(&sku) {
-        return Err(ApiError::new(ErrorCode::InvalidPathParameter)
-            .with_detail("A sku is 1–64 letters, digits, dots, dashes or underscores."));
-    }
     let served = snapshot::current(&state.catalog).await?;
     let product = served
         .snapshot
-        .find(&sku)
+        .find(sku.as_str())
         .ok_or_else(|| ApiError::not_found().with_detail("No catalog product has this sku."))?;
     Ok(respond(&served).json(ProductDetail {
         product: ProductView::from(product),

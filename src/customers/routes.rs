@@ -2,9 +2,9 @@
 //! Salesforce Contact (precedence in [`super::domain`]), and changes to it written to both systems.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+use validator::Validate;
 
 use super::domain::{PortalAccount, Profile, ProfileUpdate, UpdateStatus};
 use super::links::{LinkLookupError, links_for, require_links};
@@ -15,33 +15,49 @@ use crate::errors::ApiError;
 use crate::state::AppState;
 
 /// `PATCH /me`. Every field is optional; send only what changes. Unknown fields are refused.
-#[derive(Debug, Deserialize, ToSchema)]
-#[allow(dead_code)]
+// The body is read as JSON first (`validation::profile_change`), so a wrong type or an unknown field is a
+// field error like any other; the rules are derived here.
+#[derive(Debug, Default, ToSchema, Validate)]
 pub struct UpdateProfileRequest {
     /// 1–100 characters.
-    first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    #[validate(custom(function = "validation::name"))]
+    pub(super) first_name: Option<String>,
     /// 1–100 characters.
-    last_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    #[validate(custom(function = "validation::name"))]
+    pub(super) last_name: Option<String>,
     /// E.164: `+` then 8 to 15 digits.
-    #[schema(example = "+819012345678")]
-    phone: Option<String>,
+    #[schema(example = "+819012345678", pattern = "^\\+[1-9][0-9]{7,14}$")]
+    #[validate(custom(function = "validation::phone"))]
+    pub(super) phone: Option<String>,
     /// Replaces the whole address.
-    address: Option<AddressInput>,
+    #[validate(nested)]
+    pub(super) address: Option<AddressInput>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Default, ToSchema, Validate)]
 pub struct AddressInput {
-    line1: String,
-    line2: Option<String>,
-    city: String,
-    state: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    #[validate(custom(function = "validation::line"))]
+    pub(super) line1: String,
+    #[schema(max_length = 100)]
+    #[validate(custom(function = "validation::optional_line"))]
+    pub(super) line2: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    #[validate(custom(function = "validation::line"))]
+    pub(super) city: String,
+    #[schema(max_length = 100)]
+    #[validate(custom(function = "validation::optional_line"))]
+    pub(super) state: Option<String>,
     /// Checked against the country's format (JP `123-4567`, FR 5 digits, US `12345` or `12345-6789`…).
-    #[schema(example = "150-0001")]
-    postcode: String,
+    #[schema(example = "150-0001", min_length = 1, max_length = 20)]
+    #[validate(custom(function = "validation::postcode_text"))]
+    pub(super) postcode: String,
     /// ISO 3166-1 alpha-2.
-    #[schema(example = "JP")]
-    country: String,
+    #[schema(example = "JP", pattern = "^[A-Za-z]{2}$")]
+    #[validate(custom(function = "validation::country"))]
+    pub(super) country: String,
 }
 
 async fn portal_account(

@@ -1,14 +1,17 @@
 //! Validation of `PATCH /me`: every problem in the body becomes a field error, so the customer sees them all
-//! at once, and nothing is sent anywhere unless the whole body is valid.
+//! at once, and nothing is sent anywhere unless the whole body is valid. Also the rules themselves (E.164
+//! phones, ISO 3166 countries, postcodes per country) as `validator` custom functions.
 
 use serde_json::{Map, Value};
-
-use crate::errors::FieldError;
+use validator::{Validate, ValidationError};
 
 use super::domain::{Address, ProfileChange};
+use super::routes::{AddressInput, UpdateProfileRequest};
+use crate::errors::{FieldError, field_errors, required_text, rule};
 
 const NAME_MAX: usize = 100;
 const LINE_MAX: usize = 100;
+const POSTCODE_MAX: usize = 20;
 
 /// ISO 3166-1 alpha-2, every officially assigned code, sorted (binary-searched).
 pub const COUNTRIES: [&str; 249] = [
@@ -55,7 +58,8 @@ pub fn normalize_postcode(country: &str, postcode: &str) -> Option<String> {
         "JP" => {
             let (head, tail) = match postcode.split_once('-') {
                 Some(parts) => parts,
-                None if postcode.len() == 7 => postcode.split_at(3),
+                // Checked split: seven bytes of multi-byte text have no boundary at 3.
+                None if postcode.len() == 7 => postcode.split_at_checked(3)?,
                 None => return None,
             };
             (digits(head, 3) && digits(tail, 4)).then(|| format!("{head}-{tail}"))
@@ -118,9 +122,11 @@ pub fn normalize_postcode(country: &str, postcode: &str) -> Option<String> {
     }
 }
 
-/// Checks the whole body and returns the change, or every field error found.
+/// Checks the whole body and returns the change, or every field error found: first its shape (an object,
+/// known fields, strings where strings belong), which `serde` could only report one at a time, then the
+/// rules derived on [`UpdateProfileRequest`], then the postcode against the country (a rule crossing
+/// fields). A field with a wrong type is not checked further.
 pub fn profile_change(body: &Value) -> Result<ProfileChange, Vec<FieldError>> {
-    let mut errors = Vec::new();
     let Some(object) = body.as_object() else {
         return Err(vec![FieldError::new(
             "",
@@ -128,33 +134,105 @@ pub fn profile_change(body: &Value) -> Result<ProfileChange, Vec<FieldError>> {
             "Send a JSON object with the fields to change.",
         )]);
     };
+    let mut errors = Vec::new();
+    let request = shape(&mut errors, object);
+    let mistyped: Vec<String> = errors.iter().map(|error| error.field.clone()).collect();
+    errors.extend(
+        field_errors([request.validate()])
+            .into_iter()
+            .filter(|error| !mistyped.contains(&error.field)),
+    );
+    let country = request
+        .address
+        .as_ref()
+        .map(|address| address.country.trim().to_ascii_uppercase());
+    let postcode = match (&request.address, &country) {
+        (Some(address), Some(country))
+            if clean(&errors, &["address/country", "address/postcode"]) =>
+        {
+            let postcode = normalize_postcode(country, &address.postcode);
+            if postcode.is_none() {
+                errors.push(FieldError::new(
+                    "address/postcode",
+                    "invalid_postcode",
+                    format!("This is not a valid postcode for {country}."),
+                ));
+            }
+            postcode
+        }
+        _ => None,
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let trimmed = |value: &str| value.trim().to_owned();
+    let present = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    };
+    let change = ProfileChange {
+        first_name: request.first_name.as_deref().map(trimmed),
+        last_name: request.last_name.as_deref().map(trimmed),
+        phone: request.phone.as_deref().map(trimmed),
+        address: match (request.address, country, postcode) {
+            (Some(address), Some(country), Some(postcode)) => Some(Address {
+                line1: trimmed(&address.line1),
+                line2: present(&address.line2),
+                city: trimmed(&address.city),
+                state: present(&address.state),
+                postcode,
+                country,
+            }),
+            _ => None,
+        },
+    };
+    if change.is_empty() {
+        return Err(vec![FieldError::new(
+            "",
+            "empty",
+            "Send at least one of first_name, last_name, phone and address.",
+        )]);
+    }
+    Ok(change)
+}
+
+/// No error so far on any of `fields`.
+fn clean(errors: &[FieldError], fields: &[&str]) -> bool {
+    !errors
+        .iter()
+        .any(|error| fields.contains(&error.field.as_str()))
+}
+
+/// The body as the typed request, recording unknown fields and wrong types. A required field that is
+/// absent or `null` becomes empty text, which the derived rules report as `required`.
+fn shape(errors: &mut Vec<FieldError>, object: &Map<String, Value>) -> UpdateProfileRequest {
     unknown_fields(
-        &mut errors,
+        errors,
         "",
         object,
         &["first_name", "last_name", "phone", "address"],
     );
-    let first_name = name(&mut errors, object, "first_name");
-    let last_name = name(&mut errors, object, "last_name");
+    let name = |errors: &mut Vec<FieldError>, field: &str| {
+        object
+            .get(field)
+            .map(|value| string(errors, field, Some(value)).unwrap_or_default())
+    };
+    let first_name = name(errors, "first_name");
+    let last_name = name(errors, "last_name");
     let phone = match object.get("phone") {
         None => None,
-        Some(Value::String(phone)) if is_e164(phone.trim()) => Some(phone.trim().to_owned()),
-        Some(Value::String(_)) => {
-            errors.push(FieldError::new(
-                "phone",
-                "invalid_phone",
-                "Enter the phone number in international format: + then 8 to 15 digits, e.g. +819012345678.",
-            ));
-            None
-        }
+        Some(Value::String(phone)) => Some(phone.clone()),
         Some(_) => {
             errors.push(not_a_string("phone"));
-            None
+            Some(String::new())
         }
     };
     let address = match object.get("address") {
         None => None,
-        Some(Value::Object(address)) => self::address(&mut errors, address),
+        Some(Value::Object(address)) => Some(address_shape(errors, address)),
         Some(_) => {
             errors.push(FieldError::new(
                 "address",
@@ -164,23 +242,41 @@ pub fn profile_change(body: &Value) -> Result<ProfileChange, Vec<FieldError>> {
             None
         }
     };
-    let change = ProfileChange {
+    UpdateProfileRequest {
         first_name,
         last_name,
         phone,
         address,
-    };
-    if errors.is_empty() && change.is_empty() {
-        errors.push(FieldError::new(
-            "",
-            "empty",
-            "Send at least one of first_name, last_name, phone and address.",
-        ));
     }
-    if errors.is_empty() {
-        Ok(change)
-    } else {
-        Err(errors)
+}
+
+fn address_shape(errors: &mut Vec<FieldError>, object: &Map<String, Value>) -> AddressInput {
+    unknown_fields(
+        errors,
+        "address/",
+        object,
+        &["line1", "line2", "city", "state", "postcode", "country"],
+    );
+    let mut field = |name: &str| string(errors, &format!("address/{name}"), object.get(name));
+    AddressInput {
+        line1: field("line1").unwrap_or_default(),
+        line2: field("line2"),
+        city: field("city").unwrap_or_default(),
+        state: field("state"),
+        postcode: field("postcode").unwrap_or_default(),
+        country: field("country").unwrap_or_default(),
+    }
+}
+
+/// A string, or `None` for an absent or `null` field; anything else is an `invalid_type` error.
+fn string(errors: &mut Vec<FieldError>, field: &str, value: Option<&Value>) -> Option<String> {
+    match value {
+        None | Some(Value::Null) => None,
+        Some(Value::String(value)) => Some(value.clone()),
+        Some(_) => {
+            errors.push(not_a_string(field));
+            None
+        }
     }
 }
 
@@ -203,138 +299,63 @@ fn not_a_string(field: &str) -> FieldError {
     FieldError::new(field, "invalid_type", "This field must be a string.")
 }
 
-/// Text that must be present and at most `max` characters, without control characters. `None` after
-/// recording an error, or when `required` is false and the field is absent or null.
-fn text(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: Option<&Value>,
-    max: usize,
-    required: bool,
-) -> Option<String> {
-    let value = match value {
-        None | Some(Value::Null) if !required => return None,
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new(
-                field,
-                "required",
-                "This field is required.",
-            ));
-            return None;
-        }
-        Some(Value::String(value)) => value.trim(),
-        Some(_) => {
-            errors.push(not_a_string(field));
-            return None;
-        }
-    };
-    let length = value.chars().count();
-    if length == 0 && required {
-        errors.push(FieldError::new(
-            field,
-            "required",
-            "This field is required.",
-        ));
-        None
-    } else if length == 0 {
-        None
-    } else if length > max {
-        errors.push(FieldError::new(
-            field,
-            "too_long",
-            format!("Use at most {max} characters."),
-        ));
-        None
-    } else if value.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            field,
+/// Text of 1 to `max` characters once trimmed, without line breaks or control characters.
+fn text(value: &str, max: usize) -> Result<(), ValidationError> {
+    required_text(value, max)?;
+    if value.trim().chars().any(char::is_control) {
+        return Err(rule(
             "invalid_characters",
             "Remove line breaks and control characters.",
         ));
-        None
+    }
+    Ok(())
+}
+
+/// The `validator` rules of the profile's fields.
+pub fn name(value: &str) -> Result<(), ValidationError> {
+    text(value, NAME_MAX)
+}
+
+pub fn line(value: &str) -> Result<(), ValidationError> {
+    text(value, LINE_MAX)
+}
+
+/// Blank is the same as absent.
+pub fn optional_line(value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        Ok(())
     } else {
-        Some(value.to_owned())
+        text(value, LINE_MAX)
     }
 }
 
-fn name(errors: &mut Vec<FieldError>, object: &Map<String, Value>, field: &str) -> Option<String> {
-    match object.get(field) {
-        None => None,
-        value => text(errors, field, value, NAME_MAX, true),
+/// The postcode's text; its format is checked against the country once both are valid.
+pub fn postcode_text(value: &str) -> Result<(), ValidationError> {
+    text(value, POSTCODE_MAX)
+}
+
+/// An ISO 3166-1 alpha-2 code, in either case.
+pub fn country(value: &str) -> Result<(), ValidationError> {
+    text(value, LINE_MAX)?;
+    if is_country(&value.trim().to_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(rule(
+            "invalid_country",
+            "Use an ISO 3166-1 alpha-2 country code, e.g. JP.",
+        ))
     }
 }
 
-fn address(errors: &mut Vec<FieldError>, object: &Map<String, Value>) -> Option<Address> {
-    let before = errors.len();
-    unknown_fields(
-        errors,
-        "address/",
-        object,
-        &["line1", "line2", "city", "state", "postcode", "country"],
-    );
-    let field = |name: &str| format!("address/{name}");
-    let line1 = text(errors, &field("line1"), object.get("line1"), LINE_MAX, true);
-    let line2 = text(
-        errors,
-        &field("line2"),
-        object.get("line2"),
-        LINE_MAX,
-        false,
-    );
-    let city = text(errors, &field("city"), object.get("city"), LINE_MAX, true);
-    let state = text(
-        errors,
-        &field("state"),
-        object.get("state"),
-        LINE_MAX,
-        false,
-    );
-    let country = text(
-        errors,
-        &field("country"),
-        object.get("country"),
-        LINE_MAX,
-        true,
-    )
-    .map(|country| country.to_ascii_uppercase());
-    let country = match country {
-        Some(country) if is_country(&country) => Some(country),
-        Some(_) => {
-            errors.push(FieldError::new(
-                field("country"),
-                "invalid_country",
-                "Use an ISO 3166-1 alpha-2 country code, e.g. JP.",
-            ));
-            None
-        }
-        None => None,
-    };
-    let postcode = text(errors, &field("postcode"), object.get("postcode"), 20, true);
-    let postcode = match (postcode, &country) {
-        (Some(postcode), Some(country)) => match normalize_postcode(country, &postcode) {
-            Some(postcode) => Some(postcode),
-            None => {
-                errors.push(FieldError::new(
-                    field("postcode"),
-                    "invalid_postcode",
-                    format!("This is not a valid postcode for {country}."),
-                ));
-                None
-            }
-        },
-        _ => None,
-    };
-    if errors.len() > before {
-        return None;
+pub fn phone(value: &str) -> Result<(), ValidationError> {
+    if is_e164(value.trim()) {
+        Ok(())
+    } else {
+        Err(rule(
+            "invalid_phone",
+            "Enter the phone number in international format: + then 8 to 15 digits, e.g. +819012345678.",
+        ))
     }
-    Some(Address {
-        line1: line1?,
-        line2,
-        city: city?,
-        state,
-        postcode: postcode?,
-        country: country?,
-    })
 }
 
 #[cfg(test)]
@@ -399,6 +420,81 @@ mod tests {
         );
         assert_eq!(normalize_postcode("NL", "12"), None);
         assert_eq!(normalize_postcode("NL", "12--34"), None);
+    }
+
+    #[test]
+    fn multi_byte_postcodes_are_refused_without_panicking() {
+        for country in ["JP", "FR", "DE", "US", "CA", "GB", "NL", "ZZ"] {
+            for postcode in [
+                "ééé1",
+                "１５０-０００１",
+                "日本1",
+                "150-０００1",
+                "ＳＷ１Ａ １ＡＡ",
+                "K1Aé0B1",
+                "é",
+                "",
+                "\u{0}\u{0}\u{0}",
+                "1\u{301}50001",
+            ] {
+                assert_eq!(
+                    normalize_postcode(country, postcode),
+                    None,
+                    "{country} {postcode:?}"
+                );
+            }
+        }
+        let errors = codes(json!({
+            "address": { "line1": "1", "city": "Tokyo", "postcode": "ééé1", "country": "JP" }
+        }));
+        assert_eq!(
+            errors,
+            vec![("address/postcode".into(), "invalid_postcode".into())]
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_is_reported_once() {
+        let errors = codes(json!({
+            "first_name": 3, "phone": null,
+            "address": { "line1": ["1"], "city": "Tokyo", "postcode": "1500001", "country": "JP" }
+        }));
+        assert_eq!(
+            errors,
+            vec![
+                ("first_name".into(), "invalid_type".into()),
+                ("phone".into(), "invalid_type".into()),
+                ("address/line1".into(), "invalid_type".into()),
+            ]
+        );
+        assert_eq!(
+            codes(json!({ "address": null })),
+            vec![("address".into(), "invalid_type".into())]
+        );
+    }
+
+    #[test]
+    fn text_rules_count_characters_and_refuse_control_characters() {
+        assert_eq!(
+            codes(json!({ "first_name": "花子".repeat(50) })),
+            Vec::new()
+        );
+        assert_eq!(
+            codes(json!({ "first_name": "花".repeat(101) })),
+            vec![("first_name".into(), "too_long".into())]
+        );
+        assert_eq!(
+            codes(json!({ "last_name": "Yama\nda" })),
+            vec![("last_name".into(), "invalid_characters".into())]
+        );
+        assert_eq!(
+            codes(json!({ "first_name": null })),
+            vec![("first_name".into(), "required".into())]
+        );
+        assert_eq!(
+            codes(json!({ "phone": "＋８１９０１２３４５６７８" })),
+            vec![("phone".into(), "invalid_phone".into())]
+        );
     }
 
     #[test]

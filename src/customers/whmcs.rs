@@ -3,6 +3,7 @@
 
 use crate::integrations::ProviderError;
 use crate::integrations::whmcs::{ClientRef, WhmcsClient, raw};
+use crate::types::Currency;
 
 use super::domain::{Address, BillingProfile, ProfileChange, present};
 
@@ -58,8 +59,8 @@ impl TryFrom<raw::ClientDetails> for BillingProfile {
             _ => None,
         };
         let currency = present(&raw.currency_code)
-            .filter(|code| code.len() == 3 && code.chars().all(|c| c.is_ascii_alphabetic()))
-            .map(|code| code.to_ascii_uppercase());
+            .and_then(|code| Currency::parse(&code))
+            .map(Currency::into_string);
         Ok(BillingProfile {
             client_id,
             first_name: present(&raw.firstname),

@@ -5,6 +5,7 @@ use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadEr
 use actix_web::{HttpResponse, web};
 
 use super::{ApiError, ErrorCode};
+use crate::types::ids::Rejection;
 
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
@@ -16,10 +17,20 @@ pub fn payload_config(limit: usize) -> web::PayloadConfig {
     web::PayloadConfig::new(limit)
 }
 
+/// A malformed path id (`crate::types::ids`) is answered with its own rejection (a 400, or a 404 for ids
+/// that merely cannot exist); any other path failure is a 400 `invalid-path-parameter`.
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|error, _req| {
         let detail = match error {
-            PathError::Deserialize(cause) => format!("The path is not valid: {cause}"),
+            PathError::Deserialize(cause) => {
+                let message = cause.to_string();
+                if let Some(rejection) = Rejection::find(&message) {
+                    return ApiError::new(rejection.code)
+                        .with_detail(rejection.detail)
+                        .into();
+                }
+                format!("The path is not valid: {message}")
+            }
             _ => "The path is not valid.".to_owned(),
         };
         ApiError::new(ErrorCode::InvalidPathParameter)

@@ -4,6 +4,7 @@
 mod framework;
 mod registry;
 pub mod responses;
+mod validation;
 
 use std::fmt;
 
@@ -16,6 +17,7 @@ pub use framework::{
     default_not_found, json_config, method_not_allowed, path_config, payload_config, query_config,
 };
 pub use registry::{ErrorCode, PROBLEM_TYPE_BASE};
+pub use validation::{field_errors, required_text, rule};
 
 use crate::http::REQUEST_ID_HEADER;
 use crate::http::request_context::{self, RequestContext};

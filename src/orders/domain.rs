@@ -5,13 +5,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use validator::{Validate, ValidationError};
 
 use super::OrderError;
 use crate::catalog::BillingCycle;
-use crate::errors::FieldError;
+use crate::errors::{FieldError, field_errors, rule};
 use crate::money::Money;
+use crate::types::Sku;
 
-pub const MAX_ITEMS: usize = 20;
+pub const MAX_ITEMS: u64 = 20;
 pub const MAX_QUANTITY: i64 = 10;
 pub const EID_DIGITS: usize = 32;
 
@@ -93,23 +95,54 @@ pub struct SimChoice {
     pub kind: SimType,
     /// The device's EID (32 digits): required for `esim`, refused for `physical`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]{32}$")]
     pub eid: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RequestedItem {
     /// A catalog sku.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    #[validate(custom(function = "sku"))]
     pub sku: String,
     /// 1–10.
+    #[schema(minimum = 1, maximum = 10)]
+    #[validate(range(
+        min = 1,
+        max = MAX_QUANTITY,
+        code = "out_of_range",
+        message = "Use a quantity from 1 to 10."
+    ))]
     pub quantity: i64,
 }
 
+fn sku(value: &str) -> Result<(), ValidationError> {
+    if Sku::is_valid(value) {
+        Ok(())
+    } else {
+        Err(rule(
+            "invalid",
+            "A sku is 1–64 letters, digits, '.', '-' or '_'.",
+        ))
+    }
+}
+
 /// `POST /api/v1/orders`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
     /// 1–20 lines.
+    #[schema(min_items = 1, max_items = 20)]
+    #[validate(
+        length(
+            min = 1,
+            max = MAX_ITEMS,
+            code = "out_of_range",
+            message = "Order 1 to 20 items."
+        ),
+        nested
+    )]
     pub items: Vec<RequestedItem>,
     #[serde(default)]
     pub activation: Option<Activation>,
@@ -118,32 +151,11 @@ pub struct CreateOrderRequest {
 }
 
 impl CreateOrderRequest {
-    /// The checks that need neither the catalog nor the customer.
-    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), OrderError> {
-        let mut errors = Vec::new();
-        if self.items.is_empty() || self.items.len() > MAX_ITEMS {
-            errors.push(FieldError::new(
-                "items",
-                "out_of_range",
-                "Order 1 to 20 items.",
-            ));
-        }
-        for (index, item) in self.items.iter().enumerate() {
-            if !crate::catalog::is_valid_sku(&item.sku) {
-                errors.push(FieldError::new(
-                    format!("items/{index}/sku"),
-                    "invalid",
-                    "A sku is 1–64 letters, digits, '.', '-' or '_'.",
-                ));
-            }
-            if !(1..=MAX_QUANTITY).contains(&item.quantity) {
-                errors.push(FieldError::new(
-                    format!("items/{index}/quantity"),
-                    "out_of_range",
-                    "Use a quantity from 1 to 10.",
-                ));
-            }
-        }
+    /// The checks that need neither the catalog nor the customer: the derived field rules (a list of the
+    /// wrong length is reported as such, without checking its items), then the rules that cross fields
+    /// (activation type and date, SIM type and EID), which are hand-written.
+    pub fn check(&self, now: DateTime<Utc>) -> Result<(), OrderError> {
+        let mut errors = field_errors([self.validate()]);
         if let Some(activation) = &self.activation {
             match (activation.kind, activation.scheduled_at) {
                 (ActivationType::Scheduled, None) => errors.push(FieldError::new(
@@ -315,17 +327,17 @@ mod tests {
             "items": [{"sku": "ESIM-DATA-20GB", "quantity": 1}],
             "sim": {"type": "esim", "eid": "1".repeat(32)}
         }));
-        assert!(ok.validate(now).is_ok());
+        assert!(ok.check(now).is_ok());
         let missing = request(serde_json::json!({
             "items": [{"sku": "ESIM-DATA-20GB", "quantity": 1}],
             "sim": {"type": "esim"}
         }));
-        assert!(missing.validate(now).is_err());
+        assert!(missing.check(now).is_err());
         let short = request(serde_json::json!({
             "items": [{"sku": "ESIM-DATA-20GB", "quantity": 1}],
             "sim": {"type": "esim", "eid": "123"}
         }));
-        assert!(short.validate(now).is_err());
+        assert!(short.check(now).is_err());
     }
 
     #[test]
@@ -333,17 +345,17 @@ mod tests {
         let now = Utc::now();
         assert!(
             request(serde_json::json!({"items": []}))
-                .validate(now)
+                .check(now)
                 .is_err()
         );
         assert!(
             request(serde_json::json!({"items": [{"sku": "A", "quantity": 11}]}))
-                .validate(now)
+                .check(now)
                 .is_err()
         );
         assert!(
             request(serde_json::json!({"items": [{"sku": "A", "quantity": 10}]}))
-                .validate(now)
+                .check(now)
                 .is_ok()
         );
     }

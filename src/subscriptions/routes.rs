@@ -6,6 +6,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use validator::{Validate, ValidateArgs, ValidationError};
 
 use super::audit::{self, Entry, Outcome};
 use super::domain::{SimAction, SimActionResult, SimLine, Subscription, SubscriptionList};
@@ -13,104 +14,84 @@ use super::plans;
 use super::service::{SimCommand, SubscriptionAccount};
 use crate::auth::Customer;
 use crate::customers::require_links;
-use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::errors::{ApiError, rule};
 use crate::http::request_context;
 use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
 use crate::integrations::freebit::{MAX_TOP_UP_MB, MIN_TOP_UP_MB};
 use crate::state::AppState;
 use crate::telemetry::redact;
+use crate::types::SubscriptionId;
 
 /// How far ahead a plan change may be scheduled.
 const MAX_SCHEDULE_DAYS: i64 = 365;
-const MAX_PLAN_CODE_LEN: usize = 64;
 
 /// A top-up of this month's data.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct TopUpRequest {
     /// 1–512000 MB.
     #[schema(minimum = 1, maximum = 512000, example = 1024)]
+    #[validate(range(
+        min = i64::from(MIN_TOP_UP_MB),
+        max = i64::from(MAX_TOP_UP_MB),
+        code = "out_of_range",
+        message = "Use 1 to 512000 MB."
+    ))]
     pub quota_mb: i64,
 }
 
 /// A plan change, applied on `effective_date`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+// Validated against today's date (UTC): `validate_with_args(&today)`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[validate(context = NaiveDate)]
 pub struct PlanChangeRequest {
     /// One of the portal's plan codes, e.g. `DATA_50GB`.
-    #[schema(example = "DATA_50GB")]
+    #[schema(example = "DATA_50GB", max_length = 64)]
+    #[validate(custom(function = "plans::check"))]
     pub plan_code: String,
     /// `YYYY-MM-DD`, today (UTC) or later, at most a year ahead.
-    #[schema(example = "2026-12-01")]
+    #[schema(example = "2026-12-01", format = Date)]
+    #[validate(custom(function = "effective_date", use_context))]
     pub effective_date: String,
 }
 
-/// A subscription id: digits only, at least 1.
-fn subscription_id(raw: &str) -> Result<u64, ApiError> {
-    raw.parse::<u64>()
+fn parse_date(value: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .ok()
-        .filter(|id| *id > 0 && raw.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidPathParameter)
-                .with_detail("A subscription id is a positive whole number.")
-        })
+        .filter(|_| value.len() == 10)
+}
+
+/// `YYYY-MM-DD`, from `today` to a year ahead.
+fn effective_date(value: &str, today: &NaiveDate) -> Result<(), ValidationError> {
+    match parse_date(value) {
+        None => Err(rule("invalid", "Use a date as YYYY-MM-DD.")),
+        Some(date) if date < *today => Err(rule("in_the_past", "Use today or a later date.")),
+        Some(date) if date > *today + Duration::days(MAX_SCHEDULE_DAYS) => {
+            Err(rule("too_far", "Use a date within a year."))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 fn validate_top_up(request: &TopUpRequest) -> Result<SimCommand, ApiError> {
-    u32::try_from(request.quota_mb)
-        .ok()
-        .filter(|quota| (MIN_TOP_UP_MB..=MAX_TOP_UP_MB).contains(quota))
-        .map(|quota_mb| SimCommand::TopUp { quota_mb })
-        .ok_or_else(|| {
-            ApiError::validation(vec![FieldError::new(
-                "quota_mb",
-                "out_of_range",
-                "Use 1 to 512000 MB.",
-            )])
-        })
+    request.validate()?;
+    let quota_mb = u32::try_from(request.quota_mb)
+        .map_err(|_| anyhow::anyhow!("a validated top-up does not fit u32"))?;
+    Ok(SimCommand::TopUp { quota_mb })
 }
 
 fn validate_plan_change(
     request: &PlanChangeRequest,
     today: NaiveDate,
 ) -> Result<SimCommand, ApiError> {
-    let mut errors = Vec::new();
-    let plan_code = request.plan_code.trim();
-    if plan_code.is_empty() {
-        errors.push(FieldError::new("plan_code", "required", "Choose a plan."));
-    } else if plan_code.len() > MAX_PLAN_CODE_LEN || !plans::is_known(plan_code) {
-        errors.push(FieldError::new(
-            "plan_code",
-            "unknown",
-            "No such plan; use one of the catalog's plan codes.",
-        ));
-    }
-    let date = NaiveDate::parse_from_str(&request.effective_date, "%Y-%m-%d")
-        .ok()
-        .filter(|_| request.effective_date.len() == 10);
-    match date {
-        None => errors.push(FieldError::new(
-            "effective_date",
-            "invalid",
-            "Use a date as YYYY-MM-DD.",
-        )),
-        Some(date) if date < today => errors.push(FieldError::new(
-            "effective_date",
-            "in_the_past",
-            "Use today or a later date.",
-        )),
-        Some(date) if date > today + Duration::days(MAX_SCHEDULE_DAYS) => errors.push(
-            FieldError::new("effective_date", "too_far", "Use a date within a year."),
-        ),
-        Some(_) => {}
-    }
-    match (errors.is_empty(), date) {
-        (true, Some(effective_date)) => Ok(SimCommand::PlanChange {
-            plan_code: plan_code.to_owned(),
-            effective_date,
-        }),
-        _ => Err(ApiError::validation(errors)),
-    }
+    request.validate_with_args(&today)?;
+    let effective_date = parse_date(&request.effective_date)
+        .ok_or_else(|| anyhow::anyhow!("a validated effective date does not parse"))?;
+    Ok(SimCommand::PlanChange {
+        plan_code: request.plan_code.trim().to_owned(),
+        effective_date,
+    })
 }
 
 /// What the audit trail records of a command: its parameters, never secrets.
@@ -148,7 +129,7 @@ pub async fn list(
 
 #[utoipa::path(
     get, path = "/api/v1/subscriptions/{id}", tag = "subscriptions", security(("bearer" = [])),
-    params(("id" = u64, Path, description = "Subscription id")),
+    params(("id" = u64, Path, minimum = 1, description = "Subscription id")),
     responses(
         (status = 200, description = "The subscription", body = Subscription),
         (status = 400, response = crate::errors::responses::InvalidSubscriptionId),
@@ -161,9 +142,9 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = subscription_id(&path)?;
+    let id = path.into_inner().get();
     let links = require_links(&state.db, customer.0.user_id).await?;
     let account = SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.get(id).await?))
@@ -171,7 +152,7 @@ pub async fn get(
 
 #[utoipa::path(
     get, path = "/api/v1/subscriptions/{id}/sim", tag = "subscriptions", security(("bearer" = [])),
-    params(("id" = u64, Path, description = "Subscription id")),
+    params(("id" = u64, Path, minimum = 1, description = "Subscription id")),
     responses(
         (status = 200, description = "The SIM line: number, ICCID/EID, plan, status and this month's data", body = SimLine),
         (status = 400, response = crate::errors::responses::InvalidSubscriptionId),
@@ -184,9 +165,9 @@ pub async fn get(
 pub async fn sim(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = subscription_id(&path)?;
+    let id = path.into_inner().get();
     let links = require_links(&state.db, customer.0.user_id).await?;
     let account = SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.sim(id).await?))
@@ -195,7 +176,7 @@ pub async fn sim(
 #[utoipa::path(
     post, path = "/api/v1/subscriptions/{id}/sim/top-ups", tag = "subscriptions", security(("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "Subscription id"),
+        ("id" = u64, Path, minimum = 1, description = "Subscription id"),
         ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
     ),
     request_body = TopUpRequest,
@@ -214,10 +195,10 @@ pub async fn top_up(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
     body: web::Json<TopUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = subscription_id(&path)?;
+    let id = path.into_inner().get();
     let key = IdempotencyKey::from_request(&req)?;
     let command = validate_top_up(&body)?;
     change(
@@ -236,7 +217,7 @@ pub async fn top_up(
 #[utoipa::path(
     post, path = "/api/v1/subscriptions/{id}/sim/plan-changes", tag = "subscriptions", security(("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "Subscription id"),
+        ("id" = u64, Path, minimum = 1, description = "Subscription id"),
         ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
     ),
     request_body = PlanChangeRequest,
@@ -255,10 +236,10 @@ pub async fn plan_change(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
     body: web::Json<PlanChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = subscription_id(&path)?;
+    let id = path.into_inner().get();
     let key = IdempotencyKey::from_request(&req)?;
     let command = validate_plan_change(&body, Utc::now().date_naive())?;
     change(
@@ -277,7 +258,7 @@ pub async fn plan_change(
 #[utoipa::path(
     post, path = "/api/v1/subscriptions/{id}/sim/suspend", tag = "subscriptions", security(("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "Subscription id"),
+        ("id" = u64, Path, minimum = 1, description = "Subscription id"),
         ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
     ),
     responses(
@@ -295,9 +276,9 @@ pub async fn suspend(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = subscription_id(&path)?;
+    let id = path.into_inner().get();
     let key = IdempotencyKey::from_request(&req)?;
     change(
         state,
@@ -315,7 +296,7 @@ pub async fn suspend(
 #[utoipa::path(
     post, path = "/api/v1/subscriptions/{id}/sim/resume", tag = "subscriptions", security(("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "Subscription id"),
+        ("id" = u64, Path, minimum = 1, description = "Subscription id"),
         ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
     ),
     responses(
@@ -333,9 +314,9 @@ pub async fn resume(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = subscription_id(&path)?;
+    let id = path.into_inner().get();
     let key = IdempotencyKey::from_request(&req)?;
     change(
         state,

@@ -15,6 +15,7 @@ use crate::integrations::ProviderError;
 use crate::integrations::freebit::QuotaTopUp;
 use crate::integrations::freebit::raw::{AccountDetail, LineStatus, TrafficInfo};
 use crate::integrations::whmcs::{ClientProductsQuery, ClientRef, raw};
+use crate::types::Currency;
 
 /// How long a client's currency is cached (it practically never changes).
 const CURRENCY_TTL: Duration = Duration::from_secs(3600);
@@ -164,15 +165,14 @@ impl<'a> SubscriptionAccount<'a> {
                 let details = whmcs
                     .get_clients_details(ClientRef::Id(client_id), false)
                     .await?;
-                let code = details.currency_code.trim().to_ascii_uppercase();
-                if code.len() == 3 && code.chars().all(|c| c.is_ascii_alphabetic()) {
-                    Ok(code)
-                } else {
-                    Err(SubscriptionError::mapping(
-                        "whmcs",
-                        format!("client {client_id} has no currency code"),
-                    ))
-                }
+                Currency::parse(&details.currency_code)
+                    .map(Currency::into_string)
+                    .ok_or_else(|| {
+                        SubscriptionError::mapping(
+                            "whmcs",
+                            format!("client {client_id} has no currency code"),
+                        )
+                    })
             })
             .await
     }

@@ -6,24 +6,31 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use validator::{Validate, ValidationError};
 
 use super::domain::{
     CaseComment, CaseDetail, CaseSummary, Category, CommentAuthor, NewCase, Priority, StatusFilter,
 };
-use super::error::{SupportError, case_not_found};
+use super::error::SupportError;
 use super::salesforce::{self as store, After, parse_datetime};
 use super::{Support, authors};
 use crate::auth::Customer;
 use crate::customers::require_links;
-use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::errors::{ApiError, ErrorCode, required_text, rule};
 use crate::integrations::salesforce::soql;
 use crate::state::AppState;
+use crate::types::{CaseId, Listing, Pagination};
 
-const DEFAULT_LIMIT: u32 = 20;
-const MAX_LIMIT: u32 = 100;
 const SUBJECT_MAX: usize = 255;
 const DESCRIPTION_MAX: usize = 32_000;
 const COMMENT_MAX: usize = 4_000;
+
+/// The case list's pagination: 20 a page by default.
+pub struct Cases;
+
+impl Listing for Cases {
+    const DEFAULT_LIMIT: u16 = 20;
+}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -31,10 +38,9 @@ const COMMENT_MAX: usize = 4_000;
 pub struct ListCasesQuery {
     /// `open` (not closed yet) or `closed`; every case when absent.
     pub status: Option<StatusFilter>,
-    /// 1–100, default 20.
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: Pagination<Cases>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,7 +68,7 @@ fn decode_cursor(cursor: &str) -> Option<After> {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/support/cases", tag = "support", security(("bearer" = [])), params(ListCasesQuery),
+    get, path = "/api/v1/support/cases", tag = "support", security(("bearer" = [])), params(ListCasesQuery, Pagination<Cases>),
     responses(
         (status = 200, description = "The customer's cases, newest first", body = CasePage),
         (status = 400, description = "Bad status filter or cursor", body = crate::errors::Problem, content_type = "application/problem+json"),
@@ -79,16 +85,10 @@ pub async fn list_cases(
     customer: Customer,
     query: web::Query<ListCasesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "limit",
-            "out_of_range",
-            "Use 1–100.",
-        )]));
-    }
-    let after = match &query.cursor {
-        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
+    query.page.validate()?;
+    let limit = u32::from(query.page.size());
+    let after = match &query.page.cursor {
+        Some(cursor) => Some(decode_cursor(cursor.as_str()).ok_or_else(|| {
             ApiError::new(ErrorCode::InvalidQueryParameter).with_detail("The cursor is not valid.")
         })?),
         None => None,
@@ -113,111 +113,90 @@ pub async fn list_cases(
 
 /// Every field is checked (and reported) together; enums arrive as text so an unknown value gets a field
 /// error like any other.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCaseRequest {
     /// 1–255 characters.
-    #[schema(value_type = String, example = "SIM not connecting abroad")]
+    #[schema(value_type = String, example = "SIM not connecting abroad", min_length = 1, max_length = 255)]
+    #[validate(
+        required(code = "required", message = "This field is required."),
+        custom(function = "text::<SUBJECT_MAX>"),
+        custom(function = "single_line")
+    )]
     pub subject: Option<String>,
     /// 1–32,000 characters.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 32000)]
+    #[validate(
+        required(code = "required", message = "This field is required."),
+        custom(function = "text::<DESCRIPTION_MAX>")
+    )]
     pub description: Option<String>,
     #[schema(value_type = Category)]
+    #[validate(
+        required(code = "required", message = "This field is required."),
+        custom(function = "known_category")
+    )]
     pub category: Option<String>,
     /// `medium` when absent.
     #[schema(value_type = Option<Priority>)]
+    #[validate(custom(function = "known_priority"))]
     pub priority: Option<String>,
 }
 
-fn required_text(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> String {
-    let value = value.unwrap_or_default().trim();
-    let length = value.chars().count();
-    if length == 0 {
-        errors.push(FieldError::new(
-            field,
-            "required",
-            "This field is required.",
-        ));
-    } else if length > max {
-        errors.push(FieldError::new(
-            field,
-            "too_long",
-            format!("Use at most {max} characters."),
-        ));
-    } else if value.contains('\0') {
-        errors.push(FieldError::new(
-            field,
+/// 1 to `MAX` characters once trimmed, without NUL characters.
+fn text<const MAX: usize>(value: &str) -> Result<(), ValidationError> {
+    required_text(value, MAX)?;
+    if value.contains('\0') {
+        return Err(rule(
             "invalid",
             "This field contains characters that are not allowed.",
         ));
     }
-    value.to_owned()
+    Ok(())
+}
+
+fn single_line(value: &str) -> Result<(), ValidationError> {
+    if value.trim().chars().any(|c| c == '\n' || c == '\r') {
+        Err(rule("invalid", "The subject must be a single line."))
+    } else {
+        Ok(())
+    }
+}
+
+fn known_category(value: &str) -> Result<(), ValidationError> {
+    match Category::parse(value) {
+        Some(_) => Ok(()),
+        None => Err(rule(
+            "unknown_value",
+            "Use one of billing, technical, sim, order, account, other.",
+        )),
+    }
+}
+
+fn known_priority(value: &str) -> Result<(), ValidationError> {
+    match Priority::parse(value) {
+        Some(_) => Ok(()),
+        None => Err(rule("unknown_value", "Use one of low, medium, high.")),
+    }
 }
 
 fn validate_new_case(request: CreateCaseRequest) -> Result<NewCase, ApiError> {
-    let mut errors = Vec::new();
-    let subject = required_text(
-        &mut errors,
-        "subject",
-        request.subject.as_deref(),
-        SUBJECT_MAX,
-    );
-    if subject.chars().any(|c| c == '\n' || c == '\r') {
-        errors.push(FieldError::new(
-            "subject",
-            "invalid",
-            "The subject must be a single line.",
-        ));
-    }
-    let description = required_text(
-        &mut errors,
-        "description",
-        request.description.as_deref(),
-        DESCRIPTION_MAX,
-    );
-    let category = match request.category.as_deref() {
-        None => {
-            errors.push(FieldError::new(
-                "category",
-                "required",
-                "This field is required.",
-            ));
-            None
-        }
-        Some(value) => Category::parse(value).or_else(|| {
-            errors.push(FieldError::new(
-                "category",
-                "unknown_value",
-                "Use one of billing, technical, sim, order, account, other.",
-            ));
-            None
-        }),
+    request.validate()?;
+    let category = request.category.as_deref().and_then(Category::parse);
+    let priority = request
+        .priority
+        .as_deref()
+        .map_or(Some(Priority::Medium), Priority::parse);
+    let (Some(category), Some(priority)) = (category, priority) else {
+        return Err(anyhow::anyhow!("a validated case has no category or priority").into());
     };
-    let priority = match request.priority.as_deref() {
-        None => Some(Priority::Medium),
-        Some(value) => Priority::parse(value).or_else(|| {
-            errors.push(FieldError::new(
-                "priority",
-                "unknown_value",
-                "Use one of low, medium, high.",
-            ));
-            None
-        }),
-    };
-    match (category, priority) {
-        (Some(category), Some(priority)) if errors.is_empty() => Ok(NewCase {
-            subject,
-            description,
-            category,
-            priority,
-        }),
-        _ => Err(ApiError::validation(errors)),
-    }
+    let trimmed = |value: Option<String>| value.unwrap_or_default().trim().to_owned();
+    Ok(NewCase {
+        subject: trimmed(request.subject),
+        description: trimmed(request.description),
+        category,
+        priority,
+    })
 }
 
 #[utoipa::path(
@@ -253,18 +232,9 @@ pub async fn create_case(
         .json(CaseDetail::new(case, Vec::new())))
 }
 
-/// A path id that cannot be a Salesforce id names no case of the customer's: 404, like any other unknown id.
-fn case_id(path: &str) -> Result<&str, ApiError> {
-    if soql::is_id(path) {
-        Ok(path)
-    } else {
-        Err(case_not_found())
-    }
-}
-
 #[utoipa::path(
     get, path = "/api/v1/support/cases/{id}", tag = "support", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Case id (15 or 18 characters)")),
+    params(("id" = String, Path, min_length = 15, max_length = 18, pattern = "^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$", description = "Case id (15 or 18 characters)")),
     responses(
         (status = 200, description = "The case with its public comments, oldest first", body = CaseDetail),
         (status = 401, response = crate::errors::responses::Unauthorized),
@@ -277,9 +247,9 @@ fn case_id(path: &str) -> Result<&str, ApiError> {
 pub async fn get_case(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<String>,
+    path: web::Path<CaseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&path)?;
+    let id = path.as_str();
     let links = require_links(&state.db, customer.0.user_id).await?;
     let (case, mut comments) = store::find_case(
         &state.support.salesforce,
@@ -301,17 +271,21 @@ pub async fn get_case(
     Ok(HttpResponse::Ok().json(CaseDetail::new(case, comments)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct AddCommentRequest {
     /// 1–4,000 characters.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 4000)]
+    #[validate(
+        required(code = "required", message = "This field is required."),
+        custom(function = "text::<COMMENT_MAX>")
+    )]
     pub body: Option<String>,
 }
 
 #[utoipa::path(
     post, path = "/api/v1/support/cases/{id}/comments", tag = "support", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Case id (15 or 18 characters)")),
+    params(("id" = String, Path, min_length = 15, max_length = 18, pattern = "^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$", description = "Case id (15 or 18 characters)")),
     request_body = AddCommentRequest,
     responses(
         (status = 201, description = "The new public comment", body = CaseComment),
@@ -327,17 +301,14 @@ pub struct AddCommentRequest {
 pub async fn add_comment(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<String>,
+    path: web::Path<CaseId>,
     body: web::Json<AddCommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&path)?;
-    let mut errors = Vec::new();
-    let text = required_text(&mut errors, "body", body.body.as_deref(), COMMENT_MAX);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let id = path.as_str();
+    body.validate()?;
+    let text = body.body.as_deref().unwrap_or_default().trim();
     let links = require_links(&state.db, customer.0.user_id).await?;
-    Ok(post_comment(&state.support, &links, customer.0.user_id, id, &text).await?)
+    Ok(post_comment(&state.support, &links, customer.0.user_id, id, text).await?)
 }
 
 async fn post_comment(

@@ -26,3 +26,4 @@ mod orders;
 mod outbox;
 mod subscriptions;
 mod support;
+mod validation;

@@ -6,66 +6,86 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::{Validate, ValidationError};
 
-use super::{require_text, validation};
+use super::{name, validation};
 use crate::auth::AuthError;
 use crate::auth::extractors::{Admin, client_info};
-use crate::auth::model::{Role, User, UserKind, is_valid_email, normalize_email};
+use crate::auth::model::{Role, User, UserKind};
 use crate::auth::passwords::check_policy;
 use crate::auth::repo::{self, AuditEvent, NewUser};
-use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::errors::{ApiError, ErrorCode, FieldError, field_errors, rule};
 use crate::state::AppState;
+use crate::types::{Email, Listing, Pagination};
 
-#[derive(Debug, Deserialize, ToSchema)]
+// The password policy is checked by hand, as at registration.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
+    #[schema(format = Email)]
+    #[validate(custom(function = "Email::check"))]
     pub email: String,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     pub password: SecretString,
+    #[schema(min_length = 1, max_length = 100)]
+    #[validate(custom(function = "name"))]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    #[validate(custom(function = "name"))]
     pub last_name: String,
+    #[schema(min_items = 1)]
+    #[validate(custom(function = "some_role"), custom(function = "staff_roles"))]
     pub roles: Vec<Role>,
     #[serde(default)]
+    #[validate(custom(function = "brand"))]
     pub brand_id: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 100)]
+    #[validate(custom(function = "stores"))]
     pub store_ids: Vec<String>,
 }
 
-fn check_roles(errors: &mut Vec<FieldError>, roles: &[Role]) {
+fn some_role(roles: &[Role]) -> Result<(), ValidationError> {
     if roles.is_empty() {
-        errors.push(FieldError::new(
-            "roles",
-            "required",
-            "Give at least one staff role.",
-        ));
-    }
-    if roles.contains(&Role::Customer) {
-        errors.push(FieldError::new(
-            "roles",
-            "invalid",
-            "Staff accounts cannot hold the customer role.",
-        ));
+        Err(rule("required", "Give at least one staff role."))
+    } else {
+        Ok(())
     }
 }
 
-fn check_scope(errors: &mut Vec<FieldError>, brand_id: Option<&str>, store_ids: &[String]) {
-    if brand_id.is_some_and(|brand| brand.trim().is_empty() || brand.len() > 64) {
-        errors.push(FieldError::new(
-            "brand_id",
+fn staff_roles(roles: &[Role]) -> Result<(), ValidationError> {
+    if roles.contains(&Role::Customer) {
+        Err(rule(
             "invalid",
-            "A brand id is 1–64 characters.",
-        ));
+            "Staff accounts cannot hold the customer role.",
+        ))
+    } else {
+        Ok(())
     }
+}
+
+/// 1–64 bytes, not blank.
+fn brand(brand_id: &str) -> Result<(), ValidationError> {
+    if brand_id.trim().is_empty() || brand_id.len() > 64 {
+        Err(rule("invalid", "A brand id is 1–64 characters."))
+    } else {
+        Ok(())
+    }
+}
+
+/// At most 100, each 1–64 bytes and not blank.
+fn stores(store_ids: &[String]) -> Result<(), ValidationError> {
     if store_ids.len() > 100
         || store_ids
             .iter()
             .any(|store| store.trim().is_empty() || store.len() > 64)
     {
-        errors.push(FieldError::new(
-            "store_ids",
+        Err(rule(
             "invalid",
             "Store ids are 1–64 characters, at most 100.",
-        ));
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -88,23 +108,18 @@ pub async fn create_staff(
     admin: Admin,
     body: web::Json<CreateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let email = normalize_email(&body.email);
-    let mut errors = Vec::new();
-    if !is_valid_email(&email) {
-        errors.push(FieldError::new(
-            "email",
-            "invalid",
-            "Enter a valid email address.",
-        ));
-    }
-    require_text(&mut errors, "first_name", &body.first_name, 100);
-    require_text(&mut errors, "last_name", &body.last_name, 100);
-    check_roles(&mut errors, &body.roles);
-    check_scope(&mut errors, body.brand_id.as_deref(), &body.store_ids);
-    if let Err(error) = check_policy("password", body.password.expose_secret(), Some(&email)) {
+    let mut errors = field_errors([body.validate()]);
+    let email = Email::parse(&body.email);
+    let policy_email = Email::normalize(&body.email);
+    if let Err(error) = check_policy(
+        "password",
+        body.password.expose_secret(),
+        Some(&policy_email),
+    ) {
         errors.push(error);
     }
     validation(errors)?;
+    let email = email.map_err(|error| AuthError::Invalid(vec![error.at("email")]))?;
 
     let hash = state.auth.passwords.hash(&body.password).await?;
     let roles = role_names(&body.roles);
@@ -114,7 +129,7 @@ pub async fn create_staff(
         &mut tx,
         NewUser {
             id: Uuid::now_v7(),
-            email: &email,
+            email: email.as_str(),
             password_hash: &hash,
             first_name: body.first_name.trim(),
             last_name: body.last_name.trim(),
@@ -141,15 +156,21 @@ pub async fn create_staff(
     Ok(HttpResponse::Created().json(user.to_user()))
 }
 
+/// The user list's pagination: 50 a page by default.
+pub struct Users;
+
+impl Listing for Users {
+    const DEFAULT_LIMIT: u16 = 50;
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListUsersQuery {
     /// `customer` or `staff`; both when absent.
     pub kind: Option<UserKind>,
-    /// 1–100, default 50.
-    pub limit: Option<u16>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: Pagination<Users>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -171,23 +192,17 @@ fn decode_cursor(cursor: &str) -> Option<(chrono::DateTime<chrono::Utc>, Uuid)> 
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = [])), params(ListUsersQuery),
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = [])), params(ListUsersQuery, Pagination<Users>),
     responses((status = 200, description = "Users, newest first", body = UserPage)))]
 pub async fn list_users(
     state: web::Data<AppState>,
     _admin: Admin,
     query: web::Query<ListUsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = i64::from(query.limit.unwrap_or(50));
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "limit",
-            "out_of_range",
-            "Use 1–100.",
-        )]));
-    }
-    let after = match &query.cursor {
-        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
+    query.page.validate()?;
+    let limit = i64::from(query.page.size());
+    let after = match &query.page.cursor {
+        Some(cursor) => Some(decode_cursor(cursor.as_str()).ok_or_else(|| {
             ApiError::new(ErrorCode::InvalidQueryParameter).with_detail("The cursor is not valid.")
         })?),
         None => None,
@@ -207,16 +222,22 @@ pub async fn list_users(
     Ok(HttpResponse::Ok().json(UserPage { items, next_cursor }))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+// Whether an admin locks themselves out is checked by hand: it needs the path id and the caller.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateStaffRequest {
+    #[schema(min_items = 1)]
+    #[validate(custom(function = "some_role"), custom(function = "staff_roles"))]
     pub roles: Option<Vec<Role>>,
     /// `true` disables the account and ends its sessions at once.
     pub disabled: Option<bool>,
     /// `null` removes the brand.
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[validate(custom(function = "brand"))]
     pub brand_id: Option<Option<String>>,
+    #[schema(max_items = 100)]
+    #[validate(custom(function = "stores"))]
     pub store_ids: Option<Vec<String>>,
 }
 
@@ -244,15 +265,7 @@ pub async fn update_staff(
     id: web::Path<Uuid>,
     body: web::Json<UpdateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = Vec::new();
-    if let Some(roles) = &body.roles {
-        check_roles(&mut errors, roles);
-    }
-    check_scope(
-        &mut errors,
-        body.brand_id.as_ref().and_then(Option::as_deref),
-        body.store_ids.as_deref().unwrap_or_default(),
-    );
+    let mut errors = field_errors([body.validate()]);
     if *id == admin.0.user_id
         && (body.disabled == Some(true)
             || body

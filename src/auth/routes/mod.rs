@@ -8,7 +8,9 @@ use actix_web::cookie::{Cookie, SameSite};
 
 use super::service::AuthService;
 use crate::auth::AuthError;
-use crate::errors::FieldError;
+use validator::ValidationError;
+
+use crate::errors::{FieldError, required_text};
 
 /// The refresh cookie is only ever sent to the auth routes.
 pub const COOKIE_PATH: &str = "/api/v1/auth";
@@ -31,21 +33,9 @@ pub fn clear_refresh_cookie(auth: &AuthService, response: &mut HttpResponse) {
     let _ = response.add_cookie(&cookie);
 }
 
-pub fn require_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    let length = value.trim().chars().count();
-    if length == 0 {
-        errors.push(FieldError::new(
-            field,
-            "required",
-            "This field is required.",
-        ));
-    } else if length > max {
-        errors.push(FieldError::new(
-            field,
-            "too_long",
-            format!("Use at most {max} characters."),
-        ));
-    }
+/// The `validator` rule for a person's name: 1–100 characters once trimmed.
+pub fn name(value: &str) -> Result<(), ValidationError> {
+    required_text(value, 100)
 }
 
 pub fn validation(errors: Vec<FieldError>) -> Result<(), AuthError> {

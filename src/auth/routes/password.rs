@@ -9,13 +9,13 @@ use uuid::Uuid;
 use super::validation;
 use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
-use crate::auth::model::normalize_email;
 use crate::auth::passwords::check_policy;
 use crate::auth::repo::{self, AuditEvent};
 use crate::auth::reset_email::SendPasswordReset;
 use crate::auth::secrets::{self, Purpose};
 use crate::errors::ApiError;
 use crate::state::AppState;
+use crate::types::Email;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -108,12 +108,11 @@ pub async fn forgot(
     body: web::Json<ForgotPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let auth = &state.auth;
-    let email = normalize_email(&body.email);
     let client = client_info(&req, auth.settings.trust_forwarded_for);
-    let user = if email.is_empty() || email.len() > 254 {
-        None
-    } else {
-        repo::user_by_email(&state.db, &email).await?
+    // No account has an implausible email: the same answer as for an unknown one.
+    let user = match Email::parse(&body.email) {
+        Ok(email) => repo::user_by_email(&state.db, email.as_str()).await?,
+        Err(_) => None,
     };
     let mut tx = state.db.begin().await?;
     match user.filter(|user| user.disabled_at.is_none()) {

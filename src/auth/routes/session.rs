@@ -4,24 +4,34 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use validator::Validate;
 
-use super::{clear_refresh_cookie, refresh_cookie, require_text, validation};
+use super::{clear_refresh_cookie, name, refresh_cookie, validation};
 use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
-use crate::auth::model::{User, UserKind, is_valid_email, normalize_email};
+use crate::auth::model::{User, UserKind};
 use crate::auth::passwords::check_policy;
 use crate::auth::repo::{self, AuditEvent, NewUser};
 use crate::auth::service::TokenResponse;
-use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::errors::{ApiError, ErrorCode, field_errors};
 use crate::state::AppState;
+use crate::types::Email;
 
-#[derive(Debug, Deserialize, ToSchema)]
+// The password policy is checked by hand: it needs the email, and a secret is never handed to `validator`
+// (which would copy the value into its error).
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    #[schema(format = Email)]
+    #[validate(custom(function = "Email::check"))]
     pub email: String,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     pub password: SecretString,
+    #[schema(min_length = 1, max_length = 100)]
+    #[validate(custom(function = "name"))]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    #[validate(custom(function = "name"))]
     pub last_name: String,
 }
 
@@ -38,21 +48,18 @@ pub async fn register(
     req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let email = normalize_email(&body.email);
-    let mut errors = Vec::new();
-    if !is_valid_email(&email) {
-        errors.push(FieldError::new(
-            "email",
-            "invalid",
-            "Enter a valid email address.",
-        ));
-    }
-    require_text(&mut errors, "first_name", &body.first_name, 100);
-    require_text(&mut errors, "last_name", &body.last_name, 100);
-    if let Err(error) = check_policy("password", body.password.expose_secret(), Some(&email)) {
+    let mut errors = field_errors([body.validate()]);
+    let email = Email::parse(&body.email);
+    let policy_email = Email::normalize(&body.email);
+    if let Err(error) = check_policy(
+        "password",
+        body.password.expose_secret(),
+        Some(&policy_email),
+    ) {
         errors.push(error);
     }
     validation(errors)?;
+    let email = email.map_err(|error| AuthError::Invalid(vec![error.at("email")]))?;
 
     let hash = state.auth.passwords.hash(&body.password).await?;
     let client = client_info(&req, state.auth.settings.trust_forwarded_for);
@@ -61,7 +68,7 @@ pub async fn register(
         &mut tx,
         NewUser {
             id: Uuid::now_v7(),
-            email: &email,
+            email: email.as_str(),
             password_hash: &hash,
             first_name: body.first_name.trim(),
             last_name: body.last_name.trim(),
@@ -108,8 +115,11 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let auth = &state.auth;
-    let email = normalize_email(&body.email);
-    if email.is_empty() || email.len() > 254 || body.password.expose_secret().chars().count() > 1024
+    // Failures are counted against the email as typed (normalised), even one that cannot be an account's.
+    let email = Email::normalize(&body.email);
+    if email.is_empty()
+        || email.len() > Email::MAX_LENGTH
+        || body.password.expose_secret().chars().count() > 1024
     {
         return Err(AuthError::InvalidCredentials.into());
     }
@@ -117,7 +127,11 @@ pub async fn login(
     if let Err(retry_after) = auth.limiter.check(&email, client.ip.as_deref()).await {
         return Err(AuthError::RateLimited { retry_after }.into());
     }
-    let user = repo::user_by_email(&state.db, &email).await?;
+    let user = match Email::parse(&email) {
+        Ok(email) => repo::user_by_email(&state.db, email.as_str()).await?,
+        // No account has an implausible email: the same answer as for an unknown one.
+        Err(_) => None,
+    };
     // Always one argon2 verification, against a dummy hash for unknown emails: same answer, same time.
     let verified = auth
         .passwords

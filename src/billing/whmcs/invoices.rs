@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use crate::billing::domain::{Invoice, InvoiceDetail, InvoiceLine, InvoiceStatus, Transaction};
 use crate::integrations::whmcs::raw;
 use crate::money::Money;
+use crate::types::Currency;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvoiceMapError {
@@ -37,12 +38,9 @@ fn status(id: u64, raw: &str) -> Result<InvoiceStatus, InvoiceMapError> {
 }
 
 fn currency(id: u64, code: &str) -> Result<String, InvoiceMapError> {
-    let code = code.trim();
-    if code.len() == 3 && code.chars().all(|c| c.is_ascii_alphabetic()) {
-        Ok(code.to_ascii_uppercase())
-    } else {
-        Err(InvoiceMapError::MissingCurrency(id))
-    }
+    Currency::parse(code)
+        .map(Currency::into_string)
+        .ok_or(InvoiceMapError::MissingCurrency(id))
 }
 
 fn money(amount: raw::Amount, currency: &str) -> Money {

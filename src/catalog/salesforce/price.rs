@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::numbers::{self, NumberError};
 use crate::money::Money;
+use crate::types::Currency;
 
 /// The fields of a `PricebookEntry` row the catalog reads, as Salesforce sends them.
 #[derive(Debug, Clone, Deserialize)]
@@ -74,15 +75,14 @@ impl TryFrom<RawPricebookEntry> for PriceRecord {
         let currency = raw
             .currency
             .as_deref()
-            .map(str::trim)
-            .filter(|code| code.len() == 3 && code.chars().all(|c| c.is_ascii_alphabetic()))
+            .and_then(Currency::parse)
             .ok_or_else(|| PriceError::Currency {
                 id: id.clone(),
                 currency: raw.currency.clone(),
             })?;
         Ok(PriceRecord {
             product_id,
-            price: Money::from_hundredths(hundredths, currency),
+            price: Money::from_hundredths(hundredths, currency.as_str()),
         })
     }
 }

@@ -81,7 +81,7 @@ impl TryFrom<RawProduct2> for ProductRecord {
         let sku = text(raw.stock_keeping_unit)
             .or_else(|| text(raw.product_code))
             .ok_or_else(|| ProductError::MissingSku { id: id.clone() })?;
-        if !super::super::is_valid_sku(&sku) {
+        if !crate::types::Sku::is_valid(&sku) {
             return Err(ProductError::InvalidSku { id, sku });
         }
         let name = text(raw.name).ok_or_else(|| ProductError::MissingName { id: id.clone() })?;

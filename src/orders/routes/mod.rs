@@ -10,32 +10,31 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
+use validator::Validate;
 
 use super::domain::{CreateOrderRequest, Order, OrderPage};
 use super::{repo, service};
 use crate::auth::Customer;
 use crate::customers::require_links;
-use crate::errors::{ApiError, ErrorCode, FieldError};
+use crate::errors::{ApiError, ErrorCode};
 use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
 use crate::state::AppState;
+use crate::types::{Listing, OrderId, Pagination};
 
-const DEFAULT_LIMIT: u16 = 20;
-const MAX_LIMIT: u16 = 100;
+/// The order list's pagination: 20 a page by default.
+pub struct Orders;
+
+impl Listing for Orders {
+    const DEFAULT_LIMIT: u16 = 20;
+}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OrderListQuery {
-    /// 1–100, default 20.
-    pub limit: Option<u16>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-pub(crate) fn order_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| {
-        ApiError::new(ErrorCode::InvalidPathParameter).with_detail("An order id is a UUID.")
-    })
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: Pagination<Orders>,
 }
 
 fn bad_cursor() -> ApiError {
@@ -80,7 +79,7 @@ pub async fn create_order(
 ) -> Result<HttpResponse, ApiError> {
     let key = IdempotencyKey::from_request(&req)?;
     let request = body.into_inner();
-    request.validate(Utc::now())?;
+    request.check(Utc::now())?;
     let user_id = customer.0.user_id;
     let links = require_links(&state.db, user_id).await?;
     let fingerprint = Fingerprint::of_json("POST", "/api/v1/orders", &request)?;
@@ -94,7 +93,7 @@ pub async fn create_order(
 
 #[utoipa::path(
     get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
-    params(OrderListQuery),
+    params(OrderListQuery, Pagination<Orders>),
     responses(
         (status = 200, description = "The customer's orders, newest first", body = OrderPage),
         (status = 400, description = "A bad cursor", body = crate::errors::Problem, content_type = "application/problem+json"),
@@ -107,16 +106,10 @@ pub async fn list_orders(
     customer: Customer,
     query: web::Query<OrderListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "limit",
-            "out_of_range",
-            "Use 1–100.",
-        )]));
-    }
-    let after = match query.cursor.as_deref() {
-        Some(text) => Some(decode_cursor(text).ok_or_else(bad_cursor)?),
+    query.page.validate()?;
+    let limit = query.page.size();
+    let after = match &query.page.cursor {
+        Some(text) => Some(decode_cursor(text.as_str()).ok_or_else(bad_cursor)?),
         None => None,
     };
     let mut rows =
@@ -147,9 +140,9 @@ pub async fn list_orders(
 pub async fn get_order(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<String>,
+    path: web::Path<OrderId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = order_id(&path)?;
+    let id = path.into_inner().get();
     let row = repo::find_for_user(&state.db, customer.0.user_id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;

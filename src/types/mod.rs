@@ -1,0 +1,22 @@
+//! Value types shared by every context that parse themselves: a value of one of these types is valid by
+//! construction, so handlers and services never re-check it.
+//!
+//! - [`ids`]: the identifiers that arrive in paths (`web::Path<InvoiceId>`, …); a malformed one fails in
+//!   the extractor and is answered by the path error handler with the id's own problem.
+//! - [`Email`]: trimmed, lower-cased and checked.
+//! - [`Currency`]: an ISO 4217 code.
+//! - [`Pagination`]: `limit` and `cursor` of every list.
+//!
+//! Rules a request field must pass without becoming one of these types are `validator` custom functions
+//! next to the type (`Email::check`, `Currency::check`) or next to the data they need
+//! (`customers::validation`, `subscriptions::plans::check`).
+
+mod currency;
+mod email;
+pub mod ids;
+pub mod pagination;
+
+pub use currency::Currency;
+pub use email::{Email, InvalidEmail};
+pub use ids::{CaseId, InvoiceId, OrderId, Sku, SubscriptionId};
+pub use pagination::{Cursor, Limit, Listing, Pagination};
