@@ -16,7 +16,7 @@ use crate::customers::require_links;
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
 use crate::state::AppState;
-use crate::types::{InvoiceId, Listing, Pagination};
+use crate::types::{InvoiceId, Listing, Pagination, PathId};
 
 /// The invoice list's pagination: 20 a page by default; a cursor is signed for its `status`.
 pub struct Invoices;
@@ -103,9 +103,9 @@ pub async fn list_invoices(
 pub async fn get_invoice(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<InvoiceId>,
+    path: PathId<InvoiceId>,
 ) -> Result<HttpResponse, ApiError> {
-    let invoice_id = path.into_inner().get();
+    let invoice_id = path.get()?.get();
     let links = require_links(&state.db, customer.0.user_id).await?;
     let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.invoice(invoice_id).await?))
@@ -174,10 +174,10 @@ pub async fn pay_invoice(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<InvoiceId>,
+    path: PathId<InvoiceId>,
     body: web::Json<PaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let invoice_id = path.into_inner().get();
+    let invoice_id = path.get()?.get();
     let key = IdempotencyKey::from_request(&req)?;
     let request = body.into_inner();
     if matches!(request, PaymentRequest::Stored { pay_method_id: 0 }) {

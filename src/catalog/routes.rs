@@ -21,7 +21,7 @@ use crate::auth::{Admin, Customer};
 use crate::errors::{ApiError, FieldError, field_errors, rule};
 use crate::money::Money;
 use crate::state::AppState;
-use crate::types::{Listing, Pagination, Sku};
+use crate::types::{Listing, Pagination, PathId, Sku};
 
 /// Set to `true` on responses served from the last good snapshot while Salesforce is failing.
 pub const STALE_HEADER: &str = "x-catalog-stale";
@@ -260,8 +260,9 @@ pub async fn list_products(
 pub async fn get_product(
     state: web::Data<AppState>,
     _customer: Customer,
-    sku: web::Path<Sku>,
+    sku: PathId<Sku>,
 ) -> Result<HttpResponse, ApiError> {
+    let sku = sku.get()?;
     let served = snapshot::current(&state.catalog).await?;
     let product = served
         .snapshot

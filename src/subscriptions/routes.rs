@@ -20,7 +20,7 @@ use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
 use crate::integrations::freebit::{MAX_TOP_UP_MB, MIN_TOP_UP_MB};
 use crate::state::AppState;
 use crate::telemetry::redact;
-use crate::types::SubscriptionId;
+use crate::types::{PathId, SubscriptionId};
 
 /// How far ahead a plan change may be scheduled.
 const MAX_SCHEDULE_DAYS: i64 = 365;
@@ -142,9 +142,9 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<SubscriptionId>,
+    path: PathId<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner().get();
+    let id = path.get()?.get();
     let links = require_links(&state.db, customer.0.user_id).await?;
     let account = SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.get(id).await?))
@@ -165,9 +165,9 @@ pub async fn get(
 pub async fn sim(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<SubscriptionId>,
+    path: PathId<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner().get();
+    let id = path.get()?.get();
     let links = require_links(&state.db, customer.0.user_id).await?;
     let account = SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id)?;
     Ok(HttpResponse::Ok().json(account.sim(id).await?))
@@ -195,10 +195,10 @@ pub async fn top_up(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<SubscriptionId>,
+    path: PathId<SubscriptionId>,
     body: web::Json<TopUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner().get();
+    let id = path.get()?.get();
     let key = IdempotencyKey::from_request(&req)?;
     let command = validate_top_up(&body)?;
     change(
@@ -236,10 +236,10 @@ pub async fn plan_change(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<SubscriptionId>,
+    path: PathId<SubscriptionId>,
     body: web::Json<PlanChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner().get();
+    let id = path.get()?.get();
     let key = IdempotencyKey::from_request(&req)?;
     let command = validate_plan_change(&body, Utc::now().date_naive())?;
     change(
@@ -276,9 +276,9 @@ pub async fn suspend(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<SubscriptionId>,
+    path: PathId<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner().get();
+    let id = path.get()?.get();
     let key = IdempotencyKey::from_request(&req)?;
     change(
         state,
@@ -314,9 +314,9 @@ pub async fn resume(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<SubscriptionId>,
+    path: PathId<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner().get();
+    let id = path.get()?.get();
     let key = IdempotencyKey::from_request(&req)?;
     change(
         state,

@@ -19,7 +19,7 @@ use crate::customers::require_links;
 use crate::errors::{ApiError, ErrorCode, required_text, rule};
 use crate::integrations::salesforce::soql;
 use crate::state::AppState;
-use crate::types::{CaseId, Listing, Pagination};
+use crate::types::{CaseId, Listing, Pagination, PathId};
 
 const SUBJECT_MAX: usize = 255;
 const DESCRIPTION_MAX: usize = 32_000;
@@ -247,9 +247,10 @@ pub async fn create_case(
 pub async fn get_case(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<CaseId>,
+    path: PathId<CaseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.as_str();
+    let id = path.get()?;
+    let id = id.as_str();
     let links = require_links(&state.db, customer.0.user_id).await?;
     let (case, mut comments) = store::find_case(
         &state.support.salesforce,
@@ -301,10 +302,11 @@ pub struct AddCommentRequest {
 pub async fn add_comment(
     state: web::Data<AppState>,
     customer: Customer,
-    path: web::Path<CaseId>,
+    path: PathId<CaseId>,
     body: web::Json<AddCommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.as_str();
+    let id = path.get()?;
+    let id = id.as_str();
     body.validate()?;
     let text = body.body.as_deref().unwrap_or_default().trim();
     let links = require_links(&state.db, customer.0.user_id).await?;

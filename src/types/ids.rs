@@ -1,14 +1,17 @@
-//! The identifiers that arrive in paths. Each parses itself (`FromStr`, and `Deserialize` through it), so a
-//! handler takes `web::Path<InvoiceId>` and never sees a malformed id: the extractor fails and the path error
-//! handler (`errors::path_config`) answers with the id's [`Rejection`], the same problem for every route.
+//! The identifiers that arrive in paths. Each parses itself (`FromStr`, and `Deserialize` through it). A
+//! handler takes [`PathId<InvoiceId>`] and asks for the id once the caller is authenticated
+//! (`path.get()?`): a malformed id is answered with the id's [`Rejection`], the same problem for every route,
+//! but only after the session check, so a caller whose session has ended gets its 401 whatever the path.
 
 use std::fmt;
 use std::str::FromStr;
 
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
-use crate::errors::ErrorCode;
+use crate::errors::{ApiError, ErrorCode};
 use crate::integrations::salesforce::soql;
 
 /// How a path segment that is not an id of its kind is answered. The deserialisation error carries the
@@ -42,6 +45,36 @@ impl Rejection {
         Self::ALL
             .into_iter()
             .find(|rejection| rejection.detail == message)
+    }
+}
+
+/// A route's one path id, parsed when the handler asks for it ([`PathId::get`]) rather than while the
+/// arguments are extracted. Extractors run side by side: a `web::Path<InvoiceId>` fails at once while the
+/// authentication extractor still waits on the session check, so a malformed id would be answered before
+/// (and instead of) an ended session's 401.
+pub struct PathId<T>(Result<T, ApiError>);
+
+impl<T> PathId<T> {
+    /// The id, or the id's problem (400 `invalid-path-parameter`, or 404 for a case id).
+    pub fn get(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+impl<T: FromStr<Err = Rejection> + 'static> FromRequest for PathId<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The segment as `web::Path` decodes it (percent-decoded); a route has exactly one id.
+        let parsed = match req.match_info().load::<(String,)>() {
+            Ok((raw,)) => raw
+                .parse::<T>()
+                .map_err(|rejection| ApiError::new(rejection.code).with_detail(rejection.detail)),
+            Err(_) => Err(ApiError::new(ErrorCode::InvalidPathParameter)
+                .with_detail("The path is not valid.")),
+        };
+        std::future::ready(Ok(PathId(parsed)))
     }
 }
 

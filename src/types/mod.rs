@@ -1,8 +1,8 @@
 //! Value types shared by every context that parse themselves: a value of one of these types is valid by
 //! construction, so handlers and services never re-check it.
 //!
-//! - [`ids`]: the identifiers that arrive in paths (`web::Path<InvoiceId>`, …); a malformed one fails in
-//!   the extractor and is answered by the path error handler with the id's own problem.
+//! - [`ids`]: the identifiers that arrive in paths (`PathId<InvoiceId>`, …); a malformed one is answered
+//!   with the id's own problem when the handler asks for it, after the caller is authenticated.
 //! - [`Email`]: trimmed, lower-cased and checked.
 //! - [`Currency`]: an ISO 4217 code.
 //! - [`Pagination`]: `limit` and `cursor` of every list.
@@ -18,5 +18,5 @@ pub mod pagination;
 
 pub use currency::Currency;
 pub use email::{Email, InvalidEmail};
-pub use ids::{CaseId, InvoiceId, OrderId, Sku, SubscriptionId};
+pub use ids::{CaseId, InvoiceId, OrderId, PathId, Sku, SubscriptionId};
 pub use pagination::{Cursor, Limit, Listing, Pagination};

@@ -279,3 +279,61 @@ async fn emails_are_checked_where_accounts_are_made_and_never_revealed_where_the
         assert_eq!(forgot.status(), 202, "{email:?}");
     }
 }
+
+/// The session is checked before the path id: a token whose session has ended is a 401 on every route, with
+/// a malformed id as with a well-formed one (as it was when handlers parsed their ids themselves), so an
+/// ended session learns nothing from the route.
+#[tokio::test]
+async fn an_ended_session_is_unauthorized_whatever_the_path_id() {
+    let (app, token) = demo().await;
+    let ended = app
+        .client
+        .post(app.url("/api/v1/auth/logout-all"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 204);
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+    for (method, path, body) in [
+        (get.clone(), "/api/v1/billing/invoices/abc", None),
+        (get.clone(), "/api/v1/billing/invoices/1001", None),
+        (
+            post.clone(),
+            "/api/v1/billing/invoices/abc/payments",
+            Some(json!({ "method": "link" })),
+        ),
+        (get.clone(), "/api/v1/subscriptions/abc", None),
+        (get.clone(), "/api/v1/subscriptions/abc/sim", None),
+        (post.clone(), "/api/v1/subscriptions/abc/sim/suspend", None),
+        (get.clone(), "/api/v1/orders/not-a-uuid", None),
+        (get.clone(), "/api/v1/support/cases/nope", None),
+        (get.clone(), "/api/v1/support/cases/500AAAAAAAAAAAA", None),
+        (get.clone(), "/api/v1/catalog/products/%20", None),
+    ] {
+        let response = send(&app, &token, method.clone(), path, body).await;
+        let status = response.status();
+        let body = problem(response).await;
+        assert_eq!(status, 401, "{method} {path}: {body}");
+        assert_eq!(body["code"], "unauthorized", "{method} {path}");
+    }
+}
+
+/// A hand-made order cursor whose time PostgreSQL cannot hold (chrono can) is a bad cursor, not a 500.
+#[tokio::test]
+async fn an_order_cursor_out_of_the_databases_time_range_is_a_bad_cursor() {
+    use base64::Engine;
+    let (app, token) = demo().await;
+    for micros in [
+        i64::MIN / 2,
+        -8_000_000_000_000_000_000 / 1000,
+        8_000_000_000_000_000_000 / 1000,
+    ] {
+        let raw = format!("{micros}.{}", uuid::Uuid::nil());
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+        let response = get_as(&app, &token, &format!("/api/v1/orders?cursor={cursor}")).await;
+        let status = response.status();
+        assert!(status == 200 || status == 400, "{micros}: {status}");
+    }
+}

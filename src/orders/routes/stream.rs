@@ -16,7 +16,7 @@ use crate::errors::ApiError;
 use crate::orders::domain::OrderEvent;
 use crate::orders::repo;
 use crate::state::AppState;
-use crate::types::OrderId;
+use crate::types::{OrderId, PathId};
 
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// A comment line this often keeps proxies from closing an idle stream.
@@ -95,9 +95,9 @@ pub async fn order_events(
     state: web::Data<AppState>,
     customer: Customer,
     req: HttpRequest,
-    path: web::Path<OrderId>,
+    path: PathId<OrderId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner().get();
+    let id = path.get()?.get();
     repo::find_for_user(&state.db, customer.0.user_id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
