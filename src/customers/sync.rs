@@ -24,6 +24,10 @@ use crate::jobs::{Job, JobContext};
 /// instead of racing it.
 const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// How long an attempt may hold its claim on an update: longer than the slowest pair of provider calls with
+/// their retries, short enough that a crashed attempt's update is retried soon after.
+const ATTEMPT_LEASE: Duration = Duration::from_secs(120);
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyncProfileUpdate {
     pub update_id: Uuid,
@@ -90,13 +94,13 @@ impl Attempt {
 }
 
 /// Tries every system where `update` is pending, at once, and records what happened. Returns the update as
-/// it now stands. Attempts at one update are serialised (the retry job may come due while the request's own
-/// attempt still waits on a slow system), and each acts on the statuses stored when its turn comes, so a
-/// system is written once per attempt that finds it pending.
+/// it now stands. One attempt at a time claims the update (the retry job may come due while the request's
+/// own attempt still waits on a slow system) and acts on the statuses stored when it claims it, so a system
+/// is written once per attempt that finds it pending; while another attempt holds the claim this one does
+/// nothing and the update stays as stored. No database connection is held while the providers are called.
 pub async fn attempt(customers: &Customers, update: StoredUpdate) -> anyhow::Result<StoredUpdate> {
-    let mut tx = customers.db.begin().await?;
-    repo::lock_update(&mut tx, update.id).await?;
-    let Some(mut update) = repo::load_update(&mut tx, update.id).await? else {
+    let Some(mut update) = repo::claim_update(&customers.db, update.id, ATTEMPT_LEASE).await?
+    else {
         return Ok(update);
     };
     let whmcs = async {
@@ -138,8 +142,7 @@ pub async fn attempt(customers: &Customers, update: StoredUpdate) -> anyhow::Res
         let joined: Vec<String> = errors.iter().map(ToString::to_string).collect();
         crate::telemetry::redact::scrub(&joined.join("; "))
     });
-    repo::save_update(&mut tx, &update, last_error.as_deref()).await?;
-    tx.commit().await?;
+    repo::save_update(&customers.db, &update, last_error.as_deref()).await?;
     if let Some(error) = &last_error {
         tracing::warn!(update_id = %update.id, error = %error, "profile update not fully applied");
     }

@@ -7,6 +7,6 @@ mod profile_updates;
 
 pub use links::{LinkRow, create_pending, find_links, link_status, record_failure, record_links};
 pub use profile_updates::{
-    Stored, StoredUpdate, fail_pending, insert_update, latest_unfinished, load_update,
-    lock_customer_updates, lock_update, save_update, supersede_pending,
+    Stored, StoredUpdate, claim_update, fail_pending, insert_update, latest_unfinished,
+    load_update, lock_customer_updates, save_update, supersede_pending,
 };

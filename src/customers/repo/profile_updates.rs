@@ -157,16 +157,35 @@ pub async fn latest_unfinished(
     }))
 }
 
-/// Holds the update for the caller's transaction, so attempts at it (the request's own and the retry job's)
-/// take turns: the second reads what the first recorded instead of writing the systems again.
-pub async fn lock_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!(
-        "SELECT pg_advisory_xact_lock(hashtextextended('profile_update:' || $1::text, 0))",
-        id.to_string()
+/// Claims the update for one attempt until `lease` has passed, returning it as stored now; `None` while
+/// another attempt holds it (or when it is gone). The claim ends with [`save_update`].
+pub async fn claim_update(
+    pool: &PgPool,
+    id: Uuid,
+    lease: std::time::Duration,
+) -> anyhow::Result<Option<StoredUpdate>> {
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let row = sqlx::query!(
+        "UPDATE profile_updates SET attempt_until = now() + make_interval(secs => $2::bigint / 1000.0)
+         WHERE id = $1 AND (attempt_until IS NULL OR attempt_until < now())
+         RETURNING id, changes, whmcs_client_id, salesforce_contact_id, whmcs_status, salesforce_status",
+        id,
+        lease_ms,
     )
-    .execute(&mut *conn)
+    .fetch_optional(pool)
     .await?;
-    Ok(())
+    row.map(|row| {
+        Ok(StoredUpdate {
+            id: row.id,
+            change: serde_json::from_value(row.changes)
+                .context("reading a stored profile change")?,
+            whmcs_client_id: row.whmcs_client_id,
+            salesforce_contact_id: row.salesforce_contact_id,
+            whmcs: Stored::parse(&row.whmcs_status),
+            salesforce: Stored::parse(&row.salesforce_status),
+        })
+    })
+    .transpose()
 }
 
 pub async fn load_update(
@@ -194,9 +213,10 @@ pub async fn load_update(
     .transpose()
 }
 
-/// Moves each system forward only from `pending`, so a stale attempt never undoes a newer state.
+/// Moves each system forward only from `pending`, so a stale attempt never undoes a newer state, and ends the
+/// attempt's claim.
 pub async fn save_update(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     update: &StoredUpdate,
     last_error: Option<&str>,
 ) -> sqlx::Result<()> {
@@ -204,14 +224,15 @@ pub async fn save_update(
         "UPDATE profile_updates
              SET whmcs_status = CASE WHEN whmcs_status = 'pending' THEN $2 ELSE whmcs_status END,
                  salesforce_status = CASE WHEN salesforce_status = 'pending' THEN $3 ELSE salesforce_status END,
-                 last_error = $4
+                 last_error = $4,
+                 attempt_until = NULL
              WHERE id = $1",
         update.id,
         update.whmcs.as_str(),
         update.salesforce.as_str(),
         last_error,
     )
-    .execute(&mut *conn)
+    .execute(pool)
     .await?;
     Ok(())
 }

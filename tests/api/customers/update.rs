@@ -442,7 +442,6 @@ async fn a_system_down_for_every_retry_ends_as_a_failed_update_not_a_silent_half
 /// authenticated request checks its session in the database). Before the per-update lock, `attempt` held no
 /// connection across the provider calls.
 #[tokio::test]
-#[ignore = "open: sync::attempt holds a pooled connection (advisory xact lock) across provider calls; needs a lease instead (see the review report)"]
 async fn changes_waiting_on_a_slow_provider_do_not_hold_database_connections() {
     let app = spawn_sandboxed_app_with(Sandboxed::new().configure(|settings| {
         settings.database.max_connections = 2;
