@@ -125,7 +125,12 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             cache.clone(),
             messaging.clone(),
         )?,
-        customers: crate::customers::Customers::new(db.clone(), whmcs.clone(), salesforce.clone()),
+        customers: crate::customers::Customers::new(
+            db.clone(),
+            &settings.jobs,
+            whmcs.clone(),
+            salesforce.clone(),
+        ),
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
         orders: crate::orders::Orders::new(
             db.clone(),
