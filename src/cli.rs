@@ -119,12 +119,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
     let catalog =
         crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone());
     Ok(AppState {
-        auth: crate::auth::AuthService::new(
-            &settings.auth,
-            db.clone(),
-            cache.clone(),
-            messaging.clone(),
-        )?,
+        auth: crate::auth::AuthService::new(&settings.auth, db.clone(), cache.clone(), messaging)?,
         customers: crate::customers::Customers::new(
             db.clone(),
             &settings.jobs,
@@ -141,16 +136,8 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             catalog.clone(),
         ),
         catalog,
-        subscriptions: crate::subscriptions::Subscriptions::new(
-            whmcs.clone(),
-            freebit.clone(),
-            cache.clone(),
-        ),
-        support: crate::support::Support::new(db.clone(), salesforce.clone()),
-        messaging,
-        whmcs,
-        salesforce,
-        freebit,
+        subscriptions: crate::subscriptions::Subscriptions::new(whmcs, freebit, cache.clone()),
+        support: crate::support::Support::new(db.clone(), salesforce),
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),
