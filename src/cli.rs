@@ -119,13 +119,13 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
     let catalog =
         crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone());
     Ok(AppState {
-        auth: crate::auth::AuthService::new(
-            &settings.auth,
+        auth: crate::auth::AuthService::new(&settings.auth, db.clone(), cache.clone(), messaging)?,
+        customers: crate::customers::Customers::new(
             db.clone(),
-            cache.clone(),
-            messaging.clone(),
-        )?,
-        customers: crate::customers::Customers::new(db.clone(), whmcs.clone(), salesforce.clone()),
+            &settings.jobs,
+            whmcs.clone(),
+            salesforce.clone(),
+        ),
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
         orders: crate::orders::Orders::new(
             db.clone(),
@@ -136,16 +136,8 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             catalog.clone(),
         ),
         catalog,
-        subscriptions: crate::subscriptions::Subscriptions::new(
-            whmcs.clone(),
-            freebit.clone(),
-            cache.clone(),
-        ),
-        support: crate::support::Support::new(db.clone(), salesforce.clone()),
-        messaging,
-        whmcs,
-        salesforce,
-        freebit,
+        subscriptions: crate::subscriptions::Subscriptions::new(whmcs, freebit, cache.clone()),
+        support: crate::support::Support::new(db.clone(), salesforce),
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),

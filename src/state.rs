@@ -8,10 +8,6 @@ use crate::cache::Cache;
 use crate::catalog::Catalog;
 use crate::config::Settings;
 use crate::customers::Customers;
-use crate::integrations::freebit::FreebitClient;
-use crate::integrations::messaging::MessagingClient;
-use crate::integrations::salesforce::SalesforceClient;
-use crate::integrations::whmcs::WhmcsClient;
 use crate::jobs::JobsStatus;
 use crate::orders::Orders;
 use crate::subscriptions::Subscriptions;
@@ -38,11 +34,4 @@ pub struct AppState {
     pub orders: Orders,
     pub subscriptions: Subscriptions,
     pub support: Support,
-
-    /// The provider clients, built once; the handles above hold clones. Here for the integration tests, which
-    /// drive the providers directly: application code reaches a client through its context's handle.
-    pub messaging: MessagingClient,
-    pub whmcs: WhmcsClient,
-    pub salesforce: SalesforceClient,
-    pub freebit: FreebitClient,
 }

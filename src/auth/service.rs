@@ -26,8 +26,8 @@ use crate::integrations::messaging::MessagingClient;
 
 /// Auth's handle: built once in `cli::build_state` and reached as `state.auth`. Handlers and extractors use
 /// its keys, passwords, secrets and limiter; its jobs (the password-reset email) also use the pool and the
-/// messaging client. Request-path methods take the caller's pool or connection, so the caller decides what
-/// commits together.
+/// messaging client. Request-path methods take the caller's connection or transaction, so the caller decides
+/// what commits together; [`AuthService::refresh`], a transaction of its own, runs on the handle's pool.
 pub struct AuthService {
     pub settings: AuthSettings,
     pub keys: TokenKeys,
@@ -144,11 +144,10 @@ impl AuthService {
 
     pub async fn refresh(
         &self,
-        pool: &PgPool,
         presented: &str,
         client: &ClientInfo,
     ) -> Result<Refreshed, RefreshError> {
-        let mut tx = pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let Some(row) = repo::lock_refresh(&mut tx, &secrets::hash(presented)).await? else {
             return Err(RefreshError::Invalid);
         };

@@ -5,8 +5,8 @@
 //! [`links_for`] (or [`require_links`] in a handler), never the `customer_links` table.
 //!
 //! `domain` holds the links and the profile; `repo` the tables (`customer_links`, `profile_updates`);
-//! `links` the lookup; `linking` the job linking a new customer; `sync` writes a profile change to both
-//! systems and retries it; `whmcs` and `salesforce` are each system's raw types and mappers; `routes` is the
+//! `links` the lookup; `linking` the job linking a new customer; `service` the use cases (a profile change);
+//! `sync` writes a profile change to both systems and retries it; `whmcs` and `salesforce` are each system's raw types and mappers; `routes` is the
 //! HTTP surface, `validation` its body checks.
 
 mod domain;
@@ -16,6 +16,7 @@ mod links;
 mod repo;
 mod routes;
 mod salesforce;
+mod service;
 mod sync;
 mod validation;
 mod whmcs;
@@ -36,19 +37,27 @@ use crate::integrations::whmcs::WhmcsClient;
 use crate::jobs::Runner;
 
 /// What the customers context needs from the process, built once in `cli::build_state` and reached as
-/// `state.customers`: the pool (its tables, the account it reads from auth), and the WHMCS and Salesforce
-/// clients the profile is read from and written to.
+/// `state.customers`: the pool (its tables, the account it reads from auth), the job settings (a profile
+/// change enqueues its retry job), and the WHMCS and Salesforce clients the profile is read from and written
+/// to.
 #[derive(Clone)]
 pub struct Customers {
     db: PgPool,
+    jobs: JobSettings,
     whmcs: WhmcsClient,
     salesforce: SalesforceClient,
 }
 
 impl Customers {
-    pub fn new(db: PgPool, whmcs: WhmcsClient, salesforce: SalesforceClient) -> Self {
+    pub fn new(
+        db: PgPool,
+        jobs: &JobSettings,
+        whmcs: WhmcsClient,
+        salesforce: SalesforceClient,
+    ) -> Self {
         Self {
             db,
+            jobs: jobs.clone(),
             whmcs,
             salesforce,
         }

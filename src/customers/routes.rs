@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::domain::{PortalAccount, Profile, ProfileUpdate, UpdateStatus};
-use super::links::{LinkLookupError, links_for, require_links};
+use super::links::{LinkLookupError, links_for};
 use super::{CustomerError, Customers};
-use super::{repo, salesforce, sync, validation, whmcs};
+use super::{repo, salesforce, service, validation, whmcs};
 use crate::auth::{self, Customer};
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -135,16 +135,7 @@ pub async fn update_me(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let change = validation::profile_change(&body).map_err(ApiError::validation)?;
-    let links = require_links(&state.db, customer.0.user_id).await?;
-    let mut tx = state.db.begin().await?;
-    let update = sync::record(&mut tx, &state.settings.jobs, &links, change)
-        .await
-        .map_err(ApiError::internal)?;
-    tx.commit().await?;
-    let update = sync::attempt(&state.customers, update)
-        .await
-        .map_err(ApiError::internal)?
-        .outcome();
+    let update = service::update_profile(&state.customers, customer.0.user_id, change).await?;
     match update.status {
         UpdateStatus::Applied => Ok(HttpResponse::Ok().json(update)),
         UpdateStatus::Pending => Ok(HttpResponse::Accepted().json(update)),

@@ -4,14 +4,14 @@
 //!
 //! `domain` holds the provider-agnostic types; one mapper per provider turns raw payloads into them
 //! (`whmcs`: WHMCS service → `Subscription`; `freebit`: Freebit detail + traffic → `SimLine`); `service`
-//! talks to the providers for one customer; `audit` writes the trail (the `sim_actions` table); `routes` is
+//! talks to the providers for one customer; `repo` writes the trail (the `sim_actions` table); `routes` is
 //! the HTTP surface; `plans` is the catalog of plan codes the portal accepts.
 
-mod audit;
 mod domain;
 mod error;
 mod freebit;
 mod plans;
+mod repo;
 mod routes;
 mod service;
 mod whmcs;

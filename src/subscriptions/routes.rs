@@ -8,9 +8,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 use validator::{Validate, ValidateArgs, ValidationError};
 
-use super::audit::{self, Entry, Outcome};
 use super::domain::{SimAction, SimActionResult, SimLine, Subscription, SubscriptionList};
 use super::plans;
+use super::repo::{self, Entry, Outcome};
 use super::service::{SimCommand, SubscriptionAccount};
 use crate::auth::Customer;
 use crate::customers::require_links;
@@ -363,7 +363,7 @@ async fn change(
                 let provider_reference = applied
                     .confirmed_by_read_back
                     .then_some("confirmed by read-back after an ambiguous failure");
-                let recorded = audit::record(
+                let recorded = repo::record(
                     &state.db,
                     &Entry {
                         user_id,
@@ -396,7 +396,7 @@ async fn change(
                 } else {
                     Outcome::Rejected
                 };
-                let _ = audit::record(
+                let _ = repo::record(
                     &state.db,
                     &Entry {
                         user_id,

@@ -5,9 +5,9 @@
 //! 18-character Salesforce id is also a 404. See `salesforce::case` for how categories, priorities and
 //! statuses map to Case fields.
 
-mod authors;
 mod domain;
 mod error;
+mod repo;
 mod routes;
 mod salesforce;
 

@@ -13,7 +13,7 @@ use super::domain::{
 };
 use super::error::SupportError;
 use super::salesforce::{self as store, After, parse_datetime};
-use super::{Support, authors};
+use super::{Support, repo};
 use crate::auth::Customer;
 use crate::customers::require_links;
 use crate::errors::{ApiError, ErrorCode, required_text, rule};
@@ -261,7 +261,7 @@ pub async fn get_case(
     .await
     .map_err(SupportError::from)?
     .ok_or(SupportError::CaseNotFound)?;
-    let by_customers = authors::customer_comments(&state.db, &case.summary.id)
+    let by_customers = repo::customer_comments(&state.db, &case.summary.id)
         .await
         .map_err(SupportError::from)?;
     for comment in &mut comments {
@@ -333,7 +333,7 @@ async fn post_comment(
         return Err(SupportError::CaseClosed);
     }
     let mut comment = store::create_comment(&support.salesforce, &case.summary.id, text).await?;
-    if let Err(error) = authors::record(&support.db, &comment.id, &case.summary.id, user_id).await {
+    if let Err(error) = repo::record(&support.db, &comment.id, &case.summary.id, user_id).await {
         // Without the record the comment would show as written by support: take it back.
         if let Err(undo) = store::delete_comment(&support.salesforce, &comment.id).await {
             tracing::error!(comment_id = %comment.id, error = %undo, "could not take back an unattributed case comment");

@@ -14,8 +14,7 @@ pub use crate::helpers::token_of as token;
 
 /// The WHMCS client as the sandbox has it, read through the WHMCS client itself.
 pub async fn whmcs_client(app: &TestApp, client: ClientRef<'_>) -> ClientDetails {
-    app.state
-        .whmcs
+    app.whmcs
         .get_clients_details(client, false)
         .await
         .expect("WHMCS client")

@@ -56,8 +56,7 @@ async fn clear_faults(app: &TestApp) {
 }
 
 async fn close_case(app: &TestApp, id: &str) {
-    app.state
-        .salesforce
+    app.salesforce
         .update("Case", id, &json!({ "Status": "Closed" }))
         .await
         .unwrap();

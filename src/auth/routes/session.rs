@@ -226,7 +226,7 @@ pub async fn refresh(
         .filter(|token| !token.is_empty() && token.len() <= 128)
         .ok_or(AuthError::NoRefreshToken)?;
     let client = client_info(&req, auth.settings.trust_forwarded_for);
-    let refreshed = match auth.refresh(&state.db, &presented, &client).await {
+    let refreshed = match auth.refresh(&presented, &client).await {
         Ok(refreshed) => refreshed,
         Err(error) => match AuthError::from(error) {
             AuthError::InvalidRefreshToken => {

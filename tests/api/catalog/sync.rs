@@ -33,15 +33,13 @@ async fn reprice(app: &TestApp, sku: &str, price: u32) {
         id: String,
     }
     let entries: Vec<Entry> = app
-        .state
         .salesforce
         .query(&format!(
             "SELECT Id FROM PricebookEntry WHERE ProductCode = '{sku}'"
         ))
         .await
         .unwrap();
-    app.state
-        .salesforce
+    app.salesforce
         .update(
             "PricebookEntry",
             &entries[0].id,

@@ -3,6 +3,8 @@
 use actix_web::web;
 use concierge::cli::{build_runner, build_state};
 use concierge::config::Settings;
+use concierge::integrations::salesforce::SalesforceClient;
+use concierge::integrations::whmcs::WhmcsClient;
 use concierge::startup::Application;
 use concierge::state::AppState;
 use sqlx::PgPool;
@@ -16,6 +18,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: PgPool,
     pub state: AppState,
+    /// Provider clients configured like the app's (built from `state.settings`), for tests that read or
+    /// change a provider's records directly, as someone working in WHMCS or Salesforce would.
+    pub whmcs: WhmcsClient,
+    pub salesforce: SalesforceClient,
     pub sandbox: Option<TestSandbox>,
     shutdown: watch::Sender<bool>,
     server: actix_web::dev::ServerHandle,
@@ -86,6 +92,8 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             .build()
             .expect("client"),
         db: state.db.clone(),
+        whmcs: WhmcsClient::new(&state.settings.providers).expect("whmcs client"),
+        salesforce: SalesforceClient::new(&state.settings.providers).expect("salesforce client"),
         state,
         sandbox,
         shutdown,

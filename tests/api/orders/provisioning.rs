@@ -344,8 +344,7 @@ async fn a_crash_after_addorder_went_out_resumes_without_a_second_whmcs_order() 
     .execute(&app.db)
     .await
     .expect("marker");
-    app.state
-        .whmcs
+    app.whmcs
         .add_order_noted(
             &concierge::integrations::whmcs::NewOrder {
                 clientid: 1,

@@ -6,8 +6,7 @@ use super::*;
 async fn a_case_shows_only_its_public_comments_oldest_first_and_the_customer_can_add_one() {
     let (app, token) = demo().await;
     // An internal note support wrote: never shown to the customer.
-    app.state
-        .salesforce
+    app.salesforce
         .create(
             "CaseComment",
             &json!({ "ParentId": DEMO_CASE, "CommentBody": "Internal: check the HLR.", "IsPublished": false }),

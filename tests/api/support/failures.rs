@@ -90,11 +90,7 @@ async fn a_case_that_disappears_in_salesforce_is_not_found() {
     assert_eq!(comment.status(), 404);
     assert_eq!(problem(comment).await["code"], "not-found");
 
-    app.state
-        .salesforce
-        .delete("Case", DEMO_CASE)
-        .await
-        .unwrap();
+    app.salesforce.delete("Case", DEMO_CASE).await.unwrap();
     let read = get(&app, &token, &path).await;
     assert_eq!(read.status(), 404);
     let list: Value = get(&app, &token, "/api/v1/support/cases")
