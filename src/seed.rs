@@ -23,7 +23,14 @@ pub const DEMO_ADMIN: (&str, &str) = ("admin@concierge.test", "concierge-admin")
 /// A demo client advisor of the brand `maison` in its Paris store.
 pub const DEMO_ADVISOR: (&str, &str) = ("advisor@concierge.test", "concierge-advisor");
 
+/// Refuses to run in production: the demo users have published passwords, and the demo customer would be
+/// linked to whatever WHMCS client and Salesforce contact carry the sandbox's ids.
 pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
+    if settings.environment == crate::config::Environment::Production {
+        anyhow::bail!(
+            "seed loads demo users with published passwords; it refuses to run in production (CONCIERGE_ENV=production)"
+        );
+    }
     let passwords = Passwords::new(&settings.auth)?;
     let mut lines = Vec::new();
     let users = [

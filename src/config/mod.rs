@@ -186,8 +186,6 @@ pub struct AuthSettings {
     /// tabs, a lost response) instead of being treated as theft.
     pub reuse_grace_secs: u64,
     pub refresh_cookie_name: String,
-    /// `Secure` on the refresh cookie; off only for plain-HTTP local development.
-    pub cookie_secure: bool,
     /// Secret from which refresh tokens are derived (base64, at least 32 bytes). Only hashes are stored.
     pub refresh_token_key: SecretString,
     /// Ed25519 private keys (PKCS#8 PEM). The first signs; all verify, so keys can be rotated.

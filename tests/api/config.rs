@@ -166,3 +166,13 @@ fn tempdir_with(default_toml: &str) -> std::path::PathBuf {
     std::fs::write(dir.join("default.toml"), default_toml).unwrap();
     dir
 }
+
+/// Browsers treat `http://localhost` as a secure context, so no environment needs a refresh cookie without
+/// `Secure`: there is no setting to turn it off (issue 10, item 6).
+#[test]
+fn no_environment_can_send_the_refresh_cookie_without_secure() {
+    for environment in [Environment::Development, Environment::Test] {
+        let error = load(environment, &[("auth.cookie_secure", "false")]).unwrap_err();
+        assert!(error.contains("cookie_secure"), "{error}");
+    }
+}

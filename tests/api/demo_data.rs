@@ -26,3 +26,24 @@ fn the_demo_login_is_linked_to_the_sandboxs_first_demo_customer() {
 fn the_plan_codes_the_portal_accepts_are_the_sandboxs_plans() {
     assert_eq!(concierge::subscriptions::PLANS, demo::PLANS);
 }
+
+/// The demo users have published passwords: `concierge seed` refuses to create them in production (issue 10,
+/// item 20), and nothing is written.
+#[tokio::test]
+async fn seeding_refuses_to_run_in_production() {
+    let database = crate::helpers::fresh_database().await;
+    let mut settings = crate::helpers::test_settings(&database);
+    settings.environment = concierge::config::Environment::Production;
+    let pool = sqlx::PgPool::connect(&crate::helpers::database_url(&database))
+        .await
+        .unwrap();
+
+    let error = concierge::seed::run(&pool, &settings).await.unwrap_err();
+
+    assert!(error.to_string().contains("production"), "{error}");
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+}

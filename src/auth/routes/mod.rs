@@ -19,7 +19,8 @@ pub fn refresh_cookie(auth: &AuthService, token: &str) -> Cookie<'static> {
     Cookie::build(auth.settings.refresh_cookie_name.clone(), token.to_owned())
         .path(COOKIE_PATH)
         .http_only(true)
-        .secure(auth.settings.cookie_secure)
+        // Always: browsers treat http://localhost as a secure context, so development needs no exception.
+        .secure(true)
         .same_site(SameSite::Strict)
         .max_age(CookieDuration::seconds(
             i64::try_from(auth.settings.refresh_absolute_lifetime_secs).unwrap_or(0),
