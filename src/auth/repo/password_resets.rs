@@ -38,6 +38,18 @@ pub async fn consume_reset(
     .await
 }
 
+/// Voids every unused reset link of the user: after a password change or reset, an older link (perhaps in a
+/// mailbox someone else reads) must not set the password again.
+pub async fn void_resets(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, sqlx::Error> {
+    let voided = sqlx::query!(
+        "UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+        user_id,
+    )
+    .execute(conn)
+    .await?;
+    Ok(voided.rows_affected())
+}
+
 pub async fn reset_recipient(
     conn: &mut PgConnection,
     reset_id: Uuid,

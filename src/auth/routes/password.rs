@@ -63,6 +63,7 @@ pub async fn change(
     let client = client_info(&req, auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
     repo::set_password(&mut tx, user.user_id, &hash).await?;
+    repo::void_resets(&mut tx, user.user_id).await?;
     let ended = repo::revoke_all(
         &mut tx,
         user.user_id,
@@ -194,6 +195,7 @@ pub async fn reset(
         return Err(AuthError::InvalidResetToken.into());
     };
     repo::set_password(&mut tx, user_id, &hash).await?;
+    repo::void_resets(&mut tx, user_id).await?;
     let ended = repo::revoke_all(&mut tx, user_id, None, "password_reset").await?;
     repo::audit(
         &mut tx,

@@ -171,3 +171,32 @@ async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions
         200
     );
 }
+
+/// A reset (or a password change) voids the user's other reset links: an older link, perhaps in a mailbox
+/// someone else reads, must not set the password again (issue 10, item 21).
+#[tokio::test]
+async fn a_reset_voids_the_other_reset_links() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
+    register(&app, "twice@example.com").await;
+    assert_eq!(forgot(&app, "twice@example.com").await.status(), 202);
+    let first = reset_token_sent_to(&app, "twice@example.com").await;
+    assert_eq!(forgot(&app, "twice@example.com").await.status(), 202);
+    eventually(15, "the second reset email", || async {
+        (app.sandbox().messages_to("twice@example.com").await.len() >= 2).then_some(())
+    })
+    .await;
+    let second = reset_token_sent_to(&app, "twice@example.com").await;
+    assert_ne!(first, second);
+
+    assert_eq!(reset(&app, &second, NEW_PASSWORD).await.status(), 204);
+
+    let stale = reset(&app, &first, "yet-another-unusual-passphrase").await;
+    assert_eq!(stale.status(), 400);
+    assert_eq!(
+        login_response(&app, "twice@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    app.stop().await;
+}
