@@ -59,7 +59,9 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
         tracing::debug!(%error, "access token rejected");
         unauthorized("The access token is invalid or expired.")
     })?;
-    // Checked on every request so a revoked session or a disabled user is locked out at once.
+    // Checked on every request so a revoked session or a disabled user is locked out at once. Kind, roles,
+    // brand and stores come from the database too, not the claims: a demotion or a scope change applies on
+    // the next request rather than when the access token expires.
     let check = repo::check_session(&state.db, claims.sid, claims.sub)
         .await?
         .ok_or_else(|| unauthorized("The session has ended."))?;
@@ -74,7 +76,7 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
         } else {
             UserKind::Customer
         },
-        roles: claims
+        roles: check
             .roles
             .iter()
             .filter_map(|role| Role::parse(role))

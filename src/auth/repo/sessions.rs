@@ -213,11 +213,13 @@ pub async fn active_sessions(
     .await
 }
 
-/// What every authenticated request checks: the session still stands and its user is enabled.
+/// What every authenticated request checks: the session still stands and its user is enabled; and who the
+/// user is now (kind, roles, brand, stores), so a demotion or scope change applies on the next request.
 pub struct SessionCheck {
     pub revoked: bool,
     pub disabled: bool,
     pub kind: String,
+    pub roles: Vec<String>,
     pub brand_id: Option<String>,
     pub store_ids: Vec<String>,
 }
@@ -230,7 +232,7 @@ pub async fn check_session(
     sqlx::query_as!(
         SessionCheck,
         r#"SELECT (s.revoked_at IS NOT NULL OR s.expires_at <= now()) AS "revoked!", (u.disabled_at IS NOT NULL) AS "disabled!",
-                  u.kind, u.brand_id, u.store_ids
+                  u.kind, u.roles, u.brand_id, u.store_ids
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.id = $1 AND s.user_id = $2"#,
         session_id,

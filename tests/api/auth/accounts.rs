@@ -417,3 +417,64 @@ async fn every_auth_event_is_audited_without_secrets() {
     let everything = format!("{rows:?}");
     assert!(!everything.contains(PASSWORD) && !everything.contains(&refresh_token(&login)));
 }
+
+#[tokio::test]
+async fn a_demotion_or_scope_change_applies_on_the_next_request_not_when_the_token_expires() {
+    let app = spawn_app().await;
+    let root = admin(&app, "root@example.com").await;
+    let second = admin(&app, "second@example.com").await;
+    let second_id = get_with(&app, "/api/v1/auth/me", &access(&second))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        get_with(&app, "/api/v1/admin/users", &access(&second))
+            .await
+            .status(),
+        200
+    );
+
+    let demoted = app
+        .client
+        .patch(app.url(&format!("/api/v1/admin/users/{second_id}")))
+        .bearer_auth(access(&root))
+        .json(&json!({ "roles": ["manager"], "brand_id": "maison", "store_ids": ["paris-1"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demoted.status(), 200);
+
+    // The same, still-valid access token (its claims still say admin) is refused at once.
+    let refused = get_with(&app, "/api/v1/admin/users", &access(&second)).await;
+    assert_eq!(
+        refused.status(),
+        403,
+        "the demotion applies on the next request"
+    );
+    problem(refused).await;
+    let me: Value = get_with(&app, "/api/v1/auth/me", &access(&second))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["roles"], json!(["manager"]));
+    assert_eq!(me["brand_id"], "maison");
+    assert_eq!(me["store_ids"], json!(["paris-1"]));
+
+    // And a promotion made in the database likewise applies to the token already issued.
+    sqlx::query("UPDATE users SET roles = ARRAY['admin'] WHERE id = $1::uuid")
+        .bind(&second_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        get_with(&app, "/api/v1/admin/users", &access(&second))
+            .await
+            .status(),
+        200
+    );
+}
