@@ -9,7 +9,7 @@ use actix_web::middleware::{Compat, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::errors;
-use crate::http::{cors, observe, security_headers};
+use crate::http::{catch_panic, cors, observe, security_headers};
 use crate::observability;
 use crate::operations::{self, OpenApiJson};
 use crate::routes;
@@ -74,7 +74,9 @@ fn build_server(
 
     let mut server = HttpServer::new(move || {
         App::new()
-            // Registered last = runs first: CORS answers preflights inside the request span.
+            // Registered last = runs first: CORS answers preflights inside the request span. The panic guard is
+            // innermost, so its 500 still gets CORS and security headers, the request id, and the http metrics.
+            .wrap(from_fn(catch_panic))
             .wrap(Compat::new(cors(&origins, EXPOSED_CONTEXT_HEADERS)))
             .wrap(security_headers())
             .wrap(from_fn(move |req, next| observe(req, next, timeout)))

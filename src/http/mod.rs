@@ -1,9 +1,11 @@
-//! HTTP plumbing shared by every context: request ids, the request span and metrics, timeouts, security
-//! headers, CORS, and [`resource`] (405 for unsupported methods).
+//! HTTP plumbing shared by every context: request ids, the request span and metrics, timeouts, the panic
+//! guard, security headers, CORS, and [`resource`] (405 for unsupported methods).
 
 mod middleware;
+mod panic;
 pub mod request_context;
 mod resource;
 
 pub use middleware::{REQUEST_ID_HEADER, cors, docs_headers, observe, security_headers};
+pub use panic::catch_panic;
 pub use resource::resource;

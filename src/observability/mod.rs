@@ -58,6 +58,10 @@ fn describe() {
         "cache_errors_total",
         "Redis failures the cache absorbed, by operation"
     );
+    metrics::describe_counter!(
+        "http_panics_total",
+        "Handler panics turned into 500s, by route template (each one is a bug)"
+    );
     metrics::describe_counter!("jobs_total", "Job executions by queue and outcome");
     metrics::describe_histogram!(
         "job_duration_seconds",
@@ -94,4 +98,9 @@ pub fn record_http_request(method: &str, route: &str, status: u16, elapsed: Dura
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+}
+
+/// A handler panicked; the panic guard answered 500 in its place.
+pub fn record_http_panic(route: &str) {
+    metrics::counter!("http_panics_total", "route" => route.to_owned()).increment(1);
 }
