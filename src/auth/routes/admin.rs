@@ -1,18 +1,17 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
-use super::{name, validation};
+use super::{name, new_account, validation};
 use crate::auth::AuthError;
 use crate::auth::extractors::{Admin, client_info};
 use crate::auth::model::{Role, User, UserKind};
-use crate::auth::passwords::check_policy;
 use crate::auth::repo::{self, AuditEvent, NewUser};
 use crate::errors::{ApiError, ErrorCode, FieldError, field_errors, rule};
 use crate::state::AppState;
@@ -108,18 +107,7 @@ pub async fn create_staff(
     admin: Admin,
     body: web::Json<CreateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = field_errors([body.validate()]);
-    let email = Email::parse(&body.email);
-    let policy_email = Email::normalize(&body.email);
-    if let Err(error) = check_policy(
-        "password",
-        body.password.expose_secret(),
-        Some(&policy_email),
-    ) {
-        errors.push(error);
-    }
-    validation(errors)?;
-    let email = email.map_err(|error| AuthError::Invalid(vec![error.at("email")]))?;
+    let email = new_account(field_errors([body.validate()]), &body.email, &body.password)?;
 
     let hash = state.auth.passwords.hash(&body.password).await?;
     let roles = role_names(&body.roles);

@@ -10,7 +10,11 @@ use super::service::AuthService;
 use crate::auth::AuthError;
 use validator::ValidationError;
 
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::auth::passwords::check_policy;
 use crate::errors::{FieldError, required_text};
+use crate::types::Email;
 
 /// The refresh cookie is only ever sent to the auth routes.
 pub const COOKIE_PATH: &str = "/api/v1/auth";
@@ -37,6 +41,24 @@ pub fn clear_refresh_cookie(auth: &AuthService, response: &mut HttpResponse) {
 /// The `validator` rule for a person's name: 1–100 characters once trimmed.
 pub fn name(value: &str) -> Result<(), ValidationError> {
     required_text(value, 100)
+}
+
+/// The checks every new account's credentials pass (register and staff creation): the request's own field
+/// errors, the password policy (which knows the email), then the parsed email.
+pub fn new_account(
+    mut errors: Vec<FieldError>,
+    email: &str,
+    password: &SecretString,
+) -> Result<Email, AuthError> {
+    if let Err(error) = check_policy(
+        "password",
+        password.expose_secret(),
+        Some(&Email::normalize(email)),
+    ) {
+        errors.push(error);
+    }
+    validation(errors)?;
+    Email::parse(email).map_err(|error| AuthError::Invalid(vec![error.at("email")]))
 }
 
 pub fn validation(errors: Vec<FieldError>) -> Result<(), AuthError> {

@@ -6,11 +6,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::{clear_refresh_cookie, name, refresh_cookie, validation};
+use super::{clear_refresh_cookie, name, new_account, refresh_cookie};
 use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
 use crate::auth::model::{User, UserKind};
-use crate::auth::passwords::check_policy;
 use crate::auth::repo::{self, AuditEvent, NewUser};
 use crate::auth::service::TokenResponse;
 use crate::errors::{ApiError, ErrorCode, field_errors};
@@ -48,18 +47,7 @@ pub async fn register(
     req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = field_errors([body.validate()]);
-    let email = Email::parse(&body.email);
-    let policy_email = Email::normalize(&body.email);
-    if let Err(error) = check_policy(
-        "password",
-        body.password.expose_secret(),
-        Some(&policy_email),
-    ) {
-        errors.push(error);
-    }
-    validation(errors)?;
-    let email = email.map_err(|error| AuthError::Invalid(vec![error.at("email")]))?;
+    let email = new_account(field_errors([body.validate()]), &body.email, &body.password)?;
 
     let hash = state.auth.passwords.hash(&body.password).await?;
     let client = client_info(&req, state.auth.settings.trust_forwarded_for);
