@@ -13,6 +13,7 @@ mod model;
 mod passwords;
 mod repo;
 mod reset_email;
+mod retention;
 mod routes;
 mod secrets;
 mod service;
@@ -83,12 +84,27 @@ pub async fn create_user(
         .map(|row| row.to_user()))
 }
 
-/// Registers this context's jobs: the password-reset email.
+/// Registers this context's jobs: the password-reset email and the nightly prune of ended sessions, spent
+/// reset links and old audit rows.
 pub fn jobs(runner: Runner, auth: &Arc<AuthService>) -> anyhow::Result<Runner> {
-    let auth = Arc::clone(auth);
-    Ok(runner
-        .register(move |job, ctx| reset_email::send_password_reset(Arc::clone(&auth), job, ctx)))
+    let mailer = Arc::clone(auth);
+    let pruner = Arc::clone(auth);
+    runner
+        .register(move |job, ctx| reset_email::send_password_reset(Arc::clone(&mailer), job, ctx))
+        .register(move |job, ctx| retention::prune(Arc::clone(&pruner), job, ctx))
+        .schedule("auth-retention", &auth.settings.retention_cron, |tick| {
+            retention::PruneAuthRecords {
+                scheduled_for: tick,
+            }
+        })
 }
+
+/// Runs the nightly prune now (operators, tests); the counts of what went.
+pub async fn prune_records(auth: &AuthService) -> Result<PrunedRecords, sqlx::Error> {
+    repo::prune(&auth.db, &auth.retention()).await
+}
+
+pub use repo::Pruned as PrunedRecords;
 
 /// Mounted under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {

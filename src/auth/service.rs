@@ -102,6 +102,15 @@ impl AuthService {
         }))
     }
 
+    pub(super) fn retention(&self) -> repo::Retention {
+        repo::Retention {
+            idle_secs: self.settings.refresh_idle_timeout_secs,
+            ended_session_days: i32::try_from(self.settings.ended_session_retention_days)
+                .unwrap_or(i32::MAX),
+            audit_days: i32::try_from(self.settings.audit_retention_days).unwrap_or(i32::MAX),
+        }
+    }
+
     fn idle(&self) -> ChronoDuration {
         ChronoDuration::seconds(
             i64::try_from(self.settings.refresh_idle_timeout_secs).unwrap_or(i64::MAX / 2),

@@ -8,6 +8,10 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod safety;
+
+pub use safety::{is_committed_secret, secrets};
+
 pub const ENV_PREFIX: &str = "CONCIERGE__";
 pub const ENVIRONMENT_VAR: &str = "CONCIERGE_ENV";
 pub const CONFIG_DIR_VAR: &str = "CONCIERGE_CONFIG_DIR";
@@ -208,6 +212,12 @@ pub struct AuthSettings {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it, like the portal's
     /// Next.js server); otherwise the peer address is used.
     pub trust_forwarded_for: bool,
+    /// When the auth records' prune runs (sec min hour day-of-month month day-of-week).
+    pub retention_cron: String,
+    /// Ended (expired, idle or revoked) sessions are kept this long, then deleted with their refresh tokens.
+    pub ended_session_retention_days: u32,
+    /// Audit rows older than this are deleted.
+    pub audit_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -386,11 +396,23 @@ impl Settings {
                 );
             }
         }
+        if let Err(why) = safety::check(self) {
+            return Err(ConfigError(why));
+        }
         if let Err(error) = self.jobs.cron.housekeeping.parse::<cron::Schedule>() {
             return fail(
                 "jobs.cron.housekeeping",
                 &format!("is not a valid cron expression: {error}"),
             );
+        }
+        if let Err(error) = self.auth.retention_cron.parse::<cron::Schedule>() {
+            return fail(
+                "auth.retention_cron",
+                &format!("is not a valid cron expression: {error}"),
+            );
+        }
+        if self.auth.audit_retention_days == 0 {
+            return fail("auth.audit_retention_days", "must be at least 1");
         }
         if let Err(error) = self.catalog.sync_cron.parse::<cron::Schedule>() {
             return fail(

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod passwords;
+mod retention;
 mod rotation;
 mod tokens;
 

@@ -176,3 +176,187 @@ fn no_environment_can_send_the_refresh_cookie_without_secure() {
         assert!(error.contains("cookie_secure"), "{error}");
     }
 }
+
+fn production(overrides: &[(&str, &str)]) -> Result<Settings, String> {
+    let mut figment = Settings::figment(&config_dir(), Environment::Production)
+        .map_err(|e| e.to_string())?
+        .merge(("database.url", "postgres://app@db/concierge"))
+        .merge(("redis.url", "redis://cache:6379"))
+        .merge(
+            <figment::providers::Toml as figment::providers::Format>::string(PRODUCTION_SECRETS),
+        );
+    for (key, value) in overrides {
+        figment = figment.merge((*key, *value));
+    }
+    Settings::extract(figment).map_err(|e| e.to_string())
+}
+
+#[test]
+fn production_refuses_every_secret_committed_for_development() {
+    let development = load(Environment::Development, &[]).unwrap();
+    let committed: Vec<(String, String)> = concierge::config::secrets(&development)
+        .into_iter()
+        .map(|(name, secret)| (name, secret.expose_secret().to_owned()))
+        .collect();
+    let single = [
+        ("auth.refresh_token_key", "auth.refresh_token_key"),
+        ("billing.cursor_key", "billing.cursor_key"),
+        (
+            "providers.salesforce.client_secret",
+            "providers.salesforce.client_secret",
+        ),
+        ("providers.whmcs.secret", "providers.whmcs.secret"),
+        ("providers.freebit.oem_key", "providers.freebit.oem_key"),
+        ("providers.messaging.api_key", "providers.messaging.api_key"),
+    ];
+    for (key, name) in single {
+        let (_, value) = committed
+            .iter()
+            .find(|(committed_name, _)| committed_name == name)
+            .unwrap_or_else(|| panic!("development has no {name}"));
+        let error = production(&[(key, value)]).unwrap_err();
+        assert!(error.contains(key), "{key}: {error}");
+        // A secret of the deployment's own is accepted.
+        production(&[(key, "a-deployment-secret-of-its-own-0123456789abcdef")]).unwrap();
+    }
+
+    let development_pem = development.auth.signing_keys[0]
+        .private_key_pem
+        .expose_secret();
+    let with_dev_key = Settings::figment(&config_dir(), Environment::Production)
+        .unwrap()
+        .merge(("database.url", "postgres://app@db/concierge"))
+        .merge(("redis.url", "redis://cache:6379"))
+        .merge(
+            <figment::providers::Toml as figment::providers::Format>::string(PRODUCTION_SECRETS),
+        )
+        // Rotated in behind the deployment's own key, it would still verify tokens anyone can forge.
+        .merge((
+            "auth.signing_keys",
+            vec![
+                serde_json::json!({"kid": "prod-1", "private_key_pem": PRODUCTION_PEM}),
+                serde_json::json!({"kid": "renamed", "private_key_pem": format!("\n{development_pem}  ")}),
+            ],
+        ));
+    let error = Settings::extract(with_dev_key).unwrap_err().to_string();
+    assert!(error.contains("auth.signing_keys `renamed`"), "{error}");
+}
+
+const PRODUCTION_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIGQkyak2mX9LxMX4EMRLonTx+Q2/ExhQ4zTeuQcmMQmX\n-----END PRIVATE KEY-----\n";
+
+/// The production check knows a secret only by its digest; one committed without its digest would pass.
+#[test]
+fn every_committed_secret_is_known_to_the_production_check() {
+    for environment in [Environment::Development, Environment::Test] {
+        let settings = load(environment, &[]).unwrap();
+        let secrets = concierge::config::secrets(&settings);
+        assert!(secrets.len() >= 6, "{}", secrets.len());
+        for (name, secret) in secrets {
+            assert!(
+                concierge::config::is_committed_secret(secret.expose_secret()),
+                "{name} of {environment:?} is committed but its digest is not in config/safety.rs"
+            );
+        }
+    }
+}
+
+#[test]
+fn development_and_test_settings_refuse_to_listen_beyond_loopback() {
+    for environment in [Environment::Development, Environment::Test] {
+        for host in ["0.0.0.0", "::", "10.1.2.3"] {
+            let error = load(environment, &[("server.host", host)]).unwrap_err();
+            assert!(
+                error.contains("server.host"),
+                "{environment:?} {host}: {error}"
+            );
+        }
+        for host in ["127.0.0.1", "::1", "localhost"] {
+            load(environment, &[("server.host", host)]).unwrap();
+        }
+    }
+    // Production's own settings listen on every interface.
+    assert_eq!(production(&[]).unwrap().server.host, "0.0.0.0");
+}
+
+/// `docker compose up` must start the production service with the keys compose gives it, and the sandbox
+/// there must accept the credentials the product presents.
+#[test]
+fn the_compose_production_service_starts_with_the_keys_compose_gives_it() {
+    let compose = std::fs::read_to_string(config_dir().join("../docker/compose.yml")).unwrap();
+    let concierge = compose_environment(&compose, "concierge");
+    assert_eq!(
+        concierge.get("CONCIERGE_ENV").map(String::as_str),
+        Some("production")
+    );
+    let mut document = String::new();
+    for (name, value) in &concierge {
+        let Some(path) = name.strip_prefix("CONCIERGE__") else {
+            continue;
+        };
+        let key = path.to_lowercase().replace("__", ".");
+        let value = if value.starts_with('[') || value.starts_with('{') {
+            value.clone()
+        } else {
+            serde_json::to_string(value).unwrap()
+        };
+        document.push_str(&format!("{key} = {value}\n"));
+    }
+    let figment = Settings::figment(&config_dir(), Environment::Production)
+        .unwrap()
+        .merge(<figment::providers::Toml as figment::providers::Format>::string(&document));
+    Settings::extract(figment).unwrap_or_else(|error| panic!("{error}\n{document}"));
+
+    let sandbox = compose_environment(&compose, "sandbox");
+    for (product, accepted) in [
+        (
+            "CONCIERGE__PROVIDERS__SALESFORCE__CLIENT_SECRET",
+            "CONCIERGE__SANDBOX__SALESFORCE__CLIENT_SECRET",
+        ),
+        (
+            "CONCIERGE__PROVIDERS__WHMCS__SECRET",
+            "CONCIERGE__SANDBOX__WHMCS__SECRET",
+        ),
+        (
+            "CONCIERGE__PROVIDERS__FREEBIT__OEM_KEY",
+            "CONCIERGE__SANDBOX__FREEBIT__OEM_KEY",
+        ),
+        (
+            "CONCIERGE__PROVIDERS__MESSAGING__API_KEY",
+            "CONCIERGE__SANDBOX__MESSAGING__API_KEY",
+        ),
+    ] {
+        assert_eq!(concierge.get(product), sandbox.get(accepted), "{product}");
+        assert!(concierge.contains_key(product), "{product}");
+    }
+}
+
+/// The `environment:` map of one service in a compose file (plain `KEY: value` lines, as ours are written).
+fn compose_environment(compose: &str, service: &str) -> std::collections::BTreeMap<String, String> {
+    let mut in_service = false;
+    let mut in_environment = false;
+    let mut variables = std::collections::BTreeMap::new();
+    for line in compose.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if indent == 2 {
+            in_service = trimmed == format!("{service}:");
+            in_environment = false;
+        } else if in_service && indent == 4 {
+            in_environment = trimmed == "environment:";
+        } else if in_service
+            && in_environment
+            && indent == 6
+            && let Some((name, value)) = trimmed.split_once(": ")
+        {
+            let value = value
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .map_or_else(|| value.to_owned(), |v| v.replace("''", "'"));
+            variables.insert(name.to_owned(), value);
+        }
+    }
+    variables
+}

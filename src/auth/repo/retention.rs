@@ -1,0 +1,55 @@
+//! What the auth tables stop needing: ended sessions (their refresh tokens go with them), spent reset links
+//! and old audit rows.
+
+use sqlx::PgPool;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: u64,
+    pub reset_tokens: u64,
+    pub audit_rows: u64,
+}
+
+pub struct Retention {
+    /// A session counts as ended at its absolute expiry, `idle_secs` after its last use, or when revoked.
+    pub idle_secs: u64,
+    /// Ended sessions stay this long (the sessions page, investigations), then go.
+    pub ended_session_days: i32,
+    pub audit_days: i32,
+}
+
+pub async fn prune(pool: &PgPool, retention: &Retention) -> Result<Pruned, sqlx::Error> {
+    // A rotated refresh token is the record that detects its theft when it is replayed, so it lives exactly
+    // as long as its session (ON DELETE CASCADE), not less.
+    let sessions = sqlx::query!(
+        r#"DELETE FROM sessions
+           WHERE LEAST(expires_at,
+                       last_used_at + make_interval(secs => $1::float8),
+                       COALESCE(revoked_at, 'infinity'::timestamptz))
+                 < now() - make_interval(days => $2::int)"#,
+        retention.idle_secs as f64,
+        retention.ended_session_days,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    // A used or expired link can never be redeemed again.
+    let reset_tokens = sqlx::query!(
+        "DELETE FROM password_reset_tokens WHERE used_at IS NOT NULL OR expires_at < now()"
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let audit_rows = sqlx::query!(
+        "DELETE FROM auth_audit_log WHERE created_at < now() - make_interval(days => $1::int)",
+        retention.audit_days,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(Pruned {
+        sessions,
+        reset_tokens,
+        audit_rows,
+    })
+}
