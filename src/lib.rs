@@ -28,4 +28,6 @@ pub mod state;
 pub mod subscriptions;
 pub mod support;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod types;

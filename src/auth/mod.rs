@@ -18,6 +18,9 @@ mod routes;
 mod secrets;
 mod service;
 
+#[cfg(test)]
+mod proptests;
+
 use actix_web::web;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;

@@ -12,6 +12,9 @@ mod routes;
 mod service;
 mod whmcs;
 
+#[cfg(test)]
+mod proptests;
+
 use std::sync::Arc;
 
 use actix_web::web;

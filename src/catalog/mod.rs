@@ -10,6 +10,9 @@ mod routes;
 mod salesforce;
 mod snapshot;
 
+#[cfg(test)]
+mod proptests;
+
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;

@@ -21,6 +21,9 @@ mod sync;
 mod validation;
 mod whmcs;
 
+#[cfg(test)]
+mod proptests;
+
 use actix_web::web;
 use sqlx::{PgConnection, PgPool};
 use utoipa::OpenApi;

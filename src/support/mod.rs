@@ -11,6 +11,9 @@ mod repo;
 mod routes;
 mod salesforce;
 
+#[cfg(test)]
+mod proptests;
+
 use actix_web::web;
 use sqlx::PgPool;
 use utoipa::OpenApi;

@@ -198,6 +198,10 @@ impl PartialEq<String> for Pii<String> {
 }
 
 #[cfg(test)]
+#[path = "redact_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -16,6 +16,9 @@ mod email;
 pub mod ids;
 pub mod pagination;
 
+#[cfg(test)]
+mod proptests;
+
 pub use currency::Currency;
 pub use email::{Email, InvalidEmail};
 pub use ids::{CaseId, InvoiceId, OrderId, PathId, Sku, SubscriptionId};

@@ -73,7 +73,12 @@ fn decimal_text(text: &str) -> Result<i64, NumberError> {
     }
     // All digits, and the position of the decimal point counted from the right after scaling by 100.
     let all: String = format!("{whole}{fraction}");
-    let scale = i32::try_from(fraction.len()).map_err(|_| out_of_range())? - exponent - 2;
+    // Checked: Salesforce's text is untrusted, and `1e-2147483648` must be refused, not overflow.
+    let scale = i32::try_from(fraction.len())
+        .ok()
+        .and_then(|digits| digits.checked_sub(exponent))
+        .and_then(|scale| scale.checked_sub(2))
+        .ok_or_else(out_of_range)?;
     let all = all.trim_start_matches('0');
     let (kept, dropped) = if scale > 0 {
         let scale = usize::try_from(scale).map_err(|_| out_of_range())?;
@@ -91,7 +96,7 @@ fn decimal_text(text: &str) -> Result<i64, NumberError> {
         kept.parse().map_err(|_| out_of_range())?
     };
     if scale < 0 {
-        let zeros = u32::try_from(-scale).map_err(|_| out_of_range())?;
+        let zeros = scale.unsigned_abs();
         value = 10_i64
             .checked_pow(zeros)
             .and_then(|factor| value.checked_mul(factor))
@@ -99,6 +104,10 @@ fn decimal_text(text: &str) -> Result<i64, NumberError> {
     }
     Ok(if negative { -value } else { value })
 }
+
+#[cfg(test)]
+#[path = "numbers_proptests.rs"]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -30,6 +30,9 @@ mod plan;
 mod quota;
 pub mod raw;
 
+#[cfg(test)]
+mod proptests;
+
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};

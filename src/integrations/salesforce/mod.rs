@@ -14,6 +14,9 @@ mod sobjects;
 pub mod soql;
 mod wire;
 
+#[cfg(test)]
+mod proptests;
+
 use std::sync::Arc;
 
 use anyhow::Context;
