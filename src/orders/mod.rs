@@ -15,6 +15,9 @@ mod salesforce;
 mod service;
 mod trigger;
 
+#[cfg(test)]
+mod proptests;
+
 use actix_web::web;
 use sqlx::PgPool;
 use utoipa::OpenApi;
