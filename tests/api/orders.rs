@@ -2,6 +2,7 @@
 //! validation, the customer's pay method), reading, provisioning after approval, and the SSE stream.
 
 mod create;
+mod esim;
 mod events;
 mod provisioning;
 mod read;
