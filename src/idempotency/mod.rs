@@ -347,8 +347,30 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<StoredResponse, ApiError>> + Send + 'static,
 {
+    execute_checked(pool, user_id, key, fingerprint, |_| Ok(()), work).await
+}
+
+/// [`execute`], with `replayable` asked before a recorded answer is replayed: a recorded answer that names
+/// something no longer usable (an expired payment link) is refused with the error it returns instead. The
+/// key stays bound to its first answer, as Stripe's keys do: a new attempt takes a new key.
+pub async fn execute_checked<R, F, Fut>(
+    pool: &PgPool,
+    user_id: Uuid,
+    key: &IdempotencyKey,
+    fingerprint: &Fingerprint,
+    replayable: R,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    R: FnOnce(&StoredResponse) -> Result<(), ApiError>,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<StoredResponse, ApiError>> + Send + 'static,
+{
     let claim = match begin(pool, user_id, key, fingerprint).await? {
-        Begin::Replay(response) => return Ok(response.to_response(true)),
+        Begin::Replay(response) => {
+            replayable(&response)?;
+            return Ok(response.to_response(true));
+        }
         Begin::Started(claim) => claim,
     };
     let pool = pool.clone();
