@@ -266,7 +266,7 @@ async fn an_abandoned_or_expired_key_is_taken_over() {
     .execute(&app.db)
     .await
     .expect("expire");
-    sqlx::query("UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, response_body = NULL, created_at = now() - interval '1 hour' WHERE key = 'stuck'")
+    sqlx::query("UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, response_body = NULL, created_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' WHERE key = 'stuck'")
         .execute(&app.db)
         .await
         .expect("abandon");
