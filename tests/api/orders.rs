@@ -4,6 +4,7 @@
 mod create;
 mod esim;
 mod events;
+mod exactly_once;
 mod provisioning;
 mod read;
 
