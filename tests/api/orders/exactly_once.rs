@@ -126,3 +126,65 @@ async fn a_create_that_never_reached_salesforce_is_sent_by_the_retry_after_the_l
     );
     assert_eq!(composite_calls(&app), 2);
 }
+
+#[tokio::test]
+async fn a_lost_answer_to_the_provisioning_failure_case_opens_one_case() {
+    // Transport retries on: the case is upserted by the order's key, so a repeat updates it.
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .configure(|settings| settings.jobs.max_attempts = 1),
+    )
+    .await;
+    let token = token_of(&demo_customer(&app).await);
+    app.sandbox().inject_fault(
+        System::Whmcs,
+        json!({"operation": "AcceptOrder", "status": 500, "times": 100}),
+    );
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({"operation": "Portal_Case_Key__c", "phase": "after", "status": 500, "times": 1}),
+    );
+    let order = post_order(&app, &token, Some("fails"), &sim_order()).await;
+    assert_eq!(order.status(), 201);
+    let order: Value = order.json().await.expect("order");
+    let id = order["id"].as_str().expect("id").to_owned();
+    let salesforce_id = salesforce_id_of(&app, &id).await;
+    app.sandbox().approve_order(&salesforce_id).await;
+
+    crate::helpers::eventually(30, "the order failed", || async {
+        let order: Value = get(&app, &token, &format!("/api/v1/orders/{id}"))
+            .await
+            .json()
+            .await
+            .expect("order");
+        (order["status"] == "failed").then_some(())
+    })
+    .await;
+
+    let cases: Vec<Value> = app
+        .sandbox()
+        .salesforce_records("Case")
+        .await
+        .into_iter()
+        .filter(|case| {
+            case["Description"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&salesforce_id)
+        })
+        .collect();
+    assert_eq!(cases.len(), 1, "one support case");
+    assert_eq!(
+        cases[0]["Portal_Case_Key__c"],
+        format!("provisioning-failure-{id}").as_str()
+    );
+    let (recorded,): (String,) = sqlx::query_as(
+        "SELECT result->>'id' FROM order_steps WHERE order_id = $1::uuid AND step = 'salesforce_case'",
+    )
+    .bind(&id)
+    .fetch_one(&app.db)
+    .await
+    .expect("the case is recorded");
+    assert_eq!(cases[0]["Id"], recorded.as_str());
+}
