@@ -17,6 +17,9 @@ pub enum BillingError {
     UnsupportedPayMethod,
     #[error("the payment was declined")]
     Declined,
+    /// A replayed payment link that can no longer be opened.
+    #[error("the payment link expired")]
+    LinkExpired,
     /// WHMCS answered with something the mappers refuse.
     #[error("WHMCS sent data that cannot be used: {0}")]
     Mapping(String),
@@ -54,6 +57,10 @@ impl From<BillingError> for ApiError {
             )]),
             BillingError::Declined => ApiError::new(ErrorCode::PaymentDeclined).with_detail(
                 "The payment was declined. Try another card, or pay by link (use a new Idempotency-Key).",
+            ),
+            BillingError::LinkExpired => ApiError::new(ErrorCode::PaymentLinkExpired).with_detail(
+                "The payment link made for this Idempotency-Key has expired. Ask for a new link with a new \
+                 Idempotency-Key.",
             ),
             BillingError::Mapping(detail) => {
                 ProviderError::malformed("whmcs", detail).into()

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use validator::Validate;
@@ -10,6 +11,7 @@ use super::domain::{
     BillingSummary, InvoiceDetail, InvoiceFilter, InvoicePage, PaymentMethodList, PaymentRequest,
     PaymentResult,
 };
+use super::error::BillingError;
 use super::service::BillingAccount;
 use crate::auth::Customer;
 use crate::customers::require_links;
@@ -164,7 +166,7 @@ pub async fn payment_methods(
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 402, description = "The card was declined", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, response = crate::errors::responses::InvoiceNotFound),
-        (status = 409, description = "`invoice-not-payable`: the invoice is paid or cancelled; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invoice-not-payable`: the invoice is paid or cancelled; `payment-link-expired`: a repeat of a link request whose link has expired (use a new key for a new link); `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown pay method, or the key was used for another request (`idempotency-key-reused`)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, response = crate::errors::responses::BillingError),
         (status = 503, description = "The billing system is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
@@ -195,10 +197,87 @@ pub async fn pay_invoice(
         &request,
     )?;
     let pool = state.db.clone();
-    idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
-        let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
-        let result: PaymentResult = account.pay(invoice_id, &request).await?;
-        StoredResponse::json(StatusCode::OK, &result)
-    })
+    let replayable = |stored: &StoredResponse| link_still_open(stored, Utc::now());
+    idempotency::execute_checked(
+        &pool,
+        user_id,
+        &key,
+        &fingerprint,
+        replayable,
+        move || async move {
+            let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
+            let result: PaymentResult = account.pay(invoice_id, &request).await?;
+            StoredResponse::json(StatusCode::OK, &result)
+        },
+    )
     .await
+}
+
+/// A replayed link must still be openable, with time left to open it.
+const LINK_MIN_REMAINING: chrono::Duration = chrono::Duration::seconds(10);
+
+/// A recorded payment link is replayed only while it can still be opened; an expired one is refused (a
+/// problem naming the expiry, as Stripe answers for an expired resource) rather than handed out dead, and
+/// the key is not re-run: a new link is a new request with a new key.
+fn link_still_open(stored: &StoredResponse, now: DateTime<Utc>) -> Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct RecordedLink {
+        method: String,
+        expires_at: Option<DateTime<Utc>>,
+    }
+    let Ok(recorded) = serde_json::from_value::<RecordedLink>(stored.body.clone()) else {
+        // A recorded problem (409, 402…) names no link.
+        return Ok(());
+    };
+    if recorded.method != "link" {
+        return Ok(());
+    }
+    match recorded.expires_at {
+        Some(expires_at) if expires_at - LINK_MIN_REMAINING > now => Ok(()),
+        _ => Err(BillingError::LinkExpired.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn stored(body: serde_json::Value) -> StoredResponse {
+        StoredResponse {
+            status: StatusCode::OK,
+            body,
+        }
+    }
+
+    #[test]
+    fn only_a_link_that_can_still_be_opened_is_replayed() {
+        let now = Utc::now();
+        let link = |expires_at: DateTime<Utc>| {
+            stored(
+                json!({"invoice_id": 1, "method": "link", "status": "pending",
+                "payment_url": "https://billing.example/x", "expires_at": expires_at}),
+            )
+        };
+        assert!(link_still_open(&link(now + chrono::Duration::seconds(50)), now).is_ok());
+        for dead in [
+            now,
+            now + chrono::Duration::seconds(5),
+            now - chrono::Duration::hours(1),
+        ] {
+            let refused = link_still_open(&link(dead), now)
+                .err()
+                .map(|e| e.problem().code);
+            assert_eq!(refused, Some(ErrorCode::PaymentLinkExpired));
+        }
+        let no_expiry = stored(json!({"invoice_id": 1, "method": "link", "status": "pending"}));
+        assert!(link_still_open(&no_expiry, now).is_err());
+        let card = stored(
+            json!({"invoice_id": 1, "method": "stored", "status": "paid", "expires_at": null}),
+        );
+        assert!(link_still_open(&card, now).is_ok());
+        let problem = stored(json!({"type": "/problems/invoice-not-payable", "status": 409}));
+        assert!(link_still_open(&problem, now).is_ok());
+    }
 }

@@ -1,6 +1,8 @@
 //! Linking a new portal customer to WHMCS and Salesforce: find their records by email, create them where
 //! absent. Runs as a job, so a system that is down at sign-up only delays the linking. Every step looks
-//! before it creates, so a retry after a crash never makes a second client, account or contact.
+//! before it creates, so a retry after a crash never makes a second client, account or contact; the
+//! Salesforce Account and Contact are upserted by the portal user id (`Portal_User_Id__c`), so even a lost
+//! answer to their creation is not repeated into a second pair.
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -46,7 +48,7 @@ pub async fn run(customers: &Customers, job: LinkCustomer, ctx: JobContext) -> a
     let result = async {
         let whmcs_client_id = whmcs_client(&customers.whmcs, &person).await?;
         let (salesforce_account_id, salesforce_contact_id) =
-            salesforce_contact(&customers.salesforce, &person).await?;
+            salesforce_contact(&customers.salesforce, job.user_id, &person).await?;
         Ok::<_, anyhow::Error>(CustomerLinks {
             user_id: job.user_id,
             whmcs_client_id,
@@ -109,8 +111,12 @@ async fn whmcs_client(whmcs: &WhmcsClient, person: &Person) -> anyhow::Result<i6
     Ok(i64::try_from(added.clientid)?)
 }
 
+/// The Account and Contact's external id field: the portal user id.
+const PORTAL_USER_ID: &str = "Portal_User_Id__c";
+
 async fn salesforce_contact(
     salesforce: &SalesforceClient,
+    user_id: Uuid,
     person: &Person,
 ) -> anyhow::Result<(String, String)> {
     #[derive(Deserialize)]
@@ -133,16 +139,27 @@ async fn salesforce_contact(
     {
         return Ok((account_id, id));
     }
+    // Upserts by the portal user id: a repeat after a lost answer (or a crash before the links were
+    // recorded) meets the records the first attempt made instead of making a second pair.
     let builder = salesforce.subrequests();
     let name = format!("{} {}", person.first_name, person.last_name);
+    let user_key = user_id.to_string();
     let responses = salesforce
         .composite(
             true,
             vec![
-                builder.create("account", "Account", json!({ "Name": name }))?,
-                builder.create(
+                builder.upsert(
+                    "account",
+                    "Account",
+                    PORTAL_USER_ID,
+                    &user_key,
+                    json!({ "Name": name }),
+                )?,
+                builder.upsert(
                     "contact",
                     "Contact",
+                    PORTAL_USER_ID,
+                    &user_key,
                     json!({ "AccountId": "@{account.id}", "FirstName": person.first_name,
                                 "LastName": person.last_name, "Email": person.email }),
                 )?,

@@ -71,6 +71,8 @@ error_codes! {
         "A request with this Idempotency-Key is still being processed; retry after Retry-After";
     InvoiceNotPayable => "invoice-not-payable", CONFLICT,
         "The invoice is paid, cancelled, refunded, in collections or awaiting a payment confirmation";
+    PaymentLinkExpired => "payment-link-expired", CONFLICT,
+        "The payment link this request created has expired; request a new one with a new Idempotency-Key";
     NoPaymentMethod => "no-payment-method", CONFLICT, "The account has no payment method to charge";
     SubscriptionClosed => "subscription-closed", CONFLICT,
         "The subscription is cancelled or terminated and takes no changes";

@@ -7,14 +7,21 @@
 //!   `Idempotent-Replayed: true`;
 //! - same key, same request, still running → 409 with `Retry-After`;
 //! - same key, another request → 422 `idempotency-key-reused`;
-//! - a request that failed with a 5xx (a provider down, a timeout) is forgotten, so the client may retry with
-//!   the same key; a 4xx answer (an invoice already paid, a declined card) is a result and is replayed.
+//! - a request that failed with a 5xx (a provider down, a timeout) before any external effect started is
+//!   forgotten, so the client may retry with the same key; a 4xx answer (an invoice already paid, a declined
+//!   card) is a result and is replayed;
+//! - a request that failed with a 5xx after its external effect may have happened ([`effect_started`]) is
+//!   not forgotten: its record is released for the retry, which resumes it ([`Claim::resumed`]), reconciles
+//!   with the external system by the key's [`Claim::effect_id`] and answers with the real outcome.
 //!
-//! Rows expire after 24 hours (housekeeping deletes them). A row left `in_progress` by a process that died
-//! mid-request is taken over by a repeat once [`ABANDONED_AFTER`] has passed.
+//! Claims are fenced: each carries a token that [`complete`], [`forget`] and [`effect_started`] must match,
+//! and its holder refreshes a heartbeat while it works. A claim is taken over only once its heartbeat is
+//! older than [`STALE_AFTER`] (the holder died or released it), never while it still works; the previous
+//! holder's writes are refused from then on.
 //!
-//! [`execute`] runs the whole protocol around a piece of work; the work runs in its own task, so a client
-//! that disconnects does not cancel a payment half-way through.
+//! Rows expire after 24 hours (housekeeping deletes them). [`execute`] runs the whole protocol around a piece
+//! of work; the work runs in its own task, so a client that disconnects does not cancel a payment half-way
+//! through.
 
 use std::future::Future;
 use std::time::Duration;
@@ -36,9 +43,11 @@ pub const HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 /// How long a finished request is remembered.
 pub const TTL: Duration = Duration::from_secs(24 * 60 * 60);
-/// An `in_progress` row older than this belongs to a request that died (a crash, a lost replica): a repeat
-/// takes it over. Far above the longest provider call chain (timeouts × retries).
-pub const ABANDONED_AFTER: Duration = Duration::from_secs(120);
+/// How often a request holding a key says it is still working.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+/// A claim whose heartbeat is older than this belongs to a request that stopped (a crash, a lost replica): a
+/// repeat takes it over. A live holder is never taken over, however long its work takes.
+pub const STALE_AFTER: Duration = Duration::from_secs(10);
 const MAX_KEY_LEN: usize = 255;
 
 /// A valid `Idempotency-Key`: 1–255 visible ASCII characters.
@@ -167,12 +176,38 @@ impl StoredResponse {
     }
 }
 
-/// A key [`begin`] handed to this request: finish it with [`complete`] or [`forget`].
-#[derive(Debug)]
+/// A key [`begin`] handed to this request: finish it with [`complete`] or [`forget`]. Its token fences
+/// every write: once another request took the key over, this claim can no longer change the record.
+#[derive(Debug, Clone)]
 pub struct Claim {
     user_id: Uuid,
     key: IdempotencyKey,
-    fingerprint: Fingerprint,
+    token: Uuid,
+    effect_id: Uuid,
+    resumed: bool,
+}
+
+impl Claim {
+    /// The id of the external effect this key stands for, the same for every holder of the key: send it to
+    /// the external system as the record's external id, and look for it there before creating again.
+    pub fn effect_id(&self) -> Uuid {
+        self.effect_id
+    }
+
+    /// An earlier holder of the key started an external effect and did not record the outcome (a 5xx, a
+    /// crash): the external system may already have it, so look before creating again.
+    pub fn resumed(&self) -> bool {
+        self.resumed
+    }
+}
+
+/// A write by a claim that was taken over: refused, the record belongs to the new holder.
+#[derive(Debug, thiserror::Error)]
+pub enum FenceError {
+    #[error("the idempotency claim was taken over by another request")]
+    Fenced,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
 }
 
 #[derive(Debug)]
@@ -192,36 +227,47 @@ pub async fn begin(
     fingerprint: &Fingerprint,
 ) -> Result<Begin, ApiError> {
     let ttl_secs = TTL.as_secs_f64();
-    let abandoned_secs = ABANDONED_AFTER.as_secs_f64();
+    let stale_secs = STALE_AFTER.as_secs_f64();
     // A row deleted between our insert and our read (forgotten by a failing twin) is simply retried.
     for _ in 0..3 {
+        let token = Uuid::new_v4();
         let mut tx = pool.begin().await?;
-        let inserted = sqlx::query!(
-            "INSERT INTO idempotency_keys (user_id, key, fingerprint, request_method, request_path, expires_at)
-             VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
-             ON CONFLICT (user_id, key) DO NOTHING",
+        let inserted = sqlx::query_scalar!(
+            "INSERT INTO idempotency_keys
+                 (user_id, key, fingerprint, request_method, request_path, expires_at, claim_token,
+                  heartbeat_at, effect_id)
+             VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7, now(), $8)
+             ON CONFLICT (user_id, key) DO NOTHING
+             RETURNING effect_id",
             user_id,
             key.as_str(),
             fingerprint.as_bytes(),
             fingerprint.method,
             fingerprint.path,
             ttl_secs,
+            token,
+            Uuid::now_v7(),
         )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(effect_id) = inserted {
             tx.commit().await?;
-            return Ok(Begin::Started(claim(user_id, key, fingerprint)));
+            return Ok(Begin::Started(Claim {
+                user_id,
+                key: key.clone(),
+                token,
+                effect_id,
+                resumed: false,
+            }));
         }
         let existing = sqlx::query!(
-            r#"SELECT fingerprint, state, response_status, response_body,
+            r#"SELECT fingerprint, state, response_status, response_body, effect_started,
                       expires_at <= now() AS "expired!",
-                      created_at < now() - make_interval(secs => $3) AS "abandoned!"
+                      heartbeat_at < now() - make_interval(secs => $3) AS "stopped!"
                FROM idempotency_keys WHERE user_id = $1 AND key = $2 FOR UPDATE"#,
             user_id,
             key.as_str(),
-            abandoned_secs,
+            stale_secs,
         )
         .fetch_optional(&mut *tx)
         .await?;
@@ -229,26 +275,60 @@ pub async fn begin(
             continue;
         };
         let same_request = row.fingerprint.as_slice() == fingerprint.as_bytes();
-        let take_over =
-            row.expired || (same_request && row.state == "in_progress" && row.abandoned);
-        if take_over {
-            sqlx::query!(
+        if row.expired {
+            // A new request under an old key: a new effect, nothing to reconcile.
+            let effect_id = sqlx::query_scalar!(
                 "UPDATE idempotency_keys
                  SET fingerprint = $3, request_method = $4, request_path = $5, state = 'in_progress',
                      response_status = NULL, response_body = NULL, created_at = now(),
-                     expires_at = now() + make_interval(secs => $6)
-                 WHERE user_id = $1 AND key = $2",
+                     expires_at = now() + make_interval(secs => $6), claim_token = $7,
+                     heartbeat_at = now(), effect_id = $8, effect_started = false
+                 WHERE user_id = $1 AND key = $2
+                 RETURNING effect_id",
                 user_id,
                 key.as_str(),
                 fingerprint.as_bytes(),
                 fingerprint.method,
                 fingerprint.path,
                 ttl_secs,
+                token,
+                Uuid::now_v7(),
             )
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
-            return Ok(Begin::Started(claim(user_id, key, fingerprint)));
+            return Ok(Begin::Started(Claim {
+                user_id,
+                key: key.clone(),
+                token,
+                effect_id,
+                resumed: false,
+            }));
+        }
+        if same_request && row.state == "in_progress" && row.stopped {
+            // Its holder stopped (crashed, or released it after a failure): take it over, with its effect.
+            let effect_id = sqlx::query_scalar!(
+                "UPDATE idempotency_keys SET claim_token = $3, heartbeat_at = now()
+                 WHERE user_id = $1 AND key = $2
+                 RETURNING effect_id",
+                user_id,
+                key.as_str(),
+                token,
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(
+                resumed = row.effect_started,
+                "idempotency: a stopped claim taken over"
+            );
+            return Ok(Begin::Started(Claim {
+                user_id,
+                key: key.clone(),
+                token,
+                effect_id,
+                resumed: row.effect_started,
+            }));
         }
         tx.commit().await?;
         if !same_request {
@@ -281,46 +361,100 @@ fn in_progress() -> ApiError {
         .with_retry_after(1)
 }
 
-fn claim(user_id: Uuid, key: &IdempotencyKey, fingerprint: &Fingerprint) -> Claim {
-    Claim {
-        user_id,
-        key: key.clone(),
-        fingerprint: fingerprint.clone(),
+fn fenced(rows: u64) -> Result<(), FenceError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(FenceError::Fenced)
     }
 }
 
-/// Records the response of a claimed request, to be replayed for repeats.
+/// Records the response of a claimed request, to be replayed for repeats. Refused when the claim was taken
+/// over.
 pub async fn complete(
     pool: &PgPool,
-    claim: Claim,
+    claim: &Claim,
     response: &StoredResponse,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<(), FenceError> {
+    let rows = sqlx::query!(
         "UPDATE idempotency_keys SET state = 'completed', response_status = $4, response_body = $5
-         WHERE user_id = $1 AND key = $2 AND fingerprint = $3 AND state = 'in_progress'",
+         WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND state = 'in_progress'",
         claim.user_id,
         claim.key.as_str(),
-        claim.fingerprint.as_bytes(),
+        claim.token,
         i16::try_from(response.status.as_u16()).unwrap_or(500),
         response.body,
     )
     .execute(pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    fenced(rows)
 }
 
-/// Releases a claimed key without a result, so a retry with the same key runs again.
-pub async fn forget(pool: &PgPool, claim: Claim) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+/// Releases a claimed key without a result, so a retry with the same key runs again: the record is deleted
+/// while no external effect was started, and otherwise kept and released at once (its heartbeat put in the
+/// past) for the retry to take over and reconcile. Refused when the claim was taken over.
+pub async fn forget(pool: &PgPool, claim: &Claim) -> Result<(), FenceError> {
+    let mut tx = pool.begin().await?;
+    let deleted = sqlx::query!(
         "DELETE FROM idempotency_keys
-         WHERE user_id = $1 AND key = $2 AND fingerprint = $3 AND state = 'in_progress'",
+         WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND state = 'in_progress'
+           AND NOT effect_started",
         claim.user_id,
         claim.key.as_str(),
-        claim.fingerprint.as_bytes(),
+        claim.token,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let released = if deleted == 0 {
+        sqlx::query!(
+            "UPDATE idempotency_keys SET heartbeat_at = '-infinity', claim_token = NULL
+             WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND state = 'in_progress'",
+            claim.user_id,
+            claim.key.as_str(),
+            claim.token,
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+    } else {
+        0
+    };
+    tx.commit().await?;
+    fenced(deleted + released)
+}
+
+/// Records, before the request that may cause it goes out, that the claim's external effect may happen:
+/// from now on a failure keeps the record for a retry to reconcile. Refused when the claim was taken over
+/// (the new holder does the work).
+pub async fn effect_started(pool: &PgPool, claim: &Claim) -> Result<(), FenceError> {
+    let rows = sqlx::query!(
+        "UPDATE idempotency_keys SET effect_started = true, heartbeat_at = now()
+         WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND state = 'in_progress'",
+        claim.user_id,
+        claim.key.as_str(),
+        claim.token,
     )
     .execute(pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    fenced(rows)
+}
+
+/// The holder is still working: refreshes the heartbeat that keeps the claim from being taken over.
+pub async fn heartbeat(pool: &PgPool, claim: &Claim) -> Result<(), FenceError> {
+    let rows = sqlx::query!(
+        "UPDATE idempotency_keys SET heartbeat_at = now()
+         WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND state = 'in_progress'",
+        claim.user_id,
+        claim.key.as_str(),
+        claim.token,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    fenced(rows)
 }
 
 /// Deletes expired records (housekeeping).
@@ -331,6 +465,29 @@ pub async fn prune_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
             .await?
             .rows_affected(),
     )
+}
+
+/// What the work of [`execute_with`] gets: its claim, and the means to say an external effect starts.
+#[derive(Clone)]
+pub struct Attempt {
+    pool: PgPool,
+    claim: Claim,
+}
+
+impl Attempt {
+    pub fn claim(&self) -> &Claim {
+        &self.claim
+    }
+
+    /// Call right before the first request with an external effect goes out (see [`effect_started`]). A
+    /// claim taken over meanwhile stops here: the new holder does the work.
+    pub async fn external_effect(&self) -> Result<(), ApiError> {
+        match effect_started(&self.pool, &self.claim).await {
+            Ok(()) => Ok(()),
+            Err(FenceError::Fenced) => Err(in_progress()),
+            Err(FenceError::Database(error)) => Err(error.into()),
+        }
+    }
 }
 
 /// The whole protocol around `work`: begin (replaying or refusing where the key says so), run the work, record
@@ -347,15 +504,63 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<StoredResponse, ApiError>> + Send + 'static,
 {
+    execute_with(pool, user_id, key, fingerprint, |_| Ok(()), |_| work()).await
+}
+
+/// [`execute`], with `replayable` asked before a recorded answer is replayed: a recorded answer that names
+/// something no longer usable (an expired payment link) is refused with the error it returns instead. The
+/// key stays bound to its first answer, as Stripe's keys do: a new attempt takes a new key.
+pub async fn execute_checked<R, F, Fut>(
+    pool: &PgPool,
+    user_id: Uuid,
+    key: &IdempotencyKey,
+    fingerprint: &Fingerprint,
+    replayable: R,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    R: FnOnce(&StoredResponse) -> Result<(), ApiError>,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<StoredResponse, ApiError>> + Send + 'static,
+{
+    execute_with(pool, user_id, key, fingerprint, replayable, |_| work()).await
+}
+
+/// The general form: `work` gets the [`Attempt`], to name its external effect by the claim's
+/// [`Claim::effect_id`], to reconcile first when [`Claim::resumed`], and to mark the effect as started
+/// (after which a 5xx keeps the record for the retry to reconcile). A heartbeat keeps the claim while the
+/// work runs, however long it takes.
+pub async fn execute_with<R, F, Fut>(
+    pool: &PgPool,
+    user_id: Uuid,
+    key: &IdempotencyKey,
+    fingerprint: &Fingerprint,
+    replayable: R,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    R: FnOnce(&StoredResponse) -> Result<(), ApiError>,
+    F: FnOnce(Attempt) -> Fut,
+    Fut: Future<Output = Result<StoredResponse, ApiError>> + Send + 'static,
+{
     let claim = match begin(pool, user_id, key, fingerprint).await? {
-        Begin::Replay(response) => return Ok(response.to_response(true)),
+        Begin::Replay(response) => {
+            replayable(&response)?;
+            return Ok(response.to_response(true));
+        }
         Begin::Started(claim) => claim,
     };
     let pool = pool.clone();
-    let work = work();
+    let work = work(Attempt {
+        pool: pool.clone(),
+        claim: claim.clone(),
+    });
     let run = async move {
+        // Dropped with this future, also when the work panics: the heartbeat stops, the claim goes stale.
+        let beat = AbortOnDrop(tokio::spawn(keep_alive(pool.clone(), claim.clone())));
         let outcome = work.await;
-        finish(&pool, claim, &outcome).await;
+        drop(beat);
+        finish(&pool, &claim, &outcome).await;
         outcome
     }
     .instrument(tracing::Span::current());
@@ -365,15 +570,40 @@ where
     };
     match task.await {
         Ok(outcome) => outcome.map(|response| response.to_response(false)),
-        // A panic in the work: the key stays `in_progress` until it counts as abandoned.
+        // A panic in the work: the key stays `in_progress` until its heartbeat is stale.
         Err(join_error) => Err(ApiError::internal(anyhow::anyhow!(
             "idempotent work did not finish: {join_error}"
         ))),
     }
 }
 
-/// Records the outcome of a claimed request: answers below 500 are results, 5xx ones are forgotten.
-async fn finish(pool: &PgPool, claim: Claim, outcome: &Result<StoredResponse, ApiError>) {
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn keep_alive(pool: PgPool, claim: Claim) {
+    loop {
+        tokio::time::sleep(HEARTBEAT_EVERY).await;
+        match heartbeat(&pool, &claim).await {
+            Ok(()) => {}
+            Err(FenceError::Fenced) => {
+                tracing::warn!("idempotency: the claim was taken over while its work ran");
+                return;
+            }
+            Err(FenceError::Database(error)) => {
+                tracing::warn!(error = %error, "idempotency: the heartbeat could not be written");
+            }
+        }
+    }
+}
+
+/// Records the outcome of a claimed request: answers below 500 are results, 5xx ones are forgotten (or,
+/// after an external effect started, released for a retry to reconcile).
+async fn finish(pool: &PgPool, claim: &Claim, outcome: &Result<StoredResponse, ApiError>) {
     let recorded = match outcome {
         Ok(response) => Some(response.clone()),
         Err(error) if !error.status_code().is_server_error() => {
@@ -381,18 +611,20 @@ async fn finish(pool: &PgPool, claim: Claim, outcome: &Result<StoredResponse, Ap
         }
         Err(_) => None,
     };
-    match recorded {
-        Some(response) => {
-            if let Err(error) = complete(pool, claim, &response).await {
-                // The effect happened; a repeat now runs again and meets the changed state (an invoice
-                // already paid), which is safe. Answer the client rather than hide the result.
-                tracing::error!(error = %error, "idempotency: the response could not be recorded");
-            }
+    let result = match recorded {
+        Some(response) => complete(pool, claim, &response).await,
+        None => forget(pool, claim).await,
+    };
+    match result {
+        Ok(()) => {}
+        Err(FenceError::Fenced) => {
+            // Our heartbeat lapsed and another request holds the key now: its outcome is the record.
+            tracing::warn!("idempotency: the outcome was not recorded; the key has a new holder");
         }
-        None => {
-            if let Err(error) = forget(pool, claim).await {
-                tracing::error!(error = %error, "idempotency: a failed request's key could not be released");
-            }
+        Err(FenceError::Database(error)) => {
+            // The effect happened; a repeat now runs again and meets the changed state (an invoice already
+            // paid), which is safe. Answer the client rather than hide the result.
+            tracing::error!(error = %error, "idempotency: the outcome could not be recorded");
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum OrderError {
     Provider(#[from] ProviderError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The idempotency claim could not be held (taken over by a retry that now does the work).
+    #[error("the idempotency claim was lost")]
+    Claim(ApiError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -32,6 +35,7 @@ impl From<OrderError> for ApiError {
             OrderError::Catalog(error) => error.into(),
             OrderError::Provider(error) => error.into(),
             OrderError::Database(error) => error.into(),
+            OrderError::Claim(error) => error,
             OrderError::Unexpected(error) => ApiError::internal(error),
         }
     }

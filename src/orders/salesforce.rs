@@ -1,5 +1,7 @@
 //! The CRM side of an order: the price book and its entries (raw records + mappers), and the one composite
-//! call that creates the Order with all its OrderItems.
+//! call that creates the Order with all its OrderItems. The Order carries the portal order id as its unique
+//! external id (`Portal_Order_Id__c`) and each item `{order id}-{line}` (`Portal_Item_Key__c`): the
+//! composite is sent once, and an unknown outcome is settled by looking the order up by that id.
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -8,7 +10,16 @@ use serde_json::{Value, json};
 use super::domain::{ActivationType, CreateOrderRequest, SimType, StoredItem};
 use crate::catalog::BillingCycle;
 use crate::integrations::ProviderError;
-use crate::integrations::salesforce::{SalesforceClient, composite_failure, soql};
+use crate::integrations::salesforce::{
+    SalesforceClient, composite_failure, create_reconciled, soql,
+};
+
+/// The Order's external id field: the portal order id.
+pub const ORDER_EXTERNAL_ID: &str = "Portal_Order_Id__c";
+const ITEM_EXTERNAL_ID: &str = "Portal_Item_Key__c";
+/// One send per request: after an unknown outcome the order is looked up, and when it is absent the client's
+/// retry with the same Idempotency-Key sends it again (and looks first).
+const CREATE_SENDS: usize = 1;
 
 /// `Activation_Status__c` while an order waits for review.
 pub const PENDING_REVIEW: &str = "Pending Review";
@@ -136,8 +147,98 @@ fn unit_price(item: &StoredItem) -> Value {
     serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)
 }
 
+fn item_key(local_id: uuid::Uuid, index: usize) -> String {
+    format!("{local_id}-{index}")
+}
+
+/// The CRM order for `order`: looked up first when `resumed` (an earlier attempt may have created it),
+/// else created once, and after an unknown outcome looked up by its external id before any second send.
+pub async fn place_order(
+    client: &SalesforceClient,
+    order: &NewSalesforceOrder<'_>,
+    resumed: bool,
+) -> Result<CreatedOrder, ProviderError> {
+    if resumed && let Some(found) = find_order(client, order.local_id, order.lines.len()).await? {
+        return Ok(found);
+    }
+    create_reconciled(
+        CREATE_SENDS,
+        || create_order(client, order),
+        || find_order(client, order.local_id, order.lines.len()),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawPlacedOrder {
+    id: String,
+    #[serde(default)]
+    order_items: Option<RawItems>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawItems {
+    #[serde(default)]
+    records: Vec<RawPlacedItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawPlacedItem {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "Portal_Item_Key__c", default)]
+    key: Option<String>,
+}
+
+/// The order an earlier attempt created for `local_id`, with its items in line order. The composite is
+/// all-or-none, so an order found without every line is not ours to complete: malformed.
+async fn find_order(
+    client: &SalesforceClient,
+    local_id: uuid::Uuid,
+    lines: usize,
+) -> Result<Option<CreatedOrder>, ProviderError> {
+    let soql = format!(
+        "SELECT Id, (SELECT Id, {ITEM_EXTERNAL_ID} FROM OrderItems) FROM Order WHERE {ORDER_EXTERNAL_ID} = {} LIMIT 1",
+        soql::quote(&local_id.to_string())
+    );
+    let Some(raw) = client
+        .query::<RawPlacedOrder>(&soql)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let malformed = |what: &str| ProviderError::malformed("salesforce", what.to_owned());
+    if !soql::is_id(&raw.id) {
+        return Err(malformed(
+            "the order found by its external id has no valid id",
+        ));
+    }
+    let items = raw
+        .order_items
+        .map(|items| items.records)
+        .unwrap_or_default();
+    let item_ids = (0..lines)
+        .map(|index| {
+            let key = item_key(local_id, index);
+            items
+                .iter()
+                .find(|item| item.key.as_deref() == Some(key.as_str()) && soql::is_id(&item.id))
+                .map(|item| item.id.clone())
+                .ok_or_else(|| malformed("the order found by its external id lacks a line"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    tracing::info!(order_id = %local_id, "the CRM order was found by its external id");
+    Ok(Some(CreatedOrder {
+        order_id: raw.id,
+        item_ids,
+    }))
+}
+
 /// Creates the Order (Draft, pending review) and every OrderItem in one all-or-none composite call.
-pub async fn create_order(
+async fn create_order(
     client: &SalesforceClient,
     order: &NewSalesforceOrder<'_>,
 ) -> Result<CreatedOrder, ProviderError> {
@@ -151,6 +252,7 @@ pub async fn create_order(
         "Activation_Status__c": PENDING_REVIEW,
         "Order_Type__c": "Portal",
         "Description": format!("Portal order {}", order.local_id),
+        ORDER_EXTERNAL_ID: order.local_id.to_string(),
     });
     if let Value::Object(fields) = &mut body {
         if let Some(activation) = &order.request.activation {
@@ -188,6 +290,7 @@ pub async fn create_order(
                 "Quantity": item.quantity,
                 "UnitPrice": unit_price(item),
                 "Billing_Cycle__c": cycle_name(item.billing_cycle),
+                ITEM_EXTERNAL_ID: item_key(order.local_id, index),
             }),
         )?);
     }

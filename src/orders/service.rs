@@ -2,7 +2,6 @@
 //! call, and the order is recorded locally.
 
 use chrono::Utc;
-use uuid::Uuid;
 
 use super::OrderError;
 use super::domain::{CreateOrderRequest, Order, StoredItem};
@@ -10,13 +9,25 @@ use super::repo::{self, NewOrderRow};
 use super::salesforce::{self, NewSalesforceOrder};
 use crate::customers::CustomerLinks;
 use crate::errors::FieldError;
+use crate::idempotency::Attempt;
 use crate::orders::Orders;
 
+/// Places the order under its idempotency claim: the claim's effect id is the order id (the CRM order's
+/// external id), so a retry after a failure finds what an earlier attempt created instead of ordering twice.
 pub async fn create_order(
     orders: &Orders,
     links: &CustomerLinks,
     request: &CreateOrderRequest,
+    attempt: &Attempt,
 ) -> Result<Order, OrderError> {
+    let local_id = attempt.claim().effect_id();
+    let resumed = attempt.claim().resumed();
+    if resumed {
+        let mut conn = orders.db.acquire().await?;
+        if let Some(row) = repo::find(&mut conn, local_id).await? {
+            return Ok(row.to_order());
+        }
+    }
     // The catalog: every sku must be an orderable product; SIM products need a SIM choice.
     let mut items = Vec::with_capacity(request.items.len());
     let mut errors = Vec::new();
@@ -107,8 +118,8 @@ pub async fn create_order(
     if !errors.is_empty() {
         return Err(OrderError::Invalid(errors));
     }
-    let local_id = Uuid::now_v7();
-    let created = salesforce::create_order(
+    attempt.external_effect().await.map_err(OrderError::Claim)?;
+    let created = salesforce::place_order(
         &orders.salesforce,
         &NewSalesforceOrder {
             local_id,
@@ -119,6 +130,7 @@ pub async fn create_order(
             request,
             lines,
         },
+        resumed,
     )
     .await?;
     for (item, salesforce_id) in items.iter_mut().zip(created.item_ids) {

@@ -332,7 +332,9 @@ async fn post_comment(
     {
         return Err(SupportError::CaseClosed);
     }
-    let mut comment = store::create_comment(&support.salesforce, &case.summary.id, text).await?;
+    let known = repo::customer_comments(&support.db, &case.summary.id).await?;
+    let mut comment =
+        store::create_comment(&support.salesforce, &case.summary.id, text, &known).await?;
     if let Err(error) = repo::record(&support.db, &comment.id, &case.summary.id, user_id).await {
         // Without the record the comment would show as written by support: take it back.
         if let Err(undo) = store::delete_comment(&support.salesforce, &comment.id).await {

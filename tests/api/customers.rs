@@ -2,6 +2,7 @@
 //! /api/v1/me` and the linking of a new customer to WHMCS and Salesforce at registration.
 
 mod linking;
+mod linking_once;
 mod profile;
 mod update;
 

@@ -13,6 +13,7 @@ mod errors;
 mod health;
 #[allow(dead_code)]
 mod helpers;
+mod idempotency;
 mod integrations_freebit;
 mod integrations_messaging;
 mod integrations_salesforce;

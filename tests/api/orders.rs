@@ -2,7 +2,9 @@
 //! validation, the customer's pay method), reading, provisioning after approval, and the SSE stream.
 
 mod create;
+mod esim;
 mod events;
+mod exactly_once;
 mod provisioning;
 mod read;
 

@@ -3,6 +3,7 @@
 mod access;
 mod cases;
 mod comments;
+mod exactly_once;
 mod failures;
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! `POST /composite`: up to 25 subrequests (sObject create/get/update/delete, query) run in order on one
+//! `POST /composite`: up to 25 subrequests (sObject create/get/update/delete/upsert by external id, query) run in order on one
 //! locked store, later ones referring to earlier results with `@{referenceId.path}`. With `allOrNone` the
 //! first failure rolls every write back and every other subrequest answers `PROCESSING_HALTED`.
 
@@ -280,6 +280,17 @@ fn lookup(expression: &str, earlier: &[Outcome]) -> Result<Value, SalesforceErro
     Ok(current.clone())
 }
 
+/// A percent-encoded path segment as text.
+fn decode(segment: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!(
+        "v={}",
+        segment.replace('+', "%2B")
+    ))
+    .ok()
+    .and_then(|pairs| pairs.into_iter().next())
+    .map_or_else(|| segment.to_owned(), |(_, value)| value)
+}
+
 /// Routes a subrequest URL (`/services/data/v60.0/sobjects/Order/801…`) to its operation.
 fn execute(
     context: &Context<'_>,
@@ -313,6 +324,7 @@ fn execute(
         cursors: context.cursors,
     };
     let method = method.to_ascii_uppercase();
+    let upsert_value;
     let null = Value::Null;
     let body = body.unwrap_or(&null);
     let operation = match (resource, method.as_str()) {
@@ -324,6 +336,15 @@ fn execute(
         },
         (["sobjects", object, id], "PATCH") => Operation::Update { object, id, body },
         (["sobjects", object, id], "DELETE") => Operation::Delete { object, id },
+        (["sobjects", object, field, value], "PATCH") => {
+            upsert_value = decode(value);
+            Operation::Upsert {
+                object,
+                field,
+                value: &upsert_value,
+                body,
+            }
+        }
         (["query" | "queryAll"], "GET") => Operation::Query {
             soql: param("q").ok_or_else(|| {
                 SalesforceError::bad_request(
@@ -336,6 +357,7 @@ fn execute(
         (
             ["sobjects", _]
             | ["sobjects", _, _]
+            | ["sobjects", _, _, _]
             | ["query" | "queryAll"]
             | ["query" | "queryAll", _],
             _,

@@ -55,6 +55,7 @@ pub fn create(
     }
     rules::apply_defaults(object, &mut record);
     check_required(object, &record)?;
+    check_unique(store, object, &record)?;
     rules::before_insert(store, object, &mut record)?;
 
     let id = store.next_id(object.key_prefix);
@@ -89,12 +90,123 @@ pub fn update(
         record.insert(field.name.to_owned(), value.clone());
     }
     check_required(object, &record)?;
+    check_unique(store, object, &record)?;
     rules::before_update(store, object, &existing, &mut record)?;
     record.insert("LastModifiedDate".into(), Value::String(values::now()));
     if let Some(stored) = store.find_mut(object, id) {
         *stored = record.clone();
     }
     rules::after_write(store, object, &record);
+    Ok(())
+}
+
+pub struct Upserted {
+    pub id: String,
+    pub created: bool,
+}
+
+/// `PATCH /sobjects/{Type}/{ExternalIdField}/{value}`: updates the record whose external id is `value`, or
+/// creates one with it.
+pub fn upsert(
+    store: &mut Store,
+    type_name: &str,
+    field_name: &str,
+    value: &str,
+    body: &Value,
+) -> Result<Upserted, SalesforceError> {
+    let object = writable_object(type_name)?;
+    let field = object
+        .field(field_name)
+        .filter(|field| field.external_id)
+        .ok_or_else(|| {
+            SalesforceError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                format!(
+                    "Provided external ID field does not exist or is not accessible: {field_name}"
+                ),
+            )
+        })?;
+    let Some(fields) = body.as_object() else {
+        return Err(SalesforceError::json_parser(
+            "Cannot deserialize instance of SObject from a value that is not a JSON object",
+        ));
+    };
+    if let Some(given) = fields.get(field.name)
+        && given.as_str() != Some(value)
+    {
+        return Err(SalesforceError::bad_request(
+            "INVALID_FIELD",
+            format!(
+                "The {} in the body does not match the one in the URL",
+                field.name
+            ),
+        )
+        .with_fields(vec![field.name.to_owned()]));
+    }
+    let existing: Vec<String> = store
+        .records(object)
+        .iter()
+        .filter(|record| record.get(field.name).and_then(Value::as_str) == Some(value))
+        .map(|record| id_of(record).to_owned())
+        .collect();
+    match existing.as_slice() {
+        [] => {
+            let mut body = fields.clone();
+            body.insert(field.name.to_owned(), Value::String(value.to_owned()));
+            let created = create(store, object.name, &Value::Object(body))?;
+            Ok(Upserted {
+                id: created.id,
+                created: true,
+            })
+        }
+        [id] => {
+            let mut body = fields.clone();
+            body.remove(field.name);
+            update(store, object.name, id, &Value::Object(body))?;
+            Ok(Upserted {
+                id: id.clone(),
+                created: false,
+            })
+        }
+        _ => Err(SalesforceError::new(
+            actix_web::http::StatusCode::MULTIPLE_CHOICES,
+            "MULTIPLE_CHOICES",
+            format!(
+                "More than one record found for external id field {}",
+                field.name
+            ),
+        )),
+    }
+}
+
+/// External ids are unique: no other record of the object may hold the same value.
+fn check_unique(store: &Store, object: &ObjectDef, record: &Record) -> Result<(), SalesforceError> {
+    let own_id = record.get("Id").and_then(Value::as_str);
+    for field in object.fields.iter().filter(|field| field.external_id) {
+        let Some(value) = record
+            .get(field.name)
+            .and_then(Value::as_str)
+            .filter(|value| !value.is_empty())
+        else {
+            continue;
+        };
+        let duplicate = store.records(object).iter().find(|other| {
+            other.get(field.name).and_then(Value::as_str) == Some(value)
+                && Some(id_of(other)) != own_id
+        });
+        if let Some(other) = duplicate {
+            return Err(SalesforceError::bad_request(
+                "DUPLICATE_VALUE",
+                format!(
+                    "duplicate value found: {} duplicates value on record with id: {}",
+                    field.name,
+                    id_of(other)
+                ),
+            )
+            .with_fields(vec![field.name.to_owned()]));
+        }
+    }
     Ok(())
 }
 

@@ -31,6 +31,8 @@
 //!   a wrong secret, `invalid_grant` for a bad assertion (audience, expiry, signature); any non-empty `sub`
 //!   is accepted. The token `signature` is random, not an HMAC. The JWT flow answers with `scope` `id api`
 //!   and without `issued_at`/`signature`, as the real flow does.
+//! - External id fields (`Portal_Order_Id__c`, `Portal_Item_Key__c`, `Portal_Case_Key__c`,
+//!   `Portal_User_Id__c`) are text, unique and case-sensitive; upsert by them works alone and in composite.
 //! - sObject Collections with `allOrNone` report the records that were fine as
 //!   `ALL_OR_NONE_OPERATION_ROLLED_BACK`, as the real API does; composite uses `PROCESSING_HALTED`.
 

@@ -32,6 +32,14 @@ pub enum Operation<'a> {
         object: &'a str,
         id: &'a str,
     },
+    /// By an external id field: 201 and `created: true` for a new record, 200 and `created: false` for an
+    /// update, both with the save result.
+    Upsert {
+        object: &'a str,
+        field: &'a str,
+        value: &'a str,
+        body: &'a Value,
+    },
     Query {
         soql: &'a str,
     },
@@ -127,6 +135,27 @@ pub fn perform(
         Operation::Delete { object, id } => {
             dml::delete(store, object, id)?;
             Ok(Reply::no_content())
+        }
+        Operation::Upsert {
+            object,
+            field,
+            value,
+            body,
+        } => {
+            let upserted = dml::upsert(store, object, field, value, body)?;
+            let type_name = schema::object(object).map_or(object, |o| o.name);
+            let body = json!({
+                "id": upserted.id, "success": true, "errors": [], "created": upserted.created,
+            });
+            Ok(if upserted.created {
+                Reply {
+                    status: StatusCode::CREATED,
+                    body: Some(body),
+                    location: Some(record_url(context.version, type_name, &upserted.id)),
+                }
+            } else {
+                Reply::ok(body)
+            })
         }
         Operation::Query { soql } => Ok(Reply::ok(query::first_page(context, store, soql)?)),
         Operation::QueryMore { locator } => Ok(Reply::ok(query::next_page(context, locator)?)),

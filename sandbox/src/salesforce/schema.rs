@@ -53,6 +53,9 @@ pub struct FieldDef {
     pub required: bool,
     /// A restricted picklist's values.
     pub picklist: Option<&'static [&'static str]>,
+    /// An `External ID` field marked `Unique`: upserts may name records by it, and no two records share a
+    /// value (`DUPLICATE_VALUE`).
+    pub external_id: bool,
 }
 
 impl FieldDef {
@@ -72,6 +75,15 @@ const fn field(name: &'static str, kind: Kind) -> FieldDef {
         access: Access::Editable,
         required: false,
         picklist: None,
+        external_id: false,
+    }
+}
+
+/// A unique external id text field (`Portal_Order_Id__c`), set by the integration that creates the record.
+const fn external_id(name: &'static str) -> FieldDef {
+    FieldDef {
+        external_id: true,
+        ..field(name, Kind::Text)
     }
 }
 
@@ -157,6 +169,7 @@ pub static OBJECTS: [ObjectDef; 11] = [
             field("BillingPostalCode", Kind::Text),
             field("BillingCountry", Kind::Text),
             field("Customer_Number__c", Kind::Text),
+            external_id("Portal_User_Id__c"),
         ],
         children: &[
             child("Contacts", "Contact", "AccountId"),
@@ -181,6 +194,7 @@ pub static OBJECTS: [ObjectDef; 11] = [
             field("MailingState", Kind::Text),
             field("MailingPostalCode", Kind::Text),
             field("MailingCountry", Kind::Text),
+            external_id("Portal_User_Id__c"),
         ],
         children: &[
             child("Cases", "Case", "ContactId"),
@@ -260,6 +274,7 @@ pub static OBJECTS: [ObjectDef; 11] = [
             field("SIM_Type__c", Kind::Text),
             field("EID__c", Kind::Text),
             field("WHMCS_Order_ID__c", Kind::Text),
+            external_id("Portal_Order_Id__c"),
         ],
         children: &[
             child("OrderItems", "OrderItem", "OrderId"),
@@ -280,6 +295,7 @@ pub static OBJECTS: [ObjectDef; 11] = [
             read_only("TotalPrice", Kind::Number),
             field("WHMCS_Service_ID__c", Kind::Text),
             field("Billing_Cycle__c", Kind::Text),
+            external_id("Portal_Item_Key__c"),
         ],
         children: &[],
     },
@@ -300,6 +316,7 @@ pub static OBJECTS: [ObjectDef; 11] = [
             field("Reason", Kind::Text),
             read_only("IsClosed", Kind::Boolean),
             read_only("ClosedDate", Kind::DateTime),
+            external_id("Portal_Case_Key__c"),
         ],
         children: &[
             child("CaseComments", "CaseComment", "ParentId"),

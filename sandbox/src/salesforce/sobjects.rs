@@ -1,5 +1,5 @@
-//! `/sobjects/{Type}/` (create, or publish a platform event) and `/sobjects/{Type}/{id}` (get, update,
-//! delete).
+//! `/sobjects/{Type}/` (create, or publish a platform event), `/sobjects/{Type}/{id}` (get, update,
+//! delete) and `/sobjects/{Type}/{ExternalIdField}/{value}` (upsert).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -13,7 +13,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/sobjects/{object}/", web::post().to(create))
         .route("/sobjects/{object}/{id}", web::get().to(read))
         .route("/sobjects/{object}/{id}", web::patch().to(update))
-        .route("/sobjects/{object}/{id}", web::delete().to(delete));
+        .route("/sobjects/{object}/{id}", web::delete().to(delete))
+        .route(
+            "/sobjects/{object}/{field}/{value}",
+            web::patch().to(upsert),
+        );
+}
+
+#[derive(Deserialize)]
+struct ExternalIdPath {
+    object: String,
+    field: String,
+    value: String,
+}
+
+async fn upsert(
+    req: HttpRequest,
+    path: web::Path<ExternalIdPath>,
+    body: web::Bytes,
+    state: web::Data<SandboxState>,
+) -> HttpResponse {
+    match parse_json(&body) {
+        Ok(body) => respond(
+            &req,
+            &state,
+            Operation::Upsert {
+                object: &path.object,
+                field: &path.field,
+                value: &path.value,
+                body: &body,
+            },
+        ),
+        Err(error) => error_response(&error),
+    }
 }
 
 #[derive(Deserialize)]

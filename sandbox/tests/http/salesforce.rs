@@ -5,6 +5,7 @@ mod collections;
 mod composite;
 mod control;
 mod events;
+mod external_ids;
 mod query;
 mod sobjects;
 

@@ -24,6 +24,7 @@ pub(super) struct ApiCall {
     body: Option<Bytes>,
     timeout: Option<Duration>,
     cookie: Option<String>,
+    once: bool,
 }
 
 impl ApiCall {
@@ -35,6 +36,7 @@ impl ApiCall {
             body: None,
             timeout: None,
             cookie: None,
+            once: false,
         }
     }
 
@@ -60,6 +62,13 @@ impl ApiCall {
     /// Overrides the transport's total timeout, for long polls that legitimately outlast it.
     pub(super) fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sent once, never retried by the transport: a create whose answer is lost may have happened, so the
+    /// caller looks it up (by its external id) before sending it again.
+    pub(super) fn once(mut self) -> Self {
+        self.once = true;
         self
     }
 
@@ -123,10 +132,15 @@ impl SalesforceClient {
         let inner = &self.inner;
         let mut session = inner.auth.session(&inner.transport).await?;
         let mut reauthenticated = false;
+        let transport = if call.once {
+            &inner.single
+        } else {
+            &inner.transport
+        };
         loop {
             let refused = AtomicBool::new(false);
-            let result = inner
-                .transport
+            // A refused session (401) means the call was not processed: replaying it is safe even when once.
+            let result = transport
                 .execute(
                     operation,
                     |http| call.build(http, &session),

@@ -153,6 +153,30 @@ impl SubrequestBuilder {
         ))
     }
 
+    /// `PATCH {data}/sobjects/{Type}/{ExternalIdField}/{value}`: creates or updates by external id; safe to
+    /// send again.
+    pub fn upsert(
+        &self,
+        reference_id: &str,
+        sobject: &str,
+        external_id_field: &str,
+        external_id: &str,
+        body: Value,
+    ) -> Result<CompositeSubrequest, ProviderError> {
+        Ok(self.subrequest(
+            CompositeMethod::Patch,
+            format!(
+                "{}/sobjects/{}/{}/{}",
+                self.data_path,
+                api_name(sobject, "sObject type")?,
+                api_name(external_id_field, "external id field")?,
+                wire::percent_encode(external_id)
+            ),
+            reference_id,
+            Some(body),
+        ))
+    }
+
     pub fn get(
         &self,
         reference_id: &str,
@@ -256,7 +280,8 @@ impl SalesforceClient {
     }
 
     /// Runs the subrequests in order. The call succeeds when Salesforce answered; each subresponse says how
-    /// its own subrequest went (see [`composite_failure`] for all-or-none batches).
+    /// its own subrequest went (see [`composite_failure`] for all-or-none batches). A batch that creates
+    /// (a POST subrequest) is sent once: its caller reconciles by external id before sending it again.
     pub async fn composite(
         &self,
         all_or_none: bool,
@@ -266,8 +291,14 @@ impl SalesforceClient {
             all_or_none,
             composite_request: &subrequests,
         };
-        let call =
+        let mut call =
             ApiCall::new(Method::POST, format!("{}/composite", self.data_path())).json(&body)?;
+        if subrequests
+            .iter()
+            .any(|subrequest| subrequest.method == CompositeMethod::Post)
+        {
+            call = call.once();
+        }
         let response: CompositeResponse = self.send_json("composite", &call).await?;
         Ok(response.composite_response)
     }
@@ -293,7 +324,8 @@ impl SalesforceClient {
         .json(&CollectionRequest {
             all_or_none,
             records,
-        })?;
+        })?
+        .once();
         let results: Vec<SaveResult> = self.send_json("collection_create", &call).await?;
         if results.len() != expected {
             return Err(ProviderError::malformed(

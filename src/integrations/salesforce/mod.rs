@@ -9,6 +9,7 @@ mod composite;
 mod error;
 pub mod events;
 mod query;
+mod reconcile;
 pub mod replay;
 mod sobjects;
 pub mod soql;
@@ -28,6 +29,7 @@ pub use composite::{
 pub use error::{SalesforceApiError, has_error_code, is_not_found, salesforce_errors};
 pub use events::{CometdSubscriber, PlatformEvent, PlatformEventSubscriber, ReplayFrom};
 pub use query::QueryPage;
+pub use reconcile::{create_reconciled, outcome_unknown};
 pub use sobjects::{SaveResult, UpsertResult};
 
 use crate::config::ProviderSettings;
@@ -44,6 +46,8 @@ pub struct SalesforceClient {
 
 struct Inner {
     transport: ProviderClient,
+    /// The same transport without retries, for creates (see `ApiCall::once`).
+    single: ProviderClient,
     auth: Authenticator,
     version: ApiVersion,
 }
@@ -65,6 +69,7 @@ impl SalesforceClient {
         let version = ApiVersion::parse(&settings.salesforce.api_version)?;
         Ok(Self {
             inner: Arc::new(Inner {
+                single: transport.without_retries(),
                 transport,
                 auth,
                 version,

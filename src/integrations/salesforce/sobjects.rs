@@ -50,14 +50,18 @@ struct RawUpsert {
 }
 
 impl SalesforceClient {
-    /// `POST {data}/sobjects/{Type}/` → the new record's id.
+    /// `POST {data}/sobjects/{Type}/` → the new record's id. Sent once (see [`super::create_reconciled`]).
     #[tracing::instrument(skip_all, fields(sobject = sobject))]
     pub async fn create<B: Serialize + ?Sized>(
         &self,
         sobject: &str,
         body: &B,
     ) -> Result<String, ProviderError> {
-        self.save("sobject_create", sobject, body).await?.into_id()
+        let path = format!("{}/", self.sobject_path(sobject)?);
+        let call = ApiCall::new(Method::POST, path).json(body)?.once();
+        self.send_json::<SaveResult>("sobject_create", &call)
+            .await?
+            .into_id()
     }
 
     /// Publishes a platform event (`POST {data}/sobjects/Name__e/`). The save result carries the event's UUID

@@ -1,4 +1,6 @@
-//! The Freebit step: the eSIM line, when the customer chose an eSIM.
+//! The Freebit step: the eSIM line, when the customer chose an eSIM. A `sent` marker is recorded before
+//! the activation goes out, so "EID already in use" is read as our own earlier activation only when an
+//! earlier attempt got that far; otherwise the EID belongs to another line and the order fails for that reason.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +15,12 @@ use crate::telemetry::redact::Pii;
 /// Freebit's answer when an EID already has a line.
 const EID_IN_USE: &str = "400-501";
 const STEP_ESIM: &str = "freebit_esim";
+const STEP_ESIM_SENT: &str = "freebit_esim_sent";
+/// Recorded when Freebit refused the EID as another line's, so a repeat fails the same way.
+const STEP_ESIM_REFUSED: &str = "freebit_esim_refused";
+/// The order's failure reason when the EID is another line's.
+const EID_TAKEN_REASON: &str = "The eSIM's EID is already registered to another line at the network \
+     operator; check the EID on the device, or contact support.";
 
 /// The step's record in `order_steps`; the MSISDN stays [`Pii`] (the JSON is the bare number).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +52,11 @@ pub(super) async fn activate_esim(orders: &Orders, order: &OrderRow) -> Result<(
     {
         return Ok(());
     }
+    if recorded(orders, order, STEP_ESIM_REFUSED).await? {
+        return Err(eid_taken());
+    }
+    // Read before this attempt records its own marker: only an earlier attempt may explain "in use".
+    let sent_before = recorded(orders, order, STEP_ESIM_SENT).await?;
     let sim_kind = if plan_code.starts_with("VOICE") {
         SimKind::VoiceE0
     } else {
@@ -58,15 +71,39 @@ pub(super) async fn activate_esim(orders: &Orders, order: &OrderRow) -> Result<(
         ship_date: chrono::Utc::now().date_naive(),
         plan_code,
     };
+    record(orders, order.id, STEP_ESIM_SENT, &serde_json::json!({})).await?;
     let line = match orders.freebit.activate_esim(&request).await {
         Ok(activation) => EsimLine {
             account: Some(activation.account),
         },
-        // The EID already has a line: an earlier attempt activated it (EIDs are checked at order time).
-        Err(ProviderError::Rejected { code, .. }) if code == EID_IN_USE => {
+        // An earlier attempt went out and its answer was lost: that attempt activated the line.
+        Err(ProviderError::Rejected { code, .. }) if code == EID_IN_USE && sent_before => {
             EsimLine { account: None }
+        }
+        Err(ProviderError::Rejected { code, .. }) if code == EID_IN_USE => {
+            tracing::warn!(order_id = %order.id, "the order's EID belongs to another line at Freebit");
+            record(orders, order.id, STEP_ESIM_REFUSED, &serde_json::json!({})).await?;
+            return Err(eid_taken());
         }
         Err(error) => return Err(step_error(STEP)(error)),
     };
     record(orders, order.id, STEP, &line).await
+}
+
+async fn recorded(
+    orders: &Orders,
+    order: &OrderRow,
+    step: &'static str,
+) -> Result<bool, ProvisionError> {
+    Ok(repo::step::<serde_json::Value>(&orders.db, order.id, step)
+        .await
+        .map_err(internal(step))?
+        .is_some())
+}
+
+fn eid_taken() -> ProvisionError {
+    ProvisionError::Refused {
+        step: STEP_ESIM,
+        reason: EID_TAKEN_REASON,
+    }
 }

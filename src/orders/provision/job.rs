@@ -69,7 +69,12 @@ async fn run_locked(orders: &Orders, job: &ProvisionOrder, ctx: &JobContext) -> 
             if !last {
                 return Err(source.context(format!("provisioning step {step}")));
             }
-            fail(orders, job.order_id, step, &source).await
+            let reason = format!("Provisioning could not complete the step {step}.");
+            fail(orders, job.order_id, step, &reason, &source).await
+        }
+        Err(ProvisionError::Refused { step, reason }) => {
+            tracing::warn!(order_id = %job.order_id, step, reason, "provisioning step refused");
+            fail(orders, job.order_id, step, reason, &anyhow::anyhow!(reason)).await
         }
     }
 }
@@ -79,6 +84,7 @@ async fn fail(
     orders: &Orders,
     order_id: Uuid,
     step: &'static str,
+    reason: &str,
     source: &anyhow::Error,
 ) -> anyhow::Result<()> {
     let mut conn = orders.db.acquire().await?;
@@ -86,7 +92,6 @@ async fn fail(
         .await?
         .context("the order disappeared")?;
     drop(conn);
-    let reason = format!("Provisioning could not complete the step {step}.");
     let case_id = match open_case(orders, &order, step, source).await {
         Ok(case_id) => Some(case_id),
         Err(error) => {
@@ -95,7 +100,7 @@ async fn fail(
         }
     };
     let mut tx = orders.db.begin().await?;
-    let changed = repo::set_status(&mut tx, order_id, OrderStatus::Failed, Some(&reason)).await?;
+    let changed = repo::set_status(&mut tx, order_id, OrderStatus::Failed, Some(reason)).await?;
     if changed {
         outbox::record(
             &mut tx,

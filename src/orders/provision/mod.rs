@@ -4,7 +4,8 @@
 //!
 //! Steps: re-check the CRM (`Activation_Status__c` must be `Activating`), WHMCS AddOrder (the Salesforce
 //! order id in its notes; before a repeat, GetOrders is searched for it), AcceptOrder, the eSIM at Freebit
-//! (an EID already in use means an earlier attempt activated it), then the write-back to Salesforce. The last
+//! (an EID already in use means an earlier attempt activated it only when that attempt was recorded as sent;
+//! otherwise the EID is another line's and the order fails at once with that reason), then the write-back to Salesforce. The last
 //! attempt of a failing job marks the order `failed`, opens a support case and emits
 //! `order.provisioning_failed`; success emits `order.provisioned`.
 //!

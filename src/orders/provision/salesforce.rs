@@ -1,12 +1,13 @@
 //! The Salesforce steps: the re-check that the CRM still asks for provisioning, the write-back (one
-//! composite), and the support case opened when provisioning fails.
+//! composite of updates, safe to repeat), and the support case opened when provisioning fails (an upsert by
+//! a key made from the order id, so it is opened once however often it is sent).
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::steps::{ProvisionError, internal, links_of, record, step_error};
 use super::whmcs::AddedOrder;
-use crate::integrations::salesforce::composite_failure;
+use crate::integrations::salesforce::{composite_failure, soql};
 use crate::orders::Orders;
 use crate::orders::domain::{OrderStatus, StoredItem};
 use crate::orders::repo::{self, OrderRow};
@@ -14,6 +15,7 @@ use crate::orders::salesforce::{ACTIVATED, ACTIVATING};
 
 pub(super) const STEP_WRITE_BACK: &str = "salesforce_write_back";
 const STEP_CASE: &str = "salesforce_case";
+const CASE_EXTERNAL_ID: &str = "Portal_Case_Key__c";
 
 #[derive(Debug, Deserialize)]
 struct RawOrderStatus {
@@ -129,10 +131,15 @@ pub(super) async fn open_case(
     let links = links_of(orders, order.user_id)
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?;
-    let id = orders
+    // An upsert by the order's own key: a repeat (a lost answer, a crash before the record below) updates
+    // the one case instead of opening another.
+    let key = format!("provisioning-failure-{}", order.id);
+    let upserted = orders
         .salesforce
-        .create(
+        .upsert(
             "Case",
+            CASE_EXTERNAL_ID,
+            &key,
             &json!({
                 "AccountId": links.account_id,
                 "ContactId": links.contact_id,
@@ -150,6 +157,11 @@ pub(super) async fn open_case(
             }),
         )
         .await?;
+    let id = match upserted.id {
+        Some(id) => id,
+        // An older API version answers an update with 204 and no body: read the id by the key.
+        None => case_id_by_key(orders, &key).await?,
+    };
     let mut conn = orders.db.acquire().await?;
     repo::record_step(
         &mut conn,
@@ -159,4 +171,24 @@ pub(super) async fn open_case(
     )
     .await?;
     Ok(id)
+}
+
+async fn case_id_by_key(orders: &Orders, key: &str) -> anyhow::Result<String> {
+    #[derive(Deserialize)]
+    struct RawCaseId {
+        #[serde(rename = "Id")]
+        id: String,
+    }
+    let found: Vec<RawCaseId> = orders
+        .salesforce
+        .query(&format!(
+            "SELECT Id FROM Case WHERE {CASE_EXTERNAL_ID} = {} LIMIT 1",
+            soql::quote(key)
+        ))
+        .await?;
+    found
+        .into_iter()
+        .map(|case| case.id)
+        .find(|id| soql::is_id(id))
+        .ok_or_else(|| anyhow::anyhow!("the upserted support case is not found by its key"))
 }

@@ -24,6 +24,13 @@ pub(super) enum ProvisionError {
         #[source]
         source: anyhow::Error,
     },
+    /// A step the external system refused for good (retrying cannot help): the order fails now, with this
+    /// reason for the customer.
+    #[error("{step}: {reason}")]
+    Refused {
+        step: &'static str,
+        reason: &'static str,
+    },
 }
 
 pub(super) fn step_error(step: &'static str) -> impl FnOnce(ProviderError) -> ProvisionError {

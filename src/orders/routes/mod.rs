@@ -88,10 +88,17 @@ pub async fn create_order(
     let links = require_links(&state.db, user_id).await?;
     let fingerprint = Fingerprint::of_json("POST", "/api/v1/orders", &request)?;
     let pool = state.db.clone();
-    idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
-        let order = service::create_order(&state.orders, &links, &request).await?;
-        StoredResponse::json(StatusCode::CREATED, &order)
-    })
+    idempotency::execute_with(
+        &pool,
+        user_id,
+        &key,
+        &fingerprint,
+        |_| Ok(()),
+        move |attempt| async move {
+            let order = service::create_order(&state.orders, &links, &request, &attempt).await?;
+            StoredResponse::json(StatusCode::CREATED, &order)
+        },
+    )
     .await
 }
 

@@ -4,11 +4,15 @@
 pub mod case;
 pub mod comment;
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::json;
 
 use crate::integrations::ProviderError;
-use crate::integrations::salesforce::{SalesforceClient, composite_failure, soql};
+use crate::integrations::salesforce::{
+    SalesforceClient, composite_failure, create_reconciled, soql,
+};
 use crate::support::domain::{Case, CaseComment, CaseSummary, NewCase, StatusFilter};
 use case::RawCase;
 use comment::RawCaseComment;
@@ -133,12 +137,34 @@ pub async fn find_case(
     Ok(Some((case, comments)))
 }
 
-/// Creates the case and reads it back (case number, dates) in one all-or-none composite call.
+/// The case's unique external id field: a key made for each create request.
+const CASE_EXTERNAL_ID: &str = "Portal_Case_Key__c";
+/// A create whose outcome is unknown is looked up; only a case known to be absent is sent a second time.
+const CREATE_SENDS: usize = 2;
+
+/// Creates the case and reads it back (case number, dates) in one all-or-none composite call, sent once
+/// under a fresh external id: an unknown outcome is settled by looking the case up by that id.
 pub async fn create_case(
     client: &SalesforceClient,
     account_id: &str,
     contact_id: &str,
     new_case: &NewCase,
+) -> Result<Case, ProviderError> {
+    let key = uuid::Uuid::new_v4().to_string();
+    create_reconciled(
+        CREATE_SENDS,
+        || send_case(client, account_id, contact_id, new_case, &key),
+        || find_case_by_key(client, account_id, &key),
+    )
+    .await
+}
+
+async fn send_case(
+    client: &SalesforceClient,
+    account_id: &str,
+    contact_id: &str,
+    new_case: &NewCase,
+    key: &str,
 ) -> Result<Case, ProviderError> {
     let (case_type, reason) = case::category_fields(new_case.category);
     let body = json!({
@@ -151,6 +177,7 @@ pub async fn create_case(
         "Priority": case::priority_value(new_case.priority),
         "Type": case_type,
         "Reason": reason,
+        CASE_EXTERNAL_ID: key,
     });
     let builder = client.subrequests();
     let requests = vec![
@@ -168,9 +195,45 @@ pub async fn create_case(
     Ok(Case::try_from(read.body_as::<RawCase>()?)?)
 }
 
-/// Adds a published comment to a case and reads it back, in one all-or-none composite call. The caller has
-/// checked that the case is the customer's and still open.
+/// The account's case created under `key`, if an earlier send created it.
+async fn find_case_by_key(
+    client: &SalesforceClient,
+    account_id: &str,
+    key: &str,
+) -> Result<Option<Case>, ProviderError> {
+    let query = format!(
+        "SELECT {} FROM Case WHERE {CASE_EXTERNAL_ID} = {} AND AccountId = {} LIMIT 1",
+        case::FIELDS.join(", "),
+        soql::quote(key),
+        soql::quote(account_id),
+    );
+    match client.query::<RawCase>(&query).await?.into_iter().next() {
+        Some(raw) => Ok(Some(Case::try_from(raw)?)),
+        None => Ok(None),
+    }
+}
+
+/// Adds a published comment to a case and reads it back, in one all-or-none composite call, sent once. The
+/// caller has checked that the case is the customer's and still open. CaseComment takes no custom fields, so
+/// an unknown outcome is settled by a lookup: a published comment on the case with this text, created since
+/// the first send and not one of `known` (the comments already attributed to someone).
 pub async fn create_comment(
+    client: &SalesforceClient,
+    case_id: &str,
+    body: &str,
+    known: &HashSet<String>,
+) -> Result<CaseComment, ProviderError> {
+    // Leeway for the clocks of Salesforce and this server.
+    let since = Utc::now() - chrono::Duration::minutes(5);
+    create_reconciled(
+        CREATE_SENDS,
+        || send_comment(client, case_id, body),
+        || find_comment(client, case_id, body, since, known),
+    )
+    .await
+}
+
+async fn send_comment(
     client: &SalesforceClient,
     case_id: &str,
     body: &str,
@@ -198,6 +261,38 @@ pub async fn create_comment(
         .find(|response| response.reference_id == "readComment")
         .ok_or_else(|| ProviderError::malformed(SYSTEM, "composite answer lacks readComment"))?;
     Ok(CaseComment::try_from(read.body_as::<RawCaseComment>()?)?)
+}
+
+/// The comment an earlier send created, if any. Long text cannot be filtered in SOQL: the text is compared
+/// here.
+async fn find_comment(
+    client: &SalesforceClient,
+    case_id: &str,
+    body: &str,
+    since: DateTime<Utc>,
+    known: &HashSet<String>,
+) -> Result<Option<CaseComment>, ProviderError> {
+    let query = format!(
+        "SELECT {} FROM CaseComment WHERE ParentId = {} AND IsPublished = true AND CreatedDate >= {} ORDER BY CreatedDate ASC, Id ASC",
+        comment::FIELDS.join(", "),
+        soql::quote(case_id),
+        datetime_literal(since),
+    );
+    let found = client
+        .query::<RawCaseComment>(&query)
+        .await?
+        .into_iter()
+        .find(|raw| {
+            raw.id.as_ref().is_some_and(|id| !known.contains(id))
+                && raw
+                    .comment_body
+                    .as_ref()
+                    .is_some_and(|text| text.as_str() == body)
+        });
+    found
+        .map(CaseComment::try_from)
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// Takes back a comment whose author could not be recorded, so it is not shown as written by support.

@@ -266,7 +266,7 @@ async fn an_abandoned_or_expired_key_is_taken_over() {
     .execute(&app.db)
     .await
     .expect("expire");
-    sqlx::query("UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, response_body = NULL, created_at = now() - interval '1 hour' WHERE key = 'stuck'")
+    sqlx::query("UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, response_body = NULL, created_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' WHERE key = 'stuck'")
         .execute(&app.db)
         .await
         .expect("abandon");
@@ -293,4 +293,50 @@ async fn an_abandoned_or_expired_key_is_taken_over() {
         .await
         .expect("prune");
     assert_eq!(pruned, 0);
+}
+
+#[tokio::test]
+async fn a_payment_link_is_not_replayed_after_it_expired() {
+    let (app, token) = with_demo_customer().await;
+    let link = json!({ "method": "link" });
+    let first = pay(&app, &token, "1003", Some("link-key"), link.clone()).await;
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.expect("json");
+
+    // While it can be opened, a repeat replays the same link.
+    let replayed = pay(&app, &token, "1003", Some("link-key"), link.clone()).await;
+    assert_eq!(replayed.status(), 200);
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    assert_eq!(replayed.json::<Value>().await.expect("json"), first);
+
+    // The link's lifetime passes (WHMCS single sign-on links live 60 seconds).
+    sqlx::query(
+        "UPDATE idempotency_keys
+         SET response_body = jsonb_set(response_body, '{expires_at}', to_jsonb($1::text))
+         WHERE key = 'link-key'",
+    )
+    .bind((chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339())
+    .execute(&app.db)
+    .await
+    .expect("age the link");
+    let expired = pay(&app, &token, "1003", Some("link-key"), link.clone()).await;
+    assert_eq!(expired.status(), 409);
+    let expired = problem(expired).await;
+    assert_eq!(expired["code"], "payment-link-expired");
+    assert!(
+        !expired.to_string().contains("singlesignon"),
+        "the dead link is not handed out: {expired}"
+    );
+    assert_eq!(
+        app.sandbox().whmcs_calls("CreateSsoToken"),
+        1,
+        "the key is not re-run"
+    );
+
+    // A new key is a new request: a fresh link.
+    let fresh = pay(&app, &token, "1003", Some("link-key-2"), link).await;
+    assert_eq!(fresh.status(), 200);
+    let fresh: Value = fresh.json().await.expect("json");
+    assert_ne!(fresh["payment_url"], first["payment_url"]);
+    assert_eq!(app.sandbox().whmcs_calls("CreateSsoToken"), 2);
 }

@@ -27,7 +27,7 @@ async fn status_of(app: &TestApp, token: &str, id: &str) -> Value {
         .expect("order json")
 }
 
-async fn wait_for(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
+pub(super) async fn wait_for(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
     eventually(30, &format!("order {status}"), || async {
         let order = status_of(app, token, id).await;
         (order["status"] == status).then_some(order)
@@ -50,7 +50,7 @@ async fn whmcs_orders_for(app: &TestApp, salesforce_id: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn lines_with_eid(app: &TestApp, eid: &str) -> usize {
+pub(super) async fn lines_with_eid(app: &TestApp, eid: &str) -> usize {
     app.sandbox()
         .freebit_accounts()
         .await
@@ -81,7 +81,11 @@ async fn statuses(app: &TestApp, order_id: &str) -> Vec<String> {
 }
 
 /// Places `body`, approves it and returns (order id, Salesforce id).
-async fn place_and_approve(app: &TestApp, token: &str, body: &Value) -> (String, String) {
+pub(super) async fn place_and_approve(
+    app: &TestApp,
+    token: &str,
+    body: &Value,
+) -> (String, String) {
     let order = place(app, token, body).await;
     let id = order["id"].as_str().expect("id").to_owned();
     let salesforce_id = salesforce_id_of(app, &id).await;
