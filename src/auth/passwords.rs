@@ -77,6 +77,7 @@ impl Passwords {
         let Ok(_permit) = self.permits.acquire().await else {
             return false;
         };
+        metrics::counter!("auth_password_verifications_total").increment(1);
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.as_str().to_owned(), str::to_owned);
         let argon2 = Arc::clone(&self.argon2);

@@ -205,6 +205,9 @@ pub struct AuthSettings {
     pub lockout_max_secs: u64,
     /// Failures older than this are forgotten.
     pub failure_window_secs: u64,
+    /// Password verifications of one account allowed at once (across replicas); further attempts are
+    /// refused with 429 until one finishes, so a burst queues no work behind the hashing permits.
+    pub login_verifications_in_flight: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it, like the portal's
     /// Next.js server); otherwise the peer address is used.
     pub trust_forwarded_for: bool,

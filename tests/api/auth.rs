@@ -3,6 +3,7 @@
 mod accounts;
 mod passwords;
 mod rotation;
+mod throttling;
 mod tokens;
 
 use concierge::auth::{self, NewUser, UserKind};

@@ -112,9 +112,12 @@ pub async fn login(
         return Err(AuthError::InvalidCredentials.into());
     }
     let client = client_info(&req, auth.settings.trust_forwarded_for);
-    if let Err(retry_after) = auth.limiter.check(&email, client.ip.as_deref()).await {
-        return Err(AuthError::RateLimited { retry_after }.into());
-    }
+    // Reserved (counted) before the password is verified, so a burst cannot outrun the limit.
+    let attempt = auth
+        .limiter
+        .begin(&email, client.ip.as_deref())
+        .await
+        .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
     let user = match Email::parse(&email) {
         Ok(email) => repo::user_by_email(&state.db, email.as_str()).await?,
         // No account has an implausible email: the same answer as for an unknown one.
@@ -131,9 +134,7 @@ pub async fn login(
     let user = match user {
         Some(user) if verified && user.disabled_at.is_none() => user,
         user => {
-            auth.limiter
-                .record_failure(&email, client.ip.as_deref())
-                .await;
+            attempt.failed().await;
             let mut conn = state.db.acquire().await?;
             let reason = match &user {
                 None => "unknown_email",
@@ -150,7 +151,7 @@ pub async fn login(
             return Err(AuthError::InvalidCredentials.into());
         }
     };
-    auth.limiter.record_success(&email).await;
+    attempt.succeeded().await;
 
     let mut tx = state.db.begin().await?;
     let session = auth
