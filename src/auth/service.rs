@@ -41,7 +41,10 @@ pub struct AuthService {
 /// Where a request came from, for sessions and the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
+    /// The client address (see [`crate::http::client_ip`]), as recorded.
     pub ip: Option<String>,
+    /// What per-address limits count under: the address, or its /64 for IPv6.
+    pub limit_key: Option<String>,
     pub user_agent: Option<String>,
 }
 

@@ -78,6 +78,10 @@ pub struct ServerSettings {
     pub workers: Option<usize>,
     /// Portal origins allowed to call the API with credentials; nothing else is.
     pub cors_allowed_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` entries are believed (CIDRs: the load balancer, the portal's Next.js
+    /// server). The client is the right-most address not in this list; a request from any other peer is
+    /// taken at its peer address and its header ignored. Empty: nothing is trusted.
+    pub trusted_proxies: Vec<crate::types::Cidr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -208,9 +212,6 @@ pub struct AuthSettings {
     /// Password verifications of one account allowed at once (across replicas); further attempts are
     /// refused with 429 until one finishes, so a burst queues no work behind the hashing permits.
     pub login_verifications_in_flight: u32,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it, like the portal's
-    /// Next.js server); otherwise the peer address is used.
-    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,6 +1,7 @@
 //! Auth: registration, login, refresh-token rotation, sessions, passwords, staff administration, tokens.
 
 mod accounts;
+mod client_ip;
 mod passwords;
 mod rotation;
 mod throttling;

@@ -60,7 +60,7 @@ pub async fn change(
         return Err(AuthError::Invalid(vec![error]).into());
     }
     let hash = auth.passwords.hash(&body.new_password).await?;
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     let mut tx = state.db.begin().await?;
     repo::set_password(&mut tx, user.user_id, &hash).await?;
     repo::void_resets(&mut tx, user.user_id).await?;
@@ -109,7 +109,7 @@ pub async fn forgot(
     body: web::Json<ForgotPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let auth = &state.auth;
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     // No account has an implausible email: the same answer as for an unknown one.
     let user = match Email::parse(&body.email) {
         Ok(email) => repo::user_by_email(&state.db, email.as_str()).await?,
@@ -184,7 +184,7 @@ pub async fn reset(
         validation(vec![error])?;
     }
     let hash = auth.passwords.hash(&body.new_password).await?;
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     let mut tx = state.db.begin().await?;
     let user_id = if token.is_empty() || token.len() > 128 {
         None

@@ -50,7 +50,7 @@ pub async fn register(
     let email = new_account(field_errors([body.validate()]), &body.email, &body.password)?;
 
     let hash = state.auth.passwords.hash(&body.password).await?;
-    let client = client_info(&req, state.auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     let mut tx = state.db.begin().await?;
     let user = repo::insert_user(
         &mut tx,
@@ -111,11 +111,11 @@ pub async fn login(
     {
         return Err(AuthError::InvalidCredentials.into());
     }
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     // Reserved (counted) before the password is verified, so a burst cannot outrun the limit.
     let attempt = auth
         .limiter
-        .begin(&email, client.ip.as_deref())
+        .begin(&email, client.limit_key.as_deref())
         .await
         .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
     let user = match Email::parse(&email) {
@@ -214,7 +214,7 @@ pub async fn refresh(
         })
         .filter(|token| !token.is_empty() && token.len() <= 128)
         .ok_or(AuthError::NoRefreshToken)?;
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     let refreshed = match auth.refresh(&presented, &client).await {
         Ok(refreshed) => refreshed,
         Err(error) => match AuthError::from(error) {
@@ -263,7 +263,7 @@ async fn end_sessions(
     user: &AuthUser,
     all: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(req, state.auth.settings.trust_forwarded_for);
+    let client = client_info(req);
     let mut tx = state.db.begin().await?;
     let ended = if all {
         repo::revoke_all(&mut tx, user.user_id, None, "logout_all").await?
@@ -334,7 +334,7 @@ pub async fn revoke_session(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req, state.auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     let mut tx = state.db.begin().await?;
     // Ownership is part of the query: another user's session id is simply not found.
     if !repo::revoke_session(&mut tx, *id, Some(user.user_id), "revoked_by_user").await? {
