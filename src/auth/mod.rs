@@ -13,6 +13,7 @@ mod model;
 mod passwords;
 mod repo;
 mod reset_email;
+mod reset_request;
 mod routes;
 mod secrets;
 mod service;
@@ -83,10 +84,14 @@ pub async fn create_user(
         .map(|row| row.to_user()))
 }
 
-/// Registers this context's jobs: the password-reset email.
+/// Registers this context's jobs: issuing a password reset, and its email.
 pub fn jobs(runner: Runner, auth: &Arc<AuthService>) -> anyhow::Result<Runner> {
+    let issuing = Arc::clone(auth);
     let auth = Arc::clone(auth);
     Ok(runner
+        .register(move |job, ctx| {
+            reset_request::issue_password_reset(Arc::clone(&issuing), job, ctx)
+        })
         .register(move |job, ctx| reset_email::send_password_reset(Arc::clone(&auth), job, ctx)))
 }
 

@@ -14,8 +14,9 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::AuthError;
 use super::keys::TokenKeys;
-use super::limiter::LoginLimiter;
+use super::limiter::{Action, ActionLimiter, LoginLimiter};
 use super::model::User;
 use super::passwords::Passwords;
 use super::repo::{self, AuditEvent, NewSession};
@@ -34,6 +35,8 @@ pub struct AuthService {
     pub passwords: Passwords,
     pub secrets: TokenSecrets,
     pub limiter: LoginLimiter,
+    /// Per-address and per-account limits of the other account routes ([`super::limiter::Action`]).
+    pub actions: ActionLimiter,
     pub(super) db: PgPool,
     pub(super) messaging: MessagingClient,
 }
@@ -98,11 +101,26 @@ impl AuthService {
             keys: TokenKeys::from_settings(settings)?,
             passwords: Passwords::new(settings)?,
             secrets: TokenSecrets::new(&settings.refresh_token_key)?,
-            limiter: LoginLimiter::new(cache, settings),
+            limiter: LoginLimiter::new(cache.clone(), settings),
+            actions: ActionLimiter::new(cache, &settings.limits),
             settings: settings.clone(),
             db,
             messaging,
         }))
+    }
+
+    /// Counts one `action` for `account` from the client address `ip` (its limit key,
+    /// [`ClientInfo::limit_key`]); a 429 problem with `Retry-After` once either is at its limit.
+    pub async fn throttle(
+        &self,
+        action: Action,
+        account: Option<&str>,
+        ip: Option<&str>,
+    ) -> Result<(), AuthError> {
+        self.actions
+            .hit(action, account, ip)
+            .await
+            .map_err(|retry_after| AuthError::TooManyRequests { retry_after })
     }
 
     fn idle(&self) -> ChronoDuration {

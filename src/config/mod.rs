@@ -200,9 +200,12 @@ pub struct AuthSettings {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
-    /// Password hashes computed at once; 0 = one fewer than the CPU cores (at least 1), so logins can
-    /// never take every core from the request handlers.
+    /// Password verifications at sign-in computed at once; 0 = one fewer than the CPU cores (at least 1),
+    /// so logins can never take every core from the request handlers.
     pub max_concurrent_password_hashes: usize,
+    /// Hashes for everything else (register, reset, password change, staff creation) at once: a pool of
+    /// its own, so a flood there cannot take the sign-in pool's permits.
+    pub max_concurrent_other_password_hashes: usize,
     pub login_failures_per_account: u32,
     pub login_failures_per_ip: u32,
     pub lockout_base_secs: u64,
@@ -212,6 +215,27 @@ pub struct AuthSettings {
     /// Password verifications of one account allowed at once (across replicas); further attempts are
     /// refused with 429 until one finishes, so a burst queues no work behind the hashing permits.
     pub login_verifications_in_flight: u32,
+    /// Per-address and per-account limits of the account routes.
+    pub limits: ActionLimitSettings,
+}
+
+/// One limit per account route; each counts requests per client address and per account in a window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionLimitSettings {
+    pub register: ActionLimit,
+    pub forgot_password: ActionLimit,
+    pub reset_password: ActionLimit,
+    pub password_change: ActionLimit,
+    pub resend_verification: ActionLimit,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionLimit {
+    pub per_ip: u32,
+    pub per_account: u32,
+    pub window_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

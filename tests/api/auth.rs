@@ -2,6 +2,7 @@
 
 mod accounts;
 mod client_ip;
+mod limits;
 mod passwords;
 mod rotation;
 mod throttling;

@@ -5,8 +5,11 @@
 //! clears the account. When Redis is unreachable the same rules run in this process (fail safe: still
 //! limited, per replica).
 
+mod actions;
 mod local;
 mod scripts;
+
+pub use actions::{Action, ActionLimiter};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,6 +9,7 @@ use validator::Validate;
 use super::{clear_refresh_cookie, name, new_account, refresh_cookie};
 use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
+use crate::auth::limiter::Action;
 use crate::auth::model::{User, UserKind};
 use crate::auth::repo::{self, AuditEvent, NewUser};
 use crate::auth::service::TokenResponse;
@@ -39,7 +40,8 @@ pub struct RegisterRequest {
     responses(
         (status = 201, description = "The customer account", body = User),
         (status = 409, response = crate::errors::responses::EmailTaken),
-        (status = 422, response = crate::errors::responses::ValidationFailed)
+        (status = 422, response = crate::errors::responses::ValidationFailed),
+        (status = 429, response = crate::errors::responses::TooManyRequests)
     )
 )]
 pub async fn register(
@@ -47,10 +49,14 @@ pub async fn register(
     req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req);
+    let typed = Email::normalize(&body.email);
+    (state.auth)
+        .throttle(Action::Register, Some(&typed), client.limit_key.as_deref())
+        .await?;
     let email = new_account(field_errors([body.validate()]), &body.email, &body.password)?;
 
     let hash = state.auth.passwords.hash(&body.password).await?;
-    let client = client_info(&req);
     let mut tx = state.db.begin().await?;
     let user = repo::insert_user(
         &mut tx,
