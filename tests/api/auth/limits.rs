@@ -460,3 +460,25 @@ async fn the_reset_job_issues_a_link_for_a_known_email_only() {
     assert_eq!(tokens, 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn with_redis_down_the_account_routes_stay_limited() {
+    let app = spawn_app_with(TestOptions {
+        configure: Box::new(|s: &mut Settings| {
+            s.redis.url = crate::helpers::DEAD_REDIS_URL.to_owned().into();
+            s.auth.limits.forgot_password.per_ip = 2;
+            s.auth.limits.forgot_password.window_secs = 600;
+        }),
+        ..Default::default()
+    })
+    .await;
+
+    for i in 0..2 {
+        let status = forgot_from(&app, "127.0.0.1", &format!("o{i}@example.com"))
+            .await
+            .status();
+        assert_eq!(status, 202);
+    }
+
+    assert_limited(forgot_from(&app, "127.0.0.1", "o9@example.com").await).await;
+}
