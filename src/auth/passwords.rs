@@ -82,25 +82,27 @@ impl Passwords {
     /// Sign-in: verifies `password` against `hash`, or against the dummy hash when there is no account, so
     /// both answers take the same time.
     pub async fn verify(&self, password: &SecretString, hash: Option<&str>) -> bool {
-        self.verify_in(&self.login_permits, password, hash).await
+        self.verify_in(&self.login_permits, "login", password, hash)
+            .await
     }
 
     /// A signed-in user's current password (to change it), from the other pool.
     pub async fn verify_current(&self, password: &SecretString, hash: &str) -> bool {
-        self.verify_in(&self.other_permits, password, Some(hash))
+        self.verify_in(&self.other_permits, "password_change", password, Some(hash))
             .await
     }
 
     async fn verify_in(
         &self,
         permits: &Semaphore,
+        purpose: &'static str,
         password: &SecretString,
         hash: Option<&str>,
     ) -> bool {
         let Ok(_permit) = permits.acquire().await else {
             return false;
         };
-        metrics::counter!("auth_password_verifications_total").increment(1);
+        metrics::counter!("auth_password_verifications_total", "purpose" => purpose).increment(1);
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.as_str().to_owned(), str::to_owned);
         let argon2 = Arc::clone(&self.argon2);

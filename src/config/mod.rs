@@ -388,6 +388,17 @@ impl Settings {
                 "must be at least OWASP's m=19 MiB, t=2",
             );
         }
+        if self
+            .server
+            .trusted_proxies
+            .iter()
+            .any(|cidr| cidr.prefix_len() == 0)
+        {
+            return fail(
+                "server.trusted_proxies",
+                "must not trust every address (/0): any client could then choose its own",
+            );
+        }
         if self.server.body_limit_bytes == 0 {
             return fail("server.body_limit_bytes", "must be greater than zero");
         }

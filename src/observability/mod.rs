@@ -52,7 +52,7 @@ fn describe() {
     metrics::describe_gauge!("redis_pool_connections", "Redis pool connections by state");
     metrics::describe_counter!(
         "auth_password_verifications_total",
-        "Password hashes verified (argon2 work), sign-in and password change"
+        "Password hashes verified (argon2 work), by purpose (login, password_change)"
     );
     metrics::describe_counter!(
         "auth_login_attempts_throttled_total",

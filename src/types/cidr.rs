@@ -19,6 +19,10 @@ pub struct Cidr {
 pub struct InvalidCidr(String);
 
 impl Cidr {
+    pub fn prefix_len(&self) -> u8 {
+        self.prefix
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip.to_canonical()) {
             (IpAddr::V4(network), IpAddr::V4(ip)) => {

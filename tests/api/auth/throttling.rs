@@ -71,6 +71,11 @@ async fn fifty_wrong_logins_verify_at_most_the_limit(app: TestApp) {
     assert!(locked.headers().contains_key("retry-after"));
     assert_eq!(problem(locked).await["code"], "rate-limited");
     assert_eq!(verifications(&app, "burst@example.com").await, 5);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"auth_password_verifications_total{purpose="login"}"#),
+        "verifications are counted for operators too"
+    );
 }
 
 #[tokio::test]
