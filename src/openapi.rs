@@ -26,7 +26,7 @@ use crate::health;
             responses::LimitOutOfRange, responses::ValidationFailed, responses::IdempotencyKeyReused,
             responses::ProviderError, responses::ProviderUnavailable, responses::BillingError,
             responses::BillingUnavailable, responses::SalesforceError, responses::SalesforceUnavailable,
-            responses::EmailTaken, responses::WeakPassword, responses::InvalidOrderId, responses::OrderNotFound,
+            responses::EmailTaken, responses::WeakPassword, responses::TooManyRequests, responses::InvalidOrderId, responses::OrderNotFound,
             responses::InvalidSubscriptionId, responses::SubscriptionNotFound, responses::InvoiceNotFound,
         ),
         schemas(

@@ -22,6 +22,9 @@ pub enum AuthError {
     WrongCurrentPassword,
     #[error("too many failed sign-in attempts")]
     RateLimited { retry_after: Duration },
+    /// Too many requests of one kind (register, reset, …) from this address or for this account.
+    #[error("too many requests")]
+    TooManyRequests { retry_after: Duration },
     #[error("the email is taken")]
     EmailTaken,
     #[error("no refresh token was sent")]
@@ -66,7 +69,10 @@ impl From<AuthError> for ApiError {
                 .with_detail("The current password is incorrect."),
             AuthError::RateLimited { retry_after } => ApiError::new(ErrorCode::RateLimited)
                 .with_detail("Too many failed sign-in attempts; try again later.")
-                .with_retry_after(retry_after.as_secs().max(1)),
+                .with_retry_after(whole_seconds(retry_after)),
+            AuthError::TooManyRequests { retry_after } => ApiError::new(ErrorCode::RateLimited)
+                .with_detail("Too many requests of this kind; try again later.")
+                .with_retry_after(whole_seconds(retry_after)),
             AuthError::EmailTaken => ApiError::new(ErrorCode::EmailTaken)
                 .with_detail("An account with this email already exists."),
             AuthError::NoRefreshToken => {
@@ -89,6 +95,13 @@ impl From<AuthError> for ApiError {
             AuthError::Unexpected(error) => ApiError::internal(error),
         }
     }
+}
+
+/// Rounded up, so a client that waits as told is not refused again.
+fn whole_seconds(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis().div_ceil(1000))
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 #[cfg(test)]
@@ -122,6 +135,12 @@ mod tests {
         assert_eq!(
             status(AuthError::RateLimited {
                 retry_after: Duration::from_millis(10)
+            }),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            status(AuthError::TooManyRequests {
+                retry_after: Duration::from_secs(5)
             }),
             StatusCode::TOO_MANY_REQUESTS
         );

@@ -14,6 +14,7 @@ use super::model::{Role, UserKind};
 use super::repo;
 use super::service::ClientInfo;
 use crate::errors::ApiError;
+use crate::http::client_ip::{client_ip, limit_bucket};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -190,27 +191,24 @@ impl FromRequest for Admin {
     }
 }
 
-/// The client address (the peer, or the first `X-Forwarded-For` hop when configured to trust it) and agent.
-pub fn client_info(req: &HttpRequest, trust_forwarded_for: bool) -> ClientInfo {
-    let forwarded = trust_forwarded_for
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .split(',')
-                .next()
-                .map(|ip| ip.trim().to_owned())
-        })
-        .flatten()
-        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
-    let ip = forwarded.or_else(|| req.peer_addr().map(|addr| addr.ip().to_string()));
+/// The client address (the right-most `X-Forwarded-For` entry that is not a trusted proxy, or the peer;
+/// see [`crate::http::client_ip`]) and agent.
+pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.settings.server.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let ip = client_ip(req, trusted);
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .map(|agent| agent.chars().take(256).collect());
-    ClientInfo { ip, user_agent }
+    ClientInfo {
+        ip: ip.map(|ip| ip.to_string()),
+        limit_key: ip.map(limit_bucket),
+        user_agent,
+    }
 }
 
 #[cfg(test)]

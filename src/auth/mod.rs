@@ -13,6 +13,7 @@ mod model;
 mod passwords;
 mod repo;
 mod reset_email;
+mod reset_request;
 mod retention;
 mod routes;
 mod secrets;
@@ -87,12 +88,16 @@ pub async fn create_user(
         .map(|row| row.to_user()))
 }
 
-/// Registers this context's jobs: the password-reset email and the nightly prune of ended sessions, spent
-/// reset links and old audit rows.
+/// Registers this context's jobs: issuing a password reset and its email, and the nightly prune of ended
+/// sessions, spent reset links and old audit rows.
 pub fn jobs(runner: Runner, auth: &Arc<AuthService>) -> anyhow::Result<Runner> {
+    let issuing = Arc::clone(auth);
     let mailer = Arc::clone(auth);
     let pruner = Arc::clone(auth);
     runner
+        .register(move |job, ctx| {
+            reset_request::issue_password_reset(Arc::clone(&issuing), job, ctx)
+        })
         .register(move |job, ctx| reset_email::send_password_reset(Arc::clone(&mailer), job, ctx))
         .register(move |job, ctx| retention::prune(Arc::clone(&pruner), job, ctx))
         .schedule("auth-retention", &auth.settings.retention_cron, |tick| {

@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::AuthSettings;
 use crate::errors::FieldError;
@@ -25,8 +25,13 @@ static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 #[derive(Clone)]
 pub struct Passwords {
     argon2: Arc<Argon2<'static>>,
-    /// Bounds concurrent hashing so a login storm queues (asynchronously) instead of starving the runtime.
-    permits: Arc<Semaphore>,
+    /// Bounds concurrent sign-in verifications so a login storm queues (asynchronously) instead of
+    /// starving the runtime.
+    login_permits: Arc<Semaphore>,
+    /// Everything else (register, reset, change, staff creation) has its own pool: a flood of those
+    /// cannot take sign-in's capacity, nor sign-in theirs.
+    other_permits: Arc<Semaphore>,
+    other_capacity: usize,
     /// Verified against when the account does not exist, so an unknown email costs the same as a wrong
     /// password.
     dummy_hash: Arc<String>,
@@ -46,20 +51,23 @@ impl Passwords {
             .hash_password(b"concierge-dummy-password")
             .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
             .to_string();
-        let permits = match settings.max_concurrent_password_hashes {
+        let login_permits = match settings.max_concurrent_password_hashes {
             0 => std::thread::available_parallelism()
                 .map_or(1, |cores| cores.get().saturating_sub(1).max(1)),
             configured => configured,
         };
+        let other_capacity = settings.max_concurrent_other_password_hashes.max(1);
         Ok(Self {
             argon2: Arc::new(argon2),
-            permits: Arc::new(Semaphore::new(permits)),
+            login_permits: Arc::new(Semaphore::new(login_permits)),
+            other_permits: Arc::new(Semaphore::new(other_capacity)),
+            other_capacity,
             dummy_hash: Arc::new(dummy_hash),
         })
     }
 
     pub async fn hash(&self, password: &SecretString) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await?;
+        let _permit = self.other_permits.acquire().await?;
         let argon2 = Arc::clone(&self.argon2);
         let password = password.clone();
         spawn_blocking_with_tracing(move || {
@@ -71,12 +79,30 @@ impl Passwords {
         .await?
     }
 
-    /// Verifies `password` against `hash`, or against the dummy hash when there is no account, so both
-    /// answers take the same time.
+    /// Sign-in: verifies `password` against `hash`, or against the dummy hash when there is no account, so
+    /// both answers take the same time.
     pub async fn verify(&self, password: &SecretString, hash: Option<&str>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
+        self.verify_in(&self.login_permits, "login", password, hash)
+            .await
+    }
+
+    /// A signed-in user's current password (to change it), from the other pool.
+    pub async fn verify_current(&self, password: &SecretString, hash: &str) -> bool {
+        self.verify_in(&self.other_permits, "password_change", password, Some(hash))
+            .await
+    }
+
+    async fn verify_in(
+        &self,
+        permits: &Semaphore,
+        purpose: &'static str,
+        password: &SecretString,
+        hash: Option<&str>,
+    ) -> bool {
+        let Ok(_permit) = permits.acquire().await else {
             return false;
         };
+        metrics::counter!("auth_password_verifications_total", "purpose" => purpose).increment(1);
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.as_str().to_owned(), str::to_owned);
         let argon2 = Arc::clone(&self.argon2);
@@ -89,6 +115,16 @@ impl Passwords {
         .await
         .unwrap_or(false);
         known && matched
+    }
+
+    /// Takes every permit of the non-sign-in pool until the returned value is dropped: what a flood of
+    /// register and reset work looks like, so tests can show sign-in does not wait for it.
+    #[doc(hidden)]
+    pub async fn occupy_other_pool(&self) -> anyhow::Result<OwnedSemaphorePermit> {
+        let all = u32::try_from(self.other_capacity).unwrap_or(u32::MAX);
+        Ok(Arc::clone(&self.other_permits)
+            .acquire_many_owned(all)
+            .await?)
     }
 }
 

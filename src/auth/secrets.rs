@@ -50,9 +50,49 @@ impl TokenSecrets {
     }
 }
 
+/// Whether `token` could be one of ours (43 URL-safe base64 characters, 256 bits), so anything else is
+/// refused before it costs a look-up or a hash.
+pub fn is_token_shaped(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// What is stored and looked up: the SHA-256 of a token.
 pub fn hash(token: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, token.as_bytes())
         .as_ref()
         .to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tokens_of_our_shape_pass_the_shape_check() {
+        let secrets = TokenSecrets::new(
+            &"mcAnfTbQTVOknGaArj5n6nzvjiSY7ZIhtJqb50yemNk="
+                .to_owned()
+                .into(),
+        );
+        let Ok(secrets) = secrets else {
+            panic!("test key")
+        };
+        assert!(is_token_shaped(
+            &secrets.token(Purpose::PasswordReset, Uuid::new_v4())
+        ));
+        for bad in [
+            "",
+            "made-up-token",
+            &"a".repeat(42),
+            &"a".repeat(44),
+            &format!("{}=", "a".repeat(42)),
+            &format!("{}+", "a".repeat(42)),
+            &format!("{}é", "a".repeat(41)),
+        ] {
+            assert!(!is_token_shaped(bad), "{bad}");
+        }
+    }
 }

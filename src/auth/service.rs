@@ -14,8 +14,9 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::AuthError;
 use super::keys::TokenKeys;
-use super::limiter::LoginLimiter;
+use super::limiter::{Action, ActionLimiter, LoginLimiter};
 use super::model::User;
 use super::passwords::Passwords;
 use super::repo::{self, AuditEvent, NewSession};
@@ -34,6 +35,8 @@ pub struct AuthService {
     pub passwords: Passwords,
     pub secrets: TokenSecrets,
     pub limiter: LoginLimiter,
+    /// Per-address and per-account limits of the other account routes ([`super::limiter::Action`]).
+    pub actions: ActionLimiter,
     pub(super) db: PgPool,
     pub(super) messaging: MessagingClient,
 }
@@ -41,7 +44,10 @@ pub struct AuthService {
 /// Where a request came from, for sessions and the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
+    /// The client address (see [`crate::http::client_ip`]), as recorded.
     pub ip: Option<String>,
+    /// What per-address limits count under: the address, or its /64 for IPv6.
+    pub limit_key: Option<String>,
     pub user_agent: Option<String>,
 }
 
@@ -95,7 +101,8 @@ impl AuthService {
             keys: TokenKeys::from_settings(settings)?,
             passwords: Passwords::new(settings)?,
             secrets: TokenSecrets::new(&settings.refresh_token_key)?,
-            limiter: LoginLimiter::new(cache, settings),
+            limiter: LoginLimiter::new(cache.clone(), settings),
+            actions: ActionLimiter::new(cache, &settings.limits),
             settings: settings.clone(),
             db,
             messaging,
@@ -109,6 +116,20 @@ impl AuthService {
                 .unwrap_or(i32::MAX),
             audit_days: i32::try_from(self.settings.audit_retention_days).unwrap_or(i32::MAX),
         }
+    }
+
+    /// Counts one `action` for `account` from the client address `ip` (its limit key,
+    /// [`ClientInfo::limit_key`]); a 429 problem with `Retry-After` once either is at its limit.
+    pub async fn throttle(
+        &self,
+        action: Action,
+        account: Option<&str>,
+        ip: Option<&str>,
+    ) -> Result<(), AuthError> {
+        self.actions
+            .hit(action, account, ip)
+            .await
+            .map_err(|retry_after| AuthError::TooManyRequests { retry_after })
     }
 
     fn idle(&self) -> ChronoDuration {

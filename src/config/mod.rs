@@ -82,6 +82,10 @@ pub struct ServerSettings {
     pub workers: Option<usize>,
     /// Portal origins allowed to call the API with credentials; nothing else is.
     pub cors_allowed_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` entries are believed (CIDRs: the load balancer, the portal's Next.js
+    /// server). The client is the right-most address not in this list; a request from any other peer is
+    /// taken at its peer address and its header ignored. Empty: nothing is trusted.
+    pub trusted_proxies: Vec<crate::types::Cidr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,24 +204,48 @@ pub struct AuthSettings {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
-    /// Password hashes computed at once; 0 = one fewer than the CPU cores (at least 1), so logins can
-    /// never take every core from the request handlers.
+    /// Password verifications at sign-in computed at once; 0 = one fewer than the CPU cores (at least 1),
+    /// so logins can never take every core from the request handlers.
     pub max_concurrent_password_hashes: usize,
+    /// Hashes for everything else (register, reset, password change, staff creation) at once: a pool of
+    /// its own, so a flood there cannot take the sign-in pool's permits.
+    pub max_concurrent_other_password_hashes: usize,
     pub login_failures_per_account: u32,
     pub login_failures_per_ip: u32,
     pub lockout_base_secs: u64,
     pub lockout_max_secs: u64,
     /// Failures older than this are forgotten.
     pub failure_window_secs: u64,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it, like the portal's
-    /// Next.js server); otherwise the peer address is used.
-    pub trust_forwarded_for: bool,
+    /// Password verifications of one account allowed at once (across replicas); further attempts are
+    /// refused with 429 until one finishes, so a burst queues no work behind the hashing permits.
+    pub login_verifications_in_flight: u32,
+    /// Per-address and per-account limits of the account routes.
+    pub limits: ActionLimitSettings,
     /// When the auth records' prune runs (sec min hour day-of-month month day-of-week).
     pub retention_cron: String,
     /// Ended (expired, idle or revoked) sessions are kept this long, then deleted with their refresh tokens.
     pub ended_session_retention_days: u32,
     /// Audit rows older than this are deleted.
     pub audit_retention_days: u32,
+}
+
+/// One limit per account route; each counts requests per client address and per account in a window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionLimitSettings {
+    pub register: ActionLimit,
+    pub forgot_password: ActionLimit,
+    pub reset_password: ActionLimit,
+    pub password_change: ActionLimit,
+    pub resend_verification: ActionLimit,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionLimit {
+    pub per_ip: u32,
+    pub per_account: u32,
+    pub window_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -368,6 +396,17 @@ impl Settings {
             return fail(
                 "auth.argon2_memory_kib",
                 "must be at least OWASP's m=19 MiB, t=2",
+            );
+        }
+        if self
+            .server
+            .trusted_proxies
+            .iter()
+            .any(|cidr| cidr.prefix_len() == 0)
+        {
+            return fail(
+                "server.trusted_proxies",
+                "must not trust every address (/0): any client could then choose its own",
             );
         }
         if self.server.body_limit_bytes == 0 {

@@ -36,6 +36,7 @@ problem_responses! {
     SalesforceUnavailable => "Salesforce is unavailable";
     EmailTaken => "The email is taken";
     WeakPassword => "The new password does not meet the policy";
+    TooManyRequests => "Too many requests of this kind from this address or for this account; see Retry-After";
     InvalidOrderId => "Not an order id";
     OrderNotFound => "No such order on this account";
     InvalidSubscriptionId => "Not a subscription id";

@@ -1,6 +1,7 @@
-//! HTTP plumbing shared by every context: request ids, the request span and metrics, timeouts, the panic
+//! HTTP plumbing shared by every context: the client address ([`client_ip`]), request ids, the request span and metrics, timeouts, the panic
 //! guard, security headers, CORS, and [`resource`] (405 for unsupported methods).
 
+pub mod client_ip;
 mod middleware;
 mod panic;
 pub mod request_context;

@@ -51,6 +51,14 @@ fn describe() {
     );
     metrics::describe_gauge!("redis_pool_connections", "Redis pool connections by state");
     metrics::describe_counter!(
+        "auth_password_verifications_total",
+        "Password hashes verified (argon2 work), by purpose (login, password_change)"
+    );
+    metrics::describe_counter!(
+        "auth_login_attempts_throttled_total",
+        "Sign-in attempts refused before any password work (locked, or too many in flight)"
+    );
+    metrics::describe_counter!(
         "cache_requests_total",
         "Cache look-ups by outcome (hit, miss, bypass)"
     );

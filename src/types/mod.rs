@@ -5,12 +5,14 @@
 //!   with the id's own problem when the handler asks for it, after the caller is authenticated.
 //! - [`Email`]: trimmed, lower-cased and checked.
 //! - [`Currency`]: an ISO 4217 code.
+//! - [`Cidr`]: an IP network, as configured for trusted proxies.
 //! - [`Pagination`]: `limit` and `cursor` of every list.
 //!
 //! Rules a request field must pass without becoming one of these types are `validator` custom functions
 //! next to the type (`Email::check`, `Currency::check`) or next to the data they need
 //! (`customers::validation`, `subscriptions::plans::check`).
 
+mod cidr;
 mod currency;
 mod email;
 pub mod ids;
@@ -19,6 +21,7 @@ pub mod pagination;
 #[cfg(test)]
 mod proptests;
 
+pub use cidr::{Cidr, InvalidCidr};
 pub use currency::Currency;
 pub use email::{Email, InvalidEmail};
 pub use ids::{CaseId, InvoiceId, OrderId, PathId, Sku, SubscriptionId};

@@ -1,9 +1,12 @@
 //! Auth: registration, login, refresh-token rotation, sessions, passwords, staff administration, tokens.
 
 mod accounts;
+mod client_ip;
+mod limits;
 mod passwords;
 mod retention;
 mod rotation;
+mod throttling;
 mod tokens;
 
 use concierge::auth::{self, NewUser, UserKind};

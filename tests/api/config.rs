@@ -85,6 +85,43 @@ fn wildcard_cors_origins_are_refused() {
 }
 
 #[test]
+fn trusted_proxies_are_networks_never_everyone_and_loopback_only_in_development() {
+    let with = |proxies: Vec<&str>| {
+        let figment = Settings::figment(&config_dir(), Environment::Test)
+            .unwrap()
+            .merge(("server.trusted_proxies", proxies));
+        Settings::extract(figment).map_err(|e| e.to_string())
+    };
+    for bad in ["10.0.0.0/33", "portal.internal", "0.0.0.0/0", "::/0"] {
+        let error = with(vec![bad]).unwrap_err();
+        assert!(error.contains("server.trusted_proxies"), "{bad}: {error}");
+    }
+    let settings = with(vec!["10.0.0.0/8", "fd00::/8", "192.0.2.10"]).unwrap();
+    assert_eq!(settings.server.trusted_proxies.len(), 3);
+
+    let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let trusts_loopback = |settings: &Settings| {
+        settings
+            .server
+            .trusted_proxies
+            .iter()
+            .any(|cidr| cidr.contains(loopback))
+    };
+    assert!(trusts_loopback(
+        &load(Environment::Development, &[]).unwrap()
+    ));
+    assert!(!trusts_loopback(&load(Environment::Test, &[]).unwrap()));
+    let production = Settings::figment(&config_dir(), Environment::Production)
+        .unwrap()
+        .merge(("database.url", "postgres://app@db/concierge"))
+        .merge(("redis.url", "redis://cache:6379"))
+        .merge(
+            <figment::providers::Toml as figment::providers::Format>::string(PRODUCTION_SECRETS),
+        );
+    assert!(!trusts_loopback(&Settings::extract(production).unwrap()));
+}
+
+#[test]
 fn secrets_are_masked_in_debug_output() {
     let settings = load(
         Environment::Test,

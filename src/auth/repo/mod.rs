@@ -8,7 +8,7 @@ mod sessions;
 mod users;
 
 pub use audit::{AuditEvent, audit};
-pub use password_resets::{consume_reset, insert_reset, reset_recipient, void_resets};
+pub use password_resets::{consume_reset, insert_reset, reset_owner, reset_recipient, void_resets};
 pub use retention::{Pruned, Retention, prune};
 pub use sessions::{
     NewSession, Rotation, active_sessions, check_session, create_session, lock_refresh, revoke_all,

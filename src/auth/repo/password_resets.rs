@@ -4,15 +4,17 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+/// `false` when a row with this id exists already (a retried job).
 pub async fn insert_reset(
     conn: &mut PgConnection,
     id: Uuid,
     user_id: Uuid,
     token_hash: &[u8],
     expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)",
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query!(
+        "INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO NOTHING",
         id,
         user_id,
         token_hash,
@@ -20,7 +22,21 @@ pub async fn insert_reset(
     )
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// The user a usable (unused, unexpired) reset token belongs to, without using it.
+pub async fn reset_owner(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT user_id FROM password_reset_tokens
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()",
+        token_hash,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Marks the reset token used and returns its user, if it exists, is unused and has not expired.

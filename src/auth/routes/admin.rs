@@ -111,7 +111,7 @@ pub async fn create_staff(
 
     let hash = state.auth.passwords.hash(&body.password).await?;
     let roles = role_names(&body.roles);
-    let client = client_info(&req, state.auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     let mut tx = state.db.begin().await?;
     let user = repo::insert_user(
         &mut tx,
@@ -270,7 +270,7 @@ pub async fn update_staff(
     validation(errors)?;
 
     let roles = body.roles.as_deref().map(role_names);
-    let client = client_info(&req, state.auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     let mut tx = state.db.begin().await?;
     let user = repo::update_staff(
         &mut tx,

@@ -1,5 +1,4 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{Duration as ChronoDuration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -9,10 +8,11 @@ use uuid::Uuid;
 use super::validation;
 use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
+use crate::auth::limiter::Action;
 use crate::auth::passwords::check_policy;
 use crate::auth::repo::{self, AuditEvent};
-use crate::auth::reset_email::SendPasswordReset;
-use crate::auth::secrets::{self, Purpose};
+use crate::auth::reset_request::RequestPasswordReset;
+use crate::auth::secrets;
 use crate::errors::ApiError;
 use crate::state::AppState;
 use crate::types::Email;
@@ -31,7 +31,8 @@ pub struct ChangePasswordRequest {
     responses(
         (status = 204, description = "Changed; every other session ended"),
         (status = 401, description = "The current password is wrong", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, response = crate::errors::responses::WeakPassword)
+        (status = 422, response = crate::errors::responses::WeakPassword),
+        (status = 429, response = crate::errors::responses::TooManyRequests)
     ))]
 pub async fn change(
     state: web::Data<AppState>,
@@ -40,18 +41,20 @@ pub async fn change(
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let auth = &state.auth;
+    let client = client_info(&req);
+    // Also bounds guessing the current password with a stolen session.
+    auth.throttle(
+        Action::PasswordChange,
+        Some(&user.user_id.to_string()),
+        client.limit_key.as_deref(),
+    )
+    .await?;
     let mut conn = state.db.acquire().await?;
     let row = repo::user_by_id(&mut conn, user.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     drop(conn);
-    if !auth
-        .passwords
-        .verify(&body.current_password, Some(&row.password_hash))
-        .await
-    {
-        return Err(AuthError::WrongCurrentPassword.into());
-    }
+    // The policy before any argon2 work: a weak new password costs no hash.
     if let Err(error) = check_policy(
         "new_password",
         body.new_password.expose_secret(),
@@ -59,8 +62,14 @@ pub async fn change(
     ) {
         return Err(AuthError::Invalid(vec![error]).into());
     }
+    if !auth
+        .passwords
+        .verify_current(&body.current_password, &row.password_hash)
+        .await
+    {
+        return Err(AuthError::WrongCurrentPassword.into());
+    }
     let hash = auth.passwords.hash(&body.new_password).await?;
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
     repo::set_password(&mut tx, user.user_id, &hash).await?;
     repo::void_resets(&mut tx, user.user_id).await?;
@@ -102,58 +111,47 @@ const FORGOT_ANSWER: Accepted = Accepted {
 };
 
 #[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", request_body = ForgotPasswordRequest,
-    responses((status = 202, description = "Always the same answer, whether or not the account exists", body = Accepted)))]
+    responses(
+        (status = 202, description = "Always the same answer, whether or not the account exists", body = Accepted),
+        (status = 429, response = crate::errors::responses::TooManyRequests)
+    ))]
 pub async fn forgot(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<ForgotPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let auth = &state.auth;
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
-    // No account has an implausible email: the same answer as for an unknown one.
-    let user = match Email::parse(&body.email) {
-        Ok(email) => repo::user_by_email(&state.db, email.as_str()).await?,
-        Err(_) => None,
+    let client = client_info(&req);
+    let email = Email::normalize(&body.email);
+    auth.throttle(
+        Action::ForgotPassword,
+        Some(&email),
+        client.limit_key.as_deref(),
+    )
+    .await?;
+    // The same two writes whether or not the account exists, and no look-up here: the job does that, off
+    // the request path, so neither the answer nor its timing nor the store tells the two apart.
+    let email = if email.len() > Email::MAX_LENGTH {
+        String::new()
+    } else {
+        email
     };
     let mut tx = state.db.begin().await?;
-    match user.filter(|user| user.disabled_at.is_none()) {
-        Some(user) => {
-            let reset_id = Uuid::new_v4();
-            let token = auth.secrets.token(Purpose::PasswordReset, reset_id);
-            let ttl = ChronoDuration::seconds(
-                i64::try_from(auth.settings.password_reset_ttl_secs).unwrap_or(1800),
-            );
-            repo::insert_reset(
-                &mut tx,
-                reset_id,
-                user.id,
-                &secrets::hash(&token),
-                Utc::now() + ttl,
-            )
-            .await?;
-            // The email goes out from a job enqueued with the token row: both exist, or neither.
-            crate::jobs::enqueue(
-                &mut tx,
-                &state.settings.jobs,
-                &SendPasswordReset { reset_id },
-                None,
-            )
-            .await?;
-            repo::audit(
-                &mut tx,
-                AuditEvent::new("password_reset_requested", &client).user(user.id),
-            )
-            .await?;
-        }
-        None => {
-            // Same round trips as the other branch, so the answer takes the same time.
-            repo::audit(
-                &mut tx,
-                AuditEvent::new("password_reset_requested_unknown", &client),
-            )
-            .await?;
-        }
-    }
+    crate::jobs::enqueue(
+        &mut tx,
+        &state.settings.jobs,
+        &RequestPasswordReset {
+            reset_id: Uuid::new_v4(),
+            email,
+        },
+        None,
+    )
+    .await?;
+    repo::audit(
+        &mut tx,
+        AuditEvent::new("password_reset_requested", &client),
+    )
+    .await?;
     tx.commit().await?;
     Ok(HttpResponse::Accepted().json(FORGOT_ANSWER))
 }
@@ -170,8 +168,9 @@ pub struct ResetPasswordRequest {
 #[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", request_body = ResetPasswordRequest,
     responses(
         (status = 204, description = "Password set; every session ended"),
-        (status = 400, description = "The token is unknown, used or expired", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, response = crate::errors::responses::WeakPassword)
+        (status = 400, description = "The token is malformed, unknown, used or expired", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::errors::responses::WeakPassword),
+        (status = 429, response = crate::errors::responses::TooManyRequests)
     ))]
 pub async fn reset(
     state: web::Data<AppState>,
@@ -179,19 +178,28 @@ pub async fn reset(
     body: web::Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let auth = &state.auth;
+    let client = client_info(&req);
+    auth.throttle(Action::ResetPassword, None, client.limit_key.as_deref())
+        .await?;
+    // Everything cheap before the hash: the policy, the token's shape, then whether it is usable at all.
     let token = body.token.expose_secret();
     if let Err(error) = check_policy("new_password", body.new_password.expose_secret(), None) {
         validation(vec![error])?;
     }
+    if !secrets::is_token_shaped(token) {
+        return Err(AuthError::InvalidResetToken.into());
+    }
+    let token_hash = secrets::hash(token);
+    let mut conn = state.db.acquire().await?;
+    let owner = repo::reset_owner(&mut conn, &token_hash).await?;
+    drop(conn);
+    let owner = owner.ok_or(AuthError::InvalidResetToken)?;
+    auth.throttle(Action::ResetPassword, Some(&owner.to_string()), None)
+        .await?;
     let hash = auth.passwords.hash(&body.new_password).await?;
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
-    let user_id = if token.is_empty() || token.len() > 128 {
-        None
-    } else {
-        repo::consume_reset(&mut tx, &secrets::hash(token)).await?
-    };
-    let Some(user_id) = user_id else {
+    // Used here, atomically: of two resets racing with one token, one wins.
+    let Some(user_id) = repo::consume_reset(&mut tx, &token_hash).await? else {
         return Err(AuthError::InvalidResetToken.into());
     };
     repo::set_password(&mut tx, user_id, &hash).await?;

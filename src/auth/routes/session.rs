@@ -9,6 +9,7 @@ use validator::Validate;
 use super::{clear_refresh_cookie, name, new_account, refresh_cookie};
 use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
+use crate::auth::limiter::Action;
 use crate::auth::model::{User, UserKind};
 use crate::auth::repo::{self, AuditEvent, NewUser};
 use crate::auth::service::TokenResponse;
@@ -39,7 +40,8 @@ pub struct RegisterRequest {
     responses(
         (status = 201, description = "The customer account", body = User),
         (status = 409, response = crate::errors::responses::EmailTaken),
-        (status = 422, response = crate::errors::responses::ValidationFailed)
+        (status = 422, response = crate::errors::responses::ValidationFailed),
+        (status = 429, response = crate::errors::responses::TooManyRequests)
     )
 )]
 pub async fn register(
@@ -47,10 +49,14 @@ pub async fn register(
     req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req);
+    let typed = Email::normalize(&body.email);
+    (state.auth)
+        .throttle(Action::Register, Some(&typed), client.limit_key.as_deref())
+        .await?;
     let email = new_account(field_errors([body.validate()]), &body.email, &body.password)?;
 
     let hash = state.auth.passwords.hash(&body.password).await?;
-    let client = client_info(&req, state.auth.settings.trust_forwarded_for);
     let mut tx = state.db.begin().await?;
     let user = repo::insert_user(
         &mut tx,
@@ -111,10 +117,13 @@ pub async fn login(
     {
         return Err(AuthError::InvalidCredentials.into());
     }
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
-    if let Err(retry_after) = auth.limiter.check(&email, client.ip.as_deref()).await {
-        return Err(AuthError::RateLimited { retry_after }.into());
-    }
+    let client = client_info(&req);
+    // Reserved (counted) before the password is verified, so a burst cannot outrun the limit.
+    let attempt = auth
+        .limiter
+        .begin(&email, client.limit_key.as_deref())
+        .await
+        .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
     let user = match Email::parse(&email) {
         Ok(email) => repo::user_by_email(&state.db, email.as_str()).await?,
         // No account has an implausible email: the same answer as for an unknown one.
@@ -131,9 +140,7 @@ pub async fn login(
     let user = match user {
         Some(user) if verified && user.disabled_at.is_none() => user,
         user => {
-            auth.limiter
-                .record_failure(&email, client.ip.as_deref())
-                .await;
+            attempt.failed().await;
             let mut conn = state.db.acquire().await?;
             let reason = match &user {
                 None => "unknown_email",
@@ -150,7 +157,7 @@ pub async fn login(
             return Err(AuthError::InvalidCredentials.into());
         }
     };
-    auth.limiter.record_success(&email).await;
+    attempt.succeeded().await;
 
     let mut tx = state.db.begin().await?;
     let session = auth
@@ -213,7 +220,7 @@ pub async fn refresh(
         })
         .filter(|token| !token.is_empty() && token.len() <= 128)
         .ok_or(AuthError::NoRefreshToken)?;
-    let client = client_info(&req, auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     let refreshed = match auth.refresh(&presented, &client).await {
         Ok(refreshed) => refreshed,
         Err(error) => match AuthError::from(error) {
@@ -262,7 +269,7 @@ async fn end_sessions(
     user: &AuthUser,
     all: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(req, state.auth.settings.trust_forwarded_for);
+    let client = client_info(req);
     let mut tx = state.db.begin().await?;
     let ended = if all {
         repo::revoke_all(&mut tx, user.user_id, None, "logout_all").await?
@@ -333,7 +340,7 @@ pub async fn revoke_session(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = client_info(&req, state.auth.settings.trust_forwarded_for);
+    let client = client_info(&req);
     let mut tx = state.db.begin().await?;
     // Ownership is part of the query: another user's session id is simply not found.
     if !repo::revoke_session(&mut tx, *id, Some(user.user_id), "revoked_by_user").await? {
