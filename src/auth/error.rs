@@ -31,6 +31,12 @@ pub enum AuthError {
     InvalidRefreshToken,
     #[error("the password reset token is unknown, used or expired")]
     InvalidResetToken,
+    #[error("the email verification token is unknown, used, expired or another account's")]
+    InvalidVerificationToken,
+    #[error("the email is already verified")]
+    AlreadyVerified,
+    #[error("too many verification emails asked for")]
+    ResendLimited { retry_after: Duration },
     #[error("the request is invalid")]
     Invalid(Vec<FieldError>),
     #[error("no such session")]
@@ -78,6 +84,15 @@ impl From<AuthError> for ApiError {
                 .with_detail(
                     "This reset link is invalid, already used or expired; ask for a new one.",
                 ),
+            AuthError::InvalidVerificationToken => ApiError::new(ErrorCode::InvalidVerificationToken)
+                .with_detail(
+                    "This verification link is invalid, already used, expired or for another account; sign in as the account it was sent to, or ask for a new one.",
+                ),
+            AuthError::AlreadyVerified => ApiError::new(ErrorCode::EmailAlreadyVerified)
+                .with_detail("Your email address is already verified."),
+            AuthError::ResendLimited { retry_after } => ApiError::new(ErrorCode::RateLimited)
+                .with_detail("Too many verification emails asked for; try again later.")
+                .with_retry_after(retry_after.as_secs().max(1)),
             AuthError::Invalid(errors) => ApiError::validation(errors),
             AuthError::SessionNotFound => {
                 ApiError::not_found().with_detail("No active session of yours has this id.")

@@ -12,10 +12,12 @@ mod limiter;
 mod model;
 mod passwords;
 mod repo;
+mod resend_limiter;
 mod reset_email;
 mod routes;
 mod secrets;
 mod service;
+mod verify_email;
 
 use actix_web::web;
 use sqlx::{PgConnection, PgPool};
@@ -72,27 +74,40 @@ pub async fn account_by_email(
         .map(AccountSummary::from))
 }
 
-/// Creates a user directly, without the registration flow (the seed's demo users, tests' staff). `None`
-/// when the email is taken.
+/// The account's email if the account proved control of it (verification link, or created by an operator);
+/// `None` while unverified or when the account is gone. What linking to customer records is keyed on.
+pub async fn verified_email(pool: &PgPool, user_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    repo::verified_email(pool, user_id).await
+}
+
+/// Creates a user directly, without the registration flow (the seed's demo users, tests' staff), with the
+/// email verified: whoever runs this vouches for the address. `None` when the email is taken.
 pub async fn create_user(
     conn: &mut PgConnection,
     user: NewUser<'_>,
 ) -> Result<Option<User>, sqlx::Error> {
-    Ok(repo::insert_user(conn, user)
-        .await?
-        .map(|row| row.to_user()))
+    let Some(row) = repo::insert_user(conn, user).await? else {
+        return Ok(None);
+    };
+    repo::mark_verified(conn, row.id).await?;
+    Ok(Some(row.to_user()))
 }
 
-/// Registers this context's jobs: the password-reset email.
+/// Registers this context's jobs: the password-reset email, the verification link and the "someone tried to
+/// register with your address" notice.
 pub fn jobs(runner: Runner, auth: &Arc<AuthService>) -> anyhow::Result<Runner> {
-    let auth = Arc::clone(auth);
+    let (reset, verify, notice) = (Arc::clone(auth), Arc::clone(auth), Arc::clone(auth));
     Ok(runner
-        .register(move |job, ctx| reset_email::send_password_reset(Arc::clone(&auth), job, ctx)))
+        .register(move |job, ctx| reset_email::send_password_reset(Arc::clone(&reset), job, ctx))
+        .register(move |job, ctx| verify_email::send_verification(Arc::clone(&verify), job, ctx))
+        .register(move |job, ctx| {
+            verify_email::send_registration_notice(Arc::clone(&notice), job, ctx)
+        }))
 }
 
 /// Mounted under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use routes::{admin, password, session};
+    use routes::{admin, email, password, session};
     cfg.service(resource("/auth/register").route(web::post().to(session::register)))
         .service(resource("/auth/login").route(web::post().to(session::login)))
         .service(resource("/auth/refresh").route(web::post().to(session::refresh)))
@@ -104,6 +119,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/password/change").route(web::post().to(password::change)))
         .service(resource("/auth/password/forgot").route(web::post().to(password::forgot)))
         .service(resource("/auth/password/reset").route(web::post().to(password::reset)))
+        .service(resource("/auth/email/verify").route(web::post().to(email::verify)))
+        .service(resource("/auth/email/verify/resend").route(web::post().to(email::resend)))
         .service(
             resource("/admin/users")
                 .route(web::post().to(admin::create_staff))
@@ -122,6 +139,7 @@ pub mod openapi {
         __path_create_staff, __path_list_users, __path_update_staff, CreateStaffRequest,
         UpdateStaffRequest, UserPage,
     };
+    pub use super::routes::email::{__path_resend, __path_verify, VerifyEmailRequest};
     pub use super::routes::password::{
         __path_change, __path_forgot, __path_reset, Accepted, ChangePasswordRequest,
         ForgotPasswordRequest, ResetPasswordRequest,

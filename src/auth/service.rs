@@ -19,6 +19,7 @@ use super::limiter::LoginLimiter;
 use super::model::User;
 use super::passwords::Passwords;
 use super::repo::{self, AuditEvent, NewSession};
+use super::resend_limiter::ResendLimiter;
 use super::secrets::{self, Purpose, TokenSecrets};
 use crate::cache::Cache;
 use crate::config::AuthSettings;
@@ -34,6 +35,7 @@ pub struct AuthService {
     pub passwords: Passwords,
     pub secrets: TokenSecrets,
     pub limiter: LoginLimiter,
+    pub(super) resend_limiter: ResendLimiter,
     pub(super) db: PgPool,
     pub(super) messaging: MessagingClient,
 }
@@ -95,6 +97,7 @@ impl AuthService {
             keys: TokenKeys::from_settings(settings)?,
             passwords: Passwords::new(settings)?,
             secrets: TokenSecrets::new(&settings.refresh_token_key)?,
+            resend_limiter: ResendLimiter::new(cache.clone(), settings),
             limiter: LoginLimiter::new(cache, settings),
             settings: settings.clone(),
             db,

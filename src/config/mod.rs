@@ -193,6 +193,19 @@ pub struct AuthSettings {
     pub password_reset_ttl_secs: u64,
     /// The portal page a reset link points to; `?token=` is appended.
     pub password_reset_url: String,
+    /// How long an email verification link stays usable.
+    pub email_verification_ttl_secs: u64,
+    /// The portal page a verification link points to; `?token=` is appended. The page posts the token to
+    /// `POST /api/v1/auth/email/verify` while signed in.
+    pub email_verification_url: String,
+    /// Verification links one account may ask to be resent per window.
+    pub verification_resends_per_account: u32,
+    /// Verification resends one client address may ask for per window, across accounts.
+    pub verification_resends_per_ip: u32,
+    pub verification_resend_window_secs: u64,
+    /// At most one "someone tried to register with your address" message per account in this interval, so
+    /// register cannot be used to flood a customer's inbox.
+    pub registration_notice_interval_secs: u64,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
@@ -358,6 +371,18 @@ impl Settings {
             return fail(
                 "auth.argon2_memory_kib",
                 "must be at least OWASP's m=19 MiB, t=2",
+            );
+        }
+        if self.auth.email_verification_ttl_secs == 0 {
+            return fail(
+                "auth.email_verification_ttl_secs",
+                "must be greater than zero",
+            );
+        }
+        if self.auth.verification_resend_window_secs == 0 {
+            return fail(
+                "auth.verification_resend_window_secs",
+                "must be greater than zero",
             );
         }
         if self.server.body_limit_bytes == 0 {

@@ -4,6 +4,7 @@ mod accounts;
 mod passwords;
 mod rotation;
 mod tokens;
+mod verification;
 
 use concierge::auth::{self, NewUser, UserKind};
 use serde_json::{Value, json};
@@ -20,7 +21,7 @@ pub async fn register(app: &TestApp, email: &str) -> Value {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 201, "register {email}");
+    assert_eq!(response.status(), 202, "register {email}");
     response.json().await.unwrap()
 }
 

@@ -5,6 +5,7 @@ mod audit;
 mod password_resets;
 mod sessions;
 mod users;
+mod verifications;
 
 pub use audit::{AuditEvent, audit};
 pub use password_resets::{consume_reset, insert_reset, reset_recipient, void_resets};
@@ -15,4 +16,9 @@ pub use sessions::{
 pub use users::{
     NewUser, UserRow, insert_user, list_users, set_password, update_staff, user_by_email,
     user_by_id,
+};
+pub use verifications::{
+    claim_notice, consume_verification, insert_notice, insert_verification, is_verified,
+    mark_verified, release_notice, user_id_by_email, verification_recipient, verified_email,
+    void_verifications,
 };

@@ -1,4 +1,4 @@
-//! Linking at registration: the `LinkCustomer` job finds or creates the customer's WHMCS client and
+//! Linking once the email is verified: the `LinkCustomer` job finds or creates the customer's WHMCS client and
 //! Salesforce Account/Contact and records their ids; `GET /me` shows the result.
 
 use concierge::integrations::whmcs::ClientRef;
