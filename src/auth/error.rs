@@ -33,9 +33,13 @@ pub enum AuthError {
     InvalidResetToken,
     #[error("the email verification token is unknown, used, expired or another account's")]
     InvalidVerificationToken,
+    /// WHMCS did not accept the password for the account's email (or needs a second factor).
+    #[error("WHMCS did not accept the password")]
+    WrongWhmcsPassword,
     #[error("the email is already verified")]
     AlreadyVerified,
-    #[error("too many verification emails asked for")]
+    /// Too many resends, or proofs with WHMCS credentials.
+    #[error("too many verification attempts")]
     ResendLimited { retry_after: Duration },
     #[error("the request is invalid")]
     Invalid(Vec<FieldError>),
@@ -88,10 +92,14 @@ impl From<AuthError> for ApiError {
                 .with_detail(
                     "This verification link is invalid, already used, expired or for another account; sign in as the account it was sent to, or ask for a new one.",
                 ),
+            AuthError::WrongWhmcsPassword => ApiError::new(ErrorCode::InvalidCredentials)
+                .with_detail(
+                    "The billing account did not accept this password for your email (or it needs a second factor); use the link in the email we sent instead.",
+                ),
             AuthError::AlreadyVerified => ApiError::new(ErrorCode::EmailAlreadyVerified)
                 .with_detail("Your email address is already verified."),
             AuthError::ResendLimited { retry_after } => ApiError::new(ErrorCode::RateLimited)
-                .with_detail("Too many verification emails asked for; try again later.")
+                .with_detail("Too many verification attempts; try again later.")
                 .with_retry_after(retry_after.as_secs().max(1)),
             AuthError::Invalid(errors) => ApiError::validation(errors),
             AuthError::SessionNotFound => {

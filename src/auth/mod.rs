@@ -5,6 +5,7 @@
 //! contexts may read about an account ([`account`]), creating a user directly ([`create_user`], for the
 //! seed and tests), the routes and the jobs. Everything else stays inside.
 
+mod attempt_limiter;
 mod error;
 mod extractors;
 mod keys;
@@ -12,7 +13,6 @@ mod limiter;
 mod model;
 mod passwords;
 mod repo;
-mod resend_limiter;
 mod reset_email;
 mod routes;
 mod secrets;
@@ -122,6 +122,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/email/verify").route(web::post().to(email::verify)))
         .service(resource("/auth/email/verify/resend").route(web::post().to(email::resend)))
         .service(
+            resource("/auth/email/verify/whmcs").route(web::post().to(email::verify_with_whmcs)),
+        )
+        .service(
             resource("/admin/users")
                 .route(web::post().to(admin::create_staff))
                 .route(web::get().to(admin::list_users)),
@@ -139,7 +142,10 @@ pub mod openapi {
         __path_create_staff, __path_list_users, __path_update_staff, CreateStaffRequest,
         UpdateStaffRequest, UserPage,
     };
-    pub use super::routes::email::{__path_resend, __path_verify, VerifyEmailRequest};
+    pub use super::routes::email::{
+        __path_resend, __path_verify, __path_verify_with_whmcs, VerifyEmailRequest,
+        WhmcsProofRequest,
+    };
     pub use super::routes::password::{
         __path_change, __path_forgot, __path_reset, Accepted, ChangePasswordRequest,
         ForgotPasswordRequest, ResetPasswordRequest,

@@ -14,12 +14,12 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::attempt_limiter::AttemptLimiter;
 use super::keys::TokenKeys;
 use super::limiter::LoginLimiter;
 use super::model::User;
 use super::passwords::Passwords;
 use super::repo::{self, AuditEvent, NewSession};
-use super::resend_limiter::ResendLimiter;
 use super::secrets::{self, Purpose, TokenSecrets};
 use crate::cache::Cache;
 use crate::config::AuthSettings;
@@ -35,7 +35,8 @@ pub struct AuthService {
     pub passwords: Passwords,
     pub secrets: TokenSecrets,
     pub limiter: LoginLimiter,
-    pub(super) resend_limiter: ResendLimiter,
+    pub(super) resend_limiter: AttemptLimiter,
+    pub(super) whmcs_proof_limiter: AttemptLimiter,
     pub(super) db: PgPool,
     pub(super) messaging: MessagingClient,
 }
@@ -97,7 +98,8 @@ impl AuthService {
             keys: TokenKeys::from_settings(settings)?,
             passwords: Passwords::new(settings)?,
             secrets: TokenSecrets::new(&settings.refresh_token_key)?,
-            resend_limiter: ResendLimiter::new(cache.clone(), settings),
+            resend_limiter: AttemptLimiter::resends(cache.clone(), settings),
+            whmcs_proof_limiter: AttemptLimiter::whmcs_proofs(cache.clone(), settings),
             limiter: LoginLimiter::new(cache, settings),
             settings: settings.clone(),
             db,

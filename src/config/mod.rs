@@ -203,6 +203,12 @@ pub struct AuthSettings {
     /// Verification resends one client address may ask for per window, across accounts.
     pub verification_resends_per_ip: u32,
     pub verification_resend_window_secs: u64,
+    /// Proofs of ownership with WHMCS credentials one account may try per window (each is a password guess
+    /// against WHMCS).
+    pub whmcs_proofs_per_account: u32,
+    /// The same per client address, across accounts.
+    pub whmcs_proofs_per_ip: u32,
+    pub whmcs_proof_window_secs: u64,
     /// At most one "someone tried to register with your address" message per account in this interval, so
     /// register cannot be used to flood a customer's inbox.
     pub registration_notice_interval_secs: u64,

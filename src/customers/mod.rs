@@ -20,6 +20,7 @@ mod service;
 mod sync;
 mod validation;
 mod whmcs;
+mod whmcs_proof;
 
 use actix_web::web;
 use sqlx::{PgConnection, PgPool};
@@ -29,6 +30,7 @@ use uuid::Uuid;
 pub use domain::{CustomerLinks, LinkStatus};
 pub use error::CustomerError;
 pub use links::{LinkLookupError, links_for, require_links};
+pub use whmcs_proof::whmcs_login_proves;
 
 use crate::config::JobSettings;
 use crate::http::resource;

@@ -5,6 +5,7 @@ mod passwords;
 mod rotation;
 mod tokens;
 mod verification;
+mod whmcs_proof;
 
 use concierge::auth::{self, NewUser, UserKind};
 use serde_json::{Value, json};

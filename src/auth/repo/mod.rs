@@ -20,5 +20,5 @@ pub use users::{
 pub use verifications::{
     claim_notice, consume_verification, insert_notice, insert_verification, is_verified,
     mark_verified, release_notice, user_id_by_email, verification_recipient, verified_email,
-    void_verifications,
+    verify_unverified, void_verifications,
 };

@@ -118,6 +118,23 @@ pub async fn mark_verified(conn: &mut PgConnection, user_id: Uuid) -> Result<(),
     Ok(())
 }
 
+/// Marks the account verified if it still has `email` and is not verified yet; false otherwise.
+pub async fn verify_unverified(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    email: &str,
+) -> Result<bool, sqlx::Error> {
+    let verified = sqlx::query!(
+        "UPDATE users SET email_verified_at = now()
+         WHERE id = $1 AND email = $2 AND email_verified_at IS NULL",
+        user_id,
+        email,
+    )
+    .execute(conn)
+    .await?;
+    Ok(verified.rows_affected() == 1)
+}
+
 /// The id of the account with this (normalised) email, inside the caller's transaction.
 pub async fn user_id_by_email(
     conn: &mut PgConnection,

@@ -1,12 +1,14 @@
 //! Proving control of the account's email: the verification link register sends, used while signed in as
 //! its account (Keycloak's "verify email" required action: the link alone, clicked by whoever reads the
 //! mailbox, is not enough, so an account pre-registered by someone else with a victim's address cannot be
-//! verified by the victim clicking it), and resending it.
+//! verified by the victim clicking it), resending it, and, for an existing WHMCS customer, proving the
+//! address at once with the WHMCS password that goes with it.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Duration as ChronoDuration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::json;
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -93,7 +95,8 @@ pub async fn verify(
         AuditEvent::new("email_verified", &client)
             .user(user.user_id)
             .actor(user.user_id)
-            .session(user.session_id),
+            .session(user.session_id)
+            .details(json!({ "method": "link" })),
     )
     .await?;
     tx.commit().await?;
@@ -152,4 +155,85 @@ pub async fn resend(
     .await?;
     tx.commit().await?;
     Ok(HttpResponse::Accepted().json(RESEND_ANSWER))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhmcsProofRequest {
+    /// The password of the WHMCS (billing) account with this account's email.
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/email/verify/whmcs", tag = "auth", security(("bearer" = [])),
+    request_body = WhmcsProofRequest,
+    responses(
+        (status = 204, description = "WHMCS accepted the password for this email: the email is verified and linking has started"),
+        (status = 401, description = "`invalid-credentials`: WHMCS did not accept the password for this email, or its account needs a second factor (use the emailed link); `unauthorized`: not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-already-verified`: nothing to do", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts for this account or from this address; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, response = crate::errors::responses::BillingError),
+        (status = 503, response = crate::errors::responses::BillingUnavailable)
+    ))]
+pub async fn verify_with_whmcs(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AuthUser,
+    body: web::Json<WhmcsProofRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let auth = &state.auth;
+    let client = client_info(&req, auth.settings.trust_forwarded_for);
+    let password = body.password.expose_secret();
+    if password.is_empty() || password.chars().count() > 1024 {
+        return Err(AuthError::WrongWhmcsPassword.into());
+    }
+    if let Err(retry_after) = auth
+        .whmcs_proof_limiter
+        .hit(user.user_id, client.ip.as_deref())
+        .await
+    {
+        return Err(AuthError::ResendLimited { retry_after }.into());
+    }
+    let mut conn = state.db.acquire().await?;
+    let row = repo::user_by_id(&mut conn, user.user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if repo::is_verified(&mut conn, user.user_id).await? != Some(false) {
+        return Err(AuthError::AlreadyVerified.into());
+    }
+    drop(conn);
+    // Only the account's own address is ever checked: the caller cannot choose which WHMCS user to prove.
+    let proved =
+        crate::customers::whmcs_login_proves(&state.customers, &row.email, &body.password).await?;
+    let mut tx = state.db.begin().await?;
+    if !proved {
+        repo::audit(
+            &mut tx,
+            AuditEvent::new("email_verification_failed", &client)
+                .user(user.user_id)
+                .actor(user.user_id)
+                .session(user.session_id)
+                .details(json!({ "method": "whmcs_login" })),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(AuthError::WrongWhmcsPassword.into());
+    }
+    // The address must still be the one WHMCS vouched for, and unverified: a concurrent proof verifies once.
+    if !repo::verify_unverified(&mut tx, user.user_id, &row.email).await? {
+        return Err(AuthError::AlreadyVerified.into());
+    }
+    repo::void_verifications(&mut tx, user.user_id).await?;
+    crate::customers::on_verified(&mut tx, &state.settings.jobs, user.user_id).await?;
+    repo::audit(
+        &mut tx,
+        AuditEvent::new("email_verified", &client)
+            .user(user.user_id)
+            .actor(user.user_id)
+            .session(user.session_id)
+            .details(json!({ "method": "whmcs_login" })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
 }

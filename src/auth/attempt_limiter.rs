@@ -1,5 +1,6 @@
-//! How often verification links may be resent: a fixed window per account and per client address, shared by
-//! every replica through Redis (one atomic INCR+EXPIRE per key, so concurrent requests cannot slip past the
+//! How often an account may try something that is not a login (resend its verification link, prove its
+//! email with WHMCS credentials): a fixed window per account and per client address, shared by every replica
+//! through Redis (one atomic INCR+EXPIRE per key, so concurrent requests cannot slip past the
 //! count). When Redis is unreachable the same windows are counted in this process: still limited, per replica.
 
 use std::collections::HashMap;
@@ -12,31 +13,63 @@ use uuid::Uuid;
 use crate::cache::Cache;
 use crate::config::AuthSettings;
 
-pub struct ResendLimiter {
+pub struct AttemptLimiter {
     cache: Cache,
+    /// Names the keys: `auth:{name}:account:…`, `auth:{name}:ip:…`.
+    name: &'static str,
     per_account: u32,
     per_ip: u32,
     window: Duration,
     fallback: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
-impl ResendLimiter {
-    pub fn new(cache: Cache, settings: &AuthSettings) -> Self {
+impl AttemptLimiter {
+    pub fn new(
+        cache: Cache,
+        name: &'static str,
+        per_account: u32,
+        per_ip: u32,
+        window_secs: u64,
+    ) -> Self {
         Self {
             cache,
-            per_account: settings.verification_resends_per_account,
-            per_ip: settings.verification_resends_per_ip,
-            window: Duration::from_secs(settings.verification_resend_window_secs.max(1)),
+            name,
+            per_account,
+            per_ip,
+            window: Duration::from_secs(window_secs.max(1)),
             fallback: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts one resend for the account and the address; `Err(retry_after)` once either is over its limit
+    /// Verification resends.
+    pub fn resends(cache: Cache, settings: &AuthSettings) -> Self {
+        Self::new(
+            cache,
+            "resend",
+            settings.verification_resends_per_account,
+            settings.verification_resends_per_ip,
+            settings.verification_resend_window_secs,
+        )
+    }
+
+    /// Proofs of ownership with WHMCS credentials: each is a password guess against WHMCS.
+    pub fn whmcs_proofs(cache: Cache, settings: &AuthSettings) -> Self {
+        Self::new(
+            cache,
+            "whmcs-proof",
+            settings.whmcs_proofs_per_account,
+            settings.whmcs_proofs_per_ip,
+            settings.whmcs_proof_window_secs,
+        )
+    }
+
+    /// Counts one attempt for the account and the address; `Err(retry_after)` once either is over its limit
     /// for the current window.
     pub async fn hit(&self, user_id: Uuid, ip: Option<&str>) -> Result<(), Duration> {
-        let mut keys = vec![(format!("auth:resend:account:{user_id}"), self.per_account)];
+        let name = self.name;
+        let mut keys = vec![(format!("auth:{name}:account:{user_id}"), self.per_account)];
         if let Some(ip) = ip {
-            keys.push((format!("auth:resend:ip:{ip}"), self.per_ip));
+            keys.push((format!("auth:{name}:ip:{ip}"), self.per_ip));
         }
         let mut wait = Duration::ZERO;
         for (key, limit) in keys {
@@ -75,7 +108,7 @@ impl ResendLimiter {
                 Duration::from_secs(u64::try_from(ttl).unwrap_or(1).max(1)),
             ),
             Err(error) => {
-                tracing::warn!(%error, "resend limiter: Redis unavailable, limiting in process");
+                tracing::warn!(%error, name = self.name, "attempt limiter: Redis unavailable, limiting in process");
                 self.count_locally(key)
             }
         }
