@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{PASSWORD, access, login_response, register, signed_in};
 use crate::helpers::{
-    Sandboxed, System, TestApp, eventually, get_as, post_verification, problem, sign_in_verified,
+    Sandboxed, TestApp, eventually, get_as, post_verification, problem, sign_in_verified,
     spawn_sandboxed_app, spawn_sandboxed_app_with, verification_token_sent_to, with_auth_jobs,
 };
 
@@ -381,74 +381,6 @@ async fn resending_is_limited_per_account_and_per_address() {
 }
 
 #[tokio::test]
-async fn linking_refuses_a_whmcs_client_whose_email_differs() {
-    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
-    let taro = &CUSTOMERS[1];
-    // WHMCS answers the lookup for Mallory's address with Taro's client.
-    app.sandbox().inject_fault(
-        System::Whmcs,
-        json!({ "operation": "GetClientsDetails", "body": {
-            "result": "success", "userid": taro.whmcs_client_id, "id": taro.whmcs_client_id,
-            "client_id": taro.whmcs_client_id, "email": taro.email, "firstname": taro.first_name,
-            "lastname": taro.last_name } }),
-    );
-    assert_eq!(
-        register_with(&app, "mallory@example.com", PASSWORD)
-            .await
-            .status(),
-        202
-    );
-    let token = access(&sign_in_verified(&app, "mallory@example.com", PASSWORD).await);
-
-    refused_to_link(&app, "mallory@example.com").await;
-    assert_eq!(app.sandbox().whmcs_calls("AddClient"), 0);
-    let invoices = get_as(&app, &token, "/api/v1/billing/invoices").await;
-    assert_eq!(problem(invoices).await["code"], "account-linking");
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn linking_refuses_a_salesforce_contact_whose_email_differs() {
-    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
-    let taro = &CUSTOMERS[1];
-    app.sandbox().inject_fault(
-        System::Salesforce,
-        json!({ "operation": "/query", "body": { "totalSize": 1, "done": true, "records": [{
-            "attributes": { "type": "Contact" }, "Id": taro.contact_id, "AccountId": taro.account_id,
-            "Email": taro.email }] } }),
-    );
-    assert_eq!(
-        register_with(&app, "mallory@example.com", PASSWORD)
-            .await
-            .status(),
-        202
-    );
-    sign_in_verified(&app, "mallory@example.com", PASSWORD).await;
-
-    refused_to_link(&app, "mallory@example.com").await;
-    app.stop().await;
-}
-
-/// The linking job ran, failed, and recorded nothing of the wrong customer.
-async fn refused_to_link(app: &TestApp, email: &str) {
-    let error: String = eventually(20, "a refused linking attempt", || async {
-        sqlx::query_scalar::<_, Option<String>>(
-            "SELECT l.last_error FROM customer_links l JOIN users u ON u.id = l.user_id WHERE u.email = $1",
-        )
-        .bind(email)
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
-    })
-    .await;
-    assert!(error.contains("email differs"), "{error}");
-    assert_eq!(
-        link_row(app, email).await,
-        ("linking".to_owned(), None, None)
-    );
-}
-
-#[tokio::test]
 async fn staff_created_by_an_admin_and_seeded_users_are_verified() {
     let app = spawn_sandboxed_app().await;
     let admin = access(&super::admin(&app, "ada@concierge.test").await);
@@ -470,4 +402,79 @@ async fn staff_created_by_an_admin_and_seeded_users_are_verified() {
     assert_eq!(state_of(&app, "advisor@example.com").await, (true, None));
     let resent = resend(&app, &admin).await;
     assert_eq!(resent.status(), 409, "nothing to verify");
+}
+
+#[tokio::test]
+async fn concurrent_uses_of_one_link_verify_once_and_start_linking_once() {
+    let app = spawn_sandboxed_app().await;
+    let session = access(&signed_in(&app, "racer@example.com").await);
+    let token = verification_token_sent_to(&app, "racer@example.com").await;
+
+    let attempts = (0..10).map(|_| post_verification(&app, &session, &token));
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 204).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [204, 409].contains(s)),
+        "{statuses:?}"
+    );
+    let linking_jobs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM apalis.jobs WHERE job_type = 'concierge.customers.link'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(linking_jobs, 1);
+}
+
+/// Every operation that needs the customer's WHMCS/Salesforce links documents the `email-unverified` 409.
+#[test]
+fn every_route_needing_the_links_documents_email_unverified() {
+    let document = serde_json::to_value(concierge::openapi::document()).unwrap();
+    let component = document["components"]["responses"]["AccountLinking"]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for (method, path) in [
+        ("get", "/api/v1/me"),
+        ("patch", "/api/v1/me"),
+        ("get", "/api/v1/billing/invoices"),
+        ("get", "/api/v1/billing/invoices/{id}"),
+        ("post", "/api/v1/billing/invoices/{id}/payments"),
+        ("get", "/api/v1/billing/summary"),
+        ("get", "/api/v1/billing/payment-methods"),
+        ("get", "/api/v1/support/cases"),
+        ("post", "/api/v1/support/cases"),
+        ("get", "/api/v1/support/cases/{id}"),
+        ("post", "/api/v1/support/cases/{id}/comments"),
+        ("get", "/api/v1/subscriptions"),
+        ("get", "/api/v1/subscriptions/{id}"),
+        ("get", "/api/v1/subscriptions/{id}/sim"),
+        ("post", "/api/v1/subscriptions/{id}/sim/top-ups"),
+        ("post", "/api/v1/subscriptions/{id}/sim/plan-changes"),
+        ("post", "/api/v1/subscriptions/{id}/sim/suspend"),
+        ("post", "/api/v1/subscriptions/{id}/sim/resume"),
+        ("post", "/api/v1/orders"),
+    ] {
+        let conflict = &document["paths"][path][method]["responses"]["409"];
+        let description = match conflict["$ref"].as_str() {
+            Some(_) => component.clone(),
+            None => conflict["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        assert!(
+            description.contains("email-unverified"),
+            "{method} {path}: {conflict}"
+        );
+    }
 }

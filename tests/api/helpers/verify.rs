@@ -1,9 +1,12 @@
 //! Proving an account's email the way a customer does: read the link the messaging service "sent" and post
 //! its token to the API while signed in. Apps without a job runner get one for auth's queues only, for as
-//! long as it takes the email to go out.
+//! long as it takes the email to go out, on a pool of its own: stopping a runner may leave a connection
+//! mid-transaction, and that connection must not be handed to the test afterwards.
 
 use concierge::jobs::{JobsStatus, Runner};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use sqlx::postgres::PgPoolOptions;
 use tokio::sync::watch;
 
 use super::{TestApp, eventually};
@@ -44,8 +47,13 @@ where
     if app.runs_jobs() {
         return work().await;
     }
+    let pool = PgPoolOptions::new()
+        .max_connections(3)
+        .connect(app.state.settings.database.url.expose_secret())
+        .await
+        .expect("a pool for the auth jobs");
     let runner = Runner::new(
-        app.db.clone(),
+        pool.clone(),
         app.state.settings.jobs.clone(),
         JobsStatus::new(true),
     );
@@ -55,6 +63,8 @@ where
     let value = work().await;
     let _ = stop.send(true);
     running.await.expect("runner task").expect("runner");
+    // Closing ends whatever such a connection still had open; a connection never given back is not waited for.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), pool.close()).await;
     value
 }
 
