@@ -2,6 +2,7 @@
 
 mod accounts;
 mod passwords;
+mod resend;
 mod rotation;
 mod tokens;
 mod verification;

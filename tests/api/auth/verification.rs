@@ -5,25 +5,17 @@
 use concierge_sandbox::demo::CUSTOMERS;
 use serde_json::{Value, json};
 
+use super::resend::resend;
 use super::{PASSWORD, access, login_response, register, signed_in};
 use crate::helpers::{
     Sandboxed, TestApp, eventually, get_as, post_verification, problem, sign_in_verified,
-    spawn_sandboxed_app, spawn_sandboxed_app_with, verification_token_sent_to, with_auth_jobs,
+    spawn_sandboxed_app, spawn_sandboxed_app_with, verification_token_sent_to,
 };
 
 async fn register_with(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/v1/auth/register"))
         .json(&json!({ "email": email, "password": password, "first_name": "Mallory", "last_name": "Example" }))
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn resend(app: &TestApp, access_token: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/v1/auth/email/verify/resend"))
-        .bearer_auth(access_token)
         .send()
         .await
         .unwrap()
@@ -308,79 +300,6 @@ async fn an_expired_token_is_refused() {
 }
 
 #[tokio::test]
-async fn a_resent_link_replaces_the_earlier_one() {
-    let app = spawn_sandboxed_app().await;
-    let session = access(&signed_in(&app, "resend@example.com").await);
-    let first = verification_token_sent_to(&app, "resend@example.com").await;
-
-    assert_eq!(resend(&app, &session).await.status(), 202);
-    let second = with_auth_jobs(&app, || async {
-        eventually(20, "the second link", || async {
-            let messages = app.sandbox().messages_to("resend@example.com").await;
-            let links: Vec<String> = messages
-                .iter()
-                .filter(|m| m["template"] == "email_verification")
-                .filter_map(|m| m["body"].as_str().map(crate::helpers::token_in))
-                .collect();
-            (links.len() == 2).then(|| links[1].clone())
-        })
-        .await
-    })
-    .await;
-    assert_ne!(first, second);
-
-    assert_eq!(
-        post_verification(&app, &session, &first).await.status(),
-        400
-    );
-    assert_eq!(
-        post_verification(&app, &session, &second).await.status(),
-        204
-    );
-    let verified = resend(&app, &session).await;
-    assert_eq!(verified.status(), 409);
-    assert_eq!(problem(verified).await["code"], "email-already-verified");
-}
-
-#[tokio::test]
-async fn resending_is_limited_per_account_and_per_address() {
-    let app = spawn_sandboxed_app_with(Sandboxed::new().configure(|s| {
-        s.auth.verification_resends_per_account = 2;
-        s.auth.verification_resends_per_ip = 3;
-    }))
-    .await;
-    let first = access(&signed_in(&app, "first@example.com").await);
-    let second = access(&signed_in(&app, "second@example.com").await);
-
-    assert_eq!(resend(&app, &first).await.status(), 202);
-    assert_eq!(resend(&app, &first).await.status(), 202);
-    let limited = resend(&app, &first).await;
-    assert_eq!(limited.status(), 429, "per account");
-    assert!(limited.headers().contains_key("retry-after"));
-    assert_eq!(problem(limited).await["code"], "rate-limited");
-
-    // The address has asked three times now: another account from it is limited too.
-    let from_same_address = resend(&app, &second).await;
-    assert_eq!(from_same_address.status(), 429, "per address");
-
-    let verification_rows: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM email_verification_tokens t JOIN users u ON u.id = t.user_id
-         WHERE u.email = 'first@example.com'",
-    )
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
-    assert_eq!(verification_rows, 3, "register's link and two resends");
-    let anonymous = app
-        .client
-        .post(app.url("/api/v1/auth/email/verify/resend"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), 401);
-}
-
-#[tokio::test]
 async fn staff_created_by_an_admin_and_seeded_users_are_verified() {
     let app = spawn_sandboxed_app().await;
     let admin = access(&super::admin(&app, "ada@concierge.test").await);
@@ -477,4 +396,44 @@ fn every_route_needing_the_links_documents_email_unverified() {
             "{method} {path}: {conflict}"
         );
     }
+}
+
+/// The README's demo logins: seeded users are verified, and the demo customer sees their data at once.
+#[tokio::test]
+async fn the_seeded_demo_users_are_verified_and_the_demo_customer_sees_their_data() {
+    let app = spawn_sandboxed_app().await;
+    concierge::seed::run(&app.db, &app.state.settings)
+        .await
+        .unwrap();
+
+    for (email, _) in [
+        concierge::seed::DEMO_CUSTOMER,
+        concierge::seed::DEMO_ADMIN,
+        concierge::seed::DEMO_ADVISOR,
+    ] {
+        let verified: bool =
+            sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        assert!(verified, "{email}");
+    }
+    let (email, password) = concierge::seed::DEMO_CUSTOMER;
+    let login = login_response(&app, email, password).await;
+    assert_eq!(login.status(), 200);
+    let token = access(&login.json().await.unwrap());
+    let profile: Value = get_as(&app, &token, "/api/v1/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(profile["link_status"], "linked");
+    assert_eq!(profile["customer_number"], CUSTOMERS[0].customer_number);
+    assert_eq!(
+        get_as(&app, &token, "/api/v1/billing/invoices")
+            .await
+            .status(),
+        200
+    );
 }
