@@ -39,9 +39,8 @@ pub async fn send_verification(
     _ctx: JobContext,
 ) -> anyhow::Result<()> {
     let mut conn = auth.db.acquire().await?;
-    let Some((email, first_name)) =
-        repo::verification_recipient(&mut conn, job.verification_id).await?
-    else {
+    // No name in this email: whoever registered chose it, and may not be the person who reads this mailbox.
+    let Some(email) = repo::verification_recipient(&mut conn, job.verification_id).await? else {
         // Used, replaced, expired or already verified before we got to it: nothing to send.
         return Ok(());
     };
@@ -52,7 +51,7 @@ pub async fn send_verification(
     let link = format!("{}?token={token}", auth.settings.email_verification_url);
     let hours = (auth.settings.email_verification_ttl_secs / 3600).max(1);
     let body = format!(
-        "Hello {first_name},\n\nPlease confirm that this is your email address: sign in to the portal and \
+        "Hello,\n\nPlease confirm that this is your email address: sign in to the portal and \
          open this link within {hours} hours:\n{link}\n\n\
          If you did not create a portal account, ignore this email: nobody can use it without this link."
     );

@@ -68,21 +68,20 @@ pub async fn void_verifications(
     Ok(voided.rows_affected())
 }
 
-/// Where verification link `id` goes: the address it was made for and the first name, while the link is
-/// usable and the account unverified.
+/// Where verification link `id` goes: the address it was made for, while the link is usable and the account
+/// unverified.
 pub async fn verification_recipient(
     conn: &mut PgConnection,
     id: Uuid,
-) -> Result<Option<(String, String)>, sqlx::Error> {
-    let row = sqlx::query!(
-        "SELECT t.email, u.first_name FROM email_verification_tokens t JOIN users u ON u.id = t.user_id
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT t.email FROM email_verification_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.id = $1 AND t.used_at IS NULL AND t.expires_at > now()
            AND u.email = t.email AND u.email_verified_at IS NULL",
         id,
     )
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|row| (row.email, row.first_name)))
+    .await
 }
 
 /// The account's email if it is verified; `None` when it is not, or the account is gone.

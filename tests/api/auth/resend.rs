@@ -88,3 +88,19 @@ async fn resending_is_limited_per_account_and_per_address() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test]
+async fn resends_stay_limited_when_redis_is_down() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().configure(|s| {
+        s.redis.url = crate::helpers::DEAD_REDIS_URL.to_owned().into();
+        s.auth.verification_resends_per_account = 1;
+    }))
+    .await;
+    let session = access(&signed_in(&app, "offline@example.com").await);
+
+    assert_eq!(resend(&app, &session).await.status(), 202);
+    let limited = resend(&app, &session).await;
+
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+}

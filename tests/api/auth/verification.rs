@@ -77,8 +77,15 @@ async fn registering_a_known_customers_email_gives_no_access_to_their_records() 
             "{path}: {text}"
         );
     }
-    // The verification email went out, and nothing was looked up in or linked to WHMCS or Salesforce.
+    // The verification email went out (without the name the registrant chose), and nothing was looked up in
+    // or linked to WHMCS or Salesforce.
     verification_token_sent_to(&app, taro.email).await;
+    let sent = app.sandbox().messages_to(taro.email).await;
+    assert!(
+        sent.iter()
+            .all(|m| !m["body"].as_str().unwrap_or_default().contains("Mallory")),
+        "{sent:?}"
+    );
     assert_eq!(app.sandbox().whmcs_calls("GetClientsDetails"), 0);
     assert_eq!(app.sandbox().salesforce_queries(), 0);
     assert_eq!(
