@@ -17,7 +17,7 @@ use crate::health;
     paths(
         health::live, health::ready, crate::operations::metrics, crate::operations::problem_type,
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::sessions,
-        auth::revoke_session, auth::me, auth::jwks, auth::change, auth::forgot, auth::reset,
+        auth::revoke_session, auth::me, auth::jwks, auth::change, auth::forgot, auth::reset, auth::verify, auth::resend, auth::verify_with_whmcs,
         auth::create_staff, auth::list_users, auth::update_staff,
     ),
     components(
@@ -33,7 +33,7 @@ use crate::health;
             Problem, FieldError, ErrorCode,
             crate::auth::User, crate::auth::Role, crate::auth::UserKind, crate::auth::TokenResponse,
             auth::RegisterRequest, auth::LoginRequest, auth::RefreshRequest, auth::SessionView,
-            auth::ChangePasswordRequest, auth::ForgotPasswordRequest, auth::ResetPasswordRequest, auth::Accepted,
+            auth::ChangePasswordRequest, auth::ForgotPasswordRequest, auth::ResetPasswordRequest, auth::Accepted, auth::VerifyEmailRequest, auth::WhmcsProofRequest,
             auth::CreateStaffRequest, auth::UpdateStaffRequest, auth::UserPage,
         ),
     ),

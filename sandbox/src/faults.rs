@@ -1,7 +1,7 @@
 //! Fault injection per system, set through `PUT /__sandbox/faults/{system}`. A fault can add latency, fail a
-//! share of requests, answer a specific status or provider error code, return a malformed or truncated body,
-//! or hang past the client's timeout — before the request is handled, or after (the effect happened but the
-//! caller never hears of it).
+//! share of requests, answer a specific status or provider error code, return a malformed or truncated body
+//! or a body of the test's choosing, or hang past the client's timeout — before the request is handled, or
+//! after (the effect happened but the caller never hears of it).
 
 use std::sync::Mutex;
 
@@ -66,6 +66,10 @@ pub struct Fault {
     /// Never answer (until the client gives up).
     #[serde(default)]
     pub hang: bool,
+    /// Answer 200 with this JSON instead of the real answer: a provider that returns the wrong record, or a
+    /// hostile one.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
     /// Apply to the next N matching requests only; for ever when absent.
     #[serde(default)]
     pub times: Option<u32>,
@@ -79,6 +83,7 @@ impl Fault {
             || self.malformed
             || self.truncated
             || self.hang
+            || self.body.is_some()
     }
 }
 

@@ -111,6 +111,9 @@ async fn fault_response(system: System, fault: &Fault) -> HttpResponse {
     if fault.hang {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }
+    if let Some(body) = &fault.body {
+        return HttpResponse::Ok().json(body);
+    }
     if fault.malformed {
         return HttpResponse::Ok()
             .content_type("application/json")

@@ -34,6 +34,13 @@ pub enum AuthError {
     InvalidRefreshToken,
     #[error("the password reset token is unknown, used or expired")]
     InvalidResetToken,
+    #[error("the email verification token is unknown, used, expired or another account's")]
+    InvalidVerificationToken,
+    /// WHMCS did not accept the password for the account's email (or needs a second factor).
+    #[error("WHMCS did not accept the password")]
+    WrongWhmcsPassword,
+    #[error("the email is already verified")]
+    AlreadyVerified,
     #[error("the request is invalid")]
     Invalid(Vec<FieldError>),
     #[error("no such session")]
@@ -84,6 +91,16 @@ impl From<AuthError> for ApiError {
                 .with_detail(
                     "This reset link is invalid, already used or expired; ask for a new one.",
                 ),
+            AuthError::InvalidVerificationToken => ApiError::new(ErrorCode::InvalidVerificationToken)
+                .with_detail(
+                    "This verification link is invalid, already used, expired or for another account; sign in as the account it was sent to, or ask for a new one.",
+                ),
+            AuthError::WrongWhmcsPassword => ApiError::new(ErrorCode::InvalidCredentials)
+                .with_detail(
+                    "The billing account did not accept this password for your email (or it needs a second factor); use the link in the email we sent instead.",
+                ),
+            AuthError::AlreadyVerified => ApiError::new(ErrorCode::EmailAlreadyVerified)
+                .with_detail("Your email address is already verified."),
             AuthError::Invalid(errors) => ApiError::validation(errors),
             AuthError::SessionNotFound => {
                 ApiError::not_found().with_detail("No active session of yours has this id.")

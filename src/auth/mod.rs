@@ -18,6 +18,7 @@ mod retention;
 mod routes;
 mod secrets;
 mod service;
+mod verify_email;
 
 #[cfg(test)]
 mod proptests;
@@ -77,28 +78,42 @@ pub async fn account_by_email(
         .map(AccountSummary::from))
 }
 
-/// Creates a user directly, without the registration flow (the seed's demo users, tests' staff). `None`
-/// when the email is taken.
+/// The account's email if the account proved control of it (verification link, or created by an operator);
+/// `None` while unverified or when the account is gone. What linking to customer records is keyed on.
+pub async fn verified_email(pool: &PgPool, user_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    repo::verified_email(pool, user_id).await
+}
+
+/// Creates a user directly, without the registration flow (the seed's demo users, tests' staff), with the
+/// email verified: whoever runs this vouches for the address. `None` when the email is taken.
 pub async fn create_user(
     conn: &mut PgConnection,
     user: NewUser<'_>,
 ) -> Result<Option<User>, sqlx::Error> {
-    Ok(repo::insert_user(conn, user)
-        .await?
-        .map(|row| row.to_user()))
+    let Some(row) = repo::insert_user(conn, user).await? else {
+        return Ok(None);
+    };
+    repo::mark_verified(conn, row.id).await?;
+    Ok(Some(row.to_user()))
 }
 
-/// Registers this context's jobs: issuing a password reset and its email, and the nightly prune of ended
-/// sessions, spent reset links and old audit rows.
+/// Registers this context's jobs: issuing a password reset and its email, the verification link, the
+/// "someone tried to register with your address" notice, and the nightly prune of ended sessions, spent
+/// links and old audit rows.
 pub fn jobs(runner: Runner, auth: &Arc<AuthService>) -> anyhow::Result<Runner> {
     let issuing = Arc::clone(auth);
     let mailer = Arc::clone(auth);
+    let (verify, notice) = (Arc::clone(auth), Arc::clone(auth));
     let pruner = Arc::clone(auth);
     runner
         .register(move |job, ctx| {
             reset_request::issue_password_reset(Arc::clone(&issuing), job, ctx)
         })
         .register(move |job, ctx| reset_email::send_password_reset(Arc::clone(&mailer), job, ctx))
+        .register(move |job, ctx| verify_email::send_verification(Arc::clone(&verify), job, ctx))
+        .register(move |job, ctx| {
+            verify_email::send_registration_notice(Arc::clone(&notice), job, ctx)
+        })
         .register(move |job, ctx| retention::prune(Arc::clone(&pruner), job, ctx))
         .schedule("auth-retention", &auth.settings.retention_cron, |tick| {
             retention::PruneAuthRecords {
@@ -116,7 +131,7 @@ pub use repo::Pruned as PrunedRecords;
 
 /// Mounted under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use routes::{admin, password, session};
+    use routes::{admin, email, password, session};
     cfg.service(resource("/auth/register").route(web::post().to(session::register)))
         .service(resource("/auth/login").route(web::post().to(session::login)))
         .service(resource("/auth/refresh").route(web::post().to(session::refresh)))
@@ -128,6 +143,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/password/change").route(web::post().to(password::change)))
         .service(resource("/auth/password/forgot").route(web::post().to(password::forgot)))
         .service(resource("/auth/password/reset").route(web::post().to(password::reset)))
+        .service(resource("/auth/email/verify").route(web::post().to(email::verify)))
+        .service(resource("/auth/email/verify/resend").route(web::post().to(email::resend)))
+        .service(
+            resource("/auth/email/verify/whmcs").route(web::post().to(email::verify_with_whmcs)),
+        )
         .service(
             resource("/admin/users")
                 .route(web::post().to(admin::create_staff))
@@ -145,6 +165,10 @@ pub mod openapi {
     pub use super::routes::admin::{
         __path_create_staff, __path_list_users, __path_update_staff, CreateStaffRequest,
         UpdateStaffRequest, UserPage,
+    };
+    pub use super::routes::email::{
+        __path_resend, __path_verify, __path_verify_with_whmcs, VerifyEmailRequest,
+        WhmcsProofRequest,
     };
     pub use super::routes::password::{
         __path_change, __path_forgot, __path_reset, Accepted, ChangePasswordRequest,

@@ -1,4 +1,4 @@
-//! Refresh and password-reset tokens. Each is derived from its row id with a server-side HMAC key, and only
+//! Refresh, password-reset and email-verification tokens. Each is derived from its row id with a server-side HMAC key, and only
 //! its SHA-256 is stored: the database alone cannot produce a usable token, yet the server can hand a
 //! family's current refresh token back to a caller inside the reuse grace window without keeping it.
 
@@ -16,6 +16,7 @@ pub struct TokenSecrets {
 pub enum Purpose {
     Refresh,
     PasswordReset,
+    EmailVerification,
 }
 
 impl Purpose {
@@ -23,6 +24,7 @@ impl Purpose {
         match self {
             Purpose::Refresh => b"concierge/refresh/v1/",
             Purpose::PasswordReset => b"concierge/password-reset/v1/",
+            Purpose::EmailVerification => b"concierge/email-verification/v1/",
         }
     }
 }

@@ -98,6 +98,7 @@ pub async fn list_invoices(
         (status = 400, description = "Not an invoice id", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::InvoiceNotFound),
+        (status = 409, response = crate::errors::responses::AccountLinking),
         (status = 502, response = crate::errors::responses::BillingError),
         (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
@@ -118,6 +119,7 @@ pub async fn get_invoice(
     responses(
         (status = 200, description = "Outstanding balance, overdue count and next due date", body = BillingSummary),
         (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 409, response = crate::errors::responses::AccountLinking),
         (status = 502, response = crate::errors::responses::BillingError),
         (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
@@ -136,6 +138,7 @@ pub async fn summary(
     responses(
         (status = 200, description = "Stored cards and bank accounts (never full numbers or tokens)", body = PaymentMethodList),
         (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 409, response = crate::errors::responses::AccountLinking),
         (status = 502, response = crate::errors::responses::BillingError),
         (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
@@ -166,7 +169,7 @@ pub async fn payment_methods(
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 402, description = "The card was declined", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, response = crate::errors::responses::InvoiceNotFound),
-        (status = 409, description = "`invoice-not-payable`: the invoice is paid or cancelled; `payment-link-expired`: a repeat of a link request whose link has expired (use a new key for a new link); `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `invoice-not-payable`: the invoice is paid or cancelled; `payment-link-expired`: a repeat of a link request whose link has expired (use a new key for a new link); `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown pay method, or the key was used for another request (`idempotency-key-reused`)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, response = crate::errors::responses::BillingError),
         (status = 503, description = "The billing system is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")

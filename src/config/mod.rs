@@ -201,6 +201,14 @@ pub struct AuthSettings {
     pub password_reset_ttl_secs: u64,
     /// The portal page a reset link points to; `?token=` is appended.
     pub password_reset_url: String,
+    /// How long an email verification link stays usable.
+    pub email_verification_ttl_secs: u64,
+    /// The portal page a verification link points to; `?token=` is appended. The page posts the token to
+    /// `POST /api/v1/auth/email/verify` while signed in.
+    pub email_verification_url: String,
+    /// At most one "someone tried to register with your address" message per account in this interval, so
+    /// register cannot be used to flood a customer's inbox.
+    pub registration_notice_interval_secs: u64,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
@@ -238,6 +246,8 @@ pub struct ActionLimitSettings {
     pub reset_password: ActionLimit,
     pub password_change: ActionLimit,
     pub resend_verification: ActionLimit,
+    /// Proofs of ownership with WHMCS credentials: each is a password guess against WHMCS.
+    pub whmcs_proof: ActionLimit,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -407,6 +417,12 @@ impl Settings {
             return fail(
                 "server.trusted_proxies",
                 "must not trust every address (/0): any client could then choose its own",
+            );
+        }
+        if self.auth.email_verification_ttl_secs == 0 {
+            return fail(
+                "auth.email_verification_ttl_secs",
+                "must be greater than zero",
             );
         }
         if self.server.body_limit_bytes == 0 {

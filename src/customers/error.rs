@@ -6,6 +6,9 @@ use crate::integrations::ProviderError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerError {
+    /// The customer has not proved control of their email yet, so nothing is linked to them.
+    #[error("the customer's email is not verified")]
+    EmailUnverified,
     /// The accounts in WHMCS and Salesforce are still being found or created (a system was down at sign-up).
     #[error("the customer's links are still being set up")]
     Linking,
@@ -29,6 +32,10 @@ pub enum CustomerError {
 impl From<CustomerError> for ApiError {
     fn from(error: CustomerError) -> Self {
         match error {
+            CustomerError::EmailUnverified => ApiError::new(ErrorCode::EmailUnverified)
+                .with_detail(
+                    "Confirm your email address with the link we sent you first (or ask for a new one).",
+                ),
             CustomerError::Linking => ApiError::new(ErrorCode::AccountLinking)
                 .with_detail("Your account is still being set up; try again in a minute.")
                 .with_retry_after(30),
@@ -64,6 +71,20 @@ mod tests {
     use actix_web::http::StatusCode;
 
     use super::*;
+
+    #[test]
+    fn an_unverified_email_is_its_own_conflict() {
+        let error = ApiError::from(CustomerError::EmailUnverified);
+        assert_eq!(error.code(), ErrorCode::EmailUnverified);
+        assert_eq!(error.status_code(), StatusCode::CONFLICT);
+        assert!(
+            error
+                .error_response()
+                .headers()
+                .get("retry-after")
+                .is_none()
+        );
+    }
 
     #[test]
     fn linking_is_its_own_conflict_with_a_retry_after() {

@@ -1,8 +1,10 @@
-//! Linking a new portal customer to WHMCS and Salesforce: find their records by email, create them where
-//! absent. Runs as a job, so a system that is down at sign-up only delays the linking. Every step looks
-//! before it creates, so a retry after a crash never makes a second client, account or contact; the
-//! Salesforce Account and Contact are upserted by the portal user id (`Portal_User_Id__c`), so even a lost
-//! answer to their creation is not repeated into a second pair.
+//! Linking a verified portal customer to WHMCS and Salesforce: find their records by the verified email,
+//! create them where absent. Runs as a job enqueued when the email is verified, so a system that is down then
+//! only delays the linking. Every step looks before it creates, so a retry after a crash never makes a second
+//! client, account or contact. A record is taken only when its own email, as the system answered it, equals
+//! the verified one: the lookup's filter is the provider's, and a record for someone else is never linked.
+//! The Salesforce Account and Contact are upserted by the portal user id (`Portal_User_Id__c`), so even a
+//! lost answer to their creation is not repeated into a second pair.
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -16,6 +18,7 @@ use crate::integrations::ProviderError;
 use crate::integrations::salesforce::{SalesforceClient, composite_failure, soql};
 use crate::integrations::whmcs::{ClientRef, NewClient, WhmcsClient};
 use crate::jobs::{Job, JobContext};
+use crate::types::Email;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LinkCustomer {
@@ -40,8 +43,12 @@ pub async fn run(customers: &Customers, job: LinkCustomer, ctx: JobContext) -> a
     let Some(user) = crate::auth::account(&customers.db, job.user_id).await? else {
         return Ok(());
     };
+    let Some(verified) = crate::auth::verified_email(&customers.db, job.user_id).await? else {
+        tracing::warn!(user_id = %job.user_id, "not linking a customer whose email is not verified");
+        return Ok(());
+    };
     let person = Person {
-        email: user.email,
+        email: Email::normalize(&verified),
         first_name: user.first_name,
         last_name: user.last_name,
     };
@@ -78,6 +85,11 @@ async fn whmcs_client(whmcs: &WhmcsClient, person: &Person) -> anyhow::Result<i6
         .await
     {
         Ok(details) => {
+            if Email::normalize(&details.email) != person.email {
+                anyhow::bail!(
+                    "WHMCS answered the lookup by email with a client whose email differs; not linking it"
+                );
+            }
             let id = details
                 .client_id
                 .or(details.id)
@@ -125,19 +137,30 @@ async fn salesforce_contact(
         id: String,
         #[serde(rename = "AccountId")]
         account_id: Option<String>,
+        #[serde(rename = "Email", default)]
+        email: Option<String>,
     }
     let found: Vec<Contact> = salesforce
         .query(&format!(
-            "SELECT Id, AccountId FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1",
+            "SELECT Id, AccountId, Email FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1",
             soql::quote(&person.email)
         ))
         .await?;
-    if let Some(Contact {
-        id,
-        account_id: Some(account_id),
-    }) = found.into_iter().next()
-    {
-        return Ok((account_id, id));
+    if let Some(contact) = found.into_iter().next() {
+        if contact.email.as_deref().map(Email::normalize).as_deref() != Some(person.email.as_str())
+        {
+            anyhow::bail!(
+                "Salesforce answered the lookup by email with a contact whose email differs; not linking it"
+            );
+        }
+        if let Contact {
+            id,
+            account_id: Some(account_id),
+            ..
+        } = contact
+        {
+            return Ok((account_id, id));
+        }
     }
     // Upserts by the portal user id: a repeat after a lost answer (or a crash before the links were
     // recorded) meets the records the first attempt made instead of making a second pair.

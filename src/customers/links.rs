@@ -6,12 +6,15 @@ use uuid::Uuid;
 
 use super::CustomerError;
 use super::domain::CustomerLinks;
-use super::repo::{self, LinkRow};
+use super::repo::{self, LinkRow, RowStatus};
 
 /// Why [`links_for`] found no usable links. A domain error: each caller decides what it means to them (the
 /// HTTP API answers through [`CustomerError`], a job retries or gives up).
 #[derive(Debug, thiserror::Error)]
 pub enum LinkLookupError {
+    /// The customer has not proved control of their email yet: nothing is linked, nothing may be shown.
+    #[error("the customer's email is not verified")]
+    Unverified,
     /// The accounts in WHMCS and Salesforce are still being found or created (a system was down at sign-up).
     #[error("the customer is still being linked")]
     Linking,
@@ -28,6 +31,7 @@ pub enum LinkLookupError {
 impl From<LinkLookupError> for CustomerError {
     fn from(error: LinkLookupError) -> Self {
         match error {
+            LinkLookupError::Unverified => CustomerError::EmailUnverified,
             LinkLookupError::Linking => CustomerError::Linking,
             LinkLookupError::NotACustomer => CustomerError::NotACustomer,
             LinkLookupError::Incomplete(user_id) => CustomerError::Unexpected(anyhow::anyhow!(
@@ -38,10 +42,16 @@ impl From<LinkLookupError> for CustomerError {
     }
 }
 
-/// The customer's links to their WHMCS client and Salesforce Account/Contact.
+/// The customer's links to their WHMCS client and Salesforce Account/Contact. The one place every portal
+/// endpoint that needs them passes through: an unverified customer gets [`LinkLookupError::Unverified`].
 pub async fn links_for(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, LinkLookupError> {
     match repo::find_links(pool, user_id).await? {
-        Some(row @ LinkRow { linked: true, .. }) => match (
+        Some(
+            row @ LinkRow {
+                status: RowStatus::Linked,
+                ..
+            },
+        ) => match (
             row.whmcs_client_id,
             row.salesforce_account_id,
             row.salesforce_contact_id,
@@ -56,13 +66,18 @@ pub async fn links_for(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, Li
             }
             _ => Err(LinkLookupError::Incomplete(user_id)),
         },
+        Some(LinkRow {
+            status: RowStatus::Unverified,
+            ..
+        }) => Err(LinkLookupError::Unverified),
         Some(_) => Err(LinkLookupError::Linking),
         None => Err(LinkLookupError::NotACustomer),
     }
 }
 
-/// The customer's links, or [`CustomerError::Linking`] while they are still being set up (a system was down
-/// at sign-up): what handlers ask for, since the error becomes the `account-linking` problem.
+/// The customer's links, or [`CustomerError::EmailUnverified`] before their email is verified (the
+/// `email-unverified` problem) and [`CustomerError::Linking`] while they are still being set up (a system was
+/// down at verification; the `account-linking` problem): what handlers ask for.
 pub async fn require_links(pool: &PgPool, user_id: Uuid) -> Result<CustomerLinks, CustomerError> {
     Ok(links_for(pool, user_id).await?)
 }

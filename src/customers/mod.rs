@@ -20,6 +20,7 @@ mod service;
 mod sync;
 mod validation;
 mod whmcs;
+mod whmcs_proof;
 
 #[cfg(test)]
 mod proptests;
@@ -32,6 +33,7 @@ use uuid::Uuid;
 pub use domain::{CustomerLinks, LinkStatus};
 pub use error::CustomerError;
 pub use links::{LinkLookupError, links_for, require_links};
+pub use whmcs_proof::whmcs_login_proves;
 
 use crate::config::JobSettings;
 use crate::http::resource;
@@ -102,14 +104,24 @@ pub fn jobs(runner: Runner, customers: &Customers) -> anyhow::Result<Runner> {
         }))
 }
 
-/// Called in the registration transaction: the account exists with its linking job, or neither does.
-pub async fn on_registered(
+/// Called in the registration transaction: the customer exists, unverified, and nothing is linked or looked
+/// up until they prove control of their email ([`on_verified`]).
+pub async fn on_registered(conn: &mut PgConnection, user_id: Uuid) -> anyhow::Result<()> {
+    repo::create_unverified(conn, user_id).await?;
+    Ok(())
+}
+
+/// Called in the verification transaction: linking starts, once. A second call (a replayed or concurrent
+/// verification) finds the row past `unverified` and enqueues nothing.
+pub async fn on_verified(
     conn: &mut PgConnection,
     jobs: &JobSettings,
     user_id: Uuid,
 ) -> anyhow::Result<()> {
-    repo::create_pending(conn, user_id).await?;
-    crate::jobs::enqueue(conn, jobs, &linking::LinkCustomer { user_id }, None).await
+    if repo::start_linking(conn, user_id).await? {
+        crate::jobs::enqueue(conn, jobs, &linking::LinkCustomer { user_id }, None).await?;
+    }
+    Ok(())
 }
 
 /// Records a customer's links directly (the seed's demo customer, tests); a link already complete is left

@@ -83,6 +83,7 @@ async fn portal_account(
         (status = 200, description = "The merged profile", body = Profile),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, response = crate::errors::responses::NotACustomer),
+        (status = 409, response = crate::errors::responses::AccountLinking),
         (status = 502, description = "WHMCS or Salesforce answered with an error or an unreadable record", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 503, description = "WHMCS or Salesforce is unavailable; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json")
     )

@@ -57,6 +57,8 @@ error_codes! {
     InvalidQueryParameter => "invalid-query-parameter", BAD_REQUEST, "A query parameter is not valid";
     InvalidResetToken => "invalid-reset-token", BAD_REQUEST,
         "The password reset link is unknown, already used or expired; ask for a new one";
+    InvalidVerificationToken => "invalid-verification-token", BAD_REQUEST,
+        "The email verification link is unknown, already used, expired or not this account's; ask for a new one";
     ValidationFailed => "validation-failed", UNPROCESSABLE_ENTITY, "The request did not pass validation";
     Unauthorized => "unauthorized", UNAUTHORIZED, "Authentication is required";
     InvalidCredentials => "invalid-credentials", UNAUTHORIZED, "The email or password is incorrect";
@@ -65,6 +67,9 @@ error_codes! {
     MethodNotAllowed => "method-not-allowed", METHOD_NOT_ALLOWED, "The method is not allowed on this resource";
     Conflict => "conflict", CONFLICT, "The request conflicts with the current state";
     EmailTaken => "email-taken", CONFLICT, "An account with this email already exists";
+    EmailUnverified => "email-unverified", CONFLICT,
+        "The account's email is not verified yet; use the link sent to it (or ask for a new one) first";
+    EmailAlreadyVerified => "email-already-verified", CONFLICT, "The account's email is already verified";
     AccountLinking => "account-linking", CONFLICT,
         "The account's billing and CRM records are still being set up; retry after Retry-After";
     RequestInProgress => "request-in-progress", CONFLICT,

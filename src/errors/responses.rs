@@ -24,7 +24,7 @@ problem_responses! {
     Unauthorized => "Not signed in";
     NotACustomer => "Not a customer account";
     AdminsOnly => "Admins only";
-    AccountLinking => "The account is still being set up";
+    AccountLinking => "`email-unverified`: the account's email is not verified yet; `account-linking`: the account is still being set up (see Retry-After)";
     LimitOutOfRange => "`limit` out of range";
     ValidationFailed => "Invalid fields";
     IdempotencyKeyReused => "The key was used for another request";

@@ -135,6 +135,7 @@ pub async fn list(
         (status = 400, response = crate::errors::responses::InvalidSubscriptionId),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, description = "No such subscription on this account", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::errors::responses::AccountLinking),
         (status = 502, response = crate::errors::responses::BillingError),
         (status = 503, response = crate::errors::responses::BillingUnavailable)
     )
@@ -158,6 +159,7 @@ pub async fn get(
         (status = 400, response = crate::errors::responses::InvalidSubscriptionId),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
+        (status = 409, response = crate::errors::responses::AccountLinking),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, description = "A provider is unavailable", body = crate::errors::Problem, content_type = "application/problem+json")
     )
@@ -185,7 +187,7 @@ pub async fn sim(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Quota out of range, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)
@@ -226,7 +228,7 @@ pub async fn top_up(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown plan code or a date in the past, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)
@@ -266,7 +268,7 @@ pub async fn plan_change(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`sim-already-suspended`: the line is already suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `sim-already-suspended`: the line is already suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::IdempotencyKeyReused),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)
@@ -304,7 +306,7 @@ pub async fn suspend(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`sim-not-suspended`: the line is not suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `sim-not-suspended`: the line is not suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::IdempotencyKeyReused),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)

@@ -239,6 +239,7 @@ pub async fn create_case(
         (status = 200, description = "The case with its public comments, oldest first", body = CaseDetail),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, description = "No such case on the customer's account (also for ids that cannot exist)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, response = crate::errors::responses::AccountLinking),
         (status = 502, response = crate::errors::responses::SalesforceError),
         (status = 503, response = crate::errors::responses::SalesforceUnavailable)
     )
@@ -292,7 +293,7 @@ pub struct AddCommentRequest {
         (status = 201, description = "The new public comment", body = CaseComment),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, description = "No such case on the customer's account", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`case-closed`: the case is closed", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `account-linking`: the account is still being set up; `case-closed`: the case is closed", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty or too long", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, response = crate::errors::responses::SalesforceError),
         (status = 503, response = crate::errors::responses::SalesforceUnavailable)

@@ -4,10 +4,13 @@ mod accounts;
 mod client_ip;
 mod limits;
 mod passwords;
+mod resend;
 mod retention;
 mod rotation;
 mod throttling;
 mod tokens;
+mod verification;
+mod whmcs_proof;
 
 use concierge::auth::{self, NewUser, UserKind};
 use serde_json::{Value, json};
@@ -24,7 +27,7 @@ pub async fn register(app: &TestApp, email: &str) -> Value {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 201, "register {email}");
+    assert_eq!(response.status(), 202, "register {email}");
     response.json().await.unwrap()
 }
 

@@ -1,5 +1,5 @@
 //! The customers context over HTTP, end to end through the real clients against the sandbox: `GET/PATCH
-//! /api/v1/me` and the linking of a new customer to WHMCS and Salesforce at registration.
+//! /api/v1/me` and the linking of a verified customer to WHMCS and Salesforce.
 
 mod linking;
 mod linking_once;
@@ -46,9 +46,11 @@ pub async fn patch_me(app: &TestApp, token: &str, body: Value) -> reqwest::Respo
         .unwrap()
 }
 
-/// Registers a new portal customer and signs them in.
+/// Registers a new portal customer, signs them in and verifies their email through the emailed link (which
+/// starts linking). Needs a sandboxed app.
 pub async fn new_customer(app: &TestApp, email: &str) -> String {
-    token(&crate::auth::signed_in(app, email).await)
+    crate::auth::register(app, email).await;
+    token(&crate::helpers::sign_in_verified(app, email, crate::auth::PASSWORD).await)
 }
 
 pub fn new_address() -> Value {

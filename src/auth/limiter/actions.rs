@@ -23,6 +23,8 @@ pub enum Action {
     PasswordChange,
     /// For the email verification link's resend route.
     ResendVerification,
+    /// Proving an email with the WHMCS password of its billing account.
+    WhmcsProof,
 }
 
 impl Action {
@@ -33,6 +35,7 @@ impl Action {
             Action::ResetPassword => "reset_password",
             Action::PasswordChange => "password_change",
             Action::ResendVerification => "resend_verification",
+            Action::WhmcsProof => "whmcs_proof",
         }
     }
 }
@@ -87,6 +90,7 @@ impl ActionLimiter {
             Action::ResetPassword => &s.reset_password,
             Action::PasswordChange => &s.password_change,
             Action::ResendVerification => &s.resend_verification,
+            Action::WhmcsProof => &s.whmcs_proof,
         }
     }
 

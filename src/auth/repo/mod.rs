@@ -6,6 +6,7 @@ mod password_resets;
 mod retention;
 mod sessions;
 mod users;
+mod verifications;
 
 pub use audit::{AuditEvent, audit};
 pub use password_resets::{consume_reset, insert_reset, reset_owner, reset_recipient, void_resets};
@@ -17,4 +18,9 @@ pub use sessions::{
 pub use users::{
     NewUser, UserRow, insert_user, list_users, set_password, update_staff, user_by_email,
     user_by_id,
+};
+pub use verifications::{
+    claim_notice, consume_verification, insert_notice, insert_verification, is_verified,
+    mark_verified, release_notice, user_id_by_email, verification_recipient, verified_email,
+    verify_unverified, void_verifications,
 };

@@ -129,6 +129,9 @@ pub async fn create_staff(
     )
     .await?
     .ok_or(AuthError::EmailTaken)?;
+    // The admin vouches for a colleague's address (Keycloak's "email verified" switch at creation); staff
+    // are never linked to customer records, and their first reset link would prove the address anyway.
+    repo::mark_verified(&mut tx, user.id).await?;
     repo::audit(
         &mut tx,
         AuditEvent::new("staff_created", &client)

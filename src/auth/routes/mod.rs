@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod email;
 pub mod password;
 pub mod session;
 

@@ -6,6 +6,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::email::issue_verification;
+use super::password::Accepted;
 use super::{clear_refresh_cookie, name, new_account, refresh_cookie};
 use crate::auth::AuthError;
 use crate::auth::extractors::{AuthUser, client_info};
@@ -13,6 +15,7 @@ use crate::auth::limiter::Action;
 use crate::auth::model::{User, UserKind};
 use crate::auth::repo::{self, AuditEvent, NewUser};
 use crate::auth::service::TokenResponse;
+use crate::auth::verify_email::SendRegistrationNotice;
 use crate::errors::{ApiError, ErrorCode, field_errors};
 use crate::state::AppState;
 use crate::types::Email;
@@ -35,11 +38,18 @@ pub struct RegisterRequest {
     pub last_name: String,
 }
 
+const REGISTER_ANSWER: Accepted = Accepted {
+    status: "accepted",
+    message: "Check your inbox: we sent a link to confirm your email address.",
+};
+
+/// Creates an unverified customer account and emails it a verification link. An address that already has
+/// an account gets the same answer, and its owner a "someone tried to register with your address" message
+/// instead, so register cannot tell anyone which addresses have accounts.
 #[utoipa::path(
     post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, description = "The customer account", body = User),
-        (status = 409, response = crate::errors::responses::EmailTaken),
+        (status = 202, description = "Always the same answer, whether or not the email already has an account", body = Accepted),
         (status = 422, response = crate::errors::responses::ValidationFailed),
         (status = 429, response = crate::errors::responses::TooManyRequests)
     )
@@ -56,9 +66,11 @@ pub async fn register(
         .await?;
     let email = new_account(field_errors([body.validate()]), &body.email, &body.password)?;
 
+    // Both paths hash the password (one argon2 run, the bulk of the request's time) and then make the same
+    // five statements in one transaction, so neither the answer nor its timing says whether the email is taken.
     let hash = state.auth.passwords.hash(&body.password).await?;
     let mut tx = state.db.begin().await?;
-    let user = repo::insert_user(
+    let created = repo::insert_user(
         &mut tx,
         NewUser {
             id: Uuid::now_v7(),
@@ -72,19 +84,49 @@ pub async fn register(
             store_ids: &[],
         },
     )
-    .await?
-    .ok_or(AuthError::EmailTaken)?;
-    crate::customers::on_registered(&mut tx, &state.settings.jobs, user.id).await?;
-    repo::audit(
-        &mut tx,
-        AuditEvent::new("user_registered", &client)
-            .user(user.id)
-            .actor(user.id)
-            .details(json!({ "kind": "customer" })),
-    )
     .await?;
+    match created {
+        Some(user) => {
+            crate::customers::on_registered(&mut tx, user.id).await?;
+            issue_verification(
+                &mut tx,
+                &state.auth,
+                &state.settings.jobs,
+                user.id,
+                &user.email,
+            )
+            .await?;
+            repo::audit(
+                &mut tx,
+                AuditEvent::new("user_registered", &client)
+                    .user(user.id)
+                    .actor(user.id)
+                    .details(json!({ "kind": "customer" })),
+            )
+            .await?;
+        }
+        None => {
+            let owner = repo::user_id_by_email(&mut tx, email.as_str()).await?;
+            if let Some(owner) = owner {
+                let notice_id = Uuid::new_v4();
+                repo::insert_notice(&mut tx, notice_id, owner).await?;
+                crate::jobs::enqueue(
+                    &mut tx,
+                    &state.settings.jobs,
+                    &SendRegistrationNotice { notice_id },
+                    None,
+                )
+                .await?;
+            }
+            repo::audit(
+                &mut tx,
+                AuditEvent::new("registration_email_taken", &client).user(owner),
+            )
+            .await?;
+        }
+    }
     tx.commit().await?;
-    Ok(HttpResponse::Created().json(user.to_user()))
+    Ok(HttpResponse::Accepted().json(REGISTER_ANSWER))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

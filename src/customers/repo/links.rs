@@ -1,4 +1,5 @@
-//! `customer_links`: a portal user's ids in WHMCS and Salesforce, `linking` until both are found or created.
+//! `customer_links`: a portal user's ids in WHMCS and Salesforce: `unverified` until the user proves control of
+//! their email, then `linking` until both are found or created, then `linked`.
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -8,10 +9,28 @@ use crate::customers::domain::{CustomerLinks, LinkStatus};
 /// A `customer_links` row as stored: the ids stay empty while the customer is `linking`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRow {
-    pub linked: bool,
+    pub status: RowStatus,
     pub whmcs_client_id: Option<i64>,
     pub salesforce_account_id: Option<String>,
     pub salesforce_contact_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowStatus {
+    Unverified,
+    Linking,
+    Linked,
+}
+
+impl RowStatus {
+    fn parse(status: &str) -> RowStatus {
+        match status {
+            "linked" => RowStatus::Linked,
+            "linking" => RowStatus::Linking,
+            // Anything else is treated as the most restrictive state.
+            _ => RowStatus::Unverified,
+        }
+    }
 }
 
 /// The user's row; `None` when the user has no customer records (staff).
@@ -23,7 +42,7 @@ pub async fn find_links(pool: &PgPool, user_id: Uuid) -> Result<Option<LinkRow>,
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|row| LinkRow {
-        linked: row.status == "linked",
+        status: RowStatus::parse(&row.status),
         whmcs_client_id: row.whmcs_client_id,
         salesforce_account_id: row.salesforce_account_id,
         salesforce_contact_id: row.salesforce_contact_id,
@@ -46,15 +65,26 @@ pub async fn link_status(pool: &PgPool, user_id: Uuid) -> Result<Option<LinkStat
     }))
 }
 
-/// Starts linking (inside the registration transaction).
-pub async fn create_pending(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+/// A new customer, not to be linked before their email is verified (inside the registration transaction).
+pub async fn create_unverified(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO customer_links (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING",
+        "INSERT INTO customer_links (user_id, status) VALUES ($1, 'unverified') ON CONFLICT (user_id) DO NOTHING",
         user_id
     )
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// `unverified` → `linking`; false when the row was past `unverified` already (or is absent).
+pub async fn start_linking(conn: &mut PgConnection, user_id: Uuid) -> Result<bool, sqlx::Error> {
+    let started = sqlx::query!(
+        "UPDATE customer_links SET status = 'linking' WHERE user_id = $1 AND status = 'unverified'",
+        user_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(started.rows_affected() == 1)
 }
 
 /// Records the ids found or created in each system; a link already complete is left as it is.

@@ -69,7 +69,7 @@ fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
         (status = 201, description = "The order, pending review", body = Order),
         (status = 400, description = "Missing or invalid Idempotency-Key, or a malformed body", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
-        (status = 409, description = "`no-payment-method`: no payment method on the account; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `no-payment-method`: no payment method on the account; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid items, activation or SIM (field errors), or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)

@@ -1,12 +1,27 @@
-//! Linking at registration: the `LinkCustomer` job finds or creates the customer's WHMCS client and
+//! Linking once the email is verified: the `LinkCustomer` job finds or creates the customer's WHMCS client and
 //! Salesforce Account/Contact and records their ids; `GET /me` shows the result.
 
 use concierge::integrations::whmcs::ClientRef;
 use concierge_sandbox::demo::CUSTOMERS;
 use serde_json::{Value, json};
 
-use super::{me, new_customer, whmcs_client};
-use crate::helpers::{Sandboxed, System, TestApp, eventually, spawn_sandboxed_app_with};
+use super::{me, new_customer, token, whmcs_client};
+use crate::helpers::{
+    Sandboxed, System, TestApp, eventually, get_as, problem, sign_in_verified,
+    spawn_sandboxed_app_with,
+};
+
+async fn register_mallory(app: &TestApp) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/register"))
+        .json(
+            &json!({ "email": "mallory@example.com", "password": crate::auth::PASSWORD,
+                        "first_name": "Mallory", "last_name": "Example" }),
+        )
+        .send()
+        .await
+        .unwrap()
+}
 
 async fn linked_profile(app: &TestApp, access: &str) -> Value {
     eventually(15, "the customer to be linked", || async {
@@ -125,4 +140,62 @@ async fn an_email_already_known_to_both_systems_reuses_their_records() {
     assert_eq!(profile["first_name"], taro.first_name);
     assert_eq!(profile["customer_number"], taro.customer_number);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn linking_refuses_a_whmcs_client_whose_email_differs() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
+    let taro = &CUSTOMERS[1];
+    // WHMCS answers the lookup for Mallory's address with Taro's client.
+    app.sandbox().inject_fault(
+        System::Whmcs,
+        json!({ "operation": "GetClientsDetails", "body": {
+            "result": "success", "userid": taro.whmcs_client_id, "id": taro.whmcs_client_id,
+            "client_id": taro.whmcs_client_id, "email": taro.email, "firstname": taro.first_name,
+            "lastname": taro.last_name } }),
+    );
+    assert_eq!(register_mallory(&app).await.status(), 202);
+    let token = token(&sign_in_verified(&app, "mallory@example.com", crate::auth::PASSWORD).await);
+
+    refused_to_link(&app, "mallory@example.com").await;
+    assert_eq!(app.sandbox().whmcs_calls("AddClient"), 0);
+    let invoices = get_as(&app, &token, "/api/v1/billing/invoices").await;
+    assert_eq!(problem(invoices).await["code"], "account-linking");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn linking_refuses_a_salesforce_contact_whose_email_differs() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
+    let taro = &CUSTOMERS[1];
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "operation": "/query", "body": { "totalSize": 1, "done": true, "records": [{
+            "attributes": { "type": "Contact" }, "Id": taro.contact_id, "AccountId": taro.account_id,
+            "Email": taro.email }] } }),
+    );
+    assert_eq!(register_mallory(&app).await.status(), 202);
+    sign_in_verified(&app, "mallory@example.com", crate::auth::PASSWORD).await;
+
+    refused_to_link(&app, "mallory@example.com").await;
+    app.stop().await;
+}
+
+/// The linking job ran, failed, and recorded nothing of the wrong customer.
+async fn refused_to_link(app: &TestApp, email: &str) {
+    let error: String = eventually(20, "a refused linking attempt", || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT l.last_error FROM customer_links l JOIN users u ON u.id = l.user_id WHERE u.email = $1",
+        )
+        .bind(email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+    })
+    .await;
+    assert!(error.contains("email differs"), "{error}");
+    assert_eq!(
+        link_row(app, email).await,
+        ("linking".to_owned(), None, None, None)
+    );
 }

@@ -186,6 +186,11 @@ impl TestApp {
             .expect("this app has no sandbox: start it with spawn_sandboxed_app()")
     }
 
+    /// Whether this app runs the job runner (`Sandboxed::jobs()`).
+    pub fn runs_jobs(&self) -> bool {
+        self.runner.is_some()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -229,7 +234,9 @@ pub async fn demo_customer(app: &TestApp) -> serde_json::Value {
     customer_linked_to(app, 0).await
 }
 
-/// The same for demo customer `index` of `concierge_sandbox::demo::CUSTOMERS` (0, 1 or 2).
+/// The same for demo customer `index` of `concierge_sandbox::demo::CUSTOMERS` (0, 1 or 2): registers, verifies
+/// the email through the emailed link, and records the links to the demo records (an app without jobs never
+/// runs the linking job; with jobs, the job finds the same records by the verified email).
 pub async fn customer_linked_to(app: &TestApp, index: usize) -> serde_json::Value {
     let demo = &concierge_sandbox::demo::CUSTOMERS[index];
     let password = "a-long-and-unusual-passphrase";
@@ -243,9 +250,9 @@ pub async fn customer_linked_to(app: &TestApp, index: usize) -> serde_json::Valu
         .send()
         .await
         .expect("register");
-    assert_eq!(registered.status(), 201, "register {}", demo.email);
-    let user: serde_json::Value = registered.json().await.expect("user");
-    let user_id: uuid::Uuid = user["id"]
+    assert_eq!(registered.status(), 202, "register {}", demo.email);
+    let login = super::sign_in_verified(app, demo.email, password).await;
+    let user_id: uuid::Uuid = login["user"]["id"]
         .as_str()
         .and_then(|id| id.parse().ok())
         .expect("user id");
@@ -261,15 +268,7 @@ pub async fn customer_linked_to(app: &TestApp, index: usize) -> serde_json::Valu
     )
     .await
     .expect("link");
-    let login = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({ "email": demo.email, "password": password }))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(login.status(), 200);
-    login.json().await.expect("login body")
+    login
 }
 
 /// The access token of a login response body.

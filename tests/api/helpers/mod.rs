@@ -5,11 +5,13 @@
 mod app;
 mod database;
 mod sandbox;
+mod verify;
 
 pub use app::*;
 pub use concierge_sandbox::System;
 pub use database::*;
 pub use sandbox::*;
+pub use verify::*;
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `seconds`.
 pub async fn eventually<T, F, Fut>(seconds: u64, what: &str, mut check: F) -> T
