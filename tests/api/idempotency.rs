@@ -11,7 +11,7 @@ use concierge::idempotency::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, demo_customer, spawn_app};
+use crate::helpers::{TestApp, demo_customer, spawn_sandboxed_app};
 
 async fn user_of(app: &TestApp) -> Uuid {
     demo_customer(app).await;
@@ -56,7 +56,7 @@ async fn stop_holder(app: &TestApp, key: &str) {
 
 #[tokio::test]
 async fn a_stale_holders_complete_and_forget_are_refused_after_a_takeover() {
-    let app = spawn_app().await;
+    let app = spawn_sandboxed_app().await;
     let user = user_of(&app).await;
     let key = IdempotencyKey::parse("fenced").expect("key");
     let first = started(&app, user, &key).await;
@@ -100,7 +100,7 @@ async fn a_stale_holders_complete_and_forget_are_refused_after_a_takeover() {
 
 #[tokio::test]
 async fn a_live_holder_is_not_taken_over_however_long_it_works() {
-    let app = spawn_app().await;
+    let app = spawn_sandboxed_app().await;
     let user = user_of(&app).await;
     let key = IdempotencyKey::parse("long-work").expect("key");
     let works_for = STALE_AFTER + Duration::from_secs(3);
@@ -145,7 +145,7 @@ async fn a_live_holder_is_not_taken_over_however_long_it_works() {
 
 #[tokio::test]
 async fn a_failure_before_any_effect_forgets_the_key_and_after_one_keeps_it_for_the_retry() {
-    let app = spawn_app().await;
+    let app = spawn_sandboxed_app().await;
     let user = user_of(&app).await;
 
     let early = IdempotencyKey::parse("no-effect").expect("key");

@@ -123,7 +123,13 @@ async fn a_retry_job_due_during_a_slow_first_attempt_does_not_write_twice() {
 
 #[tokio::test]
 async fn a_change_salesforce_cannot_take_yet_is_accepted_and_applied_once_it_is_back() {
-    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
+    // Enough retries that a loaded machine cannot use them all up before Salesforce is back.
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .configure(|s| s.jobs.max_attempts = 1000),
+    )
+    .await;
     let access = token(&demo_customer(&app).await);
     app.sandbox()
         .inject_fault(System::Salesforce, json!({ "status": 503 }));
