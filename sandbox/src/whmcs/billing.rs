@@ -1,4 +1,7 @@
-//! GetInvoices, GetInvoice, GetPayMethods, CapturePayment.
+//! GetInvoices, GetInvoice, GetPayMethods, AddPayMethod, CapturePayment.
+//!
+//! A client's pay methods are kept in WHMCS's order of preference: the first is the client's default, the
+//! one CapturePayment charges (CapturePayment takes no pay method, only `invoiceid` and `cvv`).
 
 use std::cmp::Ordering;
 
@@ -9,7 +12,7 @@ use super::params::Params;
 use super::reply::{
     self, Answer, CURRENCY_CODE, CURRENCY_PREFIX, ZERO_DATETIME, error, money, nested, success,
 };
-use super::store::{Invoice, Store};
+use super::store::{Invoice, PayMethod, Store};
 
 pub fn get_invoices(params: &Params, store: &Store, context: &Context) -> Answer {
     let userid = params
@@ -195,6 +198,75 @@ pub fn get_pay_methods(params: &Params, store: &Store) -> Answer {
     success(json!({ "clientid": client_id.to_string(), "paymethods": methods }))
 }
 
+/// AddPayMethod: `clientid`, `type` (CreditCard, BankAccount, RemoteCreditCard, RemoteBankAccount),
+/// `description`, `card_number`, `card_expiry` (MMYY), `bank_name`, `gateway_module_name`, `set_as_default`.
+/// Answers `{"result":"success","clientid":1,"paymethodid":2}`.
+pub fn add_pay_method(params: &Params, store: &mut Store, context: &Context) -> Answer {
+    let client_id = params
+        .id("clientid")
+        .filter(|id| store.client(*id).is_some())
+        .ok_or_else(|| error("Client ID Not Found"))?;
+    let kind = match params.get("type").unwrap_or("CreditCard") {
+        "CreditCard" => "CreditCard",
+        "RemoteCreditCard" => "RemoteCreditCard",
+        "BankAccount" => "BankAccount",
+        "RemoteBankAccount" => "RemoteBankAccount",
+        _ => return Err(error("Invalid Pay Method Type")),
+    };
+    let card = kind.ends_with("CreditCard");
+    let number: String = params
+        .get("card_number")
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    if card && number.len() < 12 {
+        return Err(error("Invalid Card Number"));
+    }
+    let expiry = params.get("card_expiry").unwrap_or_default();
+    if card && (expiry.len() != 4 || !expiry.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(error("Expiry Date is invalid"));
+    }
+    let id = store.pay_methods.iter().map(|m| m.id).max().unwrap_or(0) + 1;
+    let method = PayMethod {
+        id,
+        client_id,
+        kind,
+        card_type: if card {
+            card_brand(&number).into()
+        } else {
+            String::new()
+        },
+        last_four: number
+            .chars()
+            .skip(number.len().saturating_sub(4))
+            .collect(),
+        expiry: if card {
+            format!("{}/{}", &expiry[..2], &expiry[2..])
+        } else {
+            String::new()
+        },
+        remote_token: format!("cus_sandbox{client_id:04}|pm_sandbox{id:04}"),
+        last_updated: context.now,
+    };
+    if params.flag("set_as_default") {
+        store.pay_methods.insert(0, method);
+    } else {
+        store.pay_methods.push(method);
+    }
+    success(json!({ "clientid": client_id, "paymethodid": id }))
+}
+
+fn card_brand(number: &str) -> &'static str {
+    match number.as_bytes().first() {
+        Some(b'4') => "Visa",
+        Some(b'5') => "MasterCard",
+        Some(b'3') => "American Express",
+        _ => "Card",
+    }
+}
+
+/// Charges the client's default pay method (their first); fails when that is not a card.
 pub fn capture_payment(params: &Params, store: &mut Store, context: &Context) -> Answer {
     let index = params
         .id("invoiceid")
@@ -209,17 +281,20 @@ pub fn capture_payment(params: &Params, store: &mut Store, context: &Context) ->
         return Err(error("Invoice Not Found or Not Unpaid"));
     };
     let (invoice_id, client_id, balance) = (invoice.id, invoice.userid, invoice.balance());
-    let has_card = store
+    let default_method = store
         .pay_methods
         .iter()
-        .any(|method| method.client_id == client_id && method.kind.ends_with("CreditCard"));
-    if !has_card {
+        .find(|method| method.client_id == client_id);
+    let Some(default_card) = default_method.filter(|method| method.kind.ends_with("CreditCard"))
+    else {
         if let Some(invoice) = store.invoices.get_mut(index) {
             invoice.last_capture_attempt = Some(context.now);
         }
         return Err(error("Payment Attempt Failed"));
-    }
-    let transaction = store.new_transaction(invoice_id, context.now, balance);
+    };
+    let pay_method_id = default_card.id;
+    let mut transaction = store.new_transaction(invoice_id, context.now, balance);
+    transaction.pay_method_id = Some(pay_method_id);
     if let Some(invoice) = store.invoices.get_mut(index) {
         invoice.last_capture_attempt = Some(context.now);
         invoice.transactions.push(transaction);

@@ -131,6 +131,7 @@ fn dispatch(params: &Params, store: &mut Store, context: &Context) -> Answer {
         "getinvoices" => billing::get_invoices(params, store, context),
         "getinvoice" => billing::get_invoice(params, store),
         "getpaymethods" => billing::get_pay_methods(params, store),
+        "addpaymethod" => billing::add_pay_method(params, store, context),
         "capturepayment" => billing::capture_payment(params, store, context),
         "getclientsproducts" => services::get_clients_products(params, store),
         "getproducts" => services::get_products(params, store),

@@ -81,6 +81,8 @@ pub struct Transaction {
     pub gateway: String,
     pub amount: i64,
     pub transid: String,
+    /// The pay method a capture charged (none for seeded payments).
+    pub pay_method_id: Option<u64>,
 }
 
 pub struct PayMethod {
@@ -363,6 +365,7 @@ impl Store {
             gateway: GATEWAY.into(),
             amount,
             transid: format!("ch_sandbox_{invoice_id}_{id}"),
+            pay_method_id: None,
         }
     }
 
