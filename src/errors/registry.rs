@@ -74,6 +74,10 @@ error_codes! {
     NoPaymentMethod => "no-payment-method", CONFLICT, "The account has no payment method to charge";
     SubscriptionClosed => "subscription-closed", CONFLICT,
         "The subscription is cancelled or terminated and takes no changes";
+    SubscriptionNotActive => "subscription-not-active", CONFLICT,
+        "The subscription is pending or suspended in billing and takes no changes until it is active";
+    SimSuspendedByOperator => "sim-suspended-by-operator", CONFLICT,
+        "The SIM line was not suspended by the customer; only support can lift the suspension";
     SimAlreadySuspended => "sim-already-suspended", CONFLICT, "The SIM line is already suspended";
     SimNotSuspended => "sim-not-suspended", CONFLICT, "The SIM line is not suspended";
     SimActivating => "sim-activating", CONFLICT,

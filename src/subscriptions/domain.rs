@@ -27,14 +27,6 @@ impl Subscription {
     pub fn is_sim(&self) -> bool {
         self.phone_number.is_some()
     }
-
-    /// Cancelled and terminated services take no changes.
-    pub fn is_closed(&self) -> bool {
-        matches!(
-            self.status,
-            SubscriptionStatus::Cancelled | SubscriptionStatus::Terminated
-        )
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

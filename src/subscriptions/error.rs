@@ -14,6 +14,12 @@ pub enum SubscriptionError {
     NotSim,
     #[error("the subscription is {0:?} and takes no changes")]
     Closed(SubscriptionStatus),
+    /// Pending or Suspended at WHMCS: nothing changes until billing makes it Active.
+    #[error("the subscription is {0:?} in billing and takes no changes")]
+    NotActive(SubscriptionStatus),
+    /// A resume of a suspension the customer did not make (support's, billing's, the network's).
+    #[error("the SIM line was not suspended by the customer")]
+    NotCustomerSuspension,
     /// The line's state forbids the change (already suspended, not suspended, not in service); the text
     /// is the detail for the customer.
     #[error("{1}")]
@@ -74,6 +80,21 @@ impl From<SubscriptionError> for ApiError {
                     "This subscription is {state}; it cannot be changed."
                 ))
             }
+            SubscriptionError::NotActive(status) => {
+                let state = match status {
+                    SubscriptionStatus::Pending => "still pending",
+                    _ => "suspended",
+                };
+                ApiError::new(ErrorCode::SubscriptionNotActive).with_detail(format!(
+                    "This subscription is {state} in billing; it cannot be changed until it is active."
+                ))
+            }
+            SubscriptionError::NotCustomerSuspension => ApiError::new(
+                ErrorCode::SimSuspendedByOperator,
+            )
+            .with_detail(
+                "This SIM line was not suspended by you; contact support to lift the suspension.",
+            ),
             SubscriptionError::LineState(conflict, detail) => {
                 let code = match conflict {
                     LineConflict::AlreadySuspended => ErrorCode::SimAlreadySuspended,
@@ -113,6 +134,14 @@ mod tests {
         );
         assert_eq!(
             status(SubscriptionError::Closed(SubscriptionStatus::Terminated)),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(SubscriptionError::NotActive(SubscriptionStatus::Pending)),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(SubscriptionError::NotCustomerSuspension),
             StatusCode::CONFLICT
         );
         assert_eq!(

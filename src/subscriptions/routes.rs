@@ -185,7 +185,7 @@ pub async fn sim(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Quota out of range, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)
@@ -226,7 +226,7 @@ pub async fn top_up(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown plan code or a date in the past, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)
@@ -266,7 +266,7 @@ pub async fn plan_change(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`sim-already-suspended`: the line is already suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`sim-already-suspended`: the line is already suspended; `subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::IdempotencyKeyReused),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)
@@ -304,7 +304,7 @@ pub async fn suspend(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`sim-not-suspended`: the line is not suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`sim-not-suspended`: the line is not suspended; `sim-suspended-by-operator`: the suspension is not one the customer made (only support lifts it); `subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::IdempotencyKeyReused),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)
@@ -353,8 +353,14 @@ async fn change(
     )?;
     let pool = state.db.clone();
     idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
+        let own_suspension = match command {
+            SimCommand::Resume => repo::suspended_by(&state.db, user_id, id)
+                .await
+                .map_err(ApiError::internal)?,
+            _ => false,
+        };
         let result = match SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id) {
-            Ok(account) => account.change_sim(id, &command).await,
+            Ok(account) => account.change_sim(id, &command, own_suspension).await,
             Err(error) => Err(error),
         };
         let request_id = request_context::current_request_id();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 
 use super::Subscriptions;
-use super::domain::{SimActionOutcome, SimLine, Subscription};
+use super::domain::{SimActionOutcome, SimLine, Subscription, SubscriptionStatus};
 use super::error::{LineConflict, SubscriptionError};
 use super::freebit::FreebitLine;
 use super::whmcs::ServiceInCurrency;
@@ -207,22 +207,35 @@ impl<'a> SubscriptionAccount<'a> {
         .map_err(|error| SubscriptionError::mapping("freebit", error))
     }
 
+    /// A SIM service of the customer that takes changes: Active at WHMCS (a closed one is
+    /// `subscription-closed`, a Pending or Suspended one `subscription-not-active`).
+    pub async fn changeable_sim(
+        &self,
+        service_id: u64,
+    ) -> Result<(Subscription, String), SubscriptionError> {
+        let (subscription, number) = self.sim_subscription(service_id).await?;
+        check_service(subscription.status)?;
+        Ok((subscription, number))
+    }
+
     /// Applies `command` to the SIM line of one of the customer's services. Top-ups, suspensions and
     /// resumptions are sent to Freebit once: after an ambiguous failure (timeout, 5xx, an unreadable answer)
-    /// the line is read back, and a change found applied is a success.
+    /// the line is read back, and a change found applied is a success. `own_suspension` says whether the
+    /// line's suspension is one the customer made (recorded); only such a suspension can be resumed.
     #[tracing::instrument(name = "subscriptions.sim_change", skip_all, fields(client_id = self.client_id, service_id))]
     pub async fn change_sim(
         &self,
         service_id: u64,
         command: &SimCommand,
+        own_suspension: bool,
     ) -> Result<Applied, SubscriptionError> {
-        let (subscription, number) = self.sim_subscription(service_id).await?;
-        if subscription.is_closed() {
-            return Err(SubscriptionError::Closed(subscription.status));
-        }
+        let (_, number) = self.changeable_sim(service_id).await?;
         let freebit = &self.subscriptions.freebit;
         let detail = freebit.account_detail(&number).await?;
         check_line(detail.status, command)?;
+        if *command == SimCommand::Resume && !own_suspension {
+            return Err(SubscriptionError::NotCustomerSuspension);
+        }
         let before = match command {
             SimCommand::TopUp { .. } => Some(freebit.traffic_info(&number).await?),
             _ => None,
@@ -332,6 +345,20 @@ fn plan_applied(detail: &AccountDetail, plan_code: &str, effective_date: NaiveDa
     pending || (detail.plan_code == plan_code && detail.pending_plan_code.is_none())
 }
 
+/// Only an Active service takes changes: a Pending one is not provisioned yet, a Suspended one was
+/// suspended by billing (unpaid, fraud) and must not be worked around at the network.
+fn check_service(status: SubscriptionStatus) -> Result<(), SubscriptionError> {
+    match status {
+        SubscriptionStatus::Active => Ok(()),
+        SubscriptionStatus::Cancelled | SubscriptionStatus::Terminated => {
+            Err(SubscriptionError::Closed(status))
+        }
+        SubscriptionStatus::Pending | SubscriptionStatus::Suspended => {
+            Err(SubscriptionError::NotActive(status))
+        }
+    }
+}
+
 /// The line's state allows the change, or the conflict that forbids it.
 fn check_line(status: LineStatus, command: &SimCommand) -> Result<(), SubscriptionError> {
     match (status, command) {
@@ -398,6 +425,26 @@ mod tests {
         assert!(check_line(LineStatus::Suspended, &SimCommand::Suspend).is_err());
         assert!(check_line(LineStatus::Active, &SimCommand::Resume).is_err());
         assert!(check_line(LineStatus::Cancelled, &SimCommand::TopUp { quota_mb: 1 }).is_err());
+    }
+
+    #[test]
+    fn only_an_active_service_takes_changes() {
+        assert!(check_service(SubscriptionStatus::Active).is_ok());
+        for status in [SubscriptionStatus::Pending, SubscriptionStatus::Suspended] {
+            assert!(matches!(
+                check_service(status),
+                Err(SubscriptionError::NotActive(_))
+            ));
+        }
+        for status in [
+            SubscriptionStatus::Cancelled,
+            SubscriptionStatus::Terminated,
+        ] {
+            assert!(matches!(
+                check_service(status),
+                Err(SubscriptionError::Closed(_))
+            ));
+        }
     }
 
     #[test]

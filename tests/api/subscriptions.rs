@@ -6,6 +6,7 @@
 mod changes;
 mod failures;
 mod reads;
+mod suspension;
 
 use reqwest::Response;
 use serde_json::Value;

@@ -134,6 +134,7 @@ fn dispatch(params: &Params, store: &mut Store, context: &Context) -> Answer {
         "addpaymethod" => billing::add_pay_method(params, store, context),
         "capturepayment" => billing::capture_payment(params, store, context),
         "getclientsproducts" => services::get_clients_products(params, store),
+        "updateclientproduct" => services::update_client_product(params, store),
         "getproducts" => services::get_products(params, store),
         "addorder" => orders::add_order(params, store, context),
         "acceptorder" => orders::accept_order(params, store),

@@ -1,4 +1,5 @@
-//! GetClientsProducts (a client's services) and GetProducts (the catalog).
+//! GetClientsProducts (a client's services), UpdateClientProduct (an operator's change to one) and
+//! GetProducts (the catalog).
 
 use serde_json::{Value, json};
 
@@ -92,6 +93,71 @@ fn client_product(service: &Service, store: &Store) -> Value {
         "customfields": { "customfield": customfields },
         "configoptions": { "configoption": [] },
     })
+}
+
+/// UpdateClientProduct: `serviceid` and, of its many optional fields, `status` (Pending, Active, Suspended,
+/// Terminated, Cancelled, Fraud, Completed), `pid`, `nextduedate` (YYYY-MM-DD) and `recurringamount`.
+/// Answers `{"result":"success","serviceid":1}`.
+pub fn update_client_product(params: &Params, store: &mut Store) -> Answer {
+    let service_id = params
+        .id("serviceid")
+        .filter(|id| store.services.iter().any(|s| s.id == *id))
+        .ok_or_else(|| error("Service ID Not Found"))?;
+    let status = match params.get("status") {
+        None => None,
+        Some(status) => Some(
+            [
+                "Pending",
+                "Active",
+                "Suspended",
+                "Terminated",
+                "Cancelled",
+                "Fraud",
+                "Completed",
+            ]
+            .into_iter()
+            .find(|known| known.eq_ignore_ascii_case(status))
+            .ok_or_else(|| error("Invalid Status"))?,
+        ),
+    };
+    let product = match params.id("pid") {
+        None => None,
+        Some(pid) => Some(
+            store
+                .product(pid)
+                .map(|p| (p.pid, p.name.clone(), p.group_name.clone()))
+                .ok_or_else(|| error("Invalid Product ID"))?,
+        ),
+    };
+    let next_due = match params.get("nextduedate") {
+        None => None,
+        Some(date) => Some(
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| error("Invalid Date Format"))?,
+        ),
+    };
+    let recurring = params
+        .get("recurringamount")
+        .and_then(|amount| amount.parse::<f64>().ok())
+        .map(|amount| (amount * 100.0).round() as i64);
+    let Some(service) = store.services.iter_mut().find(|s| s.id == service_id) else {
+        return Err(error("Service ID Not Found"));
+    };
+    if let Some(status) = status {
+        service.status = status.into();
+    }
+    if let Some((pid, name, group_name)) = product {
+        service.pid = pid;
+        service.name = name;
+        service.group_name = group_name;
+    }
+    if let Some(next_due) = next_due {
+        service.next_due_date = next_due;
+    }
+    if let Some(recurring) = recurring {
+        service.recurring = recurring;
+    }
+    success(json!({ "serviceid": service_id }))
 }
 
 pub fn get_products(params: &Params, store: &Store) -> Answer {
