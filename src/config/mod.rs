@@ -30,6 +30,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub catalog: CatalogSettings,
     pub billing: BillingSettings,
+    pub subscriptions: SubscriptionSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -161,6 +162,19 @@ pub struct CatalogSettings {
     pub sync_cron: String,
     /// Name of the Salesforce price book whose prices the portal shows.
     pub pricebook_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSettings {
+    /// A top-up's price per GB (1024 MB) in the client's currency, charged in WHMCS before Freebit adds it;
+    /// a part of a GB costs its share, rounded up to the currency's hundredth.
+    pub top_up_price_per_gb: u32,
+    /// At most this much data is topped up per line per calendar month (UTC), paid or being paid.
+    pub top_up_monthly_cap_mb: u32,
+    /// How long a top-up request waits for the charge and the network before answering that it is still
+    /// being processed (the same Idempotency-Key then picks the same top-up up again).
+    pub top_up_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -374,6 +388,15 @@ impl Settings {
         }
         if self.jobs.concurrency == 0 {
             return fail("jobs.concurrency", "must be at least 1");
+        }
+        if self.subscriptions.top_up_monthly_cap_mb == 0 {
+            return fail(
+                "subscriptions.top_up_monthly_cap_mb",
+                "must be greater than zero",
+            );
+        }
+        if self.subscriptions.top_up_wait_ms == 0 {
+            return fail("subscriptions.top_up_wait_ms", "must be greater than zero");
         }
         if self.outbox.batch_size <= 0 {
             return fail("outbox.batch_size", "must be greater than zero");

@@ -142,6 +142,8 @@ pub struct SimActionResult {
     /// `applied`: done now; `scheduled`: a plan change that takes effect on its date.
     pub outcome: SimActionOutcome,
     pub recorded_at: DateTime<Utc>,
+    /// What the customer was charged for the change (a top-up), on a paid WHMCS invoice.
+    pub charged: Option<Money>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

@@ -20,6 +20,21 @@ pub enum SubscriptionError {
     /// A resume of a suspension the customer did not make (support's, billing's, the network's).
     #[error("the SIM line was not suspended by the customer")]
     NotCustomerSuspension,
+    /// The account's default payment method is not a card (or there is none): a top-up cannot be charged.
+    #[error("no card to charge")]
+    NoCard,
+    /// The line's monthly top-up cap would be passed.
+    #[error("the monthly top-up cap leaves {remaining_mb} MB")]
+    TopUpCap { remaining_mb: i64, cap_mb: u32 },
+    /// The charge was refused: nothing was added.
+    #[error("the top-up was not paid: {0}")]
+    Declined(String),
+    /// The top-up gave up after its charge or at the network (support is alerted).
+    #[error("the top-up could not be completed: {0}")]
+    TopUpFailed(String),
+    /// Still charging or adding after the request's wait.
+    #[error("the top-up is still being processed")]
+    TopUpInProgress,
     /// The line's state forbids the change (already suspended, not suspended, not in service); the text
     /// is the detail for the customer.
     #[error("{1}")]
@@ -95,6 +110,23 @@ impl From<SubscriptionError> for ApiError {
             .with_detail(
                 "This SIM line was not suspended by you; contact support to lift the suspension.",
             ),
+            SubscriptionError::NoCard => ApiError::new(ErrorCode::NoPaymentMethod).with_detail(
+                "Your default payment method must be a card to pay for a top-up; add one in billing.",
+            ),
+            SubscriptionError::TopUpCap {
+                remaining_mb,
+                cap_mb,
+            } => ApiError::new(ErrorCode::TopUpLimitReached).with_detail(format!(
+                "A line takes at most {cap_mb} MB of top-ups a month; {remaining_mb} MB are left this month."
+            )),
+            SubscriptionError::Declined(_) => ApiError::new(ErrorCode::PaymentDeclined).with_detail(
+                "The payment was declined and no data was added. Check your card, then try again with a new Idempotency-Key.",
+            ),
+            SubscriptionError::TopUpFailed(_) => ApiError::new(ErrorCode::ProviderError).with_detail(
+                "The top-up could not be completed; support has been told and will sort out any charge.",
+            ),
+            SubscriptionError::TopUpInProgress => ApiError::new(ErrorCode::TopUpInProgress)
+                .with_detail("The top-up is still being processed; repeat the request with the same Idempotency-Key to see its outcome."),
             SubscriptionError::LineState(conflict, detail) => {
                 let code = match conflict {
                     LineConflict::AlreadySuspended => ErrorCode::SimAlreadySuspended,

@@ -218,6 +218,32 @@ impl<'a> SubscriptionAccount<'a> {
         Ok((subscription, number))
     }
 
+    /// What a paid top-up of one of the customer's lines needs, checked: the service takes changes, the
+    /// line takes a top-up, and the default pay method (the one WHMCS charges) is a card.
+    #[tracing::instrument(name = "subscriptions.prepare_top_up", skip_all, fields(client_id = self.client_id, service_id))]
+    pub async fn prepare_top_up(&self, service_id: u64) -> Result<TopUpTarget, SubscriptionError> {
+        let (_, number) = self.changeable_sim(service_id).await?;
+        let detail = self.subscriptions.freebit.account_detail(&number).await?;
+        check_line(detail.status, &SimCommand::TopUp { quota_mb: 1 })?;
+        let methods = self
+            .subscriptions
+            .whmcs
+            .get_pay_methods(self.client_id)
+            .await?;
+        if !methods
+            .paymethods
+            .first()
+            .is_some_and(|method| method.kind.ends_with("CreditCard"))
+        {
+            return Err(SubscriptionError::NoCard);
+        }
+        Ok(TopUpTarget {
+            client_id: self.client_id,
+            number,
+            currency: self.currency().await?,
+        })
+    }
+
     /// Applies `command` to the SIM line of one of the customer's services. Top-ups, suspensions and
     /// resumptions are sent to Freebit once: after an ambiguous failure (timeout, 5xx, an unreadable answer)
     /// the line is read back, and a change found applied is a success. `own_suspension` says whether the
@@ -328,6 +354,13 @@ impl<'a> SubscriptionAccount<'a> {
                 .is_ok_and(|detail| detail.status == LineStatus::Active),
         }
     }
+}
+
+/// The line a paid top-up goes to.
+pub struct TopUpTarget {
+    pub client_id: u64,
+    pub number: String,
+    pub currency: String,
 }
 
 /// The result of an applied change.

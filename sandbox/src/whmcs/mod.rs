@@ -130,6 +130,8 @@ fn dispatch(params: &Params, store: &mut Store, context: &Context) -> Answer {
         "createssotoken" => clients::create_sso_token(params, store, context),
         "getinvoices" => billing::get_invoices(params, store, context),
         "getinvoice" => billing::get_invoice(params, store),
+        "createinvoice" => billing::create_invoice(params, store, context),
+        "updateinvoice" => billing::update_invoice(params, store),
         "getpaymethods" => billing::get_pay_methods(params, store),
         "addpaymethod" => billing::add_pay_method(params, store, context),
         "capturepayment" => billing::capture_payment(params, store, context),

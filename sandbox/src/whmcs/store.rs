@@ -50,6 +50,7 @@ pub struct Invoice {
     pub paymentmethod: String,
     pub items: Vec<InvoiceItem>,
     pub transactions: Vec<Transaction>,
+    pub notes: String,
 }
 
 impl Invoice {
@@ -341,6 +342,7 @@ impl Store {
             paymentmethod: GATEWAY.into(),
             items,
             transactions: Vec::new(),
+            notes: String::new(),
         };
         if let Some(paid_at) = seeded.datepaid {
             let amount = seeded.total();
