@@ -128,6 +128,10 @@ pub struct JobSettings {
     pub backoff_max_ms: u64,
     /// How long a worker waits before restarting after its backend failed (database blip).
     pub restart_delay_ms: u64,
+    /// How often a worker tells the queue it is alive (its lease on the jobs it runs).
+    pub heartbeat_interval_ms: u64,
+    /// A worker silent for this many intervals is dead: another worker takes its running jobs over.
+    pub missed_heartbeats: u32,
     pub cron: CronSettings,
 }
 
@@ -385,6 +389,12 @@ impl Settings {
         }
         if self.jobs.max_attempts == 0 {
             return fail("jobs.max_attempts", "must be at least 1");
+        }
+        if self.jobs.heartbeat_interval_ms < 1000 || self.jobs.missed_heartbeats < 2 {
+            return fail(
+                "jobs.heartbeat_interval_ms",
+                "must be at least 1000 ms, with `jobs.missed_heartbeats` at least 2",
+            );
         }
         if self.jobs.concurrency == 0 {
             return fail("jobs.concurrency", "must be at least 1");
