@@ -94,8 +94,8 @@ error_codes! {
     RequestTimeout => "request-timeout", GATEWAY_TIMEOUT, "The request took too long to process";
     ProviderError => "provider-error", BAD_GATEWAY, "An upstream system answered with an error";
     ProviderUnavailable => "provider-unavailable", SERVICE_UNAVAILABLE, "An upstream system is unavailable";
-    TopUpInProgress => "top-up-in-progress", SERVICE_UNAVAILABLE,
-        "The top-up is still being processed; repeat the request with the same Idempotency-Key";
+    ChangeInProgress => "change-in-progress", SERVICE_UNAVAILABLE,
+        "The top-up or plan change is still being processed; repeat the request with the same Idempotency-Key";
     ServiceUnavailable => "service-unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable";
     Internal => "internal", INTERNAL_SERVER_ERROR, "An unexpected error occurred";
 }

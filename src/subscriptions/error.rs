@@ -1,6 +1,7 @@
 //! What can go wrong with subscriptions and SIM changes, and how each failure reaches the client.
 
 use super::domain::SubscriptionStatus;
+use super::plans::NotAllowed;
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::integrations::ProviderError;
 
@@ -20,6 +21,12 @@ pub enum SubscriptionError {
     /// A resume of a suspension the customer did not make (support's, billing's, the network's).
     #[error("the SIM line was not suspended by the customer")]
     NotCustomerSuspension,
+    /// The plan is not one the service's WHMCS product may move to.
+    #[error("the plan is not offered for this service")]
+    PlanNotAllowed(NotAllowed),
+    /// WHMCS refused the upgrade's quote (its message).
+    #[error("the billing system refused the upgrade: {0}")]
+    UpgradeRefused(String),
     /// The account's default payment method is not a card (or there is none): a top-up cannot be charged.
     #[error("no card to charge")]
     NoCard,
@@ -29,12 +36,12 @@ pub enum SubscriptionError {
     /// The charge was refused: nothing was added.
     #[error("the top-up was not paid: {0}")]
     Declined(String),
-    /// The top-up gave up after its charge or at the network (support is alerted).
-    #[error("the top-up could not be completed: {0}")]
-    TopUpFailed(String),
-    /// Still charging or adding after the request's wait.
-    #[error("the top-up is still being processed")]
-    TopUpInProgress,
+    /// A paid top-up or a billed plan change gave up part-way (support is alerted).
+    #[error("the change could not be completed: {0}")]
+    ChangeFailed(String),
+    /// A top-up or plan change still running after the request's wait.
+    #[error("the change is still being processed")]
+    ChangeInProgress,
     /// The line's state forbids the change (already suspended, not suspended, not in service); the text
     /// is the detail for the customer.
     #[error("{1}")]
@@ -110,6 +117,25 @@ impl From<SubscriptionError> for ApiError {
             .with_detail(
                 "This SIM line was not suspended by you; contact support to lift the suspension.",
             ),
+            SubscriptionError::PlanNotAllowed(reason) => {
+                let (code, message) = match reason {
+                    NotAllowed::Current => ("unchanged", "The line is on this plan already."),
+                    NotAllowed::Product => (
+                        "not_allowed",
+                        "This subscription's product takes no plan changes; contact support.",
+                    ),
+                    NotAllowed::Plan => (
+                        "not_allowed",
+                        "This plan is not offered for this subscription's product.",
+                    ),
+                };
+                ApiError::validation(vec![FieldError::new("plan_code", code, message)])
+            }
+            SubscriptionError::UpgradeRefused(_) => ApiError::validation(vec![FieldError::new(
+                "plan_code",
+                "refused",
+                "The billing system does not allow this plan change for your subscription.",
+            )]),
             SubscriptionError::NoCard => ApiError::new(ErrorCode::NoPaymentMethod).with_detail(
                 "Your default payment method must be a card to pay for a top-up; add one in billing.",
             ),
@@ -122,11 +148,11 @@ impl From<SubscriptionError> for ApiError {
             SubscriptionError::Declined(_) => ApiError::new(ErrorCode::PaymentDeclined).with_detail(
                 "The payment was declined and no data was added. Check your card, then try again with a new Idempotency-Key.",
             ),
-            SubscriptionError::TopUpFailed(_) => ApiError::new(ErrorCode::ProviderError).with_detail(
-                "The top-up could not be completed; support has been told and will sort out any charge.",
+            SubscriptionError::ChangeFailed(_) => ApiError::new(ErrorCode::ProviderError).with_detail(
+                "The change could not be completed; support has been told and will sort out any charge.",
             ),
-            SubscriptionError::TopUpInProgress => ApiError::new(ErrorCode::TopUpInProgress)
-                .with_detail("The top-up is still being processed; repeat the request with the same Idempotency-Key to see its outcome."),
+            SubscriptionError::ChangeInProgress => ApiError::new(ErrorCode::ChangeInProgress)
+                .with_detail("The change is still being processed; repeat the request with the same Idempotency-Key to see its outcome."),
             SubscriptionError::LineState(conflict, detail) => {
                 let code = match conflict {
                     LineConflict::AlreadySuspended => ErrorCode::SimAlreadySuspended,

@@ -11,6 +11,7 @@
 mod domain;
 mod error;
 mod freebit;
+mod plan_change;
 mod plans;
 mod repo;
 mod routes;
@@ -33,6 +34,7 @@ use crate::jobs::Runner;
 /// The plan codes (and monthly quotas) a plan change accepts.
 pub use plans::PLANS;
 
+pub use plan_change::ApplyPlanChange;
 pub use top_up::ApplyTopUp;
 
 /// What subscriptions need from the process, built once in `cli::build_state` and reached as
@@ -114,8 +116,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/subscriptions/{id}/sim/resume").route(web::post().to(routes::resume)));
 }
 
-/// Registers this context's jobs: completing paid top-ups.
+/// Registers this context's jobs: completing paid top-ups and billed plan changes.
 pub fn jobs(runner: Runner, subscriptions: &Subscriptions) -> anyhow::Result<Runner> {
-    let subscriptions = subscriptions.clone();
-    Ok(runner.register(move |job, ctx| top_up::run(subscriptions.clone(), job, ctx)))
+    let (for_top_ups, for_plans) = (subscriptions.clone(), subscriptions.clone());
+    Ok(runner
+        .register(move |job, ctx| top_up::run(for_top_ups.clone(), job, ctx))
+        .register(move |job, ctx| plan_change::run(for_plans.clone(), job, ctx)))
 }

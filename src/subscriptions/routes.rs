@@ -12,6 +12,7 @@ use super::domain::{
     SimAction, SimActionOutcome, SimActionResult, SimLine, Subscription, SubscriptionList,
 };
 use super::error::SubscriptionError;
+use super::plan_change::{self, NewPlanChange};
 use super::plans;
 use super::repo::{self, Entry, Outcome};
 use super::service::{SimCommand, SubscriptionAccount};
@@ -195,7 +196,7 @@ pub async fn sim(
         (status = 409, description = "`top-up-limit-reached`: the line's monthly cap would be passed; `no-payment-method`: the default payment method is not a card; `subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Quota out of range, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, description = "`provider-error`: the top-up could not be completed after the charge (support sorts out the charge), or a provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`top-up-in-progress`: still being charged or added; repeat with the same key. `provider-unavailable`: a provider is down before anything was charged", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 503, description = "`change-in-progress`: still being charged or added; repeat with the same key. `provider-unavailable`: a provider is down before anything was charged", body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn top_up(
@@ -303,13 +304,13 @@ async fn paid_top_up(state: &AppState, request: &PaidTopUp<'_>) -> Result<TopUpR
     let row = top_up::wait(subs, top_up_id)
         .await
         .map_err(|error| TopUpFailure::After(SubscriptionError::Unexpected(error)))?
-        .ok_or(TopUpFailure::After(SubscriptionError::TopUpInProgress))?;
+        .ok_or(TopUpFailure::After(SubscriptionError::ChangeInProgress))?;
     match row.status.as_str() {
         "applied" => Ok(row),
         "declined" => Err(TopUpFailure::After(SubscriptionError::Declined(
             row.failure.unwrap_or_default(),
         ))),
-        _ => Err(TopUpFailure::After(SubscriptionError::TopUpFailed(
+        _ => Err(TopUpFailure::After(SubscriptionError::ChangeFailed(
             row.failure.unwrap_or_default(),
         ))),
     }
@@ -317,6 +318,7 @@ async fn paid_top_up(state: &AppState, request: &PaidTopUp<'_>) -> Result<TopUpR
 
 #[utoipa::path(
     post, path = "/api/v1/subscriptions/{id}/sim/plan-changes", tag = "subscriptions", security(("bearer" = [])),
+    description = "Moves the line to another plan. Only the plans the service's WHMCS product may move to are accepted (data SIMs among data SIMs, voice among voice, an eSIM among eSIMs). The billing change is made in WHMCS (UpgradeProduct to the plan's product: quoted first, then applied, WHMCS invoicing any difference) and the network change at Freebit, in one journal a job finishes exactly once; the request answers within `subscriptions.top_up_wait_ms`, and a repeat with the same Idempotency-Key answers the same change's outcome.",
     params(
         ("id" = u64, Path, minimum = 1, description = "Subscription id"),
         ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
@@ -328,9 +330,9 @@ async fn paid_top_up(state: &AppState, request: &PaidTopUp<'_>) -> Result<TopUpR
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
         (status = 409, description = "`subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown plan code or a date in the past, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, response = crate::errors::responses::ProviderError),
-        (status = 503, response = crate::errors::responses::ProviderUnavailable)
+        (status = 422, description = "Unknown plan code, a date in the past, a plan this subscription's product cannot move to (`plan_code` `not_allowed`, `unchanged`, or `refused` by the billing system), or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`provider-error`: the change could not be completed part-way (support reconciles), or a provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`change-in-progress`: still being applied; repeat with the same key. `provider-unavailable`: a provider is down before anything changed", body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn plan_change(
@@ -343,16 +345,82 @@ pub async fn plan_change(
     let id = path.get()?.get();
     let key = IdempotencyKey::from_request(&req)?;
     let command = validate_plan_change(&body, Utc::now().date_naive())?;
-    change(
-        state,
-        customer,
-        &req,
-        id,
-        key,
-        SimAction::PlanChange,
-        command,
-        "plan-changes",
-    )
+    let SimCommand::PlanChange {
+        plan_code,
+        effective_date,
+    } = command.clone()
+    else {
+        return Err(anyhow::anyhow!("a validated plan change is not a plan change").into());
+    };
+    let user_id = customer.0.user_id;
+    let links = require_links(&state.db, user_id).await?;
+    let parameters = parameters(&command);
+    let fingerprint = Fingerprint::of_json(
+        req.method().as_str(),
+        &format!("/api/v1/subscriptions/{id}/sim/plan-changes"),
+        &parameters,
+    )?;
+    let pool = state.db.clone();
+    let key_text = key.as_str().to_owned();
+    idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
+        let account = match SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id) {
+            Ok(account) => account,
+            Err(error) => {
+                let action = SimAction::PlanChange;
+                return Err(audit_failure(&state, user_id, id, action, &parameters, error).await);
+            }
+        };
+        let target = match account.prepare_plan_change(id, &plan_code).await {
+            Ok(target) => target,
+            Err(error) => {
+                let action = SimAction::PlanChange;
+                return Err(audit_failure(&state, user_id, id, action, &parameters, error).await);
+            }
+        };
+        let new = NewPlanChange {
+            user_id,
+            request_key: &key_text,
+            whmcs_client_id: i64::try_from(target.client_id).unwrap_or_default(),
+            service_id: i64::try_from(id).unwrap_or(i64::MAX),
+            msisdn: &target.number,
+            plan_code: &plan_code,
+            from_product_id: i64::try_from(target.from_product).unwrap_or_default(),
+            to_product_id: i64::try_from(target.to_product).unwrap_or_default(),
+            billing_cycle: &target.billing_cycle,
+            effective_date,
+        };
+        let change_id = plan_change::start(&state.subscriptions, &new)
+            .await
+            .map_err(|error| match error {
+                plan_change::StartError::KeyReused => ApiError::from(SubscriptionError::Refused {
+                    field: "plan_code",
+                    message: "This Idempotency-Key was used for another plan change.",
+                }),
+                plan_change::StartError::Unexpected(error) => ApiError::internal(error),
+            })?;
+        let row = plan_change::wait(&state.subscriptions, change_id)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::from(SubscriptionError::ChangeInProgress))?;
+        if row.status != "applied" {
+            return Err(SubscriptionError::ChangeFailed(row.failure.unwrap_or_default()).into());
+        }
+        let outcome = if effective_date > Utc::now().date_naive() {
+            SimActionOutcome::Scheduled
+        } else {
+            SimActionOutcome::Applied
+        };
+        let result = SimActionResult {
+            action_id: row.action_id,
+            subscription_id: id,
+            action: SimAction::PlanChange,
+            parameters,
+            outcome,
+            recorded_at: row.finished_at.unwrap_or_else(Utc::now),
+            charged: None,
+        };
+        StoredResponse::json(StatusCode::OK, &result)
+    })
     .await
 }
 

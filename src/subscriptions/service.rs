@@ -10,11 +10,12 @@ use super::Subscriptions;
 use super::domain::{SimActionOutcome, SimLine, Subscription, SubscriptionStatus};
 use super::error::{LineConflict, SubscriptionError};
 use super::freebit::FreebitLine;
+use super::plans;
 use super::whmcs::ServiceInCurrency;
 use crate::integrations::ProviderError;
 use crate::integrations::freebit::QuotaTopUp;
 use crate::integrations::freebit::raw::{AccountDetail, LineStatus, TrafficInfo};
-use crate::integrations::whmcs::{ClientProductsQuery, ClientRef, raw};
+use crate::integrations::whmcs::{ClientProductsQuery, ClientRef, ProductUpgrade, raw};
 use crate::types::Currency;
 
 /// How long a client's currency is cached (it practically never changes).
@@ -116,6 +117,14 @@ impl<'a> SubscriptionAccount<'a> {
     /// One of the customer's services.
     #[tracing::instrument(name = "subscriptions.get", skip_all, fields(client_id = self.client_id, service_id))]
     pub async fn get(&self, service_id: u64) -> Result<Subscription, SubscriptionError> {
+        Ok(self.get_with_raw(service_id).await?.0)
+    }
+
+    /// One of the customer's services, mapped and as WHMCS sent it (its product id, cycle, gateway).
+    async fn get_with_raw(
+        &self,
+        service_id: u64,
+    ) -> Result<(Subscription, raw::ClientProduct), SubscriptionError> {
         let page = self
             .subscriptions
             .whmcs
@@ -129,8 +138,61 @@ impl<'a> SubscriptionAccount<'a> {
             return Err(SubscriptionError::NotFound);
         };
         let currency = self.currency().await?;
-        self.map_owned(raw, &currency)?
-            .ok_or(SubscriptionError::NotFound)
+        let subscription = self
+            .map_owned(raw.clone(), &currency)?
+            .ok_or(SubscriptionError::NotFound)?;
+        Ok((subscription, raw))
+    }
+
+    /// What a plan change of one of the customer's lines needs, checked: the service takes changes, the
+    /// line takes a plan change, the plan is one the service's WHMCS product may move to, and WHMCS quotes
+    /// the upgrade (UpgradeProduct with `calconly`, which changes nothing).
+    #[tracing::instrument(name = "subscriptions.prepare_plan_change", skip_all, fields(client_id = self.client_id, service_id))]
+    pub async fn prepare_plan_change(
+        &self,
+        service_id: u64,
+        plan_code: &str,
+    ) -> Result<PlanTarget, SubscriptionError> {
+        let (subscription, raw) = self.get_with_raw(service_id).await?;
+        check_service(subscription.status)?;
+        let number = subscription.phone_number.ok_or(SubscriptionError::NotSim)?;
+        let detail = self.subscriptions.freebit.account_detail(&number).await?;
+        let command = SimCommand::PlanChange {
+            plan_code: plan_code.to_owned(),
+            effective_date: Utc::now().date_naive(),
+        };
+        check_line(detail.status, &command)?;
+        let to_product =
+            plans::target_product(raw.pid, plan_code).map_err(SubscriptionError::PlanNotAllowed)?;
+        let billing_cycle = raw
+            .billingcycle
+            .to_ascii_lowercase()
+            .replace([' ', '-'], "");
+        let upgrade = ProductUpgrade {
+            serviceid: service_id,
+            newproductid: to_product,
+            newproductbillingcycle: billing_cycle.clone(),
+            paymentmethod: gateway_of(&raw),
+        };
+        match self
+            .subscriptions
+            .whmcs
+            .upgrade_product(&upgrade, true)
+            .await
+        {
+            Ok(_) => {}
+            Err(ProviderError::Rejected { message, .. }) => {
+                return Err(SubscriptionError::UpgradeRefused(message));
+            }
+            Err(error) => return Err(error.into()),
+        }
+        Ok(PlanTarget {
+            client_id: self.client_id,
+            number,
+            from_product: raw.pid,
+            to_product,
+            billing_cycle,
+        })
     }
 
     /// A service mapped, or `None` when it is another client's (should WHMCS ever ignore the filter).
@@ -354,6 +416,48 @@ impl<'a> SubscriptionAccount<'a> {
                 .is_ok_and(|detail| detail.status == LineStatus::Active),
         }
     }
+}
+
+/// The service's gateway (WHMCS system name) as GetClientsProducts says it, `stripe` when it says none.
+fn gateway_of(raw: &raw::ClientProduct) -> String {
+    let gateway = raw.paymentmethod.trim();
+    if gateway.is_empty() {
+        "stripe"
+    } else {
+        gateway
+    }
+    .to_owned()
+}
+
+/// The gateway of one of `client_id`'s services, for an upgrade the job sends.
+pub async fn service_gateway(
+    subscriptions: &Subscriptions,
+    client_id: u64,
+    service_id: u64,
+) -> Result<String, ProviderError> {
+    let page = subscriptions
+        .whmcs
+        .get_clients_products(&ClientProductsQuery {
+            clientid: Some(client_id),
+            serviceid: Some(service_id),
+            ..Default::default()
+        })
+        .await?;
+    Ok(page
+        .products
+        .iter()
+        .find(|p| p.id == service_id && p.clientid == client_id)
+        .map_or_else(|| "stripe".to_owned(), gateway_of))
+}
+
+/// Where a plan change goes: the line, and the WHMCS product it moves from and to.
+pub struct PlanTarget {
+    pub client_id: u64,
+    pub number: String,
+    pub from_product: u64,
+    pub to_product: u64,
+    /// As WHMCS takes it in requests (`monthly`).
+    pub billing_cycle: String,
 }
 
 /// The line a paid top-up goes to.

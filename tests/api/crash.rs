@@ -213,7 +213,7 @@ async fn a_worker_killed_between_the_charge_and_freebit_is_finished_by_another_e
     let pending = top_up().await;
     assert_eq!(pending.status(), 503);
     let body: Value = pending.json().await.expect("json");
-    assert_eq!(body["code"], "top-up-in-progress");
+    assert_eq!(body["code"], "change-in-progress");
     eventually(60, "the top-up to reach Freebit", || async {
         (app.sandbox().count_path(System::Freebit, "addSpec") == 1).then_some(())
     })

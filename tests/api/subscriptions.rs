@@ -5,6 +5,7 @@
 
 mod changes;
 mod failures;
+mod plans;
 mod reads;
 mod suspension;
 mod top_ups;

@@ -21,6 +21,11 @@
 //!   "Invalid Billing Cycle", "Invalid redirect path" (CreateSsoToken `sso:custom_redirect` without a usable
 //!   `sso_redirect_path`), "No items added to cart so order cannot proceed" (AddOrder).
 //!
+//! - charging and billing changes: CreateInvoice (`itemdescriptionX`/`itemamountX`/`itemtaxedX`, `notes`),
+//!   UpdateInvoice (`status`, `paymentmethod`, `notes`), AddPayMethod (`set_as_default` puts it first: a
+//!   client's first pay method is the default CapturePayment charges), UpdateClientProduct (`status`, `pid`,
+//!   `nextduedate`, `recurringamount`) and UpgradeProduct (`type=product` only; applied at once, see there);
+//!
 //! Control: `GET /__sandbox/whmcs/orders` dumps orders and services; `GET /oauth/singlesignon.php` is where
 //! CreateSsoToken's redirect lands (one use, 60 seconds).
 
@@ -137,6 +142,7 @@ fn dispatch(params: &Params, store: &mut Store, context: &Context) -> Answer {
         "capturepayment" => billing::capture_payment(params, store, context),
         "getclientsproducts" => services::get_clients_products(params, store),
         "updateclientproduct" => services::update_client_product(params, store),
+        "upgradeproduct" => services::upgrade_product(params, store, context),
         "getproducts" => services::get_products(params, store),
         "addorder" => orders::add_order(params, store, context),
         "acceptorder" => orders::accept_order(params, store),

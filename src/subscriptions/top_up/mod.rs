@@ -103,6 +103,11 @@ pub async fn wait(subs: &Subscriptions, id: Uuid) -> anyhow::Result<Option<TopUp
     }
 }
 
+/// The advisory-lock key pair serialising one line's paid changes (top-ups and plan changes).
+pub(super) fn line_lock(service_id: i64) -> (i32, i32) {
+    (repo::LINE_LOCK, repo::line_key(service_id))
+}
+
 /// Runs [`ApplyTopUp`]: one run per line at a time (an advisory lock held on its own connection for the
 /// whole run, released by PostgreSQL if the process dies), then the journal's steps.
 pub async fn run(subs: Subscriptions, job: ApplyTopUp, ctx: JobContext) -> anyhow::Result<()> {
