@@ -13,8 +13,7 @@ use super::freebit::FreebitLine;
 use super::plans;
 use super::whmcs::ServiceInCurrency;
 use crate::integrations::ProviderError;
-use crate::integrations::freebit::QuotaTopUp;
-use crate::integrations::freebit::raw::{AccountDetail, LineStatus, TrafficInfo};
+use crate::integrations::freebit::raw::LineStatus;
 use crate::integrations::whmcs::{ClientProductsQuery, ClientRef, ProductUpgrade, raw};
 use crate::types::Currency;
 
@@ -306,8 +305,8 @@ impl<'a> SubscriptionAccount<'a> {
         })
     }
 
-    /// Applies `command` to the SIM line of one of the customer's services. Top-ups, suspensions and
-    /// resumptions are sent to Freebit once: after an ambiguous failure (timeout, 5xx, an unreadable answer)
+    /// Suspends or resumes the SIM line of one of the customer's services (top-ups and plan changes run in
+    /// their journals). Sent to Freebit once: after an ambiguous failure (timeout, 5xx, an unreadable answer)
     /// the line is read back, and a change found applied is a success. `own_suspension` says whether the
     /// line's suspension is one the customer made (recorded); only such a suspension can be resumed.
     #[tracing::instrument(name = "subscriptions.sim_change", skip_all, fields(client_id = self.client_id, service_id))]
@@ -324,31 +323,16 @@ impl<'a> SubscriptionAccount<'a> {
         if *command == SimCommand::Resume && !own_suspension {
             return Err(SubscriptionError::NotCustomerSuspension);
         }
-        let before = match command {
-            SimCommand::TopUp { .. } => Some(freebit.traffic_info(&number).await?),
-            _ => None,
-        };
         let sent = match command {
-            SimCommand::TopUp { quota_mb } => {
-                freebit
-                    .top_up(&QuotaTopUp {
-                        account: number.clone().into(),
-                        quota_mb: *quota_mb,
-                        quota_code: None,
-                        expire: None,
-                    })
-                    .await
-            }
-            SimCommand::PlanChange {
-                plan_code,
-                effective_date,
-            } => {
-                freebit
-                    .change_plan(&number, plan_code, *effective_date)
-                    .await
-            }
             SimCommand::Suspend => freebit.suspend(&number).await,
             SimCommand::Resume => freebit.resume(&number).await,
+            // Never sent from here: a top-up is paid first and a plan change billed first, each in its
+            // journal (`top_up`, `plan_change`).
+            SimCommand::TopUp { .. } | SimCommand::PlanChange { .. } => {
+                return Err(
+                    anyhow::anyhow!("top-ups and plan changes run in their journals").into(),
+                );
+            }
         };
         let confirmed_by_read_back = match sent {
             Ok(()) => false,
@@ -363,58 +347,33 @@ impl<'a> SubscriptionAccount<'a> {
                     error = %error,
                     "ambiguous failure of a SIM change; reading the line back"
                 );
-                if !self.applied(&number, command, before.as_ref()).await {
+                if !self
+                    .suspended_is(&number, *command == SimCommand::Suspend)
+                    .await
+                {
                     return Err(error.into());
                 }
                 true
             }
         };
-        let outcome = match command {
-            SimCommand::PlanChange { effective_date, .. }
-                if *effective_date > Utc::now().date_naive() =>
-            {
-                SimActionOutcome::Scheduled
-            }
-            _ => SimActionOutcome::Applied,
-        };
         Ok(Applied {
-            outcome,
+            outcome: SimActionOutcome::Applied,
             confirmed_by_read_back,
         })
     }
 
-    /// Whether `command` shows as applied on the line (false when the line cannot be read either).
-    async fn applied(
-        &self,
-        number: &str,
-        command: &SimCommand,
-        before: Option<&TrafficInfo>,
-    ) -> bool {
-        let freebit = &self.subscriptions.freebit;
-        match command {
-            SimCommand::TopUp { quota_mb } => {
-                let (Some(before), Ok(after)) = (before, freebit.traffic_info(number).await) else {
-                    return false;
-                };
-                after.traffic.month == before.traffic.month
-                    && after.traffic.added_mb >= before.traffic.added_mb + u64::from(*quota_mb)
-            }
-            SimCommand::PlanChange {
-                plan_code,
-                effective_date,
-            } => match freebit.account_detail(number).await {
-                Ok(detail) => plan_applied(&detail, plan_code, *effective_date),
-                Err(_) => false,
-            },
-            SimCommand::Suspend => freebit
-                .account_detail(number)
-                .await
-                .is_ok_and(|detail| detail.status == LineStatus::Suspended),
-            SimCommand::Resume => freebit
-                .account_detail(number)
-                .await
-                .is_ok_and(|detail| detail.status == LineStatus::Active),
-        }
+    /// Whether the line reads as suspended (`true`) or active (`false`); false when it cannot be read.
+    async fn suspended_is(&self, number: &str, suspended: bool) -> bool {
+        let wanted = if suspended {
+            LineStatus::Suspended
+        } else {
+            LineStatus::Active
+        };
+        self.subscriptions
+            .freebit
+            .account_detail(number)
+            .await
+            .is_ok_and(|detail| detail.status == wanted)
     }
 }
 
@@ -473,13 +432,6 @@ pub struct Applied {
     pub outcome: SimActionOutcome,
     /// The provider's answer was lost; the line showed the change when read back.
     pub confirmed_by_read_back: bool,
-}
-
-fn plan_applied(detail: &AccountDetail, plan_code: &str, effective_date: NaiveDate) -> bool {
-    let run_time = effective_date.format("%Y%m%d").to_string();
-    let pending = detail.pending_plan_code.as_deref() == Some(plan_code)
-        && detail.pending_run_time.as_deref() == Some(run_time.as_str());
-    pending || (detail.plan_code == plan_code && detail.pending_plan_code.is_none())
 }
 
 /// Only an Active service takes changes: a Pending one is not provisioned yet, a Suspended one was
