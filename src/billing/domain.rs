@@ -148,6 +148,9 @@ pub struct PaymentMethod {
     pub expiry: Option<String>,
     /// The customer's own label, if any.
     pub description: Option<String>,
+    /// The method WHMCS charges: a stored-card payment can use only this one (WHMCS's CapturePayment takes
+    /// no pay method, and an invoice's `paymentmethod` is a gateway, not a card).
+    pub is_default: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -159,7 +162,8 @@ pub struct PaymentMethodList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PaymentRequest {
-    /// Charge a stored card now (`pay_method_id` from `GET /billing/payment-methods`).
+    /// Charge the default stored card now: `pay_method_id` is the method of `GET /billing/payment-methods`
+    /// marked `is_default` (the billing system charges only the default card; any other is refused).
     Stored { pay_method_id: u64 },
     /// A short-lived link signing the customer in to the invoice's payment page. (A struct variant, so that
     /// unknown fields are refused here too.)

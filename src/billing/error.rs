@@ -15,6 +15,9 @@ pub enum BillingError {
     UnknownPayMethod,
     #[error("the pay method cannot be charged directly")]
     UnsupportedPayMethod,
+    /// WHMCS charges only the client's default pay method.
+    #[error("the pay method is not the customer's default")]
+    NotDefaultPayMethod,
     #[error("the payment was declined")]
     Declined,
     /// A replayed payment link that can no longer be opened.
@@ -54,6 +57,11 @@ impl From<BillingError> for ApiError {
                 "pay_method_id",
                 "unsupported",
                 "Only a stored card can be charged directly; pay by link instead.",
+            )]),
+            BillingError::NotDefaultPayMethod => ApiError::validation(vec![FieldError::new(
+                "pay_method_id",
+                "not_default",
+                "Only your default card can be charged here; use it, or pay by link to choose another.",
             )]),
             BillingError::Declined => ApiError::new(ErrorCode::PaymentDeclined).with_detail(
                 "The payment was declined. Try another card, or pay by link (use a new Idempotency-Key).",

@@ -136,7 +136,7 @@ pub async fn summary(
 #[utoipa::path(
     get, path = "/api/v1/billing/payment-methods", tag = "billing", security(("bearer" = [])),
     responses(
-        (status = 200, description = "Stored cards and bank accounts (never full numbers or tokens)", body = PaymentMethodList),
+        (status = 200, description = "Stored cards and bank accounts (never full numbers or tokens). `is_default` marks the one the billing system charges: a stored-card payment can use only that one", body = PaymentMethodList),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 409, response = crate::errors::responses::AccountLinking),
         (status = 502, response = crate::errors::responses::BillingError),
@@ -170,7 +170,7 @@ pub async fn payment_methods(
         (status = 402, description = "The card was declined", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, response = crate::errors::responses::InvoiceNotFound),
         (status = 409, description = "`email-unverified`: the account's email is not verified yet; `invoice-not-payable`: the invoice is paid or cancelled; `payment-link-expired`: a repeat of a link request whose link has expired (use a new key for a new link); `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown pay method, or the key was used for another request (`idempotency-key-reused`)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown pay method, a pay method that is not the default card (`pay_method_id` `not_default`: the billing system, WHMCS, charges only the customer's default card, so only the method marked `is_default` is accepted; pay by link to use another), or the key was used for another request (`idempotency-key-reused`)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, response = crate::errors::responses::BillingError),
         (status = 503, description = "The billing system is unavailable; retry with the same key", body = crate::errors::Problem, content_type = "application/problem+json")
     )

@@ -251,6 +251,8 @@ impl<'a> BillingAccount<'a> {
     }
 
     /// The customer's stored pay methods. A type we do not know is left out rather than failing the list.
+    /// WHMCS lists them in its order of preference: the first is the client's default, the one
+    /// CapturePayment charges.
     #[tracing::instrument(name = "billing.payment_methods", skip_all, fields(client_id = self.client_id))]
     pub async fn payment_methods(&self) -> Result<Vec<PaymentMethod>, BillingError> {
         let methods = self.billing.whmcs.get_pay_methods(self.client_id).await?;
@@ -259,11 +261,15 @@ impl<'a> BillingAccount<'a> {
                 "GetPayMethods answered for another client".into(),
             ));
         }
+        let default_id = methods.paymethods.first().map(|raw| raw.id);
         Ok(methods
             .paymethods
             .into_iter()
             .filter_map(|raw| match PaymentMethod::try_from(raw) {
-                Ok(method) => Some(method),
+                Ok(mut method) => {
+                    method.is_default = Some(method.id) == default_id;
+                    Some(method)
+                }
                 Err(error) => {
                     tracing::warn!(%error, "pay method left out");
                     None
@@ -310,8 +316,11 @@ impl<'a> BillingAccount<'a> {
         })
     }
 
-    /// CapturePayment charges the client's stored card; it is not idempotent at WHMCS, so it is sent once, and
-    /// when its outcome is unknown (no answer, an unreadable one) the invoice is read again to find out.
+    /// CapturePayment charges the client's default pay method: WHMCS takes no pay method there (only
+    /// `invoiceid` and `cvv`), and UpdateInvoice's `paymentmethod` is a gateway, not a card, so another card
+    /// cannot be chosen and is refused rather than silently charging the default. It is not idempotent at
+    /// WHMCS, so it is sent once, and when its outcome is unknown (no answer, an unreadable one) the invoice
+    /// is read again to find out.
     async fn capture(
         &self,
         invoice_id: u64,
@@ -325,6 +334,9 @@ impl<'a> BillingAccount<'a> {
             .ok_or(BillingError::UnknownPayMethod)?;
         if method.kind != PaymentMethodType::Card {
             return Err(BillingError::UnsupportedPayMethod);
+        }
+        if !method.is_default {
+            return Err(BillingError::NotDefaultPayMethod);
         }
         match self.billing.whmcs.capture_payment(invoice_id, None).await {
             Ok(_) => {}

@@ -34,6 +34,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub catalog: CatalogSettings,
     pub billing: BillingSettings,
+    pub subscriptions: SubscriptionSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -135,6 +136,10 @@ pub struct JobSettings {
     pub backoff_max_ms: u64,
     /// How long a worker waits before restarting after its backend failed (database blip).
     pub restart_delay_ms: u64,
+    /// How often a worker tells the queue it is alive (its lease on the jobs it runs).
+    pub heartbeat_interval_ms: u64,
+    /// A worker silent for this many intervals is dead: another worker takes its running jobs over.
+    pub missed_heartbeats: u32,
     pub cron: CronSettings,
 }
 
@@ -169,6 +174,19 @@ pub struct CatalogSettings {
     pub sync_cron: String,
     /// Name of the Salesforce price book whose prices the portal shows.
     pub pricebook_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSettings {
+    /// A top-up's price per GB (1024 MB) in the client's currency, charged in WHMCS before Freebit adds it;
+    /// a part of a GB costs its share, rounded up to the currency's hundredth.
+    pub top_up_price_per_gb: u32,
+    /// At most this much data is topped up per line per calendar month (UTC), paid or being paid.
+    pub top_up_monthly_cap_mb: u32,
+    /// How long a top-up request waits for the charge and the network before answering that it is still
+    /// being processed (the same Idempotency-Key then picks the same top-up up again).
+    pub top_up_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -437,8 +455,23 @@ impl Settings {
         if self.jobs.max_attempts == 0 {
             return fail("jobs.max_attempts", "must be at least 1");
         }
+        if self.jobs.heartbeat_interval_ms < 1000 || self.jobs.missed_heartbeats < 2 {
+            return fail(
+                "jobs.heartbeat_interval_ms",
+                "must be at least 1000 ms, with `jobs.missed_heartbeats` at least 2",
+            );
+        }
         if self.jobs.concurrency == 0 {
             return fail("jobs.concurrency", "must be at least 1");
+        }
+        if self.subscriptions.top_up_monthly_cap_mb == 0 {
+            return fail(
+                "subscriptions.top_up_monthly_cap_mb",
+                "must be greater than zero",
+            );
+        }
+        if self.subscriptions.top_up_wait_ms == 0 {
+            return fail("subscriptions.top_up_wait_ms", "must be greater than zero");
         }
         if self.outbox.batch_size <= 0 {
             return fail("outbox.batch_size", "must be greater than zero");

@@ -81,6 +81,12 @@ error_codes! {
     NoPaymentMethod => "no-payment-method", CONFLICT, "The account has no payment method to charge";
     SubscriptionClosed => "subscription-closed", CONFLICT,
         "The subscription is cancelled or terminated and takes no changes";
+    SubscriptionNotActive => "subscription-not-active", CONFLICT,
+        "The subscription is pending or suspended in billing and takes no changes until it is active";
+    SimSuspendedByOperator => "sim-suspended-by-operator", CONFLICT,
+        "The SIM line was not suspended by the customer; only support can lift the suspension";
+    TopUpLimitReached => "top-up-limit-reached", CONFLICT,
+        "The line's monthly top-up limit would be exceeded";
     SimAlreadySuspended => "sim-already-suspended", CONFLICT, "The SIM line is already suspended";
     SimNotSuspended => "sim-not-suspended", CONFLICT, "The SIM line is not suspended";
     SimActivating => "sim-activating", CONFLICT,
@@ -95,6 +101,8 @@ error_codes! {
     RequestTimeout => "request-timeout", GATEWAY_TIMEOUT, "The request took too long to process";
     ProviderError => "provider-error", BAD_GATEWAY, "An upstream system answered with an error";
     ProviderUnavailable => "provider-unavailable", SERVICE_UNAVAILABLE, "An upstream system is unavailable";
+    ChangeInProgress => "change-in-progress", SERVICE_UNAVAILABLE,
+        "The top-up or plan change is still being processed; repeat the request with the same Idempotency-Key";
     ServiceUnavailable => "service-unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable";
     Internal => "internal", INTERNAL_SERVER_ERROR, "An unexpected error occurred";
 }

@@ -94,9 +94,15 @@ impl Runner {
         let poll = Duration::from_millis(self.settings.poll_interval_ms);
         let concurrency = self.settings.concurrency;
         let restart_delay = Duration::from_millis(self.settings.restart_delay_ms);
+        let heartbeat = Duration::from_millis(self.settings.heartbeat_interval_ms);
+        let missed_heartbeats = self.settings.missed_heartbeats as usize;
         self.monitor = self.monitor.register(move |restarts| {
-            let storage =
-                PostgresStorage::<J>::new(&pool).with_config(Config::default().queue(J::QUEUE));
+            let storage = PostgresStorage::<J>::new(&pool).with_config(
+                Config::default()
+                    .queue(J::QUEUE)
+                    .heartbeat_interval(heartbeat)
+                    .missed_heartbeats(missed_heartbeats),
+            );
             // apalis restarts a failed worker at once; pausing first keeps a database outage from
             // turning into a reconnect loop.
             let pause = if restarts > 0 {

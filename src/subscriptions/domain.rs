@@ -27,14 +27,6 @@ impl Subscription {
     pub fn is_sim(&self) -> bool {
         self.phone_number.is_some()
     }
-
-    /// Cancelled and terminated services take no changes.
-    pub fn is_closed(&self) -> bool {
-        matches!(
-            self.status,
-            SubscriptionStatus::Cancelled | SubscriptionStatus::Terminated
-        )
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -150,6 +142,8 @@ pub struct SimActionResult {
     /// `applied`: done now; `scheduled`: a plan change that takes effect on its date.
     pub outcome: SimActionOutcome,
     pub recorded_at: DateTime<Utc>,
+    /// What the customer was charged for the change (a top-up), on a paid WHMCS invoice.
+    pub charged: Option<Money>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

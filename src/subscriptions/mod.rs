@@ -5,21 +5,27 @@
 //! `domain` holds the provider-agnostic types; one mapper per provider turns raw payloads into them
 //! (`whmcs`: WHMCS service → `Subscription`; `freebit`: Freebit detail + traffic → `SimLine`); `service`
 //! talks to the providers for one customer; `repo` writes the trail (the `sim_actions` table); `routes` is
-//! the HTTP surface; `plans` is the catalog of plan codes the portal accepts.
+//! the HTTP surface; `plans` is the catalog of plan codes the portal accepts; `top_up` charges a top-up in
+//! WHMCS before Freebit adds the data, in a step journal completed by a job.
 
 mod domain;
 mod error;
 mod freebit;
+mod plan_change;
 mod plans;
 mod repo;
 mod routes;
 mod service;
+mod top_up;
 mod whmcs;
 
 use actix_web::web;
 use utoipa::OpenApi;
 
+use sqlx::PgPool;
+
 use crate::cache::Cache;
+use crate::config::{JobSettings, SubscriptionSettings};
 use crate::http::resource;
 use crate::integrations::freebit::FreebitClient;
 use crate::integrations::whmcs::WhmcsClient;
@@ -28,21 +34,38 @@ use crate::jobs::Runner;
 /// The plan codes (and monthly quotas) a plan change accepts.
 pub use plans::PLANS;
 
+pub use plan_change::ApplyPlanChange;
+pub use top_up::ApplyTopUp;
+
 /// What subscriptions need from the process, built once in `cli::build_state` and reached as
-/// `state.subscriptions`: the WHMCS and Freebit clients and the cache (client currencies).
+/// `state.subscriptions`: the WHMCS and Freebit clients, the cache (client currencies), the database (the
+/// top-up journal) and the settings (top-up price and cap, job attempts).
 #[derive(Clone)]
 pub struct Subscriptions {
     whmcs: WhmcsClient,
     freebit: FreebitClient,
     cache: Cache,
+    db: PgPool,
+    settings: SubscriptionSettings,
+    jobs: JobSettings,
 }
 
 impl Subscriptions {
-    pub fn new(whmcs: WhmcsClient, freebit: FreebitClient, cache: Cache) -> Self {
+    pub fn new(
+        whmcs: WhmcsClient,
+        freebit: FreebitClient,
+        cache: Cache,
+        db: PgPool,
+        settings: SubscriptionSettings,
+        jobs: JobSettings,
+    ) -> Self {
         Self {
             whmcs,
             freebit,
             cache,
+            db,
+            settings,
+            jobs,
         }
     }
 }
@@ -93,7 +116,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/subscriptions/{id}/sim/resume").route(web::post().to(routes::resume)));
 }
 
-/// Registers this context's jobs: none yet (subscriptions works within requests).
-pub fn jobs(runner: Runner, _subscriptions: &Subscriptions) -> anyhow::Result<Runner> {
-    Ok(runner)
+/// Registers this context's jobs: completing paid top-ups and billed plan changes.
+pub fn jobs(runner: Runner, subscriptions: &Subscriptions) -> anyhow::Result<Runner> {
+    let (for_top_ups, for_plans) = (subscriptions.clone(), subscriptions.clone());
+    Ok(runner
+        .register(move |job, ctx| top_up::run(for_top_ups.clone(), job, ctx))
+        .register(move |job, ctx| plan_change::run(for_plans.clone(), job, ctx)))
 }

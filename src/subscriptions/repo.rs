@@ -67,3 +67,23 @@ pub async fn record(pool: &PgPool, entry: &Entry<'_>) -> Result<Recorded, sqlx::
         created_at: row.created_at,
     })
 }
+
+/// Whether the line of `service_id` is suspended by `user_id`'s own request: the trail's latest successful
+/// suspend or resume of the service is a suspend that user made. A suspension by support, billing or the
+/// network has no such row, and a resume closes the customer's.
+pub async fn suspended_by(
+    pool: &PgPool,
+    user_id: Uuid,
+    service_id: u64,
+) -> Result<bool, sqlx::Error> {
+    let service_id = i64::try_from(service_id).unwrap_or(i64::MAX);
+    let latest = sqlx::query!(
+        "SELECT user_id, action FROM sim_actions
+         WHERE service_id = $1 AND outcome = 'succeeded' AND action IN ('suspend', 'resume')
+         ORDER BY id DESC LIMIT 1",
+        service_id,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(latest.is_some_and(|row| row.action == "suspend" && row.user_id == user_id))
+}

@@ -8,16 +8,22 @@ use serde_json::json;
 use utoipa::ToSchema;
 use validator::{Validate, ValidateArgs, ValidationError};
 
-use super::domain::{SimAction, SimActionResult, SimLine, Subscription, SubscriptionList};
+use super::domain::{
+    SimAction, SimActionOutcome, SimActionResult, SimLine, Subscription, SubscriptionList,
+};
+use super::error::SubscriptionError;
+use super::plan_change::{self, NewPlanChange};
 use super::plans;
 use super::repo::{self, Entry, Outcome};
 use super::service::{SimCommand, SubscriptionAccount};
+use super::top_up::{self, NewTopUp, StartError, TopUpRow};
 use crate::auth::Customer;
 use crate::customers::require_links;
 use crate::errors::{ApiError, rule};
 use crate::http::request_context;
 use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
 use crate::integrations::freebit::{MAX_TOP_UP_MB, MIN_TOP_UP_MB};
+use crate::money::Money;
 use crate::state::AppState;
 use crate::telemetry::redact;
 use crate::types::{PathId, SubscriptionId};
@@ -177,20 +183,22 @@ pub async fn sim(
 
 #[utoipa::path(
     post, path = "/api/v1/subscriptions/{id}/sim/top-ups", tag = "subscriptions", security(("bearer" = [])),
+    description = "Buys data for this month. The customer is charged first: a WHMCS invoice for the top-up's price (`subscriptions.top_up_price_per_gb`), captured with the account's default card (the only method WHMCS charges); only a paid top-up reaches the network. A line takes at most `subscriptions.top_up_monthly_cap_mb` of top-ups a calendar month (UTC). The charge and the network run in a job that finishes exactly once even across crashes; a request answers within `subscriptions.top_up_wait_ms`, and a repeat with the same Idempotency-Key answers the same top-up's outcome.",
     params(
         ("id" = u64, Path, minimum = 1, description = "Subscription id"),
         ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
     ),
     request_body = TopUpRequest,
     responses(
-        (status = 200, description = "The data was added", body = SimActionResult),
+        (status = 200, description = "Paid and added (`charged` is the amount on the paid invoice)", body = SimActionResult),
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 402, description = "`payment-declined`: the charge was declined; nothing was added (the invoice is cancelled)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `top-up-limit-reached`: the line's monthly cap would be passed; `no-payment-method`: the default payment method is not a card; `subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Quota out of range, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, response = crate::errors::responses::ProviderError),
-        (status = 503, response = crate::errors::responses::ProviderUnavailable)
+        (status = 502, description = "`provider-error`: the top-up could not be completed after the charge (support sorts out the charge), or a provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`change-in-progress`: still being charged or added; repeat with the same key. `provider-unavailable`: a provider is down before anything was charged", body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn top_up(
@@ -202,22 +210,117 @@ pub async fn top_up(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.get()?.get();
     let key = IdempotencyKey::from_request(&req)?;
-    let command = validate_top_up(&body)?;
-    change(
-        state,
-        customer,
-        &req,
-        id,
-        key,
-        SimAction::TopUp,
-        command,
-        "top-ups",
-    )
+    let SimCommand::TopUp { quota_mb } = validate_top_up(&body)? else {
+        return Err(anyhow::anyhow!("a validated top-up is not a top-up").into());
+    };
+    let user_id = customer.0.user_id;
+    let links = require_links(&state.db, user_id).await?;
+    let parameters = json!({ "quota_mb": quota_mb });
+    let fingerprint = Fingerprint::of_json(
+        req.method().as_str(),
+        &format!("/api/v1/subscriptions/{id}/sim/top-ups"),
+        &parameters,
+    )?;
+    let pool = state.db.clone();
+    let key_text = key.as_str().to_owned();
+    idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
+        let request = PaidTopUp {
+            user_id,
+            whmcs_client_id: links.whmcs_client_id,
+            service_id: id,
+            quota_mb,
+            key: &key_text,
+        };
+        match paid_top_up(&state, &request).await {
+            Ok(row) => {
+                let result = SimActionResult {
+                    action_id: row.action_id,
+                    subscription_id: id,
+                    action: SimAction::TopUp,
+                    parameters,
+                    outcome: SimActionOutcome::Applied,
+                    recorded_at: row.finished_at.unwrap_or_else(Utc::now),
+                    charged: Some(Money::from_hundredths(row.amount_hundredths, &row.currency)),
+                };
+                StoredResponse::json(StatusCode::OK, &result)
+            }
+            Err(TopUpFailure::Before(error)) => {
+                Err(audit_failure(&state, user_id, id, SimAction::TopUp, &parameters, error).await)
+            }
+            // The job wrote the trail's row for its outcome.
+            Err(TopUpFailure::After(error)) => Err(error.into()),
+        }
+    })
     .await
+}
+
+struct PaidTopUp<'a> {
+    user_id: uuid::Uuid,
+    whmcs_client_id: i64,
+    service_id: u64,
+    quota_mb: u32,
+    key: &'a str,
+}
+
+enum TopUpFailure {
+    /// Refused before anything was recorded or charged.
+    Before(SubscriptionError),
+    /// The job's outcome, or still running.
+    After(SubscriptionError),
+}
+
+/// Checks the line, records the top-up (cap, price) with its job, and waits for the job's outcome.
+async fn paid_top_up(state: &AppState, request: &PaidTopUp<'_>) -> Result<TopUpRow, TopUpFailure> {
+    let subs = &state.subscriptions;
+    let account =
+        SubscriptionAccount::new(subs, request.whmcs_client_id).map_err(TopUpFailure::Before)?;
+    let target = account
+        .prepare_top_up(request.service_id)
+        .await
+        .map_err(TopUpFailure::Before)?;
+    let settings = &state.settings.subscriptions;
+    let amount = top_up::price_hundredths(request.quota_mb, settings.top_up_price_per_gb);
+    let new = NewTopUp {
+        user_id: request.user_id,
+        request_key: request.key,
+        whmcs_client_id: i64::try_from(target.client_id).unwrap_or_default(),
+        service_id: i64::try_from(request.service_id).unwrap_or(i64::MAX),
+        msisdn: &target.number,
+        quota_mb: i32::try_from(request.quota_mb).unwrap_or(i32::MAX),
+        amount_hundredths: amount,
+        currency: &target.currency,
+    };
+    let top_up_id = top_up::start(subs, &new).await.map_err(|error| {
+        TopUpFailure::Before(match error {
+            StartError::CapReached { remaining_mb } => SubscriptionError::TopUpCap {
+                remaining_mb,
+                cap_mb: settings.top_up_monthly_cap_mb,
+            },
+            StartError::KeyReused => SubscriptionError::Refused {
+                field: "quota_mb",
+                message: "This Idempotency-Key was used for another top-up.",
+            },
+            StartError::Unexpected(error) => SubscriptionError::Unexpected(error),
+        })
+    })?;
+    let row = top_up::wait(subs, top_up_id)
+        .await
+        .map_err(|error| TopUpFailure::After(SubscriptionError::Unexpected(error)))?
+        .ok_or(TopUpFailure::After(SubscriptionError::ChangeInProgress))?;
+    match row.status.as_str() {
+        "applied" => Ok(row),
+        "declined" => Err(TopUpFailure::After(SubscriptionError::Declined(
+            row.failure.unwrap_or_default(),
+        ))),
+        _ => Err(TopUpFailure::After(SubscriptionError::ChangeFailed(
+            row.failure.unwrap_or_default(),
+        ))),
+    }
 }
 
 #[utoipa::path(
     post, path = "/api/v1/subscriptions/{id}/sim/plan-changes", tag = "subscriptions", security(("bearer" = [])),
+    description = "Moves the line to another plan. Only the plans the service's WHMCS product may move to are accepted (data SIMs among data SIMs, voice among voice, an eSIM among eSIMs). The billing change is made in WHMCS (UpgradeProduct to the plan's product: quoted first, then applied, WHMCS invoicing any difference) and the network change at Freebit, in one journal a job finishes exactly once; the request answers within `subscriptions.top_up_wait_ms`, and a repeat with the same Idempotency-Key answers the same change's outcome.",
     params(
         ("id" = u64, Path, minimum = 1, description = "Subscription id"),
         ("Idempotency-Key" = String, Header, description = "1–255 visible characters (e.g. a UUID), new for each change")
@@ -228,10 +331,10 @@ pub async fn top_up(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id or body", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown plan code or a date in the past, or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 502, response = crate::errors::responses::ProviderError),
-        (status = 503, response = crate::errors::responses::ProviderUnavailable)
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown plan code, a date in the past, a plan this subscription's product cannot move to (`plan_code` `not_allowed`, `unchanged`, or `refused` by the billing system), or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`provider-error`: the change could not be completed part-way (support reconciles), or a provider answered with an error", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`change-in-progress`: still being applied; repeat with the same key. `provider-unavailable`: a provider is down before anything changed", body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn plan_change(
@@ -244,16 +347,82 @@ pub async fn plan_change(
     let id = path.get()?.get();
     let key = IdempotencyKey::from_request(&req)?;
     let command = validate_plan_change(&body, Utc::now().date_naive())?;
-    change(
-        state,
-        customer,
-        &req,
-        id,
-        key,
-        SimAction::PlanChange,
-        command,
-        "plan-changes",
-    )
+    let SimCommand::PlanChange {
+        plan_code,
+        effective_date,
+    } = command.clone()
+    else {
+        return Err(anyhow::anyhow!("a validated plan change is not a plan change").into());
+    };
+    let user_id = customer.0.user_id;
+    let links = require_links(&state.db, user_id).await?;
+    let parameters = parameters(&command);
+    let fingerprint = Fingerprint::of_json(
+        req.method().as_str(),
+        &format!("/api/v1/subscriptions/{id}/sim/plan-changes"),
+        &parameters,
+    )?;
+    let pool = state.db.clone();
+    let key_text = key.as_str().to_owned();
+    idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
+        let account = match SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id) {
+            Ok(account) => account,
+            Err(error) => {
+                let action = SimAction::PlanChange;
+                return Err(audit_failure(&state, user_id, id, action, &parameters, error).await);
+            }
+        };
+        let target = match account.prepare_plan_change(id, &plan_code).await {
+            Ok(target) => target,
+            Err(error) => {
+                let action = SimAction::PlanChange;
+                return Err(audit_failure(&state, user_id, id, action, &parameters, error).await);
+            }
+        };
+        let new = NewPlanChange {
+            user_id,
+            request_key: &key_text,
+            whmcs_client_id: i64::try_from(target.client_id).unwrap_or_default(),
+            service_id: i64::try_from(id).unwrap_or(i64::MAX),
+            msisdn: &target.number,
+            plan_code: &plan_code,
+            from_product_id: i64::try_from(target.from_product).unwrap_or_default(),
+            to_product_id: i64::try_from(target.to_product).unwrap_or_default(),
+            billing_cycle: &target.billing_cycle,
+            effective_date,
+        };
+        let change_id = plan_change::start(&state.subscriptions, &new)
+            .await
+            .map_err(|error| match error {
+                plan_change::StartError::KeyReused => ApiError::from(SubscriptionError::Refused {
+                    field: "plan_code",
+                    message: "This Idempotency-Key was used for another plan change.",
+                }),
+                plan_change::StartError::Unexpected(error) => ApiError::internal(error),
+            })?;
+        let row = plan_change::wait(&state.subscriptions, change_id)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::from(SubscriptionError::ChangeInProgress))?;
+        if row.status != "applied" {
+            return Err(SubscriptionError::ChangeFailed(row.failure.unwrap_or_default()).into());
+        }
+        let outcome = if effective_date > Utc::now().date_naive() {
+            SimActionOutcome::Scheduled
+        } else {
+            SimActionOutcome::Applied
+        };
+        let result = SimActionResult {
+            action_id: row.action_id,
+            subscription_id: id,
+            action: SimAction::PlanChange,
+            parameters,
+            outcome,
+            recorded_at: row.finished_at.unwrap_or_else(Utc::now),
+            charged: None,
+        };
+        StoredResponse::json(StatusCode::OK, &result)
+    })
     .await
 }
 
@@ -268,7 +437,7 @@ pub async fn plan_change(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `sim-already-suspended`: the line is already suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `sim-already-suspended`: the line is already suspended; `subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::IdempotencyKeyReused),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)
@@ -306,7 +475,7 @@ pub async fn suspend(
         (status = 400, description = "Missing or invalid Idempotency-Key, bad id", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 404, response = crate::errors::responses::SubscriptionNotFound),
-        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `sim-not-suspended`: the line is not suspended; `subscription-closed`: the subscription is cancelled or terminated; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-unverified`: the account's email is not verified yet; `sim-not-suspended`: the line is not suspended; `sim-suspended-by-operator`: the suspension is not one the customer made (only support lifts it); `subscription-closed`: the subscription is cancelled or terminated; `subscription-not-active`: it is pending or suspended in billing; `sim-activating` or `sim-not-in-service`: the line takes no changes; `account-linking`: the account is still being set up; `request-in-progress`: a request with this key is still running (see Retry-After)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::IdempotencyKeyReused),
         (status = 502, response = crate::errors::responses::ProviderError),
         (status = 503, response = crate::errors::responses::ProviderUnavailable)
@@ -355,8 +524,14 @@ async fn change(
     )?;
     let pool = state.db.clone();
     idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
+        let own_suspension = match command {
+            SimCommand::Resume => repo::suspended_by(&state.db, user_id, id)
+                .await
+                .map_err(ApiError::internal)?,
+            _ => false,
+        };
         let result = match SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id) {
-            Ok(account) => account.change_sim(id, &command).await,
+            Ok(account) => account.change_sim(id, &command, own_suspension).await,
             Err(error) => Err(error),
         };
         let request_id = request_context::current_request_id();
@@ -387,36 +562,48 @@ async fn change(
                     parameters,
                     outcome: applied.outcome,
                     recorded_at: recorded.map_or_else(Utc::now, |r| r.created_at),
+                    charged: None,
                 };
                 StoredResponse::json(StatusCode::OK, &result)
             }
-            Err(error) => {
-                let text = redact::scrub(&error.to_string());
-                let api = ApiError::from(error);
-                let outcome = if api.status_code().is_server_error() {
-                    Outcome::Failed
-                } else {
-                    Outcome::Rejected
-                };
-                let _ = repo::record(
-                    &state.db,
-                    &Entry {
-                        user_id,
-                        service_id: id,
-                        action,
-                        parameters: &parameters,
-                        outcome,
-                        provider_reference: None,
-                        error: Some(&text),
-                        request_id: request_id.as_deref(),
-                    },
-                )
-                .await;
-                Err(api)
-            }
+            Err(error) => Err(audit_failure(&state, user_id, id, action, &parameters, error).await),
         }
     })
     .await
+}
+
+/// Records a refused or failed change in the trail and answers it.
+async fn audit_failure(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    id: u64,
+    action: SimAction,
+    parameters: &serde_json::Value,
+    error: SubscriptionError,
+) -> ApiError {
+    let request_id = request_context::current_request_id();
+    let text = redact::scrub(&error.to_string());
+    let api = ApiError::from(error);
+    let outcome = if api.status_code().is_server_error() {
+        Outcome::Failed
+    } else {
+        Outcome::Rejected
+    };
+    let _ = repo::record(
+        &state.db,
+        &Entry {
+            user_id,
+            service_id: id,
+            action,
+            parameters,
+            outcome,
+            provider_reference: None,
+            error: Some(&text),
+            request_id: request_id.as_deref(),
+        },
+    )
+    .await;
+    api
 }
 
 #[cfg(test)]

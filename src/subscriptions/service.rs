@@ -7,14 +7,14 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 
 use super::Subscriptions;
-use super::domain::{SimActionOutcome, SimLine, Subscription};
+use super::domain::{SimActionOutcome, SimLine, Subscription, SubscriptionStatus};
 use super::error::{LineConflict, SubscriptionError};
 use super::freebit::FreebitLine;
+use super::plans;
 use super::whmcs::ServiceInCurrency;
 use crate::integrations::ProviderError;
-use crate::integrations::freebit::QuotaTopUp;
-use crate::integrations::freebit::raw::{AccountDetail, LineStatus, TrafficInfo};
-use crate::integrations::whmcs::{ClientProductsQuery, ClientRef, raw};
+use crate::integrations::freebit::raw::LineStatus;
+use crate::integrations::whmcs::{ClientProductsQuery, ClientRef, ProductUpgrade, raw};
 use crate::types::Currency;
 
 /// How long a client's currency is cached (it practically never changes).
@@ -116,6 +116,14 @@ impl<'a> SubscriptionAccount<'a> {
     /// One of the customer's services.
     #[tracing::instrument(name = "subscriptions.get", skip_all, fields(client_id = self.client_id, service_id))]
     pub async fn get(&self, service_id: u64) -> Result<Subscription, SubscriptionError> {
+        Ok(self.get_with_raw(service_id).await?.0)
+    }
+
+    /// One of the customer's services, mapped and as WHMCS sent it (its product id, cycle, gateway).
+    async fn get_with_raw(
+        &self,
+        service_id: u64,
+    ) -> Result<(Subscription, raw::ClientProduct), SubscriptionError> {
         let page = self
             .subscriptions
             .whmcs
@@ -129,8 +137,61 @@ impl<'a> SubscriptionAccount<'a> {
             return Err(SubscriptionError::NotFound);
         };
         let currency = self.currency().await?;
-        self.map_owned(raw, &currency)?
-            .ok_or(SubscriptionError::NotFound)
+        let subscription = self
+            .map_owned(raw.clone(), &currency)?
+            .ok_or(SubscriptionError::NotFound)?;
+        Ok((subscription, raw))
+    }
+
+    /// What a plan change of one of the customer's lines needs, checked: the service takes changes, the
+    /// line takes a plan change, the plan is one the service's WHMCS product may move to, and WHMCS quotes
+    /// the upgrade (UpgradeProduct with `calconly`, which changes nothing).
+    #[tracing::instrument(name = "subscriptions.prepare_plan_change", skip_all, fields(client_id = self.client_id, service_id))]
+    pub async fn prepare_plan_change(
+        &self,
+        service_id: u64,
+        plan_code: &str,
+    ) -> Result<PlanTarget, SubscriptionError> {
+        let (subscription, raw) = self.get_with_raw(service_id).await?;
+        check_service(subscription.status)?;
+        let number = subscription.phone_number.ok_or(SubscriptionError::NotSim)?;
+        let detail = self.subscriptions.freebit.account_detail(&number).await?;
+        let command = SimCommand::PlanChange {
+            plan_code: plan_code.to_owned(),
+            effective_date: Utc::now().date_naive(),
+        };
+        check_line(detail.status, &command)?;
+        let to_product =
+            plans::target_product(raw.pid, plan_code).map_err(SubscriptionError::PlanNotAllowed)?;
+        let billing_cycle = raw
+            .billingcycle
+            .to_ascii_lowercase()
+            .replace([' ', '-'], "");
+        let upgrade = ProductUpgrade {
+            serviceid: service_id,
+            newproductid: to_product,
+            newproductbillingcycle: billing_cycle.clone(),
+            paymentmethod: gateway_of(&raw),
+        };
+        match self
+            .subscriptions
+            .whmcs
+            .upgrade_product(&upgrade, true)
+            .await
+        {
+            Ok(_) => {}
+            Err(ProviderError::Rejected { message, .. }) => {
+                return Err(SubscriptionError::UpgradeRefused(message));
+            }
+            Err(error) => return Err(error.into()),
+        }
+        Ok(PlanTarget {
+            client_id: self.client_id,
+            number,
+            from_product: raw.pid,
+            to_product,
+            billing_cycle,
+        })
     }
 
     /// A service mapped, or `None` when it is another client's (should WHMCS ever ignore the filter).
@@ -207,47 +268,71 @@ impl<'a> SubscriptionAccount<'a> {
         .map_err(|error| SubscriptionError::mapping("freebit", error))
     }
 
-    /// Applies `command` to the SIM line of one of the customer's services. Top-ups, suspensions and
-    /// resumptions are sent to Freebit once: after an ambiguous failure (timeout, 5xx, an unreadable answer)
-    /// the line is read back, and a change found applied is a success.
+    /// A SIM service of the customer that takes changes: Active at WHMCS (a closed one is
+    /// `subscription-closed`, a Pending or Suspended one `subscription-not-active`).
+    pub async fn changeable_sim(
+        &self,
+        service_id: u64,
+    ) -> Result<(Subscription, String), SubscriptionError> {
+        let (subscription, number) = self.sim_subscription(service_id).await?;
+        check_service(subscription.status)?;
+        Ok((subscription, number))
+    }
+
+    /// What a paid top-up of one of the customer's lines needs, checked: the service takes changes, the
+    /// line takes a top-up, and the default pay method (the one WHMCS charges) is a card.
+    #[tracing::instrument(name = "subscriptions.prepare_top_up", skip_all, fields(client_id = self.client_id, service_id))]
+    pub async fn prepare_top_up(&self, service_id: u64) -> Result<TopUpTarget, SubscriptionError> {
+        let (_, number) = self.changeable_sim(service_id).await?;
+        let detail = self.subscriptions.freebit.account_detail(&number).await?;
+        check_line(detail.status, &SimCommand::TopUp { quota_mb: 1 })?;
+        let methods = self
+            .subscriptions
+            .whmcs
+            .get_pay_methods(self.client_id)
+            .await?;
+        if !methods
+            .paymethods
+            .first()
+            .is_some_and(|method| method.kind.ends_with("CreditCard"))
+        {
+            return Err(SubscriptionError::NoCard);
+        }
+        Ok(TopUpTarget {
+            client_id: self.client_id,
+            number,
+            currency: self.currency().await?,
+        })
+    }
+
+    /// Suspends or resumes the SIM line of one of the customer's services (top-ups and plan changes run in
+    /// their journals). Sent to Freebit once: after an ambiguous failure (timeout, 5xx, an unreadable answer)
+    /// the line is read back, and a change found applied is a success. `own_suspension` says whether the
+    /// line's suspension is one the customer made (recorded); only such a suspension can be resumed.
     #[tracing::instrument(name = "subscriptions.sim_change", skip_all, fields(client_id = self.client_id, service_id))]
     pub async fn change_sim(
         &self,
         service_id: u64,
         command: &SimCommand,
+        own_suspension: bool,
     ) -> Result<Applied, SubscriptionError> {
-        let (subscription, number) = self.sim_subscription(service_id).await?;
-        if subscription.is_closed() {
-            return Err(SubscriptionError::Closed(subscription.status));
-        }
+        let (_, number) = self.changeable_sim(service_id).await?;
         let freebit = &self.subscriptions.freebit;
         let detail = freebit.account_detail(&number).await?;
         check_line(detail.status, command)?;
-        let before = match command {
-            SimCommand::TopUp { .. } => Some(freebit.traffic_info(&number).await?),
-            _ => None,
-        };
+        if *command == SimCommand::Resume && !own_suspension {
+            return Err(SubscriptionError::NotCustomerSuspension);
+        }
         let sent = match command {
-            SimCommand::TopUp { quota_mb } => {
-                freebit
-                    .top_up(&QuotaTopUp {
-                        account: number.clone().into(),
-                        quota_mb: *quota_mb,
-                        quota_code: None,
-                        expire: None,
-                    })
-                    .await
-            }
-            SimCommand::PlanChange {
-                plan_code,
-                effective_date,
-            } => {
-                freebit
-                    .change_plan(&number, plan_code, *effective_date)
-                    .await
-            }
             SimCommand::Suspend => freebit.suspend(&number).await,
             SimCommand::Resume => freebit.resume(&number).await,
+            // Never sent from here: a top-up is paid first and a plan change billed first, each in its
+            // journal (`top_up`, `plan_change`).
+            SimCommand::TopUp { .. } | SimCommand::PlanChange { .. } => {
+                return Err(
+                    anyhow::anyhow!("top-ups and plan changes run in their journals").into(),
+                );
+            }
         };
         let confirmed_by_read_back = match sent {
             Ok(()) => false,
@@ -262,59 +347,83 @@ impl<'a> SubscriptionAccount<'a> {
                     error = %error,
                     "ambiguous failure of a SIM change; reading the line back"
                 );
-                if !self.applied(&number, command, before.as_ref()).await {
+                if !self
+                    .suspended_is(&number, *command == SimCommand::Suspend)
+                    .await
+                {
                     return Err(error.into());
                 }
                 true
             }
         };
-        let outcome = match command {
-            SimCommand::PlanChange { effective_date, .. }
-                if *effective_date > Utc::now().date_naive() =>
-            {
-                SimActionOutcome::Scheduled
-            }
-            _ => SimActionOutcome::Applied,
-        };
         Ok(Applied {
-            outcome,
+            outcome: SimActionOutcome::Applied,
             confirmed_by_read_back,
         })
     }
 
-    /// Whether `command` shows as applied on the line (false when the line cannot be read either).
-    async fn applied(
-        &self,
-        number: &str,
-        command: &SimCommand,
-        before: Option<&TrafficInfo>,
-    ) -> bool {
-        let freebit = &self.subscriptions.freebit;
-        match command {
-            SimCommand::TopUp { quota_mb } => {
-                let (Some(before), Ok(after)) = (before, freebit.traffic_info(number).await) else {
-                    return false;
-                };
-                after.traffic.month == before.traffic.month
-                    && after.traffic.added_mb >= before.traffic.added_mb + u64::from(*quota_mb)
-            }
-            SimCommand::PlanChange {
-                plan_code,
-                effective_date,
-            } => match freebit.account_detail(number).await {
-                Ok(detail) => plan_applied(&detail, plan_code, *effective_date),
-                Err(_) => false,
-            },
-            SimCommand::Suspend => freebit
-                .account_detail(number)
-                .await
-                .is_ok_and(|detail| detail.status == LineStatus::Suspended),
-            SimCommand::Resume => freebit
-                .account_detail(number)
-                .await
-                .is_ok_and(|detail| detail.status == LineStatus::Active),
-        }
+    /// Whether the line reads as suspended (`true`) or active (`false`); false when it cannot be read.
+    async fn suspended_is(&self, number: &str, suspended: bool) -> bool {
+        let wanted = if suspended {
+            LineStatus::Suspended
+        } else {
+            LineStatus::Active
+        };
+        self.subscriptions
+            .freebit
+            .account_detail(number)
+            .await
+            .is_ok_and(|detail| detail.status == wanted)
     }
+}
+
+/// The service's gateway (WHMCS system name) as GetClientsProducts says it, `stripe` when it says none.
+fn gateway_of(raw: &raw::ClientProduct) -> String {
+    let gateway = raw.paymentmethod.trim();
+    if gateway.is_empty() {
+        "stripe"
+    } else {
+        gateway
+    }
+    .to_owned()
+}
+
+/// The gateway of one of `client_id`'s services, for an upgrade the job sends.
+pub async fn service_gateway(
+    subscriptions: &Subscriptions,
+    client_id: u64,
+    service_id: u64,
+) -> Result<String, ProviderError> {
+    let page = subscriptions
+        .whmcs
+        .get_clients_products(&ClientProductsQuery {
+            clientid: Some(client_id),
+            serviceid: Some(service_id),
+            ..Default::default()
+        })
+        .await?;
+    Ok(page
+        .products
+        .iter()
+        .find(|p| p.id == service_id && p.clientid == client_id)
+        .map_or_else(|| "stripe".to_owned(), gateway_of))
+}
+
+/// Where a plan change goes: the line, and the WHMCS product it moves from and to.
+pub struct PlanTarget {
+    pub client_id: u64,
+    pub number: String,
+    pub from_product: u64,
+    pub to_product: u64,
+    /// As WHMCS takes it in requests (`monthly`).
+    pub billing_cycle: String,
+}
+
+/// The line a paid top-up goes to.
+pub struct TopUpTarget {
+    pub client_id: u64,
+    pub number: String,
+    pub currency: String,
 }
 
 /// The result of an applied change.
@@ -325,11 +434,18 @@ pub struct Applied {
     pub confirmed_by_read_back: bool,
 }
 
-fn plan_applied(detail: &AccountDetail, plan_code: &str, effective_date: NaiveDate) -> bool {
-    let run_time = effective_date.format("%Y%m%d").to_string();
-    let pending = detail.pending_plan_code.as_deref() == Some(plan_code)
-        && detail.pending_run_time.as_deref() == Some(run_time.as_str());
-    pending || (detail.plan_code == plan_code && detail.pending_plan_code.is_none())
+/// Only an Active service takes changes: a Pending one is not provisioned yet, a Suspended one was
+/// suspended by billing (unpaid, fraud) and must not be worked around at the network.
+fn check_service(status: SubscriptionStatus) -> Result<(), SubscriptionError> {
+    match status {
+        SubscriptionStatus::Active => Ok(()),
+        SubscriptionStatus::Cancelled | SubscriptionStatus::Terminated => {
+            Err(SubscriptionError::Closed(status))
+        }
+        SubscriptionStatus::Pending | SubscriptionStatus::Suspended => {
+            Err(SubscriptionError::NotActive(status))
+        }
+    }
 }
 
 /// The line's state allows the change, or the conflict that forbids it.
@@ -398,6 +514,26 @@ mod tests {
         assert!(check_line(LineStatus::Suspended, &SimCommand::Suspend).is_err());
         assert!(check_line(LineStatus::Active, &SimCommand::Resume).is_err());
         assert!(check_line(LineStatus::Cancelled, &SimCommand::TopUp { quota_mb: 1 }).is_err());
+    }
+
+    #[test]
+    fn only_an_active_service_takes_changes() {
+        assert!(check_service(SubscriptionStatus::Active).is_ok());
+        for status in [SubscriptionStatus::Pending, SubscriptionStatus::Suspended] {
+            assert!(matches!(
+                check_service(status),
+                Err(SubscriptionError::NotActive(_))
+            ));
+        }
+        for status in [
+            SubscriptionStatus::Cancelled,
+            SubscriptionStatus::Terminated,
+        ] {
+            assert!(matches!(
+                check_service(status),
+                Err(SubscriptionError::Closed(_))
+            ));
+        }
     }
 
     #[test]

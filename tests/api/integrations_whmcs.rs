@@ -2,6 +2,7 @@
 
 mod accounts;
 mod billing;
+mod charges;
 mod faults;
 mod orders;
 mod wire;

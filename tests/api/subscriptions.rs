@@ -5,7 +5,10 @@
 
 mod changes;
 mod failures;
+mod plans;
 mod reads;
+mod suspension;
+mod top_ups;
 
 use reqwest::Response;
 use serde_json::Value;
@@ -13,10 +16,10 @@ use serde_json::Value;
 use crate::helpers::{Sandboxed, TestApp, demo_customer, spawn_sandboxed_app_with};
 use crate::helpers::{get_as as get, get_json_as as get_json, token_of};
 
-/// An app against its own sandbox, provider calls not retried (so fault tests stay short), and the demo
-/// customer's access token.
+/// An app against its own sandbox, with the job runner (top-ups are completed by a job), provider calls not
+/// retried (so fault tests stay short), and the demo customer's access token.
 async fn with_demo_customer() -> (TestApp, String) {
-    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs().without_retries()).await;
     let token = token_of(&demo_customer(&app).await);
     (app, token)
 }

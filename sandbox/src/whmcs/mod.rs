@@ -21,6 +21,11 @@
 //!   "Invalid Billing Cycle", "Invalid redirect path" (CreateSsoToken `sso:custom_redirect` without a usable
 //!   `sso_redirect_path`), "No items added to cart so order cannot proceed" (AddOrder).
 //!
+//! - charging and billing changes: CreateInvoice (`itemdescriptionX`/`itemamountX`/`itemtaxedX`, `notes`),
+//!   UpdateInvoice (`status`, `paymentmethod`, `notes`), AddPayMethod (`set_as_default` puts it first: a
+//!   client's first pay method is the default CapturePayment charges), UpdateClientProduct (`status`, `pid`,
+//!   `nextduedate`, `recurringamount`) and UpgradeProduct (`type=product` only; applied at once, see there);
+//!
 //! Control: `GET /__sandbox/whmcs/orders` dumps orders and services; `GET /oauth/singlesignon.php` is where
 //! CreateSsoToken's redirect lands (one use, 60 seconds).
 
@@ -130,9 +135,14 @@ fn dispatch(params: &Params, store: &mut Store, context: &Context) -> Answer {
         "createssotoken" => clients::create_sso_token(params, store, context),
         "getinvoices" => billing::get_invoices(params, store, context),
         "getinvoice" => billing::get_invoice(params, store),
+        "createinvoice" => billing::create_invoice(params, store, context),
+        "updateinvoice" => billing::update_invoice(params, store),
         "getpaymethods" => billing::get_pay_methods(params, store),
+        "addpaymethod" => billing::add_pay_method(params, store, context),
         "capturepayment" => billing::capture_payment(params, store, context),
         "getclientsproducts" => services::get_clients_products(params, store),
+        "updateclientproduct" => services::update_client_product(params, store),
+        "upgradeproduct" => services::upgrade_product(params, store, context),
         "getproducts" => services::get_products(params, store),
         "addorder" => orders::add_order(params, store, context),
         "acceptorder" => orders::accept_order(params, store),

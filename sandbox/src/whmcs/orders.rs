@@ -92,6 +92,7 @@ pub fn add_order(params: &Params, store: &mut Store, context: &Context) -> Answe
             paymentmethod: gateway.clone(),
             items,
             transactions: Vec::new(),
+            notes: String::new(),
         });
         id
     });

@@ -1,7 +1,9 @@
-//! GetClientsProducts (a client's services) and GetProducts (the catalog).
+//! GetClientsProducts (a client's services), UpdateClientProduct (an operator's change to one) and
+//! GetProducts (the catalog).
 
 use serde_json::{Value, json};
 
+use super::Context;
 use super::params::Params;
 use super::reply::{self, Answer, CURRENCY_CODE, CURRENCY_PREFIX, error, money, nested, success};
 use super::store::{GATEWAYS, Product, Service, Store, cycle_key};
@@ -92,6 +94,178 @@ fn client_product(service: &Service, store: &Store) -> Value {
         "customfields": { "customfield": customfields },
         "configoptions": { "configoption": [] },
     })
+}
+
+/// UpdateClientProduct: `serviceid` and, of its many optional fields, `status` (Pending, Active, Suspended,
+/// Terminated, Cancelled, Fraud, Completed), `pid`, `nextduedate` (YYYY-MM-DD) and `recurringamount`.
+/// Answers `{"result":"success","serviceid":1}`.
+pub fn update_client_product(params: &Params, store: &mut Store) -> Answer {
+    let service_id = params
+        .id("serviceid")
+        .filter(|id| store.services.iter().any(|s| s.id == *id))
+        .ok_or_else(|| error("Service ID Not Found"))?;
+    let status = match params.get("status") {
+        None => None,
+        Some(status) => Some(
+            [
+                "Pending",
+                "Active",
+                "Suspended",
+                "Terminated",
+                "Cancelled",
+                "Fraud",
+                "Completed",
+            ]
+            .into_iter()
+            .find(|known| known.eq_ignore_ascii_case(status))
+            .ok_or_else(|| error("Invalid Status"))?,
+        ),
+    };
+    let product = match params.id("pid") {
+        None => None,
+        Some(pid) => Some(
+            store
+                .product(pid)
+                .map(|p| (p.pid, p.name.clone(), p.group_name.clone()))
+                .ok_or_else(|| error("Invalid Product ID"))?,
+        ),
+    };
+    let next_due = match params.get("nextduedate") {
+        None => None,
+        Some(date) => Some(
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| error("Invalid Date Format"))?,
+        ),
+    };
+    let recurring = params
+        .get("recurringamount")
+        .and_then(|amount| amount.parse::<f64>().ok())
+        .map(|amount| (amount * 100.0).round() as i64);
+    let Some(service) = store.services.iter_mut().find(|s| s.id == service_id) else {
+        return Err(error("Service ID Not Found"));
+    };
+    if let Some(status) = status {
+        service.status = status.into();
+    }
+    if let Some((pid, name, group_name)) = product {
+        service.pid = pid;
+        service.name = name;
+        service.group_name = group_name;
+    }
+    if let Some(next_due) = next_due {
+        service.next_due_date = next_due;
+    }
+    if let Some(recurring) = recurring {
+        service.recurring = recurring;
+    }
+    success(json!({ "serviceid": service_id }))
+}
+
+/// UpgradeProduct: `serviceid`, `paymentmethod` (a gateway), `type` (`product` or `configoptions`; only
+/// `product` is modelled), `newproductid`, `newproductbillingcycle`, `calconly`. With `calconly` it answers
+/// the quote and changes nothing; otherwise the service moves to the new product at once (simplified: real
+/// WHMCS applies it when the upgrade invoice is paid) with an upgrade order and, when something is due, an
+/// Unpaid invoice for the price difference. "Invalid Service ID", "Invalid Payment Method", "Invalid New
+/// Product ID", "Invalid Billing Cycle Requested" and "Unable to upgrade to the same product" are guesses.
+pub fn upgrade_product(params: &Params, store: &mut Store, context: &Context) -> Answer {
+    let service = params
+        .id("serviceid")
+        .and_then(|id| store.services.iter().find(|s| s.id == id))
+        .ok_or_else(|| error("Invalid Service ID"))?;
+    let (service_id, client_id, old_pid, old_price) = (
+        service.id,
+        service.client_id,
+        service.pid,
+        service.recurring,
+    );
+    let gateway = params
+        .get("paymentmethod")
+        .filter(|method| GATEWAYS.iter().any(|(name, _)| name == method))
+        .ok_or_else(|| error("Invalid Payment Method. Valid options include stripe,banktransfer"))?
+        .to_owned();
+    if params.get("type") != Some("product") {
+        return Err(error("Invalid Upgrade Type"));
+    }
+    let product = params
+        .id("newproductid")
+        .and_then(|pid| store.product(pid))
+        .ok_or_else(|| error("Invalid New Product ID"))?;
+    if product.pid == old_pid {
+        return Err(error("Unable to upgrade to the same product"));
+    }
+    let cycle = params
+        .get("newproductbillingcycle")
+        .unwrap_or(product.cycle);
+    let price = product
+        .price_for(cycle)
+        .ok_or_else(|| error("Invalid Billing Cycle Requested"))?;
+    let (pid, name, group_name, cycle_name) = (
+        product.pid,
+        product.name.clone(),
+        product.group_name.clone(),
+        product.cycle,
+    );
+    let due = (price - old_price).max(0);
+    if params.flag("calconly") {
+        return success(json!({
+            "originalvalue": money(old_price),
+            "newproductid": pid,
+            "newproductname": name,
+            "newproductbillingcycle": cycle_name.to_ascii_lowercase(),
+            "price": money(due),
+            "upgradeinprogress": false,
+        }));
+    }
+    let order_id = store.next_order_id();
+    let invoice_id = if due > 0 {
+        let id = store.next_invoice_id();
+        let item_id = store.new_item_id();
+        store.invoices.push(super::store::Invoice {
+            id,
+            userid: client_id,
+            date: context.today,
+            duedate: context.today,
+            datepaid: None,
+            last_capture_attempt: None,
+            status: "Unpaid".into(),
+            paymentmethod: gateway.clone(),
+            items: vec![super::store::InvoiceItem {
+                id: item_id,
+                kind: "Upgrade",
+                relid: service_id,
+                description: format!("Upgrade to {name}"),
+                amount: due,
+            }],
+            transactions: Vec::new(),
+            notes: String::new(),
+        });
+        id
+    } else {
+        0
+    };
+    store.orders.push(super::store::Order {
+        id: order_id,
+        ordernum: 5_000_000_000 + order_id,
+        client_id,
+        date: context.now,
+        amount: due,
+        paymentmethod: gateway,
+        invoice_id: (invoice_id > 0).then_some(invoice_id),
+        status: "Active".into(),
+        service_ids: vec![service_id],
+        notes: format!("Upgrade of service {service_id}"),
+    });
+    if let Some(service) = store.services.iter_mut().find(|s| s.id == service_id) {
+        service.pid = pid;
+        service.name = name;
+        service.group_name = group_name;
+        service.recurring = price;
+    }
+    success(json!({
+        "orderid": order_id,
+        "ordernumber": (5_000_000_000 + order_id).to_string(),
+        "invoiceid": invoice_id,
+    }))
 }
 
 pub fn get_products(params: &Params, store: &Store) -> Answer {

@@ -50,6 +50,7 @@ pub struct Invoice {
     pub paymentmethod: String,
     pub items: Vec<InvoiceItem>,
     pub transactions: Vec<Transaction>,
+    pub notes: String,
 }
 
 impl Invoice {
@@ -81,6 +82,8 @@ pub struct Transaction {
     pub gateway: String,
     pub amount: i64,
     pub transid: String,
+    /// The pay method a capture charged (none for seeded payments).
+    pub pay_method_id: Option<u64>,
 }
 
 pub struct PayMethod {
@@ -339,6 +342,7 @@ impl Store {
             paymentmethod: GATEWAY.into(),
             items,
             transactions: Vec::new(),
+            notes: String::new(),
         };
         if let Some(paid_at) = seeded.datepaid {
             let amount = seeded.total();
@@ -363,6 +367,7 @@ impl Store {
             gateway: GATEWAY.into(),
             amount,
             transid: format!("ch_sandbox_{invoice_id}_{id}"),
+            pay_method_id: None,
         }
     }
 

@@ -56,6 +56,7 @@ impl TryFrom<raw::PayMethod> for PaymentMethod {
             last_four: last_four(&raw.card_last_four),
             expiry,
             description: text(&raw.description),
+            is_default: false,
         })
     }
 }

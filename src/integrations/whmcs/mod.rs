@@ -9,6 +9,7 @@
 //! transient failure the caller must check the state (GetOrders, GetInvoice) before trying again.
 
 mod billing;
+mod charges;
 mod classify;
 mod clients;
 pub mod de;
@@ -19,6 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 pub use billing::{InvoiceQuery, InvoiceStatus};
+pub use charges::{CreatedInvoice, NewInvoice, NewInvoiceLine, ProductUpgrade, UpgradeQuote};
 pub use classify::error_code;
 pub use clients::{ClientRef, NewClient, SsoRequest};
 pub use orders::{ClientProductsQuery, NewOrder, OrderItem, OrdersQuery, ProductsQuery};
@@ -39,7 +41,7 @@ const RESERVED_PARAMS: [&str; 5] = [
 ];
 
 /// Actions named in metrics as themselves; any other is counted as `other` so labels stay bounded.
-const KNOWN_ACTIONS: [&str; 14] = [
+const KNOWN_ACTIONS: [&str; 17] = [
     "ValidateLogin",
     "AddClient",
     "GetClientsDetails",
@@ -48,6 +50,9 @@ const KNOWN_ACTIONS: [&str; 14] = [
     "GetInvoice",
     "GetPayMethods",
     "CapturePayment",
+    "CreateInvoice",
+    "UpdateInvoice",
+    "UpgradeProduct",
     "CreateSsoToken",
     "GetClientsProducts",
     "GetProducts",

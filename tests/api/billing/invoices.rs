@@ -260,7 +260,7 @@ async fn payment_methods_show_no_secrets() {
     assert_eq!(
         body,
         json!({ "items": [{ "id": 1, "type": "card", "brand": "Visa", "last_four": "4242", "expiry": "02/28",
-                           "description": null }] })
+                           "description": null, "is_default": true }] })
     );
     for secret in ["stripe", "remote", "token", "cus_", "pm_", "gateway"] {
         assert!(!text.to_lowercase().contains(secret), "{secret} in {text}");

@@ -265,3 +265,70 @@ async fn a_declined_card_is_a_402() {
         200
     );
 }
+
+/// Adds a card to WHMCS client 1 as an operator would (AddPayMethod), answering its pay method id.
+async fn add_card(app: &crate::helpers::TestApp, number: &str, default: bool) -> u64 {
+    use concierge::integrations::whmcs::param;
+    let answer: Value = app
+        .whmcs
+        .call(
+            "AddPayMethod",
+            &[
+                param("clientid", 1),
+                param("type", "CreditCard"),
+                param("card_number", number),
+                param("card_expiry", "0130"),
+                param("set_as_default", if default { "1" } else { "0" }),
+            ],
+        )
+        .await
+        .expect("AddPayMethod");
+    answer["paymethodid"].as_u64().expect("paymethodid")
+}
+
+#[tokio::test]
+async fn only_the_default_card_can_be_charged_because_whmcs_charges_no_other() {
+    let (app, token) = with_demo_customer().await;
+    let second = add_card(&app, "5555555555554444", false).await;
+
+    let methods = get_json(&app, &token, "/api/v1/billing/payment-methods").await;
+    let defaults: Vec<(u64, bool)> = methods["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|m| (m["id"].as_u64().expect("id"), m["is_default"] == true))
+        .collect();
+    assert_eq!(defaults, vec![(1, true), (second, false)]);
+
+    // Choosing the second card would have charged the default one: refused, nothing captured.
+    let chosen = json!({ "method": "stored", "pay_method_id": second });
+    let response = pay(&app, &token, "1002", Some("second-card"), chosen).await;
+    assert_eq!(response.status(), 422);
+    let body = problem(response).await;
+    assert_eq!(body["errors"][0]["field"], "pay_method_id");
+    assert_eq!(body["errors"][0]["code"], "not_default");
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 0);
+    let invoice = get_json(&app, &token, "/api/v1/billing/invoices/1002").await;
+    assert_ne!(invoice["status"], "paid");
+
+    let default = json!({ "method": "stored", "pay_method_id": 1 });
+    let response = pay(&app, &token, "1002", Some("default-card"), default).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 1);
+}
+
+#[tokio::test]
+async fn a_new_default_card_is_the_only_one_accepted() {
+    let (app, token) = with_demo_customer().await;
+    let new_default = add_card(&app, "4000056655665556", true).await;
+
+    let old = json!({ "method": "stored", "pay_method_id": 1 });
+    let response = pay(&app, &token, "1002", Some("old-default"), old).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(problem(response).await["errors"][0]["code"], "not_default");
+
+    let new = json!({ "method": "stored", "pay_method_id": new_default });
+    let response = pay(&app, &token, "1002", Some("new-default"), new).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 1);
+}

@@ -95,6 +95,7 @@ async fn top_ups_are_validated_before_anything_is_sent() {
     .await;
     assert_eq!(no_key.status(), 400);
     problem(no_key).await;
+    // Valid for Freebit, but past the line's monthly cap (30720 MB in the test settings): nothing charged.
     let largest = post_sim(
         &app,
         &token,
@@ -104,9 +105,11 @@ async fn top_ups_are_validated_before_anything_is_sent() {
         Some(json!({ "quota_mb": 512_000 })),
     )
     .await;
-    assert_eq!(largest.status(), 200);
+    assert_eq!(largest.status(), 409);
+    assert_eq!(problem(largest).await["code"], "top-up-limit-reached");
 
-    assert_eq!(app.sandbox().count_path(System::Freebit, "addSpec"), 1);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "addSpec"), 0);
+    assert_eq!(app.sandbox().whmcs_calls("CreateInvoice"), 0);
     app.stop().await;
 }
 
