@@ -3,6 +3,7 @@
 
 mod linking;
 mod profile;
+mod superseded;
 mod update;
 
 use concierge::integrations::whmcs::ClientRef;
