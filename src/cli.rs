@@ -187,6 +187,9 @@ async fn serve(settings: Settings, jobs_enabled: bool, http_enabled: bool) -> an
             state.settings.server.host,
             app.port()
         );
+        if let Some(port) = app.metrics_port() {
+            tracing::info!(port, listen = %state.settings.server.metrics_listen, "serving /metrics");
+        }
         Some(app)
     } else {
         None
