@@ -5,6 +5,7 @@ mod create;
 mod events;
 mod provisioning;
 mod read;
+mod streams;
 
 use reqwest::Response;
 use serde_json::{Value, json};
