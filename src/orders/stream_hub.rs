@@ -23,6 +23,8 @@ pub struct StreamHub {
     /// connection requests need.
     listener_pool: PgPool,
     listening: OnceCell<()>,
+    /// The runtime the process was built on: the listener must outlive any one HTTP worker's runtime.
+    runtime: Option<tokio::runtime::Handle>,
     state: Mutex<State>,
 }
 
@@ -83,6 +85,7 @@ impl StreamHub {
         Arc::new(Self {
             listener_pool,
             listening: OnceCell::new(),
+            runtime: tokio::runtime::Handle::try_current().ok(),
             state: Mutex::new(State::default()),
         })
     }
@@ -99,7 +102,11 @@ impl StreamHub {
         self.listening
             .get_or_try_init(|| async {
                 let listener = listen(&self.listener_pool).await?;
-                tokio::spawn(run(Arc::downgrade(self), listener));
+                let task = run(Arc::downgrade(self), listener);
+                match &self.runtime {
+                    Some(runtime) => drop(runtime.spawn(task)),
+                    None => drop(tokio::spawn(task)),
+                }
                 anyhow::Ok(())
             })
             .await?;
