@@ -24,12 +24,52 @@ pub struct Application {
     metrics: Option<MetricsListener>,
 }
 
-/// `/metrics` on its own listener, with the task that refreshes its gauges; both end with the API.
-struct MetricsListener {
+/// `/metrics` on its own listener (`server.metrics_listen`), with the task that refreshes its gauges. The API
+/// process runs it beside the API ([`Application`]); a `worker` process runs it alone.
+pub struct MetricsListener {
     port: u16,
     server: Server,
     refresh: Duration,
     state: AppState,
+}
+
+impl MetricsListener {
+    /// Binds the metrics listener, unless `server.metrics_listen` is empty.
+    pub fn bind(state: &AppState) -> anyhow::Result<Option<Self>> {
+        let Some(address) = state.settings.server.metrics_address() else {
+            return Ok(None);
+        };
+        let listener = TcpListener::bind(address)
+            .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {address}: {e}"))?;
+        Ok(Some(Self {
+            port: listener.local_addr()?.port(),
+            server: observability::metrics_server(listener, observability::metrics_handle()?)?,
+            refresh: Duration::from_millis(state.settings.server.metrics_refresh_ms),
+            state: state.clone(),
+        }))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves and refreshes until `stop` completes, then stops both.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) {
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let refresh = tokio::spawn(observability::refresh_gauges(
+            self.state.db.clone(),
+            self.state.cache.clone(),
+            self.refresh,
+            stopped,
+        ));
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        stop.await;
+        let _ = stopping.send(true);
+        handle.stop(false).await;
+        let _ = refresh.await;
+        let _ = server.await;
+    }
 }
 
 impl Application {
@@ -47,22 +87,7 @@ impl Application {
             anyhow::anyhow!("cannot listen on {}: {e}", state.settings.bind_address())
         })?;
         let port = listener.local_addr()?.port();
-        let metrics = match state.settings.server.metrics_address() {
-            Some(address) => {
-                let listener = TcpListener::bind(address)
-                    .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {address}: {e}"))?;
-                Some(MetricsListener {
-                    port: listener.local_addr()?.port(),
-                    server: observability::metrics_server(
-                        listener,
-                        observability::metrics_handle()?,
-                    )?,
-                    refresh: Duration::from_millis(state.settings.server.metrics_refresh_ms),
-                    state: state.clone(),
-                })
-            }
-            None => None,
-        };
+        let metrics = MetricsListener::bind(&state)?;
         let server = build_server(listener, state, Arc::new(extra_routes))?;
         Ok(Self {
             port,
@@ -86,20 +111,13 @@ impl Application {
         let Some(metrics) = self.metrics else {
             return self.server.await;
         };
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let refresh = tokio::spawn(observability::refresh_gauges(
-            metrics.state.db.clone(),
-            metrics.state.cache.clone(),
-            metrics.refresh,
-            stopped,
-        ));
-        let metrics_handle = metrics.server.handle();
-        let metrics_server = tokio::spawn(metrics.server);
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        let metrics = tokio::spawn(metrics.run_until(async {
+            let _ = finished.await;
+        }));
         let result = self.server.await;
-        let _ = stop.send(true);
-        metrics_handle.stop(false).await;
-        let _ = refresh.await;
-        let _ = metrics_server.await;
+        let _ = done.send(());
+        let _ = metrics.await;
         result
     }
 

@@ -183,3 +183,64 @@ async fn unmatched_paths_share_one_label() {
     assert!(text.contains(r#"route="unmatched",status="404""#));
     assert!(!text.contains(&unique));
 }
+
+/// A `concierge worker` process (no API) serves its queues' metrics on the metrics listener, and stops with
+/// it on SIGTERM.
+#[tokio::test]
+async fn a_worker_process_serves_metrics_on_its_own_listener() {
+    use std::process::{Command, Stdio};
+
+    use crate::helpers::{config_dir, database_url, empty_database, redis_url};
+
+    let database = empty_database().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_concierge"))
+        .arg("worker")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CONCIERGE_CONFIG_DIR", config_dir())
+        .env("CONCIERGE_ENV", "test")
+        .env("CONCIERGE__DATABASE__URL", database_url(&database))
+        .env("CONCIERGE__REDIS__URL", redis_url())
+        .env(
+            "CONCIERGE__SERVER__METRICS_LISTEN",
+            format!("127.0.0.1:{port}"),
+        )
+        .env("CONCIERGE__SERVER__METRICS_REFRESH_MS", "200")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+
+    let text = eventually(30, "the worker's metrics", || {
+        let client = client.clone();
+        async move {
+            let response = client
+                .get(format!("http://127.0.0.1:{port}/metrics"))
+                .send()
+                .await
+                .ok()?;
+            let text = response.text().await.ok()?;
+            text.contains("outbox_pending").then_some(text)
+        }
+    })
+    .await;
+    assert!(text.contains("db_pool_connections"), "{text}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = eventually(30, "the worker to exit", || {
+        let status = child.try_wait().unwrap();
+        async move { status }
+    })
+    .await;
+    assert!(status.success(), "exit status {status:?}");
+}
