@@ -3,6 +3,7 @@
 mod accounts;
 mod billing;
 mod faults;
+mod logs;
 mod orders;
 mod wire;
 

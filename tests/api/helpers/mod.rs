@@ -4,11 +4,13 @@
 
 mod app;
 mod database;
+mod logs;
 mod sandbox;
 
 pub use app::*;
 pub use concierge_sandbox::System;
 pub use database::*;
+pub use logs::LogCapture;
 pub use sandbox::*;
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `seconds`.

@@ -2,9 +2,6 @@
 //! percent-encoded in the query string, which reqwest's errors name, and Salesforce echoes a bad query's
 //! literals in its error message.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use concierge::errors::ApiError;
 use concierge::integrations::salesforce::{SalesforceClient, soql};
 use serde_json::Value;
@@ -13,42 +10,9 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{DATA, TOKEN_PATH, client_for, error_array, mount_token, token_body};
+use crate::helpers::LogCapture;
 
 const EMAIL: &str = "hanako.yamada+portal@example.com";
-
-/// Everything logged at any level while it is the thread's subscriber (the test runtime has one thread, so
-/// the client's own tasks log here too).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || logs.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 fn lookup() -> String {
     format!(
@@ -98,8 +62,8 @@ async fn client_with_instance(server: &MockServer, instance: &str) -> Salesforce
 async fn a_lookup_by_email_failing_in_transit_logs_neither_the_email_nor_its_encoded_form() {
     let server = MockServer::start().await;
     let client = client_with_instance(&server, &hanging_up_instance().await).await;
-    let logs = Logs::default();
-    let guard = logs.capture();
+    let logs = LogCapture::default();
+    let guard = logs.start();
 
     let error = client
         .query::<Value>(&lookup())
@@ -135,8 +99,8 @@ async fn a_salesforce_error_echoing_the_query_logs_none_of_its_literals() {
         .mount(&server)
         .await;
     let client = client_for(&server);
-    let logs = Logs::default();
-    let guard = logs.capture();
+    let logs = LogCapture::default();
+    let guard = logs.start();
 
     let error = client
         .query::<Value>(&lookup())
