@@ -10,7 +10,7 @@ use crate::cache::Cache;
 use crate::config::Settings;
 use crate::jobs::{JobsStatus, Runner};
 use crate::outbox::{Dispatcher, RedisStreamSink};
-use crate::startup::Application;
+use crate::startup::{Application, MetricsListener};
 use crate::state::AppState;
 use crate::{db, housekeeping, telemetry};
 
@@ -194,9 +194,23 @@ async fn serve(settings: Settings, jobs_enabled: bool, http_enabled: bool) -> an
             state.settings.server.host,
             app.port()
         );
+        if let Some(port) = app.metrics_port() {
+            tracing::info!(port, listen = %state.settings.server.metrics_listen, "serving /metrics");
+        }
         Some(app)
     } else {
         None
+    };
+    // A worker has no API, but its queues and outbox are what its metrics are about.
+    let worker_metrics = match &app {
+        Some(_) => None,
+        None => MetricsListener::bind(&state)?.map(|metrics| {
+            tracing::info!(port = metrics.port(), listen = %state.settings.server.metrics_listen, "serving /metrics");
+            let mut shutdown = shutdown_rx.clone();
+            tokio::spawn(metrics.run_until(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            }))
+        }),
     };
     let server_handle = app.as_ref().map(Application::handle);
     let server = tokio::spawn(async move {
@@ -230,6 +244,9 @@ async fn serve(settings: Settings, jobs_enabled: bool, http_enabled: bool) -> an
     }
     server.await??;
     background.await??;
+    if let Some(metrics) = worker_metrics {
+        metrics.await?;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -15,7 +15,7 @@ use crate::health;
                        Every error is an RFC 9457 problem document (`application/problem+json`)."
     ),
     paths(
-        health::live, health::ready, crate::operations::metrics, crate::operations::problem_type,
+        health::live, health::ready, crate::operations::problem_type,
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::sessions,
         auth::revoke_session, auth::me, auth::jwks, auth::change, auth::forgot, auth::reset, auth::verify, auth::resend, auth::verify_with_whmcs,
         auth::create_staff, auth::list_users, auth::update_staff,
@@ -39,7 +39,7 @@ use crate::health;
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "operations", description = "Health, readiness, metrics and API description"),
+        (name = "operations", description = "Health, readiness and API description"),
         (name = "auth", description = "Registration, sign-in, sessions with refresh-token rotation, passwords"),
         (name = "admin", description = "Staff accounts (admins only)")
     )

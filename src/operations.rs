@@ -1,17 +1,15 @@
-//! Operational routes: metrics, the API description, the docs page and the problem types.
+//! Operational routes on the public listener: the API description, the docs page and the problem types.
 
 use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_swagger_ui::{Config as SwaggerConfig, serve as serve_swagger_asset};
 
 use crate::errors::{ApiError, ErrorCode};
 use crate::http::{docs_headers, resource};
-use crate::state::AppState;
 
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
@@ -21,8 +19,8 @@ pub struct OpenApiJson(pub Arc<String>);
 
 /// Mounted at the root.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/metrics").route(web::get().to(metrics)))
-        .service(resource(OPENAPI_PATH).route(web::get().to(openapi_json)))
+    // `/metrics` is not here: it has a listener of its own (`observability::metrics_server`).
+    cfg.service(resource(OPENAPI_PATH).route(web::get().to(openapi_json)))
         .service(resource("/problems/{slug}").route(web::get().to(problem_type)))
         .service(resource("/docs").route(web::get().to(docs_redirect)))
         .service(
@@ -30,40 +28,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(docs_headers())
                 .route("/{tail:.*}", web::get().to(docs_asset)),
         );
-}
-
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain"))
-)]
-pub async fn metrics(
-    state: web::Data<AppState>,
-    handle: web::Data<PrometheusHandle>,
-) -> HttpResponse {
-    let pool = &state.db;
-    let idle = pool.num_idle() as f64;
-    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
-    metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(pool.size()) - idle);
-    metrics::gauge!("db_pool_connections", "state" => "max")
-        .set(f64::from(pool.options().get_max_connections()));
-    state.cache.record_pool_metrics();
-    // Queue figures need the database; a scrape still answers (with the last values) when it is down.
-    let refresh = async {
-        crate::jobs::record_queue_depth(pool).await?;
-        crate::outbox::record_pending_gauge(pool).await
-    };
-    match tokio::time::timeout(std::time::Duration::from_secs(2), refresh).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            tracing::debug!(error = %format!("{error:#}"), "metrics: queue figures unavailable")
-        }
-        Err(_) => tracing::debug!("metrics: queue figures timed out"),
-    }
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(handle.render())
 }
 
 async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
@@ -128,8 +92,17 @@ async fn docs_asset(
         .body(file.bytes.to_vec()))
 }
 
-pub fn swagger_config() -> SwaggerConfig<'static> {
+/// "Try it out" sends real requests with the reader's credentials from the docs page: useful against a
+/// development or test server, never offered against production.
+pub fn swagger_config(try_it_out: bool) -> SwaggerConfig<'static> {
     SwaggerConfig::new([OPENAPI_PATH])
         .validator_url("none")
-        .try_it_out_enabled(true)
+        .try_it_out_enabled(try_it_out)
+        .supported_submit_methods(if try_it_out {
+            vec![
+                "get", "put", "post", "delete", "options", "head", "patch", "trace",
+            ]
+        } else {
+            Vec::new()
+        })
 }

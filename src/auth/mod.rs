@@ -61,6 +61,21 @@ impl From<repo::UserRow> for AccountSummary {
     }
 }
 
+/// The PostgreSQL channel auth notifies when a session ends (`session:<id>`) or a user is disabled
+/// (`user:<id>`), for responses that outlive a request's session check (the order status stream).
+pub const SESSIONS_CHANNEL: &str = "auth_sessions";
+
+/// Whether the session still stands: not revoked or expired, its user not disabled.
+pub async fn session_active(
+    pool: &PgPool,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    Ok(repo::check_session(pool, session_id, user_id)
+        .await?
+        .is_some_and(|check| !check.revoked && !check.disabled))
+}
+
 /// The account with this id; `None` when it is gone.
 pub async fn account(pool: &PgPool, user_id: Uuid) -> Result<Option<AccountSummary>, sqlx::Error> {
     let mut conn = pool.acquire().await?;

@@ -87,6 +87,19 @@ pub struct ServerSettings {
     /// server). The client is the right-most address not in this list; a request from any other peer is
     /// taken at its peer address and its header ignored. Empty: nothing is trusted.
     pub trusted_proxies: Vec<crate::types::Cidr>,
+    /// Where `/metrics` is served, apart from the API (`ip:port`, loopback by default); empty for nowhere.
+    pub metrics_listen: String,
+    /// How often the gauges that need a query (queue depths, outbox backlog) and the pool gauges are
+    /// refreshed, in the background; a scrape only renders what was last recorded.
+    pub metrics_refresh_ms: u64,
+}
+
+impl ServerSettings {
+    /// The metrics listener's address, unless metrics are not served.
+    pub fn metrics_address(&self) -> Option<&str> {
+        let address = self.metrics_listen.trim();
+        (!address.is_empty()).then_some(address)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -448,6 +461,17 @@ impl Settings {
         }
         if self.server.request_timeout_ms == 0 {
             return fail("server.request_timeout_ms", "must be greater than zero");
+        }
+        if let Some(address) = self.server.metrics_address()
+            && address.parse::<std::net::SocketAddr>().is_err()
+        {
+            return fail(
+                "server.metrics_listen",
+                "must be an ip:port (e.g. 127.0.0.1:9464), or empty for no metrics listener",
+            );
+        }
+        if self.server.metrics_refresh_ms == 0 {
+            return fail("server.metrics_refresh_ms", "must be greater than zero");
         }
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be greater than zero");

@@ -147,6 +147,75 @@ pub struct Profile {
     pub link_status: LinkStatus,
     /// The latest profile change when it is not fully applied yet (or failed).
     pub pending_update: Option<ProfileUpdate>,
+    /// The systems that could not be read for this answer, with the fields they are the first source of.
+    /// Empty when both answered. Those fields hold the next source's value (or null) and may be out of date;
+    /// show them as unavailable and read the profile again later.
+    pub unavailable: Vec<UnavailableSource>,
+}
+
+/// A system of record behind the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileSystem {
+    Whmcs,
+    Salesforce,
+}
+
+/// A field of [`Profile`] that comes from a system of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileField {
+    FirstName,
+    LastName,
+    Email,
+    Phone,
+    Address,
+    Currency,
+    CustomerNumber,
+}
+
+impl ProfileSystem {
+    /// The fields this system is the first source of, by the precedence on this module.
+    pub fn fields(self) -> Vec<ProfileField> {
+        use ProfileField::*;
+        match self {
+            ProfileSystem::Whmcs => vec![Address, Currency],
+            ProfileSystem::Salesforce => vec![FirstName, LastName, Email, Phone, CustomerNumber],
+        }
+    }
+}
+
+/// Why a system's view is missing from the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnavailableReason {
+    /// Down, busy or too slow to answer: try again shortly.
+    Unavailable,
+    /// It answered with something the portal could not use.
+    Error,
+}
+
+/// A system that could not be read for this answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UnavailableSource {
+    pub system: ProfileSystem,
+    pub reason: UnavailableReason,
+    /// The profile fields this system is the first source of.
+    pub fields: Vec<ProfileField>,
+}
+
+impl UnavailableSource {
+    pub fn new(system: ProfileSystem, transient: bool) -> Self {
+        Self {
+            system,
+            reason: if transient {
+                UnavailableReason::Unavailable
+            } else {
+                UnavailableReason::Error
+            },
+            fields: system.fields(),
+        }
+    }
 }
 
 impl Profile {
@@ -163,28 +232,51 @@ impl Profile {
             customer_number: None,
             link_status: LinkStatus::Linking,
             pending_update: None,
+            unavailable: Vec::new(),
         }
     }
 
-    /// Merges both systems' views with the precedence documented on this module.
-    pub fn merge(account: PortalAccount, billing: BillingProfile, contact: ContactProfile) -> Self {
+    /// Merges both systems' views with the precedence documented on this module; a system that could not
+    /// be read (`None`) leaves its fields to the next source.
+    pub fn merge(
+        account: PortalAccount,
+        billing: Option<BillingProfile>,
+        contact: Option<ContactProfile>,
+    ) -> Self {
+        let (b_first, b_last, b_email, b_phone, b_address, currency) = match billing {
+            Some(b) => (
+                b.first_name,
+                b.last_name,
+                b.email,
+                b.phone,
+                b.address,
+                b.currency,
+            ),
+            None => (None, None, None, None, None, None),
+        };
+        let (c_first, c_last, c_email, c_phone, c_address, customer_number) = match contact {
+            Some(c) => (
+                c.first_name,
+                c.last_name,
+                c.email,
+                c.phone,
+                c.mailing_address,
+                c.customer_number,
+            ),
+            None => (None, None, None, None, None, None),
+        };
         Self {
             id: account.user_id,
-            email: contact.email.or(billing.email).unwrap_or(account.email),
-            first_name: contact
-                .first_name
-                .or(billing.first_name)
-                .unwrap_or(account.first_name),
-            last_name: contact
-                .last_name
-                .or(billing.last_name)
-                .unwrap_or(account.last_name),
-            phone: contact.phone.or(billing.phone),
-            address: billing.address.or(contact.mailing_address),
-            currency: billing.currency,
-            customer_number: contact.customer_number,
+            email: c_email.or(b_email).unwrap_or(account.email),
+            first_name: c_first.or(b_first).unwrap_or(account.first_name),
+            last_name: c_last.or(b_last).unwrap_or(account.last_name),
+            phone: c_phone.or(b_phone),
+            address: b_address.or(c_address),
+            currency,
+            customer_number,
             link_status: LinkStatus::Linked,
             pending_update: None,
+            unavailable: Vec::new(),
         }
     }
 }
@@ -269,7 +361,7 @@ mod tests {
             mailing_address: Some(address("Mailing city")),
             customer_number: Some("CN-1".into()),
         };
-        let profile = Profile::merge(account(), billing, contact);
+        let profile = Profile::merge(account(), Some(billing), Some(contact));
         assert_eq!(profile.first_name, "Crm");
         assert_eq!(profile.last_name, "Name");
         assert_eq!(profile.email, "billing@example.com");
@@ -280,6 +372,30 @@ mod tests {
         );
         assert_eq!(profile.currency.as_deref(), Some("JPY"));
         assert_eq!(profile.customer_number.as_deref(), Some("CN-1"));
+    }
+
+    #[test]
+    fn a_system_that_could_not_be_read_leaves_its_fields_to_the_next_source() {
+        let contact = ContactProfile {
+            contact_id: "003".into(),
+            first_name: Some("Crm".into()),
+            last_name: None,
+            email: None,
+            phone: None,
+            mailing_address: Some(address("Mailing city")),
+            customer_number: Some("CN-1".into()),
+        };
+        let profile = Profile::merge(account(), None, Some(contact));
+        assert_eq!(profile.first_name, "Crm");
+        assert_eq!(profile.email, "portal@example.com");
+        assert_eq!(
+            profile.address.map(|a| a.city).as_deref(),
+            Some("Mailing city")
+        );
+        assert_eq!(profile.currency, None);
+        let profile = Profile::merge(account(), None, None);
+        assert_eq!(profile.last_name, "Name");
+        assert_eq!(profile.customer_number, None);
     }
 
     #[test]

@@ -76,6 +76,7 @@ impl Customers {
     components(schemas(
         domain::Profile, domain::Address, LinkStatus, domain::ProfileUpdate, domain::SystemStatuses,
         domain::SystemUpdateStatus, domain::UpdateStatus, routes::UpdateProfileRequest, routes::AddressInput,
+        domain::UnavailableSource, domain::ProfileSystem, domain::ProfileField, domain::UnavailableReason,
     )),
     tags((name = "customers", description = "The signed-in customer's profile, merged from billing and CRM"))
 )]

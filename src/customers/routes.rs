@@ -6,13 +6,17 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::domain::{PortalAccount, Profile, ProfileUpdate, UpdateStatus};
+use super::domain::{
+    PortalAccount, Profile, ProfileSystem, ProfileUpdate, UnavailableSource, UpdateStatus,
+};
 use super::links::{LinkLookupError, links_for};
 use super::{CustomerError, Customers};
 use super::{repo, salesforce, service, validation, whmcs};
 use crate::auth::{self, Customer};
 use crate::errors::ApiError;
+use crate::integrations::ProviderError;
 use crate::state::AppState;
+use crate::telemetry::redact::scrub;
 
 /// `PATCH /me`. Every field is optional; send only what changes. Unknown fields are refused.
 // The body is read as JSON first (`validation::profile_change`), so a wrong type or an unknown field is a
@@ -76,16 +80,19 @@ async fn portal_account(
 }
 
 /// The customer's profile. While their billing and CRM records are still being set up it holds what the
-/// portal account knows, with `link_status: "linking"`.
+/// portal account knows, with `link_status: "linking"`. When one of WHMCS or Salesforce cannot be read the
+/// answer is still a 200 with what the other has: `unavailable` names the system and the fields it is the
+/// first source of. Only when both cannot be read is it a 503 (or 502), since nothing but the portal account
+/// would be left.
 #[utoipa::path(
     get, path = "/api/v1/me", tag = "customers", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The merged profile", body = Profile),
+        (status = 200, description = "The merged profile; `unavailable` lists a system that could not be read and its fields", body = Profile),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, response = crate::errors::responses::NotACustomer),
         (status = 409, response = crate::errors::responses::AccountLinking),
-        (status = 502, description = "WHMCS or Salesforce answered with an error or an unreadable record", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "WHMCS or Salesforce is unavailable; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 502, description = "Neither WHMCS nor Salesforce could be read, and neither is merely down", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Both WHMCS and Salesforce cannot be read, at least one being down; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %customer.0.user_id))]
@@ -100,17 +107,50 @@ pub async fn get_me(
         Err(LinkLookupError::Linking) => return Ok(web::Json(Profile::from_portal(account))),
         Err(error) => return Err(CustomerError::from(error).into()),
     };
-    let (billing, contact) = tokio::try_join!(
+    let (billing, contact) = tokio::join!(
         whmcs::fetch(&state.customers.whmcs, links.whmcs_client_id),
         salesforce::fetch(
             &state.customers.salesforce,
             &links.salesforce_account_id,
             &links.salesforce_contact_id
         ),
-    )?;
+    );
+    let (billing, contact) = match (billing, contact) {
+        // Nothing left but the portal account: say so rather than pass it off as the profile.
+        (Err(billing), Err(contact)) => {
+            let (shown, other) = if !billing.is_transient() && contact.is_transient() {
+                (contact, billing)
+            } else {
+                (billing, contact)
+            };
+            tracing::warn!(system = other.system(), error = %scrub(&other.to_string()), "provider call failed");
+            return Err(CustomerError::from(shown).into());
+        }
+        (billing, contact) => (billing, contact),
+    };
+    let mut unavailable = Vec::new();
+    let billing = readable(ProfileSystem::Whmcs, billing, &mut unavailable);
+    let contact = readable(ProfileSystem::Salesforce, contact, &mut unavailable);
     let mut profile = Profile::merge(account, billing, contact);
+    profile.unavailable = unavailable;
     profile.pending_update = repo::latest_unfinished(&state.db, user_id).await?;
     Ok(web::Json(profile))
+}
+
+/// A system's view, or its entry in the profile's `unavailable` list.
+fn readable<T>(
+    system: ProfileSystem,
+    result: Result<T, ProviderError>,
+    unavailable: &mut Vec<UnavailableSource>,
+) -> Option<T> {
+    match result {
+        Ok(view) => Some(view),
+        Err(error) => {
+            tracing::warn!(system = error.system(), error = %scrub(&error.to_string()), "provider call failed; answering a partial profile");
+            unavailable.push(UnavailableSource::new(system, error.is_transient()));
+            None
+        }
+    }
 }
 
 /// Changes the profile in WHMCS and Salesforce. 200 when both have the change; 202 when a system could not

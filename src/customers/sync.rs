@@ -4,7 +4,9 @@
 //! a [`SyncProfileUpdate`] job, then tries both systems at once. A system that could not be reached stays
 //! `pending` and the job retries it until it is applied; a system that refuses the change is `failed` and
 //! reported. A newer change of the same customer takes over what an older one still had pending (the newer
-//! values win field by field), so a late retry never overwrites a newer value with an older one.
+//! values win field by field), so a late retry never overwrites a newer value with an older one. Attempts
+//! of one customer's changes run one at a time, so an older change's call still in flight when a newer change
+//! is saved has ended before the newer one is written: the newer values are always the last to arrive.
 
 use std::time::Duration;
 
@@ -96,8 +98,9 @@ impl Attempt {
 /// Tries every system where `update` is pending, at once, and records what happened. Returns the update as
 /// it now stands. One attempt at a time claims the update (the retry job may come due while the request's
 /// own attempt still waits on a slow system) and acts on the statuses stored when it claims it, so a system
-/// is written once per attempt that finds it pending; while another attempt holds the claim this one does
-/// nothing and the update stays as stored. No database connection is held while the providers are called.
+/// is written once per attempt that finds it pending; while another attempt holds the claim (on this update
+/// or on another change of the same customer) this one does nothing and the update stays as stored, for the
+/// job to retry. No database connection is held while the providers are called.
 pub async fn attempt(customers: &Customers, update: StoredUpdate) -> anyhow::Result<StoredUpdate> {
     let Some(mut update) = repo::claim_update(&customers.db, update.id, ATTEMPT_LEASE).await?
     else {

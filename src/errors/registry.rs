@@ -98,6 +98,8 @@ error_codes! {
         "The idempotency key was already used with a different request";
     PaymentDeclined => "payment-declined", PAYMENT_REQUIRED, "The payment was declined";
     RateLimited => "rate-limited", TOO_MANY_REQUESTS, "Too many requests";
+    TooManyStreams => "too-many-streams", TOO_MANY_REQUESTS,
+        "Too many status streams are open for this account; close one before opening another";
     RequestTimeout => "request-timeout", GATEWAY_TIMEOUT, "The request took too long to process";
     ProviderError => "provider-error", BAD_GATEWAY, "An upstream system answered with an error";
     ProviderUnavailable => "provider-unavailable", SERVICE_UNAVAILABLE, "An upstream system is unavailable";

@@ -327,13 +327,13 @@ impl ProviderClient {
             let response = request
                 .send()
                 .await
-                .map_err(|error| self.transport_error(&error))?;
+                .map_err(|error| self.transport_error(error))?;
             let status = response.status();
             let headers = response.headers().clone();
             let body = response
                 .bytes()
                 .await
-                .map_err(|error| self.transport_error(&error))?;
+                .map_err(|error| self.transport_error(error))?;
             classify(RawResponse {
                 status,
                 headers,
@@ -352,7 +352,7 @@ impl ProviderClient {
         outcome
     }
 
-    fn transport_error(&self, error: &reqwest::Error) -> ProviderError {
+    fn transport_error(&self, error: reqwest::Error) -> ProviderError {
         let reason = if error.is_timeout() {
             "timed out".to_owned()
         } else if error.is_connect() {
@@ -361,7 +361,17 @@ impl ProviderClient {
             // A body cut short mid-transfer: the connection failed, the next attempt may not.
             "incomplete response body".to_owned()
         } else {
-            format!("transport error: {error}")
+            // reqwest names the URL, whose query string may hold personal data (a SOQL lookup by e-mail):
+            // keep the error and its causes, never the URL.
+            let error = error.without_url();
+            let mut reason = format!("transport error: {error}");
+            let mut cause = std::error::Error::source(&error);
+            while let Some(inner) = cause {
+                reason.push_str(": ");
+                reason.push_str(&inner.to_string());
+                cause = inner.source();
+            }
+            redact::scrub(&reason)
         };
         ProviderError::Unavailable {
             system: self.system,

@@ -1,6 +1,10 @@
 //! Prometheus metrics. The `metrics` facade is process-wide by design, so the recorder is installed once and
 //! every app in the process (tests run several) renders the same registry.
 
+mod listener;
+
+pub use listener::{metrics_server, refresh_gauges};
+
 use std::sync::OnceLock;
 use std::time::Duration;
 

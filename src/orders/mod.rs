@@ -4,7 +4,8 @@
 //!
 //! `domain` holds the provider-agnostic types; `salesforce` the CRM records and mappers; `repo` the tables;
 //! `service` places an order; `provision` is the provisioning job and `trigger` the Salesforce event that
-//! starts it; `routes` (with `routes::stream`, the SSE status stream) is the HTTP surface.
+//! starts it; `routes` (with `routes::stream`, the SSE status stream, fed by `stream_hub`'s one listener per
+//! process) is the HTTP surface.
 
 mod domain;
 mod error;
@@ -13,6 +14,7 @@ mod repo;
 mod routes;
 mod salesforce;
 mod service;
+mod stream_hub;
 mod trigger;
 
 #[cfg(test)]
@@ -45,6 +47,8 @@ pub struct Orders {
     whmcs: WhmcsClient,
     freebit: FreebitClient,
     catalog: Catalog,
+    /// The process's one listener for every order status stream it serves.
+    streams: std::sync::Arc<stream_hub::StreamHub>,
 }
 
 impl Orders {
@@ -57,6 +61,7 @@ impl Orders {
         catalog: Catalog,
     ) -> Self {
         Self {
+            streams: stream_hub::StreamHub::new(&db),
             db,
             jobs: jobs.clone(),
             salesforce,
@@ -64,6 +69,12 @@ impl Orders {
             freebit,
             catalog,
         }
+    }
+}
+
+impl Orders {
+    fn streams(&self) -> &std::sync::Arc<stream_hub::StreamHub> {
+        &self.streams
     }
 }
 

@@ -1,4 +1,3 @@
-use std::collections::HashSet;
 use std::time::Duration;
 
 use rand::Rng;
@@ -55,18 +54,28 @@ impl<S: EventSink> Dispatcher<S> {
         }
     }
 
-    /// Claims one batch of due events, delivers them, and records each outcome. The rows stay locked until
-    /// the outcome is committed, so no other dispatcher can deliver them meanwhile.
+    /// Claims one batch of due events, delivers them, and records each outcome, in one transaction.
+    ///
+    /// An aggregate's events go out strictly in `seq` order, across batches and dispatchers: only an
+    /// aggregate's head (its oldest event not yet delivered, `dead` ones included) can be claimed, and the
+    /// head's row lock is the claim on the whole aggregate. While one dispatcher holds it, every other sees the
+    /// head still pending, so none of the aggregate's later events is a head for them; the holder then
+    /// delivers the events that follow the head until one fails, is not due, or the batch is full. A failed
+    /// head stays the head (with its back-off), so its aggregate waits while other aggregates go on.
     pub async fn dispatch_batch(&self) -> anyhow::Result<DispatchReport> {
         let mut tx = self.pool.begin().await?;
-        let events = sqlx::query_as!(
+        let heads = sqlx::query_as!(
             OutboxEvent,
-            "SELECT id, topic, aggregate_type, aggregate_id, payload, attempts, created_at
-             FROM outbox_events
-             WHERE status = 'pending' AND next_attempt_at <= now()
-             ORDER BY next_attempt_at, id
+            "SELECT e.id, e.topic, e.aggregate_type, e.aggregate_id, e.payload, e.attempts, e.created_at, e.seq
+             FROM outbox_events e
+             WHERE e.status = 'pending' AND e.next_attempt_at <= now()
+               AND NOT EXISTS (
+                   SELECT 1 FROM outbox_events earlier
+                   WHERE earlier.aggregate_type = e.aggregate_type AND earlier.aggregate_id = e.aggregate_id
+                     AND earlier.status IN ('pending', 'dead') AND earlier.seq < e.seq)
+             ORDER BY e.seq
              LIMIT $1
-             FOR UPDATE SKIP LOCKED",
+             FOR UPDATE OF e SKIP LOCKED",
             self.settings.batch_size,
         )
         .fetch_all(&mut *tx)
@@ -74,47 +83,56 @@ impl<S: EventSink> Dispatcher<S> {
 
         let mut report = DispatchReport::default();
         let mut delivered: Vec<Uuid> = Vec::new();
-        // Events of one aggregate go out in order: after a failure, its later events wait for the retry.
-        let mut blocked: HashSet<(String, String)> = HashSet::new();
-        for event in &events {
-            let aggregate = (event.aggregate_type.clone(), event.aggregate_id.clone());
-            if blocked.contains(&aggregate) {
-                continue;
+        let mut owned = Vec::new();
+        for head in heads {
+            if self.deliver(&mut tx, &head, &mut report).await? {
+                delivered.push(head.id);
+                owned.push(head);
             }
-            match self.sink.deliver(event).await {
-                Ok(()) => delivered.push(event.id),
-                Err(error) => {
-                    blocked.insert(aggregate);
-                    let attempts = event.attempts + 1;
-                    let dead = attempts >= self.settings.max_attempts;
-                    let delay = self.backoff(attempts);
-                    let message = crate::telemetry::redact::scrub(&format!("{error:#}"));
-                    sqlx::query!(
-                        "UPDATE outbox_events
-                         SET attempts = $2, last_error = $3,
-                             status = CASE WHEN $4 THEN 'dead' ELSE 'pending' END,
-                             next_attempt_at = now() + $5 * interval '1 millisecond'
-                         WHERE id = $1",
-                        event.id,
-                        attempts,
-                        message,
-                        dead,
-                        delay.as_millis() as f64,
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                    if dead {
-                        report.dead += 1;
-                        metrics::counter!("outbox_deliveries_total", "outcome" => "dead")
-                            .increment(1);
-                        tracing::error!(event_id = %event.id, topic = %event.topic, error = %message, "outbox event is dead");
-                    } else {
-                        report.failed += 1;
-                        metrics::counter!("outbox_deliveries_total", "outcome" => "failed")
-                            .increment(1);
-                        tracing::warn!(event_id = %event.id, topic = %event.topic, error = %message, "outbox delivery failed");
-                    }
+        }
+        // Every head is delivered before any follower, so one long aggregate cannot hold others' heads locked.
+        let mut budget = usize::try_from(self.settings.batch_size)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(report.failed + report.dead + delivered.len());
+        for head in owned {
+            if budget == 0 {
+                break;
+            }
+            // The head is ours until commit, so what follows it in its aggregate is too.
+            let followers = sqlx::query!(
+                r#"SELECT id, topic, aggregate_type, aggregate_id, payload, attempts, created_at, seq,
+                          (status = 'pending' AND next_attempt_at <= now()) AS "ready!"
+                   FROM outbox_events
+                   WHERE aggregate_type = $1 AND aggregate_id = $2 AND status IN ('pending', 'dead') AND seq > $3
+                   ORDER BY seq
+                   LIMIT $4
+                   FOR UPDATE"#,
+                head.aggregate_type,
+                head.aggregate_id,
+                head.seq,
+                i64::try_from(budget).unwrap_or(i64::MAX),
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in followers {
+                if !row.ready {
+                    break;
                 }
+                budget = budget.saturating_sub(1);
+                let event = OutboxEvent {
+                    id: row.id,
+                    topic: row.topic,
+                    aggregate_type: row.aggregate_type,
+                    aggregate_id: row.aggregate_id,
+                    payload: row.payload,
+                    attempts: row.attempts,
+                    created_at: row.created_at,
+                    seq: row.seq,
+                };
+                if !self.deliver(&mut tx, &event, &mut report).await? {
+                    break;
+                }
+                delivered.push(event.id);
             }
         }
         if !delivered.is_empty() {
@@ -132,6 +150,47 @@ impl<S: EventSink> Dispatcher<S> {
         metrics::counter!("outbox_deliveries_total", "outcome" => "delivered")
             .increment(report.delivered as u64);
         Ok(report)
+    }
+
+    /// Hands `event` to the sink; on failure records the retry (or its death) and answers false, which ends
+    /// the aggregate's turn in this batch.
+    async fn deliver(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        event: &OutboxEvent,
+        report: &mut DispatchReport,
+    ) -> anyhow::Result<bool> {
+        let Err(error) = self.sink.deliver(event).await else {
+            return Ok(true);
+        };
+        let attempts = event.attempts + 1;
+        let dead = attempts >= self.settings.max_attempts;
+        let delay = self.backoff(attempts);
+        let message = crate::telemetry::redact::scrub(&format!("{error:#}"));
+        sqlx::query!(
+            "UPDATE outbox_events
+             SET attempts = $2, last_error = $3,
+                 status = CASE WHEN $4 THEN 'dead' ELSE 'pending' END,
+                 next_attempt_at = now() + $5 * interval '1 millisecond'
+             WHERE id = $1",
+            event.id,
+            attempts,
+            message,
+            dead,
+            delay.as_millis() as f64,
+        )
+        .execute(&mut *tx)
+        .await?;
+        if dead {
+            report.dead += 1;
+            metrics::counter!("outbox_deliveries_total", "outcome" => "dead").increment(1);
+            tracing::error!(event_id = %event.id, topic = %event.topic, error = %message, "outbox event is dead; its aggregate's later events wait");
+        } else {
+            report.failed += 1;
+            metrics::counter!("outbox_deliveries_total", "outcome" => "failed").increment(1);
+            tracing::warn!(event_id = %event.id, topic = %event.topic, error = %message, "outbox delivery failed");
+        }
+        Ok(false)
     }
 
     fn backoff(&self, attempts: i32) -> Duration {

@@ -1,6 +1,7 @@
 //! The transactional outbox. A context records an event with [`record`] inside the transaction of the change
 //! it describes; the [`Dispatcher`] later delivers it at least once. Rows are claimed with
-//! `FOR UPDATE SKIP LOCKED`, so any number of dispatchers (one per replica) deliver each row once.
+//! `FOR UPDATE SKIP LOCKED`, so any number of dispatchers (one per replica) deliver each row once, and only an
+//! aggregate's oldest undelivered event can be claimed, so an aggregate's events go out in order.
 
 mod dispatcher;
 mod sink;
@@ -31,6 +32,8 @@ pub struct OutboxEvent {
     pub payload: serde_json::Value,
     pub attempts: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The order of recording; an aggregate's events are delivered in this order.
+    pub seq: i64,
 }
 
 /// Writes the event on the caller's connection; pass the transaction of the business change.

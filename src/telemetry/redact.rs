@@ -50,6 +50,8 @@ pub fn scrub(text: &str) -> String {
         let masked = if hide_next && !trimmed.is_empty() {
             hide_next = false;
             "[redacted]".to_owned()
+        } else if let Some(stripped) = strip_url_query(trimmed) {
+            stripped
         } else if lower == "bearer" || lower == "basic" {
             // The credential follows the scheme.
             hide_next = true;
@@ -91,9 +93,54 @@ fn mask_assignment(word: &str) -> Option<String> {
         .then(|| format!("{}=[redacted]", key))
 }
 
+/// `https://host/path?q=…` → `https://host/path?[redacted]`: a query string may carry anything (a SOQL
+/// query with an e-mail in it, percent-encoded).
+fn strip_url_query(word: &str) -> Option<String> {
+    let start = word.find("://")?;
+    let query = start + word[start..].find('?')?;
+    let closing = if word.ends_with(')') { ")" } else { "" };
+    Some(format!("{}?[redacted]{closing}", &word[..query]))
+}
+
 fn looks_like_email(word: &str) -> bool {
+    // Percent-encoded (`jane%40example.com`), as in a query string or a form body.
+    let lower = word.to_ascii_lowercase();
+    let word = if lower.contains("%40") {
+        lower.replace("%40", "@")
+    } else {
+        lower
+    };
     word.split_once('@')
         .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+}
+
+/// Masks every single-quoted literal of SOQL (or of a provider message echoing it): `Email = 'jane@x.jp'` →
+/// `Email = '***'`. Field and object names stay, so the text still tells what the query did.
+pub fn soql_literals(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_literal = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_literal {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '\'' {
+                in_literal = false;
+                out.push_str("***'");
+            }
+            continue;
+        }
+        out.push(c);
+        if c == '\'' {
+            in_literal = true;
+        }
+    }
+    if in_literal {
+        out.push_str("***");
+    }
+    out
 }
 
 fn looks_like_phone(word: &str) -> bool {
@@ -226,6 +273,32 @@ mod tests {
         assert!(!scrubbed.contains("abc.def.ghi"), "{scrubbed}");
         assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
         assert!(scrubbed.contains("example.com"), "{scrubbed}");
+    }
+
+    #[test]
+    fn scrub_hides_query_strings_and_percent_encoded_emails() {
+        let text = "error sending request for url (https://sf.example/services/data/v60.0/query?q=SELECT+Id+FROM+Contact+WHERE+Email+%3D+%27jane%40example.com%27) and jane%40example.com";
+        let scrubbed = scrub(text);
+        assert!(!scrubbed.contains("jane"), "{scrubbed}");
+        assert!(!scrubbed.contains("%40"), "{scrubbed}");
+        assert!(
+            scrubbed.contains("https://sf.example/services/data/v60.0/query?[redacted])"),
+            "{scrubbed}"
+        );
+    }
+
+    #[test]
+    fn soql_literals_are_masked_and_names_kept() {
+        assert_eq!(
+            soql_literals(
+                "SELECT Id FROM Contact WHERE Email = 'jane@example.com' AND LastName = 'O\\'Neil'"
+            ),
+            "SELECT Id FROM Contact WHERE Email = '***' AND LastName = '***'"
+        );
+        assert_eq!(
+            soql_literals("unexpected token: 'jane"),
+            "unexpected token: '***"
+        );
     }
 
     #[test]

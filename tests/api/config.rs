@@ -76,6 +76,37 @@ fn an_invalid_value_is_rejected_and_named() {
 }
 
 #[test]
+fn the_metrics_listener_is_on_loopback_by_default_and_must_be_an_address() {
+    let development = load(Environment::Development, &[]).unwrap();
+    let address: std::net::SocketAddr = development
+        .server
+        .metrics_address()
+        .expect("a metrics listener outside tests")
+        .parse()
+        .unwrap();
+    assert!(address.ip().is_loopback(), "{address}");
+    assert_ne!(
+        address.port(),
+        development.server.port,
+        "apart from the API"
+    );
+    assert_eq!(
+        load(Environment::Test, &[])
+            .unwrap()
+            .server
+            .metrics_address(),
+        None
+    );
+
+    for bad in ["localhost", "0.0.0.0", "metrics:9464"] {
+        let error = load(Environment::Test, &[("server.metrics_listen", bad)]).unwrap_err();
+        assert!(error.contains("server.metrics_listen"), "{bad}: {error}");
+    }
+    let error = load(Environment::Test, &[("server.metrics_refresh_ms", "0")]).unwrap_err();
+    assert!(error.contains("server.metrics_refresh_ms"), "{error}");
+}
+
+#[test]
 fn wildcard_cors_origins_are_refused() {
     let figment = Settings::figment(&config_dir(), Environment::Test)
         .unwrap()

@@ -4,6 +4,7 @@
 mod linking;
 mod linking_once;
 mod profile;
+mod superseded;
 mod update;
 
 use concierge::integrations::whmcs::ClientRef;

@@ -6,6 +6,7 @@ mod auth;
 mod composite;
 mod errors;
 mod events;
+mod logs;
 mod query;
 mod replay;
 mod sobjects;

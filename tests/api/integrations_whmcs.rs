@@ -4,6 +4,7 @@ mod accounts;
 mod billing;
 mod charges;
 mod faults;
+mod logs;
 mod orders;
 mod wire;
 

@@ -1,6 +1,8 @@
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use concierge::config::Environment;
+
+use crate::helpers::{TestOptions, spawn_app, spawn_app_with};
 
 fn committed_document() -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
@@ -32,14 +34,13 @@ async fn the_document_describes_the_problem_format_and_operational_routes() {
     let document = concierge::openapi::document();
     let json = serde_json::to_value(&document).unwrap();
 
-    for path in [
-        "/health/live",
-        "/health/ready",
-        "/metrics",
-        "/problems/{slug}",
-    ] {
+    for path in ["/health/live", "/health/ready", "/problems/{slug}"] {
         assert!(json["paths"].get(path).is_some(), "{path} missing");
     }
+    assert!(
+        json["paths"].get("/metrics").is_none(),
+        "/metrics is on its own listener, not part of the API"
+    );
     assert!(json["components"]["schemas"].get("Problem").is_some());
 }
 
@@ -233,4 +234,52 @@ fn every_reference_in_the_document_resolves() {
         })
         .collect();
     assert!(dangling.is_empty(), "{dangling:?}");
+}
+
+async fn swagger_initializer(environment: Option<Environment>) -> String {
+    let app = spawn_app_with(TestOptions {
+        configure: Box::new(move |settings| {
+            if let Some(environment) = environment {
+                settings.environment = environment;
+            }
+        }),
+        ..Default::default()
+    })
+    .await;
+    let response = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// Swagger UI's config as the initializer embeds it, without whitespace.
+fn compact(initializer: &str) -> String {
+    initializer.split_whitespace().collect()
+}
+
+#[tokio::test]
+async fn the_docs_page_offers_try_it_out_outside_production() {
+    let initializer = compact(&swagger_initializer(None).await);
+
+    assert!(
+        initializer.contains(r#""tryItOutEnabled":true"#),
+        "{initializer}"
+    );
+    assert!(
+        initializer.contains(r#""supportedSubmitMethods":["get","#),
+        "{initializer}"
+    );
+}
+
+#[tokio::test]
+async fn the_docs_page_has_no_try_it_out_in_production() {
+    let initializer = compact(&swagger_initializer(Some(Environment::Production)).await);
+
+    assert!(
+        initializer.contains(r#""tryItOutEnabled":false"#),
+        "{initializer}"
+    );
+    assert!(
+        initializer.contains(r#""supportedSubmitMethods":[]"#),
+        "no method may be sent from the page: {initializer}"
+    );
 }

@@ -7,6 +7,7 @@ mod events;
 mod exactly_once;
 mod provisioning;
 mod read;
+mod streams;
 
 use reqwest::Response;
 use serde_json::{Value, json};

@@ -1,3 +1,5 @@
+mod ordering;
+
 use std::collections::HashSet;
 
 use concierge::cache::Cache;

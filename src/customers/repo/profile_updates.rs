@@ -158,22 +158,42 @@ pub async fn latest_unfinished(
 }
 
 /// Claims the update for one attempt until `lease` has passed, returning it as stored now; `None` while
-/// another attempt holds it (or when it is gone). The claim ends with [`save_update`].
+/// another attempt holds it or any other change of the same customer (or when it is gone). The claim ends with
+/// [`save_update`].
+///
+/// One attempt per customer at a time is what keeps an older change from landing last: an attempt that
+/// finds a newer change superseding it may still have its provider calls in flight, and the newer change is
+/// written only after those calls have ended, so the newer values are the last a system receives. The lease
+/// outlasts a provider call with its retries, so a call cannot still be in flight when its lease runs out.
 pub async fn claim_update(
     pool: &PgPool,
     id: Uuid,
     lease: std::time::Duration,
 ) -> anyhow::Result<Option<StoredUpdate>> {
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let mut tx = pool.begin().await?;
+    let Some(user_id) =
+        sqlx::query_scalar!("SELECT user_id FROM profile_updates WHERE id = $1", id)
+            .fetch_optional(&mut *tx)
+            .await?
+    else {
+        return Ok(None);
+    };
+    // The same lock that orders recording, so two claims of one customer are decided one after the other.
+    lock_customer_updates(&mut tx, user_id).await?;
     let row = sqlx::query!(
         "UPDATE profile_updates SET attempt_until = now() + make_interval(secs => $2::bigint / 1000.0)
-         WHERE id = $1 AND (attempt_until IS NULL OR attempt_until < now())
+         WHERE id = $1 AND NOT EXISTS (
+             SELECT 1 FROM profile_updates other
+             WHERE other.user_id = $3 AND other.attempt_until >= now())
          RETURNING id, changes, whmcs_client_id, salesforce_contact_id, whmcs_status, salesforce_status",
         id,
         lease_ms,
+        user_id,
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     row.map(|row| {
         Ok(StoredUpdate {
             id: row.id,

@@ -125,12 +125,13 @@ pub(super) fn classify(
 }
 
 /// Builds the rejection for an error array found anywhere (a response, a composite subresponse, a save
-/// result). Messages are scrubbed: they echo field values, which may be personal data.
+/// result). Messages are scrubbed: they echo field values, which may be personal data, and a query error
+/// (`MALFORMED_QUERY`, `INVALID_FIELD`) echoes the SOQL with its literals, so those are masked too.
 pub(super) fn rejection(status: Option<u16>, errors: Vec<SalesforceApiError>) -> ProviderError {
     let errors: Vec<SalesforceApiError> = errors
         .into_iter()
         .map(|entry| SalesforceApiError {
-            message: redact::scrub(&entry.message),
+            message: redact::scrub(&redact::soql_literals(&entry.message)),
             ..entry
         })
         .collect();

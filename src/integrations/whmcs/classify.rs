@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::SYSTEM;
 use crate::integrations::{ProviderError, RawResponse, classify_by_status};
+use crate::telemetry::redact;
 
 /// Messages meaning our credentials (or the address we call from) were refused.
 const AUTH_MESSAGES: [&str; 4] = [
@@ -77,15 +78,24 @@ pub(super) fn classify(response: RawResponse) -> Result<RawResponse, ProviderErr
         Outcome::Error(message) if credentials_refused || is_auth_message(&message) => {
             Err(ProviderError::Auth {
                 system: SYSTEM,
-                message,
+                message: redact::scrub(&message),
             })
         }
-        Outcome::Error(message) => Err(ProviderError::rejected(
-            SYSTEM,
-            Some(status),
-            error_code(&message),
-            message,
-        )),
+        // The message may echo what was sent (an e-mail, a phone number), and errors end up in logs: the
+        // code is made of the words before the first masked one.
+        Outcome::Error(message) => {
+            let message = redact::scrub(&message);
+            let unmasked: Vec<&str> = message
+                .split_whitespace()
+                .take_while(|word| !word.contains('*') && !word.contains("[redacted]"))
+                .collect();
+            Err(ProviderError::rejected(
+                SYSTEM,
+                Some(status),
+                error_code(&unmasked.join(" ")),
+                message,
+            ))
+        }
         Outcome::Success | Outcome::Unknown if !response.status.is_success() => {
             classify_by_status(SYSTEM, response)
         }

@@ -1,6 +1,9 @@
 //! `GET /api/v1/orders/{id}/events`: the order's status changes as Server-Sent Events. The history is sent
-//! first, then the `order_events` table is polled every [`POLL_INTERVAL`], so a change made by any replica
-//! reaches every stream; the stream ends after a final status (`active` or `failed`).
+//! first; after that the stream sleeps until the process's one listener ([`crate::orders::stream_hub`])
+//! says the order has new events (written by any replica) and reads them then, so an idle stream costs no
+//! queries. It ends after a final status (`active` or `failed`), when its session ends (logout, a password
+//! change, a disabled user: the client's reconnect then gets a 401), or after [`MAX_LIFETIME`]. One user
+//! holds at most `MAX_STREAMS_PER_USER` streams per replica; beyond that it is a 429 problem.
 
 use std::time::Duration;
 
@@ -12,13 +15,13 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::auth::Customer;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, ErrorCode};
 use crate::orders::domain::OrderEvent;
 use crate::orders::repo;
+use crate::orders::stream_hub::{MAX_STREAMS_PER_USER, Subscription};
 use crate::state::AppState;
 use crate::types::{OrderId, PathId};
 
-pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// A comment line this often keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// A stream ends after this long even without a final status; the client reconnects with `Last-Event-ID`.
@@ -27,9 +30,14 @@ const MAX_LIFETIME: Duration = Duration::from_secs(600);
 struct Cursor {
     pool: PgPool,
     order_id: Uuid,
+    user_id: Uuid,
+    session_id: Uuid,
+    subscription: Subscription,
     after: i64,
+    /// Whether events may have arrived since the last read (true at first, for the history).
+    unread: bool,
     finished: bool,
-    started: Instant,
+    deadline: Instant,
     last_sent: Instant,
 }
 
@@ -47,33 +55,57 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Bytes, actix_web::Erro
         return None;
     }
     loop {
-        match repo::events_after(&cursor.pool, cursor.order_id, cursor.after).await {
-            Ok(events) if !events.is_empty() => {
-                let mut chunk = Vec::new();
-                for event in &events {
-                    chunk.extend_from_slice(&frame(event));
-                    cursor.after = event.sequence;
-                    if event.status.is_final() {
-                        cursor.finished = true;
-                        break;
+        if cursor.unread {
+            cursor.unread = false;
+            match repo::events_after(&cursor.pool, cursor.order_id, cursor.after).await {
+                Ok(events) if !events.is_empty() => {
+                    let mut chunk = Vec::new();
+                    for event in &events {
+                        chunk.extend_from_slice(&frame(event));
+                        cursor.after = event.sequence;
+                        if event.status.is_final() {
+                            cursor.finished = true;
+                            break;
+                        }
+                    }
+                    cursor.last_sent = Instant::now();
+                    return Some((Ok(Bytes::from(chunk)), cursor));
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    // Ends the stream: the client reconnects with Last-Event-ID and misses nothing.
+                    tracing::warn!(%error, order_id = %cursor.order_id, "order stream: reading events failed");
+                    return None;
+                }
+            }
+        }
+        let keep_alive = cursor.last_sent + KEEP_ALIVE;
+        tokio::select! {
+            changed = cursor.subscription.order.changed() => {
+                if changed.is_err() {
+                    return None;
+                }
+                cursor.unread = true;
+            }
+            changed = cursor.subscription.session.changed() => {
+                if changed.is_err() {
+                    return None;
+                }
+                match crate::auth::session_active(&cursor.pool, cursor.session_id, cursor.user_id).await {
+                    Ok(true) => {}
+                    Ok(false) => return None,
+                    Err(error) => {
+                        tracing::warn!(%error, "order stream: checking the session failed; ending the stream");
+                        return None;
                     }
                 }
+            }
+            _ = tokio::time::sleep_until(keep_alive) => {
                 cursor.last_sent = Instant::now();
-                return Some((Ok(Bytes::from(chunk)), cursor));
+                return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), cursor));
             }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, order_id = %cursor.order_id, "order stream: reading events failed");
-            }
+            _ = tokio::time::sleep_until(cursor.deadline) => return None,
         }
-        if cursor.started.elapsed() >= MAX_LIFETIME {
-            return None;
-        }
-        if cursor.last_sent.elapsed() >= KEEP_ALIVE {
-            cursor.last_sent = Instant::now();
-            return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), cursor));
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
     }
 }
 
@@ -88,7 +120,9 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Bytes, actix_web::Erro
             the history first; the stream ends after `active` or `failed`", body = OrderEvent, content_type = "text/event-stream"),
         (status = 400, response = crate::errors::responses::InvalidOrderId),
         (status = 401, response = crate::errors::responses::Unauthorized),
-        (status = 404, response = crate::errors::responses::OrderNotFound)
+        (status = 404, response = crate::errors::responses::OrderNotFound),
+        (status = 429, description = "The account already has the most status streams it may hold open (`too-many-streams`)",
+         body = crate::errors::Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn order_events(
@@ -107,13 +141,31 @@ pub async fn order_events(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<i64>().ok())
         .unwrap_or(0);
+    let user = &customer.0;
+    let subscription = state
+        .orders
+        .streams()
+        .subscribe(user.user_id, user.session_id, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::TooManyStreams)
+                .with_detail(format!(
+                    "At most {MAX_STREAMS_PER_USER} status streams may be open at once; close one first."
+                ))
+                .with_retry_after(KEEP_ALIVE.as_secs())
+        })?;
     let now = Instant::now();
     let cursor = Cursor {
         pool: state.db.clone(),
         order_id: id,
+        user_id: user.user_id,
+        session_id: user.session_id,
+        subscription,
         after,
+        unread: true,
         finished: false,
-        started: now,
+        deadline: now + MAX_LIFETIME,
         last_sent: now,
     };
     let stream = futures::stream::unfold(cursor, next_chunk);

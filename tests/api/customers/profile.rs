@@ -27,6 +27,7 @@ async fn the_demo_customer_sees_their_profile_merged_from_both_systems() {
     assert_eq!(profile["customer_number"], demo.customer_number);
     assert_eq!(profile["link_status"], "linked");
     assert_eq!(profile["pending_update"], Value::Null);
+    assert_eq!(profile["unavailable"], json!([]));
     assert!(profile["id"].as_str().is_some());
 }
 
@@ -81,12 +82,97 @@ async fn the_profile_needs_a_signed_in_customer() {
     assert_eq!(problem(response).await["code"], "forbidden");
 }
 
+/// The profile's `unavailable` list, as `(system, reason)` pairs.
+fn unavailable(profile: &Value) -> Vec<(String, String)> {
+    profile["unavailable"]
+        .as_array()
+        .expect("an unavailable list")
+        .iter()
+        .map(|entry| {
+            (
+                entry["system"].as_str().unwrap().to_owned(),
+                entry["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn whmcs_down_is_a_service_unavailable_problem() {
+async fn whmcs_down_answers_what_salesforce_has_with_the_billing_fields_unavailable() {
+    let app = spawn_sandboxed_app().await;
+    let demo = &CUSTOMERS[0];
+    let login = demo_customer(&app).await;
+    app.sandbox()
+        .inject_fault(System::Whmcs, json!({ "status": 503 }));
+
+    let profile = me(&app, &token(&login)).await;
+
+    assert_eq!(
+        profile["unavailable"],
+        json!([{ "system": "whmcs", "reason": "unavailable", "fields": ["address", "currency"] }])
+    );
+    assert_eq!(profile["first_name"], demo.first_name);
+    assert_eq!(profile["email"], demo.email);
+    assert_eq!(profile["phone"], demo.phone);
+    assert_eq!(profile["customer_number"], demo.customer_number);
+    assert_eq!(profile["currency"], Value::Null);
+    assert_eq!(profile["link_status"], "linked");
+}
+
+#[tokio::test]
+async fn a_malformed_salesforce_answer_leaves_the_crm_fields_unavailable_and_leaks_nothing() {
+    let app = spawn_sandboxed_app().await;
+    let demo = &CUSTOMERS[0];
+    let login = demo_customer(&app).await;
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "malformed": true, "operation": "/query" }),
+    );
+
+    let profile = me(&app, &token(&login)).await;
+
+    assert_eq!(
+        profile["unavailable"],
+        json!([{ "system": "salesforce", "reason": "error",
+                 "fields": ["first_name", "last_name", "email", "phone", "customer_number"] }])
+    );
+    assert_eq!(profile["customer_number"], Value::Null);
+    assert_eq!(profile["currency"], demo.currency);
+    assert_eq!(profile["address"]["city"], demo.city);
+    assert!(
+        !profile.to_string().contains("succ"),
+        "no provider payload leaks: {profile}"
+    );
+}
+
+#[tokio::test]
+async fn a_salesforce_timeout_answers_what_whmcs_has() {
+    let app = spawn_sandboxed_app().await;
+    let login = demo_customer(&app).await;
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "hang": true, "operation": "/query" }),
+    );
+
+    let profile = me(&app, &token(&login)).await;
+
+    assert_eq!(
+        unavailable(&profile),
+        [("salesforce".to_owned(), "unavailable".to_owned())]
+    );
+    assert_eq!(profile["currency"], CUSTOMERS[0].currency);
+}
+
+#[tokio::test]
+async fn both_systems_down_is_a_service_unavailable_problem() {
     let app = spawn_sandboxed_app().await;
     let login = demo_customer(&app).await;
     app.sandbox()
         .inject_fault(System::Whmcs, json!({ "status": 503 }));
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "malformed": true, "operation": "/query" }),
+    );
 
     let response = get_me(&app, &token(&login)).await;
 
@@ -94,13 +180,14 @@ async fn whmcs_down_is_a_service_unavailable_problem() {
     assert!(response.headers().contains_key("retry-after"));
     let body = problem(response).await;
     assert_eq!(body["code"], "provider-unavailable");
-    assert!(body["detail"].as_str().unwrap().contains("whmcs"), "{body}");
 }
 
 #[tokio::test]
-async fn a_malformed_salesforce_answer_is_a_bad_gateway_problem() {
+async fn both_systems_answering_garbage_is_a_bad_gateway_problem() {
     let app = spawn_sandboxed_app().await;
     let login = demo_customer(&app).await;
+    app.sandbox()
+        .inject_fault(System::Whmcs, json!({ "malformed": true }));
     app.sandbox().inject_fault(
         System::Salesforce,
         json!({ "malformed": true, "operation": "/query" }),
@@ -109,31 +196,11 @@ async fn a_malformed_salesforce_answer_is_a_bad_gateway_problem() {
     let response = get_me(&app, &token(&login)).await;
 
     assert_eq!(response.status(), 502);
-    let body = problem(response).await;
-    assert_eq!(body["code"], "provider-error");
-    assert!(
-        !body.to_string().contains("succ"),
-        "no provider payload leaks: {body}"
-    );
+    assert_eq!(problem(response).await["code"], "provider-error");
 }
 
 #[tokio::test]
-async fn a_salesforce_timeout_is_a_service_unavailable_problem() {
-    let app = spawn_sandboxed_app().await;
-    let login = demo_customer(&app).await;
-    app.sandbox().inject_fault(
-        System::Salesforce,
-        json!({ "hang": true, "operation": "/query" }),
-    );
-
-    let response = get_me(&app, &token(&login)).await;
-
-    assert_eq!(response.status(), 503);
-    assert_eq!(problem(response).await["code"], "provider-unavailable");
-}
-
-#[tokio::test]
-async fn a_contact_missing_from_salesforce_is_a_bad_gateway_problem_not_someone_elses_profile() {
+async fn a_contact_missing_from_salesforce_is_reported_unavailable_not_someone_elses_profile() {
     let app = spawn_sandboxed_app().await;
     let login = demo_customer(&app).await;
     // The link points at an account whose contact is someone else's: the scoped query finds nothing.
@@ -142,9 +209,12 @@ async fn a_contact_missing_from_salesforce_is_a_bad_gateway_problem_not_someone_
         .await
         .unwrap();
 
-    let response = get_me(&app, &token(&login)).await;
+    let profile = me(&app, &token(&login)).await;
 
-    assert_eq!(response.status(), 502);
-    let body = problem(response).await;
-    assert!(!body.to_string().contains("Taro"), "{body}");
+    assert_eq!(
+        unavailable(&profile),
+        [("salesforce".to_owned(), "error".to_owned())]
+    );
+    assert!(!profile.to_string().contains("Taro"), "{profile}");
+    assert_eq!(profile["customer_number"], Value::Null);
 }

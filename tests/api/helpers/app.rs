@@ -23,6 +23,8 @@ pub struct TestApp {
     pub whmcs: WhmcsClient,
     pub salesforce: SalesforceClient,
     pub sandbox: Option<TestSandbox>,
+    /// `http://127.0.0.1:{port}` of the metrics listener, when the test turned it on (`server.metrics_listen`).
+    pub metrics_address: Option<String>,
     shutdown: watch::Sender<bool>,
     server: actix_web::dev::ServerHandle,
     runner: Option<JoinHandle<anyhow::Result<()>>>,
@@ -76,6 +78,9 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let app =
         Application::build_with_routes(state.clone(), move |cfg| routes(cfg)).expect("build app");
     let port = app.port();
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let server = app.handle();
     tokio::spawn(app.run_until_stopped());
 
@@ -96,6 +101,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         salesforce: SalesforceClient::new(&state.settings.providers).expect("salesforce client"),
         state,
         sandbox,
+        metrics_address,
         shutdown,
         server,
         runner,

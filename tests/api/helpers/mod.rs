@@ -4,12 +4,14 @@
 
 mod app;
 mod database;
+mod logs;
 mod sandbox;
 mod verify;
 
 pub use app::*;
 pub use concierge_sandbox::System;
 pub use database::*;
+pub use logs::LogCapture;
 pub use sandbox::*;
 pub use verify::*;
 
