@@ -25,6 +25,9 @@ pub enum BillingError {
     Mapping(String),
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// The idempotency claim could not be held (taken over by a retry that now does the work).
+    #[error("the idempotency claim was lost")]
+    Claim(ApiError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -66,6 +69,7 @@ impl From<BillingError> for ApiError {
                 ProviderError::malformed("whmcs", detail).into()
             }
             BillingError::Provider(error) => error.into(),
+            BillingError::Claim(error) => error,
             BillingError::Unexpected(error) => ApiError::internal(error),
         }
     }
