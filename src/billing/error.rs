@@ -28,6 +28,9 @@ pub enum BillingError {
     Mapping(String),
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// The idempotency claim could not be held (taken over by a retry that now does the work).
+    #[error("the idempotency claim was lost")]
+    Claim(ApiError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -74,6 +77,7 @@ impl From<BillingError> for ApiError {
                 ProviderError::malformed("whmcs", detail).into()
             }
             BillingError::Provider(error) => error.into(),
+            BillingError::Claim(error) => error,
             BillingError::Unexpected(error) => ApiError::internal(error),
         }
     }

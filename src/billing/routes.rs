@@ -201,15 +201,15 @@ pub async fn pay_invoice(
     )?;
     let pool = state.db.clone();
     let replayable = |stored: &StoredResponse| link_still_open(stored, Utc::now());
-    idempotency::execute_checked(
+    idempotency::execute_with(
         &pool,
         user_id,
         &key,
         &fingerprint,
         replayable,
-        move || async move {
+        move |attempt| async move {
             let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
-            let result: PaymentResult = account.pay(invoice_id, &request).await?;
+            let result: PaymentResult = account.pay(invoice_id, &request, &attempt).await?;
             StoredResponse::json(StatusCode::OK, &result)
         },
     )

@@ -14,6 +14,7 @@ use super::domain::{
 };
 use super::error::BillingError;
 use super::whmcs::{InvoiceInCurrency, InvoiceMapError, PaymentLink, invoice_page};
+use crate::idempotency::Attempt;
 use crate::integrations::ProviderError;
 use crate::integrations::whmcs::{self, ClientRef, InvoiceQuery, param, raw};
 use crate::money::Money;
@@ -278,21 +279,31 @@ impl<'a> BillingAccount<'a> {
             .collect())
     }
 
-    /// Pays one of the customer's unpaid invoices.
+    /// Pays one of the customer's unpaid invoices, under the request's idempotency `attempt`: the capture is
+    /// marked as an external effect before it goes out, and a retry after an outcome that stayed unknown
+    /// answers a paid invoice as paid (that capture's outcome) rather than as not payable.
     #[tracing::instrument(name = "billing.pay", skip_all, fields(client_id = self.client_id, invoice_id))]
     pub async fn pay(
         &self,
         invoice_id: u64,
         request: &PaymentRequest,
+        attempt: &Attempt,
     ) -> Result<PaymentResult, BillingError> {
         let invoice = self.invoice(invoice_id).await?;
         if !invoice.invoice.status.is_payable() {
+            if attempt.claim().resumed()
+                && matches!(request, PaymentRequest::Stored { .. })
+                && invoice.invoice.status == InvoiceStatus::Paid
+            {
+                tracing::info!("an earlier capture under this key paid the invoice");
+                return Ok(paid(invoice_id, Some(invoice)));
+            }
             return Err(BillingError::NotPayable(invoice.invoice.status));
         }
         match request {
             PaymentRequest::Link {} => self.payment_link(invoice_id).await,
             PaymentRequest::Stored { pay_method_id } => {
-                self.capture(invoice_id, *pay_method_id).await
+                self.capture(invoice_id, *pay_method_id, attempt).await
             }
         }
     }
@@ -325,6 +336,7 @@ impl<'a> BillingAccount<'a> {
         &self,
         invoice_id: u64,
         pay_method_id: u64,
+        attempt: &Attempt,
     ) -> Result<PaymentResult, BillingError> {
         let method = self
             .payment_methods()
@@ -338,6 +350,10 @@ impl<'a> BillingAccount<'a> {
         if !method.is_default {
             return Err(BillingError::NotDefaultPayMethod);
         }
+        attempt
+            .external_effect()
+            .await
+            .map_err(BillingError::Claim)?;
         match self.billing.whmcs.capture_payment(invoice_id, None).await {
             Ok(_) => {}
             Err(error) if rejected_with(&error, "payment_attempt_failed") => {

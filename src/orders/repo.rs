@@ -299,6 +299,18 @@ pub async fn step<T: DeserializeOwned>(
     Ok(row.and_then(|json| serde_json::from_value(json).ok()))
 }
 
+/// Removes a step's record (a marker whose premise turned out false).
+pub async fn forget_step(pool: &PgPool, order_id: Uuid, step: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM order_steps WHERE order_id = $1 AND step = $2",
+        order_id,
+        step,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Records a step's result (the first record wins).
 pub async fn record_step<T: Serialize>(
     conn: &mut PgConnection,

@@ -151,16 +151,12 @@ fn item_key(local_id: uuid::Uuid, index: usize) -> String {
     format!("{local_id}-{index}")
 }
 
-/// The CRM order for `order`: looked up first when `resumed` (an earlier attempt may have created it),
-/// else created once, and after an unknown outcome looked up by its external id before any second send.
+/// The CRM order for `order`, created once, and after an unknown outcome looked up by its external id
+/// before any second send. A resumed attempt looks first ([`find_order`]).
 pub async fn place_order(
     client: &SalesforceClient,
     order: &NewSalesforceOrder<'_>,
-    resumed: bool,
 ) -> Result<CreatedOrder, ProviderError> {
-    if resumed && let Some(found) = find_order(client, order.local_id, order.lines.len()).await? {
-        return Ok(found);
-    }
     create_reconciled(
         CREATE_SENDS,
         || create_order(client, order),
@@ -193,7 +189,7 @@ struct RawPlacedItem {
 
 /// The order an earlier attempt created for `local_id`, with its items in line order. The composite is
 /// all-or-none, so an order found without every line is not ours to complete: malformed.
-async fn find_order(
+pub async fn find_order(
     client: &SalesforceClient,
     local_id: uuid::Uuid,
     lines: usize,

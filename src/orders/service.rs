@@ -21,13 +21,18 @@ pub async fn create_order(
     attempt: &Attempt,
 ) -> Result<Order, OrderError> {
     let local_id = attempt.claim().effect_id();
-    let resumed = attempt.claim().resumed();
-    if resumed {
+    // A resumed attempt settles first what an earlier one did: an order it created (here, or only in
+    // Salesforce) is the answer, whatever the pay methods or the price book say now.
+    let placed = if attempt.claim().resumed() {
         let mut conn = orders.db.acquire().await?;
         if let Some(row) = repo::find(&mut conn, local_id).await? {
             return Ok(row.to_order());
         }
-    }
+        drop(conn);
+        salesforce::find_order(&orders.salesforce, local_id, request.items.len()).await?
+    } else {
+        None
+    };
     // The catalog: every sku must be an orderable product; SIM products need a SIM choice.
     let mut items = Vec::with_capacity(request.items.len());
     let mut errors = Vec::new();
@@ -89,50 +94,10 @@ pub async fn create_order(
         return Err(OrderError::Invalid(errors));
     }
 
-    // The customer: the billing system must be able to charge them.
-    let client_id = u64::try_from(links.whmcs_client_id)
-        .map_err(|_| anyhow::anyhow!("negative WHMCS client id"))?;
-    let pay_methods = orders.whmcs.get_pay_methods(client_id).await?;
-    if pay_methods.paymethods.is_empty() {
-        return Err(OrderError::NoPaymentMethod);
-    }
-
-    // The CRM: price book entries, then the Order with its items in one all-or-none call.
-    let pricebook_name = orders.catalog.pricebook_name();
-    let pricebook_id = salesforce::pricebook_id(&orders.salesforce, pricebook_name)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("price book {pricebook_name:?} not found"))?;
-    let skus: Vec<&str> = items.iter().map(|item| item.sku.as_str()).collect();
-    let entries = salesforce::price_entries(&orders.salesforce, &pricebook_id, &skus).await?;
-    let mut lines = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        match entries.iter().find(|entry| entry.sku == item.sku) {
-            Some(entry) => lines.push((item, entry.id.clone())),
-            None => errors.push(FieldError::new(
-                format!("items/{index}/sku"),
-                "unavailable",
-                "This product cannot be ordered at the moment.",
-            )),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(OrderError::Invalid(errors));
-    }
-    attempt.external_effect().await.map_err(OrderError::Claim)?;
-    let created = salesforce::place_order(
-        &orders.salesforce,
-        &NewSalesforceOrder {
-            local_id,
-            account_id: &links.salesforce_account_id,
-            contact_id: &links.salesforce_contact_id,
-            pricebook_id: &pricebook_id,
-            effective_date: Utc::now().date_naive(),
-            request,
-            lines,
-        },
-        resumed,
-    )
-    .await?;
+    let created = match placed {
+        Some(created) => created,
+        None => send(orders, links, request, &items, local_id, attempt).await?,
+    };
     for (item, salesforce_id) in items.iter_mut().zip(created.item_ids) {
         item.salesforce_item_id = Some(salesforce_id);
     }
@@ -153,4 +118,60 @@ pub async fn create_order(
     tx.commit().await?;
     tracing::info!(order_id = %local_id, salesforce_order_id = %created.order_id, "order created");
     Ok(row.to_order())
+}
+
+/// The checks before the CRM order is created (the customer can be charged, every product is in the price
+/// book), then the one create.
+async fn send(
+    orders: &Orders,
+    links: &CustomerLinks,
+    request: &CreateOrderRequest,
+    items: &[StoredItem],
+    local_id: uuid::Uuid,
+    attempt: &Attempt,
+) -> Result<salesforce::CreatedOrder, OrderError> {
+    // The customer: the billing system must be able to charge them.
+    let client_id = u64::try_from(links.whmcs_client_id)
+        .map_err(|_| anyhow::anyhow!("negative WHMCS client id"))?;
+    let pay_methods = orders.whmcs.get_pay_methods(client_id).await?;
+    if pay_methods.paymethods.is_empty() {
+        return Err(OrderError::NoPaymentMethod);
+    }
+
+    // The CRM: price book entries, then the Order with its items in one all-or-none call.
+    let pricebook_name = orders.catalog.pricebook_name();
+    let pricebook_id = salesforce::pricebook_id(&orders.salesforce, pricebook_name)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("price book {pricebook_name:?} not found"))?;
+    let skus: Vec<&str> = items.iter().map(|item| item.sku.as_str()).collect();
+    let entries = salesforce::price_entries(&orders.salesforce, &pricebook_id, &skus).await?;
+    let mut errors = Vec::new();
+    let mut lines = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        match entries.iter().find(|entry| entry.sku == item.sku) {
+            Some(entry) => lines.push((item, entry.id.clone())),
+            None => errors.push(FieldError::new(
+                format!("items/{index}/sku"),
+                "unavailable",
+                "This product cannot be ordered at the moment.",
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(OrderError::Invalid(errors));
+    }
+    attempt.external_effect().await.map_err(OrderError::Claim)?;
+    Ok(salesforce::place_order(
+        &orders.salesforce,
+        &NewSalesforceOrder {
+            local_id,
+            account_id: &links.salesforce_account_id,
+            contact_id: &links.salesforce_contact_id,
+            pricebook_id: &pricebook_id,
+            effective_date: Utc::now().date_naive(),
+            request,
+            lines,
+        },
+    )
+    .await?)
 }

@@ -321,11 +321,11 @@ async fn post_comment(
     case_id: &str,
     text: &str,
 ) -> Result<HttpResponse, SupportError> {
-    let (case, _) = store::find_case(
+    let (case, existing) = store::find_case(
         &support.salesforce,
         &links.salesforce_account_id,
         case_id,
-        false,
+        true,
     )
     .await?
     .ok_or(SupportError::CaseNotFound)?;
@@ -333,7 +333,10 @@ async fn post_comment(
     {
         return Err(SupportError::CaseClosed);
     }
-    let known = repo::customer_comments(&support.db, &case.summary.id).await?;
+    // Every comment already on the case (the customer's, or support's with the same words) is not the one
+    // this request creates: an unknown outcome is never settled by one of them.
+    let mut known = repo::customer_comments(&support.db, &case.summary.id).await?;
+    known.extend(existing.into_iter().map(|comment| comment.id));
     let mut comment =
         store::create_comment(&support.salesforce, &case.summary.id, text, &known).await?;
     if let Err(error) = repo::record(&support.db, &comment.id, &case.summary.id, user_id).await {

@@ -85,6 +85,20 @@ pub(super) async fn activate_esim(orders: &Orders, order: &OrderRow) -> Result<(
             record(orders, order.id, STEP_ESIM_REFUSED, &serde_json::json!({})).await?;
             return Err(eid_taken());
         }
+        // Freebit answered and refused (or the request never went out): nothing of ours was activated, so
+        // this attempt's marker must not make a later "in use" look like our line.
+        Err(
+            error @ (ProviderError::Rejected { .. }
+            | ProviderError::Auth { .. }
+            | ProviderError::RateLimited { .. }),
+        ) => {
+            if !sent_before {
+                repo::forget_step(&orders.db, order.id, STEP_ESIM_SENT)
+                    .await
+                    .map_err(internal(STEP))?;
+            }
+            return Err(step_error(STEP)(error));
+        }
         Err(error) => return Err(step_error(STEP)(error)),
     };
     record(orders, order.id, STEP, &line).await

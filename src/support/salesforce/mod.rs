@@ -216,7 +216,8 @@ async fn find_case_by_key(
 /// Adds a published comment to a case and reads it back, in one all-or-none composite call, sent once. The
 /// caller has checked that the case is the customer's and still open. CaseComment takes no custom fields, so
 /// an unknown outcome is settled by a lookup: a published comment on the case with this text, created since
-/// the first send and not one of `known` (the comments already attributed to someone).
+/// the first send and not one of `known` (the comments already on the case before the send, and those
+/// attributed to a customer).
 pub async fn create_comment(
     client: &SalesforceClient,
     case_id: &str,

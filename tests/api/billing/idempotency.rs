@@ -170,7 +170,11 @@ async fn a_failed_capture_is_not_recorded_and_may_be_retried() {
     let response = pay(&app, &token, "1002", Some("capture-retry"), body.clone()).await;
     assert_eq!(response.status(), 503);
     problem(response).await;
-    assert_eq!(keys(&app).await, vec![]);
+    // The capture went out (its outcome unknown to the key): kept, released for the retry to reconcile.
+    assert_eq!(
+        keys(&app).await,
+        vec![("capture-retry".to_owned(), "in_progress".to_owned())]
+    );
     assert_eq!(
         get_json(&app, &token, "/api/v1/billing/invoices/1002").await["status"],
         "overdue"
@@ -339,4 +343,40 @@ async fn a_payment_link_is_not_replayed_after_it_expired() {
     let fresh: Value = fresh.json().await.expect("json");
     assert_ne!(fresh["payment_url"], first["payment_url"]);
     assert_eq!(app.sandbox().whmcs_calls("CreateSsoToken"), 2);
+}
+
+#[tokio::test]
+async fn a_capture_whose_outcome_stayed_unknown_is_answered_paid_by_the_retry() {
+    let (app, token) = with_demo_customer().await;
+    let body = json!({ "method": "stored", "pay_method_id": 1 });
+    // WHMCS charges the card slowly, then the answer is lost...
+    app.sandbox().inject_fault(
+        System::Whmcs,
+        json!({ "status": 500, "operation": "CapturePayment", "phase": "after", "latency_ms": 1500,
+                "times": 1 }),
+    );
+    let first = pay(&app, &token, "1002", Some("unknown"), body.clone());
+    let meanwhile = async {
+        // ...and the invoice read that would confirm it fails too (the pre-check read has passed by now).
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        app.sandbox().inject_fault(
+            System::Whmcs,
+            json!({ "status": 503, "operation": "GetInvoice", "times": 1 }),
+        );
+    };
+    let (first, ()) = tokio::join!(first, meanwhile);
+    assert!(first.status().is_server_error(), "{}", first.status());
+    assert_eq!(app.sandbox().whmcs_calls("CapturePayment"), 1);
+    app.sandbox().clear_faults(System::Whmcs);
+
+    let retry = pay(&app, &token, "1002", Some("unknown"), body).await;
+
+    assert_eq!(retry.status(), 200, "the real outcome: our capture paid it");
+    let retry: Value = retry.json().await.expect("json");
+    assert_eq!(retry["status"], "paid");
+    assert_eq!(
+        app.sandbox().whmcs_calls("CapturePayment"),
+        1,
+        "not charged twice"
+    );
 }

@@ -188,3 +188,50 @@ async fn a_lost_answer_to_the_provisioning_failure_case_opens_one_case() {
     .expect("the case is recorded");
     assert_eq!(cases[0]["Id"], recorded.as_str());
 }
+
+#[tokio::test]
+async fn a_retry_after_the_crm_order_was_created_answers_that_order_even_if_the_product_was_withdrawn()
+ {
+    let (app, token) = with_demo_customer().await;
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({"operation": "composite", "phase": "after", "status": 500, "times": 1}),
+    );
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({"operation": "Portal_Order_Id__c", "status": 503, "times": 1}),
+    );
+    let first = post_order(&app, &token, Some("withdrawn"), &sim_order()).await;
+    assert_eq!(first.status(), 503);
+    // Meanwhile the product is withdrawn from the price book: a new order for it would be refused, but this
+    // one already exists in Salesforce.
+    let entry = app
+        .sandbox()
+        .salesforce_records("PricebookEntry")
+        .await
+        .into_iter()
+        .find(|entry| entry["ProductCode"] == "SIM-DATA-20GB")
+        .expect("the plan's price book entry");
+    app.salesforce
+        .update(
+            "PricebookEntry",
+            entry["Id"].as_str().expect("id"),
+            &json!({"IsActive": false}),
+        )
+        .await
+        .expect("withdraw the entry");
+
+    let retry = post_order(&app, &token, Some("withdrawn"), &sim_order()).await;
+
+    assert_eq!(
+        retry.status(),
+        201,
+        "the real outcome: the order exists in Salesforce"
+    );
+    let order: Value = retry.json().await.expect("order");
+    let id = order["id"].as_str().expect("id");
+    let crm = crm_orders_for(&app, id).await;
+    assert_eq!(crm.len(), 1);
+    assert_eq!(crm[0]["Id"], salesforce_id_of(&app, id).await.as_str());
+    assert_eq!(composite_calls(&app), 1, "found, not created again");
+}

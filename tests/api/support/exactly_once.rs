@@ -147,3 +147,53 @@ async fn a_lost_comment_answer_is_not_settled_by_a_comment_already_attributed() 
         2
     );
 }
+
+#[tokio::test]
+async fn a_lost_comment_answer_is_not_settled_by_a_support_comment_with_the_same_words() {
+    let (app, token) = demo().await;
+    // A support agent answered a minute ago with the words the customer is about to write.
+    let agent = app
+        .salesforce
+        .create(
+            "CaseComment",
+            &json!({"ParentId": DEMO_CASE, "CommentBody": "Thank you", "IsPublished": true}),
+        )
+        .await
+        .expect("the agent's comment");
+    lose_the_next_composite_answer(&app);
+
+    let response = post(
+        &app,
+        &token,
+        &format!("/api/v1/support/cases/{DEMO_CASE}/comments"),
+        &json!({ "body": "Thank you" }),
+    )
+    .await;
+
+    assert_eq!(response.status(), 201);
+    let comment: Value = response.json().await.unwrap();
+    assert_ne!(
+        comment["id"],
+        agent.as_str(),
+        "the agent's comment is not the customer's"
+    );
+    let case: Value = get(&app, &token, &format!("/api/v1/support/cases/{DEMO_CASE}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let author_of = |id: &str| {
+        case["comments"]
+            .as_array()
+            .expect("comments")
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["author"].clone())
+    };
+    assert_eq!(author_of(&agent), Some(json!("support")));
+    assert_eq!(
+        author_of(comment["id"].as_str().expect("id")),
+        Some(json!("customer"))
+    );
+    assert_eq!(composite_calls(&app), 1, "sent once");
+}
