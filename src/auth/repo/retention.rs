@@ -33,13 +33,14 @@ pub async fn prune(pool: &PgPool, retention: &Retention) -> Result<Pruned, sqlx:
     .execute(pool)
     .await?
     .rows_affected();
-    // A used or expired link can never be redeemed again.
-    let reset_tokens = sqlx::query!(
-        "DELETE FROM password_reset_tokens WHERE used_at IS NOT NULL OR expires_at < now()"
-    )
-    .execute(pool)
-    .await?
-    .rows_affected();
+    // Only expired links go, used or not: a used link's row is what says it was used, and the job that
+    // issued it (its token is derived from the row's id) refuses to write it again only once its lifetime,
+    // counted from the request, is over. Deleting a used link earlier would let a re-run of that job bring
+    // it back.
+    let reset_tokens = sqlx::query!("DELETE FROM password_reset_tokens WHERE expires_at < now()")
+        .execute(pool)
+        .await?
+        .rows_affected();
     let audit_rows = sqlx::query!(
         "DELETE FROM auth_audit_log WHERE created_at < now() - make_interval(days => $1::int)",
         retention.audit_days,

@@ -86,14 +86,14 @@ async fn a_reset_link_expires() {
     let app = spawn_sandboxed_app_with(
         Sandboxed::new()
             .jobs()
-            .configure(|s| s.auth.password_reset_ttl_secs = 1),
+            .configure(|s| s.auth.password_reset_ttl_secs = 2),
     )
     .await;
     register(&app, "slow@example.com").await;
     forgot(&app, "slow@example.com").await;
     let token = reset_token_sent_to(&app, "slow@example.com").await;
 
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
 
     assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), 400);
     app.stop().await;
@@ -264,13 +264,13 @@ async fn an_expired_reset_link_does_not_come_back_after_the_prune_and_a_job_reru
     let app = spawn_sandboxed_app_with(
         Sandboxed::new()
             .jobs()
-            .configure(|s| s.auth.password_reset_ttl_secs = 1),
+            .configure(|s| s.auth.password_reset_ttl_secs = 2),
     )
     .await;
     register(&app, "expired@example.com").await;
     assert_eq!(forgot(&app, "expired@example.com").await.status(), 202);
     let token = reset_token_sent_to(&app, "expired@example.com").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
 
     concierge::auth::prune_records(&app.state.auth)
         .await
