@@ -171,6 +171,7 @@ pub fn check_policy(field: &str, password: &str, email: Option<&str>) -> Result<
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
