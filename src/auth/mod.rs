@@ -89,7 +89,7 @@ pub async fn create_user(
 }
 
 /// Registers this context's jobs: issuing a password reset and its email, and the nightly prune of ended
-/// sessions, spent reset links and old audit rows.
+/// sessions, expired reset links and old audit rows.
 pub fn jobs(runner: Runner, auth: &Arc<AuthService>) -> anyhow::Result<Runner> {
     let issuing = Arc::clone(auth);
     let mailer = Arc::clone(auth);

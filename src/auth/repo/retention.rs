@@ -1,4 +1,4 @@
-//! What the auth tables stop needing: ended sessions (their refresh tokens go with them), spent reset links
+//! What the auth tables stop needing: ended sessions (their refresh tokens go with them), expired reset links
 //! and old audit rows.
 
 use sqlx::PgPool;
