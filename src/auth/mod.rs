@@ -113,7 +113,7 @@ pub async fn create_user(
 }
 
 /// Registers this context's jobs: issuing a password reset and its email, the verification link, the
-/// "someone tried to register with your address" notice, and the nightly prune of ended sessions, spent
+/// "someone tried to register with your address" notice, and the nightly prune of ended sessions, expired
 /// links and old audit rows.
 pub fn jobs(runner: Runner, auth: &Arc<AuthService>) -> anyhow::Result<Runner> {
     let issuing = Arc::clone(auth);

@@ -67,10 +67,13 @@ impl Passwords {
     }
 
     pub async fn hash(&self, password: &SecretString) -> anyhow::Result<String> {
-        let _permit = self.other_permits.acquire().await?;
+        let permit = Arc::clone(&self.other_permits).acquire_owned().await?;
         let argon2 = Arc::clone(&self.argon2);
         let password = password.clone();
         spawn_blocking_with_tracing(move || {
+            // Held by the work itself: a request dropped mid-hash (the client hung up) does not free it
+            // while the hash still runs.
+            let _permit = permit;
             argon2
                 .hash_password(password.expose_secret().as_bytes())
                 .map(|hash| hash.to_string())
@@ -94,12 +97,12 @@ impl Passwords {
 
     async fn verify_in(
         &self,
-        permits: &Semaphore,
+        permits: &Arc<Semaphore>,
         purpose: &'static str,
         password: &SecretString,
         hash: Option<&str>,
     ) -> bool {
-        let Ok(_permit) = permits.acquire().await else {
+        let Ok(permit) = Arc::clone(permits).acquire_owned().await else {
             return false;
         };
         metrics::counter!("auth_password_verifications_total", "purpose" => purpose).increment(1);
@@ -108,6 +111,8 @@ impl Passwords {
         let argon2 = Arc::clone(&self.argon2);
         let password = password.clone();
         let matched = spawn_blocking_with_tracing(move || {
+            // Released when the verification ends, not when the request goes away.
+            let _permit = permit;
             argon2
                 .verify_password(password.expose_secret().as_bytes(), hash.as_str())
                 .is_ok()
@@ -166,8 +171,61 @@ pub fn check_policy(field: &str, password: &str, email: Option<&str>) -> Result<
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn passwords() -> Passwords {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let figment = crate::config::Settings::figment(&dir, crate::config::Environment::Test)
+            .unwrap()
+            .merge(("auth.max_concurrent_password_hashes", 1))
+            .merge(("auth.max_concurrent_other_password_hashes", 1));
+        let settings = crate::config::Settings::extract(figment).unwrap();
+        Passwords::new(&settings.auth).unwrap()
+    }
+
+    /// A client that disconnects drops its request's future mid-verification; the argon2 work it started
+    /// runs on regardless, so it must keep its permit until it ends. Otherwise a client that sends and
+    /// hangs up, again and again, runs any number of hashes at once past the pool's bound.
+    #[tokio::test]
+    async fn an_abandoned_hash_keeps_its_permit_until_the_work_ends() {
+        let passwords = passwords();
+        let secret = SecretString::from("correct horse battery staple".to_owned());
+        let hash = passwords.hash(&secret).await.unwrap();
+
+        let verifying = {
+            let passwords = passwords.clone();
+            let secret = secret.clone();
+            tokio::spawn(async move { passwords.verify(&secret, Some(&hash)).await })
+        };
+        while passwords.login_permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        verifying.abort();
+        let _ = verifying.await;
+        assert_eq!(
+            passwords.login_permits.available_permits(),
+            0,
+            "the abandoned verification is still hashing"
+        );
+        let start = std::time::Instant::now();
+        while passwords.login_permits.available_permits() == 0 {
+            assert!(start.elapsed() < std::time::Duration::from_secs(30));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+
+        let hashing = {
+            let passwords = passwords.clone();
+            tokio::spawn(async move { passwords.hash(&secret).await })
+        };
+        while passwords.other_permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        hashing.abort();
+        let _ = hashing.await;
+        assert_eq!(passwords.other_permits.available_permits(), 0);
+    }
 
     #[test]
     fn the_common_list_has_at_least_ten_thousand_entries() {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -21,6 +21,11 @@ pub struct RequestPasswordReset {
     pub reset_id: Uuid,
     /// Normalised, as typed; it may name no account.
     pub email: String,
+    /// When it was asked for: the link lives from then, so a re-run of this job after the link expired (and
+    /// was pruned) does not write it again with a new lifetime. Jobs queued before this field existed
+    /// count from their run.
+    #[serde(default = "Utc::now")]
+    pub requested_at: DateTime<Utc>,
 }
 
 impl Job for RequestPasswordReset {
@@ -42,17 +47,23 @@ pub async fn issue_password_reset(
     if user.disabled_at.is_some() {
         return Ok(());
     }
-    let token = auth.secrets.token(Purpose::PasswordReset, job.reset_id);
     let ttl = ChronoDuration::seconds(
         i64::try_from(auth.settings.password_reset_ttl_secs).unwrap_or(1800),
     );
+    let expires_at = job.requested_at + ttl;
+    if expires_at <= Utc::now() {
+        // Its link would be dead already, and its row may have been pruned: writing it now would bring
+        // an expired (or used) link back to life.
+        return Ok(());
+    }
+    let token = auth.secrets.token(Purpose::PasswordReset, job.reset_id);
     let mut tx = auth.db.begin().await?;
     let inserted = repo::insert_reset(
         &mut tx,
         job.reset_id,
         user.id,
         &secrets::hash(&token),
-        Utc::now() + ttl,
+        expires_at,
     )
     .await?;
     if inserted {

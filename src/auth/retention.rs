@@ -28,6 +28,8 @@ pub async fn prune(
         attempt = ctx.attempt,
         sessions = pruned.sessions,
         reset_tokens = pruned.reset_tokens,
+        verification_tokens = pruned.verification_tokens,
+        registration_notices = pruned.registration_notices,
         audit_rows = pruned.audit_rows,
         "auth records pruned"
     );

@@ -115,6 +115,7 @@ impl AuthService {
             ended_session_days: i32::try_from(self.settings.ended_session_retention_days)
                 .unwrap_or(i32::MAX),
             audit_days: i32::try_from(self.settings.audit_retention_days).unwrap_or(i32::MAX),
+            notice_interval_secs: self.settings.registration_notice_interval_secs,
         }
     }
 

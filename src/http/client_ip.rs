@@ -16,13 +16,17 @@ pub const MAX_FORWARDED_HOPS: usize = 20;
 /// The client address of `req` given the trusted proxies; `None` only when the peer is unknown.
 pub fn client_ip(req: &HttpRequest, trusted: &[Cidr]) -> Option<IpAddr> {
     let peer = req.peer_addr().map(|addr| addr.ip());
-    // A header that is not text is as good as absent: fall back to the peer (the hop we do see).
-    let lines: Option<Vec<&str>> = req
+    // A line with bytes that are not text is still read: the client chose those bytes (on the left), but
+    // our proxy appended the address it saw to the same line (on the right). Dropping the header would
+    // make the client "the proxy" (another per-IP budget, the proxy's address in the audit log); read
+    // lossily, the bytes only make their own entry malformed.
+    let lines: Vec<String> = req
         .headers()
         .get_all("x-forwarded-for")
-        .map(|value| value.to_str().ok())
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .collect();
-    resolve(peer, &lines.unwrap_or_default(), trusted)
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    resolve(peer, &lines, trusted)
 }
 
 /// The rule itself: `forwarded` are the `X-Forwarded-For` header lines in order.

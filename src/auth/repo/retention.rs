@@ -1,4 +1,4 @@
-//! What the auth tables stop needing: ended sessions (their refresh tokens go with them), spent reset links
+//! What the auth tables stop needing: ended sessions (their refresh tokens go with them), expired reset links
 //! and old audit rows.
 
 use sqlx::PgPool;
@@ -7,6 +7,8 @@ use sqlx::PgPool;
 pub struct Pruned {
     pub sessions: u64,
     pub reset_tokens: u64,
+    pub verification_tokens: u64,
+    pub registration_notices: u64,
     pub audit_rows: u64,
 }
 
@@ -16,6 +18,8 @@ pub struct Retention {
     /// Ended sessions stay this long (the sessions page, investigations), then go.
     pub ended_session_days: i32,
     pub audit_days: i32,
+    /// A "someone tried to register" notice is the record that throttles the next one for this long.
+    pub notice_interval_secs: u64,
 }
 
 pub async fn prune(pool: &PgPool, retention: &Retention) -> Result<Pruned, sqlx::Error> {
@@ -33,9 +37,24 @@ pub async fn prune(pool: &PgPool, retention: &Retention) -> Result<Pruned, sqlx:
     .execute(pool)
     .await?
     .rows_affected();
-    // A used or expired link can never be redeemed again.
-    let reset_tokens = sqlx::query!(
-        "DELETE FROM password_reset_tokens WHERE used_at IS NOT NULL OR expires_at < now()"
+    // Only expired links go, used or not: a used link's row is what says it was used, and the job that
+    // issued it (its token is derived from the row's id) refuses to write it again only once its lifetime,
+    // counted from the request, is over. Deleting a used link earlier would let a re-run of that job bring
+    // it back.
+    let reset_tokens = sqlx::query!("DELETE FROM password_reset_tokens WHERE expires_at < now()")
+        .execute(pool)
+        .await?
+        .rows_affected();
+    // The same holds for verification links: an expired one can never be used, a live one may still be.
+    let verification_tokens =
+        sqlx::query!("DELETE FROM email_verification_tokens WHERE expires_at < now()")
+            .execute(pool)
+            .await?
+            .rows_affected();
+    let registration_notices = sqlx::query!(
+        "DELETE FROM registration_notices
+         WHERE created_at < now() - GREATEST(make_interval(secs => $1::float8), interval '1 day')",
+        retention.notice_interval_secs as f64,
     )
     .execute(pool)
     .await?
@@ -50,6 +69,8 @@ pub async fn prune(pool: &PgPool, retention: &Retention) -> Result<Pruned, sqlx:
     Ok(Pruned {
         sessions,
         reset_tokens,
+        verification_tokens,
+        registration_notices,
         audit_rows,
     })
 }

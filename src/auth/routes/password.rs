@@ -143,6 +143,7 @@ pub async fn forgot(
         &RequestPasswordReset {
             reset_id: Uuid::new_v4(),
             email,
+            requested_at: chrono::Utc::now(),
         },
         None,
     )

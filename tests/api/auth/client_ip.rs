@@ -167,3 +167,37 @@ async fn an_untrusted_peers_forwarded_for_is_ignored() {
             .unwrap();
     assert_eq!(ip.as_deref(), Some("127.0.0.1"));
 }
+
+/// A client puts a byte that is not text (obs-text, allowed in a header) in its own `X-Forwarded-For`; the
+/// portal appends the client's real address to that same line. The line is still the portal's word about
+/// the hop it saw: the attacker must not become "the portal" (a fresh per-IP budget, and the portal's
+/// address in the audit log instead of its own).
+#[tokio::test]
+async fn a_forwarded_for_that_is_not_text_does_not_turn_the_client_into_the_proxy() {
+    let app = app(true, 3).await;
+    assert_eq!(
+        spoofing_attacker(&app, "203.0.113.7").await,
+        [401, 401, 401, 429]
+    );
+
+    let forwarded =
+        reqwest::header::HeaderValue::from_bytes(b"198.51.100.77\xff, 203.0.113.7").unwrap();
+    let status = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({ "email": "victim9@example.com", "password": "wrong-pass-123" }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(status, 429, "still the locked-out client 203.0.113.7");
+
+    let ips: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT DISTINCT ip FROM auth_audit_log WHERE event = 'login_failed'")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(ips, vec![Some("203.0.113.7".to_owned())]);
+}

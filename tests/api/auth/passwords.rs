@@ -88,14 +88,14 @@ async fn a_reset_link_expires() {
     let app = spawn_sandboxed_app_with(
         Sandboxed::new()
             .jobs()
-            .configure(|s| s.auth.password_reset_ttl_secs = 1),
+            .configure(|s| s.auth.password_reset_ttl_secs = 2),
     )
     .await;
     register(&app, "slow@example.com").await;
     forgot(&app, "slow@example.com").await;
     let token = reset_token_sent_to(&app, "slow@example.com").await;
 
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
 
     assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), 400);
     app.stop().await;
@@ -205,5 +205,85 @@ async fn a_reset_voids_the_other_reset_links() {
             .status(),
         200
     );
+    app.stop().await;
+}
+
+/// Runs the finished "issue a reset link" job once more, as a worker does when it takes over a job whose
+/// worker died before recording it done (or a retry after a lost acknowledgement).
+async fn rerun_reset_request_job(app: &TestApp) {
+    let rerun = sqlx::query(
+        "UPDATE apalis.jobs SET status = 'Pending', attempts = 0, run_at = now(), lock_at = NULL,
+                lock_by = NULL, done_at = NULL, last_result = NULL
+         WHERE job_type = 'concierge.auth.password_reset_request'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(rerun.rows_affected(), 1);
+    eventually(15, "the re-run job", || async {
+        let status: String = sqlx::query_scalar(
+            "SELECT status FROM apalis.jobs WHERE job_type = 'concierge.auth.password_reset_request'",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        (status == "Done").then_some(())
+    })
+    .await;
+}
+
+/// A used link's row is the only thing that says it was used: once the nightly prune deleted it, a re-run of
+/// the job that issued it (its token is derived from the job's id) must not write it again, fresh, so the
+/// link in the mailbox sets the password a second time.
+#[tokio::test]
+async fn a_used_reset_link_does_not_come_back_after_the_prune_and_a_job_rerun() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
+    register(&app, "reused@example.com").await;
+    assert_eq!(forgot(&app, "reused@example.com").await.status(), 202);
+    let token = reset_token_sent_to(&app, "reused@example.com").await;
+    assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), 204);
+
+    concierge::auth::prune_records(&app.state.auth)
+        .await
+        .unwrap();
+    rerun_reset_request_job(&app).await;
+
+    assert_eq!(
+        reset(&app, &token, "an-attackers-unusual-passphrase")
+            .await
+            .status(),
+        400,
+        "the spent link stays spent"
+    );
+    assert_eq!(
+        login_response(&app, "reused@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    app.stop().await;
+}
+
+/// The same for a link that expired unused: a re-run long after the request does not start its lifetime
+/// again.
+#[tokio::test]
+async fn an_expired_reset_link_does_not_come_back_after_the_prune_and_a_job_rerun() {
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .configure(|s| s.auth.password_reset_ttl_secs = 2),
+    )
+    .await;
+    register(&app, "expired@example.com").await;
+    assert_eq!(forgot(&app, "expired@example.com").await.status(), 202);
+    let token = reset_token_sent_to(&app, "expired@example.com").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+
+    concierge::auth::prune_records(&app.state.auth)
+        .await
+        .unwrap();
+    rerun_reset_request_job(&app).await;
+
+    assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), 400);
     app.stop().await;
 }

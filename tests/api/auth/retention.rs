@@ -67,6 +67,31 @@ async fn the_prune_removes_what_ended_and_keeps_what_can_still_be_used_or_invest
         resets.push(id);
     }
 
+    // Verification links: one expired, one live; registration notices: one past the throttle, one within it.
+    for (id, expires_in) in [(Uuid::now_v7(), -1.0), (Uuid::now_v7(), 10.0)] {
+        sqlx::query(
+            "INSERT INTO email_verification_tokens (id, user_id, email, token_hash, expires_at)
+             VALUES ($1, $2, 'retention@example.com', $3, now() + $4::float8 * interval '1 minute')",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(id.as_bytes().to_vec())
+        .bind(expires_in)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO registration_notices (id, user_id, sent_at, created_at) VALUES
+         ($1, $3, now() - interval '2 days', now() - interval '2 days'), ($2, $3, now(), now())",
+    )
+    .bind(Uuid::now_v7())
+    .bind(Uuid::now_v7())
+    .bind(user_id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+
     sqlx::query(
         "INSERT INTO auth_audit_log (event, created_at) VALUES
          ('old', now() - interval '401 days'), ('recent', now() - interval '399 days')",
@@ -79,8 +104,10 @@ async fn the_prune_removes_what_ended_and_keeps_what_can_still_be_used_or_invest
         .await
         .unwrap();
     assert_eq!(pruned.sessions, 3, "{pruned:?}");
-    assert_eq!(pruned.reset_tokens, 2, "{pruned:?}");
+    assert_eq!(pruned.reset_tokens, 1, "{pruned:?}");
     assert_eq!(pruned.audit_rows, 1, "{pruned:?}");
+    assert_eq!(pruned.registration_notices, 1, "{pruned:?}");
+    assert_eq!(pruned.verification_tokens, 1, "{pruned:?}");
 
     assert_eq!(
         session_ids(&app).await,
@@ -104,8 +131,8 @@ async fn the_prune_removes_what_ended_and_keeps_what_can_still_be_used_or_invest
             .unwrap();
     assert_eq!(
         remaining_resets,
-        vec![resets[0]],
-        "only the live link is left"
+        vec![resets[0], resets[1]],
+        "only the expired link is gone; a used one stays until it expires (what says it was used)"
     );
     let events: Vec<String> = sqlx::query_scalar!(
         "SELECT event FROM auth_audit_log WHERE event IN ('old', 'recent') ORDER BY event"
