@@ -71,7 +71,16 @@ async fn fifty_wrong_logins_verify_at_most_the_limit(app: TestApp) {
     assert!(locked.headers().contains_key("retry-after"));
     assert_eq!(problem(locked).await["code"], "rate-limited");
     assert_eq!(verifications(&app, "burst@example.com").await, 5);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let address = app.metrics_address.as_ref().expect("a metrics listener");
+    let metrics = app
+        .client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         metrics.contains(r#"auth_password_verifications_total{purpose="login"}"#),
         "verifications are counted for operators too"
@@ -83,6 +92,7 @@ async fn fifty_concurrent_wrong_logins_verify_no_more_passwords_than_the_limit()
     let app = app_with(|s| {
         s.auth.login_failures_per_account = 5;
         s.auth.lockout_base_secs = 60;
+        s.server.metrics_listen = "127.0.0.1:0".into();
     })
     .await;
     fifty_wrong_logins_verify_at_most_the_limit(app).await;
@@ -94,6 +104,7 @@ async fn with_redis_down_a_burst_still_verifies_no_more_passwords_than_the_limit
         s.redis.url = DEAD_REDIS_URL.to_owned().into();
         s.auth.login_failures_per_account = 5;
         s.auth.lockout_base_secs = 60;
+        s.server.metrics_listen = "127.0.0.1:0".into();
     })
     .await;
     fifty_wrong_logins_verify_at_most_the_limit(app).await;
@@ -185,6 +196,7 @@ async fn at_most_two_verifications_of_one_account_are_in_flight() {
         s.auth.login_failures_per_account = 5;
         s.auth.login_verifications_in_flight = 2;
         s.auth.lockout_base_secs = 60;
+        s.server.metrics_listen = "127.0.0.1:0".into();
     })
     .await;
     in_flight_is_bounded(app).await;
@@ -197,6 +209,7 @@ async fn at_most_two_verifications_of_one_account_are_in_flight_with_redis_down(
         s.auth.login_failures_per_account = 5;
         s.auth.login_verifications_in_flight = 2;
         s.auth.lockout_base_secs = 60;
+        s.server.metrics_listen = "127.0.0.1:0".into();
     })
     .await;
     in_flight_is_bounded(app).await;
