@@ -187,6 +187,9 @@ async fn run_locked(subs: &Subscriptions, id: Uuid, ctx: &JobContext) -> anyhow:
             if !last {
                 return Err(source.context(format!("top-up step {step}")));
             }
+            if let Err(error) = steps::abandon_charge(subs, &row).await {
+                tracing::error!(top_up_id = %id, %error, "a failed top-up's invoice may stay unpaid; cancel it");
+            }
             finish(subs, &row, Finished::Failed(format!("{step} failed"))).await
         }
     }
