@@ -272,25 +272,8 @@ enum TopUpFailure {
 /// Checks the line, records the top-up (cap, price) with its job, and waits for the job's outcome.
 async fn paid_top_up(state: &AppState, request: &PaidTopUp<'_>) -> Result<TopUpRow, TopUpFailure> {
     let subs = &state.subscriptions;
-    let account =
-        SubscriptionAccount::new(subs, request.whmcs_client_id).map_err(TopUpFailure::Before)?;
-    let target = account
-        .prepare_top_up(request.service_id)
-        .await
-        .map_err(TopUpFailure::Before)?;
     let settings = &state.settings.subscriptions;
-    let amount = top_up::price_hundredths(request.quota_mb, settings.top_up_price_per_gb);
-    let new = NewTopUp {
-        user_id: request.user_id,
-        request_key: request.key,
-        whmcs_client_id: i64::try_from(target.client_id).unwrap_or_default(),
-        service_id: i64::try_from(request.service_id).unwrap_or(i64::MAX),
-        msisdn: &target.number,
-        quota_mb: i32::try_from(request.quota_mb).unwrap_or(i32::MAX),
-        amount_hundredths: amount,
-        currency: &target.currency,
-    };
-    let top_up_id = top_up::start(subs, &new).await.map_err(|error| {
+    let refused = |error| {
         TopUpFailure::Before(match error {
             StartError::CapReached { remaining_mb } => SubscriptionError::TopUpCap {
                 remaining_mb,
@@ -302,7 +285,37 @@ async fn paid_top_up(state: &AppState, request: &PaidTopUp<'_>) -> Result<TopUpR
             },
             StartError::Unexpected(error) => SubscriptionError::Unexpected(error),
         })
-    })?;
+    };
+    let service_id = i64::try_from(request.service_id).unwrap_or(i64::MAX);
+    let quota_mb = i32::try_from(request.quota_mb).unwrap_or(i32::MAX);
+    // A repeat of a recorded top-up answers its outcome: checking the line again (a card removed, the line
+    // suspended since) would answer a refusal for a top-up that is being charged or is done.
+    let recorded = top_up::recorded(subs, request.user_id, request.key, service_id, quota_mb)
+        .await
+        .map_err(refused)?;
+    let top_up_id = match recorded {
+        Some(id) => id,
+        None => {
+            let account = SubscriptionAccount::new(subs, request.whmcs_client_id)
+                .map_err(TopUpFailure::Before)?;
+            let target = account
+                .prepare_top_up(request.service_id)
+                .await
+                .map_err(TopUpFailure::Before)?;
+            let amount = top_up::price_hundredths(request.quota_mb, settings.top_up_price_per_gb);
+            let new = NewTopUp {
+                user_id: request.user_id,
+                request_key: request.key,
+                whmcs_client_id: i64::try_from(target.client_id).unwrap_or_default(),
+                service_id,
+                msisdn: &target.number,
+                quota_mb,
+                amount_hundredths: amount,
+                currency: &target.currency,
+            };
+            top_up::start(subs, &new).await.map_err(refused)?
+        }
+    };
     let row = top_up::wait(subs, top_up_id)
         .await
         .map_err(|error| TopUpFailure::After(SubscriptionError::Unexpected(error)))?
@@ -365,41 +378,64 @@ pub async fn plan_change(
     let pool = state.db.clone();
     let key_text = key.as_str().to_owned();
     idempotency::execute(&pool, user_id, &key, &fingerprint, move || async move {
-        let account = match SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id) {
-            Ok(account) => account,
-            Err(error) => {
-                let action = SimAction::PlanChange;
-                return Err(audit_failure(&state, user_id, id, action, &parameters, error).await);
-            }
+        let refused = |error| match error {
+            plan_change::StartError::KeyReused => ApiError::from(SubscriptionError::Refused {
+                field: "plan_code",
+                message: "This Idempotency-Key was used for another plan change.",
+            }),
+            plan_change::StartError::Unexpected(error) => ApiError::internal(error),
         };
-        let target = match account.prepare_plan_change(id, &plan_code).await {
-            Ok(target) => target,
-            Err(error) => {
-                let action = SimAction::PlanChange;
-                return Err(audit_failure(&state, user_id, id, action, &parameters, error).await);
-            }
-        };
-        let new = NewPlanChange {
+        let service_id = i64::try_from(id).unwrap_or(i64::MAX);
+        // A repeat of a recorded change answers its outcome: by then the service is on the new product,
+        // which a fresh check would refuse as `unchanged`.
+        let recorded = plan_change::recorded(
+            &state.subscriptions,
             user_id,
-            request_key: &key_text,
-            whmcs_client_id: i64::try_from(target.client_id).unwrap_or_default(),
-            service_id: i64::try_from(id).unwrap_or(i64::MAX),
-            msisdn: &target.number,
-            plan_code: &plan_code,
-            from_product_id: i64::try_from(target.from_product).unwrap_or_default(),
-            to_product_id: i64::try_from(target.to_product).unwrap_or_default(),
-            billing_cycle: &target.billing_cycle,
+            &key_text,
+            service_id,
+            &plan_code,
             effective_date,
+        )
+        .await
+        .map_err(refused)?;
+        let change_id = if let Some(change_id) = recorded {
+            change_id
+        } else {
+            let account =
+                match SubscriptionAccount::new(&state.subscriptions, links.whmcs_client_id) {
+                    Ok(account) => account,
+                    Err(error) => {
+                        let action = SimAction::PlanChange;
+                        return Err(
+                            audit_failure(&state, user_id, id, action, &parameters, error).await,
+                        );
+                    }
+                };
+            let target = match account.prepare_plan_change(id, &plan_code).await {
+                Ok(target) => target,
+                Err(error) => {
+                    let action = SimAction::PlanChange;
+                    return Err(
+                        audit_failure(&state, user_id, id, action, &parameters, error).await,
+                    );
+                }
+            };
+            let new = NewPlanChange {
+                user_id,
+                request_key: &key_text,
+                whmcs_client_id: i64::try_from(target.client_id).unwrap_or_default(),
+                service_id,
+                msisdn: &target.number,
+                plan_code: &plan_code,
+                from_product_id: i64::try_from(target.from_product).unwrap_or_default(),
+                to_product_id: i64::try_from(target.to_product).unwrap_or_default(),
+                billing_cycle: &target.billing_cycle,
+                effective_date,
+            };
+            plan_change::start(&state.subscriptions, &new)
+                .await
+                .map_err(refused)?
         };
-        let change_id = plan_change::start(&state.subscriptions, &new)
-            .await
-            .map_err(|error| match error {
-                plan_change::StartError::KeyReused => ApiError::from(SubscriptionError::Refused {
-                    field: "plan_code",
-                    message: "This Idempotency-Key was used for another plan change.",
-                }),
-                plan_change::StartError::Unexpected(error) => ApiError::internal(error),
-            })?;
         let row = plan_change::wait(&state.subscriptions, change_id)
             .await
             .map_err(ApiError::internal)?

@@ -7,6 +7,7 @@ mod changes;
 mod failures;
 mod plans;
 mod reads;
+mod repeats;
 mod suspension;
 mod top_ups;
 

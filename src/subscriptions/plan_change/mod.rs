@@ -46,6 +46,34 @@ pub enum StartError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// The plan change this request's key already recorded, if any, before the service is checked again: a
+/// repeat of a request whose change is running or done answers that change's outcome (the service is on
+/// the new product by then, which a fresh check would refuse as `unchanged`).
+pub async fn recorded(
+    subs: &Subscriptions,
+    user_id: Uuid,
+    request_key: &str,
+    service_id: i64,
+    plan_code: &str,
+    effective_date: chrono::NaiveDate,
+) -> Result<Option<Uuid>, StartError> {
+    let mut conn = subs.db.acquire().await.context("acquire")?;
+    match repo::find_by_key(&mut conn, user_id, request_key)
+        .await
+        .context("find by key")?
+    {
+        Some(existing)
+            if existing.service_id != service_id
+                || existing.plan_code != plan_code
+                || existing.effective_date != effective_date =>
+        {
+            Err(StartError::KeyReused)
+        }
+        Some(existing) => Ok(Some(existing.id)),
+        None => Ok(None),
+    }
+}
+
 /// Records the plan change and enqueues its job, or finds the one this request's key already recorded.
 pub async fn start(subs: &Subscriptions, change: &NewPlanChange<'_>) -> Result<Uuid, StartError> {
     let mut tx = subs.db.begin().await.context("begin")?;

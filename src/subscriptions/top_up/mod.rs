@@ -53,6 +53,29 @@ pub fn price_hundredths(quota_mb: u32, price_per_gb: u32) -> i64 {
     (i64::from(quota_mb) * i64::from(price_per_gb) * 100 + 1023) / 1024
 }
 
+/// The top-up this request's key already recorded, if any, before the line is checked again: a repeat of a
+/// request whose top-up is running or done answers that top-up's outcome, whatever the line, the card or
+/// the month's cap say now.
+pub async fn recorded(
+    subs: &Subscriptions,
+    user_id: Uuid,
+    request_key: &str,
+    service_id: i64,
+    quota_mb: i32,
+) -> Result<Option<Uuid>, StartError> {
+    let mut conn = subs.db.acquire().await.context("acquire")?;
+    match repo::find_by_key(&mut conn, user_id, request_key)
+        .await
+        .context("find by key")?
+    {
+        Some(existing) if existing.service_id != service_id || existing.quota_mb != quota_mb => {
+            Err(StartError::KeyReused)
+        }
+        Some(existing) => Ok(Some(existing.id)),
+        None => Ok(None),
+    }
+}
+
 /// Records the top-up and enqueues its job, or finds the one this request's key already recorded.
 pub async fn start(subs: &Subscriptions, top_up: &NewTopUp<'_>) -> Result<Uuid, StartError> {
     let mut tx = subs.db.begin().await.context("begin")?;
@@ -163,6 +186,9 @@ async fn run_locked(subs: &Subscriptions, id: Uuid, ctx: &JobContext) -> anyhow:
                 error = format!("{source:#}"), "top-up step failed");
             if !last {
                 return Err(source.context(format!("top-up step {step}")));
+            }
+            if let Err(error) = steps::abandon_charge(subs, &row).await {
+                tracing::error!(top_up_id = %id, %error, "a failed top-up's invoice may stay unpaid; cancel it");
             }
             finish(subs, &row, Finished::Failed(format!("{step} failed"))).await
         }

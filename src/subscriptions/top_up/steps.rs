@@ -177,6 +177,53 @@ async fn find_invoice(subs: &Subscriptions, row: &TopUpRow) -> Result<Option<u64
     Ok(None)
 }
 
+/// After the last attempt failed before the charge was recorded: the top-up's invoice, if one was made and it
+/// is still Unpaid, is cancelled. Left Unpaid it would be asked for (and collected from the card by WHMCS's
+/// own capture run) for data that is never added. A paid one is left for support to refund.
+pub async fn abandon_charge(subs: &Subscriptions, row: &TopUpRow) -> Result<(), StepError> {
+    if repo::step::<Invoiced>(&subs.db, row.id, STEP_CAPTURED)
+        .await
+        .map_err(failed(STEP_CAPTURED))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let recorded = repo::step::<Invoiced>(&subs.db, row.id, STEP_INVOICE)
+        .await
+        .map_err(failed(STEP_INVOICE))?
+        .map(|done| done.invoice_id);
+    let invoice_id = match recorded {
+        Some(invoice_id) => Some(invoice_id),
+        None => {
+            let sent = repo::step::<serde_json::Value>(&subs.db, row.id, STEP_INVOICE_SENT)
+                .await
+                .map_err(failed(STEP_INVOICE))?
+                .is_some();
+            if sent {
+                find_invoice(subs, row).await?
+            } else {
+                None
+            }
+        }
+    };
+    let Some(invoice_id) = invoice_id else {
+        return Ok(());
+    };
+    match invoice_status(subs, row, invoice_id).await?.as_str() {
+        "Unpaid" => subs
+            .whmcs
+            .set_invoice_status(invoice_id, "Cancelled")
+            .await
+            .map(|_| ())
+            .map_err(failed(STEP_CAPTURED)),
+        "Paid" => {
+            tracing::error!(top_up_id = %row.id, invoice_id, "a failed top-up's invoice is paid; refund it");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 async fn capture(subs: &Subscriptions, row: &TopUpRow, invoice_id: u64) -> Result<(), StepError> {
     const STEP: &str = STEP_CAPTURED;
     let paid = Invoiced { invoice_id };

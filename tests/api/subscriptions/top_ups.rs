@@ -255,3 +255,30 @@ async fn lost_whmcs_answers_are_reconciled_not_repeated() {
     assert_eq!(app.sandbox().count_path(System::Freebit, "addSpec"), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_top_up_that_fails_before_its_charge_leaves_no_unpaid_invoice_to_collect() {
+    // Two attempts, and CapturePayment never gets through: the top-up fails uncharged.
+    let app = crate::helpers::spawn_sandboxed_app_with(
+        crate::helpers::Sandboxed::new()
+            .jobs()
+            .without_retries()
+            .configure(|settings| settings.jobs.max_attempts = 2),
+    )
+    .await;
+    let token = token_of(&crate::helpers::demo_customer(&app).await);
+    app.sandbox().inject_fault(
+        System::Whmcs,
+        json!({ "status": 500, "operation": "CapturePayment" }),
+    );
+
+    let response = top_up(&app, &token, "never-captured", 1024).await;
+
+    assert_eq!(response.status(), 502);
+    assert_eq!(app.sandbox().count_path(System::Freebit, "addSpec"), 0);
+    let invoices = top_up_invoices(&app).await;
+    assert_eq!(invoices.len(), 1);
+    // An Unpaid invoice would be collected (WHMCS's cron charges the card) for data never added.
+    assert_eq!(invoices[0]["status"], "Cancelled");
+    app.stop().await;
+}
