@@ -54,8 +54,9 @@ async fn session_ends(
         .await?
         .map(|ends| {
             let left = (ends - chrono::Utc::now()).to_std().unwrap_or_default();
-            // Past the stream's own lifetime it makes no difference (and no far-future instant to overflow).
-            Instant::now() + left.min(MAX_LIFETIME)
+            // Past the stream's own lifetime it makes no difference (and no far-future instant to overflow);
+            // at least a second, so a database clock behind ours cannot make it re-check in a tight loop.
+            Instant::now() + left.clamp(Duration::from_secs(1), MAX_LIFETIME)
         }))
 }
 
