@@ -65,15 +65,14 @@ impl From<repo::UserRow> for AccountSummary {
 /// (`user:<id>`), for responses that outlive a request's session check (the order status stream).
 pub const SESSIONS_CHANNEL: &str = "auth_sessions";
 
-/// Whether the session still stands: not revoked or expired, its user not disabled.
-pub async fn session_active(
+/// When the session will end by itself (its expiry) if it still stands (not revoked or expired, its user
+/// not disabled); `None` when it has ended already.
+pub async fn session_ends_at(
     pool: &PgPool,
     session_id: Uuid,
     user_id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    Ok(repo::check_session(pool, session_id, user_id)
-        .await?
-        .is_some_and(|check| !check.revoked && !check.disabled))
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    repo::session_ends_at(pool, session_id, user_id).await
 }
 
 /// The account with this id; `None` when it is gone.

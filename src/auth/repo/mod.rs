@@ -13,7 +13,7 @@ pub use password_resets::{consume_reset, insert_reset, reset_owner, reset_recipi
 pub use retention::{Pruned, Retention, prune};
 pub use sessions::{
     NewSession, Rotation, active_sessions, check_session, create_session, lock_refresh, revoke_all,
-    revoke_session, rotate, touch_session,
+    revoke_session, rotate, session_ends_at, touch_session,
 };
 pub use users::{
     NewUser, UserRow, insert_user, list_users, set_password, update_staff, user_by_email,

@@ -213,6 +213,24 @@ pub async fn active_sessions(
     .await
 }
 
+/// When the session ends by itself (its expiry), while it still stands: not revoked or expired, its user not
+/// disabled; `None` otherwise. For responses that outlive a request's session check.
+pub async fn session_ends_at(
+    pool: &PgPool,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+           AND u.disabled_at IS NULL",
+        session_id,
+        user_id,
+    )
+    .fetch_optional(pool)
+    .await
+}
+
 /// What every authenticated request checks: the session still stands and its user is enabled; and who the
 /// user is now (kind, roles, brand, stores), so a demotion or scope change applies on the next request.
 pub struct SessionCheck {

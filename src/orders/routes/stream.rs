@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::auth::Customer;
+use crate::auth::{AuthError, Customer};
 use crate::errors::{ApiError, ErrorCode};
 use crate::orders::domain::OrderEvent;
 use crate::orders::repo;
@@ -38,7 +38,26 @@ struct Cursor {
     unread: bool,
     finished: bool,
     deadline: Instant,
+    /// When the session expires by itself (no notification comes for that): the stream checks it again then.
+    session_ends: Instant,
     last_sent: Instant,
+}
+
+/// When the session ends by itself, as an [`Instant`]; `None` when it has ended already (revoked, expired,
+/// its user disabled).
+async fn session_ends(
+    pool: &PgPool,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<Instant>, sqlx::Error> {
+    Ok(crate::auth::session_ends_at(pool, session_id, user_id)
+        .await?
+        .map(|ends| {
+            let left = (ends - chrono::Utc::now()).to_std().unwrap_or_default();
+            // Past the stream's own lifetime it makes no difference (and no far-future instant to overflow);
+            // at least a second, so a database clock behind ours cannot make it re-check in a tight loop.
+            Instant::now() + left.clamp(Duration::from_secs(1), MAX_LIFETIME)
+        }))
 }
 
 fn frame(event: &OrderEvent) -> Bytes {
@@ -91,20 +110,27 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Bytes, actix_web::Erro
                 if changed.is_err() {
                     return None;
                 }
-                match crate::auth::session_active(&cursor.pool, cursor.session_id, cursor.user_id).await {
-                    Ok(true) => {}
-                    Ok(false) => return None,
-                    Err(error) => {
-                        tracing::warn!(%error, "order stream: checking the session failed; ending the stream");
-                        return None;
-                    }
-                }
+                cursor.session_ends = still_signed_in(&cursor).await?;
+            }
+            _ = tokio::time::sleep_until(cursor.session_ends) => {
+                cursor.session_ends = still_signed_in(&cursor).await?;
             }
             _ = tokio::time::sleep_until(keep_alive) => {
                 cursor.last_sent = Instant::now();
                 return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), cursor));
             }
             _ = tokio::time::sleep_until(cursor.deadline) => return None,
+        }
+    }
+}
+
+/// When the cursor's session ends by itself, or `None` (end the stream) when it has ended or cannot be checked.
+async fn still_signed_in(cursor: &Cursor) -> Option<Instant> {
+    match session_ends(&cursor.pool, cursor.session_id, cursor.user_id).await {
+        Ok(ends) => ends,
+        Err(error) => {
+            tracing::warn!(%error, "order stream: checking the session failed; ending the stream");
+            None
         }
     }
 }
@@ -155,6 +181,11 @@ pub async fn order_events(
                 ))
                 .with_retry_after(KEEP_ALIVE.as_secs())
         })?;
+    // Checked once the subscription listens: a session that ended between the request's own check and now
+    // sent its notification before anyone waited for it.
+    let session_ends = session_ends(&state.db, user.session_id, user.user_id)
+        .await?
+        .ok_or_else(|| ApiError::from(AuthError::Unauthenticated("The session has ended.")))?;
     let now = Instant::now();
     let cursor = Cursor {
         pool: state.db.clone(),
@@ -166,6 +197,7 @@ pub async fn order_events(
         unread: true,
         finished: false,
         deadline: now + MAX_LIFETIME,
+        session_ends,
         last_sent: now,
     };
     let stream = futures::stream::unfold(cursor, next_chunk);

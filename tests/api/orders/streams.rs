@@ -203,3 +203,29 @@ async fn a_password_change_ends_the_streams_of_the_users_other_sessions_only() {
         "the session that changed the password keeps its stream"
     );
 }
+
+#[tokio::test]
+async fn a_stream_ends_when_its_session_expires() {
+    let (app, token) = with_demo_customer().await;
+    let id = placed(&app, &token).await;
+    // The session runs out 2 s from now: no revocation, no notification, just its expiry passing.
+    sqlx::query(
+        "UPDATE sessions SET expires_at = now() + interval '2 seconds'
+         WHERE revoked_at IS NULL AND user_id = (SELECT user_id FROM orders WHERE id = $1::uuid)",
+    )
+    .bind(&id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let stream = open(&app, &token, &id).await;
+    assert_eq!(stream.status(), 200);
+
+    let text = ended_within(stream, Duration::from_secs(8))
+        .await
+        .expect("the stream ends when its session expires, not minutes later");
+    assert!(
+        text.contains(r#""status":"pending_review""#),
+        "the history came first: {text}"
+    );
+    assert_eq!(open(&app, &token, &id).await.status(), 401);
+}
