@@ -19,6 +19,9 @@ mod service;
 mod top_up;
 mod whmcs;
 
+#[cfg(test)]
+mod proptests;
+
 use actix_web::web;
 use utoipa::OpenApi;
 
