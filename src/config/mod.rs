@@ -443,11 +443,12 @@ impl Settings {
             .server
             .trusted_proxies
             .iter()
-            .any(|cidr| cidr.prefix_len() == 0)
+            .any(|cidr| cidr.prefix_len() < 8)
         {
+            // Wider than /8 is no proxy network; `0.0.0.0/1` and `128.0.0.0/1` together are `/0` in disguise.
             return fail(
                 "server.trusted_proxies",
-                "must not trust every address (/0): any client could then choose its own",
+                "must list proxy networks of /8 or narrower: trusting (nearly) every address lets any client choose its own",
             );
         }
         if self.auth.email_verification_ttl_secs == 0 {

@@ -123,7 +123,15 @@ fn trusted_proxies_are_networks_never_everyone_and_loopback_only_in_development(
             .merge(("server.trusted_proxies", proxies));
         Settings::extract(figment).map_err(|e| e.to_string())
     };
-    for bad in ["10.0.0.0/33", "portal.internal", "0.0.0.0/0", "::/0"] {
+    for bad in [
+        "10.0.0.0/33",
+        "portal.internal",
+        "0.0.0.0/0",
+        "::/0",
+        "0.0.0.0/1",
+        "128.0.0.0/1",
+        "::/7",
+    ] {
         let error = with(vec![bad]).unwrap_err();
         assert!(error.contains("server.trusted_proxies"), "{bad}: {error}");
     }

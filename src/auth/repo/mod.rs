@@ -21,6 +21,6 @@ pub use users::{
 };
 pub use verifications::{
     claim_notice, consume_verification, insert_notice, insert_verification, is_verified,
-    mark_verified, release_notice, user_id_by_email, verification_recipient, verified_email,
-    verify_unverified, void_verifications,
+    is_verified_locked, mark_verified, release_notice, user_id_by_email, verification_recipient,
+    verified_email, verify_unverified, void_verifications,
 };

@@ -107,6 +107,20 @@ pub async fn is_verified(
     .await
 }
 
+/// [`is_verified`], locking the user's row until the transaction ends, so concurrent resends take turns and
+/// only the last one's link stays usable.
+pub async fn is_verified_locked(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Option<bool>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT email_verified_at IS NOT NULL AS "verified!" FROM users WHERE id = $1 FOR UPDATE"#,
+        user_id,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn mark_verified(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1",

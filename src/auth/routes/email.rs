@@ -130,12 +130,12 @@ pub async fn resend(
     )
     .await?;
     let mut tx = state.db.begin().await?;
+    if repo::is_verified_locked(&mut tx, user.user_id).await? != Some(false) {
+        return Err(AuthError::AlreadyVerified.into());
+    }
     let row = repo::user_by_id(&mut tx, user.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if repo::is_verified(&mut tx, user.user_id).await? != Some(false) {
-        return Err(AuthError::AlreadyVerified.into());
-    }
     repo::void_verifications(&mut tx, user.user_id).await?;
     issue_verification(
         &mut tx,

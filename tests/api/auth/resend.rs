@@ -106,3 +106,26 @@ async fn resends_stay_limited_when_redis_is_down() {
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn concurrent_resends_leave_exactly_one_usable_link() {
+    let app = spawn_sandboxed_app().await;
+    let session = access(&signed_in(&app, "racing@example.com").await);
+
+    let statuses =
+        futures::future::join_all((0..6).map(|_| async { resend(&app, &session).await.status() }))
+            .await;
+    assert!(statuses.iter().all(|s| s.as_u16() == 202), "{statuses:?}");
+
+    let usable: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM email_verification_tokens t JOIN users u ON u.id = t.user_id
+         WHERE u.email = 'racing@example.com' AND t.used_at IS NULL AND t.expires_at > now()",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        usable, 1,
+        "earlier links are void, whatever the interleaving"
+    );
+}
