@@ -19,7 +19,7 @@ use crate::auth::extractors::{AuthUser, client_info};
 use crate::auth::limiter::Action;
 use crate::auth::repo::{self, AuditEvent};
 use crate::auth::secrets::{self, Purpose};
-use crate::auth::service::AuthService;
+use crate::auth::service::{AuthService, ClientInfo};
 use crate::auth::verify_email::SendEmailVerification;
 use crate::config::JobSettings;
 use crate::errors::ApiError;
@@ -89,19 +89,7 @@ pub async fn verify(
         }
         .into());
     }
-    repo::void_verifications(&mut tx, user.user_id).await?;
-    crate::customers::on_verified(&mut tx, &state.settings.jobs, user.user_id).await?;
-    repo::audit(
-        &mut tx,
-        AuditEvent::new("email_verified", &client)
-            .user(user.user_id)
-            .actor(user.user_id)
-            .session(user.session_id)
-            .details(json!({ "method": "link" })),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    finish_verification(tx, &state, &user, &client, "link").await
 }
 
 const RESEND_ANSWER: Accepted = Accepted {
@@ -114,7 +102,7 @@ const RESEND_ANSWER: Accepted = Accepted {
         (status = 202, description = "A new link is on its way; earlier links are void", body = Accepted),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 409, description = "`email-already-verified`: nothing to resend", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many resends for this account or from this address; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 429, response = crate::errors::responses::TooManyRequests)
     ))]
 pub async fn resend(
     state: web::Data<AppState>,
@@ -171,7 +159,7 @@ pub struct WhmcsProofRequest {
         (status = 204, description = "WHMCS accepted the password for this email: the email is verified and linking has started"),
         (status = 401, description = "`invalid-credentials`: WHMCS did not accept the password for this email, or its account needs a second factor (use the emailed link); `unauthorized`: not signed in", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email-already-verified`: nothing to do", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many attempts for this account or from this address; see Retry-After", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::errors::responses::TooManyRequests),
         (status = 502, response = crate::errors::responses::BillingError),
         (status = 503, response = crate::errors::responses::BillingUnavailable)
     ))]
@@ -222,15 +210,27 @@ pub async fn verify_with_whmcs(
     if !repo::verify_unverified(&mut tx, user.user_id, &row.email).await? {
         return Err(AuthError::AlreadyVerified.into());
     }
+    finish_verification(tx, &state, &user, &client, "whmcs_login").await
+}
+
+/// Once the address is proven (by `method`): earlier links are void, linking starts, and it is audited, all in
+/// the caller's transaction.
+async fn finish_verification(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    state: &AppState,
+    user: &AuthUser,
+    client: &ClientInfo,
+    method: &str,
+) -> Result<HttpResponse, ApiError> {
     repo::void_verifications(&mut tx, user.user_id).await?;
     crate::customers::on_verified(&mut tx, &state.settings.jobs, user.user_id).await?;
     repo::audit(
         &mut tx,
-        AuditEvent::new("email_verified", &client)
+        AuditEvent::new("email_verified", client)
             .user(user.user_id)
             .actor(user.user_id)
             .session(user.session_id)
-            .details(json!({ "method": "whmcs_login" })),
+            .details(json!({ "method": method })),
     )
     .await?;
     tx.commit().await?;
