@@ -145,6 +145,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.jobs.clone(),
         ),
         support: crate::support::Support::new(db.clone(), salesforce),
+        crm: crate::crm::Crm::new(db.clone(), &settings)?,
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),
@@ -178,6 +179,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::catalog::jobs(runner, &state.catalog)?;
     let runner = crate::orders::jobs(runner, &state.orders)?;
     let runner = crate::support::jobs(runner, &state.support)?;
+    let runner = crate::crm::jobs(runner, &state.crm)?;
     crate::subscriptions::jobs(runner, &state.subscriptions)
 }
 

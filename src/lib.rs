@@ -2,10 +2,12 @@
 
 pub mod auth;
 pub mod billing;
+pub mod brands;
 pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod crm;
 pub mod customers;
 pub mod db;
 pub mod errors;

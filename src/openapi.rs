@@ -70,12 +70,14 @@ impl Modify for BearerAuth {
 pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
     vec![
         ("operations and auth", ApiDoc::openapi()),
+        ("brands", crate::brands::ApiDoc::openapi()),
         ("customers", crate::customers::ApiDoc::openapi()),
         ("billing", crate::billing::ApiDoc::openapi()),
         ("catalog", crate::catalog::ApiDoc::openapi()),
         ("orders", crate::orders::ApiDoc::openapi()),
         ("support", crate::support::ApiDoc::openapi()),
         ("subscriptions", crate::subscriptions::ApiDoc::openapi()),
+        ("crm", crate::crm::ApiDoc::openapi()),
     ]
 }
 

@@ -13,10 +13,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Business contexts mount here, under `/api/v1`.
 fn api_v1(cfg: &mut web::ServiceConfig) {
     cfg.configure(crate::auth::routes)
+        .configure(crate::brands::routes)
         .configure(crate::customers::routes)
         .configure(crate::billing::routes)
         .configure(crate::catalog::routes)
         .configure(crate::orders::routes)
         .configure(crate::support::routes)
-        .configure(crate::subscriptions::routes);
+        .configure(crate::subscriptions::routes)
+        .configure(crate::crm::routes);
 }

@@ -23,6 +23,89 @@ pub const DEMO_ADMIN: (&str, &str) = ("admin@concierge.test", "concierge-admin")
 /// A demo client advisor of the brand `maison` in its Paris store.
 pub const DEMO_ADVISOR: (&str, &str) = ("advisor@concierge.test", "concierge-advisor");
 
+/// A demo client advisor of `maison` in its Tokyo store.
+pub const DEMO_ADVISOR_TOKYO: (&str, &str) = ("advisor.tokyo@concierge.test", "concierge-advisor");
+/// A demo manager of `maison`'s two stores.
+pub const DEMO_MANAGER: (&str, &str) = ("manager@concierge.test", "concierge-manager");
+/// A demo marketer of `maison`.
+pub const DEMO_MARKETER: (&str, &str) = ("marketer@concierge.test", "concierge-marketer");
+/// A demo client advisor of `atelier` in Milan.
+pub const DEMO_ATELIER_ADVISOR: (&str, &str) =
+    ("atelier.advisor@concierge.test", "concierge-advisor");
+/// A demo marketer of `atelier`.
+pub const DEMO_ATELIER_MARKETER: (&str, &str) =
+    ("atelier.marketer@concierge.test", "concierge-marketer");
+
+type DemoStore = (&'static str, &'static str, &'static str, &'static str);
+type DemoBrand = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [DemoStore],
+);
+
+/// The portal's brand and the two Maisons (SPEC §7): slug, name, time zone, locale, currency, stores
+/// (code, name, time zone, country).
+pub const DEMO_BRANDS: [DemoBrand; 3] = [
+    (
+        "mobile",
+        "Concierge Mobile",
+        "Asia/Tokyo",
+        "ja-JP",
+        "JPY",
+        &[],
+    ),
+    (
+        "maison",
+        "Maison",
+        "Europe/Paris",
+        "fr-FR",
+        "EUR",
+        &[
+            ("paris-1", "Maison Paris Faubourg", "Europe/Paris", "FR"),
+            ("tokyo-1", "Maison Tokyo Ginza", "Asia/Tokyo", "JP"),
+        ],
+    ),
+    (
+        "atelier",
+        "Atelier",
+        "Europe/Rome",
+        "it-IT",
+        "EUR",
+        &[
+            (
+                "milan-1",
+                "Atelier Milano Montenapoleone",
+                "Europe/Rome",
+                "IT",
+            ),
+            (
+                "london-1",
+                "Atelier London Bond Street",
+                "Europe/London",
+                "GB",
+            ),
+        ],
+    ),
+];
+
+/// The demo brands and their stores (SPEC §7), created when absent. Tests call it too: staff accounts
+/// need their brand and stores to exist.
+pub async fn demo_brands(pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for (slug, name, timezone, locale, currency, stores) in DEMO_BRANDS {
+        crate::brands::ensure_brand(pool, slug, name, timezone, locale, currency).await?;
+        for (code, store_name, store_timezone, country) in stores.iter() {
+            crate::brands::ensure_store(pool, slug, code, store_name, store_timezone, country)
+                .await?;
+        }
+        lines.push(format!("brand {slug} with {} store(s)", stores.len()));
+    }
+    Ok(lines)
+}
+
 /// Refuses to run in production: the demo users have published passwords, and the demo customer would be
 /// linked to whatever WHMCS client and Salesforce contact carry the sandbox's ids.
 pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
@@ -33,33 +116,79 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
     }
     let passwords = Passwords::new(&settings.auth)?;
     let mut lines = Vec::new();
+    lines.extend(demo_brands(pool).await?);
+    let staff = |login, first, last, role: &str, brand: Option<&str>, stores: &[&str]| {
+        (
+            login,
+            first,
+            last,
+            UserKind::Staff,
+            role.to_owned(),
+            brand.map(str::to_owned),
+            stores
+                .iter()
+                .map(|store| (*store).to_owned())
+                .collect::<Vec<_>>(),
+        )
+    };
     let users = [
         (
             DEMO_CUSTOMER,
             "Hanako",
             "Yamada",
             UserKind::Customer,
-            "customer",
+            "customer".to_owned(),
             None,
             vec![],
         ),
-        (
-            DEMO_ADMIN,
-            "Ada",
-            "Admin",
-            UserKind::Staff,
-            "admin",
-            None,
-            vec![],
-        ),
-        (
+        staff(DEMO_ADMIN, "Ada", "Admin", "admin", None, &[]),
+        staff(
             DEMO_ADVISOR,
             "Claire",
             "Martin",
-            UserKind::Staff,
             "client_advisor",
             Some("maison"),
-            vec!["paris-1".to_owned()],
+            &["paris-1"],
+        ),
+        staff(
+            DEMO_ADVISOR_TOKYO,
+            "Yuki",
+            "Sato",
+            "client_advisor",
+            Some("maison"),
+            &["tokyo-1"],
+        ),
+        staff(
+            DEMO_MANAGER,
+            "Louis",
+            "Bernard",
+            "manager",
+            Some("maison"),
+            &["paris-1", "tokyo-1"],
+        ),
+        staff(
+            DEMO_MARKETER,
+            "Camille",
+            "Dubois",
+            "marketer",
+            Some("maison"),
+            &[],
+        ),
+        staff(
+            DEMO_ATELIER_ADVISOR,
+            "Giulia",
+            "Rossi",
+            "client_advisor",
+            Some("atelier"),
+            &["milan-1"],
+        ),
+        staff(
+            DEMO_ATELIER_MARKETER,
+            "Oliver",
+            "Smith",
+            "marketer",
+            Some("atelier"),
+            &[],
         ),
     ];
     for ((email, password), first, last, kind, role, brand, stores) in users {
@@ -76,8 +205,8 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
                 first_name: first,
                 last_name: last,
                 kind,
-                roles: &[role.to_owned()],
-                brand_id: brand,
+                roles: std::slice::from_ref(&role),
+                brand_id: brand.as_deref(),
                 store_ids: &stores,
             },
         )

@@ -7,6 +7,7 @@ use crate::billing::Billing;
 use crate::cache::Cache;
 use crate::catalog::Catalog;
 use crate::config::Settings;
+use crate::crm::Crm;
 use crate::customers::Customers;
 use crate::jobs::JobsStatus;
 use crate::orders::Orders;
@@ -34,4 +35,5 @@ pub struct AppState {
     pub orders: Orders,
     pub subscriptions: Subscriptions,
     pub support: Support,
+    pub crm: Crm,
 }

@@ -35,6 +35,8 @@ pub struct Settings {
     pub catalog: CatalogSettings,
     pub billing: BillingSettings,
     pub subscriptions: SubscriptionSettings,
+    pub portal: PortalSettings,
+    pub crm: CrmSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -200,6 +202,35 @@ pub struct SubscriptionSettings {
     /// How long a top-up request waits for the charge and the network before answering that it is still
     /// being processed (the same Idempotency-Key then picks the same top-up up again).
     pub top_up_wait_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmSettings {
+    pub identity: IdentitySettings,
+}
+
+/// Which identifiers decide that two profiles are one person (see `crm::identifiers::Policy`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// Kinds that never merge profiles: they match a profile only when no other identifier does (a phone is
+    /// shared by families).
+    pub weak_kinds: Vec<String>,
+    /// Identifiers a profile may hold per kind, unless `max_per_kind` names the kind.
+    pub default_max_per_kind: u16,
+    pub max_per_kind: std::collections::BTreeMap<String, u16>,
+    /// Values that never identify anyone (compared after normalisation, case-insensitively).
+    pub blocked_values: Vec<String>,
+    /// Regular expressions; a normalised value matching one never identifies anyone.
+    pub blocked_patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSettings {
+    /// The slug of the brand the portal's customers belong to: their CRM profiles live in it.
+    pub brand: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -425,6 +456,15 @@ impl Settings {
             return fail(
                 "auth.refresh_token_key",
                 "must be at least 32 random bytes, base64-encoded",
+            );
+        }
+        if let Err(reason) = crate::crm::identifiers::Policy::from_settings(&self.crm.identity) {
+            return fail("crm.identity", &reason);
+        }
+        if !crate::brands::is_slug(&self.portal.brand) {
+            return fail(
+                "portal.brand",
+                "must be a brand slug: 1–40 lower-case letters, digits and inner hyphens",
             );
         }
         if self.billing.cursor_key.expose_secret().trim().len() < 43 {

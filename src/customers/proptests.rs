@@ -6,9 +6,10 @@ use serde_json::json;
 
 use super::domain::{BillingProfile, ContactProfile};
 use super::salesforce::RawContact;
-use super::validation::{is_e164, normalize_postcode, profile_change};
+use super::validation::{normalize_postcode, profile_change};
 use crate::integrations::whmcs::raw::ClientDetails;
 use crate::testing::{any_json, config, hostile_text, mutated};
+use crate::types::is_e164;
 
 fn country() -> impl Strategy<Value = String> {
     prop_oneof![

@@ -67,6 +67,8 @@ error_codes! {
     MethodNotAllowed => "method-not-allowed", METHOD_NOT_ALLOWED, "The method is not allowed on this resource";
     Conflict => "conflict", CONFLICT, "The request conflicts with the current state";
     EmailTaken => "email-taken", CONFLICT, "An account with this email already exists";
+    BrandExists => "brand-exists", CONFLICT, "A brand with this slug already exists";
+    StoreExists => "store-exists", CONFLICT, "The brand already has a store with this code";
     EmailUnverified => "email-unverified", CONFLICT,
         "The account's email is not verified yet; use the link sent to it (or ask for a new one) first";
     EmailAlreadyVerified => "email-already-verified", CONFLICT, "The account's email is already verified";

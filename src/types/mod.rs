@@ -13,16 +13,20 @@
 //! (`customers::validation`, `subscriptions::plans::check`).
 
 mod cidr;
+mod country;
 mod currency;
 mod email;
 pub mod ids;
 pub mod pagination;
+mod phone;
 
 #[cfg(test)]
 mod proptests;
 
 pub use cidr::{Cidr, InvalidCidr};
+pub use country::{COUNTRIES, is_country};
 pub use currency::Currency;
 pub use email::{Email, InvalidEmail};
 pub use ids::{CaseId, InvoiceId, OrderId, PathId, Sku, SubscriptionId};
 pub use pagination::{Cursor, Limit, Listing, Pagination};
+pub use phone::{is_e164, normalize_e164};

@@ -75,6 +75,8 @@ pub fn refresh_token(body: &Value) -> String {
 
 /// An admin created directly in the database (the first admin of a deployment comes from `concierge seed`).
 pub async fn admin(app: &TestApp, email: &str) -> Value {
+    // Staff an admin creates need their brand and stores to exist.
+    crate::helpers::demo_brands(app).await;
     let hash = app
         .state
         .auth

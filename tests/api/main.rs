@@ -2,6 +2,7 @@
 
 mod auth;
 mod billing;
+mod brands;
 mod cache;
 mod catalog;
 mod cli;

@@ -88,6 +88,42 @@ fn stores(store_ids: &[String]) -> Result<(), ValidationError> {
     }
 }
 
+/// A staff member's brand and stores must exist, and the stores must be the brand's.
+async fn scope_errors(
+    state: &AppState,
+    brand: Option<&str>,
+    stores: &[String],
+) -> Result<Vec<FieldError>, ApiError> {
+    let mut errors = Vec::new();
+    match brand {
+        None if !stores.is_empty() => errors.push(FieldError::new(
+            "store_ids",
+            "store_without_brand",
+            "Stores belong to a brand: give `brand_id` too.",
+        )),
+        None => {}
+        Some(slug) => {
+            if crate::brands::find(&state.db, slug).await?.is_none() {
+                errors.push(FieldError::new(
+                    "brand_id",
+                    "unknown_brand",
+                    "No brand has this slug.",
+                ));
+            } else {
+                let missing = crate::brands::missing_stores(&state.db, slug, stores).await?;
+                if !missing.is_empty() {
+                    errors.push(FieldError::new(
+                        "store_ids",
+                        "unknown_store",
+                        format!("Not stores of {slug}: {}.", missing.join(", ")),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(errors)
+}
+
 fn role_names(roles: &[Role]) -> Vec<String> {
     let mut names: Vec<String> = roles.iter().map(|role| role.as_str().to_owned()).collect();
     names.sort();
@@ -107,7 +143,11 @@ pub async fn create_staff(
     admin: Admin,
     body: web::Json<CreateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let email = new_account(field_errors([body.validate()]), &body.email, &body.password)?;
+    let mut errors = field_errors([body.validate()]);
+    if errors.is_empty() {
+        errors.extend(scope_errors(&state, body.brand_id.as_deref(), &body.store_ids).await?);
+    }
+    let email = new_account(errors, &body.email, &body.password)?;
 
     let hash = state.auth.passwords.hash(&body.password).await?;
     let roles = role_names(&body.roles);
@@ -285,6 +325,8 @@ pub async fn update_staff(
     )
     .await?
     .ok_or(AuthError::StaffNotFound)?;
+    // Checked on the result, so a change of brand alone is refused while the stores are the old brand's.
+    validation(scope_errors(&state, user.brand_id.as_deref(), &user.store_ids).await?)?;
     let mut ended = 0;
     if body.disabled == Some(true) {
         ended = repo::revoke_all(&mut tx, user.id, None, "user_disabled").await?;
