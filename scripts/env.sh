@@ -49,7 +49,7 @@ ensure_node() {
 
 # promtool for the Prometheus rules (docker/observability/, scripts/check-observability).
 ensure_promtool() {
-    command -v promtool >/dev/null || apt_install prometheus
+    command -v promtool >/dev/null || apt_install --no-install-recommends prometheus
     command -v promtool >/dev/null || die "promtool not found after installing prometheus"
 }
 
