@@ -119,7 +119,7 @@ fn rule_expressions(yaml: &str) -> Vec<String> {
             .or_else(|| trimmed.strip_prefix("expr:"))
         else {
             assert!(
-                !(trimmed.contains("expr:") && !trimmed.starts_with('#')),
+                !trimmed.contains("expr:") || trimmed.starts_with('#'),
                 "unsupported form of expr: {line:?}"
             );
             continue;
