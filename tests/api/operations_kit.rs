@@ -1,5 +1,6 @@
 //! The operations kit (`docker/observability/`) names only metrics the app exports: an app is exercised
-//! (requests, provider calls, a circuit that opens, jobs, an outbox delivery, a cache that loses Redis), its
+//! (requests, provider calls, a circuit that opens, jobs, an outbox delivery, a cache that loses Redis, a
+//! locked sign-in, a handler panic), its
 //! metrics listener is scraped, and every metric named by a dashboard panel, a dashboard variable or an
 //! alert rule must be among the scraped series. A renamed or never-exported metric fails here, not on the
 //! night the alert should have fired.
@@ -8,14 +9,15 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use actix_web::{HttpResponse, web};
 use concierge::cache::Cache;
 use concierge::integrations::{ProviderClient, classify_by_status};
 use concierge::outbox::{self, NewEvent};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    DEAD_REDIS_URL, Sandboxed, TestApp, demo_customer, get_as, spawn_app, spawn_sandboxed_app_with,
-    test_settings, token_of,
+    DEAD_REDIS_URL, Sandboxed, TestApp, TestOptions, demo_customer, get_as, spawn_app,
+    spawn_app_with, spawn_sandboxed_app_with, test_settings, token_of,
 };
 
 /// Series Prometheus records itself for every scrape target, which no app exports.
@@ -325,6 +327,8 @@ async fn exercised_app() -> TestApp {
     let app = spawn_sandboxed_app_with(Sandboxed::new().jobs().configure(|settings| {
         settings.server.metrics_listen = "127.0.0.1:0".into();
         settings.server.metrics_refresh_ms = 200;
+        settings.auth.login_failures_per_account = 2;
+        settings.auth.lockout_base_secs = 60;
     }))
     .await;
 
@@ -341,6 +345,34 @@ async fn exercised_app() -> TestApp {
     ] {
         assert_eq!(get_as(&app, &token, path).await.status(), 200, "GET {path}");
     }
+
+    // Wrong passwords until sign-in is refused before any password work.
+    let email = concierge_sandbox::demo::CUSTOMERS[0].email;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "email": email, "password": "not-the-passphrase-at-all" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+
+    // A handler that panics (in an app of its own: the registry is the process's).
+    let panicking = spawn_app_with(TestOptions {
+        routes: Box::new(|cfg| {
+            cfg.route("/probe/operations-kit/panic", web::get().to(panics));
+        }),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        panicking.get("/probe/operations-kit/panic").await.status(),
+        500
+    );
 
     // A provider that does not answer: the first failure opens the circuit, the second call is refused.
     let mut providers = test_settings("unused").providers;
@@ -381,6 +413,10 @@ async fn exercised_app() -> TestApp {
     .unwrap();
     tx.commit().await.unwrap();
     app
+}
+
+async fn panics() -> HttpResponse {
+    panic!("the operations kit's probe panics on purpose")
 }
 
 async fn scrape(app: &TestApp) -> String {
