@@ -572,3 +572,27 @@ fn rule_expressions_are_read_in_every_yaml_form_a_rule_file_uses() {
         ["a_total", "b_total", "c", "d", "e"]
     );
 }
+
+/// Every alert has its section in docs/operations.md (what it means, what to do), and its `runbook_url`
+/// points there.
+#[test]
+fn every_alert_has_a_runbook_section() {
+    let rules = rules_text();
+    let runbook =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/operations.md"))
+            .unwrap();
+    let alerts: Vec<&str> = rules
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("- alert:"))
+        .map(str::trim)
+        .collect();
+    assert!(!alerts.is_empty());
+    for alert in alerts {
+        assert!(
+            runbook.lines().any(|line| line == format!("### {alert}")),
+            "docs/operations.md has no section for {alert}"
+        );
+        let url = format!("runbook_url: docs/operations.md#{}", alert.to_lowercase());
+        assert!(rules.contains(&url), "{alert}: no {url}");
+    }
+}
