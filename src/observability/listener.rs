@@ -36,8 +36,8 @@ async fn render(handle: web::Data<PrometheusHandle>) -> HttpResponse {
         .body(handle.render())
 }
 
-/// Records the pool gauges, whether Redis answers, the job queue depths and the outbox backlog every `every`, starting now, until
-/// `stop` turns true. A refresh that fails or hangs keeps the last values.
+/// Records the pool gauges, whether Redis answers, the job queue depths and the outbox backlog every
+/// `every`, starting now, until `stop` turns true. A refresh that fails or hangs keeps the last values.
 pub async fn refresh_gauges(
     pool: PgPool,
     cache: Cache,
