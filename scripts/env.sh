@@ -40,6 +40,19 @@ ensure_tools() {
     if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then apt_install redis-server; fi
 }
 
+# node and npm for the API clients' typecheck (clients/, scripts/typecheck-clients); the npm packages themselves
+# go into the project-local clients/node_modules, pinned by clients/package-lock.json.
+ensure_node() {
+    command -v node >/dev/null || apt_install nodejs
+    command -v npm >/dev/null || apt_install npm
+}
+
+# promtool for the Prometheus rules (docker/observability/, scripts/check-observability).
+ensure_promtool() {
+    command -v promtool >/dev/null || apt_install --no-install-recommends prometheus
+    command -v promtool >/dev/null || die "promtool not found after installing prometheus"
+}
+
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user. Its data lives in
 # the ignored `.local/` folder when that user can reach it, otherwise in a folder of its own under /var/tmp.
 pg_run() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -36,8 +36,8 @@ async fn render(handle: web::Data<PrometheusHandle>) -> HttpResponse {
         .body(handle.render())
 }
 
-/// Records the pool gauges, the job queue depths and the outbox backlog every `every`, starting now, until
-/// `stop` turns true. A refresh that fails or hangs keeps the last values.
+/// Records the pool gauges, whether Redis answers, the job queue depths and the outbox backlog every
+/// `every`, starting now, until `stop` turns true. A refresh that fails or hangs keeps the last values.
 pub async fn refresh_gauges(
     pool: PgPool,
     cache: Cache,
@@ -58,6 +58,9 @@ pub async fn refresh_gauges(
         metrics::gauge!("db_pool_connections", "state" => "max")
             .set(f64::from(pool.options().get_max_connections()));
         cache.record_pool_metrics();
+        // The ping has the cache's own deadline (`redis.timeout_ms`), so a hung Redis cannot stall the refresh.
+        let redis_up = cache.ping().await.is_ok();
+        metrics::gauge!("redis_up").set(if redis_up { 1.0 } else { 0.0 });
         let queries = async {
             crate::jobs::record_queue_depth(&pool).await?;
             crate::outbox::record_pending_gauge(&pool).await

@@ -83,6 +83,15 @@ fn describe() {
     metrics::describe_gauge!("jobs_queue_depth", "Jobs by queue and status");
     metrics::describe_counter!("outbox_deliveries_total", "Outbox deliveries by outcome");
     metrics::describe_gauge!("outbox_pending", "Outbox rows waiting for delivery");
+    metrics::describe_gauge!(
+        "outbox_oldest_pending_age_seconds",
+        metrics::Unit::Seconds,
+        "How long the oldest outbox row waiting for delivery has waited (the outbox's lag; 0 when none waits)"
+    );
+    metrics::describe_gauge!(
+        "redis_up",
+        "1 when this process's last Redis ping (on the gauge refresh timer) answered, 0 when it failed"
+    );
     metrics::describe_counter!(
         "cron_ticks_total",
         "Cron ticks by schedule and whether this process claimed them"

@@ -56,13 +56,33 @@ pub async fn record<P: Serialize>(
     Ok(id)
 }
 
-pub async fn record_pending_gauge(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    let pending = sqlx::query_scalar!(
-        "SELECT count(*) AS \"count!\" FROM outbox_events WHERE status = 'pending'"
+/// The events waiting for delivery: how many, and how long the oldest has waited (the outbox's lag).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backlog {
+    pub pending: i64,
+    /// Zero when nothing waits.
+    pub oldest_age_seconds: f64,
+}
+
+pub async fn backlog(pool: &sqlx::PgPool) -> anyhow::Result<Backlog> {
+    let row = sqlx::query!(
+        "SELECT count(*) AS \"count!\", \
+                COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS \"oldest_age_seconds!\" \
+         FROM outbox_events WHERE status = 'pending'"
     )
     .fetch_one(pool)
     .await?;
-    metrics::gauge!("outbox_pending").set(pending as f64);
+    Ok(Backlog {
+        pending: row.count,
+        oldest_age_seconds: row.oldest_age_seconds.max(0.0),
+    })
+}
+
+/// Sets `outbox_pending` and `outbox_oldest_pending_age_seconds` from [`backlog`].
+pub async fn record_pending_gauge(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let backlog = backlog(pool).await?;
+    metrics::gauge!("outbox_pending").set(backlog.pending as f64);
+    metrics::gauge!("outbox_oldest_pending_age_seconds").set(backlog.oldest_age_seconds);
     Ok(())
 }
 

@@ -25,6 +25,7 @@ mod integrations_whmcs;
 mod jobs;
 mod metrics;
 mod openapi;
+mod operations_kit;
 mod orders;
 mod outbox;
 mod subscriptions;
