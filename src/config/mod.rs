@@ -137,6 +137,17 @@ pub struct TelemetrySettings {
     pub format: LogFormat,
     /// `tracing_subscriber::EnvFilter` directives; `RUST_LOG` wins when set.
     pub filter: String,
+    /// Base URL of an OTLP/HTTP collector (`http://collector:4318`; traces go to `{base}/v1/traces`). Empty:
+    /// no traces, and no tracing layer at all. `OTEL_EXPORTER_OTLP_*` endpoint variables never turn it on.
+    pub otlp_endpoint: String,
+}
+
+impl TelemetrySettings {
+    /// The traces URL, when exporting is on.
+    pub fn otlp_traces_url(&self) -> Option<String> {
+        let base = self.otlp_endpoint.trim().trim_end_matches('/');
+        (!base.is_empty()).then(|| format!("{base}/v1/traces"))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -456,6 +467,20 @@ impl Settings {
                 "auth.email_verification_ttl_secs",
                 "must be greater than zero",
             );
+        }
+        if let Some(url) = self.telemetry.otlp_traces_url() {
+            let valid = reqwest::Url::parse(&url).is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.has_host()
+                    && url.query().is_none()
+                    && url.username().is_empty()
+            });
+            if !valid {
+                return fail(
+                    "telemetry.otlp_endpoint",
+                    "must be an http(s) URL without query or credentials, such as http://127.0.0.1:4318, or empty",
+                );
+            }
         }
         if self.server.body_limit_bytes == 0 {
             return fail("server.body_limit_bytes", "must be greater than zero");

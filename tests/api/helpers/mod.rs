@@ -6,6 +6,7 @@ mod app;
 mod database;
 mod logs;
 mod sandbox;
+mod traces;
 mod verify;
 
 pub use app::*;
@@ -13,6 +14,7 @@ pub use concierge_sandbox::System;
 pub use database::*;
 pub use logs::LogCapture;
 pub use sandbox::*;
+pub use traces::*;
 pub use verify::*;
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `seconds`.
