@@ -135,6 +135,7 @@ impl Injector for Headers {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

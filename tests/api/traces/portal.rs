@@ -45,13 +45,13 @@ fn only<'a>(
     found[0]
 }
 
-fn request_span<'a>(spans: &'a [ExportedSpan]) -> &'a ExportedSpan {
+fn request_span(spans: &[ExportedSpan]) -> &ExportedSpan {
     only(spans, "request span", |span| {
         span.kind == KIND_SERVER && span.name == "GET /api/v1/billing/invoices"
     })
 }
 
-fn whmcs_span<'a>(spans: &'a [ExportedSpan]) -> &'a ExportedSpan {
+fn whmcs_span(spans: &[ExportedSpan]) -> &ExportedSpan {
     only(spans, "GetInvoices call", |span| {
         span.name == "whmcs GetInvoices"
     })
