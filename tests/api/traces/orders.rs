@@ -187,3 +187,76 @@ async fn an_orders_provisioning_job_is_in_the_trace_of_the_approval_event_that_c
     receiver.stop().await;
     app.stop().await;
 }
+
+async fn job_row(app: &TestApp) -> Option<(i32, String)> {
+    sqlx::query_as("SELECT attempts, status FROM apalis.jobs WHERE job_type = $1")
+        .bind(QUEUE)
+        .fetch_optional(&app.db)
+        .await
+        .expect("job row")
+}
+
+#[tokio::test]
+async fn a_job_retried_by_another_process_after_a_restart_stays_in_the_approvals_trace() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
+    let token = token_of(&demo_customer(&app).await);
+    let (id, salesforce_id) = place_order(&app, &token).await;
+    let receiver = OtlpReceiver::start().await;
+    // The first run fails at WHMCS; its retry is due seconds later, when this process is gone.
+    app.sandbox().inject_fault(
+        System::Whmcs,
+        json!({ "status": 500, "operation": "AddOrder", "times": 1 }),
+    );
+    let mut first = ServeProcess::start(
+        &app,
+        &[
+            ("CONCIERGE__TELEMETRY__OTLP_ENDPOINT", receiver.url.as_str()),
+            ("CONCIERGE__JOBS__BACKOFF_BASE_MS", "6000"),
+            ("CONCIERGE__JOBS__BACKOFF_MAX_MS", "6000"),
+        ],
+    )
+    .await;
+    app.sandbox().approve_order(&salesforce_id).await;
+    eventually(30, "the first run to fail", || async {
+        job_row(&app)
+            .await
+            .filter(|(attempts, status)| *attempts >= 1 && status == "Failed")
+            .map(|_| ())
+    })
+    .await;
+    first.terminate().await;
+
+    let mut second = ServeProcess::start(
+        &app,
+        &[("CONCIERGE__TELEMETRY__OTLP_ENDPOINT", receiver.url.as_str())],
+    )
+    .await;
+    eventually(60, "the retry to provision the order", || async {
+        let status = scalar(&app, "SELECT status FROM orders WHERE id = $1::uuid", &id).await;
+        (status.as_deref() == Some("active")).then_some(())
+    })
+    .await;
+    second.terminate().await;
+
+    let spans = receiver.spans();
+    let mut runs = named(&spans, &format!("{QUEUE} process"));
+    runs.sort_by_key(|run| run.attribute("job.attempt"));
+    assert_eq!(runs.len(), 2, "{}", summary(&spans));
+    let (failed, retried) = (runs[0], runs[1]);
+    assert_eq!(failed.attribute("job.attempt").as_deref(), Some("1"));
+    assert!(failed.is_error());
+    assert_eq!(retried.attribute("job.attempt").as_deref(), Some("2"));
+    assert!(!retried.is_error());
+    // Both runs, one per process, hang under the transaction that enqueued the job, in the event's trace.
+    assert_eq!(failed.trace_id, retried.trace_id);
+    assert_eq!(failed.parent_span_id, retried.parent_span_id);
+    let trace = receiver.trace(&failed.trace_id);
+    let claim = named(&trace, "orders approve");
+    assert_eq!(claim.len(), 1, "{}", summary(&trace));
+    assert_eq!(retried.parent_span_id, claim[0].span_id);
+    let events = named(&trace, "/event/OrderProvisionRequested__e process");
+    assert_eq!(events.len(), 1, "{}", summary(&trace));
+    assert_eq!(claim[0].parent_span_id, events[0].span_id);
+    receiver.stop().await;
+    app.stop().await;
+}
