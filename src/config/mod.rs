@@ -468,12 +468,16 @@ impl Settings {
                 "must be greater than zero",
             );
         }
-        if let Some(url) = self.telemetry.otlp_traces_url() {
-            let valid = reqwest::Url::parse(&url).is_ok_and(|url| {
+        let endpoint = self.telemetry.otlp_endpoint.trim();
+        if !endpoint.is_empty() {
+            // The base as written, not the traces URL: `http://` + `/v1/traces` would parse as host `v1`.
+            let valid = reqwest::Url::parse(endpoint).is_ok_and(|url| {
                 matches!(url.scheme(), "http" | "https")
-                    && url.has_host()
+                    && url.host_str().is_some_and(|host| !host.is_empty())
                     && url.query().is_none()
+                    && url.fragment().is_none()
                     && url.username().is_empty()
+                    && url.password().is_none()
             });
             if !valid {
                 return fail(
