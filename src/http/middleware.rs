@@ -30,18 +30,31 @@ pub async fn observe<B: MessageBody + 'static>(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!(
-        "http_request",
-        otel.kind = "server",
-        otel.name = tracing::field::Empty,
-        otel.status_code = tracing::field::Empty,
-        request_id = %request_id,
-        method = %method,
-        route = %route,
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-    );
-    if telemetry::enabled() {
+    let probe = route.starts_with("/health");
+    let span = if probe {
+        // Probes arrive every few seconds from every orchestrator: logged, never a trace of their own.
+        tracing::info_span!(
+            "http_request",
+            request_id = %request_id,
+            method = %method,
+            route = %route,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        )
+    } else {
+        tracing::info_span!(
+            "http_request",
+            otel.kind = "server",
+            otel.name = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            method = %method,
+            route = %route,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        )
+    };
+    if telemetry::enabled() && !probe {
         trace_server_span(&req, &span, &method, &route);
     }
     let context = RequestContext {
@@ -69,7 +82,7 @@ pub async fn observe<B: MessageBody + 'static>(
     crate::observability::record_http_request(&method, &route, status, elapsed);
     span.record("status", status);
     span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
-    if telemetry::enabled() {
+    if telemetry::enabled() && !probe {
         // Semantic conventions: a server span is an error for 5xx only; 4xx are the client's.
         if status >= 500 {
             span.record("otel.status_code", "error");
@@ -115,7 +128,14 @@ fn trace_server_span(req: &ServiceRequest, span: &tracing::Span, method: &str, r
             .any(|cidr| cidr.contains(peer.ip().to_canonical()))
     });
     if peer_trusted {
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        // Two `traceparent`s make neither valid (W3C); a `tracestate` split over several lines is dropped.
+        let header = |name: &str| {
+            let mut values = req.headers().get_all(name);
+            match (values.next(), values.next()) {
+                (Some(value), None) => value.to_str().ok(),
+                _ => None,
+            }
+        };
         if let Some(parent) = header(telemetry::TRACEPARENT)
             .and_then(|traceparent| TraceContext::parse(traceparent, header(telemetry::TRACESTATE)))
         {

@@ -1,6 +1,8 @@
 //! What every provider client shares: one reqwest client per system with connect and total timeouts, no
-//! redirects and a user agent; request-id and W3C trace-context propagation, one span per call; retries with jittered exponential back-off on
-//! transient failures only; a circuit breaker that fails fast while a system is down; metrics per operation.
+//! redirects and a user agent; request-id and W3C trace-context propagation and one span per call (so any
+//! client built on it, present or future, joins the caller's trace); retries with jittered exponential
+//! back-off on transient failures only; a circuit breaker that fails fast while a system is down; metrics
+//! per operation.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};

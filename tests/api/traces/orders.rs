@@ -173,6 +173,11 @@ async fn an_orders_provisioning_job_is_in_the_trace_of_the_approval_event_that_c
     assert_eq!(sends.len(), 1, "{}", summary(&trace));
     let send = sends[0];
     assert_eq!(send.kind, KIND_PRODUCER);
+    let finishes = named(&trace, "orders finish provisioning");
+    assert_eq!(finishes.len(), 1, "{}", summary(&trace));
+    assert_eq!(finishes[0].parent_span_id, job.span_id);
+    // The delivery, by the dispatcher in its own loop, continues the transaction that recorded the event.
+    assert_eq!(send.parent_span_id, finishes[0].span_id);
     let message = delivered_message(&app).await;
     let field = |name: &str| {
         message
