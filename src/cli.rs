@@ -61,7 +61,13 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.telemetry);
+    let telemetry = match telemetry::init(&settings.telemetry) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("concierge: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -78,10 +84,14 @@ pub fn run() -> ExitCode {
             Command::Openapi => Ok(()),
         }
     });
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
-    }
+    };
+    // The runtime is gone, so every span has ended; what the exporter still holds goes out now.
+    drop(runtime);
+    telemetry.shutdown();
+    code
 }
 
 fn fail(error: &anyhow::Error) -> ExitCode {

@@ -65,6 +65,9 @@ pub struct RecordedRequest {
     pub path: String,
     /// Path, query and (for WHMCS) the `action`: what fault `operation` filters match against.
     pub operation: String,
+    /// The W3C trace context the caller sent, as received, so tests can follow a trace into the provider.
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
 }
 
 #[derive(Default)]

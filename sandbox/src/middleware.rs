@@ -56,6 +56,8 @@ pub async fn faults_and_log(
         method: req.method().to_string(),
         path: req.path().to_owned(),
         operation: operation.clone(),
+        traceparent: header(&req, "traceparent"),
+        tracestate: header(&req, "tracestate"),
     });
 
     let Some(fault) = state.faults.take(system, &operation) else {
@@ -98,6 +100,11 @@ pub async fn faults_and_log(
         http_req,
         fault_response(system, &fault).await,
     ))
+}
+
+fn header(req: &ServiceRequest, name: &str) -> Option<String> {
+    let value = req.headers().get(name)?;
+    Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
 }
 
 fn form_value(body: &[u8], key: &str) -> Option<String> {

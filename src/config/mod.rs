@@ -139,6 +139,17 @@ pub struct TelemetrySettings {
     pub format: LogFormat,
     /// `tracing_subscriber::EnvFilter` directives; `RUST_LOG` wins when set.
     pub filter: String,
+    /// Base URL of an OTLP/HTTP collector (`http://collector:4318`; traces go to `{base}/v1/traces`). Empty:
+    /// no traces, and no tracing layer at all. `OTEL_EXPORTER_OTLP_*` endpoint variables never turn it on.
+    pub otlp_endpoint: String,
+}
+
+impl TelemetrySettings {
+    /// The traces URL, when exporting is on.
+    pub fn otlp_traces_url(&self) -> Option<String> {
+        let base = self.otlp_endpoint.trim().trim_end_matches('/');
+        (!base.is_empty()).then(|| format!("{base}/v1/traces"))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -496,6 +507,24 @@ impl Settings {
                 "auth.email_verification_ttl_secs",
                 "must be greater than zero",
             );
+        }
+        let endpoint = self.telemetry.otlp_endpoint.trim();
+        if !endpoint.is_empty() {
+            // The base as written, not the traces URL: `http://` + `/v1/traces` would parse as host `v1`.
+            let valid = reqwest::Url::parse(endpoint).is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.host_str().is_some_and(|host| !host.is_empty())
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+                    && url.username().is_empty()
+                    && url.password().is_none()
+            });
+            if !valid {
+                return fail(
+                    "telemetry.otlp_endpoint",
+                    "must be an http(s) URL without query or credentials, such as http://127.0.0.1:4318, or empty",
+                );
+            }
         }
         if self.server.body_limit_bytes == 0 {
             return fail("server.body_limit_bytes", "must be greater than zero");

@@ -4,6 +4,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use opentelemetry::KeyValue;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -30,6 +31,34 @@ pub fn connect_options(settings: &DatabaseSettings) -> anyhow::Result<PgConnectO
         .context("`database.url` is not a valid PostgreSQL URL")?
         .application_name("concierge")
         .options([("statement_timeout", statement_timeout.as_str())]))
+}
+
+/// The span of a database transaction of note (`summary` such as "orders approve"), after OpenTelemetry's
+/// database conventions: instrument the transaction's work with it, from `begin` to `commit`.
+pub fn transaction_span(pool: &PgPool, summary: &'static str) -> tracing::Span {
+    let span = tracing::info_span!(
+        "db_transaction",
+        otel.kind = "client",
+        otel.name = tracing::field::Empty,
+        transaction = summary,
+    );
+    if crate::telemetry::enabled() {
+        span.record("otel.name", summary);
+        let options = pool.connect_options();
+        crate::telemetry::set_attributes(&span, || {
+            [
+                KeyValue::new("db.system.name", "postgresql"),
+                KeyValue::new("db.query.summary", summary),
+                KeyValue::new(
+                    "db.namespace",
+                    options.get_database().unwrap_or_default().to_owned(),
+                ),
+                KeyValue::new("server.address", options.get_host().to_owned()),
+                KeyValue::new("server.port", i64::from(options.get_port())),
+            ]
+        });
+    }
+    span
 }
 
 /// Applies our migrations and the job queue's. Safe to run from several replicas at once: sqlx takes a

@@ -5,11 +5,14 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
-use actix_web::{Error, ResponseError};
+use actix_web::{Error, ResponseError, web};
+use opentelemetry::KeyValue;
 use tracing::Instrument;
 
 use super::request_context::{self, RequestContext};
 use crate::errors::{ApiError, ErrorCode};
+use crate::state::AppState;
+use crate::telemetry::{self, TraceContext};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -27,14 +30,33 @@ pub async fn observe<B: MessageBody + 'static>(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!(
-        "http_request",
-        request_id = %request_id,
-        method = %method,
-        route = %route,
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-    );
+    let probe = route.starts_with("/health");
+    let span = if probe {
+        // Probes arrive every few seconds from every orchestrator: logged, never a trace of their own.
+        tracing::info_span!(
+            "http_request",
+            request_id = %request_id,
+            method = %method,
+            route = %route,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        )
+    } else {
+        tracing::info_span!(
+            "http_request",
+            otel.kind = "server",
+            otel.name = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            method = %method,
+            route = %route,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        )
+    };
+    if telemetry::enabled() && !probe {
+        trace_server_span(&req, &span, &method, &route);
+    }
     let context = RequestContext {
         request_id: request_id.clone(),
         path: req.path().to_owned(),
@@ -60,6 +82,18 @@ pub async fn observe<B: MessageBody + 'static>(
     crate::observability::record_http_request(&method, &route, status, elapsed);
     span.record("status", status);
     span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+    if telemetry::enabled() && !probe {
+        // Semantic conventions: a server span is an error for 5xx only; 4xx are the client's.
+        if status >= 500 {
+            span.record("otel.status_code", "error");
+        }
+        telemetry::set_attributes(&span, || {
+            [KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            )]
+        });
+    }
     span.in_scope(|| {
         if route.starts_with("/health") || route == "/metrics" {
             tracing::debug!("request completed");
@@ -77,6 +111,54 @@ pub async fn observe<B: MessageBody + 'static>(
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     Ok(response)
+}
+
+/// The request span as OpenTelemetry's HTTP server span. It continues the caller's trace only when the
+/// caller is one of `server.trusted_proxies` (the portal's server, our load balancer): anyone else could
+/// otherwise graft requests onto a trace of their choosing, or turn sampling off for their own (W3C Trace
+/// Context, "restart the trace" for untrusted callers).
+fn trace_server_span(req: &ServiceRequest, span: &tracing::Span, method: &str, route: &str) {
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.settings.server.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let peer_trusted = req.peer_addr().is_some_and(|peer| {
+        trusted
+            .iter()
+            .any(|cidr| cidr.contains(peer.ip().to_canonical()))
+    });
+    if peer_trusted {
+        // Two `traceparent`s make neither valid (W3C); a `tracestate` split over several lines is dropped.
+        let header = |name: &str| {
+            let mut values = req.headers().get_all(name);
+            match (values.next(), values.next()) {
+                (Some(value), None) => value.to_str().ok(),
+                _ => None,
+            }
+        };
+        if let Some(parent) = header(telemetry::TRACEPARENT)
+            .and_then(|traceparent| TraceContext::parse(traceparent, header(telemetry::TRACESTATE)))
+        {
+            parent.adopt(span);
+        }
+    }
+    span.record("otel.name", format!("{method} {route}"));
+    let scheme = req.connection_info().scheme().to_owned();
+    let version = match req.version() {
+        actix_web::http::Version::HTTP_10 => "1.0",
+        actix_web::http::Version::HTTP_2 => "2",
+        actix_web::http::Version::HTTP_3 => "3",
+        _ => "1.1",
+    };
+    telemetry::set_attributes(span, || {
+        [
+            KeyValue::new("http.request.method", method.to_owned()),
+            KeyValue::new("http.route", route.to_owned()),
+            KeyValue::new("url.path", req.path().to_owned()),
+            KeyValue::new("url.scheme", scheme),
+            KeyValue::new("network.protocol.version", version),
+        ]
+    });
 }
 
 /// Error statuses that reach us without a body (a resource's 405, a bare 404 from a library service) are

@@ -1,6 +1,8 @@
 //! What every provider client shares: one reqwest client per system with connect and total timeouts, no
-//! redirects and a user agent; request-id propagation; retries with jittered exponential back-off on
-//! transient failures only; a circuit breaker that fails fast while a system is down; metrics per operation.
+//! redirects and a user agent; request-id and W3C trace-context propagation and one span per call (so any
+//! client built on it, present or future, joins the caller's trace); retries with jittered exponential
+//! back-off on transient failures only; a circuit breaker that fails fast while a system is down; metrics
+//! per operation.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -8,14 +10,16 @@ use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
+use opentelemetry::KeyValue;
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::config::ProviderSettings;
 use crate::errors::{ApiError, ErrorCode};
 use crate::http::request_context;
-use crate::telemetry::redact;
+use crate::telemetry::{self, TraceContext, redact};
 
 const USER_AGENT: &str = concat!("concierge/", env!("CARGO_PKG_VERSION"));
 
@@ -281,6 +285,44 @@ impl ProviderClient {
         B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         C: Fn(RawResponse) -> Result<RawResponse, ProviderError>,
     {
+        let span = tracing::info_span!(
+            "provider_call",
+            otel.kind = "client",
+            otel.name = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            system = self.system,
+            operation,
+            outcome = tracing::field::Empty,
+        );
+        if telemetry::enabled() {
+            span.record("otel.name", format!("{} {operation}", self.system));
+        }
+        let result = self
+            .execute_in_span(operation, &build, &classify)
+            .instrument(span.clone())
+            .await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => error.kind(),
+        };
+        span.record("outcome", outcome);
+        if result.is_err() {
+            span.record("otel.status_code", "error");
+            telemetry::set_attributes(&span, || [KeyValue::new("error.type", outcome)]);
+        }
+        result
+    }
+
+    async fn execute_in_span<B, C>(
+        &self,
+        operation: &'static str,
+        build: &B,
+        classify: &C,
+    ) -> Result<RawResponse, ProviderError>
+    where
+        B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        C: Fn(RawResponse) -> Result<RawResponse, ProviderError>,
+    {
         if !self.breaker.allows() {
             metrics::counter!("provider_errors_total", "system" => self.system, "operation" => operation, "kind" => "circuit_open")
                 .increment(1);
@@ -294,13 +336,17 @@ impl ProviderClient {
             .with_max_delay(self.retry_max)
             .with_max_times(self.max_retries)
             .with_jitter();
-        let result = (|| self.attempt(operation, &build, &classify))
-            .retry(backoff)
-            .when(ProviderError::is_transient)
-            .notify(|error, delay| {
-                tracing::debug!(system = self.system, operation, error = %redact::scrub(&error.to_string()), ?delay, "retrying provider call");
-            })
-            .await;
+        let attempts = AtomicU32::new(0);
+        let result = (|| {
+            let resend_count = attempts.fetch_add(1, Ordering::Relaxed);
+            self.attempt(operation, build, classify, resend_count)
+        })
+        .retry(backoff)
+        .when(ProviderError::is_transient)
+        .notify(|error, delay| {
+            tracing::debug!(system = self.system, operation, error = %redact::scrub(&error.to_string()), ?delay, "retrying provider call");
+        })
+        .await;
         self.breaker
             .record(matches!(&result, Err(error) if error.is_transient()));
         result
@@ -311,24 +357,30 @@ impl ProviderClient {
         operation: &'static str,
         build: &B,
         classify: &C,
+        resend_count: u32,
     ) -> Result<RawResponse, ProviderError>
     where
         B: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         C: Fn(RawResponse) -> Result<RawResponse, ProviderError>,
     {
         let started = Instant::now();
-        let mut request = build(&self.http);
-        if let Some(request_id) = request_context::current_request_id() {
-            request = request
-                .header("x-request-id", request_id.as_str())
-                .header("x-correlation-id", request_id);
-        }
         let outcome = async {
-            let response = request
-                .send()
+            let mut request = build(&self.http)
+                .build()
+                .map_err(|error| self.transport_error(error))?;
+            self.propagate(&mut request, resend_count);
+            let response = self
+                .http
+                .execute(request)
                 .await
                 .map_err(|error| self.transport_error(error))?;
             let status = response.status();
+            telemetry::set_attributes(&tracing::Span::current(), || {
+                [KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(status.as_u16()),
+                )]
+            });
             let headers = response.headers().clone();
             let body = response
                 .bytes()
@@ -350,6 +402,53 @@ impl ProviderClient {
         metrics::counter!("provider_requests_total", "system" => self.system, "operation" => operation, "outcome" => kind)
             .increment(1);
         outcome
+    }
+
+    /// The request id and, with traces on, the W3C trace context of the provider call's span (the current
+    /// one), so the provider's side of the call joins our trace; plus the call's HTTP attributes.
+    fn propagate(&self, request: &mut reqwest::Request, resend_count: u32) {
+        if let Some(request_id) = request_context::current_request_id()
+            && let Ok(value) = HeaderValue::from_str(&request_id)
+        {
+            let headers = request.headers_mut();
+            headers.insert("x-request-id", value.clone());
+            headers.insert("x-correlation-id", value);
+        }
+        let Some(trace) = TraceContext::current() else {
+            return;
+        };
+        let headers = request.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&trace.traceparent) {
+            headers.insert(telemetry::TRACEPARENT, value);
+        }
+        match trace.tracestate.as_deref().map(HeaderValue::from_str) {
+            Some(Ok(value)) => {
+                headers.insert(telemetry::TRACESTATE, value);
+            }
+            // Whatever `build` set is not this call's context.
+            _ => {
+                headers.remove(telemetry::TRACESTATE);
+            }
+        }
+        let url = request.url();
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", request.method().as_str().to_owned()),
+            KeyValue::new("url.scheme", url.scheme().to_owned()),
+        ];
+        // Never the path or query: a SOQL lookup by e-mail or a phone number would end up in the trace.
+        if let Some(host) = url.host_str() {
+            attributes.push(KeyValue::new("server.address", host.to_owned()));
+        }
+        if let Some(port) = url.port_or_known_default() {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
+        }
+        if resend_count > 0 {
+            attributes.push(KeyValue::new(
+                "http.request.resend_count",
+                i64::from(resend_count),
+            ));
+        }
+        telemetry::set_attributes(&tracing::Span::current(), || attributes);
     }
 
     fn transport_error(&self, error: reqwest::Error) -> ProviderError {

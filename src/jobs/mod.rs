@@ -4,6 +4,9 @@
 //! Retries are durable: a failed job's next `run_at` is pushed back exponentially in the database, so the
 //! back-off survives restarts and any replica may pick the retry up. After `max_attempts` runs a job stays
 //! in `apalis.jobs` with status `Failed` — that is what "dead" means here — for an operator to inspect.
+//!
+//! A job enqueued inside a trace carries that trace's context in its stored metadata; every run of it, on
+//! whichever replica and after any restart, is a span of the same trace.
 
 mod cron;
 mod poll;
@@ -13,7 +16,7 @@ mod status;
 use std::time::Duration;
 
 use anyhow::Context;
-use apalis::prelude::TaskBuilder;
+use apalis::prelude::{MetadataStore, TaskBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{PgConnection, PgPool};
@@ -23,6 +26,7 @@ pub use runner::{JobContext, Runner};
 pub use status::{JobsStatus, RunnerState};
 
 use crate::config::JobSettings;
+use crate::telemetry::{TRACEPARENT, TRACESTATE, TraceContext};
 
 /// A job payload bound to its queue. Queue names are stable strings, never Rust type paths, so renaming a
 /// type cannot orphan queued jobs. Payload changes must stay backward compatible (`#[serde(default)]`).
@@ -48,6 +52,9 @@ pub async fn enqueue<J: Job>(
 ) -> anyhow::Result<()> {
     let payload = serde_json::to_vec(job).context("serialising job")?;
     let mut builder = TaskBuilder::new(payload).max_attempts(settings.max_attempts as usize);
+    if let Some(trace) = TraceContext::current() {
+        builder = builder.with_metadata(trace_metadata(&trace));
+    }
     if let Some(delay) = delay {
         builder = builder.run_after(delay);
     }
@@ -55,6 +62,21 @@ pub async fn enqueue<J: Job>(
         .await
         .with_context(|| format!("enqueueing a job on {}", J::QUEUE))?;
     Ok(())
+}
+
+/// The enqueuer's trace context in the task's metadata (stored with the row), under the W3C header names.
+fn trace_metadata(trace: &TraceContext) -> MetadataStore {
+    let mut metadata = MetadataStore::new();
+    metadata.extend([(TRACEPARENT, trace.traceparent.clone())]);
+    if let Some(state) = &trace.tracestate {
+        metadata.extend([(TRACESTATE, state.clone())]);
+    }
+    metadata
+}
+
+/// The trace a stored task belongs to; `None` for tasks enqueued without one (or with a corrupt one).
+pub(crate) fn trace_of(metadata: &MetadataStore) -> Option<TraceContext> {
+    TraceContext::parse(metadata.get(TRACEPARENT)?, metadata.get(TRACESTATE))
 }
 
 /// A job that used up its attempts.

@@ -2,9 +2,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apalis::layers::WorkerBuilderExt;
-use apalis::prelude::{Attempt, BackendExt, BoxDynError, Data, Monitor, TaskId, WorkerBuilder};
+use apalis::prelude::{
+    Attempt, BackendExt, BoxDynError, Data, MetadataStore, Monitor, TaskId, WorkerBuilder,
+};
 use apalis_postgres::{Config, PostgresStorage};
 use futures::future::BoxFuture;
+use opentelemetry::KeyValue;
 use rand::Rng;
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -14,6 +17,7 @@ use super::cron::{self, CronSchedule};
 use super::poll::Ticker;
 use super::{Job, JobsStatus};
 use crate::config::JobSettings;
+use crate::telemetry;
 
 /// What a job handler learns about the run it is in.
 #[derive(Debug, Clone)]
@@ -200,6 +204,7 @@ async fn run_job<J: Job>(
     job: J,
     task_id: TaskId,
     attempt: Attempt,
+    metadata: MetadataStore,
     registration: Data<Registration<J>>,
 ) -> Result<(), BoxDynError> {
     let attempt = attempt.current().max(1);
@@ -209,7 +214,30 @@ async fn run_job<J: Job>(
         attempt,
         max_attempts,
     };
-    let span = tracing::info_span!("job", queue = J::QUEUE, task_id = %task_id, attempt);
+    let span = tracing::info_span!(
+        "job",
+        otel.kind = "consumer",
+        otel.name = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        queue = J::QUEUE,
+        task_id = %task_id,
+        attempt,
+    );
+    if telemetry::enabled() {
+        if let Some(parent) = super::trace_of(&metadata) {
+            parent.adopt(&span);
+        }
+        span.record("otel.name", format!("{} process", J::QUEUE));
+        telemetry::set_attributes(&span, || {
+            [
+                KeyValue::new("messaging.system", "apalis"),
+                KeyValue::new("messaging.operation.type", "process"),
+                KeyValue::new("messaging.destination.name", J::QUEUE),
+                KeyValue::new("messaging.message.id", task_id.to_string()),
+                KeyValue::new("job.attempt", attempt as i64),
+            ]
+        });
+    }
     let started = Instant::now();
     let result = (registration.handler)(job, context)
         .instrument(span.clone())
@@ -221,6 +249,7 @@ async fn run_job<J: Job>(
         metrics::counter!("jobs_total", "queue" => J::QUEUE, "outcome" => "succeeded").increment(1);
         return Ok(());
     };
+    span.record("otel.status_code", "error");
     let _entered = span.enter();
     if attempt >= max_attempts as usize {
         metrics::counter!("jobs_total", "queue" => J::QUEUE, "outcome" => "dead").increment(1);

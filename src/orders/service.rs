@@ -2,6 +2,7 @@
 //! call, and the order is recorded locally.
 
 use chrono::Utc;
+use tracing::Instrument;
 
 use super::OrderError;
 use super::domain::{CreateOrderRequest, Order, StoredItem};
@@ -102,20 +103,25 @@ pub async fn create_order(
         item.salesforce_item_id = Some(salesforce_id);
     }
 
-    let mut tx = orders.db.begin().await?;
-    let row = repo::insert(
-        &mut tx,
-        &NewOrderRow {
-            id: local_id,
-            user_id: links.user_id,
-            salesforce_order_id: &created.order_id,
-            items: &items,
-            activation: request.activation.as_ref(),
-            sim: request.sim.as_ref(),
-        },
-    )
+    let row = async {
+        let mut tx = orders.db.begin().await?;
+        let row = repo::insert(
+            &mut tx,
+            &NewOrderRow {
+                id: local_id,
+                user_id: links.user_id,
+                salesforce_order_id: &created.order_id,
+                items: &items,
+                activation: request.activation.as_ref(),
+                sim: request.sim.as_ref(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, OrderError>(row)
+    }
+    .instrument(crate::db::transaction_span(&orders.db, "orders insert"))
     .await?;
-    tx.commit().await?;
     tracing::info!(order_id = %local_id, salesforce_order_id = %created.order_id, "order created");
     Ok(row.to_order())
 }

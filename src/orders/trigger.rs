@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
+use opentelemetry::KeyValue;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::ProvisionOrder;
 use super::domain::OrderStatus;
@@ -14,8 +16,9 @@ use crate::integrations::salesforce::replay::store_replay_id;
 use crate::integrations::salesforce::{
     CometdSubscriber, PlatformEvent, PlatformEventSubscriber, ReplayFrom,
 };
-use crate::jobs;
 use crate::orders::Orders;
+use crate::telemetry;
+use crate::{db, jobs};
 
 pub const CHANNEL: &str = "/event/OrderProvisionRequested__e";
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
@@ -103,7 +106,40 @@ async fn pause(shutdown: &mut watch::Receiver<bool>) -> bool {
 
 /// One event: the order is marked approved and its job enqueued (first delivery only), and the replay id
 /// stored, in one transaction.
+/// Each event is the root of a trace (Salesforce carries no trace context): the provisioning job it enqueues,
+/// and everything that job does, are in it.
 pub async fn handle(orders: &Orders, event: &PlatformEvent) -> anyhow::Result<()> {
+    let span = tracing::info_span!(
+        "platform_event",
+        otel.kind = "consumer",
+        otel.name = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        channel = %event.channel,
+        replay_id = event.replay_id,
+    );
+    if telemetry::enabled() {
+        span.record("otel.name", format!("{} process", event.channel));
+        telemetry::set_attributes(&span, || {
+            [
+                KeyValue::new("messaging.system", "salesforce"),
+                KeyValue::new("messaging.operation.type", "process"),
+                KeyValue::new("messaging.destination.name", event.channel.clone()),
+                KeyValue::new("messaging.message.id", event.replay_id.to_string()),
+            ]
+        });
+    }
+    let transaction = span.in_scope(|| db::transaction_span(&orders.db, "orders approve"));
+    let result = approve(orders, event)
+        .instrument(transaction)
+        .instrument(span.clone())
+        .await;
+    if result.is_err() {
+        span.record("otel.status_code", "error");
+    }
+    result
+}
+
+async fn approve(orders: &Orders, event: &PlatformEvent) -> anyhow::Result<()> {
     let salesforce_order_id = event
         .payload
         .get("OrderId__c")

@@ -1,12 +1,15 @@
 use std::time::Duration;
 
+use opentelemetry::KeyValue;
 use rand::Rng;
 use sqlx::PgPool;
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{EventSink, OutboxEvent};
 use crate::config::OutboxSettings;
+use crate::telemetry;
 
 pub struct Dispatcher<S> {
     pool: PgPool,
@@ -66,7 +69,8 @@ impl<S: EventSink> Dispatcher<S> {
         let mut tx = self.pool.begin().await?;
         let heads = sqlx::query_as!(
             OutboxEvent,
-            "SELECT e.id, e.topic, e.aggregate_type, e.aggregate_id, e.payload, e.attempts, e.created_at, e.seq
+            "SELECT e.id, e.topic, e.aggregate_type, e.aggregate_id, e.payload, e.attempts, e.created_at, e.seq,
+                    e.traceparent, e.tracestate
              FROM outbox_events e
              WHERE e.status = 'pending' AND e.next_attempt_at <= now()
                AND NOT EXISTS (
@@ -101,7 +105,7 @@ impl<S: EventSink> Dispatcher<S> {
             // The head is ours until commit, so what follows it in its aggregate is too.
             let followers = sqlx::query!(
                 r#"SELECT id, topic, aggregate_type, aggregate_id, payload, attempts, created_at, seq,
-                          (status = 'pending' AND next_attempt_at <= now()) AS "ready!"
+                          traceparent, tracestate, (status = 'pending' AND next_attempt_at <= now()) AS "ready!"
                    FROM outbox_events
                    WHERE aggregate_type = $1 AND aggregate_id = $2 AND status IN ('pending', 'dead') AND seq > $3
                    ORDER BY seq
@@ -128,6 +132,8 @@ impl<S: EventSink> Dispatcher<S> {
                     attempts: row.attempts,
                     created_at: row.created_at,
                     seq: row.seq,
+                    traceparent: row.traceparent,
+                    tracestate: row.tracestate,
                 };
                 if !self.deliver(&mut tx, &event, &mut report).await? {
                     break;
@@ -160,9 +166,33 @@ impl<S: EventSink> Dispatcher<S> {
         event: &OutboxEvent,
         report: &mut DispatchReport,
     ) -> anyhow::Result<bool> {
-        let Err(error) = self.sink.deliver(event).await else {
+        let span = tracing::info_span!(
+            "outbox_delivery",
+            otel.kind = "producer",
+            otel.name = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            event_id = %event.id,
+            topic = %event.topic,
+        );
+        if telemetry::enabled() {
+            if let Some(parent) = event.trace() {
+                parent.adopt(&span);
+            }
+            span.record("otel.name", format!("{} send", event.topic));
+            telemetry::set_attributes(&span, || {
+                [
+                    KeyValue::new("messaging.system", "redis"),
+                    KeyValue::new("messaging.operation.type", "send"),
+                    KeyValue::new("messaging.destination.name", event.topic.clone()),
+                    KeyValue::new("messaging.message.id", event.id.to_string()),
+                ]
+            });
+        }
+        let delivered = self.sink.deliver(event).instrument(span.clone()).await;
+        let Err(error) = delivered else {
             return Ok(true);
         };
+        span.record("otel.status_code", "error");
         let attempts = event.attempts + 1;
         let dead = attempts >= self.settings.max_attempts;
         let delay = self.backoff(attempts);

@@ -2,6 +2,9 @@
 //! it describes; the [`Dispatcher`] later delivers it at least once. Rows are claimed with
 //! `FOR UPDATE SKIP LOCKED`, so any number of dispatchers (one per replica) deliver each row once, and only an
 //! aggregate's oldest undelivered event can be claimed, so an aggregate's events go out in order.
+//!
+//! An event recorded inside a trace is delivered in a span of that trace, and the delivered message carries
+//! the delivery span's `traceparent` (and `tracestate`), so consumers can continue it.
 
 mod dispatcher;
 mod sink;
@@ -9,6 +12,8 @@ mod sink;
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
+
+use crate::telemetry::TraceContext;
 
 pub use dispatcher::{DispatchReport, Dispatcher};
 pub use sink::{EventSink, RedisStreamSink};
@@ -34,6 +39,15 @@ pub struct OutboxEvent {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// The order of recording; an aggregate's events are delivered in this order.
     pub seq: i64,
+    /// The trace the event was recorded in (W3C `traceparent` / `tracestate`), when traces were on.
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
+}
+
+impl OutboxEvent {
+    pub fn trace(&self) -> Option<TraceContext> {
+        TraceContext::parse(self.traceparent.as_deref()?, self.tracestate.as_deref())
+    }
 }
 
 /// Writes the event on the caller's connection; pass the transaction of the business change.
@@ -43,13 +57,21 @@ pub async fn record<P: Serialize>(
 ) -> anyhow::Result<Uuid> {
     let id = Uuid::now_v7();
     let payload = serde_json::to_value(&event.payload)?;
+    let trace = TraceContext::current();
+    let (traceparent, tracestate) = match trace {
+        Some(trace) => (Some(trace.traceparent), trace.tracestate),
+        None => (None, None),
+    };
     sqlx::query!(
-        "INSERT INTO outbox_events (id, topic, aggregate_type, aggregate_id, payload) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO outbox_events (id, topic, aggregate_type, aggregate_id, payload, traceparent, tracestate)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         id,
         event.topic,
         event.aggregate_type,
         event.aggregate_id,
         payload,
+        traceparent,
+        tracestate,
     )
     .execute(conn)
     .await?;

@@ -2,6 +2,7 @@ use deadpool_redis::redis;
 
 use super::OutboxEvent;
 use crate::cache::{Cache, RedisError};
+use crate::telemetry::{TRACEPARENT, TRACESTATE, TraceContext};
 
 /// Where the dispatcher delivers events. Delivery is at least once: consumers de-duplicate on the event id.
 pub trait EventSink: Send + Sync + 'static {
@@ -38,9 +39,12 @@ impl EventSink for RedisStreamSink {
         let occurred_at = event.created_at.to_rfc3339();
         let stream = self.stream.clone();
         let max_len = self.max_len;
+        // The delivery's own span (the current one), which continues the trace the event was recorded in.
+        let trace = TraceContext::current();
         self.cache
             .run(|mut conn| async move {
-                redis::cmd("XADD")
+                let mut command = redis::cmd("XADD");
+                command
                     .arg(&stream)
                     .arg("MAXLEN")
                     .arg("~")
@@ -57,9 +61,14 @@ impl EventSink for RedisStreamSink {
                     .arg("occurred_at")
                     .arg(&occurred_at)
                     .arg("payload")
-                    .arg(&payload)
-                    .query_async::<String>(&mut conn)
-                    .await
+                    .arg(&payload);
+                if let Some(trace) = &trace {
+                    command.arg(TRACEPARENT).arg(&trace.traceparent);
+                    if let Some(state) = &trace.tracestate {
+                        command.arg(TRACESTATE).arg(state);
+                    }
+                }
+                command.query_async::<String>(&mut conn).await
             })
             .await
             .map_err(|error: RedisError| anyhow::anyhow!("redis stream: {error}"))?;

@@ -30,4 +30,5 @@ mod orders;
 mod outbox;
 mod subscriptions;
 mod support;
+mod traces;
 mod validation;

@@ -93,3 +93,39 @@ async fn reset_clears_faults_and_the_request_log() {
         .unwrap();
     assert!(log.is_empty());
 }
+
+#[tokio::test]
+async fn the_request_log_keeps_the_trace_context_each_request_carried() {
+    let sandbox = spawn_sandbox().await;
+    let client = reqwest::Client::new();
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    client
+        .get(format!("{}/messaging/v1/anything", sandbox.url))
+        .header("traceparent", traceparent)
+        .header("tracestate", "concierge=1")
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!("{}/messaging/v1/anything", sandbox.url))
+        .send()
+        .await
+        .unwrap();
+
+    let log: Vec<Value> = client
+        .get(format!(
+            "{}/__sandbox/requests?system=messaging",
+            sandbox.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0]["traceparent"], traceparent);
+    assert_eq!(log[0]["tracestate"], "concierge=1");
+    assert_eq!(log[1]["traceparent"], Value::Null);
+    assert_eq!(log[1]["tracestate"], Value::Null);
+}

@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 use serde_json::json;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{freebit, salesforce, whmcs};
+use crate::db;
 use crate::integrations::ProviderError;
 use crate::orders::Orders;
 use crate::orders::domain::{OrderStatus, StoredItem};
@@ -98,45 +100,54 @@ pub(super) async fn provision(orders: &Orders, order_id: Uuid) -> Result<(), Pro
     let items = items_with_services(&order.items.0, &added.service_ids);
     salesforce::write_back(orders, &order, &added, &items).await?;
 
-    let mut tx = orders.db.begin().await.map_err(internal("finish"))?;
-    let service_ids: Vec<i64> = added
-        .service_ids
-        .iter()
-        .filter_map(|id| i64::try_from(*id).ok())
-        .collect();
-    repo::record_provisioned(
-        &mut tx,
-        order_id,
-        i64::try_from(added.whmcs_order_id).unwrap_or_default(),
-        &service_ids,
-        &items,
-    )
-    .await
-    .map_err(internal("finish"))?;
-    let changed = repo::set_status(&mut tx, order_id, OrderStatus::Active, None)
-        .await
-        .map_err(internal("finish"))?;
-    if changed {
-        outbox::record(
+    // The order's outcome and its event commit together; the event's delivery continues this trace.
+    async {
+        let mut tx = orders.db.begin().await.map_err(internal("finish"))?;
+        let service_ids: Vec<i64> = added
+            .service_ids
+            .iter()
+            .filter_map(|id| i64::try_from(*id).ok())
+            .collect();
+        repo::record_provisioned(
             &mut tx,
-            NewEvent {
-                topic: "order.provisioned",
-                aggregate_type: "order",
-                aggregate_id: order_id.to_string(),
-                payload: json!({
-                    "order_id": order_id,
-                    "user_id": order.user_id,
-                    "service_ids": service_ids,
-                }),
-            },
+            order_id,
+            i64::try_from(added.whmcs_order_id).unwrap_or_default(),
+            &service_ids,
+            &items,
         )
         .await
-        .map_err(|source| ProvisionError::Step {
-            step: "finish",
-            source,
-        })?;
+        .map_err(internal("finish"))?;
+        let changed = repo::set_status(&mut tx, order_id, OrderStatus::Active, None)
+            .await
+            .map_err(internal("finish"))?;
+        if changed {
+            outbox::record(
+                &mut tx,
+                NewEvent {
+                    topic: "order.provisioned",
+                    aggregate_type: "order",
+                    aggregate_id: order_id.to_string(),
+                    payload: json!({
+                        "order_id": order_id,
+                        "user_id": order.user_id,
+                        "service_ids": service_ids,
+                    }),
+                },
+            )
+            .await
+            .map_err(|source| ProvisionError::Step {
+                step: "finish",
+                source,
+            })?;
+        }
+        tx.commit().await.map_err(internal("finish"))?;
+        Ok::<(), ProvisionError>(())
     }
-    tx.commit().await.map_err(internal("finish"))?;
+    .instrument(db::transaction_span(
+        &orders.db,
+        "orders finish provisioning",
+    ))
+    .await?;
     tracing::info!(%order_id, whmcs_order_id = added.whmcs_order_id, "order provisioned");
     Ok(())
 }

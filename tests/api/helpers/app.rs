@@ -71,7 +71,8 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         sandbox.configure(&mut settings);
     }
     (options.configure)(&mut settings);
-    concierge::telemetry::init(&settings.telemetry);
+    // The test process's subscriber never exports (the first call wins); the trace tests run the binary.
+    let _ = concierge::telemetry::init(&settings.telemetry).expect("telemetry");
 
     let state = build_state(settings, options.jobs).expect("app state");
     let routes = options.routes;

@@ -7,6 +7,7 @@ mod database;
 mod logs;
 mod sandbox;
 mod staff;
+mod traces;
 mod verify;
 
 pub use app::*;
@@ -15,6 +16,7 @@ pub use database::*;
 pub use logs::LogCapture;
 pub use sandbox::*;
 pub use staff::*;
+pub use traces::*;
 pub use verify::*;
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `seconds`.
