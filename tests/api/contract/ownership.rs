@@ -1,18 +1,22 @@
-//! For every path with an id: the victim's resource, requested with every documented method by every
-//! intruder, answers 404 (or 403 where the operation documents it), never 2xx. The victim's own GET of the
-//! same path succeeds, so the sweep is known to name real records. A path whose id the sweep cannot name, or
-//! an operation whose body or header it cannot build, fails the test: add the fixture, never a skip.
+//! For every path with an id: another account's record, requested with every documented method by each of its
+//! intruders (another customer, another store's advisor, another brand's staff), answers 404 (or 403 where the
+//! operation documents it), never 2xx. The owner's own GET of the same path succeeds, so the sweep is known to
+//! name real records. A path whose id the sweep cannot name, or an operation whose body or header it cannot
+//! build, fails the test: add the fixture (`fixtures.rs`), never a skip.
 
 use reqwest::Method;
 use serde_json::Value;
 
-use super::fixtures::{Fixtures, Resolution, body_for};
+use super::fixtures::{Actor, Fixtures, Resolution, body_for};
 use super::{documents_status, operations, path_parameters};
 use crate::helpers::spawn_sandboxed_app;
 
 /// A request the sweep can send, or why it cannot build one.
 struct Built {
     path: String,
+    /// Of the path's most specific record (its last owned parameter).
+    owner: Actor,
+    intruders: &'static [Actor],
     body: Option<Value>,
     idempotency_key: bool,
 }
@@ -24,25 +28,35 @@ fn build(
     operation: &Value,
 ) -> Result<Option<Built>, String> {
     let mut path = template.to_owned();
-    let mut owned = false;
+    let mut owned = None;
     for (collection, name) in path_parameters(template) {
         match fixtures.resolve(&collection, &name) {
-            Resolution::Owned(value) => {
-                owned = true;
+            Resolution::Owned {
+                value,
+                owner,
+                intruders,
+            } => {
+                owned = Some((owner, intruders));
                 path = path.replace(&format!("{{{name}}}"), &value);
             }
             Resolution::Public => {}
             Resolution::Unknown => {
                 return Err(format!(
                     "{method} {template}: the sweep cannot name a `{name}` after `/{collection}/`; add the kind to \
-                     `Fixtures::resolve` in tests/api/contract/fixtures.rs (a record the victim owns, or `Public`)"
+                     `Fixtures::resolve` in tests/api/contract/fixtures.rs (`customers`, `brand_scoped`, `store_scoped` or `Public`)"
                 ));
             }
         }
     }
-    if !owned {
+    let Some((owner, intruders)) = owned else {
         return Ok(None);
-    }
+    };
+    // Admins reach every brand's records, and they alone reach the admin routes.
+    let owner = if template.starts_with("/api/v1/admin/") {
+        Actor::Admin
+    } else {
+        owner
+    };
     let body = match operation.get("requestBody") {
         Some(_) => Some(body_for(method, template).ok_or_else(|| {
             format!("{method} {template}: add a valid body for it to `body_for` in tests/api/contract/fixtures.rs")
@@ -67,6 +81,8 @@ fn build(
     }
     Ok(Some(Built {
         path,
+        owner,
+        intruders,
         body,
         idempotency_key,
     }))
@@ -109,8 +125,8 @@ async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with
                 continue;
             }
         };
-        for intruder in &fixtures.intruders {
-            let response = send(&app, &intruder.token, &method, &built).await;
+        for intruder in built.intruders {
+            let response = send(&app, fixtures.token(*intruder), &method, &built).await;
             let status = response.status().as_u16();
             let allowed = status == 404 || (status == 403 && documents_status(&operation, 403));
             let content_type = response
@@ -123,15 +139,17 @@ async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with
                 let body = response.text().await.unwrap_or_default();
                 findings.push(format!(
                     "{} got {status} ({content_type}) for {method} {template} ({}): {body:.300}",
-                    intruder.who, built.path
+                    intruder.describe(),
+                    built.path
                 ));
             }
         }
         if method == "GET" {
-            let own = send(&app, &fixtures.victim, &method, &built).await;
+            let own = send(&app, fixtures.token(built.owner), &method, &built).await;
             if !own.status().is_success() {
                 findings.push(format!(
-                    "the victim's own GET {} is {}: the fixture for {template} names no record of theirs",
+                    "{}'s own GET {} is {}: the fixture for {template} names no record of theirs",
+                    built.owner.describe(),
                     built.path,
                     own.status()
                 ));
