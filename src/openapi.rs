@@ -7,6 +7,10 @@ use crate::auth::openapi as auth;
 use crate::errors::{ErrorCode, FieldError, Problem, responses};
 use crate::health;
 
+mod contract;
+
+pub use contract::methods;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -87,6 +91,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for part in parts {
         document.merge(part);
     }
+    contract::apply(&mut document);
     document
 }
 

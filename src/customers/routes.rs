@@ -21,26 +21,36 @@ use crate::telemetry::redact::scrub;
 /// `PATCH /me`. Every field is optional; send only what changes. Unknown fields are refused.
 // The body is read as JSON first (`validation::profile_change`), so a wrong type or an unknown field is a
 // field error like any other; the rules are derived here.
+// `serde(deny_unknown_fields)` only tells the schema (`additionalProperties: false`): the body is read by hand.
+// None of the fields may be `null`, and at least one must be sent.
 #[derive(Debug, Default, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateProfileRequest {
     /// 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     #[validate(custom(function = "validation::name"))]
     pub(super) first_name: Option<String>,
     /// 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     #[validate(custom(function = "validation::name"))]
     pub(super) last_name: Option<String>,
     /// E.164: `+` then 8 to 15 digits.
-    #[schema(example = "+819012345678", pattern = "^\\+[1-9][0-9]{7,14}$")]
+    #[schema(
+        example = "+819012345678",
+        pattern = "^\\+[1-9][0-9]{7,14}$",
+        nullable = false
+    )]
     #[validate(custom(function = "validation::phone"))]
     pub(super) phone: Option<String>,
     /// Replaces the whole address.
+    #[schema(nullable = false)]
     #[validate(nested)]
     pub(super) address: Option<AddressInput>,
 }
 
 #[derive(Debug, Default, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
 pub struct AddressInput {
     #[schema(min_length = 1, max_length = 100)]
     #[validate(custom(function = "validation::line"))]

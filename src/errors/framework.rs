@@ -2,7 +2,11 @@
 //! problem documents as our own errors instead of the framework's plain-text bodies.
 
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
-use actix_web::{HttpResponse, web};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::{ApiError, ErrorCode};
 use crate::types::ids::Rejection;
@@ -82,7 +86,31 @@ pub async fn default_not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(ErrorCode::NotFound).with_detail("No resource exists at this path."))
 }
 
-/// Answers a known path called with a method it does not support.
-pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::MethodNotAllowed))
+/// Answers a known path called with a method it does not support, with the `Allow` header RFC 9110 requires:
+/// the methods the OpenAPI document gives the route's template (a test keeps the two in step).
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let mut response = ApiError::new(ErrorCode::MethodNotAllowed).error_response();
+    let allowed = req
+        .match_pattern()
+        .map(|pattern| allowed_methods(&pattern))
+        .unwrap_or_default();
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+/// The documented methods of each path template, read once from the OpenAPI document. Routes outside the
+/// document (the document itself, the docs page) are GET only.
+fn allowed_methods(pattern: &str) -> Vec<&'static str> {
+    static METHODS: OnceLock<HashMap<String, Vec<&'static str>>> = OnceLock::new();
+    let methods = METHODS.get_or_init(|| {
+        crate::openapi::document()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| (path.clone(), crate::openapi::methods(item)))
+            .collect()
+    });
+    methods.get(pattern).cloned().unwrap_or_else(|| vec!["GET"])
 }

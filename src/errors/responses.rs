@@ -22,6 +22,12 @@ macro_rules! problem_responses {
 
 problem_responses! {
     Unauthorized => "Not signed in";
+    Forbidden => "This kind of account or role may not use this operation";
+    MalformedBody => "The body is not valid JSON, or could not be read";
+    PayloadTooLarge => "The body is larger than the server accepts";
+    UnsupportedMediaType => "The body was not sent as `Content-Type: application/json`";
+    InvalidPath => "A path parameter is not of its documented type (a malformed id)";
+    InvalidQuery => "An unknown query parameter, a value of the wrong type, or a cursor that is not one this list issued";
     NotACustomer => "Not a customer account";
     AdminsOnly => "Admins only";
     AccountLinking => "`email-unverified`: the account's email is not verified yet; `account-linking`: the account is still being set up (see Retry-After)";

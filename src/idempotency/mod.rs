@@ -48,7 +48,7 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 /// A claim whose heartbeat is older than this belongs to a request that stopped (a crash, a lost replica): a
 /// repeat takes it over. A live holder is never taken over, however long its work takes.
 pub const STALE_AFTER: Duration = Duration::from_secs(10);
-const MAX_KEY_LEN: usize = 255;
+pub const MAX_KEY_LEN: usize = 255;
 
 /// A valid `Idempotency-Key`: 1–255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]

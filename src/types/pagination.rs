@@ -28,6 +28,9 @@ pub const MAX_LIMIT: u16 = 100;
 pub trait Listing {
     const DEFAULT_LIMIT: u16;
     const CURSOR_DESCRIPTION: &'static str = "`next_cursor` of the previous page.";
+    /// What every cursor the list issues looks like (URL-safe base64 without padding, parts joined by
+    /// dots); a string of any other shape cannot decode, so the list refuses it.
+    const CURSOR_PATTERN: &'static str = "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$";
 }
 
 /// A page size as sent; [`Limit::check`] is its range rule.
@@ -139,7 +142,10 @@ impl<L: Listing> IntoParams for Pagination<L> {
             .minimum(Some(1))
             .maximum(Some(MAX_LIMIT))
             .default(Some(serde_json::Value::from(L::DEFAULT_LIMIT)));
-        let cursor = ObjectBuilder::new().schema_type(Type::String);
+        let cursor = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .pattern(Some(L::CURSOR_PATTERN));
         vec![
             ParameterBuilder::new()
                 .name("limit")

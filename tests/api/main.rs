@@ -7,6 +7,7 @@ mod cache;
 mod catalog;
 mod cli;
 mod config;
+mod contract;
 mod crash;
 mod cron;
 mod customers;

@@ -162,7 +162,7 @@ pub async fn forgot(
 pub struct ResetPasswordRequest {
     #[schema(value_type = String)]
     pub token: SecretString,
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     pub new_password: SecretString,
 }
 

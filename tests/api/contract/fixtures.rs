@@ -1,0 +1,312 @@
+//! The sweep's world: accounts that own one resource of every kind, the intruders who must not reach them,
+//! and how to name each kind of resource in a path. A path parameter is resolved by the collection it follows
+//! (`/orders/{id}` → `orders`, `/brands/{brand}` → `brands`); a new kind of resource is one arm in
+//! [`Fixtures::resolve`] (a customer's record with [`Fixtures::customers`], a brand's with
+//! [`Fixtures::brand_scoped`], a store's with [`Fixtures::store_scoped`]), and a new operation with a body is
+//! one arm in [`body_for`].
+
+use std::collections::HashMap;
+
+use concierge::auth::{self, NewUser, UserKind};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, customer_linked_to, get_as, get_json_as, token_of};
+
+const STAFF_PASSWORD: &str = "a-long-and-unusual-passphrase";
+
+/// The accounts of the sweep. The owners hold the records; everyone else is an intruder to some of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// The portal's demo customer: owns an invoice, a subscription with a SIM, an order, a case, a session.
+    Customer,
+    /// Another linked customer.
+    OtherCustomer,
+    /// Brand `maison`, store `paris-1`: owns the store-scoped records of the sweep.
+    ParisAdvisor,
+    /// Brand `maison`, store `tokyo-1`: another store of the same brand.
+    TokyoAdvisor,
+    /// Brand `maison`: owns the brand-scoped records of the sweep.
+    MaisonMarketer,
+    /// Brand `atelier`: another brand.
+    AtelierMarketer,
+    /// Brand `atelier`, store `milan-1`.
+    AtelierAdvisor,
+    /// Reaches every brand; the owner of what only admins read.
+    Admin,
+}
+
+impl Actor {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Actor::Customer => "the demo customer",
+            Actor::OtherCustomer => "another customer",
+            Actor::ParisAdvisor => "maison's Paris advisor",
+            Actor::TokyoAdvisor => "an advisor of another store (maison, tokyo-1)",
+            Actor::MaisonMarketer => "maison's marketer",
+            Actor::AtelierMarketer => "a marketer of another brand (atelier)",
+            Actor::AtelierAdvisor => "an advisor of another brand (atelier, milan-1)",
+            Actor::Admin => "an admin",
+        }
+    }
+}
+
+/// How a path parameter names a record.
+pub enum Resolution {
+    /// A record of `owner`'s: every one of `intruders` must get 404 (or a documented 403).
+    Owned {
+        value: String,
+        owner: Actor,
+        intruders: &'static [Actor],
+    },
+    /// Not owned by anyone (a catalog product, a problem type): the same for every caller, nothing to sweep.
+    Public,
+    /// The sweep does not know this kind of resource yet.
+    Unknown,
+}
+
+pub struct Fixtures {
+    tokens: HashMap<Actor, String>,
+    user_id: String,
+    session_id: String,
+    invoice_id: String,
+    subscription_id: String,
+    order_id: String,
+    case_id: String,
+}
+
+impl Fixtures {
+    pub async fn build(app: &TestApp) -> Fixtures {
+        let login = customer_linked_to(app, 0).await;
+        let customer = token_of(&login);
+        let user_id = login["user"]["id"].as_str().expect("user id").to_owned();
+        let session_id = first_id(&get_json_as(app, &customer, "/api/v1/auth/sessions").await);
+        let invoice_id = first_id(&get_json_as(app, &customer, "/api/v1/billing/invoices").await);
+        let subscription_id = subscription_with_sim(app, &customer).await;
+        let order_id = place_order(app, &customer).await;
+        let case_id = first_id(&get_json_as(app, &customer, "/api/v1/support/cases").await);
+        let mut tokens = HashMap::from([
+            (Actor::Customer, customer),
+            (
+                Actor::OtherCustomer,
+                token_of(&customer_linked_to(app, 1).await),
+            ),
+        ]);
+        for (actor, email, role, brand, stores) in [
+            (
+                Actor::ParisAdvisor,
+                "sweep.paris@concierge.test",
+                "client_advisor",
+                Some("maison"),
+                &["paris-1"][..],
+            ),
+            (
+                Actor::TokyoAdvisor,
+                "sweep.tokyo@concierge.test",
+                "client_advisor",
+                Some("maison"),
+                &["tokyo-1"][..],
+            ),
+            (
+                Actor::MaisonMarketer,
+                "sweep.maison@concierge.test",
+                "marketer",
+                Some("maison"),
+                &[][..],
+            ),
+            (
+                Actor::AtelierMarketer,
+                "sweep.atelier@concierge.test",
+                "marketer",
+                Some("atelier"),
+                &[][..],
+            ),
+            (
+                Actor::AtelierAdvisor,
+                "sweep.milan@concierge.test",
+                "client_advisor",
+                Some("atelier"),
+                &["milan-1"][..],
+            ),
+            (
+                Actor::Admin,
+                "sweep.admin@concierge.test",
+                "admin",
+                None,
+                &[][..],
+            ),
+        ] {
+            tokens.insert(actor, staff(app, email, role, brand, stores).await);
+        }
+        Fixtures {
+            tokens,
+            user_id,
+            session_id,
+            invoice_id,
+            subscription_id,
+            order_id,
+            case_id,
+        }
+    }
+
+    pub fn token(&self, actor: Actor) -> &str {
+        self.tokens
+            .get(&actor)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no token for {actor:?}"))
+    }
+
+    /// The value of `parameter`, which follows `collection` in a path (`/orders/{id}`: `orders`, `id`).
+    pub fn resolve(&self, collection: &str, parameter: &str) -> Resolution {
+        match (collection, parameter) {
+            ("users", "id") => Self::customers(&self.user_id),
+            ("sessions", "id") => Self::customers(&self.session_id),
+            ("invoices", "id") => Self::customers(&self.invoice_id),
+            ("subscriptions", "id") => Self::customers(&self.subscription_id),
+            ("orders", "id") => Self::customers(&self.order_id),
+            ("cases", "id") => Self::customers(&self.case_id),
+            ("brands", "brand") => Self::brand_scoped("maison"),
+            ("products", "sku") | ("problems", "slug") => Resolution::Public,
+            _ => Resolution::Unknown,
+        }
+    }
+
+    /// A record of the demo customer's: other customers and staff must not reach it.
+    pub fn customers(value: &str) -> Resolution {
+        Resolution::Owned {
+            value: value.to_owned(),
+            owner: Actor::Customer,
+            intruders: &[
+                Actor::OtherCustomer,
+                Actor::TokyoAdvisor,
+                Actor::AtelierMarketer,
+            ],
+        }
+    }
+
+    /// A record of brand `maison` as a whole: another brand's staff and customers must not reach it.
+    pub fn brand_scoped(value: &str) -> Resolution {
+        Resolution::Owned {
+            value: value.to_owned(),
+            owner: Actor::MaisonMarketer,
+            intruders: &[
+                Actor::AtelierMarketer,
+                Actor::AtelierAdvisor,
+                Actor::Customer,
+            ],
+        }
+    }
+
+    /// A record of maison's Paris store: another store's advisor, another brand and customers must not reach it.
+    #[allow(
+        dead_code,
+        reason = "for the store-scoped kinds of the clienteling routes"
+    )]
+    pub fn store_scoped(value: &str) -> Resolution {
+        Resolution::Owned {
+            value: value.to_owned(),
+            owner: Actor::ParisAdvisor,
+            intruders: &[
+                Actor::TokyoAdvisor,
+                Actor::AtelierAdvisor,
+                Actor::AtelierMarketer,
+                Actor::Customer,
+            ],
+        }
+    }
+}
+
+/// A valid body for an operation that takes one, so that an answer is about ownership, not about the body.
+pub fn body_for(method: &str, template: &str) -> Option<Value> {
+    let today = chrono::Utc::now().date_naive().to_string();
+    Some(match (method, template) {
+        ("PATCH", "/api/v1/admin/users/{id}") => json!({ "disabled": false }),
+        ("POST", "/api/v1/billing/invoices/{id}/payments") => json!({ "method": "link" }),
+        ("POST", "/api/v1/subscriptions/{id}/sim/plan-changes") => {
+            json!({ "plan_code": "DATA_50GB", "effective_date": today })
+        }
+        ("POST", "/api/v1/subscriptions/{id}/sim/top-ups") => json!({ "quota_mb": 1024 }),
+        ("POST", "/api/v1/support/cases/{id}/comments") => json!({ "body": "Let me in." }),
+        _ => return None,
+    })
+}
+
+/// The id of the first record of a list answer (a page's `items`, or a bare array).
+fn first_id(page: &Value) -> String {
+    let id = &page.get("items").unwrap_or(page)[0]["id"];
+    id.as_str()
+        .map(str::to_owned)
+        .or_else(|| id.as_u64().map(|id| id.to_string()))
+        .unwrap_or_else(|| panic!("the owner has no record to sweep with: {page}"))
+}
+
+async fn subscription_with_sim(app: &TestApp, token: &str) -> String {
+    let page = get_json_as(app, token, "/api/v1/subscriptions").await;
+    for item in page["items"].as_array().into_iter().flatten() {
+        let Some(id) = item["id"].as_u64() else {
+            continue;
+        };
+        let sim = get_as(app, token, &format!("/api/v1/subscriptions/{id}/sim")).await;
+        if sim.status() == 200 {
+            return id.to_string();
+        }
+    }
+    panic!("the demo customer has no subscription with a SIM: {page}");
+}
+
+async fn place_order(app: &TestApp, token: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/orders"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&json!({
+            "items": [{"sku": "SIM-DATA-20GB", "quantity": 1}],
+            "activation": {"type": "immediate"},
+            "sim": {"type": "physical"}
+        }))
+        .send()
+        .await
+        .expect("order");
+    assert_eq!(response.status(), 201, "the demo customer's order");
+    let order: Value = response.json().await.expect("order json");
+    order["id"].as_str().expect("order id").to_owned()
+}
+
+/// A staff member with one role (and brand and stores), signed in.
+async fn staff(
+    app: &TestApp,
+    email: &str,
+    role: &str,
+    brand: Option<&str>,
+    stores: &[&str],
+) -> String {
+    let hash = app
+        .state
+        .auth
+        .passwords
+        .hash(&STAFF_PASSWORD.to_owned().into())
+        .await
+        .expect("hash");
+    let stores: Vec<String> = stores.iter().map(|store| (*store).to_owned()).collect();
+    let mut conn = app.db.acquire().await.expect("connection");
+    auth::create_user(
+        &mut conn,
+        NewUser {
+            id: uuid::Uuid::now_v7(),
+            email,
+            password_hash: &hash,
+            first_name: "Sweep",
+            last_name: "Staff",
+            kind: UserKind::Staff,
+            roles: &[role.to_owned()],
+            brand_id: brand,
+            store_ids: &stores,
+        },
+    )
+    .await
+    .expect("staff user")
+    .expect("a new staff user");
+    let login = crate::auth::login_response(app, email, STAFF_PASSWORD).await;
+    assert_eq!(login.status(), 200, "staff login {email}");
+    token_of(&login.json().await.expect("login body"))
+}

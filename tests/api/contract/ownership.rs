@@ -1,0 +1,177 @@
+//! For every path with an id: another account's record, requested with every documented method by each of its
+//! intruders (another customer, another store's advisor, another brand's staff), answers 404 (or 403 where the
+//! operation documents it), never 2xx. The owner's own GET of the same path succeeds, so the sweep is known to
+//! name real records. A path whose id the sweep cannot name, or an operation whose body or header it cannot
+//! build, fails the test: add the fixture (`fixtures.rs`), never a skip.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::fixtures::{Actor, Fixtures, Resolution, body_for};
+use super::{documents_status, operations, path_parameters};
+use crate::helpers::spawn_sandboxed_app;
+
+/// A request the sweep can send, or why it cannot build one.
+struct Built {
+    path: String,
+    /// Of the path's most specific record (its last owned parameter).
+    owner: Actor,
+    intruders: &'static [Actor],
+    body: Option<Value>,
+    idempotency_key: bool,
+}
+
+fn build(
+    fixtures: &Fixtures,
+    template: &str,
+    method: &str,
+    operation: &Value,
+) -> Result<Option<Built>, String> {
+    let mut path = template.to_owned();
+    let mut owned = None;
+    for (collection, name) in path_parameters(template) {
+        match fixtures.resolve(&collection, &name) {
+            Resolution::Owned {
+                value,
+                owner,
+                intruders,
+            } => {
+                owned = Some((owner, intruders));
+                path = path.replace(&format!("{{{name}}}"), &value);
+            }
+            Resolution::Public => {}
+            Resolution::Unknown => {
+                return Err(format!(
+                    "{method} {template}: the sweep cannot name a `{name}` after `/{collection}/`; add the kind to \
+                     `Fixtures::resolve` in tests/api/contract/fixtures.rs (`customers`, `brand_scoped`, `store_scoped` or `Public`)"
+                ));
+            }
+        }
+    }
+    let Some((owner, intruders)) = owned else {
+        return Ok(None);
+    };
+    // Admins reach every brand's records, and they alone reach the admin routes.
+    let owner = if template.starts_with("/api/v1/admin/") {
+        Actor::Admin
+    } else {
+        owner
+    };
+    let body = match operation.get("requestBody") {
+        Some(_) => Some(body_for(method, template).ok_or_else(|| {
+            format!("{method} {template}: add a valid body for it to `body_for` in tests/api/contract/fixtures.rs")
+        })?),
+        None => None,
+    };
+    let mut idempotency_key = false;
+    for parameter in operation["parameters"].as_array().into_iter().flatten() {
+        if parameter["in"] != "header" {
+            continue;
+        }
+        match parameter["name"].as_str() {
+            Some(name) if name.eq_ignore_ascii_case("Idempotency-Key") => idempotency_key = true,
+            Some(name) if parameter["required"] == true => {
+                return Err(format!(
+                    "{method} {template}: the sweep does not know the required header `{name}`; teach \
+                     tests/api/contract/ownership.rs to send it"
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(Built {
+        path,
+        owner,
+        intruders,
+        body,
+        idempotency_key,
+    }))
+}
+
+async fn send(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    method: &str,
+    built: &Built,
+) -> reqwest::Response {
+    let method = Method::from_bytes(method.as_bytes()).expect("method");
+    let mut request = app
+        .client
+        .request(method, app.url(&built.path))
+        .bearer_auth(token);
+    if built.idempotency_key {
+        request = request.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
+    }
+    if let Some(body) = &built.body {
+        request = request.json(body);
+    }
+    request.send().await.expect("request")
+}
+
+#[tokio::test]
+async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with_an_id() {
+    let app = spawn_sandboxed_app().await;
+    let fixtures = Fixtures::build(&app).await;
+    let mut unbuildable = Vec::new();
+    let mut findings = Vec::new();
+    let mut swept = Vec::new();
+
+    for (template, method, operation) in operations() {
+        let built = match build(&fixtures, &template, &method, &operation) {
+            Ok(Some(built)) => built,
+            Ok(None) => continue,
+            Err(reason) => {
+                unbuildable.push(reason);
+                continue;
+            }
+        };
+        for intruder in built.intruders {
+            let response = send(&app, fixtures.token(*intruder), &method, &built).await;
+            let status = response.status().as_u16();
+            let allowed = status == 404 || (status == 403 && documents_status(&operation, 403));
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            if !allowed || content_type != "application/problem+json" {
+                let body = response.text().await.unwrap_or_default();
+                findings.push(format!(
+                    "{} got {status} ({content_type}) for {method} {template} ({}): {body:.300}",
+                    intruder.describe(),
+                    built.path
+                ));
+            }
+        }
+        if method == "GET" {
+            let own = send(&app, fixtures.token(built.owner), &method, &built).await;
+            if !own.status().is_success() {
+                findings.push(format!(
+                    "{}'s own GET {} is {}: the fixture for {template} names no record of theirs",
+                    built.owner.describe(),
+                    built.path,
+                    own.status()
+                ));
+            }
+        }
+        swept.push(format!("{method} {template}"));
+    }
+
+    assert!(
+        unbuildable.is_empty(),
+        "paths the sweep cannot build a request for:\n{}",
+        unbuildable.join("\n")
+    );
+    assert!(
+        findings.is_empty(),
+        "ownership sweep findings:\n{}",
+        findings.join("\n")
+    );
+    // The portal alone has 14 operations on paths with an id it owns; fewer means the sweep lost some.
+    assert!(
+        swept.len() >= 14,
+        "only {} operations swept: {swept:?}",
+        swept.len()
+    );
+}
