@@ -44,70 +44,137 @@ pub struct Search<'a> {
     pub limit: i64,
 }
 
+/// How many of the newest profiles (below the cursor) the dense pass reads before giving way to the indexes.
+const PROBE_WINDOW: i64 = 5000;
+
+/// Ids sort below this one only, so "no cursor" is a bound like any other and stays an index condition.
+const NO_CURSOR: Uuid = Uuid::max();
+
 /// The ids of the page, newest first.
+///
+/// A filtered search runs in up to two passes, so neither a common nor a rare prefix costs a scan of the
+/// brand: first the newest [`PROBE_WINDOW`] profiles below the cursor are filtered (a common prefix or tag
+/// fills the page there); when they do not fill it, the matches are collected through the prefix (or GIN)
+/// indexes and sorted (a rare prefix has few). A planner left alone walks the primary key for rare
+/// prefixes too (measured: 0.5–1 s for no match at 400k profiles).
 pub async fn search(
     conn: &mut PgConnection,
     brand_id: Uuid,
     search: &Search<'_>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    match (search.q, search.tag) {
-        (Some(q), tag) => {
-            let (phone_low, phone_high) = match phone_prefix(q) {
-                Some(phone) => {
-                    let high = upper_bound(&phone);
-                    (phone, high)
-                }
-                // An empty range: matches no phone.
-                None => (String::new(), String::new()),
-            };
+    let before = search.before.unwrap_or(NO_CURSOR);
+    let Some(filter) = Filter::new(search) else {
+        return sqlx::query_scalar!(
+            "SELECT id FROM crm_profiles
+             WHERE brand_id = $1 AND merged_into IS NULL AND id < $2
+             ORDER BY id DESC LIMIT $3",
+            brand_id,
+            before,
+            search.limit
+        )
+        .fetch_all(conn)
+        .await;
+    };
+    let dense = sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM (
+               SELECT id, first_name, last_name, email, phone, tags FROM crm_profiles
+               WHERE brand_id = $1 AND merged_into IS NULL AND id < $2
+               ORDER BY id DESC LIMIT $3
+           ) AS recent
+           WHERE ($4::text IS NULL
+                  OR (lower(first_name) ~>=~ $4 AND lower(first_name) ~<~ $5)
+                  OR (lower(last_name) ~>=~ $4 AND lower(last_name) ~<~ $5)
+                  OR (email ~>=~ $4 AND email ~<~ $5)
+                  OR (phone ~>=~ $6 AND phone ~<~ $7))
+             AND ($8::text IS NULL OR tags @> ARRAY[$8::text])
+           ORDER BY id DESC LIMIT $9"#,
+        brand_id,
+        before,
+        PROBE_WINDOW,
+        filter.q,
+        filter.q_high,
+        filter.phone_low,
+        filter.phone_high,
+        search.tag,
+        search.limit
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if dense.len() as i64 >= search.limit {
+        return Ok(dense);
+    }
+    match filter.q {
+        Some(q) => {
             sqlx::query_scalar!(
-                "SELECT id FROM crm_profiles
-                 WHERE brand_id = $1 AND merged_into IS NULL
-                   AND ((lower(first_name) ~>=~ $2 AND lower(first_name) ~<~ $3)
-                        OR (lower(last_name) ~>=~ $2 AND lower(last_name) ~<~ $3)
-                        OR (email ~>=~ $2 AND email ~<~ $3)
-                        OR (phone ~>=~ $4 AND phone ~<~ $5))
-                   AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
-                   AND ($7::uuid IS NULL OR id < $7)
-                 ORDER BY id DESC LIMIT $8",
+                r#"WITH matches AS MATERIALIZED (
+                       SELECT id, tags FROM crm_profiles
+                       WHERE brand_id = $1 AND merged_into IS NULL
+                         AND ((lower(first_name) ~>=~ $2 AND lower(first_name) ~<~ $3)
+                              OR (lower(last_name) ~>=~ $2 AND lower(last_name) ~<~ $3)
+                              OR (email ~>=~ $2 AND email ~<~ $3)
+                              OR (phone ~>=~ $4 AND phone ~<~ $5))
+                   )
+                   SELECT id AS "id!" FROM matches
+                   WHERE id < $7 AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
+                   ORDER BY id DESC LIMIT $8"#,
                 brand_id,
                 q,
-                upper_bound(q),
-                phone_low,
-                phone_high,
-                tag,
-                search.before,
+                filter.q_high,
+                filter.phone_low,
+                filter.phone_high,
+                search.tag,
+                before,
                 search.limit
             )
             .fetch_all(conn)
             .await
         }
-        (None, Some(tag)) => {
+        None => {
             sqlx::query_scalar!(
-                "SELECT id FROM crm_profiles
-                 WHERE brand_id = $1 AND merged_into IS NULL AND tags @> ARRAY[$2::text]
-                   AND ($3::uuid IS NULL OR id < $3)
-                 ORDER BY id DESC LIMIT $4",
+                r#"WITH matches AS MATERIALIZED (
+                       SELECT id FROM crm_profiles
+                       WHERE brand_id = $1 AND merged_into IS NULL AND tags @> ARRAY[$2::text]
+                   )
+                   SELECT id AS "id!" FROM matches WHERE id < $3 ORDER BY id DESC LIMIT $4"#,
                 brand_id,
-                tag,
-                search.before,
+                search.tag,
+                before,
                 search.limit
             )
             .fetch_all(conn)
             .await
         }
-        (None, None) => {
-            sqlx::query_scalar!(
-                "SELECT id FROM crm_profiles
-                 WHERE brand_id = $1 AND merged_into IS NULL AND ($2::uuid IS NULL OR id < $2)
-                 ORDER BY id DESC LIMIT $3",
-                brand_id,
-                search.before,
-                search.limit
-            )
-            .fetch_all(conn)
-            .await
+    }
+}
+
+/// The bounds a search's `q` stands for.
+struct Filter<'a> {
+    q: Option<&'a str>,
+    q_high: Option<String>,
+    /// An empty range (matches no phone) unless `q` looks like a phone number.
+    phone_low: String,
+    phone_high: String,
+}
+
+impl<'a> Filter<'a> {
+    /// `None`: nothing to filter on.
+    fn new(search: &Search<'a>) -> Option<Filter<'a>> {
+        if search.q.is_none() && search.tag.is_none() {
+            return None;
         }
+        let (phone_low, phone_high) = match search.q.and_then(phone_prefix) {
+            Some(phone) => {
+                let high = upper_bound(&phone);
+                (phone, high)
+            }
+            None => (String::new(), String::new()),
+        };
+        Some(Filter {
+            q: search.q,
+            q_high: search.q.map(upper_bound),
+            phone_low,
+            phone_high,
+        })
     }
 }
 

@@ -161,6 +161,19 @@ async fn search_finds_name_email_and_phone_prefixes_with_a_stable_cursor() {
     assert_eq!(search("q=jan&tag=vip".into()).await, [id(2), id(0)]);
     assert_eq!(search("q=nobody".into()).await, Vec::<String>::new());
 
+    // Pages of a filtered search: the first filled from the newest profiles, the rest through the indexes.
+    let mut seen = Vec::new();
+    let mut query = "q=jan&limit=2".to_owned();
+    loop {
+        let page: Value = get_json_as(&app, &token, &format!("{BASE}?{query}")).await;
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("q=jan&limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [id(2), id(1), id(0)]);
+
     let mut seen = Vec::new();
     let mut query = "limit=2".to_owned();
     loop {
