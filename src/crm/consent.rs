@@ -320,7 +320,8 @@ pub async fn set(
     profile_id: Uuid,
     change: &Change<'_>,
 ) -> Result<SetOutcome, sqlx::Error> {
-    let previous = current_record(conn, brand_id, profile_id, change.channel, change.purpose).await?;
+    let previous =
+        current_record(conn, brand_id, profile_id, change.channel, change.purpose).await?;
     if let Some(current) = &previous
         && current.captured_at > change.captured_at
     {
@@ -445,8 +446,8 @@ mod tests {
     #[test]
     fn unknown_means_no_except_for_service() {
         for purpose in Purpose::ALL {
-            assert_eq!(decide(Status::Granted, *purpose).0, true, "{purpose:?}");
-            assert_eq!(decide(Status::Denied, *purpose).0, false, "{purpose:?}");
+            assert!(decide(Status::Granted, *purpose).0, "{purpose:?}");
+            assert!(!decide(Status::Denied, *purpose).0, "{purpose:?}");
         }
         assert_eq!(
             decide(Status::Unknown, Purpose::Marketing),

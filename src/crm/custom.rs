@@ -148,10 +148,7 @@ impl DefinitionRequest {
             ));
         }
         if let Some(values) = &self.enum_values {
-            let takes_enum = matches!(
-                self.kind,
-                AttributeType::String | AttributeType::StringList
-            );
+            let takes_enum = matches!(self.kind, AttributeType::String | AttributeType::StringList);
             let mut distinct = values.clone();
             distinct.sort();
             distinct.dedup();
@@ -164,7 +161,9 @@ impl DefinitionRequest {
             } else if values.is_empty()
                 || values.len() > ENUM_MAX
                 || distinct.len() != values.len()
-                || values.iter().any(|v| !is_text(v, LIST_ITEM_MAX) || v.trim() != v)
+                || values
+                    .iter()
+                    .any(|v| !is_text(v, LIST_ITEM_MAX) || v.trim() != v)
             {
                 errors.push(FieldError::new(
                     "enum_values",
@@ -221,9 +220,11 @@ impl Definition {
                 Ok(value.clone())
             }
             (AttributeType::Boolean, Value::Bool(_)) => Ok(value.clone()),
-            (AttributeType::Date, Value::String(text)) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(|date| Value::String(date.to_string()))
-                .map_err(|_| fail("A date, YYYY-MM-DD.".into())),
+            (AttributeType::Date, Value::String(text)) => {
+                NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map(|date| Value::String(date.to_string()))
+                    .map_err(|_| fail("A date, YYYY-MM-DD.".into()))
+            }
             (AttributeType::Datetime, Value::String(text)) => DateTime::parse_from_rfc3339(text)
                 .map(|at| {
                     Value::String(
@@ -371,10 +372,16 @@ mod tests {
             Some(json!("2026-02-03T09:00:00Z"))
         );
         assert!(err(Datetime, json!("yesterday")).is_err());
-        assert_eq!(ok(StringList, json!(["b", "a", "b"])), Some(json!(["a", "b"])));
+        assert_eq!(
+            ok(StringList, json!(["b", "a", "b"])),
+            Some(json!(["a", "b"]))
+        );
         assert!(err(StringList, json!(["a", 1])).is_err());
         let error = err(Boolean, json!(1)).unwrap_err();
-        assert_eq!((error.field.as_str(), error.code.as_str()), ("custom.x", "invalid_type"));
+        assert_eq!(
+            (error.field.as_str(), error.code.as_str()),
+            ("custom.x", "invalid_type")
+        );
     }
 
     #[test]
@@ -382,7 +389,10 @@ mod tests {
         let colours = definition(AttributeType::StringList, Some(vec!["red", "blue"]));
         assert!(colours.check_value("f", &json!(["red"])).is_ok());
         assert_eq!(
-            colours.check_value("f", &json!(["green"])).unwrap_err().code,
+            colours
+                .check_value("f", &json!(["green"]))
+                .unwrap_err()
+                .code,
             "not_allowed_value"
         );
     }
@@ -395,7 +405,11 @@ mod tests {
             enum_values,
             description: None,
         };
-        assert!(request("vip_since", AttributeType::Date, None).check().is_empty());
+        assert!(
+            request("vip_since", AttributeType::Date, None)
+                .check()
+                .is_empty()
+        );
         assert_eq!(
             request("email", AttributeType::String, None).check()[0].code,
             "reserved_name"
@@ -409,7 +423,12 @@ mod tests {
             "not_allowed"
         );
         assert_eq!(
-            request("size", AttributeType::String, Some(vec!["s".into(), "s".into()])).check()[0]
+            request(
+                "size",
+                AttributeType::String,
+                Some(vec!["s".into(), "s".into()])
+            )
+            .check()[0]
                 .code,
             "invalid"
         );

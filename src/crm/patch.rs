@@ -225,7 +225,11 @@ pub async fn apply(
     let mut changed = Vec::new();
     let stamp = json!(at.to_rfc3339());
     for (name, value) in &patch.attributes {
-        let empty = if *name == "tags" { json!([]) } else { Value::Null };
+        let empty = if *name == "tags" {
+            json!([])
+        } else {
+            Value::Null
+        };
         let new = value.clone().unwrap_or(empty);
         if current.get(*name) != Some(&new) {
             changed.push((*name).to_owned());

@@ -58,9 +58,15 @@ pub struct ConsentView {
 }
 
 impl ConsentView {
-    fn new(channel: Channel, purpose: Purpose, record: Option<&Record>, now: DateTime<Utc>) -> Self {
+    fn new(
+        channel: Channel,
+        purpose: Purpose,
+        record: Option<&Record>,
+        now: DateTime<Utc>,
+    ) -> Self {
         let status = consent::effective(record, now);
-        let expired = record.is_some_and(|r| r.status != Status::Unknown && status == Status::Unknown);
+        let expired =
+            record.is_some_and(|r| r.status != Status::Unknown && status == Status::Unknown);
         ConsentView {
             channel,
             purpose,

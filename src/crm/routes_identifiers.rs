@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::identifiers::{Identifier, IdentifierError, IdentifierInput};
 use super::profile::{self, Profile};
-use super::routes_profiles::{lock_live, profile_id, profile_not_found, profile_path, record_updated};
+use super::routes_profiles::{
+    lock_live, profile_id, profile_not_found, profile_path, record_updated,
+};
 use crate::brands::{InBrand, Marketing};
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::state::AppState;
@@ -91,10 +93,12 @@ pub async fn add_identifier(
             .fetch_one(&mut *tx)
             .await?;
             if held >= i64::from(max) {
-                return Err(ApiError::new(ErrorCode::IdentifierLimit).with_detail(format!(
-                    "A profile holds at most {max} identifiers of kind `{}`.",
-                    identifier.kind
-                )));
+                return Err(
+                    ApiError::new(ErrorCode::IdentifierLimit).with_detail(format!(
+                        "A profile holds at most {max} identifiers of kind `{}`.",
+                        identifier.kind
+                    )),
+                );
             }
             let inserted = sqlx::query_scalar!(
                 "INSERT INTO crm_identifiers (brand_id, kind, value, profile_id, source)

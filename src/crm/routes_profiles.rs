@@ -155,7 +155,12 @@ pub struct ProfilePage {
     pub next_cursor: Option<String>,
 }
 
-fn query_text(field: &str, value: Option<&str>, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+fn query_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     let value = value?.trim();
     if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
         errors.push(FieldError::new(
@@ -200,7 +205,11 @@ pub async fn list_profiles(
             None => pair.clone(),
         };
         let identifier = Identifier::parse_pair(&pair).map_err(|error| {
-            errors.push(FieldError::new("identifier", error.code(), error.to_string()));
+            errors.push(FieldError::new(
+                "identifier",
+                error.code(),
+                error.to_string(),
+            ));
         });
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
@@ -261,7 +270,8 @@ pub async fn list_profiles(
     .await?;
     let next_cursor = if ids.len() as i64 > limit {
         ids.truncate(limit as usize);
-        ids.last().map(|last| URL_SAFE_NO_PAD.encode(last.as_bytes()))
+        ids.last()
+            .map(|last| URL_SAFE_NO_PAD.encode(last.as_bytes()))
     } else {
         None
     };
@@ -426,17 +436,34 @@ pub fn routes_profiles(cfg: &mut web::ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        get_profile, list_profiles, patch_profile, list_attributes, declare_attribute,
-        super::routes_identifiers::add_identifier, super::routes_identifiers::remove_identifier,
-        super::routes_consent::put_consent, super::routes_consent::list_consents,
+        get_profile,
+        list_profiles,
+        patch_profile,
+        list_attributes,
+        declare_attribute,
+        super::routes_identifiers::add_identifier,
+        super::routes_identifiers::remove_identifier,
+        super::routes_consent::put_consent,
+        super::routes_consent::list_consents,
         super::routes_consent::consent_history,
     ),
     components(schemas(
-        ProfilePage, ProfilePatch, DefinitionList, Definition, DefinitionRequest, custom::AttributeType,
-        super::consent::Channel, super::consent::Purpose, super::consent::Status,
-        super::consent::ContactDecision, super::consent::ContactReason, super::consent::HistoryEntry,
-        super::routes_consent::ConsentRequest, super::routes_consent::ConsentView,
-        super::routes_consent::ConsentList, super::routes_consent::HistoryPage,
+        ProfilePage,
+        ProfilePatch,
+        DefinitionList,
+        Definition,
+        DefinitionRequest,
+        custom::AttributeType,
+        super::consent::Channel,
+        super::consent::Purpose,
+        super::consent::Status,
+        super::consent::ContactDecision,
+        super::consent::ContactReason,
+        super::consent::HistoryEntry,
+        super::routes_consent::ConsentRequest,
+        super::routes_consent::ConsentView,
+        super::routes_consent::ConsentList,
+        super::routes_consent::HistoryPage,
     ))
 )]
 struct ProfilesApiDoc;

@@ -28,18 +28,47 @@ async fn a_marketer_declares_typed_attributes_once_per_brand() {
         assert_eq!(made["type"], body["type"]);
     }
     let list: Value = get_json_as(&app, &token, PATH).await;
-    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["boutique", "last_fitting", "newsletter_v2", "sizes", "spend_goal", "vip_since"]);
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "boutique",
+            "last_fitting",
+            "newsletter_v2",
+            "sizes",
+            "spend_goal",
+            "vip_since"
+        ]
+    );
     assert_eq!(list["items"][3]["enum_values"], json!(["s", "m"]));
 
-    let again = send(&app, Method::POST, Some(&token), PATH, Some(json!({ "name": "sizes", "type": "number" }))).await;
+    let again = send(
+        &app,
+        Method::POST,
+        Some(&token),
+        PATH,
+        Some(json!({ "name": "sizes", "type": "number" })),
+    )
+    .await;
     assert_eq!(again.status(), 409);
     assert_eq!(code(&problem(again).await), "attribute-exists");
 
     // Each brand has its own: atelier sees none of maison's and may use the same name.
     let theirs: Value = get_json_as(&app, &other, "/api/v1/brands/atelier/crm/attributes").await;
     assert_eq!(theirs["items"], json!([]));
-    let response = send(&app, Method::POST, Some(&other), "/api/v1/brands/atelier/crm/attributes", Some(json!({ "name": "sizes", "type": "string" }))).await;
+    let response = send(
+        &app,
+        Method::POST,
+        Some(&other),
+        "/api/v1/brands/atelier/crm/attributes",
+        Some(json!({ "name": "sizes", "type": "string" })),
+    )
+    .await;
     assert_eq!(response.status(), 201);
 }
 
@@ -48,16 +77,40 @@ async fn bad_declarations_are_problems_and_outsiders_are_refused() {
     let app = spawn_app().await;
     let token = marketer_token(&app, "mk@maison.example", "maison").await;
     for (body, field_code) in [
-        (json!({ "name": "email", "type": "string" }), Some("reserved_name")),
-        (json!({ "name": "tags", "type": "string_list" }), Some("reserved_name")),
-        (json!({ "name": "Shoe-Size", "type": "number" }), Some("invalid_name")),
-        (json!({ "name": "x", "type": "number" }), Some("invalid_name")),
-        (json!({ "name": "size", "type": "number", "enum_values": ["1"] }), Some("not_allowed")),
-        (json!({ "name": "size", "type": "string", "enum_values": [] }), Some("invalid")),
-        (json!({ "name": "size", "type": "string", "enum_values": ["a", "a"] }), Some("invalid")),
+        (
+            json!({ "name": "email", "type": "string" }),
+            Some("reserved_name"),
+        ),
+        (
+            json!({ "name": "tags", "type": "string_list" }),
+            Some("reserved_name"),
+        ),
+        (
+            json!({ "name": "Shoe-Size", "type": "number" }),
+            Some("invalid_name"),
+        ),
+        (
+            json!({ "name": "x", "type": "number" }),
+            Some("invalid_name"),
+        ),
+        (
+            json!({ "name": "size", "type": "number", "enum_values": ["1"] }),
+            Some("not_allowed"),
+        ),
+        (
+            json!({ "name": "size", "type": "string", "enum_values": [] }),
+            Some("invalid"),
+        ),
+        (
+            json!({ "name": "size", "type": "string", "enum_values": ["a", "a"] }),
+            Some("invalid"),
+        ),
         (json!({ "name": "size", "type": "integer" }), None),
         (json!({ "name": "size" }), None),
-        (json!({ "name": "size", "type": "string", "colour": "red" }), None),
+        (
+            json!({ "name": "size", "type": "string", "colour": "red" }),
+            None,
+        ),
     ] {
         let response = send(&app, Method::POST, Some(&token), PATH, Some(body.clone())).await;
         assert_eq!(response.status(), 422, "{body}");
@@ -71,5 +124,12 @@ async fn bad_declarations_are_problems_and_outsiders_are_refused() {
 
     let outsiders = outsiders(&app).await;
     assert_refused(&app, &outsiders, Method::GET, PATH, None).await;
-    assert_refused(&app, &outsiders, Method::POST, PATH, Some(json!({ "name": "size", "type": "number" }))).await;
+    assert_refused(
+        &app,
+        &outsiders,
+        Method::POST,
+        PATH,
+        Some(json!({ "name": "size", "type": "number" })),
+    )
+    .await;
 }

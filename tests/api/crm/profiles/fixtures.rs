@@ -9,7 +9,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{STAFF_PASSWORD, TestApp, demo_brands, marketer_token, problem, staff, token_of};
+use crate::helpers::{
+    STAFF_PASSWORD, TestApp, demo_brands, marketer_token, problem, staff, token_of,
+};
 
 pub async fn brand_id(app: &TestApp, slug: &str) -> Uuid {
     demo_brands(app).await;
@@ -134,7 +136,14 @@ pub async fn send(
 pub async fn outsiders(app: &TestApp) -> Vec<(Option<String>, u16)> {
     let customer = customer_token(app, "cleo@example.com").await;
     let advisor = token_of(
-        &staff(app, "ca@maison.example", "client_advisor", Some("maison"), &["paris-1"]).await,
+        &staff(
+            app,
+            "ca@maison.example",
+            "client_advisor",
+            Some("maison"),
+            &["paris-1"],
+        )
+        .await,
     );
     let other = marketer_token(app, "mk@atelier.example", "atelier").await;
     vec![

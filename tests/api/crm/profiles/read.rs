@@ -69,22 +69,47 @@ async fn another_brands_profiles_are_unreachable_and_outsiders_are_refused() {
 
     let response = get_as(&app, &maison, &format!("{BASE}/{theirs}")).await;
     assert_eq!(response.status(), 404);
-    let found: Value = get_json_as(&app, &maison, &format!("{BASE}?identifier=email:ana@example.com")).await;
+    let found: Value = get_json_as(
+        &app,
+        &maison,
+        &format!("{BASE}?identifier=email:ana@example.com"),
+    )
+    .await;
     assert_eq!(found["items"], json!([]));
     let all: Value = get_json_as(&app, &maison, BASE).await;
     assert_eq!(ids(&all), [ours.to_string()]);
 
     let outsiders = outsiders(&app).await;
-    assert_refused(&app, &outsiders, Method::GET, &format!("{BASE}/{ours}"), None).await;
+    assert_refused(
+        &app,
+        &outsiders,
+        Method::GET,
+        &format!("{BASE}/{ours}"),
+        None,
+    )
+    .await;
     assert_refused(&app, &outsiders, Method::GET, BASE, None).await;
-    assert_refused(&app, &outsiders, Method::GET, &format!("{BASE}?q=max"), None).await;
+    assert_refused(
+        &app,
+        &outsiders,
+        Method::GET,
+        &format!("{BASE}?q=max"),
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_identifier_finds_its_profile_whatever_its_spelling() {
     let app = spawn_app().await;
     let token = marketer_token(&app, "mk@maison.example", "maison").await;
-    let jane = profile(&app, "maison", &[("email", "jane@example.com"), ("phone", "+33612345678")], json!({})).await;
+    let jane = profile(
+        &app,
+        "maison",
+        &[("email", "jane@example.com"), ("phone", "+33612345678")],
+        json!({}),
+    )
+    .await;
     let old = profile(&app, "maison", &[("scl_member", "77")], json!({})).await;
     merge_away(&app, old, jane).await;
 
@@ -98,7 +123,12 @@ async fn an_identifier_finds_its_profile_whatever_its_spelling() {
         assert_eq!(ids(&page), [jane.to_string()], "{query}");
         assert!(page["next_cursor"].is_null());
     }
-    let none: Value = get_json_as(&app, &token, &format!("{BASE}?identifier=email:nobody@example.com")).await;
+    let none: Value = get_json_as(
+        &app,
+        &token,
+        &format!("{BASE}?identifier=email:nobody@example.com"),
+    )
+    .await;
     assert_eq!(none["items"], json!([]), "unknown: an empty list");
 
     for (query, field_code) in [
@@ -111,7 +141,12 @@ async fn an_identifier_finds_its_profile_whatever_its_spelling() {
         let response = get_as(&app, &token, &format!("{BASE}?{query}")).await;
         assert_eq!(response.status(), 422, "{query}");
         let body = problem(response).await;
-        let codes: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+        let codes: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["code"].as_str().unwrap())
+            .collect();
         assert!(codes.contains(&field_code), "{query}: {codes:?}");
     }
 }
@@ -122,11 +157,35 @@ async fn search_finds_name_email_and_phone_prefixes_with_a_stable_cursor() {
     let token = marketer_token(&app, "mk@maison.example", "maison").await;
     let mut made = Vec::new();
     for (first, last, email, phone, tags) in [
-        ("Jane", "Doe", "jane@example.com", "+33612345678", vec!["vip"]),
+        (
+            "Jane",
+            "Doe",
+            "jane@example.com",
+            "+33612345678",
+            vec!["vip"],
+        ),
         ("Janet", "Smith", "js@example.org", "+33698765432", vec![]),
-        ("Paul", "Janssen", "paul@example.net", "+447700900123", vec!["vip", "paris"]),
-        ("Zoé", "Ãlvarez", "zoe@example.com", "+81312345678", vec!["vip"]),
-        ("Ann", "Lee", "100%_sure@example.com", "+12025550123", vec![]),
+        (
+            "Paul",
+            "Janssen",
+            "paul@example.net",
+            "+447700900123",
+            vec!["vip", "paris"],
+        ),
+        (
+            "Zoé",
+            "Ãlvarez",
+            "zoe@example.com",
+            "+81312345678",
+            vec!["vip"],
+        ),
+        (
+            "Ann",
+            "Lee",
+            "100%_sure@example.com",
+            "+12025550123",
+            vec![],
+        ),
     ] {
         made.push(
             profile(
@@ -138,9 +197,21 @@ async fn search_finds_name_email_and_phone_prefixes_with_a_stable_cursor() {
             .await,
         );
     }
-    let absorbed = profile(&app, "maison", &[("email", "janine@example.com")], json!({ "first_name": "Janine" })).await;
+    let absorbed = profile(
+        &app,
+        "maison",
+        &[("email", "janine@example.com")],
+        json!({ "first_name": "Janine" }),
+    )
+    .await;
     merge_away(&app, absorbed, made[0]).await;
-    profile(&app, "atelier", &[("email", "jan@example.com")], json!({ "first_name": "Jan" })).await;
+    profile(
+        &app,
+        "atelier",
+        &[("email", "jan@example.com")],
+        json!({ "first_name": "Jan" }),
+    )
+    .await;
     let id = |i: usize| made[i].to_string();
 
     let search = |query: String| {
@@ -151,11 +222,23 @@ async fn search_finds_name_email_and_phone_prefixes_with_a_stable_cursor() {
     // nor atelier's Jan.
     assert_eq!(search("q=JAN".into()).await, [id(2), id(1), id(0)]);
     assert_eq!(search("q=zo%C3%A9".into()).await, [id(3)]);
-    assert_eq!(search("q=%C3%A3lv".into()).await, [id(3)], "lower-cased beyond ASCII");
+    assert_eq!(
+        search("q=%C3%A3lv".into()).await,
+        [id(3)],
+        "lower-cased beyond ASCII"
+    );
     assert_eq!(search("q=js@".into()).await, [id(1)]);
-    assert_eq!(search("q=100%25_".into()).await, [id(4)], "% and _ are literal");
+    assert_eq!(
+        search("q=100%25_".into()).await,
+        [id(4)],
+        "% and _ are literal"
+    );
     assert_eq!(search("q=10%25".into()).await, Vec::<String>::new());
-    assert_eq!(search("q=%2B33%206".into()).await, [id(1), id(0)], "phone prefix, spaces ignored");
+    assert_eq!(
+        search("q=%2B33%206".into()).await,
+        [id(1), id(0)],
+        "phone prefix, spaces ignored"
+    );
     assert_eq!(search("q=447".into()).await, [id(2)]);
     assert_eq!(search("tag=vip".into()).await, [id(3), id(2), id(0)]);
     assert_eq!(search("q=jan&tag=vip".into()).await, [id(2), id(0)]);
@@ -210,6 +293,13 @@ async fn bad_search_parameters_are_problems() {
         assert_eq!(response.status(), status, "{query}");
         problem(response).await;
     }
-    let ok = send(&app, Method::GET, Some(&token), &format!("{BASE}?limit=100"), None).await;
+    let ok = send(
+        &app,
+        Method::GET,
+        Some(&token),
+        &format!("{BASE}?limit=100"),
+        None,
+    )
+    .await;
     assert_eq!(ok.status(), 200);
 }

@@ -8,7 +8,13 @@ use crate::helpers::{TestApp, marketer_token, problem, spawn_app};
 
 const BASE: &str = "/api/v1/brands/maison/crm/profiles";
 
-async fn patch(app: &TestApp, token: &str, id: impl std::fmt::Display, content_type: &str, body: &str) -> reqwest::Response {
+async fn patch(
+    app: &TestApp,
+    token: &str,
+    id: impl std::fmt::Display,
+    content_type: &str,
+    body: &str,
+) -> reqwest::Response {
     app.client
         .patch(app.url(&format!("{BASE}/{id}")))
         .bearer_auth(token)
@@ -20,7 +26,14 @@ async fn patch(app: &TestApp, token: &str, id: impl std::fmt::Display, content_t
 }
 
 async fn declare(app: &TestApp, token: &str, body: Value) {
-    let response = send(app, Method::POST, Some(token), "/api/v1/brands/maison/crm/attributes", Some(body)).await;
+    let response = send(
+        app,
+        Method::POST,
+        Some(token),
+        "/api/v1/brands/maison/crm/attributes",
+        Some(body),
+    )
+    .await;
     assert_eq!(response.status(), 201);
 }
 
@@ -39,8 +52,18 @@ async fn a_merge_patch_sets_and_removes_attributes_and_announces_what_changed() 
     let app = spawn_app().await;
     let token = marketer_token(&app, "mk@maison.example", "maison").await;
     declare(&app, &token, json!({ "name": "vip_since", "type": "date" })).await;
-    declare(&app, &token, json!({ "name": "sizes", "type": "string_list", "enum_values": ["s", "m", "l"] })).await;
-    declare(&app, &token, json!({ "name": "spend_goal", "type": "number" })).await;
+    declare(
+        &app,
+        &token,
+        json!({ "name": "sizes", "type": "string_list", "enum_values": ["s", "m", "l"] }),
+    )
+    .await;
+    declare(
+        &app,
+        &token,
+        json!({ "name": "spend_goal", "type": "number" }),
+    )
+    .await;
     let id = profile(
         &app,
         "maison",
@@ -69,15 +92,32 @@ async fn a_merge_patch_sets_and_removes_attributes_and_announces_what_changed() 
     assert_eq!(attributes["email"], "jane@example.com");
     assert_eq!(attributes["tags"], json!(["b", "vip"]), "replaced whole");
     assert_eq!(attributes["first_name"], "Jane");
-    assert_eq!(body["custom"], json!({ "vip_since": "2024-01-02", "sizes": ["m", "s"], "spend_goal": 1500.5 }));
+    assert_eq!(
+        body["custom"],
+        json!({ "vip_since": "2024-01-02", "sizes": ["m", "s"], "spend_goal": 1500.5 })
+    );
 
     let events = updates(&app, id).await;
     assert_eq!(events.len(), 1);
-    let mut fields: Vec<&str> = events[0]["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let mut fields: Vec<&str> = events[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
     fields.sort_unstable();
     assert_eq!(
         fields,
-        ["city", "country", "email", "sizes", "spend_goal", "tags", "tier", "vip_since"],
+        [
+            "city",
+            "country",
+            "email",
+            "sizes",
+            "spend_goal",
+            "tags",
+            "tier",
+            "vip_since"
+        ],
         "first_name did not change"
     );
     assert_eq!(events[0]["brand"], "maison");
@@ -88,14 +128,31 @@ async fn a_merge_patch_sets_and_removes_attributes_and_announces_what_changed() 
         .await
         .unwrap();
     assert!(times.get("city").is_some() && times.get("vip_since").is_some());
-    assert!(times.get("tier").is_none(), "a removed attribute has no time");
+    assert!(
+        times.get("tier").is_none(),
+        "a removed attribute has no time"
+    );
 
     // `application/json` works too; removing a custom value; a patch that changes nothing announces nothing.
-    let response = patch(&app, &token, id, "application/json", r#"{"custom": {"sizes": null}}"#).await;
+    let response = patch(
+        &app,
+        &token,
+        id,
+        "application/json",
+        r#"{"custom": {"sizes": null}}"#,
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert!(body["custom"].get("sizes").is_none());
-    let response = patch(&app, &token, id, "application/json; charset=utf-8", r#"{"attributes": {"city": "Lyon"}}"#).await;
+    let response = patch(
+        &app,
+        &token,
+        id,
+        "application/json; charset=utf-8",
+        r#"{"attributes": {"city": "Lyon"}}"#,
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(updates(&app, id).await.len(), 2);
 }
@@ -105,8 +162,19 @@ async fn bad_patches_are_problems_and_change_nothing() {
     let app = spawn_app().await;
     let token = marketer_token(&app, "mk@maison.example", "maison").await;
     declare(&app, &token, json!({ "name": "vip_since", "type": "date" })).await;
-    declare(&app, &token, json!({ "name": "colour", "type": "string", "enum_values": ["red"] })).await;
-    let id = profile(&app, "maison", &[("email", "jane@example.com")], json!({ "city": "Paris" })).await;
+    declare(
+        &app,
+        &token,
+        json!({ "name": "colour", "type": "string", "enum_values": ["red"] }),
+    )
+    .await;
+    let id = profile(
+        &app,
+        "maison",
+        &[("email", "jane@example.com")],
+        json!({ "city": "Paris" }),
+    )
+    .await;
 
     let response = patch(
         &app,
@@ -124,7 +192,13 @@ async fn bad_patches_are_problems_and_change_nothing() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| format!("{}:{}", e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["field"].as_str().unwrap(),
+                e["code"].as_str().unwrap()
+            )
+        })
         .collect();
     fields.sort();
     assert_eq!(
@@ -144,10 +218,25 @@ async fn bad_patches_are_problems_and_change_nothing() {
         ]
     );
     for (content_type, body, status, expected) in [
-        ("application/merge-patch+json", "{not json", 400, "malformed-json"),
-        ("text/plain", r#"{"attributes": {}}"#, 415, "unsupported-media-type"),
+        (
+            "application/merge-patch+json",
+            "{not json",
+            400,
+            "malformed-json",
+        ),
+        (
+            "text/plain",
+            r#"{"attributes": {}}"#,
+            415,
+            "unsupported-media-type",
+        ),
         ("application/json", "[1, 2]", 422, "validation-failed"),
-        ("application/json", r#"{"attributes": null}"#, 422, "validation-failed"),
+        (
+            "application/json",
+            r#"{"attributes": null}"#,
+            422,
+            "validation-failed",
+        ),
     ] {
         let response = patch(&app, &token, id, content_type, body).await;
         assert_eq!(response.status(), status, "{content_type} {body}");
@@ -168,7 +257,14 @@ async fn bad_patches_are_problems_and_change_nothing() {
         .execute(&app.db)
         .await
         .unwrap();
-    let response = patch(&app, &token, id, "application/json", r#"{"custom": {"shoe_size": 42}}"#).await;
+    let response = patch(
+        &app,
+        &token,
+        id,
+        "application/json",
+        r#"{"custom": {"shoe_size": 42}}"#,
+    )
+    .await;
     assert_eq!(response.status(), 422);
 }
 
@@ -177,7 +273,13 @@ async fn a_merged_away_or_foreign_profile_is_not_patched_and_outsiders_are_refus
     let app = spawn_app().await;
     let token = marketer_token(&app, "mk@maison.example", "maison").await;
     let survivor = profile(&app, "maison", &[("email", "jane@example.com")], json!({})).await;
-    let absorbed = profile(&app, "maison", &[("email", "j.doe@example.com")], json!({ "city": "Nice" })).await;
+    let absorbed = profile(
+        &app,
+        "maison",
+        &[("email", "j.doe@example.com")],
+        json!({ "city": "Nice" }),
+    )
+    .await;
     merge_away(&app, absorbed, survivor).await;
     let theirs = profile(&app, "atelier", &[("email", "ana@example.com")], json!({})).await;
     let body = r#"{"attributes": {"city": "Lyon"}}"#;
@@ -186,8 +288,17 @@ async fn a_merged_away_or_foreign_profile_is_not_patched_and_outsiders_are_refus
     assert_eq!(response.status(), 409);
     let problem_body = problem(response).await;
     assert_eq!(code(&problem_body), "profile-merged");
-    assert!(problem_body["detail"].as_str().unwrap().contains(&survivor.to_string()));
-    for id in [theirs.to_string(), uuid::Uuid::now_v7().to_string(), "x".to_owned()] {
+    assert!(
+        problem_body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&survivor.to_string())
+    );
+    for id in [
+        theirs.to_string(),
+        uuid::Uuid::now_v7().to_string(),
+        "x".to_owned(),
+    ] {
         let response = patch(&app, &token, &id, "application/json", body).await;
         assert_eq!(response.status(), 404, "{id}");
     }
@@ -199,5 +310,12 @@ async fn a_merged_away_or_foreign_profile_is_not_patched_and_outsiders_are_refus
     assert_eq!(city, None);
 
     let outsiders = outsiders(&app).await;
-    assert_refused(&app, &outsiders, Method::PATCH, &format!("{BASE}/{survivor}"), Some(json!({ "attributes": { "city": "Lyon" } }))).await;
+    assert_refused(
+        &app,
+        &outsiders,
+        Method::PATCH,
+        &format!("{BASE}/{survivor}"),
+        Some(json!({ "attributes": { "city": "Lyon" } })),
+    )
+    .await;
 }
