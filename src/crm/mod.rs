@@ -6,9 +6,18 @@
 //! the brand's marketers and admins only; another brand's path is a 404. Every query carries the brand id in
 //! its `WHERE` clause.
 
+pub mod consent;
+pub mod custom;
 pub mod identifiers;
+mod patch;
 pub mod profile;
 pub mod resolve;
+mod routes_consent;
+mod routes_identifiers;
+pub mod routes_profiles;
+mod search;
+
+pub use consent::{ContactDecision, may_contact};
 
 use std::sync::Arc;
 
@@ -19,6 +28,7 @@ use utoipa::OpenApi;
 use crate::config::Settings;
 use crate::jobs::Runner;
 use identifiers::Policy;
+use routes_profiles::ProfilesDoc;
 
 /// What the CRM needs from the process, reached as `state.crm`: the pool, the identity rules and the slug of
 /// the brand the portal's customers belong to.
@@ -54,7 +64,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(components(schemas(
+#[openapi(modifiers(&ProfilesDoc), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -66,7 +76,9 @@ impl Crm {
 pub struct ApiDoc;
 
 /// Mounted under `/api/v1`.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    routes_profiles::routes_profiles(cfg);
+}
 
 /// Registers this context's jobs.
 pub fn jobs(runner: Runner, _crm: &Crm) -> anyhow::Result<Runner> {

@@ -96,6 +96,18 @@ error_codes! {
     SimNotInService => "sim-not-in-service", CONFLICT,
         "The SIM line is not in service (cancelled, or in a state that takes no changes)";
     CaseClosed => "case-closed", CONFLICT, "The support case is closed; open a new case to continue";
+    ProfileMerged => "profile-merged", CONFLICT,
+        "The profile was merged into another; change the survivor (its id is in the detail) instead";
+    IdentifierTaken => "identifier-taken", CONFLICT,
+        "Another profile of the brand holds this identifier; merge the profiles to bring them together";
+    IdentifierLimit => "identifier-limit", CONFLICT,
+        "The profile already holds the most identifiers of this kind it may";
+    IdentifierBlocked => "identifier-blocked", UNPROCESSABLE_ENTITY,
+        "The identifier is a placeholder value that never identifies anyone";
+    AttributeExists => "attribute-exists", CONFLICT, "The brand already declares a custom attribute of this name";
+    AttributeLimit => "attribute-limit", CONFLICT, "The brand declares the most custom attributes it may";
+    ConsentStale => "consent-stale", CONFLICT,
+        "The current consent was captured after this one; the latest capture stands";
     IdempotencyKeyReused => "idempotency-key-reused", UNPROCESSABLE_ENTITY,
         "The idempotency key was already used with a different request";
     PaymentDeclined => "payment-declined", PAYMENT_REQUIRED, "The payment was declined";

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod contract;
 mod crash;
+mod crm;
 mod cron;
 mod customers;
 mod demo_data;

@@ -1,0 +1,3 @@
+//! The CRM API (`/api/v1/brands/{brand}/crm/…`).
+
+mod profiles;
