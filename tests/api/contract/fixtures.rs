@@ -220,6 +220,9 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
     let today = chrono::Utc::now().date_naive().to_string();
     Some(match (method, template) {
         ("PATCH", "/api/v1/admin/users/{id}") => json!({ "disabled": false }),
+        ("POST", "/api/v1/admin/brands/{brand}/stores") => {
+            json!({ "code": "sweep-1", "name": "Sweep", "country": "FR" })
+        }
         ("POST", "/api/v1/billing/invoices/{id}/payments") => json!({ "method": "link" }),
         ("POST", "/api/v1/subscriptions/{id}/sim/plan-changes") => {
             json!({ "plan_code": "DATA_50GB", "effective_date": today })
