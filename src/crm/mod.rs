@@ -7,8 +7,13 @@
 //! its `WHERE` clause.
 
 pub mod identifiers;
+pub mod identity_routes;
+pub mod ledger;
+pub mod merge;
 pub mod profile;
 pub mod resolve;
+pub mod survivorship;
+pub mod unmerge;
 
 use std::sync::Arc;
 
@@ -19,6 +24,7 @@ use utoipa::OpenApi;
 use crate::config::Settings;
 use crate::jobs::Runner;
 use identifiers::Policy;
+use identity_routes::IdentityDoc;
 
 /// What the CRM needs from the process, reached as `state.crm`: the pool, the identity rules and the slug of
 /// the brand the portal's customers belong to.
@@ -31,10 +37,11 @@ pub struct Crm {
 
 impl Crm {
     pub fn new(db: PgPool, settings: &Settings) -> anyhow::Result<Self> {
-        let policy = Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?;
+        let policy = Arc::new(Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?);
+        resolve::install_policy(policy.clone());
         Ok(Self {
             db,
-            policy: Arc::new(policy),
+            policy,
             portal_brand: settings.portal.brand.clone(),
         })
     }
@@ -54,7 +61,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(components(schemas(
+#[openapi(modifiers(&IdentityDoc), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -66,7 +73,9 @@ impl Crm {
 pub struct ApiDoc;
 
 /// Mounted under `/api/v1`.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    identity_routes::routes_identity(cfg);
+}
 
 /// Registers this context's jobs.
 pub fn jobs(runner: Runner, _crm: &Crm) -> anyhow::Result<Runner> {
