@@ -30,7 +30,8 @@ pub fn routes_identity(cfg: &mut web::ServiceConfig) {
         .service(resource("/brands/{brand}/crm/merges").route(web::post().to(create_merge)))
         .service(resource("/brands/{brand}/crm/merges/{id}").route(web::get().to(show_merge)))
         .service(
-            resource("/brands/{brand}/crm/merges/{id}/unmerge").route(web::post().to(unmerge_merge)),
+            resource("/brands/{brand}/crm/merges/{id}/unmerge")
+                .route(web::post().to(unmerge_merge)),
         );
 }
 
@@ -140,7 +141,9 @@ fn parse_identifiers(
 
 fn reason(outcome: &resolve::Resolution) -> String {
     match outcome.outcome {
-        OutcomeKind::Created => "No usable identifier belonged to a profile: a new profile was created.".into(),
+        OutcomeKind::Created => {
+            "No usable identifier belonged to a profile: a new profile was created.".into()
+        }
         OutcomeKind::Matched => format!("The identifiers led to profile {}.", outcome.profile_id),
         OutcomeKind::Merged => format!(
             "Merge-triggering identifiers led to {} profiles; they were merged into the oldest, {}.",
@@ -169,7 +172,13 @@ pub async fn resolve_profile(
     let mut errors = body.attributes.check("attributes/");
     let parsed = parse_identifiers(&body.identifiers, &mut errors);
     let policy = state.crm.policy();
-    if errors.is_empty() && resolve::usable(policy, &parsed.iter().map(|(_, i)| i.clone()).collect::<Vec<_>>()).is_empty() {
+    if errors.is_empty()
+        && resolve::usable(
+            policy,
+            &parsed.iter().map(|(_, i)| i.clone()).collect::<Vec<_>>(),
+        )
+        .is_empty()
+    {
         errors = parsed
             .iter()
             .map(|(index, _)| {
@@ -200,7 +209,9 @@ pub async fn resolve_profile(
             Ok(resolution) => {
                 let profile = profile::load(&mut tx, who.brand.id, resolution.profile_id)
                     .await?
-                    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("resolved profile vanished")))?;
+                    .ok_or_else(|| {
+                        ApiError::internal(anyhow::anyhow!("resolved profile vanished"))
+                    })?;
                 tx.commit().await?;
                 break (resolution, profile);
             }
@@ -223,7 +234,10 @@ pub async fn resolve_profile(
         OutcomeKind::Created => HttpResponse::Created()
             .insert_header((
                 header::LOCATION,
-                format!("/api/v1/brands/{}/crm/profiles/{}", who.brand.slug, response.profile.id),
+                format!(
+                    "/api/v1/brands/{}/crm/profiles/{}",
+                    who.brand.slug, response.profile.id
+                ),
             ))
             .json(response),
         _ => HttpResponse::Ok().json(response),
@@ -238,7 +252,10 @@ fn merge_error(error: MergeError) -> ApiError {
     match error {
         MergeError::NotFound(ids) => ApiError::not_found().with_detail(format!(
             "No such profile in this brand: {}.",
-            ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(", ")
+            ids.iter()
+                .map(Uuid::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
         MergeError::AlreadyMerged { profile_id, into } => ApiError::new(ErrorCode::MergeConflict)
             .with_detail(format!(

@@ -282,7 +282,15 @@ pub async fn merge(
     )
     .execute(&mut *conn)
     .await?;
-    record(conn, "crm.profile.merged", brand_id, merge_id, survivor, absorbed).await?;
+    record(
+        conn,
+        "crm.profile.merged",
+        brand_id,
+        merge_id,
+        survivor,
+        absorbed,
+    )
+    .await?;
     Ok(merge_id)
 }
 

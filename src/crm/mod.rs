@@ -37,7 +37,8 @@ pub struct Crm {
 
 impl Crm {
     pub fn new(db: PgPool, settings: &Settings) -> anyhow::Result<Self> {
-        let policy = Arc::new(Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?);
+        let policy =
+            Arc::new(Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?);
         resolve::install_policy(policy.clone());
         Ok(Self {
             db,

@@ -114,7 +114,9 @@ fn installed_policy() -> Result<Arc<Policy>, sqlx::Error> {
         .read()
         .ok()
         .and_then(|slot| slot.clone())
-        .ok_or_else(|| sqlx::Error::Configuration("the CRM identity policy is not installed".into()))
+        .ok_or_else(|| {
+            sqlx::Error::Configuration("the CRM identity policy is not installed".into())
+        })
 }
 
 /// Resolves `input` in the brand with the process's identity policy, creating, matching or merging the

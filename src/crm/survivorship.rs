@@ -115,9 +115,7 @@ pub fn merge_rows(rows: &[&Row]) -> (Row, Vec<AttributeDecision>) {
                 at,
             });
         }
-        let Some((_, index)) = best else {
-            return None;
-        };
+        let (_, index) = best?;
         let row = rows[index];
         let chosen = value_of(row);
         let decision = AttributeDecision {
@@ -197,7 +195,13 @@ pub fn merge_rows(rows: &[&Row]) -> (Row, Vec<AttributeDecision>) {
             .map(|(kind, count)| (kind, Value::from(count)))
             .collect(),
     );
-    decisions.push(decision(rows, "activity_counts", "sum", counts.clone(), None));
+    decisions.push(decision(
+        rows,
+        "activity_counts",
+        "sum",
+        counts.clone(),
+        None,
+    ));
     set.insert("activity_counts".into(), counts);
 
     for (key, rule, pick_min) in [
@@ -305,7 +309,10 @@ mod tests {
         assert_eq!(set["tier"], "gold", "an empty value never wins");
         assert_eq!(set["tags"], json!(["new", "vip"]));
         assert_eq!(set["custom"], json!({"color": "red", "size": "M"}));
-        assert_eq!(set["activity_counts"], json!({"page_view": 4, "purchase": 3}));
+        assert_eq!(
+            set["activity_counts"],
+            json!({"page_view": 4, "purchase": 3})
+        );
         assert_eq!(set["first_seen_at"], "2025-01-01T00:00:00+00:00");
         assert_eq!(set["first_activity_at"], "2026-01-15T00:00:00+00:00");
         assert_eq!(set["last_activity_at"], "2026-03-01T00:00:00+00:00");

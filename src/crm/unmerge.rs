@@ -95,7 +95,11 @@ pub async fn unmerge(
         return Err(UnmergeError::BlockedByMerge(later));
     }
 
-    let snapshots = merge.absorbed_before.as_array().cloned().unwrap_or_default();
+    let snapshots = merge
+        .absorbed_before
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let identifiers: Vec<Value> = snapshots
         .iter()
         .filter_map(|s| s.get("identifiers").and_then(Value::as_array))
@@ -269,7 +273,12 @@ async fn restore_survivor(
 }
 
 /// The survivor's row after the rule above, for every key but the counters computed in SQL.
-pub fn three_way(current: &Value, before: &Value, after: &Value, absorbed: &Value) -> Map<String, Value> {
+pub fn three_way(
+    current: &Value,
+    before: &Value,
+    after: &Value,
+    absorbed: &Value,
+) -> Map<String, Value> {
     let get = |row: &Value, key: &str| row.get(key).cloned().unwrap_or(Value::Null);
     let mut restored = Map::new();
     for key in ["id", "brand_id"] {
@@ -285,7 +294,12 @@ pub fn three_way(current: &Value, before: &Value, after: &Value, absorbed: &Valu
         restored.insert(key.into(), value);
     }
     for key in ["custom", "attribute_times"] {
-        let object = |row: &Value| row.get(key).and_then(Value::as_object).cloned().unwrap_or_default();
+        let object = |row: &Value| {
+            row.get(key)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
         let (now, was, merged) = (object(current), object(before), object(after));
         let keys: BTreeSet<&String> = now.keys().chain(was.keys()).chain(merged.keys()).collect();
         let mut out = Map::new();
@@ -352,7 +366,12 @@ async fn restore_consents(
         if decision.get("changed") != Some(&Value::Bool(true)) {
             continue;
         }
-        let text = |key: &str| decision.get(key).and_then(Value::as_str).unwrap_or_default();
+        let text = |key: &str| {
+            decision
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
         let (channel, purpose) = (text("channel"), text("purpose"));
         let current = sqlx::query_scalar!(
             r#"SELECT to_jsonb(c) AS "row!" FROM crm_consents c

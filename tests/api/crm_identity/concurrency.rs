@@ -15,17 +15,28 @@ async fn twenty_concurrent_resolves_of_the_same_new_identifiers_make_one_profile
     let requests = (0..20).map(|n| {
         let (app, token) = (&app, &token);
         async move {
-            let order = if n % 2 == 0 { ["email:new@example.com", "scl_member:5"] } else { ["scl_member:5", "email:new@example.com"] };
+            let order = if n % 2 == 0 {
+                ["email:new@example.com", "scl_member:5"]
+            } else {
+                ["scl_member:5", "email:new@example.com"]
+            };
             resolve(app, token, "maison", &order, json!({})).await
         }
     });
     let answers = futures::future::join_all(requests).await;
     let created = answers.iter().filter(|(status, _)| *status == 201).count();
     assert_eq!(created, 1, "{answers:?}");
-    assert!(answers.iter().all(|(status, _)| *status == 201 || *status == 200));
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _)| *status == 201 || *status == 200)
+    );
     let ids: BTreeSet<Uuid> = answers.iter().map(|(_, body)| id(body)).collect();
     assert_eq!(ids.len(), 1);
-    let profiles: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_profiles").fetch_one(&app.db).await.unwrap();
+    let profiles: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_profiles")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(profiles, 1);
 }
 
@@ -35,7 +46,16 @@ async fn concurrent_merges_and_resolves_over_the_same_profiles_serialise_and_los
     let token = marketer_token(&app, "mk@maison.example", "maison").await;
     let mut ids = Vec::new();
     for n in 0..4 {
-        ids.push(profile(&app, &token, "maison", &format!("email:p{n}@example.com"), json!({})).await);
+        ids.push(
+            profile(
+                &app,
+                &token,
+                "maison",
+                &format!("email:p{n}@example.com"),
+                json!({}),
+            )
+            .await,
+        );
     }
     let merges = [
         (ids[0], vec![ids[1], ids[2]]),
@@ -50,7 +70,8 @@ async fn concurrent_merges_and_resolves_over_the_same_profiles_serialise_and_los
         let (app, token) = (&app, &token);
         async move {
             let known = format!("email:p{}@example.com", n % 4);
-            let fresh = format!("scl_member:c{n}");
+            // A kind of its own each, so that no per-kind limit refuses any of them.
+            let fresh = format!("src{n}:c{n}");
             resolve(app, token, "maison", &[&known, &fresh], json!({})).await
         }
     });
@@ -75,14 +96,18 @@ async fn concurrent_merges_and_resolves_over_the_same_profiles_serialise_and_los
     .await
     .unwrap();
     assert_eq!(orphaned, 0);
-    let identifiers: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_identifiers").fetch_one(&app.db).await.unwrap();
+    let identifiers: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_identifiers")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(identifiers, 24);
     // Each resolve landed on the live profile its known identifier now belongs to.
     for (n, (_, body)) in resolved.iter().enumerate() {
         let owner: (Uuid, Option<Uuid>) = sqlx::query_as(
             "SELECT p.id, p.merged_into FROM crm_identifiers i JOIN crm_profiles p ON p.id = i.profile_id
-             WHERE i.kind = 'scl_member' AND i.value = $1",
+             WHERE i.kind = $1 AND i.value = $2",
         )
+        .bind(format!("src{n}"))
         .bind(format!("c{n}"))
         .fetch_one(&app.db)
         .await
@@ -104,9 +129,10 @@ async fn concurrent_merges_and_resolves_over_the_same_profiles_serialise_and_los
         .unwrap();
     let distinct: BTreeSet<_> = absorbed.iter().collect();
     assert_eq!(distinct.len(), absorbed.len(), "no profile absorbed twice");
-    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_profiles WHERE merged_into IS NOT NULL")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let dead: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM crm_profiles WHERE merged_into IS NOT NULL")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(dead as usize, absorbed.len());
 }

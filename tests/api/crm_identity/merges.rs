@@ -10,8 +10,22 @@ use crate::helpers::{marketer_token, spawn_app};
 async fn a_merge_keeps_the_surviving_values_the_strictest_consent_and_moves_everything() {
     let app = spawn_app().await;
     let token = marketer_token(&app, "mk@maison.example", "maison").await;
-    let old = profile(&app, &token, "maison", "email:old@example.com", json!({"first_name": "Anne", "tier": "gold", "tags": ["vip"]})).await;
-    let new = profile(&app, &token, "maison", "email:new@example.com", json!({"first_name": "Annie", "city": "Paris", "tags": ["paris"]})).await;
+    let old = profile(
+        &app,
+        &token,
+        "maison",
+        "email:old@example.com",
+        json!({"first_name": "Anne", "tier": "gold", "tags": ["vip"]}),
+    )
+    .await;
+    let new = profile(
+        &app,
+        &token,
+        "maison",
+        "email:new@example.com",
+        json!({"first_name": "Annie", "city": "Paris", "tags": ["paris"]}),
+    )
+    .await;
     activity(&app, old, "purchase", 30).await;
     activity(&app, new, "purchase", 3).await;
     activity(&app, new, "page_view", 1).await;
@@ -31,13 +45,25 @@ async fn a_merge_keeps_the_surviving_values_the_strictest_consent_and_moves_ever
     let (status, merged) = merge(&app, &token, new, &[old], false).await;
     assert_eq!(status, 201, "{merged}");
     let survivor = &merged["survivor"];
-    assert_eq!(survivor["attributes"]["first_name"], "Annie", "most recent wins");
-    assert_eq!(survivor["attributes"]["tier"], "gold", "only side with a value");
+    assert_eq!(
+        survivor["attributes"]["first_name"], "Annie",
+        "most recent wins"
+    );
+    assert_eq!(
+        survivor["attributes"]["tier"], "gold",
+        "only side with a value"
+    );
     assert_eq!(survivor["attributes"]["city"], "Paris");
     assert_eq!(survivor["attributes"]["tags"], json!(["paris", "vip"]));
-    assert_eq!(survivor["counters"]["activity_counts"], json!({"page_view": 1, "purchase": 2}));
+    assert_eq!(
+        survivor["counters"]["activity_counts"],
+        json!({"page_view": 1, "purchase": 2})
+    );
     assert_eq!(survivor["counters"]["lifetime_value"], "30.3702");
-    assert_eq!(dry["survivor"]["attributes"], survivor["attributes"], "the dry run showed the same result");
+    assert_eq!(
+        dry["survivor"]["attributes"], survivor["attributes"],
+        "the dry run showed the same result"
+    );
     let first_seen: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
         "SELECT (SELECT first_seen_at FROM crm_profiles WHERE id = $1), (SELECT first_seen_at FROM crm_profiles WHERE id = $2)",
     )
@@ -55,7 +81,11 @@ async fn a_merge_keeps_the_surviving_values_the_strictest_consent_and_moves_ever
     .fetch_all(&app.db)
     .await
     .unwrap();
-    assert_eq!(consents, [("email".to_owned(), "denied".to_owned())], "denied on one side wins; sms unknown on one side → unknown");
+    assert_eq!(
+        consents,
+        [("email".to_owned(), "denied".to_owned())],
+        "denied on one side wins; sms unknown on one side → unknown"
+    );
     let history: Vec<(String, String)> = sqlx::query_as(
         "SELECT channel, status FROM crm_consent_history WHERE profile_id = $1 AND cause = 'merge' ORDER BY channel",
     )
@@ -71,27 +101,60 @@ async fn a_merge_keeps_the_surviving_values_the_strictest_consent_and_moves_ever
         ]
     );
 
-    let moved: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_activities WHERE profile_id = $1")
-        .bind(new)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let moved: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM crm_activities WHERE profile_id = $1")
+            .bind(new)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(moved, 3);
     let merge_id = merged["merge"]["id"].as_str().unwrap();
-    let (status, ledger) = get(&app, &token, &format!("/api/v1/brands/maison/crm/merges/{merge_id}")).await;
+    let (status, ledger) = get(
+        &app,
+        &token,
+        &format!("/api/v1/brands/maison/crm/merges/{merge_id}"),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(ledger["cause"], "manual");
     assert_eq!(ledger["activities_moved"]["total"], 1);
-    assert_eq!(ledger["activities_moved"]["items"][0]["from_profile_id"], old.to_string());
-    assert_eq!(ledger["identifiers_moved"], json!([{"kind": "email", "value": "old@example.com", "from_profile_id": old}]));
-    let first_name = ledger["attribute_decisions"].as_array().unwrap().iter().find(|d| d["attribute"] == "first_name").unwrap();
+    assert_eq!(
+        ledger["activities_moved"]["items"][0]["from_profile_id"],
+        old.to_string()
+    );
+    assert_eq!(
+        ledger["identifiers_moved"],
+        json!([{"kind": "email", "value": "old@example.com", "from_profile_id": old}])
+    );
+    let first_name = ledger["attribute_decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["attribute"] == "first_name")
+        .unwrap();
     assert_eq!(first_name["chosen"], "Annie");
     assert_eq!(first_name["values"].as_array().unwrap().len(), 2);
-    assert!(ledger["consent_decisions"].as_array().unwrap().iter().any(|d| d["channel"] == "sms" && d["changed"] == true));
-    assert_eq!(ledger["snapshots"]["absorbed_before"][0]["profile"]["id"], old.to_string());
+    assert!(
+        ledger["consent_decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["channel"] == "sms" && d["changed"] == true)
+    );
+    assert_eq!(
+        ledger["snapshots"]["absorbed_before"][0]["profile"]["id"],
+        old.to_string()
+    );
 
     // The absorbed id resolves to the survivor; merging it again is a conflict, not a silent no-op.
-    let (_, again) = resolve(&app, &token, "maison", &["email:old@example.com"], json!({})).await;
+    let (_, again) = resolve(
+        &app,
+        &token,
+        "maison",
+        &["email:old@example.com"],
+        json!({}),
+    )
+    .await;
     assert_eq!(again["profile"]["id"], new.to_string());
     let third = profile(&app, &token, "maison", "email:third@example.com", json!({})).await;
     let (status, conflict) = merge(&app, &token, third, &[old], false).await;
@@ -125,17 +188,32 @@ async fn bad_merge_input_is_a_problem() {
         json!({"absorbed_ids": [b]}),
         json!({"survivor_id": a, "absorbed_ids": [b], "dry_run": "yes"}),
     ] {
-        let (status, _) = super::support::post(&app, &token, "/api/v1/brands/maison/crm/merges", body.clone()).await;
+        let (status, _) = super::support::post(
+            &app,
+            &token,
+            "/api/v1/brands/maison/crm/merges",
+            body.clone(),
+        )
+        .await;
         assert!((400..500).contains(&status), "{body} → {status}");
     }
-    let (status, problem) = get(&app, &token, &format!("/api/v1/brands/maison/crm/merges/{}", Uuid::now_v7())).await;
+    let (status, problem) = get(
+        &app,
+        &token,
+        &format!("/api/v1/brands/maison/crm/merges/{}", Uuid::now_v7()),
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(code(&problem), "merge-not-found");
     let (status, _) = get(&app, &token, "/api/v1/brands/maison/crm/merges/not-a-uuid").await;
     assert_eq!(status, 400);
-    let (status, problem) = super::support::unmerge(&app, &token, &Uuid::now_v7().to_string(), false).await;
+    let (status, problem) =
+        super::support::unmerge(&app, &token, &Uuid::now_v7().to_string(), false).await;
     assert_eq!(status, 404);
     assert_eq!(code(&problem), "merge-not-found");
-    let merges: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_merges").fetch_one(&app.db).await.unwrap();
+    let merges: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_merges")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(merges, 0);
 }

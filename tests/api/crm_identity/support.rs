@@ -73,7 +73,13 @@ pub fn id(body: &Value) -> Uuid {
     body["profile"]["id"].as_str().unwrap().parse().unwrap()
 }
 
-pub async fn profile(app: &TestApp, token: &str, brand: &str, identifier: &str, attributes: Value) -> Uuid {
+pub async fn profile(
+    app: &TestApp,
+    token: &str,
+    brand: &str,
+    identifier: &str,
+    attributes: Value,
+) -> Uuid {
     let (status, body) = resolve(app, token, brand, &[identifier], attributes).await;
     assert_eq!(status, 201, "{body}");
     id(&body)
@@ -130,7 +136,10 @@ pub async fn consent(app: &TestApp, profile: Uuid, channel: &str, purpose: &str,
 pub async fn export(app: &TestApp, ids: &[Uuid]) -> Value {
     let mut out = serde_json::Map::new();
     for (name, query) in [
-        ("profiles", "SELECT to_jsonb(t) FROM crm_profiles t WHERE id = ANY($1) ORDER BY id"),
+        (
+            "profiles",
+            "SELECT to_jsonb(t) FROM crm_profiles t WHERE id = ANY($1) ORDER BY id",
+        ),
         (
             "identifiers",
             "SELECT to_jsonb(t) FROM crm_identifiers t WHERE profile_id = ANY($1) ORDER BY kind, value",
@@ -139,7 +148,10 @@ pub async fn export(app: &TestApp, ids: &[Uuid]) -> Value {
             "consents",
             "SELECT to_jsonb(t) FROM crm_consents t WHERE profile_id = ANY($1) ORDER BY profile_id, channel, purpose",
         ),
-        ("activities", "SELECT to_jsonb(t) FROM crm_activities t WHERE profile_id = ANY($1) ORDER BY id"),
+        (
+            "activities",
+            "SELECT to_jsonb(t) FROM crm_activities t WHERE profile_id = ANY($1) ORDER BY id",
+        ),
     ] {
         let rows: Vec<Value> = sqlx::query_scalar(query)
             .bind(ids)
@@ -184,7 +196,13 @@ pub async fn topics(app: &TestApp, topic: &str) -> Vec<Value> {
         .unwrap()
 }
 
-pub async fn merge(app: &TestApp, token: &str, survivor: Uuid, absorbed: &[Uuid], dry_run: bool) -> (u16, Value) {
+pub async fn merge(
+    app: &TestApp,
+    token: &str,
+    survivor: Uuid,
+    absorbed: &[Uuid],
+    dry_run: bool,
+) -> (u16, Value) {
     post(
         app,
         token,
