@@ -261,7 +261,17 @@ fn merge_error(error: MergeError) -> ApiError {
             .with_detail(format!(
                 "Profile {profile_id} was already merged into {into}; merge its survivor instead."
             )),
-        MergeError::Db(error) => error.into(),
+        MergeError::Db(error) => db_error(error),
+    }
+}
+
+/// Profiles are locked in id order, so a deadlock needs an outside writer; the caller may simply retry.
+fn db_error(error: sqlx::Error) -> ApiError {
+    if is_deadlock(&error) {
+        ApiError::new(ErrorCode::MergeConflict)
+            .with_detail("The profiles were being changed by another request; retry.")
+    } else {
+        error.into()
     }
 }
 
@@ -415,7 +425,7 @@ pub async fn unmerge_merge(
             } => ApiError::new(ErrorCode::UnmergeBlocked).with_detail(format!(
                 "Identifier {kind}:{value} of an absorbed profile now belongs to profile {profile_id}; remove it there first."
             )),
-            UnmergeError::Db(error) => error.into(),
+            UnmergeError::Db(error) => db_error(error),
         })?;
     let view = ledger::load(&mut tx, brand_id, merge_id)
         .await?
