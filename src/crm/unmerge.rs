@@ -433,3 +433,32 @@ async fn restore_consents(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_changed_after_the_merge_stay_and_the_others_go_back() {
+        let before = json!({"id": "s", "brand_id": "b", "first_name": "Ada", "city": "Nice", "tier": null,
+            "tags": ["a"], "custom": {"size": "M"}, "attribute_times": {"city": "t0"},
+            "activity_counts": {"purchase": 1}});
+        let after = json!({"id": "s", "brand_id": "b", "first_name": "Ada", "city": "Lille", "tier": "gold",
+            "tags": ["a", "b"], "custom": {"size": "L"}, "attribute_times": {"city": "t1"},
+            "activity_counts": {"purchase": 3}});
+        // After the merge: a new tier, a new tag, one more purchase.
+        let current = json!({"id": "s", "brand_id": "b", "first_name": "Ada", "city": "Lille", "tier": "silver",
+            "tags": ["a", "b", "c"], "custom": {"size": "L"}, "attribute_times": {"city": "t1"},
+            "activity_counts": {"purchase": 4}});
+        let absorbed = json!([{"profile": {"activity_counts": {"purchase": 2}}}]);
+        let restored = three_way(&current, &before, &after, &absorbed);
+        assert_eq!(restored["city"], "Nice");
+        assert_eq!(restored["tier"], "silver");
+        assert_eq!(restored["tags"], json!(["a", "c"]));
+        assert_eq!(restored["custom"], json!({"size": "M"}));
+        assert_eq!(restored["attribute_times"], json!({"city": "t0"}));
+        assert_eq!(restored["activity_counts"], json!({"purchase": 2}));
+    }
+}

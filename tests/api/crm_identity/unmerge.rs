@@ -191,3 +191,31 @@ async fn changes_after_the_merge_stay_on_the_survivor_and_a_later_merge_blocks_u
     let (_, b_again) = resolve(&app, &token, "maison", &["email:b@example.com"], json!({})).await;
     assert_eq!(b_again["profile"]["id"], b.to_string());
 }
+
+#[tokio::test]
+async fn an_identifier_moved_to_a_third_profile_blocks_the_unmerge_and_changes_nothing() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mk@maison.example", "maison").await;
+    let a = profile(&app, &token, "maison", "email:a@example.com", json!({})).await;
+    let b = profile(&app, &token, "maison", "email:b@example.com", json!({})).await;
+    let c = profile(&app, &token, "maison", "email:c@example.com", json!({})).await;
+    let (_, merged) = merge(&app, &token, a, &[b], false).await;
+    let merge_id = merged["merge"]["id"].as_str().unwrap().to_owned();
+    // As the profiles API's identifier remove/add would: b's email now belongs to c.
+    sqlx::query("UPDATE crm_identifiers SET profile_id = $1 WHERE value = 'b@example.com'")
+        .bind(c)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let before = everything(&app).await;
+    let (status, blocked) = unmerge(&app, &token, &merge_id, false).await;
+    assert_eq!(status, 409);
+    assert_eq!(code(&blocked), "unmerge-blocked");
+    assert!(
+        blocked["detail"]
+            .as_str()
+            .unwrap()
+            .contains("b@example.com")
+    );
+    assert_eq!(everything(&app).await, before);
+}
