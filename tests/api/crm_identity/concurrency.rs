@@ -25,7 +25,8 @@ async fn twenty_concurrent_resolves_of_the_same_new_identifiers_make_one_profile
     });
     let answers = futures::future::join_all(requests).await;
     let created = answers.iter().filter(|(status, _)| *status == 201).count();
-    assert_eq!(created, 1, "{answers:?}");
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(created, 1, "{statuses:?}");
     assert!(
         answers
             .iter()
