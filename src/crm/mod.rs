@@ -9,6 +9,9 @@
 pub mod consent;
 pub mod custom;
 pub mod identifiers;
+pub mod identity_routes;
+pub mod ledger;
+pub mod merge;
 mod patch;
 pub mod profile;
 pub mod resolve;
@@ -16,6 +19,8 @@ mod routes_consent;
 mod routes_identifiers;
 pub mod routes_profiles;
 mod search;
+pub mod survivorship;
+pub mod unmerge;
 
 pub use consent::{ContactDecision, may_contact};
 
@@ -28,6 +33,7 @@ use utoipa::OpenApi;
 use crate::config::Settings;
 use crate::jobs::Runner;
 use identifiers::Policy;
+use identity_routes::IdentityDoc;
 use routes_profiles::ProfilesDoc;
 
 /// What the CRM needs from the process, reached as `state.crm`: the pool, the identity rules and the slug of
@@ -41,10 +47,12 @@ pub struct Crm {
 
 impl Crm {
     pub fn new(db: PgPool, settings: &Settings) -> anyhow::Result<Self> {
-        let policy = Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?;
+        let policy =
+            Arc::new(Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?);
+        resolve::install_policy(policy.clone());
         Ok(Self {
             db,
-            policy: Arc::new(policy),
+            policy,
             portal_brand: settings.portal.brand.clone(),
         })
     }
@@ -64,7 +72,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -78,6 +86,7 @@ pub struct ApiDoc;
 /// Mounted under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     routes_profiles::routes_profiles(cfg);
+    identity_routes::routes_identity(cfg);
 }
 
 /// Registers this context's jobs.

@@ -3,14 +3,36 @@
 //!
 //! Callers (the profiles API, event ingest, internal sources) run it inside their transaction, so the
 //! profile, its identifiers and whatever the caller writes next land together or not at all.
+//!
+//! The rules, in order:
+//! - blocked values (`Policy::is_blocked`) never match and never attach: refused `blocked_value`;
+//! - identifiers of merge-triggering kinds decide: none matched → look at the weak kinds; one profile →
+//!   matched; several → they are merged into the **oldest** (`first_seen_at`, then id) — the profile that has
+//!   been known longest keeps its id, so links handed out earliest keep working;
+//! - weak kinds (`phone`) match only when no merge-triggering identifier did (the oldest such profile), and
+//!   never merge: a weak identifier held by another profile is reported `held_by_other` and left there;
+//! - identifiers the profile lacks are attached up to `Policy::max_per_kind` per kind; the rest are refused
+//!   `limit_exceeded`. Nothing is skipped silently: every identifier gets an outcome.
+//!
+//! Concurrency: before reading, resolve takes transaction-scoped advisory locks on each `(brand, kind, value)`
+//! it was given, in the order of their lock keys. Two resolves sharing an identifier therefore run one after
+//! the other, and the second (a new statement, a new snapshot) sees the profile the first created — one
+//! profile, no wasted insert, no retry loop; the unique key stays as a backstop. The matched profiles are then
+//! locked `FOR UPDATE` in id order, the same order merges use; a profile found merged away once its lock is
+//! held (a merge committed meanwhile) sends resolve back to read the owners again, so an event resolving during
+//! a merge lands on the survivor.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{Acquire, PgConnection};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::identifiers::Identifier;
+use super::identifiers::{Identifier, Policy, Refusal};
+use super::merge::{self, Cause};
 use super::profile::{self, Attributes};
 
 /// What to resolve: normalised identifiers, and the attributes (traits) to apply to the result.
@@ -31,56 +53,395 @@ pub enum OutcomeKind {
     Merged,
 }
 
+/// What became of one identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = CrmIdentifierStatus)]
+pub enum IdentifierStatus {
+    /// It was already held by a profile it led to (`profile_id`).
+    Matched,
+    /// It was new and now belongs to the resolved profile.
+    Attached,
+    /// A weak identifier (`phone`) held by another profile (`profile_id`): weak kinds never merge, so it
+    /// stays there.
+    HeldByOther,
+    /// Not used at all; see `refusal`.
+    Refused,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrmIdentifierOutcome)]
+pub struct IdentifierOutcome {
+    pub kind: String,
+    pub value: String,
+    pub status: IdentifierStatus,
+    /// The profile that held it when resolution started (matched, held by other).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Resolution {
     pub profile_id: Uuid,
     pub outcome: OutcomeKind,
+    /// The merge that resolution made (outcome `merged`).
+    pub merge_id: Option<Uuid>,
+    /// The live profiles the merge-triggering (or, failing those, weak) identifiers led to, by id.
+    pub matched_profiles: Vec<Uuid>,
+    /// One per distinct identifier given, in `(kind, value)` order.
+    pub identifiers: Vec<IdentifierOutcome>,
 }
 
-/// Resolves `input` in the brand, creating or matching the profile, attaching the identifiers it did not
-/// have and applying the attributes.
+impl Resolution {
+    pub fn refusals(&self) -> impl Iterator<Item = &IdentifierOutcome> {
+        self.identifiers.iter().filter(|i| i.refusal.is_some())
+    }
+}
+
+static POLICY: RwLock<Option<Arc<Policy>>> = RwLock::new(None);
+
+/// Makes `policy` the one [`resolve`] applies (the process's `[crm.identity]`; done by `Crm::new`).
+pub fn install_policy(policy: Arc<Policy>) {
+    if let Ok(mut slot) = POLICY.write() {
+        *slot = Some(policy);
+    }
+}
+
+fn installed_policy() -> Result<Arc<Policy>, sqlx::Error> {
+    POLICY
+        .read()
+        .ok()
+        .and_then(|slot| slot.clone())
+        .ok_or_else(|| {
+            sqlx::Error::Configuration("the CRM identity policy is not installed".into())
+        })
+}
+
+/// Resolves `input` in the brand with the process's identity policy, creating, matching or merging the
+/// profile, attaching the identifiers it did not have and applying the attributes.
 pub async fn resolve(
     conn: &mut PgConnection,
     brand_id: Uuid,
     input: &ResolveInput<'_>,
 ) -> Result<Resolution, sqlx::Error> {
-    let kinds: Vec<String> = input.identifiers.iter().map(|i| i.kind.clone()).collect();
-    let values: Vec<String> = input.identifiers.iter().map(|i| i.value.clone()).collect();
-    let owners = sqlx::query_scalar!(
-        r#"SELECT DISTINCT i.profile_id AS "profile_id!"
+    let policy = installed_policy()?;
+    resolve_with(conn, brand_id, input, &policy).await
+}
+
+/// The identifiers that would take part in a resolution (distinct, not blocked).
+pub fn usable(policy: &Policy, identifiers: &[Identifier]) -> Vec<Identifier> {
+    let distinct: BTreeSet<&Identifier> = identifiers.iter().collect();
+    distinct
+        .into_iter()
+        .filter(|identifier| !policy.is_blocked(identifier))
+        .cloned()
+        .collect()
+}
+
+struct Owner {
+    kind: String,
+    value: String,
+    profile_id: Uuid,
+    current: Uuid,
+}
+
+/// [`resolve`] with an explicit policy.
+pub async fn resolve_with(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    input: &ResolveInput<'_>,
+    policy: &Policy,
+) -> Result<Resolution, sqlx::Error> {
+    let distinct: BTreeSet<&Identifier> = input.identifiers.iter().collect();
+    let usable = usable(policy, input.identifiers);
+    lock_identifiers(conn, brand_id, &usable).await?;
+
+    let mut attempts = 0;
+    let (owners, locked) = loop {
+        attempts += 1;
+        let owners = owners(conn, brand_id, &usable).await?;
+        let strong: BTreeSet<Uuid> = owners
+            .iter()
+            .filter(|o| policy.merges(&o.kind))
+            .map(|o| o.current)
+            .collect();
+        let candidates = if strong.is_empty() {
+            owners.iter().map(|o| o.current).collect()
+        } else {
+            strong
+        };
+        if let Some(locked) = lock_live(conn, brand_id, &candidates).await? {
+            break (owners, locked);
+        }
+        if attempts >= 10 {
+            return Err(sqlx::Error::Protocol(
+                "identity resolution: the matched profiles kept being merged away".into(),
+            ));
+        }
+    };
+    let strong_matched = owners.iter().any(|o| policy.merges(&o.kind));
+    let matched_profiles: Vec<Uuid> = locked.iter().map(|(id, _)| *id).collect();
+    // The oldest profile: first seen earliest, then the smallest id.
+    let oldest = locked
+        .iter()
+        .min_by_key(|(id, first_seen)| (*first_seen, *id))
+        .map(|(id, _)| *id);
+
+    let (profile_id, outcome, merge_id) = match oldest {
+        None => {
+            let id = profile::insert(conn, brand_id, input.at).await?;
+            record_created(conn, brand_id, id, input.source).await?;
+            (id, OutcomeKind::Created, None)
+        }
+        Some(survivor) if strong_matched && locked.len() > 1 => {
+            let absorbed: Vec<Uuid> = matched_profiles
+                .iter()
+                .copied()
+                .filter(|id| *id != survivor)
+                .collect();
+            let merged = merge::merge(
+                conn,
+                brand_id,
+                &merge::MergeRequest {
+                    survivor,
+                    absorbed: &absorbed,
+                    cause: Cause::Resolution,
+                    actor: input.source,
+                },
+            )
+            .await
+            .map_err(merge::MergeError::into_sqlx)?;
+            (survivor, OutcomeKind::Merged, Some(merged))
+        }
+        Some(id) => (id, OutcomeKind::Matched, None),
+    };
+
+    let held: BTreeMap<(&str, &str), &Owner> = owners
+        .iter()
+        .map(|o| ((o.kind.as_str(), o.value.as_str()), o))
+        .collect();
+    let mut counts = kind_counts(conn, brand_id, profile_id).await?;
+    let mut identifiers = Vec::with_capacity(distinct.len());
+    for identifier in distinct {
+        let mut outcome = IdentifierOutcome {
+            kind: identifier.kind.clone(),
+            value: identifier.value.clone(),
+            status: IdentifierStatus::Refused,
+            profile_id: None,
+            refusal: None,
+        };
+        if policy.is_blocked(identifier) {
+            outcome.refusal = Some(Refusal::BlockedValue);
+        } else if let Some(owner) = held.get(&(identifier.kind.as_str(), identifier.value.as_str()))
+        {
+            outcome.profile_id = Some(owner.profile_id);
+            // After a merge every strong owner's identifiers are the survivor's.
+            let ours = owner.current == profile_id
+                || (merge_id.is_some() && matched_profiles.contains(&owner.current));
+            outcome.status = if ours {
+                IdentifierStatus::Matched
+            } else {
+                IdentifierStatus::HeldByOther
+            };
+        } else {
+            let count = counts.entry(identifier.kind.clone()).or_insert(0);
+            if *count >= i64::from(policy.max_per_kind(&identifier.kind)) {
+                outcome.refusal = Some(Refusal::LimitExceeded);
+            } else if attach(conn, brand_id, profile_id, identifier, input.source).await? {
+                *count += 1;
+                outcome.status = IdentifierStatus::Attached;
+            } else {
+                // Taken meanwhile by a writer that does not resolve (an identifier added by hand).
+                outcome.status = IdentifierStatus::HeldByOther;
+            }
+        }
+        identifiers.push(outcome);
+    }
+    profile::apply_attributes(conn, brand_id, profile_id, input.attributes, input.at).await?;
+    Ok(Resolution {
+        profile_id,
+        outcome,
+        merge_id,
+        matched_profiles,
+        identifiers,
+    })
+}
+
+/// Advisory locks on each `(brand, kind, value)`, taken in key order so two resolves never wait on each
+/// other in a cycle.
+async fn lock_identifiers(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    identifiers: &[Identifier],
+) -> Result<(), sqlx::Error> {
+    if identifiers.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = identifiers
+        .iter()
+        .map(|i| format!("crm-identifier/{brand_id}/{}/{}", i.kind, i.value))
+        .collect();
+    sqlx::query!(
+        r#"SELECT pg_advisory_xact_lock(key)::text AS "locked"
+           FROM (SELECT DISTINCT hashtextextended(k, 0) AS key FROM unnest($1::text[]) AS k
+                 ORDER BY 1 OFFSET 0) AS keys"#,
+        &keys
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Who holds each identifier, and the live profile that holder resolves to.
+async fn owners(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    identifiers: &[Identifier],
+) -> Result<Vec<Owner>, sqlx::Error> {
+    let kinds: Vec<String> = identifiers.iter().map(|i| i.kind.clone()).collect();
+    let values: Vec<String> = identifiers.iter().map(|i| i.value.clone()).collect();
+    let rows = sqlx::query!(
+        r#"SELECT i.kind, i.value, i.profile_id
            FROM crm_identifiers i
            JOIN unnest($2::text[], $3::text[]) AS wanted (kind, value)
              ON i.kind = wanted.kind AND i.value = wanted.value
            WHERE i.brand_id = $1
-           ORDER BY 1"#,
+           ORDER BY i.kind, i.value"#,
         brand_id,
         &kinds,
         &values
     )
     .fetch_all(&mut *conn)
     .await?;
-    let (profile_id, outcome) = match owners.first() {
-        None => (
-            profile::insert(conn, brand_id, input.at).await?,
-            OutcomeKind::Created,
-        ),
-        Some(first) => (*first, OutcomeKind::Matched),
-    };
-    sqlx::query!(
-        "INSERT INTO crm_identifiers (brand_id, kind, value, profile_id, source)
-         SELECT $1, kind, value, $4, $5 FROM unnest($2::text[], $3::text[]) AS new (kind, value)
-         ON CONFLICT (brand_id, kind, value) DO NOTHING",
+    let mut owners = Vec::with_capacity(rows.len());
+    let mut current: BTreeMap<Uuid, Uuid> = BTreeMap::new();
+    for row in rows {
+        let live = match current.get(&row.profile_id) {
+            Some(live) => *live,
+            None => {
+                let live = profile::current_id(conn, brand_id, row.profile_id)
+                    .await?
+                    .unwrap_or(row.profile_id);
+                current.insert(row.profile_id, live);
+                live
+            }
+        };
+        owners.push(Owner {
+            kind: row.kind,
+            value: row.value,
+            profile_id: row.profile_id,
+            current: live,
+        });
+    }
+    Ok(owners)
+}
+
+/// Locks the profiles in id order; `None` (locks released) when one turns out merged away once locked.
+async fn lock_live(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    ids: &BTreeSet<Uuid>,
+) -> Result<Option<Vec<(Uuid, DateTime<Utc>)>>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let ids: Vec<Uuid> = ids.iter().copied().collect();
+    // A savepoint, so that locks on profiles found merged away are released before trying again.
+    let mut savepoint = conn.begin().await?;
+    let rows = sqlx::query!(
+        "SELECT id, merged_into, first_seen_at FROM crm_profiles
+         WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
         brand_id,
-        &kinds,
-        &values,
-        profile_id,
-        input.source
+        &ids
     )
-    .execute(&mut *conn)
+    .fetch_all(&mut *savepoint)
     .await?;
-    profile::apply_attributes(conn, brand_id, profile_id, input.attributes, input.at).await?;
-    Ok(Resolution {
+    if rows.len() != ids.len() || rows.iter().any(|row| row.merged_into.is_some()) {
+        savepoint.rollback().await?;
+        return Ok(None);
+    }
+    savepoint.commit().await?;
+    Ok(Some(
+        rows.into_iter()
+            .map(|row| (row.id, row.first_seen_at))
+            .collect(),
+    ))
+}
+
+async fn kind_counts(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_id: Uuid,
+) -> Result<BTreeMap<String, i64>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT kind, count(*) AS "count!" FROM crm_identifiers
+           WHERE brand_id = $1 AND profile_id = $2 GROUP BY kind"#,
+        brand_id,
+        profile_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.kind, row.count)).collect())
+}
+
+async fn attach(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_id: Uuid,
+    identifier: &Identifier,
+    source: &str,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query!(
+        "INSERT INTO crm_identifiers (brand_id, kind, value, profile_id, source)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (brand_id, kind, value) DO NOTHING",
+        brand_id,
+        identifier.kind,
+        identifier.value,
         profile_id,
-        outcome,
-    })
+        source
+    )
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+#[derive(Serialize)]
+struct ProfileCreated {
+    brand_id: Uuid,
+    profile_id: Uuid,
+    source: String,
+}
+
+async fn record_created(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_id: Uuid,
+    source: &str,
+) -> Result<(), sqlx::Error> {
+    crate::outbox::record(
+        conn,
+        crate::outbox::NewEvent {
+            topic: "crm.profile.created",
+            aggregate_type: "crm_profile",
+            aggregate_id: profile_id.to_string(),
+            payload: ProfileCreated {
+                brand_id,
+                profile_id,
+                source: source.to_owned(),
+            },
+        },
+    )
+    .await
+    .map(drop)
+    .map_err(outbox_error)
+}
+
+/// The outbox answers `anyhow`; resolution's callers expect database errors.
+pub(crate) fn outbox_error(error: anyhow::Error) -> sqlx::Error {
+    match error.downcast::<sqlx::Error>() {
+        Ok(error) => error,
+        Err(other) => sqlx::Error::Protocol(format!("outbox: {other}")),
+    }
 }

@@ -418,17 +418,22 @@ pub async fn declare_attribute(
 /// This part's routes, mounted under `/api/v1`.
 pub fn routes_profiles(cfg: &mut web::ServiceConfig) {
     use crate::http::resource;
-    cfg.service(resource("/brands/{brand}/crm/profiles").route(web::get().to(list_profiles)))
-        .service(
-            resource("/brands/{brand}/crm/profiles/{id}")
-                .route(web::get().to(get_profile))
-                .route(web::patch().to(patch_profile)),
-        )
-        .service(
-            resource("/brands/{brand}/crm/attributes")
-                .route(web::get().to(list_attributes))
-                .route(web::post().to(declare_attribute)),
-        );
+    // One resource for both methods: actix answers 405 from the first resource matching a path.
+    cfg.service(
+        resource("/brands/{brand}/crm/profiles")
+            .route(web::get().to(list_profiles))
+            .route(web::post().to(super::identity_routes::resolve_profile)),
+    )
+    .service(
+        resource("/brands/{brand}/crm/profiles/{id}")
+            .route(web::get().to(get_profile))
+            .route(web::patch().to(patch_profile)),
+    )
+    .service(
+        resource("/brands/{brand}/crm/attributes")
+            .route(web::get().to(list_attributes))
+            .route(web::post().to(declare_attribute)),
+    );
     super::routes_identifiers::routes(cfg);
     super::routes_consent::routes(cfg);
 }

@@ -64,6 +64,7 @@ error_codes! {
     InvalidCredentials => "invalid-credentials", UNAUTHORIZED, "The email or password is incorrect";
     Forbidden => "forbidden", FORBIDDEN, "You are not allowed to do this";
     NotFound => "not-found", NOT_FOUND, "The resource was not found";
+    MergeNotFound => "merge-not-found", NOT_FOUND, "No such merge in this brand";
     MethodNotAllowed => "method-not-allowed", METHOD_NOT_ALLOWED, "The method is not allowed on this resource";
     Conflict => "conflict", CONFLICT, "The request conflicts with the current state";
     EmailTaken => "email-taken", CONFLICT, "An account with this email already exists";
@@ -95,6 +96,11 @@ error_codes! {
         "The SIM line is still being activated; retry once it is active";
     SimNotInService => "sim-not-in-service", CONFLICT,
         "The SIM line is not in service (cancelled, or in a state that takes no changes)";
+    MergeConflict => "merge-conflict", CONFLICT,
+        "A profile named in the merge was already merged into another; merge its survivor instead";
+    AlreadyUnmerged => "already-unmerged", CONFLICT, "The merge was already undone";
+    UnmergeBlocked => "unmerge-blocked", CONFLICT,
+        "A later merge over these profiles still stands (unmerge it first), or an identifier moved to another profile";
     CaseClosed => "case-closed", CONFLICT, "The support case is closed; open a new case to continue";
     ProfileMerged => "profile-merged", CONFLICT,
         "The profile was merged into another; change the survivor (its id is in the detail) instead";
