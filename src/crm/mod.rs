@@ -6,6 +6,7 @@
 //! the brand's marketers and admins only; another brand's path is a 404. Every query carries the brand id in
 //! its `WHERE` clause.
 
+pub mod events;
 pub mod identifiers;
 pub mod profile;
 pub mod resolve;
@@ -18,6 +19,7 @@ use utoipa::OpenApi;
 
 use crate::config::Settings;
 use crate::jobs::Runner;
+use events::Doc as EventsModifier;
 use identifiers::Policy;
 
 /// What the CRM needs from the process, reached as `state.crm`: the pool, the identity rules and the slug of
@@ -27,6 +29,7 @@ pub struct Crm {
     db: PgPool,
     policy: Arc<Policy>,
     portal_brand: String,
+    hooks: events::Hooks,
 }
 
 impl Crm {
@@ -36,6 +39,7 @@ impl Crm {
             db,
             policy: Arc::new(policy),
             portal_brand: settings.portal.brand.clone(),
+            hooks: events::Hooks::default(),
         })
     }
 
@@ -50,11 +54,16 @@ impl Crm {
     pub fn portal_brand(&self) -> &str {
         &self.portal_brand
     }
+
+    /// The after-event hooks (segments, scores) every applied event runs through.
+    pub fn hooks(&self) -> &events::Hooks {
+        &self.hooks
+    }
 }
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(components(schemas(
+#[openapi(modifiers(&EventsModifier), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -66,7 +75,9 @@ impl Crm {
 pub struct ApiDoc;
 
 /// Mounted under `/api/v1`.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    events::routes_events(cfg);
+}
 
 /// Registers this context's jobs.
 pub fn jobs(runner: Runner, _crm: &Crm) -> anyhow::Result<Runner> {
