@@ -32,7 +32,8 @@ pub struct Event {
     pub identifiers: Vec<IdentifierInput>,
     /// Built-in attributes to set on the profile (unknown names are refused), as of `occurred_at`.
     pub traits: Option<Attributes>,
-    #[schema(value_type = Object)]
+    /// The type's properties; `{}` when absent.
+    #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
 }
 
