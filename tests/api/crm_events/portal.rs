@@ -229,3 +229,102 @@ async fn other_topics_pass_through_the_feed_untouched() {
         .unwrap();
     assert_eq!(activities, 0);
 }
+
+#[tokio::test]
+async fn paying_an_invoice_with_the_stored_card_becomes_an_invoice_paid_activity() {
+    let app = spawn_sandboxed_app().await;
+    demo_brands(&app).await;
+    let login = customer_linked_to(&app, 0).await;
+    let user = login["user"]["id"].as_str().unwrap().to_owned();
+    let paid = app
+        .client
+        .post(app.url("/api/v1/billing/invoices/1002/payments"))
+        .bearer_auth(crate::helpers::token_of(&login))
+        .header("Idempotency-Key", "crm-pay-1002")
+        .json(&json!({"method": "stored", "pay_method_id": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    let paid: Value = paid.json().await.unwrap();
+    let payload: Value =
+        sqlx::query_scalar("SELECT payload FROM outbox_events WHERE topic = 'invoice.paid'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(payload["invoice_id"], 1002);
+    assert_eq!(payload["user_id"], user.as_str());
+    assert_eq!(payload["amount"], paid["invoice"]["total"]["amount"]);
+    assert_eq!(payload["currency"], paid["invoice"]["total"]["currency"]);
+
+    let report = feed(&app).dispatch_batch().await.unwrap();
+    assert_eq!(report.failed, 0, "{report:?}");
+    let profile = portal_profile(&app, &user)
+        .await
+        .expect("a profile in mobile");
+    let (kind, properties): (String, Value) = sqlx::query_as(
+        "SELECT type, properties FROM crm_activities WHERE profile_id = $1::uuid AND type = 'invoice_paid'",
+    )
+    .bind(&profile)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(kind, "invoice_paid");
+    assert_eq!(properties["invoice_id"], 1002);
+    assert_eq!(properties["amount"], payload["amount"]);
+    let lifetime: String =
+        sqlx::query_scalar("SELECT lifetime_value::text FROM crm_profiles WHERE id = $1::uuid")
+            .bind(&profile)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(lifetime, "0.0000", "invoices are not purchases");
+}
+
+#[tokio::test]
+async fn with_jobs_running_a_verified_customer_is_linked_and_becomes_a_profile_end_to_end() {
+    let app =
+        crate::helpers::spawn_sandboxed_app_with(crate::helpers::Sandboxed::new().jobs()).await;
+    demo_brands(&app).await;
+    let demo = &concierge_sandbox::demo::CUSTOMERS[2];
+    let password = "a-long-and-unusual-passphrase";
+    let registered = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .json(&json!({"email": demo.email, "password": password,
+                      "first_name": demo.first_name, "last_name": demo.last_name}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 202);
+    // Verification starts the linking job; its links go through the outbox and the dispatcher to the CRM.
+    let login = crate::helpers::sign_in_verified(&app, demo.email, password).await;
+    let user = login["user"]["id"].as_str().unwrap().to_owned();
+    let profile = crate::helpers::eventually(30, "the portal profile", || async {
+        portal_profile(&app, &user).await
+    })
+    .await;
+    let kinds: Vec<String> = crate::helpers::eventually(10, "all four identifiers", || async {
+        let kinds: Vec<String> = sqlx::query_scalar(
+            "SELECT kind FROM crm_identifiers WHERE profile_id = $1::uuid ORDER BY kind",
+        )
+        .bind(&profile)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        (kinds.len() == 4).then_some(kinds)
+    })
+    .await;
+    assert_eq!(
+        kinds,
+        ["email", "portal_user", "salesforce_contact", "whmcs_client"]
+    );
+    let whmcs: String = sqlx::query_scalar(
+        "SELECT value FROM crm_identifiers WHERE profile_id = $1::uuid AND kind = 'whmcs_client'",
+    )
+    .bind(&profile)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(whmcs, demo.whmcs_client_id.to_string());
+}
