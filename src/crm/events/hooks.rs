@@ -5,6 +5,8 @@
 //! A hook that fails undoes its event: the savepoint is rolled back (nothing of the event stays: no profile,
 //! no identifier, no trait, no activity, no counter) and the event's outcome is `failed`, naming the hook.
 //! The sender may send the same event again (its id was not used); the other events of the batch stand.
+//! A batch runs first without savepoints and again with them when an event fails, so a hook may be called
+//! for an event whose writes were then rolled back: a hook's effects belong in the transaction.
 
 use std::sync::{Arc, RwLock};
 
