@@ -174,6 +174,8 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
         &settings.outbox.redis_stream,
         settings.outbox.stream_max_len,
     );
+    // The CRM reads the portal's facts after the stream has them (a CRM failure retries both: at least once).
+    let sink = (sink, crate::crm::events::PortalFeed::new(state.crm.clone()));
     let dispatcher = Dispatcher::new(state.db.clone(), sink, settings.outbox.clone());
     let runner = Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
         .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))

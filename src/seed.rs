@@ -218,9 +218,9 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
     }
     use sandbox_demo_customer as demo;
     if let Some(user) = auth::account_by_email(pool, DEMO_CUSTOMER.0).await? {
-        let mut conn = pool.acquire().await?;
+        let mut tx = pool.begin().await?;
         crate::customers::record_links(
-            &mut conn,
+            &mut tx,
             &crate::customers::CustomerLinks {
                 user_id: user.id,
                 whmcs_client_id: demo::WHMCS_CLIENT_ID,
@@ -229,6 +229,7 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
             },
         )
         .await?;
+        tx.commit().await?;
         lines.push(format!(
             "linked {} to WHMCS client {} and Salesforce contact {}",
             DEMO_CUSTOMER.0,

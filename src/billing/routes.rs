@@ -5,11 +5,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 use validator::Validate;
 
 use super::domain::{
     BillingSummary, InvoiceDetail, InvoiceFilter, InvoicePage, PaymentMethodList, PaymentRequest,
-    PaymentResult,
+    PaymentResult, PaymentStatus,
 };
 use super::error::BillingError;
 use super::service::BillingAccount;
@@ -17,6 +18,7 @@ use crate::auth::Customer;
 use crate::customers::require_links;
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::idempotency::{self, Fingerprint, IdempotencyKey, StoredResponse};
+use crate::outbox;
 use crate::state::AppState;
 use crate::types::{InvoiceId, Listing, Pagination, PathId};
 
@@ -210,10 +212,44 @@ pub async fn pay_invoice(
         move |attempt| async move {
             let account = BillingAccount::new(&state.billing, links.whmcs_client_id)?;
             let result: PaymentResult = account.pay(invoice_id, &request, &attempt).await?;
+            if result.status == PaymentStatus::Paid {
+                record_paid(&state.db, user_id, links.whmcs_client_id, &result).await;
+            }
             StoredResponse::json(StatusCode::OK, &result)
         },
     )
     .await
+}
+
+/// Tells the rest of the system (the CRM, through the outbox) that the invoice is paid. The payment stands
+/// whatever happens here, so a failure to record it is logged, not answered.
+async fn record_paid(
+    db: &sqlx::PgPool,
+    user_id: Uuid,
+    whmcs_client_id: i64,
+    result: &PaymentResult,
+) {
+    let total = result.invoice.as_ref().map(|detail| &detail.invoice.total);
+    let event = outbox::NewEvent {
+        topic: "invoice.paid",
+        aggregate_type: "invoice",
+        aggregate_id: result.invoice_id.to_string(),
+        payload: serde_json::json!({
+            "invoice_id": result.invoice_id,
+            "user_id": user_id,
+            "whmcs_client_id": whmcs_client_id,
+            "amount": total.map(|money| money.amount.to_string()),
+            "currency": total.map(|money| money.currency.clone()),
+        }),
+    };
+    let recorded = async {
+        let mut conn = db.acquire().await?;
+        outbox::record(&mut conn, event).await
+    }
+    .await;
+    if let Err(error) = recorded {
+        tracing::error!(invoice_id = result.invoice_id, error = %format!("{error:#}"), "invoice.paid not recorded");
+    }
 }
 
 /// A replayed link must still be openable, with time left to open it.

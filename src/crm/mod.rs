@@ -8,6 +8,7 @@
 
 pub mod consent;
 pub mod custom;
+pub mod events;
 pub mod identifiers;
 pub mod identity_routes;
 pub mod ledger;
@@ -32,6 +33,7 @@ use utoipa::OpenApi;
 
 use crate::config::Settings;
 use crate::jobs::Runner;
+use events::Doc as EventsModifier;
 use identifiers::Policy;
 use identity_routes::IdentityDoc;
 use routes_profiles::ProfilesDoc;
@@ -43,6 +45,7 @@ pub struct Crm {
     db: PgPool,
     policy: Arc<Policy>,
     portal_brand: String,
+    hooks: events::Hooks,
 }
 
 impl Crm {
@@ -54,6 +57,7 @@ impl Crm {
             db,
             policy,
             portal_brand: settings.portal.brand.clone(),
+            hooks: events::Hooks::default(),
         })
     }
 
@@ -68,11 +72,16 @@ impl Crm {
     pub fn portal_brand(&self) -> &str {
         &self.portal_brand
     }
+
+    /// The after-event hooks (segments, scores) every applied event runs through.
+    pub fn hooks(&self) -> &events::Hooks {
+        &self.hooks
+    }
 }
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc, &IdentityDoc), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -87,6 +96,7 @@ pub struct ApiDoc;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     routes_profiles::routes_profiles(cfg);
     identity_routes::routes_identity(cfg);
+    events::routes_events(cfg);
 }
 
 /// Registers this context's jobs.

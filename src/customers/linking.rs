@@ -66,8 +66,9 @@ pub async fn run(customers: &Customers, job: LinkCustomer, ctx: JobContext) -> a
     .await;
     match result {
         Ok(found) => {
-            let mut conn = customers.db.acquire().await?;
-            repo::record_links(&mut conn, &found).await?;
+            let mut tx = customers.db.begin().await?;
+            super::record_links(&mut tx, &found).await?;
+            tx.commit().await?;
             tracing::info!(user_id = %job.user_id, attempt = ctx.attempt, "customer linked");
             Ok(())
         }

@@ -125,11 +125,26 @@ pub async fn on_verified(
     Ok(())
 }
 
-/// Records a customer's links directly (the seed's demo customer, tests); a link already complete is left
-/// as it is.
-pub async fn record_links(
-    conn: &mut PgConnection,
-    links: &CustomerLinks,
-) -> Result<(), sqlx::Error> {
-    repo::record_links(conn, links).await
+/// Records a customer's links (the linking job, the seed's demo customer, tests); a link already complete
+/// is left as it is. Completing one records `customer.linked` in the outbox on the same connection (pass a
+/// transaction), which the CRM reads to make the customer a profile of the portal brand.
+pub async fn record_links(conn: &mut PgConnection, links: &CustomerLinks) -> anyhow::Result<()> {
+    if repo::record_links(conn, links).await? {
+        crate::outbox::record(
+            conn,
+            crate::outbox::NewEvent {
+                topic: "customer.linked",
+                aggregate_type: "customer",
+                aggregate_id: links.user_id.to_string(),
+                payload: serde_json::json!({
+                    "user_id": links.user_id,
+                    "whmcs_client_id": links.whmcs_client_id,
+                    "salesforce_account_id": links.salesforce_account_id,
+                    "salesforce_contact_id": links.salesforce_contact_id,
+                }),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -9,6 +9,15 @@ pub trait EventSink: Send + Sync + 'static {
     fn deliver(&self, event: &OutboxEvent) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
+/// Two sinks in turn: the event is delivered when both took it. A failure of either is the delivery's
+/// failure, so the first may see the event again on the retry (delivery is at least once anyway).
+impl<A: EventSink, B: EventSink> EventSink for (A, B) {
+    async fn deliver(&self, event: &OutboxEvent) -> anyhow::Result<()> {
+        self.0.deliver(event).await?;
+        self.1.deliver(event).await
+    }
+}
+
 /// Appends each event to a Redis stream (`XADD`, trimmed to roughly `max_len` entries).
 #[derive(Clone)]
 pub struct RedisStreamSink {

@@ -10,6 +10,7 @@ mod config;
 mod contract;
 mod crash;
 mod crm;
+mod crm_events;
 mod crm_identity;
 mod cron;
 mod customers;

@@ -87,12 +87,13 @@ pub async fn start_linking(conn: &mut PgConnection, user_id: Uuid) -> Result<boo
     Ok(started.rows_affected() == 1)
 }
 
-/// Records the ids found or created in each system; a link already complete is left as it is.
+/// Records the ids found or created in each system; a link already complete is left as it is. True when
+/// this call completed the link.
 pub async fn record_links(
     conn: &mut PgConnection,
     links: &CustomerLinks,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<bool, sqlx::Error> {
+    let recorded = sqlx::query!(
         "INSERT INTO customer_links (user_id, status, whmcs_client_id, salesforce_account_id, salesforce_contact_id)
          VALUES ($1, 'linked', $2, $3, $4)
          ON CONFLICT (user_id) DO UPDATE SET status = 'linked', whmcs_client_id = EXCLUDED.whmcs_client_id,
@@ -106,7 +107,7 @@ pub async fn record_links(
     )
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(recorded.rows_affected() == 1)
 }
 
 pub async fn record_failure(pool: &PgPool, user_id: Uuid, error: &str) -> Result<(), sqlx::Error> {

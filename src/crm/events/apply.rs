@@ -1,0 +1,375 @@
+//! Applying a batch of checked events: one transaction for the batch, a savepoint per event (so one event
+//! that fails leaves the others standing), the batch's already-known ids found with one query, and per
+//! event: resolution (through `resolve`, which also applies the traits), the activity and the counters in
+//! one statement, then the after-event hooks.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::hooks::AppliedEvent;
+use super::schema::ValidEvent;
+use crate::brands::Brand;
+use crate::crm::Crm;
+use crate::crm::identifiers::Identifier;
+use crate::crm::resolve::{self, OutcomeKind, ResolveInput};
+use crate::errors::FieldError;
+use crate::outbox::{self, NewEvent};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = CrmEventStatus)]
+pub enum EventStatus {
+    /// Applied: the activity is on the profile's timeline.
+    Accepted,
+    /// An event with this id was applied before (in an earlier batch or earlier in this one); nothing changed.
+    Duplicate,
+    /// The event breaks a rule (see `errors`); nothing of it was applied. Fix it before sending it again.
+    Rejected,
+    /// The event could not be applied (an after-event hook refused it, or the database did; see `detail`);
+    /// nothing of it was applied and its id is unused: send it again.
+    Failed,
+}
+
+/// What became of one event of the batch, in the batch's order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CrmEventResult)]
+pub struct EventResult {
+    /// The event's position in the batch.
+    pub index: usize,
+    /// The sender's id, when it was a string.
+    pub id: Option<String>,
+    pub status: EventStatus,
+    /// The profile the event is on (accepted and duplicate events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<Uuid>,
+    /// How the identifiers resolved (accepted events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<OutcomeKind>,
+    /// Rejected events: every rule broken, named by JSON pointer into the batch (`/3/properties/amount`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Failed events: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl EventResult {
+    pub fn rejected(index: usize, id: Option<String>, errors: Vec<FieldError>) -> Self {
+        Self::new(index, id, EventStatus::Rejected).with_errors(errors)
+    }
+
+    fn new(index: usize, id: Option<String>, status: EventStatus) -> Self {
+        EventResult {
+            index,
+            id,
+            status,
+            profile_id: None,
+            resolution: None,
+            errors: Vec::new(),
+            detail: None,
+        }
+    }
+
+    fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+}
+
+/// One event of a batch: checked, or refused with its errors.
+pub enum Checked {
+    Valid(Box<ValidEvent>),
+    Invalid {
+        id: Option<String>,
+        errors: Vec<FieldError>,
+    },
+}
+
+enum Failure {
+    /// Another batch applied the same id meanwhile.
+    Duplicate,
+    Hook(String),
+    Database(anyhow::Error),
+}
+
+/// Applies `events` in the brand, in order; `source` names where they came from (`api`, `portal`, …).
+/// Fails as a whole only when the batch's transaction does (nothing is then applied).
+///
+/// The batch first runs without savepoints (two round trips fewer per event); when any event fails there,
+/// the whole attempt is rolled back and the batch runs again with a savepoint per event, so a failure undoes
+/// that event alone. A hook may therefore see an event of the first attempt whose writes were rolled back:
+/// only what it writes in the transaction counts.
+pub async fn apply(
+    crm: &Crm,
+    brand: &Brand,
+    events: Vec<Checked>,
+    source: &str,
+) -> anyhow::Result<Vec<EventResult>> {
+    if let Some(results) = run(crm, brand, &events, source, false).await? {
+        return Ok(results);
+    }
+    run(crm, brand, &events, source, true)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a guarded batch gave up"))
+}
+
+/// One attempt at the batch. Unguarded (no savepoints), it gives up (`None`, nothing written) at the first
+/// event that fails; guarded, every event has its savepoint and the attempt always finishes.
+async fn run(
+    crm: &Crm,
+    brand: &Brand,
+    events: &[Checked],
+    source: &str,
+    guarded: bool,
+) -> anyhow::Result<Option<Vec<EventResult>>> {
+    let mut tx = crm.db().begin().await?;
+    let ids: Vec<String> = events
+        .iter()
+        .filter_map(|event| match event {
+            Checked::Valid(event) => Some(event.id.clone()),
+            Checked::Invalid { .. } => None,
+        })
+        .collect();
+    let mut seen: HashMap<String, Uuid> = sqlx::query!(
+        r#"SELECT event_id AS "event_id!", profile_id FROM crm_activities
+           WHERE brand_id = $1 AND event_id = ANY($2)"#,
+        brand.id,
+        &ids
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|row| (row.event_id, row.profile_id))
+    .collect();
+    let mut changed = BTreeSet::new();
+    let mut results = Vec::with_capacity(events.len());
+    for (index, event) in events.iter().enumerate() {
+        let event = match event {
+            Checked::Invalid { id, errors } => {
+                results.push(EventResult::rejected(index, id.clone(), errors.clone()));
+                continue;
+            }
+            Checked::Valid(event) => event,
+        };
+        let mut result = EventResult::new(index, Some(event.id.clone()), EventStatus::Accepted);
+        if let Some(profile_id) = seen.get(&event.id) {
+            result.status = EventStatus::Duplicate;
+            result.profile_id = Some(*profile_id);
+            results.push(result);
+            continue;
+        }
+        let outcome = if guarded {
+            let mut savepoint = Connection::begin(&mut *tx).await?;
+            let outcome = apply_one(crm, &mut savepoint, brand, event, source).await;
+            match outcome {
+                Ok(_) => savepoint.commit().await?,
+                Err(_) => savepoint.rollback().await?,
+            }
+            outcome
+        } else {
+            match apply_one(crm, &mut tx, brand, event, source).await {
+                Ok(applied) => Ok(applied),
+                Err(_) => {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+            }
+        };
+        match outcome {
+            Ok(applied) => {
+                if applied.traits_changed {
+                    changed.insert(applied.profile_id);
+                }
+                seen.insert(event.id.clone(), applied.profile_id);
+                result.profile_id = Some(applied.profile_id);
+                result.resolution = Some(applied.resolution);
+            }
+            Err(failure) => match failure {
+                Failure::Duplicate => {
+                    result.status = EventStatus::Duplicate;
+                    result.profile_id = sqlx::query_scalar!(
+                            "SELECT profile_id FROM crm_activities WHERE brand_id = $1 AND event_id = $2",
+                            brand.id,
+                            event.id
+                        )
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                }
+                Failure::Hook(detail) => {
+                    tracing::warn!(event_id = %event.id, %detail, "an after-event hook refused an event");
+                    result.status = EventStatus::Failed;
+                    result.detail = Some(detail);
+                }
+                Failure::Database(error) => {
+                    tracing::warn!(event_id = %event.id, error = %format!("{error:#}"), "an event could not be applied");
+                    result.status = EventStatus::Failed;
+                    result.detail = Some("The event could not be applied; send it again.".into());
+                }
+            },
+        }
+        results.push(result);
+    }
+    for profile_id in changed {
+        outbox::record(
+            &mut tx,
+            NewEvent {
+                topic: "crm.profile.updated",
+                aggregate_type: "crm_profile",
+                aggregate_id: profile_id.to_string(),
+                payload: json!({ "brand": brand.slug, "profile_id": profile_id, "cause": "event" }),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    for result in &results {
+        let outcome = match result.status {
+            EventStatus::Accepted => "accepted",
+            EventStatus::Duplicate => "duplicate",
+            EventStatus::Rejected => "rejected",
+            EventStatus::Failed => "failed",
+        };
+        metrics::counter!("crm_events_total", "outcome" => outcome).increment(1);
+    }
+    Ok(Some(results))
+}
+
+async fn apply_one(
+    crm: &Crm,
+    conn: &mut PgConnection,
+    brand: &Brand,
+    event: &ValidEvent,
+    source: &str,
+) -> Result<AppliedEvent, Failure> {
+    let database = |error: sqlx::Error| Failure::Database(error.into());
+    let has_traits = event.traits != Default::default();
+    let before = if has_traits {
+        digests(conn, brand.id, &event.identifiers)
+            .await
+            .map_err(database)?
+    } else {
+        HashMap::new()
+    };
+    let input = ResolveInput {
+        identifiers: &event.identifiers,
+        attributes: &event.traits,
+        at: event.occurred_at,
+        source,
+    };
+    let resolution = resolve::resolve(conn, brand.id, &input)
+        .await
+        .map_err(|error| Failure::Database(error.into()))?;
+    let profile_id = resolution.profile_id;
+    let traits_changed = match before.get(&profile_id) {
+        Some(earlier) => {
+            digest(conn, brand.id, profile_id)
+                .await
+                .map_err(database)?
+                .as_ref()
+                != Some(earlier)
+        }
+        None => false,
+    };
+    let lifetime = event
+        .purchase
+        .as_ref()
+        .filter(|(_, currency)| currency.eq_ignore_ascii_case(&brand.currency))
+        .map(|(amount, _)| amount.clone());
+    let activity_id = Uuid::now_v7();
+    let written = sqlx::query_scalar!(
+        r#"WITH activity AS (
+               INSERT INTO crm_activities (id, brand_id, profile_id, type, occurred_at, properties, event_id, source)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (brand_id, event_id) WHERE event_id IS NOT NULL DO NOTHING
+               RETURNING profile_id, type, occurred_at
+           )
+           UPDATE crm_profiles p SET
+               activity_counts = jsonb_set(p.activity_counts, ARRAY[a.type],
+                   to_jsonb(COALESCE((p.activity_counts ->> a.type)::bigint, 0) + 1)),
+               first_activity_at = LEAST(p.first_activity_at, a.occurred_at),
+               last_activity_at = GREATEST(p.last_activity_at, a.occurred_at),
+               lifetime_value = p.lifetime_value + COALESCE($9::text::numeric, 0)
+           FROM activity a
+           WHERE p.brand_id = $2 AND p.id = a.profile_id
+           RETURNING p.id"#,
+        activity_id,
+        brand.id,
+        profile_id,
+        event.kind,
+        event.occurred_at,
+        event.properties,
+        event.id,
+        source,
+        lifetime,
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(database)?;
+    if written.is_none() {
+        return Err(Failure::Duplicate);
+    }
+    let applied = AppliedEvent {
+        brand_id: brand.id,
+        profile_id,
+        activity_id,
+        event_id: event.id.clone(),
+        kind: event.kind.clone(),
+        occurred_at: event.occurred_at,
+        properties: event.properties.clone(),
+        resolution: resolution.outcome,
+        traits_changed,
+    };
+    crm.hooks()
+        .run(conn, &applied)
+        .await
+        .map_err(|failed| Failure::Hook(failed.to_string()))?;
+    Ok(applied)
+}
+
+/// A fingerprint of a profile's attributes, to tell whether traits changed them.
+async fn digest(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT md5(ROW(first_name, last_name, email, phone, birthday, locale, country, city, tier, tags,
+                          custom)::text) AS "digest!"
+           FROM crm_profiles WHERE brand_id = $1 AND id = $2"#,
+        brand_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The fingerprints of the profiles holding any of `identifiers`, before the event is applied.
+async fn digests(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    identifiers: &[Identifier],
+) -> Result<HashMap<Uuid, String>, sqlx::Error> {
+    let kinds: Vec<String> = identifiers.iter().map(|i| i.kind.clone()).collect();
+    let values: Vec<String> = identifiers.iter().map(|i| i.value.clone()).collect();
+    let rows = sqlx::query!(
+        r#"SELECT p.id, md5(ROW(p.first_name, p.last_name, p.email, p.phone, p.birthday, p.locale, p.country,
+                                p.city, p.tier, p.tags, p.custom)::text) AS "digest!"
+           FROM crm_profiles p
+           WHERE p.brand_id = $1 AND p.id IN (
+               SELECT i.profile_id FROM crm_identifiers i
+               JOIN unnest($2::text[], $3::text[]) AS wanted (kind, value)
+                 ON i.kind = wanted.kind AND i.value = wanted.value
+               WHERE i.brand_id = $1)"#,
+        brand_id,
+        &kinds,
+        &values
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.digest)).collect())
+}

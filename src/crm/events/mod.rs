@@ -1,0 +1,72 @@
+//! Events in, activities out: `POST …/crm/events` (batches of checked events applied in one transaction,
+//! de-duplicated on the sender's id), the counters every activity keeps up to date, the after-event hooks,
+//! the timeline (`GET …/crm/profiles/{id}/activities`), and the portal's own facts fed through the same path
+//! ([`PortalFeed`]).
+
+mod apply;
+mod docs;
+mod hooks;
+mod portal;
+mod routes;
+mod schema;
+mod timeline;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+pub use apply::{EventResult, EventStatus};
+pub use hooks::{AfterEvent, AppliedEvent, HookFailed, Hooks};
+pub use portal::{PortalFeed, TOPICS};
+pub use schema::{MAX_BATCH, MAX_PROPERTIES_BYTES};
+
+use crate::http::resource;
+
+/// The body limit of `POST …/crm/events` alone: 1,000 events of ordinary size fit (the server's default
+/// limit, `server.body_limit_bytes`, is kept for every other route).
+pub const BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(routes::ingest, routes::timeline),
+    components(schemas(
+        routes::BatchResult,
+        apply::EventResult,
+        apply::EventStatus,
+        timeline::Activity,
+        timeline::ActivityPage,
+        docs::Event,
+        docs::Amount,
+        docs::PurchaseItem,
+        docs::Purchase,
+        docs::Booking,
+        docs::EventAttended,
+        docs::EmailOpened,
+        docs::EmailClicked,
+        docs::PageView,
+        docs::SupportCaseOpened,
+        docs::OrderProvisioned,
+        docs::InvoicePaid,
+    ))
+)]
+pub struct EventsDoc;
+
+/// Merges [`EventsDoc`] into the CRM's part of the document.
+pub struct Doc;
+
+impl utoipa::Modify for Doc {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.merge(EventsDoc::openapi());
+    }
+}
+
+pub fn routes_events(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/brands/{brand}/crm/events")
+            .app_data(crate::errors::json_config(BODY_LIMIT_BYTES))
+            .route(web::post().to(routes::ingest)),
+    )
+    .service(
+        resource("/brands/{brand}/crm/profiles/{id}/activities")
+            .route(web::get().to(routes::timeline)),
+    );
+}

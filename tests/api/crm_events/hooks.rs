@@ -1,0 +1,139 @@
+//! The after-event hook: it sees each applied event inside its transaction, and a failing hook undoes its
+//! event alone.
+
+use std::sync::{Arc, Mutex};
+
+use concierge::crm::events::{AfterEvent, AppliedEvent};
+use futures::future::BoxFuture;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::{activity_count, ingest, page_view, profile_of, statuses};
+use crate::helpers::{marketer_token, spawn_app};
+
+/// Records what it saw, writes a row of its own in the event's transaction, and fails on `"fail": true`.
+struct Recorder {
+    seen: Arc<Mutex<Vec<AppliedEvent>>>,
+}
+
+impl AfterEvent for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
+    }
+
+    fn after_event<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a AppliedEvent,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO hook_marks (event_id) VALUES ($1)")
+                .bind(&event.event_id)
+                .execute(&mut *conn)
+                .await?;
+            // The hook sees the event's writes: its activity is there.
+            let found: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM crm_activities WHERE id = $1")
+                    .bind(event.activity_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            anyhow::ensure!(found == 1, "the activity is not visible to the hook");
+            self.seen.lock().unwrap().push(event.clone());
+            anyhow::ensure!(
+                event.properties.get("fail") != Some(&json!(true)),
+                "asked to fail"
+            );
+            Ok(())
+        })
+    }
+}
+
+async fn marks(app: &crate::helpers::TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT event_id FROM hook_marks ORDER BY event_id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_hook_sees_each_applied_event_and_a_failing_hook_rolls_its_event_back() {
+    let app = spawn_app().await;
+    sqlx::query("CREATE TABLE hook_marks (event_id text PRIMARY KEY)")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    app.state
+        .crm
+        .hooks()
+        .register(Arc::new(Recorder { seen: seen.clone() }));
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let failing = json!({"id": "h-2", "type": "store_visit", "occurred_at": "2026-10-02T10:00:00Z",
+                         "identifiers": [{"kind": "email", "value": "newcomer@example.com"}],
+                         "traits": {"first_name": "New"}, "properties": {"fail": true}});
+    let batch = json!([
+        page_view("h-1", "jane@example.com", "2026-10-01T10:00:00Z"),
+        failing,
+        page_view("h-3", "jane@example.com", "2026-10-03T10:00:00Z"),
+    ]);
+    let answer = ingest(&app, &token, "maison", &batch).await;
+    assert_eq!(statuses(&answer), ["accepted", "failed", "accepted"]);
+    assert_eq!(answer["failed"], 1);
+    let detail = answer["results"][1]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("recorder") && detail.contains("asked to fail"),
+        "{detail}"
+    );
+    let jane = profile_of(&answer, 0);
+    let first_round = {
+        let seen = seen.lock().unwrap();
+        let applied: Vec<&str> = seen.iter().map(|event| event.event_id.as_str()).collect();
+        // The batch's first attempt (without savepoints) stopped at h-2; the guarded one saw all three.
+        assert_eq!(
+            applied[applied.len() - 3..],
+            ["h-1", "h-2", "h-3"],
+            "{applied:?}"
+        );
+        let last = &seen[seen.len() - 3..];
+        assert_eq!(last[0].profile_id.to_string(), jane);
+        assert_eq!(last[0].kind, "page_view");
+        assert_eq!(
+            last[0].resolution,
+            concierge::crm::resolve::OutcomeKind::Created
+        );
+        assert_eq!(
+            last[2].resolution,
+            concierge::crm::resolve::OutcomeKind::Matched
+        );
+        seen.len()
+    };
+    // The failed event left nothing: not its hook's row, its activity, its profile or its identifier.
+    assert_eq!(marks(&app).await, ["h-1", "h-3"]);
+    assert_eq!(activity_count(&app, &jane).await, 2);
+    let newcomer: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM crm_identifiers WHERE value = 'newcomer@example.com'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(newcomer, 0);
+    let profiles: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_profiles")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(profiles, 1);
+
+    // Its id was not used: sent again (and let through), it is applied; the others are duplicates and the
+    // hook does not see them again.
+    let retry = json!([
+        page_view("h-1", "jane@example.com", "2026-10-01T10:00:00Z"),
+        {"id": "h-2", "type": "store_visit", "occurred_at": "2026-10-02T10:00:00Z",
+         "identifiers": [{"kind": "email", "value": "newcomer@example.com"}], "properties": {}},
+    ]);
+    let answer = ingest(&app, &token, "maison", &retry).await;
+    assert_eq!(statuses(&answer), ["duplicate", "accepted"]);
+    assert_eq!(marks(&app).await, ["h-1", "h-2", "h-3"]);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), first_round + 1, "only h-2 was applied again");
+    assert_eq!(seen[first_round].event_id, "h-2");
+}
