@@ -72,6 +72,8 @@ pub struct Fixtures {
     subscription_id: String,
     order_id: String,
     case_id: String,
+    profile_id: String,
+    merge_id: String,
 }
 
 impl Fixtures {
@@ -84,6 +86,7 @@ impl Fixtures {
         let subscription_id = subscription_with_sim(app, &customer).await;
         let order_id = place_order(app, &customer).await;
         let case_id = first_id(&get_json_as(app, &customer, "/api/v1/support/cases").await);
+        crate::helpers::demo_brands(app).await;
         let mut tokens = HashMap::from([
             (Actor::Customer, customer),
             (
@@ -137,6 +140,11 @@ impl Fixtures {
         ] {
             tokens.insert(actor, staff(app, email, role, brand, stores).await);
         }
+        let marketer = tokens[&Actor::MaisonMarketer].clone();
+        let profile_id = crm_profile(app, &marketer, PROFILE_EMAIL).await;
+        let survivor = crm_profile(app, &marketer, "sweep.survivor@example.com").await;
+        let absorbed = crm_profile(app, &marketer, "sweep.absorbed@example.com").await;
+        let merge_id = crm_merge(app, &marketer, &survivor, &absorbed).await;
         Fixtures {
             tokens,
             user_id,
@@ -145,6 +153,8 @@ impl Fixtures {
             subscription_id,
             order_id,
             case_id,
+            profile_id,
+            merge_id,
         }
     }
 
@@ -165,6 +175,13 @@ impl Fixtures {
             ("orders", "id") => Self::customers(&self.order_id),
             ("cases", "id") => Self::customers(&self.case_id),
             ("brands", "brand") => Self::brand_scoped("maison"),
+            ("profiles", "id") => Self::brand_scoped(&self.profile_id),
+            ("merges", "id") => Self::brand_scoped(&self.merge_id),
+            // The swept profile's own identifier and a consent slot of it.
+            ("identifiers", "kind") => Self::brand_scoped("email"),
+            ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
+            ("consents", "channel") => Self::brand_scoped("email"),
+            ("{channel}", "purpose") => Self::brand_scoped("marketing"),
             ("products", "sku") | ("problems", "slug") => Resolution::Public,
             _ => Resolution::Unknown,
         }
@@ -220,6 +237,16 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
     let today = chrono::Utc::now().date_naive().to_string();
     Some(match (method, template) {
         ("PATCH", "/api/v1/admin/users/{id}") => json!({ "disabled": false }),
+        ("PATCH", "/api/v1/brands/{brand}/crm/profiles/{id}") => {
+            json!({ "attributes": { "city": "Intruderville" } })
+        }
+        ("POST", "/api/v1/brands/{brand}/crm/profiles/{id}/identifiers") => {
+            json!({ "kind": "scl_member", "value": "intruder-1" })
+        }
+        ("PUT", "/api/v1/brands/{brand}/crm/profiles/{id}/consents/{channel}/{purpose}") => {
+            json!({ "status": "granted", "source": "intruder" })
+        }
+        ("POST", "/api/v1/brands/{brand}/crm/merges/{id}/unmerge") => json!({ "dry_run": false }),
         ("POST", "/api/v1/admin/brands/{brand}/stores") => {
             json!({ "code": "sweep-1", "name": "Sweep", "country": "FR" })
         }
@@ -231,6 +258,49 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ("POST", "/api/v1/support/cases/{id}/comments") => json!({ "body": "Let me in." }),
         _ => return None,
     })
+}
+
+/// The email identifier of the swept CRM profile.
+const PROFILE_EMAIL: &str = "sweep.profile@example.com";
+
+/// A maison CRM profile identified by `email`, created by its marketer.
+async fn crm_profile(app: &TestApp, marketer: &str, email: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/crm/profiles"))
+        .bearer_auth(marketer)
+        .json(
+            &json!({ "identifiers": [{ "kind": "email", "value": email }],
+                       "attributes": { "first_name": "Sweep" } }),
+        )
+        .send()
+        .await
+        .expect("profile");
+    assert_eq!(response.status(), 201, "the sweep's CRM profile");
+    let body: Value = response.json().await.expect("profile json");
+    body["profile"]["id"]
+        .as_str()
+        .expect("profile id")
+        .to_owned()
+}
+
+/// A merge of two maison profiles, made by its marketer.
+async fn crm_merge(app: &TestApp, marketer: &str, survivor: &str, absorbed: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/crm/merges"))
+        .bearer_auth(marketer)
+        .json(&json!({ "survivor_id": survivor, "absorbed_ids": [absorbed], "dry_run": false }))
+        .send()
+        .await
+        .expect("merge");
+    assert!(
+        response.status().is_success(),
+        "the sweep's merge: {}",
+        response.status()
+    );
+    let body: Value = response.json().await.expect("merge json");
+    body["merge"]["id"].as_str().expect("merge id").to_owned()
 }
 
 /// The id of the first record of a list answer (a page's `items`, or a bare array).

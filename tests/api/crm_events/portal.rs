@@ -115,7 +115,8 @@ async fn a_linked_customer_becomes_a_profile_and_their_order_and_invoice_activit
     )
     .await;
     let report = feed(&app).dispatch_batch().await.unwrap();
-    assert_eq!((report.delivered, report.failed), (2, 0));
+    // The two facts, and the `crm.profile.created` the feed's resolution recorded for the new profile.
+    assert_eq!((report.delivered, report.failed), (3, 0));
 
     let marketer = marketer_token(&app, "mkt@mobile.example", "mobile").await;
     let (status, page) = timeline(&app, &marketer, "mobile", &profile, "").await;
