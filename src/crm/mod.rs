@@ -9,6 +9,7 @@
 pub mod identifiers;
 pub mod profile;
 pub mod resolve;
+pub mod seed;
 
 use std::sync::Arc;
 
