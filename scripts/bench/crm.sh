@@ -12,6 +12,7 @@
 #   BENCH_RESEED=1    drop the database first and seed again (otherwise a seeded one is reused)
 #   BENCH_DROP=1      drop the database at the end (frees ~5 GB at the default size)
 #   BENCH_ONLY=sql    only the bare-SQL parts (no server), e.g. before the endpoints exist
+#   BENCH_CARGO_PROFILE=dev  debug binaries instead of release (when a release build is out of reach)
 set -euo pipefail
 source "$(dirname "$0")/../env.sh"
 cd "$ROOT"
@@ -26,10 +27,12 @@ ensure_tools
 start_postgres
 start_redis
 
-log "building the release binaries (concierge, loadgen)"
-cargo build --release --locked -p concierge -p concierge-loadgen --bins
-BIN="${CARGO_TARGET_DIR:-target}/release/concierge"
-LOADGEN="${CARGO_TARGET_DIR:-target}/release/loadgen"
+CARGO_PROFILE="${BENCH_CARGO_PROFILE:-release}"
+OUT_DIR="${CARGO_TARGET_DIR:-target}/$([ "$CARGO_PROFILE" = dev ] && echo debug || echo "$CARGO_PROFILE")"
+log "building the $CARGO_PROFILE binaries (concierge, loadgen)"
+cargo build --profile "$CARGO_PROFILE" --locked -p concierge -p concierge-loadgen --bins
+BIN="$OUT_DIR/concierge"
+LOADGEN="$OUT_DIR/loadgen"
 
 DB_URL="$(db_url "$PG_ADMIN_URL" "$DB")"
 export CONCIERGE_ENV=development
@@ -163,11 +166,11 @@ if [ "${BENCH_ONLY:-}" != sql ]; then
             -d '{"email":"marketer@concierge.test","password":"concierge-marketer"}' "$URL/api/v1/auth/login" \
             | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
     }
-    urlencode() { jq -rn --arg v "$1" '$v|@uri' 2>/dev/null || printf '%s' "$1" | sed 's/@/%40/g; s/+/%2B/g; s/:/%3A/g'; }
     cut -f2 "$WORK/ids.tsv" | sed "s#^#/api/v1/brands/$BRAND/crm/profiles/#" > "$WORK/http-ids.txt"
-    while IFS=$'\t' read -r _ kind value; do
-        printf '/api/v1/brands/%s/crm/profiles?identifier=%s\n' "$BRAND" "$(urlencode "$kind:$value")"
-    done < "$WORK/identifiers.tsv" > "$WORK/http-identifiers.txt"
+    # The same identifiers, percent-encoded (emails carry @, phones +).
+    sed -E 's/%/%25/g; s/@/%40/g; s/\+/%2B/g; s/:/%3A/g; s/ /%20/g' "$WORK/identifiers.tsv" \
+        | awk -F'\t' -v brand="$BRAND" '{ printf "/api/v1/brands/%s/crm/profiles?identifier=%s%%3A%s\n", brand, $2, $3 }' \
+        > "$WORK/http-identifiers.txt"
     cut -f2 "$WORK/heavy.tsv" | sed "s#^\(.*\)\$#/api/v1/brands/$BRAND/crm/profiles/\1/activities?limit=50#" \
         > "$WORK/http-timeline.txt"
     q -c "$(events_sql 1 "$N_SINGLE" http)" > "$WORK/http-ingest-single.txt"
@@ -216,7 +219,7 @@ COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 {
     echo
-    echo "## $(date -u +%Y-%m-%d\ %H:%M) UTC — CRM, commit $COMMIT, $(nproc) cores ($CPU), ${DURATION}s per scenario"
+    echo "## $(date -u +%Y-%m-%d\ %H:%M) UTC — CRM, commit $COMMIT, $CARGO_PROFILE build, $(nproc) cores ($CPU), ${DURATION}s per scenario"
     echo
     echo "\`scripts/bench/run crm\`: brand \`$BRAND\` holding $COUNTS; loadgen at a constant rate, latency from"
     echo "each request's scheduled send time (ms); the bare SQL is the same request's queries through sqlx at the same"

@@ -8,6 +8,7 @@ mod catalog;
 mod cli;
 mod config;
 mod crash;
+mod crm_seed;
 mod cron;
 mod customers;
 mod demo_data;

@@ -452,6 +452,7 @@ impl std::fmt::Display for Ts {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use std::collections::HashMap;
 
