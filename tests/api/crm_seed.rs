@@ -80,7 +80,12 @@ async fn seeding_loads_what_was_asked_with_counters_that_match_the_activities() 
     assert_eq!(count(db, profiles, maison).await, 300);
     assert_eq!(count(db, activities, maison).await, 3_100);
     assert_eq!(
-        count(db, "SELECT count(*) FROM crm_identifiers WHERE brand_id = $1", maison).await,
+        count(
+            db,
+            "SELECT count(*) FROM crm_identifiers WHERE brand_id = $1",
+            maison
+        )
+        .await,
         i64::try_from(report.identifiers).unwrap()
     );
     assert_eq!(
@@ -96,7 +101,11 @@ async fn seeding_loads_what_was_asked_with_counters_that_match_the_activities() 
         "every profile is found by its email"
     );
     assert_eq!(inconsistent(db, maison).await, 0);
-    assert_eq!(count(db, profiles, atelier).await, 0, "only the brand asked for");
+    assert_eq!(
+        count(db, profiles, atelier).await,
+        0,
+        "only the brand asked for"
+    );
     let stores = count(
         db,
         "SELECT count(*) FROM crm_activities WHERE brand_id = $1 AND type = 'purchase'
@@ -139,11 +148,21 @@ async fn a_second_run_adds_a_fresh_batch_without_colliding() {
     assert_eq!((first.first_serial, second.first_serial), (0, 150));
     let db = &app.db;
     assert_eq!(
-        count(db, "SELECT count(*) FROM crm_profiles WHERE brand_id = $1", maison).await,
+        count(
+            db,
+            "SELECT count(*) FROM crm_profiles WHERE brand_id = $1",
+            maison
+        )
+        .await,
         300
     );
     assert_eq!(
-        count(db, "SELECT count(DISTINCT email) FROM crm_profiles WHERE brand_id = $1", maison).await,
+        count(
+            db,
+            "SELECT count(DISTINCT email) FROM crm_profiles WHERE brand_id = $1",
+            maison
+        )
+        .await,
         300
     );
     assert_eq!(inconsistent(db, maison).await, 0);
@@ -175,7 +194,11 @@ async fn an_unknown_brand_or_an_empty_plan_is_refused_and_writes_nothing() {
         jobs: 0,
         ..plan("maison", 10, 10)
     };
-    assert!(run(&app.db, &no_jobs, &ProgressBar::hidden()).await.is_err());
+    assert!(
+        run(&app.db, &no_jobs, &ProgressBar::hidden())
+            .await
+            .is_err()
+    );
 
     let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_seed_runs")
         .fetch_one(&app.db)
