@@ -37,10 +37,49 @@ pub enum Command {
     Worker,
     /// Apply database migrations and exit. Safe to run while other replicas start.
     Migrate,
-    /// Apply migrations, then load the demo data used by `scripts/run`.
-    Seed,
+    /// Apply migrations, then load the demo data used by `scripts/run` (or, with `crm`, synthetic CRM data).
+    Seed {
+        #[command(subcommand)]
+        data: Option<SeedData>,
+    },
     /// Print the OpenAPI document as JSON.
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeedData {
+    /// Load synthetic CRM profiles, identifiers, consents and activities into an existing brand with COPY,
+    /// for benchmarks. Each run adds a new batch (fresh ids, emails, phones). Distribution: docs/crm-seed.md
+    /// (tiers member 35 % / silver 25 % / gold 25 % / platinum 15 %; countries FR 50 %, JP 12 %, IT, GB, US
+    /// 8 % each, DE, CN 5 %, KR 4 %; half the profiles bought in the last 180 days; activities over the
+    /// last 2 years): `tier IN (gold, platinum) AND country = FR AND a purchase in the last 180 days`
+    /// matches 10 % of the profiles.
+    Crm(SeedCrm),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SeedCrm {
+    /// The brand's slug (`concierge seed` creates the demo brands `mobile`, `maison`, `atelier`).
+    #[arg(long)]
+    pub brand: String,
+    /// How many profiles to add.
+    #[arg(long)]
+    pub profiles: u64,
+    /// How many activities to add, spread over the profiles (0.3 + Exp(1) weights: a few heavy clients).
+    #[arg(long)]
+    pub activities: u64,
+    /// The same seed gives the same people and activities (ids, and the serial in emails, differ per run).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Profiles per transaction.
+    #[arg(long, default_value_t = 10_000)]
+    pub chunk: u64,
+    /// Connections loading chunks in parallel.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Only ANALYZE afterwards, without VACUUM (which sets hint bits and the visibility map up front).
+    #[arg(long)]
+    pub no_vacuum: bool,
 }
 
 pub fn run() -> ExitCode {
@@ -80,7 +119,10 @@ pub fn run() -> ExitCode {
             Command::Serve { no_jobs } => serve(settings, !no_jobs, true).await,
             Command::Worker => serve(settings, true, false).await,
             Command::Migrate => migrate(&settings).await,
-            Command::Seed => seed(&settings).await,
+            Command::Seed { data: None } => seed(&settings).await,
+            Command::Seed {
+                data: Some(SeedData::Crm(plan)),
+            } => seed_crm(&settings, plan).await,
             Command::Openapi => Ok(()),
         }
     });
@@ -113,6 +155,33 @@ async fn seed(settings: &Settings) -> anyhow::Result<()> {
     db::migrate(&pool).await?;
     let report = crate::seed::run(&pool, settings).await?;
     eprintln!("{report}");
+    Ok(())
+}
+
+async fn seed_crm(settings: &Settings, args: SeedCrm) -> anyhow::Result<()> {
+    if settings.environment == crate::config::Environment::Production {
+        anyhow::bail!("seed crm loads synthetic people; it refuses to run in production");
+    }
+    let pool = db::pool(&settings.database)?;
+    db::migrate(&pool).await?;
+    let plan = crate::crm::seed::Plan {
+        brand: args.brand,
+        profiles: args.profiles,
+        activities: args.activities,
+        seed: args.seed,
+        chunk: args.chunk,
+        jobs: args.jobs,
+        vacuum: !args.no_vacuum,
+    };
+    let progress = indicatif::ProgressBar::new(plan.profiles).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} profiles ({per_sec}, eta {eta}) {msg}",
+        )?
+        .progress_chars("=> "),
+    );
+    let report = crate::crm::seed::run(&pool, &plan, &progress).await;
+    progress.finish_and_clear();
+    eprintln!("{}", report?);
     Ok(())
 }
 

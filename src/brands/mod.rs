@@ -37,6 +37,15 @@ pub async fn missing_stores(
     repo::missing_stores(db, slug, codes).await
 }
 
+/// The codes of the brand's stores, sorted (synthetic CRM data names them in its activities).
+pub async fn store_codes(
+    db: impl PgExecutor<'_>,
+    brand_id: uuid::Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    let stores = repo::list_stores(db, brand_id, None, 10_000).await?;
+    Ok(stores.into_iter().map(|store| store.code).collect())
+}
+
 /// Demo data and tests: the brand, created when absent (an existing one is left as it is).
 pub async fn ensure_brand(
     db: &sqlx::PgPool,

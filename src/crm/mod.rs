@@ -24,6 +24,7 @@ pub mod survivorship;
 pub mod unmerge;
 
 pub use consent::{ContactDecision, may_contact};
+pub mod seed;
 
 use std::sync::Arc;
 
