@@ -247,6 +247,20 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
             json!({ "status": "granted", "source": "intruder" })
         }
         ("POST", "/api/v1/brands/{brand}/crm/merges/{id}/unmerge") => json!({ "dry_run": false }),
+        ("POST", "/api/v1/brands/{brand}/crm/profiles") => json!({
+            "identifiers": [{ "kind": "email", "value": PROFILE_EMAIL }]
+        }),
+        ("POST", "/api/v1/brands/{brand}/crm/attributes") => {
+            json!({ "name": "intruder_note", "type": "string" })
+        }
+        ("POST", "/api/v1/brands/{brand}/crm/events") => json!([{
+            "id": "intruder-1", "type": "page_view", "occurred_at": chrono::Utc::now().to_rfc3339(),
+            "identifiers": [{ "kind": "email", "value": PROFILE_EMAIL }],
+            "properties": { "url": "https://intruder.example/" }
+        }]),
+        ("POST", "/api/v1/brands/{brand}/crm/merges") => json!({
+            "survivor_id": uuid::Uuid::now_v7(), "absorbed_ids": [uuid::Uuid::now_v7()], "dry_run": true
+        }),
         ("POST", "/api/v1/admin/brands/{brand}/stores") => {
             json!({ "code": "sweep-1", "name": "Sweep", "country": "FR" })
         }
