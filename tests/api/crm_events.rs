@@ -4,6 +4,7 @@
 mod access;
 mod hooks;
 mod ingest;
+mod journey;
 mod portal;
 mod timeline;
 mod validation;

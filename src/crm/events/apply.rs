@@ -50,6 +50,10 @@ pub struct EventResult {
     /// How the identifiers resolved (accepted events).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolution: Option<OutcomeKind>,
+    /// The merge the event's identifiers caused (`merged`): `GET …/crm/merges/{merge_id}` shows it and
+    /// `POST …/crm/merges/{merge_id}/unmerge` undoes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_id: Option<Uuid>,
     /// Rejected events: every rule broken, named by JSON pointer into the batch (`/3/properties/amount`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -70,6 +74,7 @@ impl EventResult {
             status,
             profile_id: None,
             resolution: None,
+            merge_id: None,
             errors: Vec::new(),
             detail: None,
         }
@@ -188,6 +193,7 @@ async fn run(
                 seen.insert(event.id.clone(), applied.profile_id);
                 result.profile_id = Some(applied.profile_id);
                 result.resolution = Some(applied.resolution);
+                result.merge_id = applied.merge_id;
             }
             Err(failure) => match failure {
                 Failure::Duplicate => {
@@ -322,6 +328,7 @@ async fn apply_one(
         occurred_at: event.occurred_at,
         properties: event.properties.clone(),
         resolution: resolution.outcome,
+        merge_id: resolution.merge_id,
         traits_changed,
     };
     crm.hooks()

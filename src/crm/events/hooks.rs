@@ -31,6 +31,8 @@ pub struct AppliedEvent {
     pub properties: Value,
     /// How the identifiers resolved.
     pub resolution: OutcomeKind,
+    /// The merge resolution made (`merged`).
+    pub merge_id: Option<Uuid>,
     /// Whether the event's traits changed the profile's attributes.
     pub traits_changed: bool,
 }
