@@ -72,13 +72,43 @@ pub async fn unmerge(
     let mut all = merge.absorbed_ids.clone();
     all.push(survivor);
     all.sort();
-    sqlx::query!(
-        "SELECT id FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+    let locked = sqlx::query!(
+        "SELECT id, merged_into FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
         brand_id,
         &all
     )
     .fetch_all(&mut *conn)
     .await?;
+    // What the profiles are now, whatever the merge times say: `merged_at` is its transaction's start, so a
+    // merge made later in a transaction that began earlier (an event batch) can look older than this one.
+    // The survivor must still be live and every absorbed profile still merged into it.
+    let moved_on = locked.iter().find(|row| {
+        if row.id == survivor {
+            row.merged_into.is_some()
+        } else {
+            row.merged_into != Some(survivor)
+        }
+    });
+    if let Some(row) = moved_on {
+        let standing = sqlx::query_scalar!(
+            "SELECT id FROM crm_merges
+             WHERE brand_id = $1 AND unmerged_at IS NULL AND id <> $2 AND $3 = ANY(absorbed_ids)
+             ORDER BY merged_at DESC, id DESC LIMIT 1",
+            brand_id,
+            merge_id,
+            row.id
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        return Err(match standing {
+            Some(later) => UnmergeError::BlockedByMerge(later),
+            None => sqlx::Error::Protocol(format!(
+                "merge {merge_id}: profile {} is not where the merge left it",
+                row.id
+            ))
+            .into(),
+        });
+    }
     let later = sqlx::query_scalar!(
         "SELECT id FROM crm_merges
          WHERE brand_id = $1 AND unmerged_at IS NULL AND id <> $2 AND (merged_at, id) > ($3, $2)
