@@ -22,7 +22,9 @@ use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::identifiers::Identifier;
 use super::merge::{history, record};
+use super::resolve::lock_identifiers;
 use super::survivorship::ATTRIBUTES;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,23 @@ pub async fn unmerge(
     if merge.unmerged_at.is_some() {
         return Err(UnmergeError::AlreadyUnmerged);
     }
+    // The identifiers going back to the absorbed profiles, locked as resolve locks them (and before the
+    // profiles, as resolve does): a resolve of one of them waits for this unmerge, then finds its owner.
+    let returning: Vec<Identifier> = merge
+        .absorbed_before
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("identifiers").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|i| {
+            Some(Identifier {
+                kind: i.get("kind")?.as_str()?.to_owned(),
+                value: i.get("value")?.as_str()?.to_owned(),
+            })
+        })
+        .collect();
+    lock_identifiers(conn, brand_id, &returning).await?;
     let survivor = merge.survivor_id;
     let mut all = merge.absorbed_ids.clone();
     all.push(survivor);
