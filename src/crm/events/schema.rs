@@ -615,7 +615,8 @@ fn positive(value: &Value) -> Option<u64> {
     .filter(|number| *number > 0)
 }
 
-/// The amount as PostgreSQL's `numeric` reads it, when it is a plain decimal ≥ 0 that fits `numeric(18, 4)`.
+/// The amount as PostgreSQL's `numeric` reads it, when it is a plain decimal ≥ 0 that fits `numeric(18, 4)`
+/// (the lifetime value that sums them is `numeric(30, 4)`).
 pub fn decimal(value: &Value) -> Option<String> {
     let text = match value {
         Value::String(text) => text.trim().to_owned(),
