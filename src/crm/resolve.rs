@@ -270,8 +270,9 @@ pub async fn resolve_with(
 }
 
 /// Advisory locks on each `(brand, kind, value)`, taken in key order so two resolves never wait on each
-/// other in a cycle.
-async fn lock_identifiers(
+/// other in a cycle. An unmerge takes them too for the identifiers it gives back, before its profile locks
+/// (the order resolve takes them in), so a resolve of one of them waits and then reads the new owner.
+pub(crate) async fn lock_identifiers(
     conn: &mut PgConnection,
     brand_id: Uuid,
     identifiers: &[Identifier],

@@ -233,9 +233,15 @@ pub async fn list_profiles(
         .as_deref()
         .map(str::trim)
         .filter(|tag| {
-            let ok = !tag.is_empty() && tag.chars().count() <= 40;
+            // As tags are written: no control characters (U+0000 would fail the query, a 500).
+            let ok =
+                !tag.is_empty() && tag.chars().count() <= 40 && !tag.chars().any(char::is_control);
             if !ok {
-                errors.push(FieldError::new("tag", "invalid", "1–40 characters."));
+                errors.push(FieldError::new(
+                    "tag",
+                    "invalid",
+                    "1–40 characters, without control characters.",
+                ));
             }
             ok
         })

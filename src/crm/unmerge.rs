@@ -22,7 +22,9 @@ use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::identifiers::Identifier;
 use super::merge::{history, record};
+use super::resolve::lock_identifiers;
 use super::survivorship::ATTRIBUTES;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,17 +70,64 @@ pub async fn unmerge(
     if merge.unmerged_at.is_some() {
         return Err(UnmergeError::AlreadyUnmerged);
     }
+    // The identifiers going back to the absorbed profiles, locked as resolve locks them (and before the
+    // profiles, as resolve does): a resolve of one of them waits for this unmerge, then finds its owner.
+    let returning: Vec<Identifier> = merge
+        .absorbed_before
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("identifiers").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|i| {
+            Some(Identifier {
+                kind: i.get("kind")?.as_str()?.to_owned(),
+                value: i.get("value")?.as_str()?.to_owned(),
+            })
+        })
+        .collect();
+    lock_identifiers(conn, brand_id, &returning).await?;
     let survivor = merge.survivor_id;
     let mut all = merge.absorbed_ids.clone();
     all.push(survivor);
     all.sort();
-    sqlx::query!(
-        "SELECT id FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+    let locked = sqlx::query!(
+        "SELECT id, merged_into FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
         brand_id,
         &all
     )
     .fetch_all(&mut *conn)
     .await?;
+    // What the profiles are now, whatever the merge times say: `merged_at` is its transaction's start, so a
+    // merge made later in a transaction that began earlier (an event batch) can look older than this one.
+    // The survivor must still be live and every absorbed profile still merged into it.
+    let moved_on = locked.iter().find(|row| {
+        if row.id == survivor {
+            row.merged_into.is_some()
+        } else {
+            row.merged_into != Some(survivor)
+        }
+    });
+    if let Some(row) = moved_on {
+        let standing = sqlx::query_scalar!(
+            "SELECT id FROM crm_merges
+             WHERE brand_id = $1 AND unmerged_at IS NULL AND id <> $2 AND $3 = ANY(absorbed_ids)
+             ORDER BY merged_at DESC, id DESC LIMIT 1",
+            brand_id,
+            merge_id,
+            row.id
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        return Err(match standing {
+            Some(later) => UnmergeError::BlockedByMerge(later),
+            None => sqlx::Error::Protocol(format!(
+                "merge {merge_id}: profile {} is not where the merge left it",
+                row.id
+            ))
+            .into(),
+        });
+    }
     let later = sqlx::query_scalar!(
         "SELECT id FROM crm_merges
          WHERE brand_id = $1 AND unmerged_at IS NULL AND id <> $2 AND (merged_at, id) > ($3, $2)

@@ -34,6 +34,18 @@ pub struct ValidEvent {
     pub purchase: Option<(String, String)>,
 }
 
+/// Whether a name or a string anywhere in `value` holds U+0000 (which `jsonb` refuses).
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(members) => members
+            .iter()
+            .any(|(name, value)| name.contains('\0') || has_nul(value)),
+        _ => false,
+    }
+}
+
 /// Checks event number `index` of a batch; `now` bounds `occurred_at`.
 pub fn check(index: usize, raw: &Value, now: DateTime<Utc>) -> Result<ValidEvent, Vec<FieldError>> {
     let at = |field: &str| format!("/{index}/{field}");
@@ -172,6 +184,18 @@ pub fn check(index: usize, raw: &Value, now: DateTime<Utc>) -> Result<ValidEvent
                 )
                 .map(|(amount, currency)| (amount, currency.as_str().to_owned()));
         }
+    }
+    // `jsonb` cannot hold U+0000: the insert would fail, and the event with it, every time. A known type's
+    // own checks name the field; anything else is reported here.
+    let prefix = at("properties");
+    if properties.as_ref().is_some_and(has_nul)
+        && !errors.iter().any(|error| error.field.starts_with(&prefix))
+    {
+        errors.push(FieldError::new(
+            prefix,
+            "invalid_character",
+            "No `\\u0000` in names or strings.",
+        ));
     }
     match (id, kind, occurred_at, identifiers, traits, properties) {
         (
@@ -591,7 +615,8 @@ fn positive(value: &Value) -> Option<u64> {
     .filter(|number| *number > 0)
 }
 
-/// The amount as PostgreSQL's `numeric` reads it, when it is a plain decimal ≥ 0 that fits `numeric(18, 4)`.
+/// The amount as PostgreSQL's `numeric` reads it, when it is a plain decimal ≥ 0 that fits `numeric(18, 4)`
+/// (the lifetime value that sums them is `numeric(30, 4)`).
 pub fn decimal(value: &Value) -> Option<String> {
     let text = match value {
         Value::String(text) => text.trim().to_owned(),

@@ -193,3 +193,24 @@ async fn a_custom_type_takes_any_object_of_bounded_size() {
     assert_eq!(answer["results"][1]["errors"][0]["field"], "/1/properties");
     assert_eq!(answer["results"][1]["errors"][0]["code"], "too_large");
 }
+
+/// PostgreSQL's `jsonb` cannot hold `\u0000`: such properties are the sender's mistake, refused as such
+/// (`rejected`), not a `failed` event the sender is told to send again forever.
+#[tokio::test]
+async fn properties_with_a_nul_character_are_rejected_not_failed() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let batch = json!([
+        event("n-1", "store_visit", json!({"note": "a\u{0}b"})),
+        event("n-2", "store_visit", json!({"deep": [{"k\u{0}": 1}]})),
+        event("n-3", "store_visit", json!({"note": "fine"})),
+    ]);
+    let answer = ingest(&app, &token, "maison", &batch).await;
+    assert_eq!(
+        statuses(&answer),
+        ["rejected", "rejected", "accepted"],
+        "{answer}"
+    );
+    assert_eq!(answer["results"][0]["errors"][0]["field"], "/0/properties");
+    assert_eq!(answer["failed"], 0);
+}

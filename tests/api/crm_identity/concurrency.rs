@@ -137,3 +137,39 @@ async fn concurrent_merges_and_resolves_over_the_same_profiles_serialise_and_los
             .unwrap();
     assert_eq!(dead as usize, absorbed.len());
 }
+
+/// An unmerge gives the absorbed profile its identifiers back without merging anything: a resolve of one of
+/// them that read the owners while the unmerge was under way must not land on the former survivor once the
+/// unmerge commits.
+#[tokio::test]
+async fn a_resolve_during_an_unmerge_lands_on_the_restored_profile() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mk@maison.example", "maison").await;
+    let a = profile(&app, &token, "maison", "email:a@example.com", json!({})).await;
+    let b = profile(&app, &token, "maison", "email:b@example.com", json!({})).await;
+    let (status, merged) = merge(&app, &token, b, &[a], false).await;
+    assert_eq!(status, 201, "{merged}");
+    let merge_id: Uuid = merged["merge"]["id"].as_str().unwrap().parse().unwrap();
+    let brand_id: Uuid = sqlx::query_scalar("SELECT id FROM brands WHERE slug = 'maison'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+
+    // The unmerge runs, and has not committed yet …
+    let mut tx = app.db.begin().await.unwrap();
+    concierge::crm::unmerge::unmerge(&mut tx, brand_id, merge_id, "user:test")
+        .await
+        .unwrap();
+    // … when a's email is resolved.
+    let committing = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        tx.commit().await.unwrap();
+    };
+    let ((status, body), ()) = tokio::join!(
+        resolve(&app, &token, "maison", &["email:a@example.com"], json!({})),
+        committing
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(id(&body), a, "a's email is a's again: {body}");
+    assert_eq!(body["outcome"]["kind"], "matched");
+}

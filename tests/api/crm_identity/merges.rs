@@ -217,3 +217,47 @@ async fn bad_merge_input_is_a_problem() {
         .unwrap();
     assert_eq!(merges, 0);
 }
+
+/// A purchase may be worth up to 14 digits before the point; the lifetime value is a sum of them (and a
+/// merge sums profiles'), so it must hold more than one: two such purchases, or a merge of two such
+/// profiles, were a numeric overflow (a 500, or an event `failed` for ever).
+#[tokio::test]
+async fn lifetime_values_hold_more_than_one_maximal_purchase() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mk@maison.example", "maison").await;
+    let purchase = |id: &str, email: &str| {
+        json!({"id": id, "type": "purchase", "occurred_at": "2026-11-01T10:00:00Z",
+               "identifiers": [{"kind": "email", "value": email}],
+               "properties": {"order_id": id, "amount": "99999999999999.9999", "currency": "EUR",
+                              "store": "paris-1", "items": []}})
+    };
+    let (status, answer) = super::support::post(
+        &app,
+        &token,
+        "/api/v1/brands/maison/crm/events",
+        json!([
+            purchase("p-1", "a@example.com"),
+            purchase("p-2", "a@example.com"),
+            purchase("p-3", "b@example.com"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    let a: Uuid = answer["results"][0]["profile_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let b: Uuid = answer["results"][2]["profile_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (status, merged) = merge(&app, &token, a, &[b], false).await;
+    assert_eq!(status, 201, "{merged}");
+    assert_eq!(
+        merged["survivor"]["counters"]["lifetime_value"],
+        "299999999999999.9997"
+    );
+}

@@ -1,6 +1,7 @@
 //! Unmerge: exact restoration, the rule for later changes, blocked and repeated unmerges.
 
 use serde_json::json;
+use uuid::Uuid;
 
 use super::support::{
     activity, code, consent, everything, export, merge, profile, resolve, topics, unmerge,
@@ -218,4 +219,70 @@ async fn an_identifier_moved_to_a_third_profile_blocks_the_unmerge_and_changes_n
             .contains("b@example.com")
     );
     assert_eq!(everything(&app).await, before);
+}
+
+/// A merge's `merged_at` is its transaction's start (`now()`), and an event batch's transaction can start
+/// before another merge over the same profiles commits: the later merge then looks earlier. Unmerging the
+/// first merge must still be refused while the later one stands, instead of bringing its survivor back to
+/// life while another profile holds everything it had.
+#[tokio::test]
+async fn a_later_merge_from_a_transaction_that_began_earlier_still_blocks_the_unmerge() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mk@maison.example", "maison").await;
+    let a = profile(&app, &token, "maison", "email:a@example.com", json!({})).await;
+    let b = profile(&app, &token, "maison", "email:b@example.com", json!({})).await;
+    let c = profile(&app, &token, "maison", "email:c@example.com", json!({})).await;
+    // A profile whose identifiers were all removed (as `DELETE …/identifiers/{kind}/{value}` does).
+    sqlx::query("DELETE FROM crm_identifiers WHERE profile_id = $1")
+        .bind(a)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let brand_id: Uuid = sqlx::query_scalar("SELECT id FROM brands WHERE slug = 'maison'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+
+    // A long transaction (an event batch) begins …
+    let mut long = app.db.begin().await.unwrap();
+    sqlx::query("SELECT now()")
+        .execute(&mut *long)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // … a marketer merges a into b meanwhile …
+    let (status, first) = merge(&app, &token, b, &[a], false).await;
+    assert_eq!(status, 201, "{first}");
+    let first_id = first["merge"]["id"].as_str().unwrap().to_owned();
+    // … and the batch then merges b into c (resolution), after the first merge committed.
+    let second = concierge::crm::merge::merge(
+        &mut long,
+        brand_id,
+        &concierge::crm::merge::MergeRequest {
+            survivor: c,
+            absorbed: &[b],
+            cause: concierge::crm::merge::Cause::Resolution,
+            actor: "event",
+        },
+    )
+    .await
+    .unwrap();
+    long.commit().await.unwrap();
+
+    let before = everything(&app).await;
+    let (status, blocked) = unmerge(&app, &token, &first_id, false).await;
+    assert_eq!(status, 409, "{blocked}");
+    assert_eq!(code(&blocked), "unmerge-blocked");
+    assert!(
+        blocked["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&second.to_string()),
+        "{blocked}"
+    );
+    assert_eq!(
+        everything(&app).await,
+        before,
+        "a refused unmerge changes nothing"
+    );
 }

@@ -287,6 +287,9 @@ async fn bad_search_parameters_are_problems() {
         (format!("q={long}"), 422),
         ("q=%20%20".to_owned(), 422),
         ("tag=".to_owned(), 422),
+        // PostgreSQL's text cannot hold U+0000: the query would fail (a 500) instead.
+        ("tag=a%00b".to_owned(), 422),
+        ("q=a%00b".to_owned(), 422),
         ("sort=name".to_owned(), 400),
     ] {
         let response = get_as(&app, &token, &format!("{BASE}?{query}")).await;
