@@ -153,8 +153,10 @@ fn trace_server_span(req: &ServiceRequest, span: &tracing::Span, method: &str, r
     telemetry::set_attributes(span, || {
         [
             KeyValue::new("http.request.method", method.to_owned()),
+            // The route template, never the path: a CRM identifier is addressed by its value
+            // (`…/identifiers/email/jane@example.com`), so a path can be personal data, as the provider calls'
+            // paths and queries are.
             KeyValue::new("http.route", route.to_owned()),
-            KeyValue::new("url.path", req.path().to_owned()),
             KeyValue::new("url.scheme", scheme),
             KeyValue::new("network.protocol.version", version),
         ]
