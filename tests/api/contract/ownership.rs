@@ -143,6 +143,7 @@ async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with
     let mut unbuildable = Vec::new();
     let mut findings = Vec::new();
     let mut swept = Vec::new();
+    let mut later = Vec::new();
 
     for (template, method, operation) in operations() {
         let built = match build(&fixtures, &template, &method, &operation) {
@@ -186,7 +187,24 @@ async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with
                 ));
             }
         }
+        if method != "GET" && built.brand_record {
+            later.push((template.clone(), method.clone(), built));
+        }
         swept.push(format!("{method} {template}"));
+    }
+    // A brand record's writes have no GET to prove the fixture names a real record (an identifier, a consent
+    // slot, a merge): once every intruder has tried, the owner's own write must find it, or the intruders'
+    // 404s proved nothing.
+    for (template, method, built) in later {
+        let own = send(&app, fixtures.token(built.owner), &method, &built).await;
+        if own.status() == 404 {
+            let body = own.text().await.unwrap_or_default();
+            findings.push(format!(
+                "{}'s own {method} {} is 404: the fixture for {template} names no record of theirs: {body:.300}",
+                built.owner.describe(),
+                built.path,
+            ));
+        }
     }
 
     assert!(
