@@ -25,7 +25,7 @@ pub async fn observe<B: MessageBody + 'static>(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let method = req.method().to_string();
+    let method = known_method(req.method()).to_owned();
     // Matched against the route table up front: a timed-out request is gone by the time we learn of it.
     let route = req
         .match_pattern()
@@ -153,8 +153,10 @@ fn trace_server_span(req: &ServiceRequest, span: &tracing::Span, method: &str, r
     telemetry::set_attributes(span, || {
         [
             KeyValue::new("http.request.method", method.to_owned()),
+            // The route template, never the path: a CRM identifier is addressed by its value
+            // (`…/identifiers/email/jane@example.com`), so a path can be personal data, as the provider calls'
+            // paths and queries are.
             KeyValue::new("http.route", route.to_owned()),
-            KeyValue::new("url.path", req.path().to_owned()),
             KeyValue::new("url.scheme", scheme),
             KeyValue::new("network.protocol.version", version),
         ]
@@ -183,6 +185,25 @@ fn as_problem_if_bare(
         }
     }
     response.into_response(problem)
+}
+
+/// The request's method as metrics and traces label it: HTTP lets a client invent methods, and each would be a
+/// series of its own (an anonymous caller could grow the registry without bound), so the others are `_OTHER`,
+/// as OpenTelemetry's HTTP conventions name them.
+fn known_method(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "_OTHER",
+    }
 }
 
 /// A caller-supplied id is kept only when it is short and plain, so it cannot smuggle anything into logs.

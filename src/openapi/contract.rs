@@ -131,7 +131,11 @@ fn takes_json_body(operation: &Operation) -> bool {
         .request_body
         .as_ref()
         .is_some_and(|body| match body {
-            RefOr::T(body) => body.content.contains_key(JSON),
+            // `application/merge-patch+json` and its kin go through the same body limit and JSON parser.
+            RefOr::T(body) => body
+                .content
+                .keys()
+                .any(|media| media == JSON || media.ends_with("+json")),
             RefOr::Ref(_) => true,
         })
 }

@@ -60,10 +60,12 @@ fn every_operation_documents_what_the_shared_plumbing_answers() {
                 expected.push(403);
             }
         }
-        if operation["requestBody"]["content"]
-            .get("application/json")
-            .is_some()
-        {
+        let json_body = operation["requestBody"]["content"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(media, _)| media == "application/json" || media.ends_with("+json"));
+        if json_body {
             expected.extend([400, 413, 415, 422]);
         }
         for parameter in operation["parameters"].as_array().into_iter().flatten() {
@@ -97,4 +99,43 @@ fn every_operation_documents_what_the_shared_plumbing_answers() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// A body in another JSON media type (`PATCH …/crm/profiles/{id}` takes `application/merge-patch+json`)
+/// goes through the same body limit: what it answers for an oversized body is documented too.
+#[tokio::test]
+async fn an_oversized_merge_patch_answers_a_documented_413() {
+    let app = crate::helpers::spawn_app().await;
+    crate::helpers::demo_brands(&app).await;
+    let marketer =
+        crate::helpers::marketer_token(&app, "mkt.contract@maison.example", "maison").await;
+    let template = "/api/v1/brands/{brand}/crm/profiles/{id}";
+    let limit = app.state.settings.server.body_limit_bytes;
+    let response = app
+        .client
+        .patch(app.url(&format!(
+            "/api/v1/brands/maison/crm/profiles/{}",
+            uuid::Uuid::now_v7()
+        )))
+        .bearer_auth(&marketer)
+        .header("content-type", "application/merge-patch+json")
+        .body(format!(
+            "{{\"attributes\":{{\"note\":\"{}\"}}}}",
+            "x".repeat(limit + 1)
+        ))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(response.status(), 413);
+    let (_, _, operation) = operations()
+        .into_iter()
+        .find(|(path, method, _)| path == template && method == "PATCH")
+        .expect("the PATCH operation");
+    assert!(
+        documents_status(&operation, 413),
+        "PATCH {template} answers 413 but documents {:?}",
+        operation["responses"]
+            .as_object()
+            .map(|responses| responses.keys().collect::<Vec<_>>())
+    );
 }

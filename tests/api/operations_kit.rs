@@ -596,3 +596,39 @@ fn every_alert_has_a_runbook_section() {
         assert!(rules.contains(&url), "{alert}: no {url}");
     }
 }
+
+/// HTTP lets a client invent methods (`PROBE17 /api/v1/me`): each must not become a series of its own in
+/// `http_requests_total` and the latency histogram, or an anonymous caller grows the registry (and every
+/// scrape) without bound. Unknown methods are counted as `_OTHER`, as OpenTelemetry's conventions name them.
+#[tokio::test]
+async fn invented_http_methods_do_not_grow_the_metrics_without_bound() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().configure(|settings| {
+        settings.server.metrics_listen = "127.0.0.1:0".into();
+    }))
+    .await;
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("PROBE{i}X").as_bytes()).unwrap();
+        let response = app
+            .client
+            .request(method, app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405);
+    }
+    let exposition = scrape(&app).await;
+    assert!(
+        !exposition.contains("method=\"PROBE"),
+        "every invented method is a series: {}",
+        exposition
+            .lines()
+            .filter(|line| line.contains("PROBE"))
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        exposition.contains("method=\"_OTHER\""),
+        "{exposition:.2000}"
+    );
+}

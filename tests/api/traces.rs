@@ -6,3 +6,4 @@ mod config;
 mod off;
 mod orders;
 mod portal;
+mod privacy;

@@ -237,6 +237,21 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
     let today = chrono::Utc::now().date_naive().to_string();
     Some(match (method, template) {
         ("PATCH", "/api/v1/admin/users/{id}") => json!({ "disabled": false }),
+        ("POST", "/api/v1/brands/{brand}/crm/attributes") => {
+            json!({ "name": "intruder_note", "type": "string" })
+        }
+        ("POST", "/api/v1/brands/{brand}/crm/events") => json!([{
+            "id": "intruder-1", "type": "page_view", "occurred_at": "2026-11-01T10:00:00Z",
+            "identifiers": [{ "kind": "email", "value": "intruder@example.com" }],
+            "properties": { "url": "https://maison.example/bags" }
+        }]),
+        ("POST", "/api/v1/brands/{brand}/crm/merges") => json!({
+            "survivor_id": uuid::Uuid::now_v7(), "absorbed_ids": [uuid::Uuid::now_v7()], "dry_run": true
+        }),
+        ("POST", "/api/v1/brands/{brand}/crm/profiles") => json!({
+            "identifiers": [{ "kind": "email", "value": "intruder@example.com" }],
+            "attributes": { "first_name": "Intruder" }
+        }),
         ("PATCH", "/api/v1/brands/{brand}/crm/profiles/{id}") => {
             json!({ "attributes": { "city": "Intruderville" } })
         }
@@ -247,20 +262,6 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
             json!({ "status": "granted", "source": "intruder" })
         }
         ("POST", "/api/v1/brands/{brand}/crm/merges/{id}/unmerge") => json!({ "dry_run": false }),
-        ("POST", "/api/v1/brands/{brand}/crm/profiles") => json!({
-            "identifiers": [{ "kind": "email", "value": PROFILE_EMAIL }]
-        }),
-        ("POST", "/api/v1/brands/{brand}/crm/attributes") => {
-            json!({ "name": "intruder_note", "type": "string" })
-        }
-        ("POST", "/api/v1/brands/{brand}/crm/events") => json!([{
-            "id": "intruder-1", "type": "page_view", "occurred_at": chrono::Utc::now().to_rfc3339(),
-            "identifiers": [{ "kind": "email", "value": PROFILE_EMAIL }],
-            "properties": { "url": "https://intruder.example/" }
-        }]),
-        ("POST", "/api/v1/brands/{brand}/crm/merges") => json!({
-            "survivor_id": uuid::Uuid::now_v7(), "absorbed_ids": [uuid::Uuid::now_v7()], "dry_run": true
-        }),
         ("POST", "/api/v1/admin/brands/{brand}/stores") => {
             json!({ "code": "sweep-1", "name": "Sweep", "country": "FR" })
         }

@@ -12,6 +12,7 @@ use super::{documents_status, operations, path_parameters};
 use crate::helpers::spawn_sandboxed_app;
 
 /// A request the sweep can send, or why it cannot build one.
+#[derive(Clone)]
 struct Built {
     path: String,
     /// Of the path's most specific record (its last owned parameter).
@@ -19,6 +20,9 @@ struct Built {
     intruders: &'static [Actor],
     body: Option<Value>,
     idempotency_key: bool,
+    /// A record of a brand named below the brand itself (`/brands/{brand}/crm/profiles/{id}`), which another
+    /// brand's staff also try under their own brand.
+    brand_record: bool,
 }
 
 fn build(
@@ -29,7 +33,9 @@ fn build(
 ) -> Result<Option<Built>, String> {
     let mut path = template.to_owned();
     let mut owned = None;
-    for (collection, name) in path_parameters(template) {
+    let parameters = path_parameters(template);
+    let brand_record = template.starts_with("/api/v1/brands/{brand}/") && parameters.len() > 1;
+    for (collection, name) in parameters {
         match fixtures.resolve(&collection, &name) {
             Resolution::Owned {
                 value,
@@ -85,8 +91,30 @@ fn build(
         intruders,
         body,
         idempotency_key,
+        brand_record,
     }))
 }
+
+/// Who tries `built`, and at which path. Another brand's staff are stopped at the brand in the path before
+/// any record is looked up, so they also try the record under their own brand (`/brands/atelier/…` with
+/// maison's id): only the queries' own brand filter stands between them and it there.
+fn attempts(built: &Built) -> Vec<(Actor, String)> {
+    let mut attempts = Vec::new();
+    for intruder in built.intruders {
+        attempts.push((*intruder, built.path.clone()));
+        let other_brand = matches!(intruder, Actor::AtelierMarketer | Actor::AtelierAdvisor);
+        if other_brand && built.brand_record {
+            attempts.push((
+                *intruder,
+                built.path.replacen(MAISON_SCOPED, ATELIER_SCOPED, 1),
+            ));
+        }
+    }
+    attempts
+}
+
+const MAISON_SCOPED: &str = "/api/v1/brands/maison/";
+const ATELIER_SCOPED: &str = "/api/v1/brands/atelier/";
 
 async fn send(
     app: &crate::helpers::TestApp,
@@ -115,6 +143,7 @@ async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with
     let mut unbuildable = Vec::new();
     let mut findings = Vec::new();
     let mut swept = Vec::new();
+    let mut later = Vec::new();
 
     for (template, method, operation) in operations() {
         let built = match build(&fixtures, &template, &method, &operation) {
@@ -125,8 +154,12 @@ async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with
                 continue;
             }
         };
-        for intruder in built.intruders {
-            let response = send(&app, fixtures.token(*intruder), &method, &built).await;
+        for (intruder, path) in attempts(&built) {
+            let attempt = Built {
+                path: path.clone(),
+                ..built.clone()
+            };
+            let response = send(&app, fixtures.token(intruder), &method, &attempt).await;
             let status = response.status().as_u16();
             let allowed = status == 404 || (status == 403 && documents_status(&operation, 403));
             let content_type = response
@@ -138,9 +171,8 @@ async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with
             if !allowed || content_type != "application/problem+json" {
                 let body = response.text().await.unwrap_or_default();
                 findings.push(format!(
-                    "{} got {status} ({content_type}) for {method} {template} ({}): {body:.300}",
+                    "{} got {status} ({content_type}) for {method} {template} ({path}): {body:.300}",
                     intruder.describe(),
-                    built.path
                 ));
             }
         }
@@ -155,7 +187,24 @@ async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with
                 ));
             }
         }
+        if method != "GET" && built.brand_record {
+            later.push((template.clone(), method.clone(), built));
+        }
         swept.push(format!("{method} {template}"));
+    }
+    // A brand record's writes have no GET to prove the fixture names a real record (an identifier, a consent
+    // slot, a merge): once every intruder has tried, the owner's own write must find it, or the intruders'
+    // 404s proved nothing.
+    for (template, method, built) in later {
+        let own = send(&app, fixtures.token(built.owner), &method, &built).await;
+        if own.status() == 404 {
+            let body = own.text().await.unwrap_or_default();
+            findings.push(format!(
+                "{}'s own {method} {} is 404: the fixture for {template} names no record of theirs: {body:.300}",
+                built.owner.describe(),
+                built.path,
+            ));
+        }
     }
 
     assert!(

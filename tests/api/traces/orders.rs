@@ -81,7 +81,7 @@ fn named<'a>(spans: &'a [ExportedSpan], name: &str) -> Vec<&'a ExportedSpan> {
 async fn an_orders_provisioning_job_is_in_the_trace_of_the_approval_event_that_caused_it() {
     // The in-process app only takes the order; the exporting `serve` handles the event and runs the job.
     let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
-    // The outbox also feeds the CRM's portal brand, which must exist for the event to count as delivered.
+    // The outbox also feeds the portal brand's CRM: without the brand, `order.provisioned` waits.
     crate::helpers::demo_brands(&app).await;
     let token = token_of(&demo_customer(&app).await);
     let (id, salesforce_id) = place_order(&app, &token).await;
