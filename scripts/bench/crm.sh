@@ -105,9 +105,9 @@ WITH pick AS (
 ), props AS (
     SELECT ev.*, CASE type
         WHEN 'purchase' THEN jsonb_build_object('order_id', event_id, 'amount', '450.00', 'currency', 'EUR',
-             'store', 'paris-1', 'items', jsonb_build_array(jsonb_build_object('sku', 'SLG-WALLET-01', 'quantity', 1)))
-        WHEN 'email_opened' THEN jsonb_build_object('campaign', 'c07')
-        ELSE jsonb_build_object('path', '/collections/leather') END AS properties
+             'store', 'paris-1', 'items', jsonb_build_array(jsonb_build_object('sku', 'SLG-WALLET-01', 'quantity', 1, 'price', '450.00')))
+        WHEN 'email_opened' THEN jsonb_build_object('campaign_id', 'c07')
+        ELSE jsonb_build_object('url', 'https://maison.example/collections/leather') END AS properties
     FROM ev
 )
 SELECT $( if [ "$3" = http ]; then
