@@ -219,6 +219,17 @@ pub struct SubscriptionSettings {
 #[serde(deny_unknown_fields)]
 pub struct CrmSettings {
     pub identity: IdentitySettings,
+    pub scores: ScoreSettings,
+}
+
+/// The nightly recomputation of every profile's scores (`crm::scores::nightly`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreSettings {
+    /// Cron expression (with seconds).
+    pub nightly_cron: String,
+    /// Profiles recomputed per transaction.
+    pub nightly_chunk: i64,
 }
 
 /// Which identifiers decide that two profiles are one person (see `crm::identifiers::Policy`).
@@ -471,6 +482,9 @@ impl Settings {
         }
         if let Err(reason) = crate::crm::identifiers::Policy::from_settings(&self.crm.identity) {
             return fail("crm.identity", &reason);
+        }
+        if !(1..=10_000).contains(&self.crm.scores.nightly_chunk) {
+            return fail("crm.scores.nightly_chunk", "must be 1–10,000");
         }
         if !crate::brands::is_slug(&self.portal.brand) {
             return fail(

@@ -19,6 +19,7 @@ pub mod resolve;
 mod routes_consent;
 mod routes_identifiers;
 pub mod routes_profiles;
+pub mod scores;
 mod search;
 pub mod survivorship;
 pub mod unmerge;
@@ -38,6 +39,7 @@ use events::Doc as EventsModifier;
 use identifiers::Policy;
 use identity_routes::IdentityDoc;
 use routes_profiles::ProfilesDoc;
+use scores::ScoresDoc;
 
 /// What the CRM needs from the process, reached as `state.crm`: the pool, the identity rules and the slug of
 /// the brand the portal's customers belong to.
@@ -47,6 +49,7 @@ pub struct Crm {
     policy: Arc<Policy>,
     portal_brand: String,
     hooks: events::Hooks,
+    scores: scores::Scoring,
 }
 
 impl Crm {
@@ -54,11 +57,16 @@ impl Crm {
         let policy =
             Arc::new(Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?);
         resolve::install_policy(policy.clone());
+        let hooks = events::Hooks::default();
+        let scores = scores::Scoring::new(&settings.crm.scores);
+        // Scores first: a segment over a score sees the event's new value.
+        hooks.register(scores.hook());
         Ok(Self {
             db,
             policy,
             portal_brand: settings.portal.brand.clone(),
-            hooks: events::Hooks::default(),
+            hooks,
+            scores,
         })
     }
 
@@ -78,11 +86,16 @@ impl Crm {
     pub fn hooks(&self) -> &events::Hooks {
         &self.hooks
     }
+
+    /// The scoring engine (its clock).
+    pub fn scores(&self) -> &scores::Scoring {
+        &self.scores
+    }
 }
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -98,9 +111,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     routes_profiles::routes_profiles(cfg);
     identity_routes::routes_identity(cfg);
     events::routes_events(cfg);
+    scores::routes_scores(cfg);
 }
 
 /// Registers this context's jobs.
-pub fn jobs(runner: Runner, _crm: &Crm) -> anyhow::Result<Runner> {
+pub fn jobs(runner: Runner, crm: &Crm) -> anyhow::Result<Runner> {
+    let runner = scores::nightly::jobs(runner, crm)?;
     Ok(runner)
 }

@@ -108,7 +108,7 @@ pub(super) async fn record_updated(
 #[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/profiles/{id}", tag = "crm", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Profile id; a merged-away id answers with its survivor")),
     responses(
-        (status = 200, description = "The profile. When `id` was merged away, the survivor, with `Content-Location` naming it", body = Profile),
+        (status = 200, description = "The profile with its scores. When `id` was merged away, the survivor, with `Content-Location` naming it", body = super::scores::ProfileWithScores),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such profile in it", body = crate::errors::Problem, content_type = "application/problem+json")
@@ -130,6 +130,8 @@ pub async fn get_profile(
             profile_path(&in_brand.brand.slug, profile.id),
         ));
     }
+    let profile =
+        super::scores::ProfileWithScores::load(&mut conn, in_brand.brand.id, profile).await?;
     Ok(response.json(profile))
 }
 
