@@ -12,6 +12,7 @@ mod crash;
 mod crm;
 mod crm_events;
 mod crm_identity;
+mod crm_scores;
 mod crm_seed;
 mod cron;
 mod customers;

@@ -262,6 +262,9 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
             json!({ "status": "granted", "source": "intruder" })
         }
         ("POST", "/api/v1/brands/{brand}/crm/merges/{id}/unmerge") => json!({ "dry_run": false }),
+        ("PUT", "/api/v1/brands/{brand}/crm/score-rules") => {
+            serde_json::to_value(concierge::crm::scores::rules::Rules::default()).ok()?
+        }
         ("POST", "/api/v1/admin/brands/{brand}/stores") => {
             json!({ "code": "sweep-1", "name": "Sweep", "country": "FR" })
         }
