@@ -4,6 +4,7 @@
 mod access;
 mod churn;
 mod engagement;
+mod nightly;
 mod rules;
 
 use chrono::{DateTime, Utc};
