@@ -395,8 +395,9 @@ mod tests {
                 contribution: 50
             }]
         );
-        // Two gaps: halfway between one and three.
+        // The same gap, two of them since the last activity: halfway between one and three.
         let halfway = ChurnFacts {
+            first_activity_at: Some(now() - Duration::days(100)),
             last_activity_at: Some(now() - Duration::days(20)),
             ..facts
         };
