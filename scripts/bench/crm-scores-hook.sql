@@ -1,3 +1,9 @@
+-- The scores hook's statements for one random profile per transaction (docs/benchmarks.md, CRM scores hook).
+-- Needs a seeded brand and a table of its profile ids:
+--   CREATE TABLE score12_bench_ids AS SELECT row_number() OVER (ORDER BY random()) AS n, p.id FROM crm_profiles p
+--     JOIN brands b ON b.id = p.brand_id WHERE b.slug = 'maison' AND p.merged_into IS NULL;
+--   CREATE UNIQUE INDEX ON score12_bench_ids (n);
+-- Run: pgbench -n -M prepared -f scripts/bench/crm-scores-hook.sql -D brand=<maison's id> -c 4 -j 2 -T 15 -R 1000 -r "$DB"
 \set n random(1, 100000)
 \set e random(0, 100)
 \set c random(0, 100)
