@@ -175,3 +175,66 @@ async fn bad_ids_cursors_and_filters_are_4xx_problems() {
         assert!(problem["code"].is_string(), "{path}: {problem}");
     }
 }
+
+#[tokio::test]
+async fn a_brand_scores_only_its_own_activities_and_a_merged_away_id_reads_the_survivors() {
+    let app = spawn_app().await;
+    let maison = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let atelier = marketer_token(&app, "mkt@atelier.example", "atelier").await;
+    clock(&app, "2026-06-01T12:00:00Z");
+    let in_maison = send(
+        &app,
+        &maison,
+        vec![
+            purchase("p-1", "jane@example.com", "2026-06-01T10:00:00Z", "10.00"),
+            purchase("p-2", "jane@example.com", "2026-06-01T11:00:00Z", "10.00"),
+        ],
+    )
+    .await;
+    // The same person and event ids in atelier: one page view there, nothing of maison's purchases.
+    let answer = crate::crm_events::ingest(
+        &app,
+        &atelier,
+        "atelier",
+        &serde_json::json!([crate::crm_events::page_view(
+            "p-1",
+            "jane@example.com",
+            "2026-06-01T10:00:00Z"
+        )]),
+    )
+    .await;
+    let in_atelier = crate::crm_events::profile_of(&answer, 0);
+    let (_, theirs) = scores(&app, &atelier, "atelier", &in_atelier).await;
+    assert_eq!(theirs["scores"]["engagement"]["value"], 1, "{theirs}");
+    let (_, ours) = scores(&app, &maison, "maison", &in_maison).await;
+    assert_eq!(ours["scores"]["engagement"]["value"], 50, "{ours}");
+
+    // Another maison profile merged into jane's: its id answers with jane's scores.
+    let other = send(
+        &app,
+        &maison,
+        vec![purchase(
+            "p-3",
+            "jd@example.com",
+            "2026-06-01T11:30:00Z",
+            "10.00",
+        )],
+    )
+    .await;
+    let merged = app
+        .client
+        .post(app.url("/api/v1/brands/maison/crm/merges"))
+        .bearer_auth(&maison)
+        .json(&serde_json::json!({"survivor_id": in_maison, "absorbed_ids": [other]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        merged.status().is_success(),
+        "{}",
+        merged.text().await.unwrap()
+    );
+    let (status, body) = scores(&app, &maison, "maison", &other).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["profile_id"], in_maison.as_str());
+}
