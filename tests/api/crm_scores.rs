@@ -5,6 +5,7 @@ mod access;
 mod churn;
 mod engagement;
 mod nightly;
+mod review;
 mod rules;
 
 use chrono::{DateTime, Utc};

@@ -177,7 +177,9 @@ pub async fn engagement_facts(
         .iter()
         .map(|(kind, rule)| (kind.clone(), rule.max_per_day))
         .unzip();
-    // Decay is taken at each day's latest activity: the day's capped count ages as one.
+    // Decay is taken at each day's latest activity: the day's capped count ages as one. The exponent is
+    // capped at 1,000 half-lives (0.5^1000 ≈ 1e-301, nothing): beyond ~1,074 PostgreSQL's power() refuses
+    // to underflow to 0 and would fail the event (a 1-day half-life over a 5-year window reaches it).
     let rows = sqlx::query!(
         r#"WITH rule AS (SELECT * FROM unnest($3::text[], $4::int[]) AS r (type, per_day)),
            days AS (
@@ -188,8 +190,9 @@ pub async fn engagement_facts(
                GROUP BY a.type, date_trunc('day', a.occurred_at, 'UTC'))
            SELECT d.type AS "type!",
                   sum(least(d.n, r.per_day))::bigint AS "counted!",
-                  sum(least(d.n, r.per_day) * power(0.5::float8,
-                      greatest(extract(epoch FROM $5 - d.last_at)::float8, 0) / 86400.0 / $7::float8)
+                  sum(least(d.n, r.per_day) * power(0.5::float8, least(
+                      greatest(extract(epoch FROM $5 - d.last_at)::float8, 0) / 86400.0 / $7::float8,
+                      1000))
                   )::float8 AS "decayed!"
            FROM days d JOIN rule r ON r.type = d.type
            GROUP BY d.type"#,
