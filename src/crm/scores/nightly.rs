@@ -66,9 +66,9 @@ pub async fn run(
     Ok(())
 }
 
-/// Recomputes every live profile as of the clock's now, `chunk` profiles per transaction.
+/// Recomputes every live profile, `chunk` profiles per transaction, each chunk as of the clock's now when
+/// its profiles are locked.
 pub async fn recompute_all(db: &PgPool, clock: &Clock, chunk: i64) -> anyhow::Result<Summary> {
-    let now = clock.now();
     let mut rules: HashMap<Uuid, Versioned> = HashMap::new();
     let mut summary = Summary::default();
     let mut after = Uuid::nil();
@@ -87,6 +87,10 @@ pub async fn recompute_all(db: &PgPool, clock: &Clock, chunk: i64) -> anyhow::Re
         let Some(last) = profiles.last() else {
             break;
         };
+        // As of now, taken once the chunk's profiles are locked: an event of one of them committed before
+        // was scored at an earlier instant, so the chunk never puts back older scores over it (a run
+        // lasts minutes; its start would ignore every activity since).
+        let now = clock.now();
         after = last.id;
         for profile in &profiles {
             let brand_rules = match rules.get(&profile.brand_id) {

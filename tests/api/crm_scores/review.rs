@@ -33,3 +33,70 @@ async fn a_short_half_life_over_a_long_window_fails_no_event_and_no_nightly_run(
     let summary = nightly(&app).await;
     assert!(summary.profiles >= 1);
 }
+
+#[tokio::test]
+async fn the_nightly_run_never_overwrites_a_newer_events_scores_with_its_older_instant() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    clock(&app, "2026-06-01T12:00:00Z");
+    let view = |id: &str, email: &str| {
+        event(
+            id,
+            "page_view",
+            email,
+            "2026-06-01T11:00:00Z",
+            json!({"url": "https://maison.example/bags"}),
+        )
+    };
+    // Anna's profile comes first in the run's order (ids are time-ordered), Jane's after.
+    let anna = send(&app, &token, vec![view("pv-a", "anna@example.com")]).await;
+    let jane = send(&app, &token, vec![view("pv-j", "jane@example.com")]).await;
+    let anna: uuid::Uuid = anna.parse().unwrap();
+
+    // The run starts at 12:00 and is held on Anna (as a long run is busy with earlier profiles) …
+    let mut holder = app.db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM crm_scores WHERE profile_id = $1 FOR UPDATE")
+        .bind(anna)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let run = tokio::spawn({
+        let db = app.db.clone();
+        let clock = app.state.crm.scores().clock().clone();
+        async move { concierge::crm::scores::nightly::recompute_all(&db, &clock, 1).await }
+    });
+    crate::helpers::eventually(20, "the run waiting on Anna", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        (waiting > 0).then_some(())
+    })
+    .await;
+    // … while, two hours later, Jane opens a support case: her event scores it as of 14:00.
+    clock(&app, "2026-06-01T14:00:00Z");
+    send(
+        &app,
+        &token,
+        vec![event(
+            "s-j",
+            "support_case_opened",
+            "jane@example.com",
+            "2026-06-01T13:00:00Z",
+            json!({"case_id": "c-1"}),
+        )],
+    )
+    .await;
+    let after_event = scores_of(&app, &token, &jane).await["churn_risk"].clone();
+    assert_eq!(after_event["value"], 8, "{after_event}");
+    holder.rollback().await.unwrap();
+    run.await.unwrap().unwrap();
+
+    // The run reached Jane after her event: it must not put back a score as of 12:00 that ignores it.
+    let churn = scores_of(&app, &token, &jane).await["churn_risk"].clone();
+    assert_eq!(churn["value"], 8, "{churn}");
+    assert_eq!(churn["computed_at"], "2026-06-01T14:00:00Z");
+}
