@@ -1,6 +1,6 @@
 //! Scores kept: the current value per profile and score (`crm_scores`), a history row whenever a value or
-//! its reasons change, and `crm.churn.risk.high` in the outbox when churn risk crosses above
-//! [`HIGH_CHURN_RISK`] — from at most that to more, never while it stays above.
+//! its reasons' factors and contributions change, and `crm.churn.risk.high` in the outbox when churn risk
+//! crosses above [`HIGH_CHURN_RISK`] — from at most that to more, never while it stays above.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -82,7 +82,9 @@ pub async fn write(
         serde_json::to_value(&churn.reasons)?,
     ];
     // One statement: the old values (read before the upsert, in the statement's snapshot), the upsert, and
-    // a history row for each score whose value or reasons changed.
+    // a history row for each score whose value or reasons' factors and contributions changed. A reason's
+    // figure alone (the days since the last activity, growing every night for every lapsed profile) is
+    // kept current in `crm_scores` but writes no history: that was a row a night per lapsed profile.
     let rows = sqlx::query!(
         r#"WITH new AS (SELECT * FROM unnest($3::text[], $4::int2[], $5::jsonb[]) AS n (score, value, reasons)),
            old AS (SELECT s.score, s.value, s.reasons FROM crm_scores s
@@ -98,7 +100,12 @@ pub async fn write(
                    (brand_id, profile_id, score, value, previous, reasons, rules_version, cause, computed_at)
                SELECT $1, $2, n.score, n.value, o.value, n.reasons, $6, $8, $7
                FROM new n LEFT JOIN old o ON o.score = n.score
-               WHERE o.score IS NULL OR o.value <> n.value OR o.reasons <> n.reasons)
+               WHERE o.score IS NULL OR o.value <> n.value
+                  OR (SELECT jsonb_agg(r.e - 'value' ORDER BY r.i)
+                      FROM jsonb_array_elements(o.reasons) WITH ORDINALITY AS r (e, i))
+                     IS DISTINCT FROM
+                     (SELECT jsonb_agg(r.e - 'value' ORDER BY r.i)
+                      FROM jsonb_array_elements(n.reasons) WITH ORDINALITY AS r (e, i)))
            SELECT n.score AS "score!", o.value AS previous FROM new n LEFT JOIN old o ON o.score = n.score"#,
         brand_id,
         profile_id,

@@ -100,3 +100,51 @@ async fn the_nightly_run_never_overwrites_a_newer_events_scores_with_its_older_i
     assert_eq!(churn["value"], 8, "{churn}");
     assert_eq!(churn["computed_at"], "2026-06-01T14:00:00Z");
 }
+
+#[tokio::test]
+async fn a_lapsed_profile_whose_score_stays_put_gains_no_history_row_each_night() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    clock(&app, "2026-01-01T12:00:00Z");
+    let jane = send(
+        &app,
+        &token,
+        vec![event(
+            "pv-1",
+            "page_view",
+            "jane@example.com",
+            "2026-01-01T12:00:00Z",
+            json!({"url": "https://maison.example/bags"}),
+        )],
+    )
+    .await;
+    let id: uuid::Uuid = jane.parse().unwrap();
+    let rows = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM crm_score_history WHERE profile_id = $1 AND score = 'churn_risk'",
+        )
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+    };
+    // Five months on, recency weighs in full: churn risk 70 (50 recency, 20 frequency).
+    clock(&app, "2026-06-01T12:00:00Z");
+    nightly(&app).await;
+    let churn = scores_of(&app, &token, &jane).await["churn_risk"].clone();
+    assert_eq!(churn["value"], 70, "{churn}");
+    let before = rows().await;
+    // Night after night nothing changes but the day count in a reason: at a million lapsed profiles that
+    // was a million history rows a night, for ever, each saying "70, was 70".
+    for night in ["2026-06-02T12:00:00Z", "2026-06-03T12:00:00Z"] {
+        clock(&app, night);
+        nightly(&app).await;
+    }
+    assert_eq!(rows().await, before, "no change of value or contributions");
+    // The current score still shows today's figures.
+    let churn = scores_of(&app, &token, &jane).await["churn_risk"].clone();
+    assert_eq!(churn["value"], 70);
+    assert_eq!(churn["computed_at"], "2026-06-03T12:00:00Z");
+    assert_eq!(churn["reasons"][0]["factor"], "days_since_last_activity");
+    assert_eq!(churn["reasons"][0]["value"], 153.0);
+}
