@@ -33,6 +33,7 @@ mod openapi;
 mod operations_kit;
 mod orders;
 mod outbox;
+mod social;
 mod subscriptions;
 mod support;
 mod traces;
