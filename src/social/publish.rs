@@ -485,13 +485,13 @@ async fn instagram(
         wait = (wait * 2).min(Duration::from_secs(30));
     }
     match ig.publishing_quota(&account.external_id, token).await {
-        Ok(quota) if quota.total > 0 && quota.usage >= quota.total => {
+        Ok(quota) if quota.total.is_some_and(|total| quota.usage >= total) => {
             let until = Utc::now() + chrono::Duration::hours(1);
             return Ok(Outcome::Deferred {
                 until,
                 reason: format!(
                     "Instagram's content publishing limit ({} per 24 hours) is reached.",
-                    quota.total
+                    quota.total.unwrap_or_default()
                 ),
             });
         }

@@ -31,7 +31,8 @@ pub enum ContainerStatus {
 #[derive(Debug, Clone, Copy)]
 pub struct PublishingQuota {
     pub usage: u32,
-    pub total: u32,
+    /// Absent when the answer names no quota.
+    pub total: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -200,7 +201,7 @@ impl InstagramClient {
             })?;
         Ok(PublishingQuota {
             usage: limit.quota_usage,
-            total: limit.config.map_or(0, |c| c.quota_total),
+            total: limit.config.map(|c| c.quota_total),
         })
     }
 

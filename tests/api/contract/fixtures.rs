@@ -279,6 +279,13 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ("POST", "/api/v1/subscriptions/{id}/sim/top-ups") => json!({ "quota_mb": 1024 }),
         ("POST", "/api/v1/support/cases/{id}/comments") => json!({ "body": "Let me in." }),
         ("PATCH", "/api/v1/brands/{brand}/social/posts/{id}") => json!({ "text": "Hijacked" }),
+        ("POST", "/api/v1/brands/{brand}/social/accounts") => json!({
+            "network": "facebook", "external_id": "104000000000009", "name": "Intruder",
+            "access_token": "intruder-token"
+        }),
+        ("POST", "/api/v1/brands/{brand}/social/posts") => {
+            json!({ "text": "Intruder", "targets": [] })
+        }
         _ => return None,
     })
 }
