@@ -73,7 +73,7 @@ pub async fn run(social: Social, job: PublishPost, _ctx: JobContext) -> anyhow::
 
 fn lock_key(post_id: Uuid) -> i64 {
     let (high, low) = post_id.as_u64_pair();
-    i64::from_ne_bytes((high ^ low.rotate_left(23) ^ 0x5_0c1a_1).to_ne_bytes())
+    i64::from_ne_bytes((high ^ low.rotate_left(23) ^ 0x0050_c1a1).to_ne_bytes())
 }
 
 async fn enqueue_at(social: &Social, job: &PublishPost, at: DateTime<Utc>) -> anyhow::Result<()> {
@@ -287,11 +287,12 @@ async fn step(social: &Social, post: &PostRow, target: &TargetRow) -> anyhow::Re
             Err(error) => return classify(social, account.id, error).await,
         }
     }
-    if target.sending_at.is_none() || network != Network::Instagram || target.container_id.is_none()
+    // An Instagram container already made was reserved with it; anything else reserves its send now.
+    let reserved = network == Network::Instagram && target.container_id.is_some();
+    if !reserved
+        && let Some(deferred) = reserve(social, post.id, post.version, &account, network).await?
     {
-        if let Some(deferred) = reserve(social, post.id, post.version, &account, network).await? {
-            return Ok(deferred);
-        }
+        return Ok(deferred);
     }
     match network {
         Network::Facebook => {
