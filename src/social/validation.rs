@@ -76,7 +76,7 @@ pub fn is_web_url(url: &str) -> bool {
     (lower.starts_with("https://") || lower.starts_with("http://"))
         && url.len() <= MAX_URL
         && reqwest::Url::parse(url).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()))
-        && !url.chars().any(char::is_whitespace)
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// What one network is sent for a post: X and Instagram carry the link in the text.
@@ -246,6 +246,11 @@ mod tests {
     #[test]
     fn facebook_takes_a_link_alone_but_not_nothing() {
         assert!(check_for(Network::Facebook, "t", "", Some("https://example.com"), &[]).is_empty());
+        assert!(
+            !is_web_url("https://example.com/\u{0}"),
+            "a NUL would fail the insert"
+        );
+        assert!(!is_web_url("ftp://example.com/a"));
         assert_eq!(
             check_for(Network::Facebook, "t", "  ", None, &[])[0].code,
             "facebook_empty"

@@ -120,3 +120,86 @@ pub fn classify(system: &'static str, response: RawResponse) -> Result<RawRespon
 pub fn plausible_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'_')
 }
+
+#[cfg(test)]
+mod tests {
+    use reqwest::StatusCode;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    fn response(status: u16, body: &str, headers: &[(&'static str, &str)]) -> RawResponse {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                map.insert(*name, value);
+            }
+        }
+        RawResponse {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            headers: map,
+            body: bytes::Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_graph_rate_limit_codes_are_rate_limits_with_the_regain_estimate() {
+        for code in [4, 17, 32, 613] {
+            let body =
+                format!(r#"{{"error":{{"message":"limit","code":{code},"fbtrace_id":"x"}}}}"#);
+            let usage =
+                r#"{"1":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":7}]}"#;
+            let outcome = classify(
+                "facebook",
+                response(400, &body, &[("x-business-use-case-usage", usage)]),
+            );
+            assert!(
+                matches!(outcome, Err(ProviderError::RateLimited { retry_after: Some(wait), .. }) if wait == Duration::from_secs(420)),
+                "{code}: {outcome:?}"
+            );
+        }
+        let quota = r#"{"error":{"message":"quota","code":9,"error_subcode":2207042}}"#;
+        assert!(matches!(
+            classify("instagram", response(400, quota, &[])),
+            Err(ProviderError::RateLimited { .. })
+        ));
+    }
+
+    #[test]
+    fn a_bad_token_is_auth_and_other_errors_keep_their_code() {
+        let bad = r#"{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}}"#;
+        assert!(matches!(
+            classify("facebook", response(400, bad, &[])),
+            Err(ProviderError::Auth { .. })
+        ));
+        let param = r#"{"error":{"message":"bad","code":100}}"#;
+        assert!(
+            matches!(classify("facebook", response(400, param, &[])), Err(ProviderError::Rejected { code, .. }) if code == "100")
+        );
+        assert!(matches!(
+            classify("facebook", response(502, "<html>", &[])),
+            Err(ProviderError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            classify("facebook", response(400, "not json", &[])),
+            Err(ProviderError::Rejected { .. })
+        ));
+    }
+
+    #[test]
+    fn usage_is_the_highest_percentage_of_either_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-app-usage",
+            HeaderValue::from_static(r#"{"call_count":12,"total_cputime":91,"total_time":3}"#),
+        );
+        assert_eq!(usage(&headers), (91, None));
+        headers.insert("x-app-usage", HeaderValue::from_static("garbage"));
+        assert_eq!(usage(&headers), (0, None));
+        headers.insert(
+            "x-app-usage",
+            HeaderValue::from_static(r#"{"call_count":1e9}"#),
+        );
+        assert_eq!(usage(&headers).0, 100, "a hostile value is clamped");
+    }
+}

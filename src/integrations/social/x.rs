@@ -245,3 +245,64 @@ impl XClient {
         format!("https://x.com/i/web/status/{post_id}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use reqwest::StatusCode;
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    fn response(status: u16, body: &str, reset: Option<i64>) -> RawResponse {
+        let mut headers = HeaderMap::new();
+        if let Some(reset) = reset
+            && let Ok(value) = HeaderValue::from_str(&reset.to_string())
+        {
+            headers.insert("x-rate-limit-reset", value);
+        }
+        RawResponse {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            headers,
+            body: bytes::Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_429_waits_until_the_reset_it_names() {
+        let reset = Utc::now().timestamp() + 90;
+        let outcome = classify(response(
+            429,
+            r#"{"title":"Too Many Requests"}"#,
+            Some(reset),
+        ));
+        assert!(
+            matches!(outcome, Err(ProviderError::RateLimited { retry_after: Some(wait), .. }) if (88..=90).contains(&wait.as_secs())),
+            "{outcome:?}"
+        );
+        // A reset in the past (clock skew) still waits a second; a hostile far-future one at most a day.
+        let past = classify(response(429, "{}", Some(0)));
+        assert!(
+            matches!(past, Err(ProviderError::RateLimited { retry_after: Some(wait), .. }) if wait.as_secs() == 1)
+        );
+        let far = classify(response(429, "{}", Some(i64::MAX)));
+        assert!(
+            matches!(far, Err(ProviderError::RateLimited { retry_after: Some(wait), .. }) if wait.as_secs() == 86_400)
+        );
+    }
+
+    #[test]
+    fn duplicate_content_is_its_own_rejection_and_401_is_auth() {
+        let duplicate = r#"{"detail":"You are not allowed to create a Tweet with duplicate content.","status":403}"#;
+        assert!(
+            matches!(classify(response(403, duplicate, None)), Err(ProviderError::Rejected { code, .. }) if code == "duplicate_content")
+        );
+        assert!(matches!(
+            classify(response(401, "{}", None)),
+            Err(ProviderError::Auth { .. })
+        ));
+        assert!(matches!(
+            classify(response(503, "", None)),
+            Err(ProviderError::Unavailable { .. })
+        ));
+    }
+}
