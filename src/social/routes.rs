@@ -129,6 +129,26 @@ pub(super) async fn connect(
     brand_id: Uuid,
     body: &ConnectAccountRequest,
 ) -> anyhow::Result<Account> {
+    // Two first connects of one account race to insert; the loser finds the winner's row and reconnects it.
+    match connect_once(social, brand_id, body).await {
+        Err(error) if is_same_account_race(&error) => connect_once(social, brand_id, body).await,
+        outcome => outcome,
+    }
+}
+
+fn is_same_account_race(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.constraint())
+        == Some("social_accounts_external_key")
+}
+
+async fn connect_once(
+    social: &Social,
+    brand_id: Uuid,
+    body: &ConnectAccountRequest,
+) -> anyhow::Result<Account> {
     let mut tx = social.db.begin().await?;
     let network = body.network.as_str();
     let id = repo::live_account_id(&mut tx, brand_id, network, &body.external_id)

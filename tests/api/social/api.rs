@@ -504,3 +504,18 @@ async fn tokens_are_never_returned_logged_or_stored_in_clear() {
     }
     let _ = Method::GET;
 }
+
+#[tokio::test]
+async fn concurrent_first_connects_of_one_account_make_one_account() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new()).await;
+    let token = crate::helpers::marketer_token(&app, "race@concierge.test", "maison").await;
+    let body = json!({"network": "facebook", "external_id": "104000000000001", "name": "FB", "access_token": FB_TOKEN});
+    let answers =
+        futures::future::join_all((0..6).map(|_| connect(&app, &token, body.clone()))).await;
+    for answer in answers {
+        assert_eq!(answer.status(), 201);
+    }
+    let list =
+        crate::helpers::get_json_as(&app, &token, "/api/v1/brands/maison/social/accounts").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+}
