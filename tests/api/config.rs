@@ -428,6 +428,10 @@ fn the_compose_production_service_starts_with_the_keys_compose_gives_it() {
             "CONCIERGE__PROVIDERS__MESSAGING__API_KEY",
             "CONCIERGE__SANDBOX__MESSAGING__API_KEY",
         ),
+        (
+            "CONCIERGE__PROVIDERS__X__CLIENT_SECRET",
+            "CONCIERGE__SANDBOX__X__CLIENT_SECRET",
+        ),
     ] {
         assert_eq!(concierge.get(product), sandbox.get(accepted), "{product}");
         assert!(concierge.contains_key(product), "{product}");
