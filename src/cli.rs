@@ -225,6 +225,12 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         ),
         support: crate::support::Support::new(db.clone(), salesforce),
         crm: crate::crm::Crm::new(db.clone(), &settings)?,
+        social: crate::social::Social::new(
+            db.clone(),
+            settings.jobs.clone(),
+            settings.social.clone(),
+            &settings.providers,
+        )?,
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),
@@ -261,6 +267,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::orders::jobs(runner, &state.orders)?;
     let runner = crate::support::jobs(runner, &state.support)?;
     let runner = crate::crm::jobs(runner, &state.crm)?;
+    let runner = crate::social::jobs(runner, &state.social)?;
     crate::subscriptions::jobs(runner, &state.subscriptions)
 }
 

@@ -25,6 +25,7 @@ pub mod orders;
 pub mod outbox;
 pub mod routes;
 pub mod seed;
+pub mod social;
 pub mod startup;
 pub mod state;
 pub mod subscriptions;

@@ -237,5 +237,6 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
             demo::SALESFORCE_CONTACT_ID
         ));
     }
+    lines.extend(crate::social::demo_accounts(pool, settings).await?);
     Ok(lines.join("\n"))
 }

@@ -36,4 +36,5 @@ pub struct AppState {
     pub subscriptions: Subscriptions,
     pub support: Support,
     pub crm: Crm,
+    pub social: crate::social::Social,
 }

@@ -25,6 +25,7 @@ pub struct Config {
     pub whmcs: WhmcsAccepts,
     pub freebit: FreebitAccepts,
     pub messaging: MessagingAccepts,
+    pub x: XAccepts,
 }
 
 /// The connected app the sandbox's org knows.
@@ -60,6 +61,14 @@ pub struct FreebitAccepts {
 #[serde(deny_unknown_fields)]
 pub struct MessagingAccepts {
     pub api_key: SecretString,
+}
+
+/// The OAuth 2.0 client X knows (the refresh-token grant authenticates with it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XAccepts {
+    pub client_id: String,
+    pub client_secret: SecretString,
 }
 
 impl Config {

@@ -489,3 +489,19 @@ pub const DEMO_CASE: (&str, &str, &str) = (
     "SIM not connecting abroad",
     "Since landing in Paris my SIM shows no service.",
 );
+
+/// The social accounts the stand-ins know (a Facebook Page, an Instagram professional account, an X user),
+/// with the tokens they accept. `concierge seed` connects them for the demo brand.
+pub mod social {
+    pub const FACEBOOK_PAGE_ID: &str = "104000000000001";
+    pub const FACEBOOK_PAGE_NAME: &str = "Maison Demo";
+    pub const FACEBOOK_PAGE_TOKEN: &str = "sandbox-facebook-page-token";
+    pub const INSTAGRAM_USER_ID: &str = "17841400000000001";
+    pub const INSTAGRAM_USERNAME: &str = "maison.demo";
+    pub const INSTAGRAM_TOKEN: &str = "sandbox-instagram-token";
+    pub const X_USER_ID: &str = "1500000000000000001";
+    pub const X_USERNAME: &str = "maisondemo";
+    /// Never expires on the stand-in's side; tokens it issues by refresh live `token_ttl_secs`.
+    pub const X_ACCESS_TOKEN: &str = "sandbox-x-access-token";
+    pub const X_REFRESH_TOKEN: &str = "sandbox-x-refresh-token";
+}

@@ -14,6 +14,9 @@ pub enum System {
     Whmcs,
     Freebit,
     Messaging,
+    Facebook,
+    Instagram,
+    X,
 }
 
 impl System {
@@ -23,6 +26,9 @@ impl System {
             System::Whmcs => "whmcs",
             System::Freebit => "freebit",
             System::Messaging => "messaging",
+            System::Facebook => "facebook",
+            System::Instagram => "instagram",
+            System::X => "x",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `concierge-sandbox`: a local stand-in for Salesforce, WHMCS, Freebit and the messaging service that speaks
+//! `concierge-sandbox`: a local stand-in for Salesforce, WHMCS, Freebit, the messaging service, Facebook, Instagram and X that speaks
 //! their wire formats, with seeded demo data, a request log and fault injection, so the real clients are
 //! exercised end to end (like LocalStack for AWS). Control API under `/__sandbox/`.
 
@@ -10,6 +10,7 @@ pub mod freebit;
 pub mod messaging;
 mod middleware;
 pub mod salesforce;
+pub mod social;
 pub mod whmcs;
 
 use std::net::TcpListener;
@@ -32,6 +33,7 @@ pub struct SandboxState {
     pub whmcs: whmcs::State,
     pub freebit: freebit::State,
     pub messaging: messaging::State,
+    pub social: social::State,
 }
 
 impl SandboxState {
@@ -41,6 +43,7 @@ impl SandboxState {
             whmcs: whmcs::State::seeded(),
             freebit: freebit::State::seeded(),
             messaging: messaging::State::seeded(),
+            social: social::State::seeded(),
             faults: Faults::default(),
             log: RequestLog::default(),
             config,
@@ -53,6 +56,7 @@ impl SandboxState {
         self.whmcs.reset();
         self.freebit.reset();
         self.messaging.reset();
+        self.social.reset();
         self.faults.clear(None);
         self.log.clear();
     }
@@ -127,6 +131,7 @@ impl Sandbox {
                 .configure(whmcs::routes)
                 .configure(freebit::routes)
                 .configure(messaging::routes)
+                .configure(social::routes)
         })
         .workers(2)
         .listen(listener)?

@@ -17,6 +17,12 @@ fn system_of(path: &str) -> Option<System> {
         Some(System::Freebit)
     } else if path.starts_with("/messaging/") {
         Some(System::Messaging)
+    } else if path.starts_with("/facebook/") {
+        Some(System::Facebook)
+    } else if path.starts_with("/instagram/") {
+        Some(System::Instagram)
+    } else if path.starts_with("/x/") {
+        Some(System::X)
     } else {
         None
     }
@@ -160,6 +166,31 @@ async fn fault_response(system: System, fault: &Fault) -> HttpResponse {
         System::Messaging => {
             let status = fault.status.unwrap_or(500);
             status_response(status).json(json!({ "error": { "code": code.unwrap_or("sandbox_fault"), "message": "sandbox fault" } }))
+        }
+        // The Graph error object; `error_code` is its numeric code (4, 17, 32, 613 are rate limits, 190 a bad
+        // token), `status` the HTTP status (400 unless given).
+        System::Facebook | System::Instagram => {
+            let graph_code = code.and_then(|c| c.parse::<u32>().ok()).unwrap_or(1);
+            let status = fault
+                .status
+                .unwrap_or(if code.is_some() { 400 } else { 500 });
+            status_response(status).json(json!({ "error": {
+                "message": format!("sandbox fault: {}", code.unwrap_or("unknown")),
+                "type": if graph_code == 190 { "OAuthException" } else { "GraphMethodException" },
+                "code": graph_code,
+                "fbtrace_id": "SbxFault",
+            } }))
+        }
+        System::X => {
+            let status = fault.status.unwrap_or(503);
+            let mut response = status_response(status);
+            if status == 429 {
+                // X's own convention: when the window resets, never Retry-After.
+                let reset = chrono::Utc::now().timestamp() + 2;
+                response.insert_header(("x-rate-limit-reset", reset.to_string()));
+                response.insert_header(("x-rate-limit-remaining", "0"));
+            }
+            response.json(json!({ "title": code.unwrap_or("Service Unavailable"), "detail": "sandbox fault", "type": "about:blank", "status": status }))
         }
     }
 }

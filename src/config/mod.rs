@@ -37,6 +37,7 @@ pub struct Settings {
     pub subscriptions: SubscriptionSettings,
     pub portal: PortalSettings,
     pub crm: CrmSettings,
+    pub social: SocialSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -366,6 +367,9 @@ pub struct ProviderSettings {
     pub whmcs: WhmcsSettings,
     pub freebit: FreebitSettings,
     pub messaging: MessagingSettings,
+    pub facebook: GraphSettings,
+    pub instagram: GraphSettings,
+    pub x: XSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -415,6 +419,56 @@ pub struct FreebitSettings {
 pub struct MessagingSettings {
     pub base_url: String,
     pub api_key: SecretString,
+}
+
+/// A Graph API host (Facebook Pages, Instagram): calls go to `{base_url}/{graph_version}/…`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphSettings {
+    pub base_url: String,
+    pub graph_version: String,
+}
+
+/// X API v2: calls go to `{base_url}/2/…`; the OAuth 2.0 client refreshes the accounts' user tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XSettings {
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// Social publishing (`crate::social`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocialSettings {
+    /// AES-256-GCM key of the account tokens at rest: base64 of 32 bytes.
+    pub token_key: SecretString,
+    pub max_attempts: u32,
+    pub retry_base_secs: u64,
+    pub retry_max_secs: u64,
+    pub container_poll_ms: u64,
+    pub container_timeout_secs: u64,
+    pub refresh_margin_secs: u64,
+    pub usage_pause_percent: u8,
+    pub usage_pause_secs: u64,
+    pub limits: SocialLimits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocialLimits {
+    pub facebook: PostLimit,
+    pub instagram: PostLimit,
+    pub x: PostLimit,
+}
+
+/// Posts one account may publish in a rolling 24 hours and 15 minutes.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostLimit {
+    pub per_day: u32,
+    pub per_15_min: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -496,6 +550,12 @@ impl Settings {
             return fail(
                 "billing.cursor_key",
                 "must be at least 32 random bytes, base64-encoded",
+            );
+        }
+        if crate::social::TokenCipher::new(&self.social.token_key).is_err() {
+            return fail(
+                "social.token_key",
+                "must be 32 random bytes, base64-encoded",
             );
         }
         if self.auth.argon2_memory_kib < 19 * 1024 || self.auth.argon2_iterations < 2 {

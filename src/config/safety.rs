@@ -27,6 +27,10 @@ const COMMITTED_SECRET_DIGESTS: &[&str] = &[
     "db6c377d738d31b5b1262734f36978d75a6214fc460e816fbca19126def53cba",
     // providers.messaging.api_key
     "889a88089905dd3ec03dd155a7f10b08b3a6984f2030d2cfb56f4a828e2d945f",
+    // providers.x.client_secret
+    "792503b42084f2b62bd7aae3a1dc938064f2fd974e5377f53873b2881d0400b1",
+    // social.token_key
+    "5b1a165d120292782c7316624b5c5f73dd91b595a1204ba9a4fa741a8bf18525",
 ];
 
 /// Whether `secret` is one of the secrets committed to this repository.
@@ -60,6 +64,11 @@ pub fn secrets(settings: &Settings) -> Vec<(String, &SecretString)> {
             "providers.messaging.api_key".to_owned(),
             &settings.providers.messaging.api_key,
         ),
+        (
+            "providers.x.client_secret".to_owned(),
+            &settings.providers.x.client_secret,
+        ),
+        ("social.token_key".to_owned(), &settings.social.token_key),
     ];
     for key in &settings.auth.signing_keys {
         secrets.push((

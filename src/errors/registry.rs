@@ -102,6 +102,8 @@ error_codes! {
     UnmergeBlocked => "unmerge-blocked", CONFLICT,
         "A later merge over these profiles still stands (unmerge it first), or an identifier moved to another profile";
     CaseClosed => "case-closed", CONFLICT, "The support case is closed; open a new case to continue";
+    SocialPostNotEditable => "social-post-not-editable", CONFLICT,
+        "The post is no longer scheduled (publishing started or finished): it can no longer be changed or deleted";
     ProfileMerged => "profile-merged", CONFLICT,
         "The profile was merged into another; change the survivor (its id is in the detail) instead";
     IdentifierTaken => "identifier-taken", CONFLICT,

@@ -4,6 +4,7 @@
 pub mod freebit;
 pub mod messaging;
 pub mod salesforce;
+pub mod social;
 mod transport;
 pub mod whmcs;
 

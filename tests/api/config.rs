@@ -38,12 +38,34 @@ MC4CAQAwBQYDK2VwBCIEIGQkyak2mX9LxMX4EMRLonTx+Q2/ExhQ4zTeuQcmMQmX
 """
 [billing]
 cursor_key = "k0i3vgB6CG541G2LIZSR3ufWDrKuIItuTkZV5OxapTY="
+[social]
+token_key = "Xq1m7pY2bO0wS9dF4hJ6kL8zC3vB5nM1aQ2wE4rT6yU="
 "#;
 
 #[test]
 fn production_refuses_to_start_without_secrets_from_the_environment() {
     let error = load(Environment::Production, &[]).unwrap_err();
     assert!(error.contains("database.url"), "{error}");
+}
+
+#[test]
+fn a_social_token_key_that_is_not_32_bytes_is_refused() {
+    for key in [
+        "too-short",
+        "bm90LWEtMzItYnl0ZS1rZXk=",
+        "not base64 at all !!!!!!!!!!!!!!!!!!!!!!!!!",
+    ] {
+        let error = load(Environment::Test, &[("social.token_key", key)]).unwrap_err();
+        assert!(error.contains("social.token_key"), "{key}: {error}");
+    }
+}
+
+#[test]
+fn production_refuses_the_committed_social_token_key() {
+    let development = load(Environment::Development, &[]).unwrap();
+    let committed = development.social.token_key.expose_secret().to_owned();
+    let error = production(&[("social.token_key", &committed)]).unwrap_err();
+    assert!(error.contains("social.token_key"), "{error}");
 }
 
 #[test]
@@ -216,6 +238,11 @@ fn the_sandbox_accepts_the_credentials_the_clients_present() {
             secret(&product.messaging.api_key),
             secret(&sandbox.messaging.api_key)
         );
+        assert_eq!(product.x.client_id, sandbox.x.client_id);
+        assert_eq!(
+            secret(&product.x.client_secret),
+            secret(&sandbox.x.client_secret)
+        );
     }
 }
 
@@ -284,6 +311,7 @@ fn production_refuses_every_secret_committed_for_development() {
         ("providers.whmcs.secret", "providers.whmcs.secret"),
         ("providers.freebit.oem_key", "providers.freebit.oem_key"),
         ("providers.messaging.api_key", "providers.messaging.api_key"),
+        ("providers.x.client_secret", "providers.x.client_secret"),
     ];
     for (key, name) in single {
         let (_, value) = committed
@@ -399,6 +427,10 @@ fn the_compose_production_service_starts_with_the_keys_compose_gives_it() {
         (
             "CONCIERGE__PROVIDERS__MESSAGING__API_KEY",
             "CONCIERGE__SANDBOX__MESSAGING__API_KEY",
+        ),
+        (
+            "CONCIERGE__PROVIDERS__X__CLIENT_SECRET",
+            "CONCIERGE__SANDBOX__X__CLIENT_SECRET",
         ),
     ] {
         assert_eq!(concierge.get(product), sandbox.get(accepted), "{product}");

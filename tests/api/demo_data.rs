@@ -47,3 +47,37 @@ async fn seeding_refuses_to_run_in_production() {
         .unwrap();
     assert_eq!(users, 0);
 }
+
+#[test]
+fn the_demo_social_accounts_are_the_ones_the_sandbox_knows() {
+    use concierge::social::demo as ours;
+    use concierge_sandbox::demo::social as theirs;
+    assert_eq!(ours::FACEBOOK_PAGE_ID, theirs::FACEBOOK_PAGE_ID);
+    assert_eq!(ours::FACEBOOK_PAGE_TOKEN, theirs::FACEBOOK_PAGE_TOKEN);
+    assert_eq!(ours::INSTAGRAM_USER_ID, theirs::INSTAGRAM_USER_ID);
+    assert_eq!(ours::INSTAGRAM_TOKEN, theirs::INSTAGRAM_TOKEN);
+    assert_eq!(ours::X_USER_ID, theirs::X_USER_ID);
+    assert_eq!(ours::X_ACCESS_TOKEN, theirs::X_ACCESS_TOKEN);
+    assert_eq!(ours::X_REFRESH_TOKEN, theirs::X_REFRESH_TOKEN);
+}
+
+/// `concierge seed` connects the three demo accounts to `maison`, and reseeding reconnects them (one each).
+#[tokio::test]
+async fn seeding_connects_the_demo_social_accounts_once() {
+    let app = crate::helpers::spawn_app().await;
+    concierge::seed::run(&app.db, &app.state.settings)
+        .await
+        .unwrap();
+    let report = concierge::seed::run(&app.db, &app.state.settings)
+        .await
+        .unwrap();
+    assert!(report.contains("social account x"), "{report}");
+    let networks: Vec<String> = sqlx::query_scalar(
+        "SELECT a.network FROM social_accounts a JOIN brands b ON b.id = a.brand_id
+         WHERE b.slug = 'maison' AND a.deleted_at IS NULL ORDER BY a.network",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(networks, ["facebook", "instagram", "x"]);
+}

@@ -34,6 +34,7 @@ mod openapi;
 mod operations_kit;
 mod orders;
 mod outbox;
+mod social;
 mod subscriptions;
 mod support;
 mod traces;

@@ -6,3 +6,4 @@
 mod control;
 mod helpers;
 mod salesforce;
+mod social;

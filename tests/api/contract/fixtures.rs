@@ -74,6 +74,8 @@ pub struct Fixtures {
     case_id: String,
     profile_id: String,
     merge_id: String,
+    social_account_id: String,
+    social_post_id: String,
 }
 
 impl Fixtures {
@@ -145,6 +147,7 @@ impl Fixtures {
         let survivor = crm_profile(app, &marketer, "sweep.survivor@example.com").await;
         let absorbed = crm_profile(app, &marketer, "sweep.absorbed@example.com").await;
         let merge_id = crm_merge(app, &marketer, &survivor, &absorbed).await;
+        let (social_account_id, social_post_id) = social_post(app, &marketer).await;
         Fixtures {
             tokens,
             user_id,
@@ -155,6 +158,8 @@ impl Fixtures {
             case_id,
             profile_id,
             merge_id,
+            social_account_id,
+            social_post_id,
         }
     }
 
@@ -177,6 +182,8 @@ impl Fixtures {
             ("brands", "brand") => Self::brand_scoped("maison"),
             ("profiles", "id") => Self::brand_scoped(&self.profile_id),
             ("merges", "id") => Self::brand_scoped(&self.merge_id),
+            ("accounts", "id") => Self::brand_scoped(&self.social_account_id),
+            ("posts", "id") => Self::brand_scoped(&self.social_post_id),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -274,6 +281,14 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         }
         ("POST", "/api/v1/subscriptions/{id}/sim/top-ups") => json!({ "quota_mb": 1024 }),
         ("POST", "/api/v1/support/cases/{id}/comments") => json!({ "body": "Let me in." }),
+        ("PATCH", "/api/v1/brands/{brand}/social/posts/{id}") => json!({ "text": "Hijacked" }),
+        ("POST", "/api/v1/brands/{brand}/social/accounts") => json!({
+            "network": "facebook", "external_id": "104000000000009", "name": "Intruder",
+            "access_token": "intruder-token"
+        }),
+        ("POST", "/api/v1/brands/{brand}/social/posts") => {
+            json!({ "text": "Intruder", "targets": [] })
+        }
         _ => return None,
     })
 }
@@ -319,6 +334,39 @@ async fn crm_merge(app: &TestApp, marketer: &str, survivor: &str, absorbed: &str
     );
     let body: Value = response.json().await.expect("merge json");
     body["merge"]["id"].as_str().expect("merge id").to_owned()
+}
+
+/// A maison social account and a post scheduled to it an hour ahead.
+async fn social_post(app: &TestApp, marketer: &str) -> (String, String) {
+    let account: Value = app
+        .client
+        .post(app.url("/api/v1/brands/maison/social/accounts"))
+        .bearer_auth(marketer)
+        .json(
+            &json!({ "network": "facebook", "external_id": "104000000000001", "name": "Sweep",
+                       "access_token": "sweep-token" }),
+        )
+        .send()
+        .await
+        .expect("social account")
+        .json()
+        .await
+        .expect("account json");
+    let account_id = account["id"].as_str().expect("account id").to_owned();
+    let publish_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let post: Value = app
+        .client
+        .post(app.url("/api/v1/brands/maison/social/posts"))
+        .bearer_auth(marketer)
+        .header("Idempotency-Key", "sweep-social-post")
+        .json(&json!({ "text": "Sweep", "targets": [account_id], "publish_at": publish_at }))
+        .send()
+        .await
+        .expect("social post")
+        .json()
+        .await
+        .expect("post json");
+    (account_id, post["id"].as_str().expect("post id").to_owned())
 }
 
 /// The id of the first record of a list answer (a page's `items`, or a bare array).

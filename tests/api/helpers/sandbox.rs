@@ -226,6 +226,9 @@ pub fn point_at(url: &str, settings: &mut Settings) {
     settings.providers.whmcs.base_url = url.to_owned();
     settings.providers.freebit.base_url = url.to_owned();
     settings.providers.messaging.base_url = format!("{url}/messaging");
+    settings.providers.facebook.base_url = format!("{url}/facebook");
+    settings.providers.instagram.base_url = format!("{url}/instagram");
+    settings.providers.x.base_url = format!("{url}/x");
 }
 
 /// The sandbox's configuration for the test environment (`config/test.toml`'s `[sandbox]` over the defaults):

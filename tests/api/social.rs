@@ -1,0 +1,7 @@
+//! Social publishing (issue 14): accounts, posts, the publishing job against the Facebook, Instagram and X
+//! stand-ins.
+
+mod api;
+mod publishing;
+mod reconcile;
+mod support;
