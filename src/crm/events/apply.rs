@@ -1,7 +1,8 @@
 //! Applying a batch of checked events: one transaction for the batch, a savepoint per event (so one event
-//! that fails leaves the others standing), the batch's already-known ids found with one query, and per
-//! event: resolution (through `resolve`, which also applies the traits), the activity and the counters in
-//! one statement, then the after-event hooks.
+//! that fails leaves the others standing), the batch's already-known ids found with one query, the
+//! identifier locks of all its events taken in one sorted statement and their holders read in one query
+//! (`resolve::lock_batch`), and per event: resolution (`resolve::resolve_locked`, which also applies the
+//! traits), the activity and the counters in one statement, then the after-event hooks.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -151,6 +152,19 @@ async fn run(
     .into_iter()
     .map(|row| (row.event_id, row.profile_id))
     .collect();
+    // Every lock the batch's events need, in one sorted order before any event runs: two batches naming
+    // the same identifiers in opposite orders then queue instead of deadlocking.
+    let mut known = resolve::lock_batch(
+        &mut tx,
+        brand.id,
+        events.iter().filter_map(|event| match event {
+            Checked::Valid(event) if !seen.contains_key(&event.id) => {
+                Some(event.identifiers.as_slice())
+            }
+            _ => None,
+        }),
+    )
+    .await?;
     let mut changed = BTreeSet::new();
     let mut results = Vec::with_capacity(events.len());
     for (index, event) in events.iter().enumerate() {
@@ -170,14 +184,17 @@ async fn run(
         }
         let outcome = if guarded {
             let mut savepoint = Connection::begin(&mut *tx).await?;
-            let outcome = apply_one(crm, &mut savepoint, brand, event, source).await;
+            let outcome = apply_one(crm, &mut savepoint, brand, event, source, &mut known).await;
             match outcome {
                 Ok(_) => savepoint.commit().await?,
-                Err(_) => savepoint.rollback().await?,
+                Err(_) => {
+                    savepoint.rollback().await?;
+                    known.forget();
+                }
             }
             outcome
         } else {
-            match apply_one(crm, &mut tx, brand, event, source).await {
+            match apply_one(crm, &mut tx, brand, event, source, &mut known).await {
                 Ok(applied) => Ok(applied),
                 Err(_) => {
                     tx.rollback().await?;
@@ -251,6 +268,7 @@ async fn apply_one(
     brand: &Brand,
     event: &ValidEvent,
     source: &str,
+    known: &mut resolve::KnownOwners,
 ) -> Result<AppliedEvent, Failure> {
     let database = |error: sqlx::Error| Failure::Database(error.into());
     let has_traits = event.traits != Default::default();
@@ -267,7 +285,7 @@ async fn apply_one(
         at: event.occurred_at,
         source,
     };
-    let resolution = resolve::resolve(conn, brand.id, &input)
+    let resolution = resolve::resolve_locked(conn, brand.id, &input, known)
         .await
         .map_err(|error| Failure::Database(error.into()))?;
     let profile_id = resolution.profile_id;
