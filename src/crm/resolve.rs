@@ -163,6 +163,10 @@ struct Owner {
 pub struct KnownOwners {
     locked: HashSet<Identifier>,
     holders: HashMap<Identifier, Option<(Uuid, Uuid)>>,
+    /// Profiles are locked without a savepoint, and a matched profile found merged away once locked fails
+    /// the resolution instead of retrying (its stale lock could only be released with the transaction):
+    /// for a batch's first attempt, which is rolled back and run again with a savepoint per event.
+    optimistic: bool,
 }
 
 impl KnownOwners {
@@ -173,11 +177,12 @@ impl KnownOwners {
 }
 
 /// Takes the advisory locks of every usable identifier of a batch's events in one sorted statement, and
-/// reads who holds them in one query.
+/// reads who holds them in one query. `optimistic`: see [`KnownOwners`].
 pub async fn lock_batch<'a>(
     conn: &mut PgConnection,
     brand_id: Uuid,
     identifiers: impl IntoIterator<Item = &'a [Identifier]>,
+    optimistic: bool,
 ) -> Result<KnownOwners, sqlx::Error> {
     let policy = installed_policy()?;
     let all: BTreeSet<Identifier> = identifiers
@@ -189,6 +194,7 @@ pub async fn lock_batch<'a>(
     let mut known = KnownOwners {
         locked: all.iter().cloned().collect(),
         holders: all.iter().map(|i| (i.clone(), None)).collect(),
+        optimistic,
     };
     for owner in read_owners(conn, brand_id, &all).await? {
         known.holders.insert(
@@ -258,8 +264,13 @@ async fn resolve_known(
         } else {
             strong
         };
-        if let Some(locked) = lock_live(conn, brand_id, &candidates).await? {
+        if let Some(locked) = lock_live(conn, brand_id, &candidates, !known.optimistic).await? {
             break (owners, locked);
+        }
+        if known.optimistic {
+            return Err(sqlx::Error::Protocol(
+                "identity resolution: a matched profile was merged meanwhile".into(),
+            ));
         }
         if attempts >= 10 {
             return Err(sqlx::Error::Protocol(
@@ -479,31 +490,50 @@ async fn read_owners(
     .await
 }
 
-/// Locks the profiles in id order; `None` (locks released) when one turns out merged away once locked.
+/// Locks the profiles in id order; `None` when one turns out merged away once locked, with the locks
+/// released when `release` (a savepoint around them), else held until the transaction ends.
 async fn lock_live(
     conn: &mut PgConnection,
     brand_id: Uuid,
     ids: &BTreeSet<Uuid>,
+    release: bool,
 ) -> Result<Option<Vec<(Uuid, DateTime<Utc>)>>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Some(Vec::new()));
     }
     let ids: Vec<Uuid> = ids.iter().copied().collect();
+    if !release {
+        return lock_rows(conn, brand_id, &ids).await;
+    }
     // A savepoint, so that locks on profiles found merged away are released before trying again.
     let mut savepoint = conn.begin().await?;
+    let locked = lock_rows(&mut savepoint, brand_id, &ids).await?;
+    if locked.is_none() {
+        savepoint.rollback().await?;
+    } else {
+        savepoint.commit().await?;
+    }
+    Ok(locked)
+}
+
+/// `FOR UPDATE` on the profiles in id order, with their first-seen times; `None` when one is missing or
+/// merged away.
+async fn lock_rows(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Option<Vec<(Uuid, DateTime<Utc>)>>, sqlx::Error> {
     let rows = sqlx::query!(
         "SELECT id, merged_into, first_seen_at FROM crm_profiles
          WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
         brand_id,
-        &ids
+        ids
     )
-    .fetch_all(&mut *savepoint)
+    .fetch_all(conn)
     .await?;
     if rows.len() != ids.len() || rows.iter().any(|row| row.merged_into.is_some()) {
-        savepoint.rollback().await?;
         return Ok(None);
     }
-    savepoint.commit().await?;
     Ok(Some(
         rows.into_iter()
             .map(|row| (row.id, row.first_seen_at))

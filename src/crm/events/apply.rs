@@ -106,7 +106,8 @@ enum Failure {
 /// Applies `events` in the brand, in order; `source` names where they came from (`api`, `portal`, …).
 /// Fails as a whole only when the batch's transaction does (nothing is then applied).
 ///
-/// The batch first runs without savepoints (two round trips fewer per event); when any event fails there,
+/// The batch first runs without savepoints (four round trips fewer per event: the event's and the one
+/// around its profile locks; a profile merged away under it fails that attempt); when any event fails there,
 /// the whole attempt is rolled back and the batch runs again with a savepoint per event, so a failure undoes
 /// that event alone. A hook may therefore see an event of the first attempt whose writes were rolled back:
 /// only what it writes in the transaction counts.
@@ -163,6 +164,7 @@ async fn run(
             }
             _ => None,
         }),
+        !guarded,
     )
     .await?;
     let mut changed = BTreeSet::new();
