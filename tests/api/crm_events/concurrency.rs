@@ -98,3 +98,59 @@ async fn an_identifier_added_by_hand_after_a_batch_read_it_is_matched_by_the_nex
     assert_eq!(profile_of(&second, 0), ann);
     assert_eq!(second["results"][0]["resolution"], "matched");
 }
+
+#[tokio::test]
+async fn batches_ingested_while_their_profiles_are_merged_land_on_the_survivors_and_lose_nothing() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let emails: Vec<String> = (0..6).map(|n| format!("m{n}@example.com")).collect();
+    let first = ingest(&app, &token, "maison", &batch("seed", &emails)).await;
+    let ids: Vec<String> = (0..emails.len()).map(|n| profile_of(&first, n)).collect();
+    let merging = [(0, 1), (2, 3), (4, 5)].map(|(survivor, absorbed)| {
+        let (app, token, ids) = (&app, &token, &ids);
+        async move {
+            app.client
+                .post(app.url("/api/v1/brands/maison/crm/merges"))
+                .bearer_auth(token)
+                .json(&json!({"survivor_id": ids[survivor], "absorbed_ids": [ids[absorbed]],
+                              "dry_run": false}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let reversed: Vec<String> = emails.iter().rev().cloned().collect();
+    let ingesting = (0..6).map(|n| {
+        let (app, token) = (&app, &token);
+        let order = if n % 2 == 0 { &emails } else { &reversed };
+        let body = batch(&format!("during-{n}"), order);
+        async move { ingest(app, token, "maison", &body).await }
+    });
+    let (merged, answers) = futures::future::join(
+        futures::future::join_all(merging),
+        futures::future::join_all(ingesting),
+    )
+    .await;
+    assert!(merged.iter().all(|status| *status == 201), "{merged:?}");
+    for answer in &answers {
+        assert!(
+            statuses(answer).iter().all(|status| status == "accepted"),
+            "{answer}"
+        );
+    }
+    let (activities, on_live, counted): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM crm_activities),
+                (SELECT count(*) FROM crm_activities a JOIN crm_profiles p ON p.id = a.profile_id
+                 WHERE p.merged_into IS NULL),
+                (SELECT COALESCE(sum((activity_counts ->> 'page_view')::bigint), 0)::bigint
+                 FROM crm_profiles WHERE merged_into IS NULL)",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(activities, 6 + 6 * 6);
+    assert_eq!(on_live, activities, "every activity on a survivor");
+    assert_eq!(counted, activities, "the survivors' counters hold every activity");
+}
