@@ -112,8 +112,10 @@ async fn batches_ingested_while_their_profiles_are_merged_land_on_the_survivors_
             app.client
                 .post(app.url("/api/v1/brands/maison/crm/merges"))
                 .bearer_auth(token)
-                .json(&json!({"survivor_id": ids[survivor], "absorbed_ids": [ids[absorbed]],
-                              "dry_run": false}))
+                .json(
+                    &json!({"survivor_id": ids[survivor], "absorbed_ids": [ids[absorbed]],
+                              "dry_run": false}),
+                )
                 .send()
                 .await
                 .unwrap()
@@ -152,5 +154,8 @@ async fn batches_ingested_while_their_profiles_are_merged_land_on_the_survivors_
     .unwrap();
     assert_eq!(activities, 6 + 6 * 6);
     assert_eq!(on_live, activities, "every activity on a survivor");
-    assert_eq!(counted, activities, "the survivors' counters hold every activity");
+    assert_eq!(
+        counted, activities,
+        "the survivors' counters hold every activity"
+    );
 }
