@@ -200,6 +200,10 @@ if [ "${BENCH_ONLY:-}" != sql ]; then
     http ingest-single "$WORK/http-ingest-single.txt" "$SINGLE_RATE" POST
     http ingest-batch "$WORK/http-ingest-batch.txt" "$BATCH_RATE" POST
     ACCEPTED="$(q -c "SELECT count(*) FROM crm_activities WHERE brand_id = '$BRAND_ID' AND event_id LIKE '$RUN_TAG-http-%'")"
+    # The part of every request before its handler: the session check, alone, on the marketer's sessions.
+    q -c "SELECT s.id || E'\t' || s.user_id FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE u.email = 'marketer@concierge.test' AND s.revoked_at IS NULL" > "$WORK/sessions.tsv"
+    bare session session_check.sql "$WORK/sessions.tsv" 1000
 fi
 
 row() { # label, name, target
@@ -234,6 +238,8 @@ LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
     row "timeline page of 50, 1,000/s" timeline "p99 < 15 ms"
     row "ingest, single events, $SINGLE_RATE/s" ingest-single "p99 < 100 ms"
     row "ingest, batches of $BATCH, $BATCH_RATE/s ($SINGLE_RATE events/s)" ingest-batch "p99 < 100 ms"
+    [ -n "${SQL_FIGURES[session]:-}" ] && read -r s_p50 s_p99 s_p999 _ s_ok <<< "${SQL_FIGURES[session]}" &&
+        echo "| session check alone (part of every request), 1,000/s | | | | | $s_p50 | $s_p99 | $s_ok | — | — |"
     echo
     echo "crm_profiles after the SQL ingest: $HOT.${ACCEPTED:+ HTTP ingest wrote $ACCEPTED activities.}"
 } | tee -a docs/benchmarks.md

@@ -10,8 +10,8 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 
+use super::cache;
 use super::domain::{Brand, is_slug};
-use super::repo;
 use crate::auth::{AuthError, AuthUser, Role, Staff};
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -78,7 +78,7 @@ impl<R: BrandRoles + 'static> FromRequest for InBrand<R> {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
-            let brand = repo::brand_by_slug(&state.db, &slug)
+            let brand = cache::brand_by_slug(&state.db, &slug)
                 .await?
                 .ok_or_else(brand_not_found)?;
             let admitted =

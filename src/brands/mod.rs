@@ -6,6 +6,7 @@
 //! admin's scope checks), [`ensure_brand`]/[`ensure_store`] for demo data, the admin routes and `ApiDoc`.
 
 mod access;
+mod cache;
 mod domain;
 mod repo;
 mod routes;

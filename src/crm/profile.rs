@@ -183,66 +183,108 @@ pub async fn current_id(
     .await
 }
 
-/// The profile with this id in the brand (following merges), as the API shows it.
+/// A profile row with its identifiers aggregated in SQL: what every query that shows profiles selects
+/// (`load`, `search::by_identifier`, `search::profiles`), so the mapping to [`Profile`] is written once.
+pub(super) struct ProfileRow {
+    pub id: Uuid,
+    pub brand: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub birthday: Option<NaiveDate>,
+    pub locale: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub tier: Option<String>,
+    pub tags: Vec<String>,
+    pub custom: Value,
+    pub activity_counts: Value,
+    pub first_activity_at: Option<DateTime<Utc>>,
+    pub last_activity_at: Option<DateTime<Utc>>,
+    pub lifetime_value: String,
+    pub first_seen_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Ordered by kind, then value; `identifier_values` is parallel to it.
+    pub identifier_kinds: Vec<String>,
+    pub identifier_values: Vec<String>,
+}
+
+impl From<ProfileRow> for Profile {
+    fn from(row: ProfileRow) -> Self {
+        let identifiers = row
+            .identifier_kinds
+            .into_iter()
+            .zip(row.identifier_values)
+            .map(|(kind, value)| Identifier { kind, value })
+            .collect();
+        Profile {
+            id: row.id,
+            brand: row.brand,
+            attributes: Attributes {
+                first_name: row.first_name,
+                last_name: row.last_name,
+                email: row.email,
+                phone: row.phone,
+                birthday: row.birthday,
+                locale: row.locale,
+                country: row.country,
+                city: row.city,
+                tier: row.tier,
+                tags: Some(row.tags),
+            },
+            custom: row.custom,
+            identifiers,
+            counters: Counters {
+                activity_counts: row.activity_counts,
+                first_activity_at: row.first_activity_at,
+                last_activity_at: row.last_activity_at,
+                lifetime_value: row.lifetime_value,
+            },
+            first_seen_at: row.first_seen_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The profile with this id in the brand (following merges), as the API shows it: one statement (the merge
+/// chain, the row and its identifiers), so a read is one round trip.
 pub async fn load(
     conn: &mut PgConnection,
     brand_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Profile>, sqlx::Error> {
-    let Some(id) = current_id(conn, brand_id, id).await? else {
-        return Ok(None);
-    };
-    let row = sqlx::query!(
-        r#"SELECT p.id, b.slug AS brand, p.first_name, p.last_name, p.email, p.phone, p.birthday,
+    let row = sqlx::query_as!(
+        ProfileRow,
+        r#"WITH RECURSIVE chain (id, merged_into, depth) AS (
+               SELECT id, merged_into, 0 FROM crm_profiles WHERE id = $2 AND brand_id = $1
+               UNION ALL
+               SELECT p.id, p.merged_into, c.depth + 1
+               FROM crm_profiles p JOIN chain c ON p.id = c.merged_into
+               WHERE p.brand_id = $1 AND c.depth < 100
+           )
+           SELECT p.id, b.slug AS brand, p.first_name, p.last_name, p.email, p.phone, p.birthday,
                   p.locale, p.country, p.city, p.tier, p.tags, p.custom, p.activity_counts,
                   p.first_activity_at, p.last_activity_at, p.lifetime_value::text AS "lifetime_value!",
-                  p.first_seen_at, p.created_at, p.updated_at
-           FROM crm_profiles p JOIN brands b ON b.id = p.brand_id
-           WHERE p.brand_id = $1 AND p.id = $2"#,
+                  p.first_seen_at, p.created_at, p.updated_at,
+                  ids.kinds AS "identifier_kinds!", ids.vals AS "identifier_values!"
+           FROM chain c
+           JOIN crm_profiles p ON p.brand_id = $1 AND p.id = c.id
+           JOIN brands b ON b.id = p.brand_id
+           CROSS JOIN LATERAL (
+               SELECT COALESCE(array_agg(i.kind ORDER BY i.kind, i.value), '{}') AS kinds,
+                      COALESCE(array_agg(i.value ORDER BY i.kind, i.value), '{}') AS vals
+               FROM crm_identifiers i WHERE i.brand_id = $1 AND i.profile_id = p.id
+           ) ids
+           WHERE c.merged_into IS NULL"#,
         brand_id,
         id
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let identifiers = sqlx::query_as!(
-        Identifier,
-        "SELECT kind, value FROM crm_identifiers WHERE brand_id = $1 AND profile_id = $2
-         ORDER BY kind, value",
-        brand_id,
-        id
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(Some(Profile {
-        id: row.id,
-        brand: row.brand,
-        attributes: Attributes {
-            first_name: row.first_name,
-            last_name: row.last_name,
-            email: row.email,
-            phone: row.phone,
-            birthday: row.birthday,
-            locale: row.locale,
-            country: row.country,
-            city: row.city,
-            tier: row.tier,
-            tags: Some(row.tags),
-        },
-        custom: row.custom,
-        identifiers,
-        counters: Counters {
-            activity_counts: row.activity_counts,
-            first_activity_at: row.first_activity_at,
-            last_activity_at: row.last_activity_at,
-            lifetime_value: row.lifetime_value,
-        },
-        first_seen_at: row.first_seen_at,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    }))
+    Ok(row.map(Profile::from))
 }
 
 /// A new, empty profile in the brand.

@@ -21,8 +21,13 @@
 //! locked `FOR UPDATE` in id order, the same order merges use; a profile found merged away once its lock is
 //! held (a merge committed meanwhile) sends resolve back to read the owners again, so an event resolving during
 //! a merge lands on the survivor.
+//!
+//! A batch of events ([`lock_batch`]) takes every lock its events need up front, in one sorted statement,
+//! and reads who holds all its identifiers in one query; each event then resolves with [`resolve_locked`],
+//! reading holders from that [`KnownOwners`] and keeping it up to date with what it attaches. Two batches
+//! therefore never wait on each other in a cycle, whatever order their events name identifiers in.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -147,6 +152,73 @@ struct Owner {
     current: Uuid,
 }
 
+/// What a batch knows of its identifiers: which ones it holds the advisory locks of, and who holds each
+/// of them (`None`: nobody), as read once for the batch and then kept up to date by its own resolutions.
+///
+/// With the identifier locks held, only writers that do not take them can change a holder: a merge (which
+/// re-points the absorbed profiles' identifiers, and is caught by the live check once the profile lock is
+/// held, which then reads the holders again) and nothing else (adding or removing an identifier by hand
+/// takes the lock too).
+#[derive(Debug, Default)]
+pub struct KnownOwners {
+    locked: HashSet<Identifier>,
+    holders: HashMap<Identifier, Option<(Uuid, Uuid)>>,
+    /// Profiles are locked without a savepoint, and a matched profile found merged away once locked fails
+    /// the resolution instead of retrying (its stale lock could only be released with the transaction):
+    /// for a batch's first attempt, which is rolled back and run again with a savepoint per event.
+    optimistic: bool,
+}
+
+impl KnownOwners {
+    /// Forgets every holder (the locks stay): after a merge, or an event rolled back to its savepoint.
+    pub fn forget(&mut self) {
+        self.holders.clear();
+    }
+}
+
+/// Takes the advisory locks of every usable identifier of a batch's events in one sorted statement, and
+/// reads who holds them in one query. `optimistic`: see [`KnownOwners`].
+pub async fn lock_batch<'a>(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    identifiers: impl IntoIterator<Item = &'a [Identifier]>,
+    optimistic: bool,
+) -> Result<KnownOwners, sqlx::Error> {
+    let policy = installed_policy()?;
+    let all: BTreeSet<Identifier> = identifiers
+        .into_iter()
+        .flat_map(|set| usable(&policy, set))
+        .collect();
+    let all: Vec<Identifier> = all.into_iter().collect();
+    lock_identifiers(conn, brand_id, &all).await?;
+    let mut known = KnownOwners {
+        locked: all.iter().cloned().collect(),
+        holders: all.iter().map(|i| (i.clone(), None)).collect(),
+        optimistic,
+    };
+    for owner in read_owners(conn, brand_id, &all).await? {
+        known.holders.insert(
+            Identifier {
+                kind: owner.kind,
+                value: owner.value,
+            },
+            Some((owner.profile_id, owner.current)),
+        );
+    }
+    Ok(known)
+}
+
+/// [`resolve`] inside a batch that took its locks with [`lock_batch`].
+pub async fn resolve_locked(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    input: &ResolveInput<'_>,
+    known: &mut KnownOwners,
+) -> Result<Resolution, sqlx::Error> {
+    let policy = installed_policy()?;
+    resolve_known(conn, brand_id, input, &policy, known).await
+}
+
 /// [`resolve`] with an explicit policy.
 pub async fn resolve_with(
     conn: &mut PgConnection,
@@ -154,14 +226,34 @@ pub async fn resolve_with(
     input: &ResolveInput<'_>,
     policy: &Policy,
 ) -> Result<Resolution, sqlx::Error> {
+    resolve_known(conn, brand_id, input, policy, &mut KnownOwners::default()).await
+}
+
+async fn resolve_known(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    input: &ResolveInput<'_>,
+    policy: &Policy,
+    known: &mut KnownOwners,
+) -> Result<Resolution, sqlx::Error> {
     let distinct: BTreeSet<&Identifier> = input.identifiers.iter().collect();
     let usable = usable(policy, input.identifiers);
-    lock_identifiers(conn, brand_id, &usable).await?;
+    let unlocked: Vec<Identifier> = usable
+        .iter()
+        .filter(|i| !known.locked.contains(*i))
+        .cloned()
+        .collect();
+    lock_identifiers(conn, brand_id, &unlocked).await?;
+    known.locked.extend(unlocked);
 
     let mut attempts = 0;
     let (owners, locked) = loop {
         attempts += 1;
-        let owners = owners(conn, brand_id, &usable).await?;
+        if attempts > 1 {
+            // A holder was merged away meanwhile: what the batch read is stale.
+            known.forget();
+        }
+        let owners = owners(conn, brand_id, &usable, known).await?;
         let strong: BTreeSet<Uuid> = owners
             .iter()
             .filter(|o| policy.merges(&o.kind))
@@ -172,8 +264,13 @@ pub async fn resolve_with(
         } else {
             strong
         };
-        if let Some(locked) = lock_live(conn, brand_id, &candidates).await? {
+        if let Some(locked) = lock_live(conn, brand_id, &candidates, !known.optimistic).await? {
             break (owners, locked);
+        }
+        if known.optimistic {
+            return Err(sqlx::Error::Protocol(
+                "identity resolution: a matched profile was merged meanwhile".into(),
+            ));
         }
         if attempts >= 10 {
             return Err(sqlx::Error::Protocol(
@@ -222,7 +319,9 @@ pub async fn resolve_with(
         .iter()
         .map(|o| ((o.kind.as_str(), o.value.as_str()), o))
         .collect();
-    let mut counts = kind_counts(conn, brand_id, profile_id).await?;
+    // Read only when an identifier is to be attached (a new profile holds none yet).
+    let mut counts: Option<BTreeMap<String, i64>> =
+        (outcome == OutcomeKind::Created).then(BTreeMap::new);
     let mut identifiers = Vec::with_capacity(distinct.len());
     for identifier in distinct {
         let mut outcome = IdentifierOutcome {
@@ -246,20 +345,34 @@ pub async fn resolve_with(
                 IdentifierStatus::HeldByOther
             };
         } else {
+            let counts = match &mut counts {
+                Some(counts) => counts,
+                None => counts.insert(kind_counts(conn, brand_id, profile_id).await?),
+            };
             let count = counts.entry(identifier.kind.clone()).or_insert(0);
             if *count >= i64::from(policy.max_per_kind(&identifier.kind)) {
                 outcome.refusal = Some(Refusal::LimitExceeded);
             } else if attach(conn, brand_id, profile_id, identifier, input.source).await? {
                 *count += 1;
                 outcome.status = IdentifierStatus::Attached;
+                known
+                    .holders
+                    .insert(identifier.clone(), Some((profile_id, profile_id)));
             } else {
                 // Taken meanwhile by a writer that does not resolve (an identifier added by hand).
                 outcome.status = IdentifierStatus::HeldByOther;
+                known.holders.remove(identifier);
             }
         }
         identifiers.push(outcome);
     }
-    profile::apply_attributes(conn, brand_id, profile_id, input.attributes, input.at).await?;
+    if merge_id.is_some() {
+        // The merge re-pointed the absorbed profiles' identifiers.
+        known.forget();
+    }
+    if *input.attributes != Attributes::default() {
+        profile::apply_attributes(conn, brand_id, profile_id, input.attributes, input.at).await?;
+    }
     Ok(Resolution {
         profile_id,
         outcome,
@@ -295,75 +408,132 @@ pub(crate) async fn lock_identifiers(
     Ok(())
 }
 
-/// Who holds each identifier, and the live profile that holder resolves to.
+/// Who holds each identifier, and the live profile that holder resolves to: from what the batch knows,
+/// the rest read (and then known).
 async fn owners(
     conn: &mut PgConnection,
     brand_id: Uuid,
     identifiers: &[Identifier],
+    known: &mut KnownOwners,
 ) -> Result<Vec<Owner>, sqlx::Error> {
+    let unknown: Vec<Identifier> = identifiers
+        .iter()
+        .filter(|i| !known.holders.contains_key(*i))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        let read = read_owners(conn, brand_id, &unknown).await?;
+        for identifier in unknown {
+            known.holders.insert(identifier, None);
+        }
+        for owner in read {
+            known.holders.insert(
+                Identifier {
+                    kind: owner.kind,
+                    value: owner.value,
+                },
+                Some((owner.profile_id, owner.current)),
+            );
+        }
+    }
+    Ok(identifiers
+        .iter()
+        .filter_map(|identifier| {
+            let (profile_id, current) = known.holders.get(identifier).copied().flatten()?;
+            Some(Owner {
+                kind: identifier.kind.clone(),
+                value: identifier.value.clone(),
+                profile_id,
+                current,
+            })
+        })
+        .collect())
+}
+
+/// Who holds each identifier and the live profile that holder resolves to (following merges), in one
+/// statement; identifiers nobody holds are left out.
+async fn read_owners(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    identifiers: &[Identifier],
+) -> Result<Vec<Owner>, sqlx::Error> {
+    if identifiers.is_empty() {
+        return Ok(Vec::new());
+    }
     let kinds: Vec<String> = identifiers.iter().map(|i| i.kind.clone()).collect();
     let values: Vec<String> = identifiers.iter().map(|i| i.value.clone()).collect();
-    let rows = sqlx::query!(
-        r#"SELECT i.kind, i.value, i.profile_id
-           FROM crm_identifiers i
-           JOIN unnest($2::text[], $3::text[]) AS wanted (kind, value)
-             ON i.kind = wanted.kind AND i.value = wanted.value
-           WHERE i.brand_id = $1
-           ORDER BY i.kind, i.value"#,
+    sqlx::query_as!(
+        Owner,
+        r#"WITH RECURSIVE held AS (
+               SELECT i.kind, i.value, i.profile_id
+               FROM crm_identifiers i
+               JOIN unnest($2::text[], $3::text[]) AS wanted (kind, value)
+                 ON i.kind = wanted.kind AND i.value = wanted.value
+               WHERE i.brand_id = $1
+           ), chain (holder, id, merged_into, depth) AS (
+               SELECT p.id, p.id, p.merged_into, 0 FROM crm_profiles p
+               WHERE p.brand_id = $1 AND p.id IN (SELECT profile_id FROM held)
+               UNION ALL
+               SELECT c.holder, p.id, p.merged_into, c.depth + 1
+               FROM crm_profiles p JOIN chain c ON p.id = c.merged_into
+               WHERE p.brand_id = $1 AND c.depth < 100
+           )
+           SELECT h.kind AS "kind!", h.value AS "value!", h.profile_id AS "profile_id!",
+                  COALESCE(c.id, h.profile_id) AS "current!"
+           FROM held h LEFT JOIN chain c ON c.holder = h.profile_id AND c.merged_into IS NULL
+           ORDER BY h.kind, h.value"#,
         brand_id,
         &kinds,
         &values
     )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut owners = Vec::with_capacity(rows.len());
-    let mut current: BTreeMap<Uuid, Uuid> = BTreeMap::new();
-    for row in rows {
-        let live = match current.get(&row.profile_id) {
-            Some(live) => *live,
-            None => {
-                let live = profile::current_id(conn, brand_id, row.profile_id)
-                    .await?
-                    .unwrap_or(row.profile_id);
-                current.insert(row.profile_id, live);
-                live
-            }
-        };
-        owners.push(Owner {
-            kind: row.kind,
-            value: row.value,
-            profile_id: row.profile_id,
-            current: live,
-        });
-    }
-    Ok(owners)
+    .fetch_all(conn)
+    .await
 }
 
-/// Locks the profiles in id order; `None` (locks released) when one turns out merged away once locked.
+/// Locks the profiles in id order; `None` when one turns out merged away once locked, with the locks
+/// released when `release` (a savepoint around them), else held until the transaction ends.
 async fn lock_live(
     conn: &mut PgConnection,
     brand_id: Uuid,
     ids: &BTreeSet<Uuid>,
+    release: bool,
 ) -> Result<Option<Vec<(Uuid, DateTime<Utc>)>>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Some(Vec::new()));
     }
     let ids: Vec<Uuid> = ids.iter().copied().collect();
+    if !release {
+        return lock_rows(conn, brand_id, &ids).await;
+    }
     // A savepoint, so that locks on profiles found merged away are released before trying again.
     let mut savepoint = conn.begin().await?;
+    let locked = lock_rows(&mut savepoint, brand_id, &ids).await?;
+    if locked.is_none() {
+        savepoint.rollback().await?;
+    } else {
+        savepoint.commit().await?;
+    }
+    Ok(locked)
+}
+
+/// `FOR UPDATE` on the profiles in id order, with their first-seen times; `None` when one is missing or
+/// merged away.
+async fn lock_rows(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Option<Vec<(Uuid, DateTime<Utc>)>>, sqlx::Error> {
     let rows = sqlx::query!(
         "SELECT id, merged_into, first_seen_at FROM crm_profiles
          WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
         brand_id,
-        &ids
+        ids
     )
-    .fetch_all(&mut *savepoint)
+    .fetch_all(conn)
     .await?;
     if rows.len() != ids.len() || rows.iter().any(|row| row.merged_into.is_some()) {
-        savepoint.rollback().await?;
         return Ok(None);
     }
-    savepoint.commit().await?;
     Ok(Some(
         rows.into_iter()
             .map(|row| (row.id, row.first_seen_at))

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::identifiers::{Identifier, IdentifierError, IdentifierInput};
 use super::profile::{self, Profile};
+use super::resolve::lock_identifiers;
 use super::routes_profiles::{
     lock_live, profile_id, profile_not_found, profile_path, record_updated,
 };
@@ -77,6 +78,8 @@ pub async fn add_identifier(
     }
     let brand_id = in_brand.brand.id;
     let mut tx = state.crm.db().begin().await?;
+    // The identifier's lock first, as resolve takes it: a batch of events that read its holder keeps it.
+    lock_identifiers(&mut tx, brand_id, std::slice::from_ref(&identifier)).await?;
     lock_live(&mut tx, brand_id, id).await?;
     let created = match holder(&mut tx, brand_id, &identifier).await? {
         Some(owner) if owner == id => false,
@@ -168,6 +171,8 @@ pub async fn remove_identifier(
         .map_err(|error| ApiError::validation(vec![field_error(&error)]))?;
     let brand_id = in_brand.brand.id;
     let mut tx = state.crm.db().begin().await?;
+    // The identifier's lock first, as resolve takes it: a batch of events that read its holder keeps it.
+    lock_identifiers(&mut tx, brand_id, std::slice::from_ref(&identifier)).await?;
     lock_live(&mut tx, brand_id, id).await?;
     let removed = sqlx::query!(
         "DELETE FROM crm_identifiers

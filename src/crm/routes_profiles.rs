@@ -219,11 +219,10 @@ pub async fn list_profiles(
         let Ok(identifier) = identifier else {
             return Err(ApiError::new(ErrorCode::ValidationFailed));
         };
-        let ids: Vec<Uuid> = search::by_identifier(&mut conn, brand_id, &identifier)
+        let items: Vec<Profile> = search::by_identifier(&mut conn, brand_id, &identifier)
             .await?
             .into_iter()
             .collect();
-        let items = search::profiles(&mut conn, brand_id, &ids).await?;
         return Ok(HttpResponse::Ok().json(ProfilePage {
             items,
             next_cursor: None,

@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::identifiers::Identifier;
-use super::profile::{Attributes, Counters, Profile};
+use super::profile::{Profile, ProfileRow};
 
 /// The smallest string greater than every string starting with `prefix` (in byte order).
 fn upper_bound(prefix: &str) -> String {
@@ -178,93 +178,76 @@ impl<'a> Filter<'a> {
     }
 }
 
-/// The live profile holding the identifier, if any.
+/// The live profile holding the identifier (following merges), if any: one statement.
 pub async fn by_identifier(
     conn: &mut PgConnection,
     brand_id: Uuid,
     identifier: &Identifier,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    let holder = sqlx::query_scalar!(
-        "SELECT profile_id FROM crm_identifiers WHERE brand_id = $1 AND kind = $2 AND value = $3",
+) -> Result<Option<Profile>, sqlx::Error> {
+    let row = sqlx::query_as!(
+        ProfileRow,
+        r#"WITH RECURSIVE chain (id, merged_into, depth) AS (
+               SELECT p.id, p.merged_into, 0
+               FROM crm_identifiers h JOIN crm_profiles p ON p.brand_id = h.brand_id AND p.id = h.profile_id
+               WHERE h.brand_id = $1 AND h.kind = $2 AND h.value = $3
+               UNION ALL
+               SELECT p.id, p.merged_into, c.depth + 1
+               FROM crm_profiles p JOIN chain c ON p.id = c.merged_into
+               WHERE p.brand_id = $1 AND c.depth < 100
+           )
+           SELECT p.id, b.slug AS brand, p.first_name, p.last_name, p.email, p.phone, p.birthday,
+                  p.locale, p.country, p.city, p.tier, p.tags, p.custom, p.activity_counts,
+                  p.first_activity_at, p.last_activity_at, p.lifetime_value::text AS "lifetime_value!",
+                  p.first_seen_at, p.created_at, p.updated_at,
+                  ids.kinds AS "identifier_kinds!", ids.vals AS "identifier_values!"
+           FROM chain c
+           JOIN crm_profiles p ON p.brand_id = $1 AND p.id = c.id
+           JOIN brands b ON b.id = p.brand_id
+           CROSS JOIN LATERAL (
+               SELECT COALESCE(array_agg(i.kind ORDER BY i.kind, i.value), '{}') AS kinds,
+                      COALESCE(array_agg(i.value ORDER BY i.kind, i.value), '{}') AS vals
+               FROM crm_identifiers i WHERE i.brand_id = $1 AND i.profile_id = p.id
+           ) ids
+           WHERE c.merged_into IS NULL"#,
         brand_id,
         identifier.kind,
         identifier.value
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
-    match holder {
-        Some(id) => super::profile::current_id(conn, brand_id, id).await,
-        None => Ok(None),
-    }
+    Ok(row.map(Profile::from))
 }
 
-/// The profiles with these ids in the brand, in the order given (two queries, whatever the page size).
+/// The profiles with these ids in the brand, in the order given (one statement, whatever the page size).
 pub async fn profiles(
     conn: &mut PgConnection,
     brand_id: Uuid,
     ids: &[Uuid],
 ) -> Result<Vec<Profile>, sqlx::Error> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        ProfileRow,
         r#"SELECT p.id, b.slug AS brand, p.first_name, p.last_name, p.email, p.phone, p.birthday,
                   p.locale, p.country, p.city, p.tier, p.tags, p.custom, p.activity_counts,
                   p.first_activity_at, p.last_activity_at, p.lifetime_value::text AS "lifetime_value!",
-                  p.first_seen_at, p.created_at, p.updated_at
-           FROM crm_profiles p JOIN brands b ON b.id = p.brand_id
+                  p.first_seen_at, p.created_at, p.updated_at,
+                  ids.kinds AS "identifier_kinds!", ids.vals AS "identifier_values!"
+           FROM crm_profiles p
+           JOIN brands b ON b.id = p.brand_id
+           CROSS JOIN LATERAL (
+               SELECT COALESCE(array_agg(i.kind ORDER BY i.kind, i.value), '{}') AS kinds,
+                      COALESCE(array_agg(i.value ORDER BY i.kind, i.value), '{}') AS vals
+               FROM crm_identifiers i WHERE i.brand_id = $1 AND i.profile_id = p.id
+           ) ids
            WHERE p.brand_id = $1 AND p.id = ANY($2)"#,
         brand_id,
         ids
     )
-    .fetch_all(&mut *conn)
-    .await?;
-    let identifiers = sqlx::query!(
-        "SELECT profile_id, kind, value FROM crm_identifiers
-         WHERE brand_id = $1 AND profile_id = ANY($2) ORDER BY kind, value",
-        brand_id,
-        ids
-    )
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
     let mut by_id: std::collections::HashMap<Uuid, Profile> = rows
         .into_iter()
-        .map(|row| {
-            let profile = Profile {
-                id: row.id,
-                brand: row.brand,
-                attributes: Attributes {
-                    first_name: row.first_name,
-                    last_name: row.last_name,
-                    email: row.email,
-                    phone: row.phone,
-                    birthday: row.birthday,
-                    locale: row.locale,
-                    country: row.country,
-                    city: row.city,
-                    tier: row.tier,
-                    tags: Some(row.tags),
-                },
-                custom: row.custom,
-                identifiers: Vec::new(),
-                counters: Counters {
-                    activity_counts: row.activity_counts,
-                    first_activity_at: row.first_activity_at,
-                    last_activity_at: row.last_activity_at,
-                    lifetime_value: row.lifetime_value,
-                },
-                first_seen_at: row.first_seen_at,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-            };
-            (profile.id, profile)
-        })
+        .map(|row| (row.id, Profile::from(row)))
         .collect();
-    for row in identifiers {
-        if let Some(profile) = by_id.get_mut(&row.profile_id) {
-            profile.identifiers.push(Identifier {
-                kind: row.kind,
-                value: row.value,
-            });
-        }
-    }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 

@@ -275,3 +275,19 @@ async fn staff_belong_to_a_brand_and_stores_that_exist() {
         .clone();
     assert_eq!(advisor["brand_id"], "maison");
 }
+
+#[tokio::test]
+async fn a_brand_unknown_a_moment_ago_is_reachable_as_soon_as_it_is_created() {
+    // Brands are cached in the process; an unknown slug must not be, or a new brand would stay a 404.
+    let app = spawn_app().await;
+    let admin = admin_token(&app, "root@example.com").await;
+    let path = "/api/v1/brands/nouvelle/crm/profiles";
+    let before = crate::helpers::get_as(&app, &admin, path).await;
+    assert_eq!(before.status(), 404);
+    let created = post(&app, &admin, "/api/v1/admin/brands", brand_body("nouvelle")).await;
+    assert_eq!(created.status(), 201);
+    let after = crate::helpers::get_as(&app, &admin, path).await;
+    assert_eq!(after.status(), 200);
+    let again = crate::helpers::get_as(&app, &admin, path).await;
+    assert_eq!(again.status(), 200, "served from the cache");
+}
