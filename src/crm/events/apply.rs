@@ -99,7 +99,8 @@ pub enum Checked {
 enum Failure {
     /// Another batch applied the same id meanwhile.
     Duplicate,
-    Hook(String),
+    /// A hook refused the event: its name goes to the sender, its error (which may quote the database) to the log.
+    Hook { hook: &'static str, error: String },
     Database(anyhow::Error),
 }
 
@@ -232,10 +233,12 @@ async fn run(
                         .fetch_optional(&mut *tx)
                         .await?;
                 }
-                Failure::Hook(detail) => {
-                    tracing::warn!(event_id = %event.id, %detail, "an after-event hook refused an event");
+                Failure::Hook { hook, error } => {
+                    tracing::warn!(event_id = %event.id, %error, "an after-event hook refused an event");
                     result.status = EventStatus::Failed;
-                    result.detail = Some(detail);
+                    result.detail = Some(format!(
+                        "The {hook} hook could not process the event; send it again."
+                    ));
                 }
                 Failure::Database(error) => {
                     tracing::warn!(event_id = %event.id, error = %format!("{error:#}"), "an event could not be applied");
@@ -361,7 +364,10 @@ async fn apply_one(
     crm.hooks()
         .run(conn, &applied)
         .await
-        .map_err(|failed| Failure::Hook(failed.to_string()))?;
+        .map_err(|failed| Failure::Hook {
+            hook: failed.hook,
+            error: failed.to_string(),
+        })?;
     Ok(applied)
 }
 
