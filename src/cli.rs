@@ -225,6 +225,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         ),
         support: crate::support::Support::new(db.clone(), salesforce),
         crm: crate::crm::Crm::new(db.clone(), &settings)?,
+        clienteling: crate::clienteling::Clienteling::new(db.clone()),
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),

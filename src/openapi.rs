@@ -82,6 +82,7 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
         ("support", crate::support::ApiDoc::openapi()),
         ("subscriptions", crate::subscriptions::ApiDoc::openapi()),
         ("crm", crate::crm::ApiDoc::openapi()),
+        ("clienteling", crate::clienteling::ApiDoc::openapi()),
     ]
 }
 

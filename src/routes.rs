@@ -20,5 +20,6 @@ fn api_v1(cfg: &mut web::ServiceConfig) {
         .configure(crate::orders::routes)
         .configure(crate::support::routes)
         .configure(crate::subscriptions::routes)
-        .configure(crate::crm::routes);
+        .configure(crate::crm::routes)
+        .configure(crate::clienteling::routes);
 }

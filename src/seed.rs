@@ -237,5 +237,6 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
             demo::SALESFORCE_CONTACT_ID
         ));
     }
+    lines.extend(crate::clienteling::seed::demo_clients(pool, settings).await?);
     Ok(lines.join("\n"))
 }

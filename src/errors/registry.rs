@@ -104,6 +104,8 @@ error_codes! {
     CaseClosed => "case-closed", CONFLICT, "The support case is closed; open a new case to continue";
     ProfileMerged => "profile-merged", CONFLICT,
         "The profile was merged into another; change the survivor (its id is in the detail) instead";
+    ClientExists => "client-exists", CONFLICT,
+        "The person is already a client of the brand's book";
     IdentifierTaken => "identifier-taken", CONFLICT,
         "Another profile of the brand holds this identifier; merge the profiles to bring them together";
     IdentifierLimit => "identifier-limit", CONFLICT,

@@ -74,6 +74,7 @@ pub struct Fixtures {
     case_id: String,
     profile_id: String,
     merge_id: String,
+    client_id: String,
 }
 
 impl Fixtures {
@@ -145,6 +146,7 @@ impl Fixtures {
         let survivor = crm_profile(app, &marketer, "sweep.survivor@example.com").await;
         let absorbed = crm_profile(app, &marketer, "sweep.absorbed@example.com").await;
         let merge_id = crm_merge(app, &marketer, &survivor, &absorbed).await;
+        let client_id = clienteling_client(app, &tokens[&Actor::ParisAdvisor]).await;
         Fixtures {
             tokens,
             user_id,
@@ -155,6 +157,7 @@ impl Fixtures {
             case_id,
             profile_id,
             merge_id,
+            client_id,
         }
     }
 
@@ -182,6 +185,8 @@ impl Fixtures {
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
             ("consents", "channel") => Self::brand_scoped("email"),
             ("{channel}", "purpose") => Self::brand_scoped("marketing"),
+            ("clients", "id") => Self::store_scoped(&self.client_id),
+            ("stores", "store") => Self::store_scoped("paris-1"),
             ("products", "sku") | ("problems", "slug") => Resolution::Public,
             _ => Resolution::Unknown,
         }
@@ -214,10 +219,6 @@ impl Fixtures {
     }
 
     /// A record of maison's Paris store: another store's advisor, another brand and customers must not reach it.
-    #[allow(
-        dead_code,
-        reason = "for the store-scoped kinds of the clienteling routes"
-    )]
     pub fn store_scoped(value: &str) -> Resolution {
         Resolution::Owned {
             value: value.to_owned(),
@@ -237,6 +238,15 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
     let today = chrono::Utc::now().date_naive().to_string();
     Some(match (method, template) {
         ("PATCH", "/api/v1/admin/users/{id}") => json!({ "disabled": false }),
+        ("POST", "/api/v1/brands/{brand}/clienteling/clients") => json!({
+            "attributes": { "first_name": "Intruder" }, "store": "paris-1"
+        }),
+        ("PATCH", "/api/v1/brands/{brand}/clienteling/clients/{id}") => {
+            json!({ "notes": "intruder" })
+        }
+        ("POST", "/api/v1/brands/{brand}/clienteling/clients/{id}/assignments") => {
+            json!({ "primary": uuid::Uuid::now_v7() })
+        }
         ("POST", "/api/v1/brands/{brand}/crm/attributes") => {
             json!({ "name": "intruder_note", "type": "string" })
         }
@@ -297,6 +307,24 @@ async fn crm_profile(app: &TestApp, marketer: &str, email: &str) -> String {
         .as_str()
         .expect("profile id")
         .to_owned()
+}
+
+/// A client of maison's Paris book, made by its advisor.
+async fn clienteling_client(app: &TestApp, advisor: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/clienteling/clients"))
+        .bearer_auth(advisor)
+        .json(&json!({
+            "attributes": { "first_name": "Sweep", "email": "sweep.client@example.com" },
+            "store": "paris-1"
+        }))
+        .send()
+        .await
+        .expect("client");
+    assert_eq!(response.status(), 201, "the sweep's clienteling client");
+    let body: Value = response.json().await.expect("client json");
+    body["id"].as_str().expect("client id").to_owned()
 }
 
 /// A merge of two maison profiles, made by its marketer.

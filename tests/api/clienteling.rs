@@ -1,0 +1,6 @@
+//! The clienteling API (`/api/v1/brands/{brand}/clienteling/…`).
+
+mod assignments;
+mod book;
+mod clients;
+mod fixtures;
