@@ -211,7 +211,7 @@ pub async fn store_book(
         let mut conn = state.db.acquire().await?;
         let scope = Scope::of(&mut conn, &in_brand).await?;
         let known = is_slug(&store)
-            && crate::brands::missing_stores(&mut *conn, &in_brand.brand.slug, &[store.clone()])
+            && crate::brands::missing_stores(&mut *conn, &in_brand.brand.slug, std::slice::from_ref(&store))
                 .await?
                 .is_empty();
         if !known || !scope.covers_store(&store) {

@@ -116,7 +116,7 @@ async fn a_manager_reassigns_a_client_the_history_stays_and_the_hook_runs() {
         "/api/v1/brands/maison/clienteling/book",
     )
     .await;
-    assert_eq!(ids(&book), [id.clone()]);
+    assert_eq!(ids(&book), vec![id.clone()]);
     assert_eq!(
         book["items"][0]["primary_advisor_id"],
         second.id.to_string()

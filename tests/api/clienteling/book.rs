@@ -75,14 +75,14 @@ async fn the_book_is_searched_with_misspellings_and_filtered() {
     let page: Value = get_json_as(&app, &other.token, &search("dupond")).await;
     assert_eq!(
         ids(&page),
-        [aiko.clone()],
+        vec![aiko.clone()],
         "the Tokyo advisor sees the Tokyo Dupont only"
     );
 
     let page: Value = get_json_as(&app, &advisor.token, &format!("{CLIENTS}?tier=gold")).await;
-    assert_eq!(ids(&page), [marc.clone()]);
+    assert_eq!(ids(&page), vec![marc.clone()]);
     let page: Value = get_json_as(&app, &advisor.token, &format!("{CLIENTS}?tag=watches")).await;
-    assert_eq!(ids(&page), [marc.clone()]);
+    assert_eq!(ids(&page), vec![marc.clone()]);
     let page: Value = get_json_as(&app, &advisor.token, &format!("{CLIENTS}?store=tokyo-1")).await;
     assert_eq!(
         ids(&page),
@@ -109,7 +109,7 @@ async fn the_book_is_searched_with_misspellings_and_filtered() {
         &format!("{CLIENTS}?not_contacted_days=30"),
     )
     .await;
-    assert_eq!(ids(&page), [marc.clone()]);
+    assert_eq!(ids(&page), vec![marc.clone()]);
     sqlx::query("UPDATE clienteling_clients SET last_contacted_at = now() - interval '40 days' WHERE profile_id = $1::uuid")
         .bind(&claire)
         .execute(&app.db)
@@ -237,7 +237,7 @@ async fn my_book_and_a_stores_book_hold_what_they_should() {
         "/api/v1/brands/maison/clienteling/book",
     )
     .await;
-    assert_eq!(ids(&book), [mine.clone()]);
+    assert_eq!(ids(&book), vec![mine.clone()]);
     let store: Value = get_json_as(
         &app,
         &advisor.token,
@@ -246,7 +246,7 @@ async fn my_book_and_a_stores_book_hold_what_they_should() {
     .await;
     assert_eq!(ids(&store), [theirs.clone(), mine.clone()]);
     let filtered: Value = get_json_as(&app, &advisor.token, &format!("{CLIENTS}?mine=true")).await;
-    assert_eq!(ids(&filtered), [mine.clone()]);
+    assert_eq!(ids(&filtered), vec![mine.clone()]);
 
     for path in [
         "/api/v1/brands/maison/clienteling/stores/tokyo-1/book",
@@ -272,7 +272,7 @@ async fn my_book_and_a_stores_book_hold_what_they_should() {
         "/api/v1/brands/maison/clienteling/stores/tokyo-1/book",
     )
     .await;
-    assert_eq!(ids(&tokyo_book), [far.clone()]);
+    assert_eq!(ids(&tokyo_book), vec![far.clone()]);
     let response = get_as(
         &app,
         &advisor.token,
