@@ -12,9 +12,10 @@
 
 pub mod assign;
 pub mod client;
-mod repo;
+pub mod interactions;
+pub(crate) mod repo;
 mod routes_book;
-mod routes_clients;
+pub(crate) mod routes_clients;
 pub mod scope;
 pub mod seed;
 
@@ -31,6 +32,7 @@ pub use assign::{OnReassign, ReassignHooks, Reassignment};
 pub struct Clienteling {
     db: PgPool,
     reassign_hooks: ReassignHooks,
+    processors: interactions::processors::Registry,
 }
 
 impl Clienteling {
@@ -38,11 +40,17 @@ impl Clienteling {
         Self {
             db,
             reassign_hooks: ReassignHooks::default(),
+            processors: interactions::processors::Registry::standard(),
         }
     }
 
     pub fn db(&self) -> &PgPool {
         &self.db
+    }
+
+    /// The interaction processors of every brand.
+    pub fn processors(&self) -> &interactions::processors::Registry {
+        &self.processors
     }
 
     /// Run when a client's primary advisor changes (open tasks, upcoming appointments move with it).
@@ -63,6 +71,12 @@ impl Clienteling {
         routes_book::store_book,
         assign::reassign,
         assign::list_assignments,
+        interactions::routes::create_interaction,
+        interactions::routes::list_interactions,
+        interactions::routes::get_interaction,
+        interactions::routes::update_interaction,
+        interactions::routes::delete_interaction,
+        interactions::routes::interaction_history,
     ),
     components(schemas(
         client::Preferences,
@@ -75,6 +89,12 @@ impl Clienteling {
         routes_book::ClientPage,
         assign::ReassignRequest,
         assign::Assignments,
+        interactions::model::State,
+        interactions::model::Event,
+        interactions::routes::CreateInteraction,
+        interactions::routes::UpdateInteraction,
+        interactions::routes::InteractionPage,
+        interactions::routes::History,
     )),
     tags((name = "clienteling", description = "The client advisors' client book"))
 )]
@@ -97,6 +117,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource(&format!("{BASE}/clients/{{id}}/assignments"))
             .route(web::get().to(assign::list_assignments))
             .route(web::post().to(assign::reassign)),
+    )
+    .service(
+        resource(&format!("{BASE}/clients/{{id}}/interactions"))
+            .route(web::get().to(interactions::routes::list_interactions))
+            .route(web::post().to(interactions::routes::create_interaction)),
+    )
+    .service(
+        resource(&format!("{BASE}/interactions/{{id}}"))
+            .route(web::get().to(interactions::routes::get_interaction))
+            .route(web::patch().to(interactions::routes::update_interaction))
+            .route(web::delete().to(interactions::routes::delete_interaction)),
+    )
+    .service(
+        resource(&format!("{BASE}/interactions/{{id}}/history"))
+            .route(web::get().to(interactions::routes::interaction_history)),
     )
     .service(resource(&format!("{BASE}/book")).route(web::get().to(routes_book::my_book)))
     .service(

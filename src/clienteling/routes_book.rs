@@ -211,9 +211,13 @@ pub async fn store_book(
         let mut conn = state.db.acquire().await?;
         let scope = Scope::of(&mut conn, &in_brand).await?;
         let known = is_slug(&store)
-            && crate::brands::missing_stores(&mut *conn, &in_brand.brand.slug, std::slice::from_ref(&store))
-                .await?
-                .is_empty();
+            && crate::brands::missing_stores(
+                &mut *conn,
+                &in_brand.brand.slug,
+                std::slice::from_ref(&store),
+            )
+            .await?
+            .is_empty();
         if !known || !scope.covers_store(&store) {
             return Err(ApiError::not_found().with_detail("No such store in your reach."));
         }

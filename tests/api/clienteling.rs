@@ -4,3 +4,4 @@ mod assignments;
 mod book;
 mod clients;
 mod fixtures;
+mod interactions;

@@ -75,6 +75,7 @@ pub struct Fixtures {
     profile_id: String,
     merge_id: String,
     client_id: String,
+    interaction_id: String,
 }
 
 impl Fixtures {
@@ -147,6 +148,8 @@ impl Fixtures {
         let absorbed = crm_profile(app, &marketer, "sweep.absorbed@example.com").await;
         let merge_id = crm_merge(app, &marketer, &survivor, &absorbed).await;
         let client_id = clienteling_client(app, &tokens[&Actor::ParisAdvisor]).await;
+        let interaction_id =
+            clienteling_interaction(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
         Fixtures {
             tokens,
             user_id,
@@ -158,6 +161,7 @@ impl Fixtures {
             profile_id,
             merge_id,
             client_id,
+            interaction_id,
         }
     }
 
@@ -187,6 +191,7 @@ impl Fixtures {
             ("{channel}", "purpose") => Self::brand_scoped("marketing"),
             ("clients", "id") => Self::store_scoped(&self.client_id),
             ("stores", "store") => Self::store_scoped("paris-1"),
+            ("interactions", "id") => Self::store_scoped(&self.interaction_id),
             ("products", "sku") | ("problems", "slug") => Resolution::Public,
             _ => Resolution::Unknown,
         }
@@ -243,6 +248,12 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         }),
         ("PATCH", "/api/v1/brands/{brand}/clienteling/clients/{id}") => {
             json!({ "notes": "intruder" })
+        }
+        ("POST", "/api/v1/brands/{brand}/clienteling/clients/{id}/interactions") => {
+            json!({ "channel": "call", "context": "generic" })
+        }
+        ("PATCH", "/api/v1/brands/{brand}/clienteling/interactions/{id}") => {
+            json!({ "note": "intruder" })
         }
         ("POST", "/api/v1/brands/{brand}/clienteling/clients/{id}/assignments") => {
             json!({ "primary": uuid::Uuid::now_v7() })
@@ -325,6 +336,23 @@ async fn clienteling_client(app: &TestApp, advisor: &str) -> String {
     assert_eq!(response.status(), 201, "the sweep's clienteling client");
     let body: Value = response.json().await.expect("client json");
     body["id"].as_str().expect("client id").to_owned()
+}
+
+/// An interaction with the sweep's client, logged by the Paris advisor.
+async fn clienteling_interaction(app: &TestApp, advisor: &str, client: &str) -> String {
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/brands/maison/clienteling/clients/{client}/interactions"
+        )))
+        .bearer_auth(advisor)
+        .json(&json!({ "channel": "call", "context": "generic" }))
+        .send()
+        .await
+        .expect("interaction");
+    assert_eq!(response.status(), 201, "the sweep's interaction");
+    let body: Value = response.json().await.expect("interaction json");
+    body["id"].as_str().expect("interaction id").to_owned()
 }
 
 /// A merge of two maison profiles, made by its marketer.
