@@ -231,6 +231,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.social.clone(),
             &settings.providers,
         )?,
+        clienteling: crate::clienteling::Clienteling::new(db.clone()),
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),

@@ -6,6 +6,7 @@ pub mod brands;
 pub mod cache;
 pub mod catalog;
 pub mod cli;
+pub mod clienteling;
 pub mod config;
 pub mod crm;
 pub mod customers;

@@ -83,6 +83,7 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
         ("subscriptions", crate::subscriptions::ApiDoc::openapi()),
         ("crm", crate::crm::ApiDoc::openapi()),
         ("social", crate::social::ApiDoc::openapi()),
+        ("clienteling", crate::clienteling::ApiDoc::openapi()),
     ]
 }
 

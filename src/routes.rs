@@ -21,5 +21,6 @@ fn api_v1(cfg: &mut web::ServiceConfig) {
         .configure(crate::support::routes)
         .configure(crate::subscriptions::routes)
         .configure(crate::crm::routes)
-        .configure(crate::social::routes);
+        .configure(crate::social::routes)
+        .configure(crate::clienteling::routes);
 }

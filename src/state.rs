@@ -6,6 +6,7 @@ use crate::auth::AuthService;
 use crate::billing::Billing;
 use crate::cache::Cache;
 use crate::catalog::Catalog;
+use crate::clienteling::Clienteling;
 use crate::config::Settings;
 use crate::crm::Crm;
 use crate::customers::Customers;
@@ -37,4 +38,5 @@ pub struct AppState {
     pub support: Support,
     pub crm: Crm,
     pub social: crate::social::Social,
+    pub clienteling: Clienteling,
 }

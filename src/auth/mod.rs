@@ -82,6 +82,28 @@ pub async fn account(pool: &PgPool, user_id: Uuid) -> Result<Option<AccountSumma
     Ok(row.map(AccountSummary::from))
 }
 
+/// A staff account's roles, brand and stores, for contexts that check who may be given work (clienteling
+/// assignments); `None` when the account is gone, disabled or not staff.
+pub async fn active_staff(pool: &PgPool, user_id: Uuid) -> Result<Option<StaffScope>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let row = repo::user_by_id(&mut conn, user_id).await?;
+    Ok(row
+        .filter(|row| row.kind == "staff" && row.disabled_at.is_none())
+        .map(|row| StaffScope {
+            roles: row.roles,
+            brand_id: row.brand_id,
+            store_ids: row.store_ids,
+        }))
+}
+
+/// See [`active_staff`].
+#[derive(Debug, Clone)]
+pub struct StaffScope {
+    pub roles: Vec<String>,
+    pub brand_id: Option<String>,
+    pub store_ids: Vec<String>,
+}
+
 /// The account with this (normalised) email; `None` when there is none.
 pub async fn account_by_email(
     pool: &PgPool,

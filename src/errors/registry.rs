@@ -106,6 +106,12 @@ error_codes! {
         "The post is no longer scheduled (publishing started or finished): it can no longer be changed or deleted";
     ProfileMerged => "profile-merged", CONFLICT,
         "The profile was merged into another; change the survivor (its id is in the detail) instead";
+    ClientExists => "client-exists", CONFLICT,
+        "The person is already a client of the brand's book";
+    InteractionStale => "interaction-stale", PRECONDITION_FAILED,
+        "The interaction changed since you read it; read it again (its ETag) and retry";
+    IfMatchRequired => "if-match-required", PRECONDITION_REQUIRED,
+        "Send If-Match with the ETag of the interaction as you read it";
     IdentifierTaken => "identifier-taken", CONFLICT,
         "Another profile of the brand holds this identifier; merge the profiles to bring them together";
     IdentifierLimit => "identifier-limit", CONFLICT,

@@ -6,6 +6,7 @@ mod brands;
 mod cache;
 mod catalog;
 mod cli;
+mod clienteling;
 mod config;
 mod contract;
 mod crash;

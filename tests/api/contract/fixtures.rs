@@ -76,6 +76,8 @@ pub struct Fixtures {
     merge_id: String,
     social_account_id: String,
     social_post_id: String,
+    client_id: String,
+    interaction_id: String,
 }
 
 impl Fixtures {
@@ -148,6 +150,9 @@ impl Fixtures {
         let absorbed = crm_profile(app, &marketer, "sweep.absorbed@example.com").await;
         let merge_id = crm_merge(app, &marketer, &survivor, &absorbed).await;
         let (social_account_id, social_post_id) = social_post(app, &marketer).await;
+        let client_id = clienteling_client(app, &tokens[&Actor::ParisAdvisor]).await;
+        let interaction_id =
+            clienteling_interaction(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
         Fixtures {
             tokens,
             user_id,
@@ -160,6 +165,8 @@ impl Fixtures {
             merge_id,
             social_account_id,
             social_post_id,
+            client_id,
+            interaction_id,
         }
     }
 
@@ -189,6 +196,9 @@ impl Fixtures {
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
             ("consents", "channel") => Self::brand_scoped("email"),
             ("{channel}", "purpose") => Self::brand_scoped("marketing"),
+            ("clients", "id") => Self::store_scoped(&self.client_id),
+            ("stores", "store") => Self::store_scoped("paris-1"),
+            ("interactions", "id") => Self::store_scoped(&self.interaction_id),
             ("products", "sku") | ("problems", "slug") => Resolution::Public,
             _ => Resolution::Unknown,
         }
@@ -221,10 +231,6 @@ impl Fixtures {
     }
 
     /// A record of maison's Paris store: another store's advisor, another brand and customers must not reach it.
-    #[allow(
-        dead_code,
-        reason = "for the store-scoped kinds of the clienteling routes"
-    )]
     pub fn store_scoped(value: &str) -> Resolution {
         Resolution::Owned {
             value: value.to_owned(),
@@ -244,6 +250,21 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
     let today = chrono::Utc::now().date_naive().to_string();
     Some(match (method, template) {
         ("PATCH", "/api/v1/admin/users/{id}") => json!({ "disabled": false }),
+        ("POST", "/api/v1/brands/{brand}/clienteling/clients") => json!({
+            "attributes": { "first_name": "Intruder" }, "store": "paris-1"
+        }),
+        ("PATCH", "/api/v1/brands/{brand}/clienteling/clients/{id}") => {
+            json!({ "notes": "intruder" })
+        }
+        ("POST", "/api/v1/brands/{brand}/clienteling/clients/{id}/interactions") => {
+            json!({ "channel": "call", "context": "generic" })
+        }
+        ("PATCH", "/api/v1/brands/{brand}/clienteling/interactions/{id}") => {
+            json!({ "note": "intruder" })
+        }
+        ("POST", "/api/v1/brands/{brand}/clienteling/clients/{id}/assignments") => {
+            json!({ "primary": uuid::Uuid::now_v7() })
+        }
         ("POST", "/api/v1/brands/{brand}/crm/attributes") => {
             json!({ "name": "intruder_note", "type": "string" })
         }
@@ -315,6 +336,41 @@ async fn crm_profile(app: &TestApp, marketer: &str, email: &str) -> String {
         .as_str()
         .expect("profile id")
         .to_owned()
+}
+
+/// A client of maison's Paris book, made by its advisor.
+async fn clienteling_client(app: &TestApp, advisor: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/clienteling/clients"))
+        .bearer_auth(advisor)
+        .json(&json!({
+            "attributes": { "first_name": "Sweep", "email": "sweep.client@example.com" },
+            "store": "paris-1"
+        }))
+        .send()
+        .await
+        .expect("client");
+    assert_eq!(response.status(), 201, "the sweep's clienteling client");
+    let body: Value = response.json().await.expect("client json");
+    body["id"].as_str().expect("client id").to_owned()
+}
+
+/// An interaction with the sweep's client, logged by the Paris advisor.
+async fn clienteling_interaction(app: &TestApp, advisor: &str, client: &str) -> String {
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/brands/maison/clienteling/clients/{client}/interactions"
+        )))
+        .bearer_auth(advisor)
+        .json(&json!({ "channel": "call", "context": "generic" }))
+        .send()
+        .await
+        .expect("interaction");
+    assert_eq!(response.status(), 201, "the sweep's interaction");
+    let body: Value = response.json().await.expect("interaction json");
+    body["id"].as_str().expect("interaction id").to_owned()
 }
 
 /// A merge of two maison profiles, made by its marketer.

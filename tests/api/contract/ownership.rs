@@ -63,6 +63,12 @@ fn build(
     } else {
         owner
     };
+    // The clienteling API is the advisors': a brand's own clienteling lists are the Paris advisor's to read.
+    let owner = if template.contains("/clienteling/") && owner == Actor::MaisonMarketer {
+        Actor::ParisAdvisor
+    } else {
+        owner
+    };
     let body = match operation.get("requestBody") {
         Some(_) => Some(body_for(method, template).ok_or_else(|| {
             format!("{method} {template}: add a valid body for it to `body_for` in tests/api/contract/fixtures.rs")

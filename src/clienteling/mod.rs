@@ -1,0 +1,141 @@
+//! Clienteling: the luxury client advisors' back end. A client IS the CRM profile of its brand (one person,
+//! one record: marketers segment the same clients advisors look after); clienteling reaches the profiles only
+//! through the CRM's published functions (`crm::resolve`, `crm::profile`) and keeps its own layer (the store
+//! whose book holds the client, preferences, important dates, notes, advisors) in its own tables.
+//!
+//! Every route lives under `/api/v1/brands/{brand}/clienteling/…` and takes
+//! [`crate::brands::InBrand`]`<Clienteling>` (client advisors, managers, admins; another brand's path is a
+//! 404), then the caller's [`scope::Scope`] in every query: a client outside it answers 404.
+//!
+//! Published: [`Clienteling`] (the handle, with the reassignment hooks the tasks and appointments contexts
+//! register), [`scope::grant_brand_wide`], the routes and `ApiDoc`.
+
+pub mod assign;
+pub mod client;
+pub mod interactions;
+pub(crate) mod repo;
+mod routes_book;
+pub(crate) mod routes_clients;
+pub mod scope;
+pub mod seed;
+
+use actix_web::web;
+use sqlx::PgPool;
+use utoipa::OpenApi;
+
+use crate::http::resource;
+
+pub use assign::{OnReassign, ReassignHooks, Reassignment};
+
+/// What clienteling needs from the process, reached as `state.clienteling`.
+#[derive(Clone)]
+pub struct Clienteling {
+    db: PgPool,
+    reassign_hooks: ReassignHooks,
+    processors: interactions::processors::Registry,
+}
+
+impl Clienteling {
+    pub fn new(db: PgPool) -> Self {
+        Self {
+            db,
+            reassign_hooks: ReassignHooks::default(),
+            processors: interactions::processors::Registry::standard(),
+        }
+    }
+
+    pub fn db(&self) -> &PgPool {
+        &self.db
+    }
+
+    /// The interaction processors of every brand.
+    pub fn processors(&self) -> &interactions::processors::Registry {
+        &self.processors
+    }
+
+    /// Run when a client's primary advisor changes (open tasks, upcoming appointments move with it).
+    pub fn reassign_hooks(&self) -> &ReassignHooks {
+        &self.reassign_hooks
+    }
+}
+
+/// This context's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        routes_clients::create_client,
+        routes_clients::get_client,
+        routes_clients::update_client,
+        routes_book::list_clients,
+        routes_book::my_book,
+        routes_book::store_book,
+        assign::reassign,
+        assign::list_assignments,
+        interactions::routes::create_interaction,
+        interactions::routes::list_interactions,
+        interactions::routes::get_interaction,
+        interactions::routes::update_interaction,
+        interactions::routes::delete_interaction,
+        interactions::routes::interaction_history,
+    ),
+    components(schemas(
+        client::Preferences,
+        client::ImportantDate,
+        client::CreateClient,
+        client::UpdateClient,
+        client::ClientCard,
+        client::Assignment,
+        client::Client,
+        routes_book::ClientPage,
+        assign::ReassignRequest,
+        assign::Assignments,
+        interactions::model::State,
+        interactions::model::Event,
+        interactions::routes::CreateInteraction,
+        interactions::routes::UpdateInteraction,
+        interactions::routes::InteractionPage,
+        interactions::routes::History,
+    )),
+    tags((name = "clienteling", description = "The client advisors' client book"))
+)]
+pub struct ApiDoc;
+
+/// Mounted under `/api/v1`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    const BASE: &str = "/brands/{brand}/clienteling";
+    cfg.service(
+        resource(&format!("{BASE}/clients"))
+            .route(web::get().to(routes_book::list_clients))
+            .route(web::post().to(routes_clients::create_client)),
+    )
+    .service(
+        resource(&format!("{BASE}/clients/{{id}}"))
+            .route(web::get().to(routes_clients::get_client))
+            .route(web::patch().to(routes_clients::update_client)),
+    )
+    .service(
+        resource(&format!("{BASE}/clients/{{id}}/assignments"))
+            .route(web::get().to(assign::list_assignments))
+            .route(web::post().to(assign::reassign)),
+    )
+    .service(
+        resource(&format!("{BASE}/clients/{{id}}/interactions"))
+            .route(web::get().to(interactions::routes::list_interactions))
+            .route(web::post().to(interactions::routes::create_interaction)),
+    )
+    .service(
+        resource(&format!("{BASE}/interactions/{{id}}"))
+            .route(web::get().to(interactions::routes::get_interaction))
+            .route(web::patch().to(interactions::routes::update_interaction))
+            .route(web::delete().to(interactions::routes::delete_interaction)),
+    )
+    .service(
+        resource(&format!("{BASE}/interactions/{{id}}/history"))
+            .route(web::get().to(interactions::routes::interaction_history)),
+    )
+    .service(resource(&format!("{BASE}/book")).route(web::get().to(routes_book::my_book)))
+    .service(
+        resource(&format!("{BASE}/stores/{{store}}/book"))
+            .route(web::get().to(routes_book::store_book)),
+    );
+}

@@ -1,0 +1,137 @@
+//! Demo clients in the demo advisors' books (SPEC §7), made the way the API makes them: the CRM profile
+//! resolved by email, then the clienteling layer. Seeding twice changes nothing.
+
+use chrono::Utc;
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::repo::{self, NewClient};
+use crate::config::Settings;
+use crate::crm::identifiers::{Identifier, Policy};
+use crate::crm::profile::{self, Attributes};
+use crate::crm::resolve::{ResolveInput, resolve_with};
+
+/// Brand, store, advisor's login, first name, last name, email, tier, tags.
+type DemoClient = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
+const DEMO_CLIENTS: [DemoClient; 5] = [
+    (
+        "maison",
+        "paris-1",
+        "advisor@concierge.test",
+        "Élodie",
+        "Dupont",
+        "elodie.dupont@example.com",
+        "platinum",
+        &["vip", "leather"],
+    ),
+    (
+        "maison",
+        "paris-1",
+        "advisor@concierge.test",
+        "Marc",
+        "Lefèvre",
+        "marc.lefevre@example.com",
+        "gold",
+        &["watches"],
+    ),
+    (
+        "maison",
+        "tokyo-1",
+        "advisor.tokyo@concierge.test",
+        "Aiko",
+        "Tanaka",
+        "aiko.tanaka@example.com",
+        "platinum",
+        &["vip"],
+    ),
+    (
+        "atelier",
+        "milan-1",
+        "atelier.advisor@concierge.test",
+        "Marco",
+        "Bianchi",
+        "marco.bianchi@example.com",
+        "gold",
+        &["made-to-order"],
+    ),
+    (
+        "atelier",
+        "milan-1",
+        "atelier.advisor@concierge.test",
+        "Sofia",
+        "Ricci",
+        "sofia.ricci@example.com",
+        "silver",
+        &[],
+    ),
+];
+
+pub async fn demo_clients(pool: &PgPool, settings: &Settings) -> anyhow::Result<Vec<String>> {
+    let policy = Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?;
+    let mut lines = Vec::new();
+    for (brand, store, advisor, first, last, email, tier, tags) in DEMO_CLIENTS {
+        let Some(brand_row) = crate::brands::find(pool, brand).await? else {
+            continue;
+        };
+        let Some(advisor) = crate::auth::account_by_email(pool, advisor).await? else {
+            continue;
+        };
+        let attributes = Attributes {
+            first_name: Some(first.to_owned()),
+            last_name: Some(last.to_owned()),
+            email: Some(email.to_owned()),
+            tier: Some(tier.to_owned()),
+            tags: Some(tags.iter().map(|tag| (*tag).to_owned()).collect()),
+            ..Attributes::default()
+        };
+        let identifiers = [Identifier::parse("email", email)?];
+        let mut tx = pool.begin().await?;
+        let resolution = resolve_with(
+            &mut tx,
+            brand_row.id,
+            &ResolveInput {
+                identifiers: &identifiers,
+                attributes: &attributes,
+                at: Utc::now(),
+                source: "seed",
+            },
+            &policy,
+        )
+        .await?;
+        let id = resolution.profile_id;
+        let inserted = repo::insert(
+            &mut tx,
+            NewClient {
+                brand_id: brand_row.id,
+                profile_id: id,
+                store_code: store,
+                preferences: json!({ "sizes": {}, "categories": [], "colours": [], "materials": [] }),
+                important_dates: json!([]),
+                notes: "",
+                created_by: advisor.id,
+            },
+        )
+        .await?;
+        if inserted {
+            repo::assign(&mut tx, brand_row.id, id, advisor.id, "primary", advisor.id).await?;
+            if let Some(profile) = profile::load(&mut tx, brand_row.id, id).await? {
+                repo::refresh_card(&mut tx, brand_row.id, id, &profile).await?;
+            }
+            lines.push(format!("seeded client {email} in {brand}/{store}"));
+        } else {
+            lines.push(format!("kept existing client {email}"));
+        }
+        tx.commit().await?;
+    }
+    Ok(lines)
+}

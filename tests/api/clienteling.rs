@@ -1,0 +1,7 @@
+//! The clienteling API (`/api/v1/brands/{brand}/clienteling/…`).
+
+mod assignments;
+mod book;
+mod clients;
+mod fixtures;
+mod interactions;
