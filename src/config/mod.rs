@@ -219,6 +219,17 @@ pub struct SubscriptionSettings {
 #[serde(deny_unknown_fields)]
 pub struct CrmSettings {
     pub identity: IdentitySettings,
+    pub segments: SegmentSettings,
+}
+
+/// Segments (see `crm::segments`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentSettings {
+    /// When time-based rules ("in the last 30 days") are re-evaluated for everyone (cron, UTC).
+    pub schedule_cron: String,
+    /// The statement timeout of a preview (count and sample).
+    pub preview_timeout_ms: u64,
 }
 
 /// Which identifiers decide that two profiles are one person (see `crm::identifiers::Policy`).

@@ -20,6 +20,7 @@ mod routes_consent;
 mod routes_identifiers;
 pub mod routes_profiles;
 mod search;
+pub mod segments;
 pub mod survivorship;
 pub mod unmerge;
 
@@ -38,6 +39,7 @@ use events::Doc as EventsModifier;
 use identifiers::Policy;
 use identity_routes::IdentityDoc;
 use routes_profiles::ProfilesDoc;
+use segments::SegmentsModifier;
 
 /// What the CRM needs from the process, reached as `state.crm`: the pool, the identity rules and the slug of
 /// the brand the portal's customers belong to.
@@ -47,6 +49,7 @@ pub struct Crm {
     policy: Arc<Policy>,
     portal_brand: String,
     hooks: events::Hooks,
+    segments: crate::config::SegmentSettings,
 }
 
 impl Crm {
@@ -54,12 +57,15 @@ impl Crm {
         let policy =
             Arc::new(Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?);
         resolve::install_policy(policy.clone());
-        Ok(Self {
+        let crm = Self {
             db,
             policy,
             portal_brand: settings.portal.brand.clone(),
             hooks: events::Hooks::default(),
-        })
+            segments: settings.crm.segments.clone(),
+        };
+        crm.hooks.register(Arc::new(segments::SegmentsHook));
+        Ok(crm)
     }
 
     pub fn db(&self) -> &PgPool {
@@ -82,7 +88,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &SegmentsModifier), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -98,9 +104,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     routes_profiles::routes_profiles(cfg);
     identity_routes::routes_identity(cfg);
     events::routes_events(cfg);
+    segments::routes(cfg);
 }
 
 /// Registers this context's jobs.
-pub fn jobs(runner: Runner, _crm: &Crm) -> anyhow::Result<Runner> {
-    Ok(runner)
+pub fn jobs(runner: Runner, crm: &Crm) -> anyhow::Result<Runner> {
+    segments::jobs(runner, crm, &crm.segments.schedule_cron)
 }
