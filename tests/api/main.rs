@@ -13,6 +13,7 @@ mod crm;
 mod crm_events;
 mod crm_identity;
 mod crm_seed;
+mod crm_segments;
 mod cron;
 mod customers;
 mod demo_data;

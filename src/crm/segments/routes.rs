@@ -449,6 +449,9 @@ pub async fn preview(
     let started = Instant::now();
     let brand_id = in_brand.brand.id;
     let mut tx = state.crm.db().begin().await?;
+    sqlx::query("SET TRANSACTION READ ONLY")
+        .execute(&mut *tx)
+        .await?;
     let (node, _) = parse_rule(&mut tx, brand_id, &body.rule, None)
         .await?
         .map_err(ApiError::validation)?;
@@ -458,10 +461,6 @@ pub async fn preview(
     )))
     .execute(&mut *tx)
     .await?;
-    sqlx::query("SET TRANSACTION READ ONLY")
-        .execute(&mut *tx)
-        .await
-        .ok();
     let ctx = Ctx {
         brand_id,
         now: Utc::now(),
