@@ -3,6 +3,7 @@
 //! history and the outbox, access.
 
 mod access;
+mod command;
 mod incremental;
 mod lifecycle;
 mod rules;

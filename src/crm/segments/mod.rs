@@ -2,6 +2,7 @@
 //! kept current by the after-event hook, full refreshes and a schedule for time-based rules) or static
 //! (members added by hand), with the history of every entry and exit. See docs/crm/segments.md.
 
+pub mod cli;
 pub mod compile;
 pub mod hook;
 pub mod membership;

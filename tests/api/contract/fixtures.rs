@@ -74,6 +74,7 @@ pub struct Fixtures {
     case_id: String,
     profile_id: String,
     merge_id: String,
+    segment_id: String,
 }
 
 impl Fixtures {
@@ -145,6 +146,7 @@ impl Fixtures {
         let survivor = crm_profile(app, &marketer, "sweep.survivor@example.com").await;
         let absorbed = crm_profile(app, &marketer, "sweep.absorbed@example.com").await;
         let merge_id = crm_merge(app, &marketer, &survivor, &absorbed).await;
+        let segment_id = crm_segment(app, &marketer).await;
         Fixtures {
             tokens,
             user_id,
@@ -155,6 +157,7 @@ impl Fixtures {
             case_id,
             profile_id,
             merge_id,
+            segment_id,
         }
     }
 
@@ -177,6 +180,7 @@ impl Fixtures {
             ("brands", "brand") => Self::brand_scoped("maison"),
             ("profiles", "id") => Self::brand_scoped(&self.profile_id),
             ("merges", "id") => Self::brand_scoped(&self.merge_id),
+            ("segments", "id") => Self::brand_scoped(&self.segment_id),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -262,6 +266,16 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
             json!({ "status": "granted", "source": "intruder" })
         }
         ("POST", "/api/v1/brands/{brand}/crm/merges/{id}/unmerge") => json!({ "dry_run": false }),
+        ("POST", "/api/v1/brands/{brand}/crm/segments") => {
+            json!({ "slug": "intruder", "name": "Intruder", "kind": "static" })
+        }
+        ("POST", "/api/v1/brands/{brand}/crm/segments/preview") => {
+            json!({ "rule": { "attribute": "tier", "op": "exists" } })
+        }
+        ("PATCH", "/api/v1/brands/{brand}/crm/segments/{id}") => json!({ "name": "Intruded" }),
+        ("POST", "/api/v1/brands/{brand}/crm/segments/{id}/members") => {
+            json!({ "add": [uuid::Uuid::now_v7()] })
+        }
         ("POST", "/api/v1/admin/brands/{brand}/stores") => {
             json!({ "code": "sweep-1", "name": "Sweep", "country": "FR" })
         }
@@ -316,6 +330,30 @@ async fn crm_merge(app: &TestApp, marketer: &str, survivor: &str, absorbed: &str
     );
     let body: Value = response.json().await.expect("merge json");
     body["merge"]["id"].as_str().expect("merge id").to_owned()
+}
+
+/// A static maison segment, named by a dynamic one so that its owner's own DELETE (swept before the other
+/// writes) is refused (`segment-in-use`) and the writes after it still find it.
+async fn crm_segment(app: &TestApp, marketer: &str) -> String {
+    let mut ids = Vec::new();
+    for body in [
+        json!({ "slug": "sweep-static", "name": "Sweep", "kind": "static" }),
+        json!({ "slug": "sweep-nested", "name": "Sweep nested",
+                "rule": { "segment": "sweep-static", "is": "member" } }),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/brands/maison/crm/segments"))
+            .bearer_auth(marketer)
+            .json(&body)
+            .send()
+            .await
+            .expect("segment");
+        assert_eq!(response.status(), 201, "the sweep's segment");
+        let body: Value = response.json().await.expect("segment json");
+        ids.push(body["id"].as_str().expect("segment id").to_owned());
+    }
+    ids.swap_remove(0)
 }
 
 /// The id of the first record of a list answer (a page's `items`, or a bare array).
