@@ -171,7 +171,7 @@ async fn parse_rule(
     Ok(Ok((node, deps)))
 }
 
-#[utoipa::path(post, path = "/api/v1/brands/{brand}/crm/segments", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/brands/{brand}/crm/segments", tag = "crm", operation_id = "create_segment", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug")),
     request_body = SegmentRequest,
     responses(
@@ -255,7 +255,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(segment))
 }
 
-#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments", tag = "crm", operation_id = "list_segments", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug")),
     responses(
         (status = 200, description = "The brand's segments, oldest first", body = SegmentList),
@@ -272,7 +272,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(SegmentList { items }))
 }
 
-#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments/{id}", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments/{id}", tag = "crm", operation_id = "get_segment", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Segment id")),
     responses(
         (status = 200, description = "The segment", body = Segment),
@@ -293,7 +293,7 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(segment))
 }
 
-#[utoipa::path(patch, path = "/api/v1/brands/{brand}/crm/segments/{id}", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/brands/{brand}/crm/segments/{id}", tag = "crm", operation_id = "patch_segment", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Segment id")),
     request_body = SegmentPatch,
     responses(
@@ -377,7 +377,7 @@ pub async fn patch(
     Ok(HttpResponse::Ok().json(segment))
 }
 
-#[utoipa::path(delete, path = "/api/v1/brands/{brand}/crm/segments/{id}", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/brands/{brand}/crm/segments/{id}", tag = "crm", operation_id = "delete_segment", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Segment id")),
     responses(
         (status = 204, description = "Deleted: its members are gone, its history and versions stay"),
@@ -408,7 +408,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments/{id}/versions", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments/{id}/versions", tag = "crm", operation_id = "segment_versions", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Segment id")),
     responses(
         (status = 200, description = "Every version, newest first", body = VersionList),
@@ -430,7 +430,7 @@ pub async fn versions(
     Ok(HttpResponse::Ok().json(VersionList { items }))
 }
 
-#[utoipa::path(post, path = "/api/v1/brands/{brand}/crm/segments/preview", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/brands/{brand}/crm/segments/preview", tag = "crm", operation_id = "preview_segment", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug")),
     request_body = PreviewRequest,
     responses(
@@ -525,7 +525,7 @@ pub struct RefreshResult {
     pub items: Vec<RefreshReport>,
 }
 
-#[utoipa::path(post, path = "/api/v1/brands/{brand}/crm/segments/{id}/refresh", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/brands/{brand}/crm/segments/{id}/refresh", tag = "crm", operation_id = "refresh_segment", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Segment id")),
     responses(
         (status = 200, description = "Recomputed; only entries and exits were written", body = RefreshResult),

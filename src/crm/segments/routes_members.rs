@@ -80,7 +80,7 @@ async fn live_segment(
         .ok_or_else(segment_not_found)
 }
 
-#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments/{id}/members", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments/{id}/members", tag = "crm", operation_id = "segment_members", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Segment id"), Pagination<Members>),
     responses(
         (status = 200, description = "The members, by profile id", body = MemberPage),
@@ -159,7 +159,7 @@ pub struct MemberChangeResult {
     pub unknown: Vec<Uuid>,
 }
 
-#[utoipa::path(post, path = "/api/v1/brands/{brand}/crm/segments/{id}/members", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/brands/{brand}/crm/segments/{id}/members", tag = "crm", operation_id = "change_segment_members", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Segment id")),
     request_body = MemberChange,
     responses(
@@ -278,7 +278,7 @@ pub struct HistoryPage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments/{id}/history", tag = "crm", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/segments/{id}/history", tag = "crm", operation_id = "segment_history", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Segment id"), HistoryQuery, Pagination<History>),
     responses(
         (status = 200, description = "Entries and exits, newest first", body = HistoryPage),
