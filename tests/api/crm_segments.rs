@@ -7,6 +7,7 @@ mod command;
 mod incremental;
 mod lifecycle;
 mod rules;
+mod upload;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

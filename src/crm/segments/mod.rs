@@ -4,6 +4,8 @@
 
 pub mod cli;
 pub mod compile;
+mod csv_reader;
+mod csv_upload;
 pub mod hook;
 pub mod membership;
 pub mod repo;
@@ -37,6 +39,7 @@ pub use schedule::{ReevaluateSegments, reevaluate_time_based, refresh_with_depen
         routes_members::change_members,
         routes_members::history,
         routes_members::profile_segments,
+        csv_upload::upload,
     ),
     components(schemas(
         repo::Segment,
@@ -60,6 +63,9 @@ pub use schedule::{ReevaluateSegments, reevaluate_time_based, refresh_with_depen
         routes_members::HistoryPage,
         routes_members::ProfileSegment,
         routes_members::ProfileSegments,
+        csv_upload::Report,
+        csv_upload::RowProblem,
+        csv_upload::Mode,
     ))
 )]
 pub struct SegmentsDoc;
@@ -85,6 +91,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource(&format!("{base}/{{id}}/members"))
             .route(web::get().to(routes_members::members))
             .route(web::post().to(routes_members::change_members)),
+    )
+    .service(
+        resource(&format!("{base}/{{id}}/members/csv"))
+            .app_data(crate::errors::payload_config(csv_upload::BODY_LIMIT_BYTES))
+            .route(web::post().to(csv_upload::upload)),
     )
     .service(
         resource(&format!("{base}/{{id}}/history")).route(web::get().to(routes_members::history)),

@@ -273,6 +273,8 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
             json!({ "rule": { "attribute": "tier", "op": "exists" } })
         }
         ("PATCH", "/api/v1/brands/{brand}/crm/segments/{id}") => json!({ "name": "Intruded" }),
+        // Sent as JSON: the owner's answer is a 415, never a 404, which is all the sweep asks of it.
+        ("POST", "/api/v1/brands/{brand}/crm/segments/{id}/members/csv") => json!("profile_id\n"),
         ("POST", "/api/v1/brands/{brand}/crm/segments/{id}/members") => {
             json!({ "add": [uuid::Uuid::now_v7()] })
         }
