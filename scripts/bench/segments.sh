@@ -7,7 +7,7 @@
 # Usage: scripts/bench/run segments
 # Environment: BENCH_DB (default concierge_bench_crm, seeded when missing, shared with scripts/bench/run crm),
 #   BENCH_PROFILES, BENCH_ACTIVITIES, BENCH_DROP=1 (drop the database at the end),
-#   BENCH_CARGO_PROFILE=dev (debug binaries instead of release).
+#   BENCH_CARGO_PROFILE=dev (debug binaries instead of release), BENCH_BIN (a concierge binary built before).
 set -euo pipefail
 source "$(dirname "$0")/../env.sh"
 cd "$ROOT"
@@ -23,9 +23,13 @@ start_redis
 
 CARGO_PROFILE="${BENCH_CARGO_PROFILE:-release}"
 OUT_DIR="${CARGO_TARGET_DIR:-target}/$([ "$CARGO_PROFILE" = dev ] && echo debug || echo "$CARGO_PROFILE")"
-log "building the $CARGO_PROFILE binary"
-cargo build --profile "$CARGO_PROFILE" --locked -p concierge --bins
-BIN="$OUT_DIR/concierge"
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN="$BENCH_BIN"
+else
+    log "building the $CARGO_PROFILE binary"
+    cargo build --profile "$CARGO_PROFILE" --locked -p concierge --bins
+    BIN="$OUT_DIR/concierge"
+fi
 
 DB_URL="$(db_url "$PG_ADMIN_URL" "$DB")"
 export CONCIERGE_ENV=development

@@ -492,10 +492,13 @@ mod tests {
         let text = sql(json!({"all": [
             {"attribute": "tier", "op": "eq", "value": "gold'; DROP TABLE crm_profiles; --"},
             {"attribute": "boutique", "op": "in", "value": ["x') OR true --"]},
-            {"activity": "purchase", "where": {"property": "a'b", "op": "eq", "value": "x"}},
+            {"activity": "purchase", "where": {"property": "store", "op": "eq", "value": "x') OR 1=1 --"}},
         ]}));
         assert!(!text.contains("DROP"), "{text}");
-        assert!(!text.contains("OR true"), "{text}");
+        assert!(
+            !text.contains("OR true") && !text.contains("OR 1=1"),
+            "{text}"
+        );
         assert!(text.contains("p.tier = $2"), "{text}");
         assert!(text.contains("p.custom ->> $3"), "{text}");
     }
