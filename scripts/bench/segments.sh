@@ -39,6 +39,8 @@ export CONCIERGE__REDIS__URL="$REDIS_URL"
 export CONCIERGE__REDIS__KEY_PREFIX="bench-segments:"
 export CONCIERGE__TELEMETRY__FORMAT=json
 export CONCIERGE__TELEMETRY__FILTER=warn
+# The bench measures the preview; the production budget (2 s) would cut it short on a loaded machine.
+export CONCIERGE__CRM__SEGMENTS__PREVIEW_TIMEOUT_MS="${BENCH_PREVIEW_TIMEOUT_MS:-60000}"
 q() { psql "$DB_URL" -X -tAq -v ON_ERROR_STOP=1 "$@"; }
 
 create_database "$DB"
@@ -68,6 +70,7 @@ q -c "VACUUM ANALYZE crm_segment_members" -c "ANALYZE crm_activities" -c "ANALYZ
 PORT="${BENCH_PORT:-18082}"
 URL="http://127.0.0.1:$PORT"
 export CONCIERGE__SERVER__PORT="$PORT"
+export CONCIERGE__SERVER__METRICS_LISTEN="${BENCH_METRICS_LISTEN:-127.0.0.1:19465}"
 "$BIN" serve --no-jobs > "$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true' EXIT
