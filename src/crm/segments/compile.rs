@@ -31,7 +31,7 @@ pub struct Ctx {
 }
 
 /// Pushes `SELECT p.id FROM crm_profiles p WHERE p.brand_id = $ AND live AND (rule)`.
-pub fn members_query<'a>(qb: &mut QueryBuilder<Postgres>, node: &'a Node, ctx: &Ctx) {
+pub fn members_query(qb: &mut QueryBuilder<Postgres>, node: &Node, ctx: &Ctx) {
     qb.push("SELECT p.id FROM crm_profiles p WHERE p.brand_id = ");
     qb.push_bind(ctx.brand_id);
     qb.push(" AND p.merged_into IS NULL AND ");
@@ -39,7 +39,7 @@ pub fn members_query<'a>(qb: &mut QueryBuilder<Postgres>, node: &'a Node, ctx: &
 }
 
 /// Pushes the rule's condition over `p`.
-pub fn condition<'a>(qb: &mut QueryBuilder<Postgres>, node: &'a Node, ctx: &Ctx) {
+pub fn condition(qb: &mut QueryBuilder<Postgres>, node: &Node, ctx: &Ctx) {
     match node {
         Node::All(children) | Node::Any(children) => {
             let joint = if matches!(node, Node::All(_)) {
@@ -123,7 +123,7 @@ pub fn condition<'a>(qb: &mut QueryBuilder<Postgres>, node: &'a Node, ctx: &Ctx)
 }
 
 /// The column of a built-in (from the allow-list) or the typed expression of a custom attribute.
-fn field_expr<'a>(qb: &mut QueryBuilder<Postgres>, field: &'a Field) {
+fn field_expr(qb: &mut QueryBuilder<Postgres>, field: &Field) {
     if !field.custom {
         let column = BUILTINS
             .iter()
@@ -154,7 +154,7 @@ fn cast(kind: ValueType) -> &'static str {
     }
 }
 
-fn bind_scalar<'a>(qb: &mut QueryBuilder<Postgres>, value: &'a Scalar) {
+fn bind_scalar(qb: &mut QueryBuilder<Postgres>, value: &Scalar) {
     match value {
         Scalar::Text(text) => qb.push_bind(text.as_str()),
         Scalar::Number(number) => qb.push_bind(number.as_str()).push("::numeric"),
@@ -192,7 +192,7 @@ fn ago(ctx: &Ctx, days: u32) -> DateTime<Utc> {
     ctx.now - Duration::days(i64::from(days))
 }
 
-fn attribute<'a>(qb: &mut QueryBuilder<Postgres>, field: &'a Field, op: &'a Op, ctx: &Ctx) {
+fn attribute(qb: &mut QueryBuilder<Postgres>, field: &Field, op: &Op, ctx: &Ctx) {
     let list = field.kind == ValueType::List;
     let jsonb_list = list && field.custom;
     match op {
@@ -237,11 +237,11 @@ fn attribute<'a>(qb: &mut QueryBuilder<Postgres>, field: &'a Field, op: &'a Op, 
 }
 
 /// A comparison of a scalar expression (pushed by `expr`) of type `kind`.
-fn value_op<'a>(
+fn value_op(
     qb: &mut QueryBuilder<Postgres>,
     expr: impl Fn(&mut QueryBuilder<Postgres>),
     kind: ValueType,
-    op: &'a Op,
+    op: &Op,
     ctx: &Ctx,
 ) {
     match op {
@@ -307,7 +307,7 @@ fn value_op<'a>(
     }
 }
 
-fn num_cmp<'a>(qb: &mut QueryBuilder<Postgres>, expr: &str, cmp: &'a NumCmp) {
+fn num_cmp(qb: &mut QueryBuilder<Postgres>, expr: &str, cmp: &NumCmp) {
     qb.push(expr.to_owned());
     match cmp {
         NumCmp::Cmp(cmp, value) => {
@@ -327,7 +327,7 @@ fn num_cmp<'a>(qb: &mut QueryBuilder<Postgres>, expr: &str, cmp: &'a NumCmp) {
 
 /// A property of the activity as a number: JSON numbers and decimal strings (amounts are sent as either);
 /// anything else is NULL, never a cast error.
-fn property_number<'a>(qb: &mut QueryBuilder<Postgres>, property: &'a str) {
+fn property_number(qb: &mut QueryBuilder<Postgres>, property: &str) {
     qb.push("(CASE WHEN (a.properties ->> ");
     qb.push_bind(property);
     qb.push(") ~ '^-?[0-9]{1,20}(\\.[0-9]{1,20})?$' THEN (a.properties ->> ");
@@ -335,7 +335,7 @@ fn property_number<'a>(qb: &mut QueryBuilder<Postgres>, property: &'a str) {
     qb.push(")::numeric END)");
 }
 
-fn filter<'a>(qb: &mut QueryBuilder<Postgres>, filter: &'a PropertyFilter, ctx: &Ctx) {
+fn filter(qb: &mut QueryBuilder<Postgres>, filter: &PropertyFilter, ctx: &Ctx) {
     let number = match &filter.op {
         Op::Cmp(_, Scalar::Number(_)) | Op::Between(Scalar::Number(_), _) => true,
         Op::In(values) | Op::NotIn(values) => matches!(values.first(), Some(Scalar::Number(_))),
@@ -386,7 +386,7 @@ fn filter<'a>(qb: &mut QueryBuilder<Postgres>, filter: &'a PropertyFilter, ctx: 
     qb.push("), false)");
 }
 
-fn time_cmp<'a>(qb: &mut QueryBuilder<Postgres>, expr: &str, cmp: &TimeCmp, ctx: &Ctx) {
+fn time_cmp(qb: &mut QueryBuilder<Postgres>, expr: &str, cmp: &TimeCmp, ctx: &Ctx) {
     qb.push(expr.to_owned());
     match cmp {
         TimeCmp::WithinLastDays(days) => qb.push(" >= ").push_bind(ago(ctx, *days)),
@@ -396,12 +396,12 @@ fn time_cmp<'a>(qb: &mut QueryBuilder<Postgres>, expr: &str, cmp: &TimeCmp, ctx:
     };
 }
 
-fn activity<'a>(
+fn activity(
     qb: &mut QueryBuilder<Postgres>,
-    kind: &'a str,
-    filters: &'a [PropertyFilter],
+    kind: &str,
+    filters: &[PropertyFilter],
     within_days: Option<u32>,
-    measure: &'a Measure,
+    measure: &Measure,
     ctx: &Ctx,
 ) {
     // A count that zero satisfies (`lt 2`) matches profiles without any such activity: the complement of
@@ -462,6 +462,7 @@ fn activity<'a>(
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use std::collections::HashMap;
 

@@ -94,7 +94,7 @@ async fn a_csv_adds_and_removes_members_in_chunks_and_reports_every_bad_row() {
         &token,
         &id,
         "?mode=remove",
-        format!("email\nann@example.com\nnobody@example.com\n"),
+        "email\nann@example.com\nnobody@example.com\n".to_owned(),
     )
     .await;
     assert_eq!(
