@@ -44,6 +44,17 @@ pub enum Command {
     },
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// CRM segments.
+    Segments {
+        #[command(subcommand)]
+        command: SegmentsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SegmentsCommand {
+    /// Recompute dynamic segments and write only their entries and exits (then the segments naming them).
+    Refresh(crate::crm::segments::cli::RefreshArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +135,9 @@ pub fn run() -> ExitCode {
                 data: Some(SeedData::Crm(plan)),
             } => seed_crm(&settings, plan).await,
             Command::Openapi => Ok(()),
+            Command::Segments {
+                command: SegmentsCommand::Refresh(args),
+            } => crate::crm::segments::cli::refresh(&settings, args).await,
         }
     });
     let code = match result {

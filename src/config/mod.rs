@@ -221,6 +221,7 @@ pub struct SubscriptionSettings {
 pub struct CrmSettings {
     pub identity: IdentitySettings,
     pub scores: ScoreSettings,
+    pub segments: SegmentSettings,
 }
 
 /// The nightly recomputation of every profile's scores (`crm::scores::nightly`).
@@ -231,6 +232,16 @@ pub struct ScoreSettings {
     pub nightly_cron: String,
     /// Profiles recomputed per transaction.
     pub nightly_chunk: i64,
+}
+
+/// Segments (see `crm::segments`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentSettings {
+    /// When time-based rules ("in the last 30 days") are re-evaluated for everyone (cron, UTC).
+    pub schedule_cron: String,
+    /// The statement timeout of a preview (count and sample).
+    pub preview_timeout_ms: u64,
 }
 
 /// Which identifiers decide that two profiles are one person (see `crm::identifiers::Policy`).

@@ -21,6 +21,7 @@ mod routes_identifiers;
 pub mod routes_profiles;
 pub mod scores;
 mod search;
+pub mod segments;
 pub mod survivorship;
 pub mod unmerge;
 
@@ -40,6 +41,7 @@ use identifiers::Policy;
 use identity_routes::IdentityDoc;
 use routes_profiles::ProfilesDoc;
 use scores::ScoresDoc;
+use segments::SegmentsModifier;
 
 /// What the CRM needs from the process, reached as `state.crm`: the pool, the identity rules and the slug of
 /// the brand the portal's customers belong to.
@@ -50,6 +52,7 @@ pub struct Crm {
     portal_brand: String,
     hooks: events::Hooks,
     scores: scores::Scoring,
+    segments: crate::config::SegmentSettings,
 }
 
 impl Crm {
@@ -61,12 +64,14 @@ impl Crm {
         let scores = scores::Scoring::new(&settings.crm.scores);
         // Scores first: a segment over a score sees the event's new value.
         hooks.register(scores.hook());
+        hooks.register(Arc::new(segments::SegmentsHook));
         Ok(Self {
             db,
             policy,
             portal_brand: settings.portal.brand.clone(),
             hooks,
             scores,
+            segments: settings.crm.segments.clone(),
         })
     }
 
@@ -95,7 +100,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -112,10 +117,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     identity_routes::routes_identity(cfg);
     events::routes_events(cfg);
     scores::routes_scores(cfg);
+    segments::routes(cfg);
 }
 
 /// Registers this context's jobs.
 pub fn jobs(runner: Runner, crm: &Crm) -> anyhow::Result<Runner> {
     let runner = scores::nightly::jobs(runner, crm)?;
-    Ok(runner)
+    segments::jobs(runner, crm, &crm.segments.schedule_cron)
 }

@@ -122,6 +122,14 @@ error_codes! {
     AttributeLimit => "attribute-limit", CONFLICT, "The brand declares the most custom attributes it may";
     ConsentStale => "consent-stale", CONFLICT,
         "The current consent was captured after this one; the latest capture stands";
+    SegmentExists => "segment-exists", CONFLICT, "The brand already has a segment with this slug";
+    SegmentLimit => "segment-limit", CONFLICT, "The brand keeps the most segments it may";
+    SegmentInUse => "segment-in-use", CONFLICT,
+        "Another segment's rule names this segment; change or delete that one first";
+    SegmentKindMismatch => "segment-kind-mismatch", CONFLICT,
+        "Not for this kind of segment: a dynamic segment's members come from its rule, a static one has no rule";
+    SegmentPreviewTimeout => "segment-preview-timeout", UNPROCESSABLE_ENTITY,
+        "The rule takes longer than the preview's time budget; narrow it";
     IdempotencyKeyReused => "idempotency-key-reused", UNPROCESSABLE_ENTITY,
         "The idempotency key was already used with a different request";
     PaymentDeclined => "payment-declined", PAYMENT_REQUIRED, "The payment was declined";

@@ -20,7 +20,7 @@ fn every_command_has_help() {
     let output = concierge().arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for command in ["serve", "worker", "migrate", "seed", "openapi"] {
+    for command in ["serve", "worker", "migrate", "seed", "openapi", "segments"] {
         assert!(help.contains(command), "{command} missing from --help");
         let sub = concierge().args([command, "--help"]).output().unwrap();
         assert!(sub.status.success(), "{command} --help");

@@ -15,6 +15,7 @@ mod crm_events;
 mod crm_identity;
 mod crm_scores;
 mod crm_seed;
+mod crm_segments;
 mod cron;
 mod customers;
 mod demo_data;

@@ -100,7 +100,10 @@ enum Failure {
     /// Another batch applied the same id meanwhile.
     Duplicate,
     /// A hook refused the event: its name goes to the sender, its error (which may quote the database) to the log.
-    Hook { hook: &'static str, error: String },
+    Hook {
+        hook: &'static str,
+        error: String,
+    },
     Database(anyhow::Error),
 }
 

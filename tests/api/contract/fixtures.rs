@@ -78,6 +78,7 @@ pub struct Fixtures {
     social_post_id: String,
     client_id: String,
     interaction_id: String,
+    segment_id: String,
 }
 
 impl Fixtures {
@@ -153,6 +154,7 @@ impl Fixtures {
         let client_id = clienteling_client(app, &tokens[&Actor::ParisAdvisor]).await;
         let interaction_id =
             clienteling_interaction(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
+        let segment_id = crm_segment(app, &marketer).await;
         Fixtures {
             tokens,
             user_id,
@@ -167,6 +169,7 @@ impl Fixtures {
             social_post_id,
             client_id,
             interaction_id,
+            segment_id,
         }
     }
 
@@ -191,6 +194,7 @@ impl Fixtures {
             ("merges", "id") => Self::brand_scoped(&self.merge_id),
             ("accounts", "id") => Self::brand_scoped(&self.social_account_id),
             ("posts", "id") => Self::brand_scoped(&self.social_post_id),
+            ("segments", "id") => Self::brand_scoped(&self.segment_id),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -292,6 +296,18 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ("POST", "/api/v1/brands/{brand}/crm/merges/{id}/unmerge") => json!({ "dry_run": false }),
         ("PUT", "/api/v1/brands/{brand}/crm/score-rules") => {
             serde_json::to_value(concierge::crm::scores::rules::Rules::default()).ok()?
+        }
+        ("POST", "/api/v1/brands/{brand}/crm/segments") => {
+            json!({ "slug": "intruder", "name": "Intruder", "kind": "static" })
+        }
+        ("POST", "/api/v1/brands/{brand}/crm/segments/preview") => {
+            json!({ "rule": { "attribute": "tier", "op": "exists" } })
+        }
+        ("PATCH", "/api/v1/brands/{brand}/crm/segments/{id}") => json!({ "name": "Intruded" }),
+        // Sent as JSON: the owner's answer is a 415, never a 404, which is all the sweep asks of it.
+        ("POST", "/api/v1/brands/{brand}/crm/segments/{id}/members/csv") => json!("profile_id\n"),
+        ("POST", "/api/v1/brands/{brand}/crm/segments/{id}/members") => {
+            json!({ "add": [uuid::Uuid::now_v7()] })
         }
         ("POST", "/api/v1/admin/brands/{brand}/stores") => {
             json!({ "code": "sweep-1", "name": "Sweep", "country": "FR" })
@@ -423,6 +439,30 @@ async fn social_post(app: &TestApp, marketer: &str) -> (String, String) {
         .await
         .expect("post json");
     (account_id, post["id"].as_str().expect("post id").to_owned())
+}
+
+/// A static maison segment, named by a dynamic one so that its owner's own DELETE (swept before the other
+/// writes) is refused (`segment-in-use`) and the writes after it still find it.
+async fn crm_segment(app: &TestApp, marketer: &str) -> String {
+    let mut ids = Vec::new();
+    for body in [
+        json!({ "slug": "sweep-static", "name": "Sweep", "kind": "static" }),
+        json!({ "slug": "sweep-nested", "name": "Sweep nested",
+                "rule": { "segment": "sweep-static", "is": "member" } }),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/brands/maison/crm/segments"))
+            .bearer_auth(marketer)
+            .json(&body)
+            .send()
+            .await
+            .expect("segment");
+        assert_eq!(response.status(), 201, "the sweep's segment");
+        let body: Value = response.json().await.expect("segment json");
+        ids.push(body["id"].as_str().expect("segment id").to_owned());
+    }
+    ids.swap_remove(0)
 }
 
 /// The id of the first record of a list answer (a page's `items`, or a bare array).
