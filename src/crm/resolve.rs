@@ -23,9 +23,10 @@
 //! a merge lands on the survivor.
 //!
 //! A batch of events ([`lock_batch`]) takes every lock its events need up front, in one sorted statement,
-//! and reads who holds all its identifiers in one query; each event then resolves with [`resolve_locked`],
-//! reading holders from that [`KnownOwners`] and keeping it up to date with what it attaches. Two batches
-//! therefore never wait on each other in a cycle, whatever order their events name identifiers in.
+//! reads who holds all its identifiers in one query and locks the profiles they lead to in id order; each
+//! event then resolves with [`resolve_locked`], reading holders from that [`KnownOwners`] and keeping it up
+//! to date with what it attaches. Two batches therefore never wait on each other in a cycle, whatever order
+//! their events name identifiers (or the profiles behind them) in.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -177,7 +178,8 @@ impl KnownOwners {
 }
 
 /// Takes the advisory locks of every usable identifier of a batch's events in one sorted statement, and
-/// reads who holds them in one query. `optimistic`: see [`KnownOwners`].
+/// reads who holds them in one query, then locks the live profiles they lead to in id order.
+/// `optimistic`: see [`KnownOwners`].
 pub async fn lock_batch<'a>(
     conn: &mut PgConnection,
     brand_id: Uuid,
@@ -196,7 +198,9 @@ pub async fn lock_batch<'a>(
         holders: all.iter().map(|i| (i.clone(), None)).collect(),
         optimistic,
     };
+    let mut live = BTreeSet::new();
     for owner in read_owners(conn, brand_id, &all).await? {
+        live.insert(owner.current);
         known.holders.insert(
             Identifier {
                 kind: owner.kind,
@@ -204,6 +208,14 @@ pub async fn lock_batch<'a>(
             },
             Some((owner.profile_id, owner.current)),
         );
+    }
+    // Every profile those identifiers lead to, locked now in id order (held to the end of the batch, as
+    // each event's own lock would be): two batches reaching the same profiles through different identifiers
+    // (one by email, the other by member number, in opposite orders) would otherwise each hold one and wait
+    // for the other's. A profile merged away meanwhile is left to the event's own check.
+    let live: Vec<Uuid> = live.into_iter().collect();
+    if !live.is_empty() {
+        lock_rows(conn, brand_id, &live).await?;
     }
     Ok(known)
 }

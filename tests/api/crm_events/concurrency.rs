@@ -159,3 +159,135 @@ async fn batches_ingested_while_their_profiles_are_merged_land_on_the_survivors_
         "the survivors' counters hold every activity"
     );
 }
+
+/// A page view naming one identifier.
+fn view_of(id: &str, kind: &str, value: &str) -> Value {
+    json!({"id": id, "type": "page_view", "occurred_at": "2026-11-01T10:00:00Z",
+           "identifiers": [{"kind": kind, "value": value}],
+           "properties": {"url": "https://maison.example/bags"}})
+}
+
+#[tokio::test]
+async fn batches_reaching_the_same_profiles_through_different_identifiers_in_opposite_orders_all_apply()
+ {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    // Each person known by an email and a member number: two batches naming none of the same identifiers
+    // still reach the same profiles, one by email in one order, the other by number in the other.
+    let people = 8;
+    let seed: Vec<Value> = (0..people)
+        .map(|n| {
+            json!({"id": format!("seed-{n}"), "type": "page_view", "occurred_at": "2026-11-01T09:00:00Z",
+                   "identifiers": [{"kind": "email", "value": format!("q{n}@example.com")},
+                                   {"kind": "scl_member", "value": format!("{}", 500 + n)}],
+                   "properties": {"url": "https://maison.example/bags"}})
+        })
+        .collect();
+    let seeded = ingest(&app, &token, "maison", &Value::Array(seed)).await;
+    let ids: BTreeSet<String> = (0..people).map(|n| profile_of(&seeded, n)).collect();
+    assert_eq!(ids.len(), people);
+    let rounds = 3;
+    let senders = 6;
+    for round in 0..rounds {
+        let sending = (0..senders).map(|s| {
+            let (app, token) = (&app, &token);
+            let events: Vec<Value> = if s % 2 == 0 {
+                (0..people)
+                    .map(|n| {
+                        view_of(
+                            &format!("r{round}-s{s}-{n}"),
+                            "email",
+                            &format!("q{n}@example.com"),
+                        )
+                    })
+                    .collect()
+            } else {
+                (0..people)
+                    .rev()
+                    .map(|n| {
+                        view_of(
+                            &format!("r{round}-s{s}-{n}"),
+                            "scl_member",
+                            &format!("{}", 500 + n),
+                        )
+                    })
+                    .collect()
+            };
+            let body = Value::Array(events);
+            async move { ingest(app, token, "maison", &body).await }
+        });
+        let answers = futures::future::join_all(sending).await;
+        for answer in &answers {
+            let statuses = statuses(answer);
+            assert!(
+                statuses.iter().all(|status| status == "accepted"),
+                "round {round}: {answer}"
+            );
+        }
+    }
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(sum((activity_counts ->> 'page_view')::bigint), 0)::bigint FROM crm_profiles",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(counted as usize, people + people * senders * rounds);
+}
+
+#[tokio::test]
+async fn batches_merging_the_same_profiles_through_different_identifiers_lose_nothing() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    // Pairs of people, each known by an email and a member number; one batch merges every pair by email
+    // (pairs in one order), the other by member number (pairs in the other order), at once.
+    let pairs = 4;
+    let seed: Vec<Value> = (0..2 * pairs)
+        .map(|n| {
+            json!({"id": format!("seed-{n}"), "type": "page_view", "occurred_at": "2026-11-01T09:00:00Z",
+                   "identifiers": [{"kind": "email", "value": format!("w{n}@example.com")},
+                                   {"kind": "scl_member", "value": format!("{}", 700 + n)}],
+                   "properties": {"url": "https://maison.example/bags"}})
+        })
+        .collect();
+    ingest(&app, &token, "maison", &Value::Array(seed)).await;
+    let merging = |tag: &str, kind: &str, value: fn(usize) -> String, reversed: bool| {
+        let mut order: Vec<usize> = (0..pairs).collect();
+        if reversed {
+            order.reverse();
+        }
+        Value::Array(
+            order
+                .into_iter()
+                .map(|p| {
+                    json!({"id": format!("{tag}-{p}"), "type": "page_view",
+                           "occurred_at": "2026-11-02T09:00:00Z",
+                           "identifiers": [{"kind": kind, "value": value(2 * p)},
+                                           {"kind": kind, "value": value(2 * p + 1)}],
+                           "properties": {"url": "https://maison.example/bags"}})
+                })
+                .collect(),
+        )
+    };
+    let by_email = merging("e", "email", |n| format!("w{n}@example.com"), false);
+    let by_number = merging("s", "scl_member", |n| format!("{}", 700 + n), true);
+    let (one, two) = futures::future::join(
+        ingest(&app, &token, "maison", &by_email),
+        ingest(&app, &token, "maison", &by_number),
+    )
+    .await;
+    for answer in [&one, &two] {
+        assert!(
+            statuses(answer).iter().all(|status| status == "accepted"),
+            "{answer}"
+        );
+    }
+    let (live, counted): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), COALESCE(sum((activity_counts ->> 'page_view')::bigint), 0)::bigint
+         FROM crm_profiles WHERE merged_into IS NULL",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(live as usize, pairs, "one profile per pair");
+    assert_eq!(counted as usize, 2 * pairs + 2 * pairs);
+}
