@@ -508,6 +508,9 @@ async fn instagram(
     }
 }
 
+/// The longest token lifetime believed from the network (a year, as for a connect's `expires_in`).
+const MAX_TOKEN_LIFETIME_SECS: u64 = 31_536_000;
+
 /// The account's access token, refreshed first when it is an X token about to expire. The refresh runs
 /// with the account row locked, so two runs never spend one (rotating) refresh token.
 async fn token(
@@ -562,11 +565,14 @@ async fn token(
                 .as_ref()
                 .map(|t| social.cipher.seal(account.id, TokenRole::Refresh, t))
                 .transpose()?;
+            // The network's word, within what a connect accepts: an absurd `expires_in` must not overflow
+            // the clock (the rotated refresh token would die with the run).
+            let lifetime = tokens
+                .expires_in
+                .unwrap_or(Duration::from_secs(7200))
+                .min(Duration::from_secs(MAX_TOKEN_LIFETIME_SECS));
             let expires = Utc::now()
-                + chrono::Duration::from_std(
-                    tokens.expires_in.unwrap_or(Duration::from_secs(7200)),
-                )
-                .unwrap_or(chrono::Duration::hours(2));
+                + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(2));
             repo::store_tokens(
                 &mut *tx,
                 account.id,

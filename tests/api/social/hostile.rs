@@ -1,9 +1,11 @@
 //! Review (issue 14): what a hostile network answer or a crafted text does to the checks and the job.
 
 use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::support::*;
-use crate::helpers::{Sandboxed, spawn_sandboxed_app_with};
+use crate::helpers::{Sandboxed, marketer_token, spawn_sandboxed_app_with};
 
 /// X counts a URL as 23 only when it is one by X's rules: a known domain, then ASCII path characters.
 /// Text after `https://` that is no URL to X (no domain, CJK after the slash) counts by weight.
@@ -29,4 +31,67 @@ async fn text_after_a_scheme_that_x_does_not_take_for_a_url_counts_by_weight() {
         assert_eq!(status, 422, "{text}: {body}");
         assert_eq!(body["errors"][0]["code"], "x_too_long", "{body}");
     }
+}
+
+/// A refresh answer naming an absurd `expires_in` must not kill the run (the rotated refresh token would be
+/// lost with it): the new tokens are stored and the post goes out.
+#[tokio::test]
+async fn an_enormous_expires_in_from_the_x_token_endpoint_neither_panics_nor_loses_the_tokens() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "bearer", "access_token": "x-at-hostile", "refresh_token": "x-rt-hostile",
+            "expires_in": 10_000_000_000_000_u64,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "data": {"id": "1860000000000000777", "text": "Hostile refresh"},
+        })))
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .configure(move |s| s.providers.x.base_url = uri),
+    )
+    .await;
+    let token = marketer_token(&app, "x.hostile@concierge.test", "maison").await;
+    let response = connect(&app, &token, json!({"network": "x", "external_id": "1500000000000000001", "name": "X", "access_token": X_TOKEN, "refresh_token": X_REFRESH, "expires_in": 60})).await;
+    assert_eq!(response.status(), 201);
+    let account: serde_json::Value = response.json().await.unwrap();
+    let post = created(
+        &app,
+        &token,
+        json!({"text": "Hostile refresh", "targets": [account["id"]]}),
+    )
+    .await;
+    until(
+        &app,
+        &token,
+        post["id"].as_str().unwrap(),
+        "published",
+        |p| p["status"] == "published",
+    )
+    .await;
+    let after = crate::helpers::get_json_as(
+        &app,
+        &token,
+        &format!(
+            "/api/v1/brands/maison/social/accounts/{}",
+            account["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let expires: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(after["token_expires_at"].clone()).unwrap();
+    assert!(
+        expires > chrono::Utc::now() + chrono::Duration::minutes(30)
+            && expires < chrono::Utc::now() + chrono::Duration::days(367),
+        "{after}"
+    );
 }
