@@ -95,3 +95,79 @@ async fn an_enormous_expires_in_from_the_x_token_endpoint_neither_panics_nor_los
         "{after}"
     );
 }
+
+/// The permalink is the one address the network names itself: a `javascript:` (or any non-Instagram) one
+/// must never be stored and served to the portal as the post's link.
+#[tokio::test]
+async fn a_permalink_instagram_answers_outside_instagram_is_not_stored() {
+    let server = MockServer::start().await;
+    let base = "/v21.0";
+    let user = "17841400000000001";
+    for (verb, route, body) in [
+        (
+            "POST",
+            format!("{base}/{user}/media"),
+            json!({"id": "900001"}),
+        ),
+        (
+            "GET",
+            format!("{base}/900001"),
+            json!({"status_code": "FINISHED", "id": "900001"}),
+        ),
+        (
+            "GET",
+            format!("{base}/{user}/content_publishing_limit"),
+            json!({"data": [{"quota_usage": 0, "config": {"quota_total": 25}}]}),
+        ),
+        (
+            "POST",
+            format!("{base}/{user}/media_publish"),
+            json!({"id": "900002"}),
+        ),
+        (
+            "GET",
+            format!("{base}/900002"),
+            json!({"id": "900002", "permalink": "javascript:alert(document.cookie)"}),
+        ),
+    ] {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    let uri = server.uri();
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .configure(move |s| s.providers.instagram.base_url = uri),
+    )
+    .await;
+    let token = marketer_token(&app, "ig.hostile@concierge.test", "maison").await;
+    let response = connect(&app, &token, json!({"network": "instagram", "external_id": user, "name": "IG", "access_token": IG_TOKEN})).await;
+    assert_eq!(response.status(), 201);
+    let account: serde_json::Value = response.json().await.unwrap();
+    let post = created(
+        &app,
+        &token,
+        json!({"text": "Hostile permalink", "media": [IMAGE], "targets": [account["id"]]}),
+    )
+    .await;
+    let post = until(
+        &app,
+        &token,
+        post["id"].as_str().unwrap(),
+        "published",
+        |p| p["status"] == "published",
+    )
+    .await;
+    let ig = target(&post, "instagram");
+    assert_eq!(ig["network_post_id"], "900002", "{ig}");
+    assert!(
+        ig["permalink"].is_null()
+            || ig["permalink"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("https://www.instagram.com/")),
+        "{ig}"
+    );
+}
