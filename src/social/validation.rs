@@ -38,7 +38,9 @@ const X_URL_TLDS: [&str; 24] = [
 static BARE_DOMAIN: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?:/[^\s]*)?").ok()
 });
-static HASHTAG: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?:^|[^\w&])#\w+").ok());
+/// A hashtag, and any run together with it (`#spring#sale` is two to Instagram).
+static HASHTAG: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?:^|[^\w&])#\w+(?:#\w+)*").ok());
 
 /// twitter-text v3's weight of one code point: 1 in the ranges X counts as Latin-like, 2 elsewhere (CJK,
 /// emoji). An emoji sequence is counted per code point, which is never less than X counts it.
@@ -91,7 +93,11 @@ fn bare_weighted(text: &str) -> usize {
 }
 
 pub fn hashtags(text: &str) -> usize {
-    HASHTAG.as_ref().map_or(0, |re| re.find_iter(text).count())
+    HASHTAG.as_ref().map_or(0, |re| {
+        re.find_iter(text)
+            .map(|found| found.as_str().matches('#').count())
+            .sum()
+    })
 }
 
 pub fn is_web_url(url: &str) -> bool {
@@ -264,6 +270,7 @@ mod tests {
             .collect();
         assert_eq!(codes, ["instagram_one_image"]);
         assert_eq!(hashtags("a#b &#x #ok #ok2"), 2);
+        assert_eq!(hashtags("#spring#sale #new"), 3);
     }
 
     #[test]

@@ -171,3 +171,26 @@ async fn a_permalink_instagram_answers_outside_instagram_is_not_stored() {
         "{ig}"
     );
 }
+
+/// Hashtags run together (`#spring#sale`) are each a hashtag to Instagram: 31 of them are refused here, not
+/// by Instagram after acceptance.
+#[tokio::test]
+async fn hashtags_written_without_spaces_count_each() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new()).await;
+    let (token, accounts) = marketer_with_accounts(&app).await;
+    let tags: String = (0..31).map(|i| format!("#tag{i}")).collect();
+    let response = create(
+        &app,
+        &token,
+        &uuid::Uuid::new_v4().to_string(),
+        &json!({"text": format!("New in {tags}"), "media": [IMAGE], "targets": [accounts.instagram]}),
+    )
+    .await;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["errors"][0]["code"], "instagram_too_many_hashtags",
+        "{body}"
+    );
+}
