@@ -367,7 +367,7 @@ async fn permalink(
 }
 
 /// Our ledger decides whether the account may send now; when it may, `sending` and the ledger entry are
-/// recorded together under the account's lock, so two posts cannot both take the last slot.
+/// recorded together under the (network) account's lock, so two posts cannot both take the last slot.
 async fn reserve(
     social: &Social,
     post_id: Uuid,
@@ -381,9 +381,17 @@ async fn reserve(
         Network::X => social.settings.limits.x,
     };
     let mut tx = social.db.begin().await?;
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", lock_key(account.id))
-        .fetch_one(&mut *tx)
-        .await?;
+    // Locked per network account, like the ledger: every row of it (any brand's) takes this lock.
+    let ledger = format!(
+        "concierge.social.ledger:{}:{}",
+        account.network, account.external_id
+    );
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        ledger
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let now = Utc::now();
     for (window, allowed) in [
         (chrono::Duration::hours(24), limit.per_day),

@@ -194,3 +194,65 @@ async fn hashtags_written_without_spaces_count_each() {
         "{body}"
     );
 }
+
+/// Our ledger counts what the network account sent, not what one row of it sent: disconnecting and
+/// connecting the account again (a new row) does not hand it a fresh quota.
+#[tokio::test]
+async fn reconnecting_an_account_does_not_reset_its_own_quota() {
+    let app = spawn_sandboxed_app_with(
+        Sandboxed::new()
+            .jobs()
+            .configure(|s| s.social.limits.x.per_15_min = 1),
+    )
+    .await;
+    let (token, accounts) = marketer_with_accounts(&app).await;
+    let first = created(
+        &app,
+        &token,
+        json!({"text": "One", "targets": [accounts.x]}),
+    )
+    .await;
+    until(
+        &app,
+        &token,
+        first["id"].as_str().unwrap(),
+        "published",
+        |p| p["status"] == "published",
+    )
+    .await;
+    let response = app
+        .client
+        .delete(app.url(&format!(
+            "/api/v1/brands/maison/social/accounts/{}",
+            accounts.x
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let response = connect(&app, &token, json!({"network": "x", "external_id": "1500000000000000001", "name": "Maison X", "access_token": X_TOKEN, "refresh_token": X_REFRESH, "expires_in": 7200})).await;
+    assert_eq!(response.status(), 201);
+    let again: serde_json::Value = response.json().await.unwrap();
+    assert_ne!(again["id"].as_str().unwrap(), accounts.x, "a new row");
+    let second = created(
+        &app,
+        &token,
+        json!({"text": "Two", "targets": [again["id"]]}),
+    )
+    .await;
+    let post = until(
+        &app,
+        &token,
+        second["id"].as_str().unwrap(),
+        "queued or sent",
+        |p| target(p, "x")["deferred_reason"].is_string() || p["status"] == "published",
+    )
+    .await;
+    let x = target(&post, "x");
+    assert_eq!(x["status"], "publishing", "{x}");
+    assert!(
+        x["deferred_reason"].as_str().unwrap().contains("quota"),
+        "{x}"
+    );
+}
