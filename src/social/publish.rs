@@ -367,7 +367,7 @@ async fn permalink(
 }
 
 /// Our ledger decides whether the account may send now; when it may, `sending` and the ledger entry are
-/// recorded together under the account's lock, so two posts cannot both take the last slot.
+/// recorded together under the (network) account's lock, so two posts cannot both take the last slot.
 async fn reserve(
     social: &Social,
     post_id: Uuid,
@@ -381,9 +381,17 @@ async fn reserve(
         Network::X => social.settings.limits.x,
     };
     let mut tx = social.db.begin().await?;
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", lock_key(account.id))
-        .fetch_one(&mut *tx)
-        .await?;
+    // Locked per network account, like the ledger: every row of it (any brand's) takes this lock.
+    let ledger = format!(
+        "concierge.social.ledger:{}:{}",
+        account.network, account.external_id
+    );
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        ledger
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let now = Utc::now();
     for (window, allowed) in [
         (chrono::Duration::hours(24), limit.per_day),
@@ -508,6 +516,9 @@ async fn instagram(
     }
 }
 
+/// The longest token lifetime believed from the network (a year, as for a connect's `expires_in`).
+const MAX_TOKEN_LIFETIME_SECS: u64 = 31_536_000;
+
 /// The account's access token, refreshed first when it is an X token about to expire. The refresh runs
 /// with the account row locked, so two runs never spend one (rotating) refresh token.
 async fn token(
@@ -562,11 +573,14 @@ async fn token(
                 .as_ref()
                 .map(|t| social.cipher.seal(account.id, TokenRole::Refresh, t))
                 .transpose()?;
+            // The network's word, within what a connect accepts: an absurd `expires_in` must not overflow
+            // the clock (the rotated refresh token would die with the run).
+            let lifetime = tokens
+                .expires_in
+                .unwrap_or(Duration::from_secs(7200))
+                .min(Duration::from_secs(MAX_TOKEN_LIFETIME_SECS));
             let expires = Utc::now()
-                + chrono::Duration::from_std(
-                    tokens.expires_in.unwrap_or(Duration::from_secs(7200)),
-                )
-                .unwrap_or(chrono::Duration::hours(2));
+                + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(2));
             repo::store_tokens(
                 &mut *tx,
                 account.id,

@@ -473,15 +473,19 @@ pub async fn list_posts(
     .await
 }
 
-/// Posts the account sent since `since`, and the oldest of them.
+/// Posts the network account sent since `since`, and the oldest of them: through any row of it (a
+/// disconnected one, another brand's), since the network counts the account, not our row.
 pub async fn sent_since(
     conn: &mut PgConnection,
     account_id: Uuid,
     since: DateTime<Utc>,
 ) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT count(*) AS "count!", min(sent_at) AS oldest FROM social_quota_ledger
-           WHERE account_id = $1 AND sent_at > $2"#,
+        r#"SELECT count(*) AS "count!", min(l.sent_at) AS oldest
+           FROM social_accounts me
+           JOIN social_accounts a ON a.network = me.network AND a.external_id = me.external_id
+           JOIN social_quota_ledger l ON l.account_id = a.id
+           WHERE me.id = $1 AND l.sent_at > $2"#,
         account_id,
         since
     )

@@ -17,13 +17,30 @@ pub const MAX_TEXT: usize = 63_206;
 pub const MAX_URL: usize = 2_048;
 pub const MAX_MEDIA: usize = 10;
 
-static SCHEME_URL: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?i)\bhttps?://[^\s]+").ok());
+/// A URL as X (twitter-text) extracts one: a domain of labels and a TLD, an optional port, then only the
+/// ASCII path and query characters X takes, ending on one it lets a URL end with. Anything else after the
+/// scheme (no domain, CJK, unbalanced parentheses, trailing dots) is text to X and is weighed as text.
+static SCHEME_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\bhttps?://((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}))(?::[0-9]{1,5})?",
+        r"(?:/(?:[a-z0-9!*';:=+,.$/%#\[\]_~&|@-]*[a-z0-9=_#/+-])?)?",
+        r"(?:\?[a-z0-9!?*'();:&=+$/%#\[\]_.,~|@-]*[a-z0-9_&=#/-])?",
+    ))
+    .ok()
+});
+/// TLDs beyond the two-letter country codes that count a URL as 23; a URL under any other TLD is weighed
+/// in full (never less than X counts it).
+const X_URL_TLDS: [&str; 24] = [
+    "com", "org", "net", "edu", "gov", "mil", "int", "info", "biz", "name", "pro", "shop", "store",
+    "app", "dev", "online", "site", "tech", "blog", "news", "xyz", "club", "media", "link",
+];
 /// Text X may take for a URL without a scheme (`example.com/x`); counted at least as a URL, never less.
 static BARE_DOMAIN: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?:/[^\s]*)?").ok()
 });
-static HASHTAG: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?:^|[^\w&])#\w+").ok());
+/// A hashtag, and any run together with it (`#spring#sale` is two to Instagram).
+static HASHTAG: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?:^|[^\w&])#\w+(?:#\w+)*").ok());
 
 /// twitter-text v3's weight of one code point: 1 in the ranges X counts as Latin-like, 2 elsewhere (CJK,
 /// emoji). An emoji sequence is counted per code point, which is never less than X counts it.
@@ -45,10 +62,18 @@ pub fn x_length(text: &str) -> usize {
     };
     let mut total = 0;
     let mut rest_start = 0;
-    for found in scheme.find_iter(text) {
-        total += bare_weighted(&text[rest_start..found.start()]);
+    for found in scheme.captures_iter(text) {
+        let (Some(url), Some(host), Some(tld)) = (found.get(0), found.get(1), found.get(2)) else {
+            continue;
+        };
+        let tld = tld.as_str().to_ascii_lowercase();
+        let known = tld.len() == 2 || X_URL_TLDS.contains(&tld.as_str());
+        if !known || host.len() > 253 || url.len() > 4096 {
+            continue;
+        }
+        total += bare_weighted(&text[rest_start..url.start()]);
         total += X_URL_LENGTH;
-        rest_start = found.end();
+        rest_start = url.end();
     }
     total + bare_weighted(&text[rest_start..])
 }
@@ -68,7 +93,11 @@ fn bare_weighted(text: &str) -> usize {
 }
 
 pub fn hashtags(text: &str) -> usize {
-    HASHTAG.as_ref().map_or(0, |re| re.find_iter(text).count())
+    HASHTAG.as_ref().map_or(0, |re| {
+        re.find_iter(text)
+            .map(|found| found.as_str().matches('#').count())
+            .sum()
+    })
 }
 
 pub fn is_web_url(url: &str) -> bool {
@@ -241,6 +270,7 @@ mod tests {
             .collect();
         assert_eq!(codes, ["instagram_one_image"]);
         assert_eq!(hashtags("a#b &#x #ok #ok2"), 2);
+        assert_eq!(hashtags("#spring#sale #new"), 3);
     }
 
     #[test]

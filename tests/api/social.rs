@@ -2,6 +2,7 @@
 //! stand-ins.
 
 mod api;
+mod hostile;
 mod publishing;
 mod reconcile;
 mod support;

@@ -87,6 +87,20 @@ struct Permalink {
     permalink: Option<String>,
 }
 
+/// The portal links to the permalink: only an https address on Instagram itself is kept, never a
+/// `javascript:` one or another site's.
+fn instagram_address(link: &str) -> bool {
+    link.len() <= 2048
+        && !link.chars().any(|c| c.is_whitespace() || c.is_control())
+        && reqwest::Url::parse(link).is_ok_and(|url| {
+            url.scheme() == "https"
+                && url.username().is_empty()
+                && url.password().is_none()
+                && url.port().is_none()
+                && matches!(url.host_str(), Some("www.instagram.com" | "instagram.com"))
+        })
+}
+
 fn check(id: &str) -> Result<(), ProviderError> {
     if plausible_id(id) {
         Ok(())
@@ -250,7 +264,10 @@ impl InstagramClient {
                 |r| graph::classify(SYSTEM, r),
             )
             .await?;
-        Ok(response.json::<Permalink>(SYSTEM)?.permalink)
+        Ok(response
+            .json::<Permalink>(SYSTEM)?
+            .permalink
+            .filter(|link| instagram_address(link)))
     }
 
     /// The account's media with this caption published at or after `since`, if any.
