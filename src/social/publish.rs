@@ -417,7 +417,9 @@ async fn reserve(
     if repo::version_shared(&mut tx, post_id).await? != Some(version) {
         return Ok(Some(Outcome::Stale));
     }
-    repo::mark_sending(&mut tx, post_id, account.id).await?;
+    if !repo::mark_sending(&mut tx, post_id, account.id).await? {
+        return Ok(Some(Outcome::Stale));
+    }
     tx.commit().await?;
     Ok(None)
 }

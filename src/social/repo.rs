@@ -494,28 +494,46 @@ pub async fn sent_since(
     Ok((row.count, row.oldest))
 }
 
-/// Records `sending` and its ledger entry: from here on a run must look before it sends again.
+/// Records `sending` and its ledger entry: from here on a run must look before it sends again. `false` when
+/// the account was disconnected or the target settled since the run read them: nothing is recorded and
+/// nothing may be sent. The account row is share-locked, so a disconnect either commits first (and this
+/// sees it) or waits for this reservation (and then leaves the target that is already sending alone).
 pub async fn mark_sending(
     conn: &mut PgConnection,
     post_id: Uuid,
     account_id: Uuid,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
+    let connected = sqlx::query_scalar!(
+        "SELECT id FROM social_accounts WHERE id = $1 AND deleted_at IS NULL FOR SHARE",
+        account_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some();
+    if !connected {
+        return Ok(false);
+    }
+    let reserved = sqlx::query!(
+        "UPDATE social_post_targets SET status = 'publishing', sending_at = now(), not_before = NULL, deferred_reason = NULL
+         WHERE post_id = $1 AND account_id = $2 AND status IN ('scheduled', 'publishing')",
+        post_id,
+        account_id
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0;
+    if !reserved {
+        return Ok(false);
+    }
     sqlx::query!(
         "INSERT INTO social_quota_ledger (account_id, post_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         account_id,
         post_id
     )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "UPDATE social_post_targets SET status = 'publishing', sending_at = now(), not_before = NULL, deferred_reason = NULL
-         WHERE post_id = $1 AND account_id = $2",
-        post_id,
-        account_id
-    )
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The network said no before creating anything: the next run need not look first, and it does not count.

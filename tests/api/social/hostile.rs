@@ -256,3 +256,58 @@ async fn reconnecting_an_account_does_not_reset_its_own_quota() {
         "{x}"
     );
 }
+
+/// A disconnect that commits while a run holds the account's tokens in memory (here: while the run waits for
+/// the account's ledger lock) stops that run from sending: the reservation re-reads the account under a
+/// share lock and finds it gone.
+#[tokio::test]
+async fn a_disconnect_while_a_run_holds_the_tokens_sends_nothing() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
+    let (token, accounts) = marketer_with_accounts(&app).await;
+    let mut blocker = app.db.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind("concierge.social.ledger:x:1500000000000000001")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let post = created(
+        &app,
+        &token,
+        json!({"text": "Held back", "targets": [accounts.x]}),
+    )
+    .await;
+    crate::helpers::eventually(20, "the run waiting for the ledger lock", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        (waiting > 0).then_some(())
+    })
+    .await;
+    let response = app
+        .client
+        .delete(app.url(&format!(
+            "/api/v1/brands/maison/social/accounts/{}",
+            accounts.x
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    blocker.rollback().await.unwrap();
+    let id = post["id"].as_str().unwrap();
+    let read_back = until(&app, &token, id, "the target failed", |p| {
+        target(p, "x")["status"] == "failed"
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let again = read(&app, &token, id).await;
+    assert_eq!(target(&again, "x")["status"], "failed", "{again}");
+    assert!(
+        published(&app, "x").is_empty(),
+        "sent after the disconnect: {read_back}"
+    );
+}
