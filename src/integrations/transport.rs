@@ -23,6 +23,11 @@ use crate::telemetry::{self, TraceContext, redact};
 
 const USER_AGENT: &str = concat!("concierge/", env!("CARGO_PKG_VERSION"));
 
+/// The largest answer read from a provider. Far above any real page (a Salesforce query page of 2,000
+/// records is a few MiB), and low enough that a hostile or broken endpoint streaming without end cannot
+/// take the process's memory.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ProviderError {
     /// Unreachable, timed out, 5xx, or the circuit is open. Transient.
@@ -234,6 +239,7 @@ pub struct ProviderClient {
     retry_base: Duration,
     retry_max: Duration,
     breaker: Arc<Breaker>,
+    max_response_bytes: usize,
 }
 
 impl ProviderClient {
@@ -257,7 +263,16 @@ impl ProviderClient {
                 opened_at_ms: AtomicU64::new(0),
                 epoch: Instant::now(),
             }),
+            max_response_bytes: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// The same client reading at most `limit` bytes of an answer (tests use a small one).
+    pub fn with_max_response_bytes(&self, limit: usize) -> Self {
+        Self {
+            max_response_bytes: limit,
+            ..self.clone()
+        }
     }
 
     pub fn system(&self) -> &'static str {
@@ -382,10 +397,7 @@ impl ProviderClient {
                 )]
             });
             let headers = response.headers().clone();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|error| self.transport_error(error))?;
+            let body = self.read_body(response).await?;
             classify(RawResponse {
                 status,
                 headers,
@@ -449,6 +461,37 @@ impl ProviderClient {
             ));
         }
         telemetry::set_attributes(&tracing::Span::current(), || attributes);
+    }
+
+    /// Reads the answer chunk by chunk, refusing it as soon as it outgrows the limit (a `Content-Length`
+    /// over the limit is refused before reading): an oversized answer is never what we asked for, so it is a
+    /// malformed payload, not worth a retry.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, ProviderError> {
+        let limit = self.max_response_bytes;
+        let too_large = || {
+            ProviderError::malformed(
+                self.system,
+                format!("the answer is larger than {limit} bytes"),
+            )
+        };
+        let announced = response.content_length().unwrap_or(0);
+        if usize::try_from(announced).map_or(true, |announced| announced > limit) {
+            return Err(too_large());
+        }
+        // The announcement is the provider's word: reserve at most a little up front.
+        let reserve = usize::try_from(announced).map_or(0, |announced| announced.min(1 << 20));
+        let mut body = bytes::BytesMut::with_capacity(reserve);
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| self.transport_error(error))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
     }
 
     fn transport_error(&self, error: reqwest::Error) -> ProviderError {

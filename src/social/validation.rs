@@ -4,6 +4,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
 
 use super::domain::Network;
 use crate::errors::FieldError;
@@ -55,8 +56,11 @@ fn weighted(text: &str) -> usize {
     text.chars().map(weight).sum()
 }
 
-/// The length X measures: every URL as 23, everything else by weight.
+/// The length X measures: after NFC (twitter-text normalises first, so a decomposed "é" is one character,
+/// not two), every URL as 23, everything else by weight.
 pub fn x_length(text: &str) -> usize {
+    let normalised: String = text.nfc().collect();
+    let text = normalised.as_str();
     let Some(scheme) = SCHEME_URL.as_ref() else {
         return weighted(text);
     };
@@ -238,6 +242,14 @@ mod tests {
         assert_eq!(x_length("go to example.com now"), 6 + 23 + 4);
         assert_eq!(x_length(&"a".repeat(280)), 280);
         assert_eq!(x_length(&"あ".repeat(141)), 282);
+    }
+
+    #[test]
+    fn x_counts_after_nfc_so_decomposed_accents_count_once() {
+        let decomposed = "e\u{301}".repeat(280);
+        assert_eq!(x_length(&decomposed), 280);
+        assert!(check_for(Network::X, "targets/0", &decomposed, None, &[]).is_empty());
+        assert_eq!(x_length("Cafe\u{301} https://example.com/x"), 5 + 23);
     }
 
     #[test]

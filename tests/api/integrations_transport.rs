@@ -157,6 +157,66 @@ async fn a_malformed_body_is_a_typed_error() {
 }
 
 #[tokio::test]
+async fn an_answer_over_the_size_limit_is_refused_once_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/thing"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(2_000)))
+        .mount(&server)
+        .await;
+    let client = ProviderClient::new("test", &settings())
+        .unwrap()
+        .with_max_response_bytes(1_000);
+
+    let error = get(&client, &server).await.unwrap_err();
+
+    assert!(
+        matches!(&error, ProviderError::Malformed { detail, .. } if detail.contains("larger than 1000 bytes")),
+        "{error:?}"
+    );
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn an_endless_chunked_answer_is_cut_off_at_the_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // No Content-Length, chunks for ever: only the running count can stop it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let endless = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = socket.read(&mut request).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = format!("400\r\n{}\r\n", "y".repeat(0x400));
+        while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+    });
+    let client = ProviderClient::new("test", &settings())
+        .unwrap()
+        .with_max_response_bytes(64 * 1024);
+    let url = format!("http://{address}/thing");
+
+    let error = client
+        .without_retries()
+        .execute(
+            "get_thing",
+            |http| http.get(&url),
+            |response| classify_by_status("test", response),
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&error, ProviderError::Malformed { detail, .. } if detail.contains("larger than")),
+        "{error:?}"
+    );
+    endless.abort();
+}
+
+#[tokio::test]
 async fn the_breaker_fails_fast_once_a_system_keeps_failing() {
     let server = MockServer::start().await;
     Mock::given(path("/thing"))
