@@ -1,11 +1,11 @@
 //! The people of the clienteling tests and clients made through the API.
 
-use concierge::auth::{self, NewUser, UserKind};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{STAFF_PASSWORD, TestApp, staff, token_of};
+use crate::helpers::{TestApp, staff, token_of};
+pub use crate::helpers::{customer_token, send};
 
 pub const CLIENTS: &str = "/api/v1/brands/maison/clienteling/clients";
 
@@ -49,64 +49,6 @@ pub async fn tokyo(app: &TestApp) -> Person {
         &["tokyo-1"],
     )
     .await
-}
-
-/// A portal customer's token (customers are no staff: every clienteling route refuses them).
-pub async fn customer_token(app: &TestApp, email: &str) -> String {
-    let hash = app
-        .state
-        .auth
-        .passwords
-        .hash(&STAFF_PASSWORD.to_owned().into())
-        .await
-        .unwrap();
-    let mut conn = app.db.acquire().await.unwrap();
-    auth::create_user(
-        &mut conn,
-        NewUser {
-            id: Uuid::now_v7(),
-            email,
-            password_hash: &hash,
-            first_name: "Cleo",
-            last_name: "Client",
-            kind: UserKind::Customer,
-            roles: &["customer".to_owned()],
-            brand_id: None,
-            store_ids: &[],
-        },
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    drop(conn);
-    let login: Value = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "email": email, "password": STAFF_PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token_of(&login)
-}
-
-pub async fn send(
-    app: &TestApp,
-    method: Method,
-    token: Option<&str>,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
 }
 
 /// Creates a client of `maison` through the API as `token`; returns the body.

@@ -7,12 +7,9 @@
 
 use std::collections::HashMap;
 
-use concierge::auth::{self, NewUser, UserKind};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, customer_linked_to, get_as, get_json_as, token_of};
-
-const STAFF_PASSWORD: &str = "a-long-and-unusual-passphrase";
 
 /// The accounts of the sweep. The owners hold the records; everyone else is an intruder to some of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,7 +140,10 @@ impl Fixtures {
                 &[][..],
             ),
         ] {
-            tokens.insert(actor, staff(app, email, role, brand, stores).await);
+            tokens.insert(
+                actor,
+                token_of(&crate::helpers::staff(app, email, role, brand, stores).await),
+            );
         }
         let marketer = tokens[&Actor::MaisonMarketer].clone();
         let profile_id = crm_profile(app, &marketer, PROFILE_EMAIL).await;
@@ -505,43 +505,4 @@ async fn place_order(app: &TestApp, token: &str) -> String {
     assert_eq!(response.status(), 201, "the demo customer's order");
     let order: Value = response.json().await.expect("order json");
     order["id"].as_str().expect("order id").to_owned()
-}
-
-/// A staff member with one role (and brand and stores), signed in.
-async fn staff(
-    app: &TestApp,
-    email: &str,
-    role: &str,
-    brand: Option<&str>,
-    stores: &[&str],
-) -> String {
-    let hash = app
-        .state
-        .auth
-        .passwords
-        .hash(&STAFF_PASSWORD.to_owned().into())
-        .await
-        .expect("hash");
-    let stores: Vec<String> = stores.iter().map(|store| (*store).to_owned()).collect();
-    let mut conn = app.db.acquire().await.expect("connection");
-    auth::create_user(
-        &mut conn,
-        NewUser {
-            id: uuid::Uuid::now_v7(),
-            email,
-            password_hash: &hash,
-            first_name: "Sweep",
-            last_name: "Staff",
-            kind: UserKind::Staff,
-            roles: &[role.to_owned()],
-            brand_id: brand,
-            store_ids: &stores,
-        },
-    )
-    .await
-    .expect("staff user")
-    .expect("a new staff user");
-    let login = crate::auth::login_response(app, email, STAFF_PASSWORD).await;
-    assert_eq!(login.status(), 200, "staff login {email}");
-    token_of(&login.json().await.expect("login body"))
 }

@@ -1,17 +1,15 @@
 //! Profiles made directly through the CRM's functions (the way event ingest and the profiles API make them),
 //! and the callers every endpoint is tried with.
 
-use concierge::auth::{self, NewUser, UserKind};
 use concierge::crm::identifiers::Identifier;
 use concierge::crm::profile::Attributes;
 use concierge::crm::resolve::{ResolveInput, resolve};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{
-    STAFF_PASSWORD, TestApp, demo_brands, marketer_token, problem, staff, token_of,
-};
+use crate::helpers::{TestApp, demo_brands, marketer_token, problem, staff, token_of};
+pub use crate::helpers::{customer_token, send};
 
 pub async fn brand_id(app: &TestApp, slug: &str) -> Uuid {
     demo_brands(app).await;
@@ -66,69 +64,6 @@ pub async fn merge_away(app: &TestApp, absorbed: Uuid, survivor: Uuid) {
         .execute(&app.db)
         .await
         .unwrap();
-}
-
-/// A signed-in customer.
-pub async fn customer_token(app: &TestApp, email: &str) -> String {
-    let hash = app
-        .state
-        .auth
-        .passwords
-        .hash(&STAFF_PASSWORD.to_owned().into())
-        .await
-        .unwrap();
-    let mut conn = app.db.acquire().await.unwrap();
-    auth::create_user(
-        &mut conn,
-        NewUser {
-            id: Uuid::now_v7(),
-            email,
-            password_hash: &hash,
-            first_name: "Cleo",
-            last_name: "Client",
-            kind: UserKind::Customer,
-            roles: &["customer".to_owned()],
-            brand_id: None,
-            store_ids: &[],
-        },
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    drop(conn);
-    sqlx::query("UPDATE users SET email_verified_at = now() WHERE email = $1")
-        .bind(email)
-        .execute(&app.db)
-        .await
-        .ok();
-    let login: Value = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "email": email, "password": STAFF_PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token_of(&login)
-}
-
-pub async fn send(
-    app: &TestApp,
-    method: Method,
-    token: Option<&str>,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
 }
 
 /// The callers who must not reach a `maison` marketer endpoint, and the status each gets: anonymous 401, a
