@@ -1,7 +1,7 @@
 //! Custom attributes: each brand declares the names and types its profiles may carry in `custom`
 //! (`crm_attribute_definitions`), and every value written is checked against its declaration.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -9,6 +9,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::errors::FieldError;
+
+/// PostgreSQL has no year 0 and segment rules compare custom dates as `date`/`timestamptz`: a value outside
+/// four-digit years would make every rule over the attribute fail, so it is refused at the door.
+const STORABLE_YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 
 /// The most custom attributes a brand may declare.
 pub const MAX_DEFINITIONS: i64 = 200;
@@ -220,19 +224,22 @@ impl Definition {
                 Ok(value.clone())
             }
             (AttributeType::Boolean, Value::Bool(_)) => Ok(value.clone()),
-            (AttributeType::Date, Value::String(text)) => {
-                NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map(|date| Value::String(date.to_string()))
-                    .map_err(|_| fail("A date, YYYY-MM-DD.".into()))
-            }
+            (AttributeType::Date, Value::String(text)) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .filter(|date| STORABLE_YEARS.contains(&date.year()))
+                .map(|date| Value::String(date.to_string()))
+                .ok_or_else(|| fail("A date, YYYY-MM-DD, in the years 0001–9999.".into())),
             (AttributeType::Datetime, Value::String(text)) => DateTime::parse_from_rfc3339(text)
-                .map(|at| {
-                    Value::String(
-                        at.with_timezone(&Utc)
-                            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                .ok()
+                .map(|at| at.with_timezone(&Utc))
+                .filter(|at| STORABLE_YEARS.contains(&at.year()))
+                .map(|at| Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+                .ok_or_else(|| {
+                    fail(
+                        "An RFC 3339 date and time in the years 0001–9999, e.g. 2026-12-01T10:00:00Z."
+                            .into(),
                     )
-                })
-                .map_err(|_| fail("An RFC 3339 date and time, e.g. 2026-12-01T10:00:00Z.".into())),
+                }),
             (AttributeType::StringList, Value::Array(items)) => {
                 let mut list = Vec::with_capacity(items.len());
                 for item in items {
@@ -367,6 +374,10 @@ mod tests {
         assert!(err(Boolean, json!("true")).is_err());
         assert_eq!(ok(Date, json!("2026-02-03")), Some(json!("2026-02-03")));
         assert!(err(Date, json!("2026-02-30")).is_err());
+        assert!(err(Date, json!("0000-01-01")).is_err());
+        assert!(err(Date, json!("+99999-01-01")).is_err());
+        assert!(err(Datetime, json!("0000-01-01T00:00:00Z")).is_err());
+        assert_eq!(ok(Date, json!("0001-01-01")), Some(json!("0001-01-01")));
         assert_eq!(
             ok(Datetime, json!("2026-02-03T10:00:00+01:00")),
             Some(json!("2026-02-03T09:00:00Z"))
