@@ -199,6 +199,7 @@ pub async fn create(
     }
     check_texts(Some(&body.name), body.description.as_deref(), &mut errors);
     let mut tx = state.crm.db().begin().await?;
+    repo::lock_graph(&mut tx, brand_id).await?;
     let parsed = match (body.kind, &body.rule) {
         (Kind::Dynamic, Some(rule)) => match parse_rule(&mut tx, brand_id, rule, None).await? {
             Ok(parsed) => Some(parsed),
@@ -316,6 +317,7 @@ pub async fn patch(
     let kind = repo::lock(&mut tx, brand_id, id)
         .await?
         .ok_or_else(segment_not_found)?;
+    repo::lock_graph(&mut tx, brand_id).await?;
     let current = repo::load(&mut tx, brand_id, id)
         .await?
         .ok_or_else(segment_not_found)?;
@@ -397,6 +399,7 @@ pub async fn delete(
     repo::lock(&mut tx, brand_id, id)
         .await?
         .ok_or_else(segment_not_found)?;
+    repo::lock_graph(&mut tx, brand_id).await?;
     let users = repo::dependents(&mut tx, brand_id, id).await?;
     if !users.is_empty() {
         return Err(ApiError::new(ErrorCode::SegmentInUse)

@@ -1,0 +1,81 @@
+//! Review (atk12): concurrent rule edits closing a cycle between segments, or naming one being deleted.
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{call, create};
+use crate::helpers::{marketer_token, spawn_app};
+
+#[tokio::test]
+async fn two_concurrent_edits_naming_each_other_never_both_save_a_cycle() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    for round in 0..8 {
+        let (a_slug, b_slug) = (format!("a-{round}"), format!("b-{round}"));
+        let a = create(&app, &token, "maison", &json!({
+            "slug": a_slug, "name": "A", "rule": {"attribute": "tier", "op": "eq", "value": "gold"}
+        }))
+        .await;
+        let b = create(&app, &token, "maison", &json!({
+            "slug": b_slug, "name": "B", "rule": {"attribute": "tier", "op": "eq", "value": "silver"}
+        }))
+        .await;
+        let path = |segment: &serde_json::Value| {
+            format!(
+                "/api/v1/brands/maison/crm/segments/{}",
+                segment["id"].as_str().unwrap()
+            )
+        };
+        let (a_path, b_path) = (path(&a), path(&b));
+        let a_rule = json!({"rule": {"segment": b_slug, "is": "member"}});
+        let b_rule = json!({"rule": {"segment": a_slug, "is": "member"}});
+        let ((a_status, a_body), (b_status, b_body)) = tokio::join!(
+            call(&app, &token, Method::PATCH, &a_path, Some(&a_rule)),
+            call(&app, &token, Method::PATCH, &b_path, Some(&b_rule)),
+        );
+        assert!(
+            !(a_status == 200 && b_status == 200),
+            "round {round}: both edits saved, so each segment names the other: {a_body} {b_body}"
+        );
+        for (status, body) in [(a_status, &a_body), (b_status, &b_body)] {
+            if status != 200 {
+                assert_eq!(status, 422, "{body}");
+                assert_eq!(body["errors"][0]["code"], "segment_cycle", "{body}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_segment_named_by_an_edit_under_way_cannot_be_deleted_beneath_it() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    for round in 0..8 {
+        let target_slug = format!("target-{round}");
+        let target = create(&app, &token, "maison", &json!({
+            "slug": target_slug, "name": "T", "rule": {"attribute": "tier", "op": "eq", "value": "gold"}
+        }))
+        .await;
+        let user = create(&app, &token, "maison", &json!({
+            "slug": format!("user-{round}"), "name": "U", "rule": {"attribute": "tier", "op": "eq", "value": "silver"}
+        }))
+        .await;
+        let target_path = format!(
+            "/api/v1/brands/maison/crm/segments/{}",
+            target["id"].as_str().unwrap()
+        );
+        let user_path = format!(
+            "/api/v1/brands/maison/crm/segments/{}",
+            user["id"].as_str().unwrap()
+        );
+        let rule = json!({"rule": {"segment": target_slug, "is": "member"}});
+        let ((patched, patch_body), (deleted, delete_body)) = tokio::join!(
+            call(&app, &token, Method::PATCH, &user_path, Some(&rule)),
+            call(&app, &token, Method::DELETE, &target_path, None),
+        );
+        assert!(
+            !(patched == 200 && deleted == 204),
+            "round {round}: the rule names a segment deleted at the same time: {patch_body} {delete_body}"
+        );
+    }
+}
