@@ -1,7 +1,7 @@
 //! Custom attributes: each brand declares the names and types its profiles may carry in `custom`
 //! (`crm_attribute_definitions`), and every value written is checked against its declaration.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -220,19 +220,26 @@ impl Definition {
                 Ok(value.clone())
             }
             (AttributeType::Boolean, Value::Bool(_)) => Ok(value.clone()),
+            // Years 1–9999 only: chrono also reads year 0, negative years and `+12345`, which it writes back
+            // in forms PostgreSQL's `::date` / `::timestamptz` refuse, so one such value made every segment
+            // rule over the attribute fail for the whole brand (and the profile's events with it).
             (AttributeType::Date, Value::String(text)) => {
                 NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .ok()
+                    .filter(|date| (1..=9999).contains(&date.year()))
                     .map(|date| Value::String(date.to_string()))
-                    .map_err(|_| fail("A date, YYYY-MM-DD.".into()))
+                    .ok_or_else(|| fail("A date, YYYY-MM-DD (years 1–9999).".into()))
             }
             (AttributeType::Datetime, Value::String(text)) => DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|at| at.with_timezone(&Utc))
+                .filter(|at| (1..=9999).contains(&at.year()))
                 .map(|at| {
-                    Value::String(
-                        at.with_timezone(&Utc)
-                            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                    )
+                    Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
                 })
-                .map_err(|_| fail("An RFC 3339 date and time, e.g. 2026-12-01T10:00:00Z.".into())),
+                .ok_or_else(|| {
+                    fail("An RFC 3339 date and time, e.g. 2026-12-01T10:00:00Z (years 1–9999).".into())
+                }),
             (AttributeType::StringList, Value::Array(items)) => {
                 let mut list = Vec::with_capacity(items.len());
                 for item in items {
@@ -367,6 +374,10 @@ mod tests {
         assert!(err(Boolean, json!("true")).is_err());
         assert_eq!(ok(Date, json!("2026-02-03")), Some(json!("2026-02-03")));
         assert!(err(Date, json!("2026-02-30")).is_err());
+        for unreadable in ["0000-01-01", "-0005-01-01", "+12345-01-01"] {
+            assert!(err(Date, json!(unreadable)).is_err(), "{unreadable}");
+        }
+        assert!(err(Datetime, json!("0001-01-01T00:00:00+14:00")).is_err());
         assert_eq!(
             ok(Datetime, json!("2026-02-03T10:00:00+01:00")),
             Some(json!("2026-02-03T09:00:00Z"))

@@ -1,9 +1,10 @@
-//! Review (atk12): concurrent rule edits closing a cycle between segments, or naming one being deleted.
+//! Review (atk12): concurrent rule edits closing a cycle between segments; custom date values PostgreSQL
+//! cannot read back.
 
 use reqwest::Method;
 use serde_json::json;
 
-use super::{call, create};
+use super::{brand_id, call, create, post, preview, profile};
 use crate::helpers::{marketer_token, spawn_app};
 
 #[tokio::test]
@@ -77,5 +78,51 @@ async fn a_segment_named_by_an_edit_under_way_cannot_be_deleted_beneath_it() {
             !(patched == 200 && deleted == 204),
             "round {round}: the rule names a segment deleted at the same time: {patch_body} {delete_body}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_custom_date_postgresql_cannot_read_is_refused_and_never_breaks_the_brands_segments() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let maison = brand_id(&app, "maison").await;
+    for (name, kind) in [("vip_since", "date"), ("seen_at", "datetime")] {
+        let (status, body) = post(
+            &app,
+            &token,
+            "/api/v1/brands/maison/crm/attributes",
+            &json!({"name": name, "type": kind}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let id = profile(&app, maison, json!({"first_name": "Ann"})).await;
+    let path = format!("/api/v1/brands/maison/crm/profiles/{id}");
+    for custom in [
+        json!({"vip_since": "0000-01-01"}),
+        json!({"vip_since": "-0005-03-01"}),
+        json!({"vip_since": "+12345-01-01"}),
+        json!({"seen_at": "0000-06-01T00:00:00Z"}),
+        json!({"seen_at": "0001-01-01T00:00:00+14:00"}),
+    ] {
+        let response = app
+            .client
+            .patch(app.url(&path))
+            .bearer_auth(&token)
+            .header("content-type", "application/merge-patch+json")
+            .body(json!({"custom": custom}).to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        assert_eq!(status, 422, "{custom} was stored: {body}");
+    }
+    for rule in [
+        json!({"attribute": "vip_since", "op": "lt", "value": "2000-01-01"}),
+        json!({"attribute": "seen_at", "op": "within_last", "value": {"days": 30}}),
+    ] {
+        let (status, body) = preview(&app, &token, "maison", &rule).await;
+        assert_eq!(status, 200, "{rule}: {body}");
     }
 }
