@@ -325,14 +325,12 @@ pub async fn update_client(
         return Err(ApiError::validation(errors));
     }
     if let Some(attributes) = &body.attributes {
-        profile::apply_attributes(
-            &mut tx,
-            brand_id,
-            current.profile_id,
-            attributes,
-            Utc::now(),
-        )
-        .await?;
+        // The client's profile may have been merged into another since (the card shows the survivor): the
+        // change belongs to the survivor, not to the absorbed row nobody reads any more.
+        let live = profile::current_id(&mut tx, brand_id, current.profile_id)
+            .await?
+            .ok_or_else(client_not_found)?;
+        profile::apply_attributes(&mut tx, brand_id, live, attributes, Utc::now()).await?;
     }
     repo::update_layer(
         &mut tx,
