@@ -1,10 +1,10 @@
 //! Review (atk12): concurrent rule edits closing a cycle between segments; custom date values PostgreSQL
-//! cannot read back.
+//! cannot read back; an event's re-evaluation waiting on a refresh.
 
 use reqwest::Method;
 use serde_json::json;
 
-use super::{brand_id, call, create, post, preview, profile};
+use super::{brand_id, call, create, members, post, preview, profile};
 use crate::helpers::{marketer_token, spawn_app};
 
 #[tokio::test]
@@ -125,4 +125,82 @@ async fn a_custom_date_postgresql_cannot_read_is_refused_and_never_breaks_the_br
         let (status, body) = preview(&app, &token, "maison", &rule).await;
         assert_eq!(status, 200, "{rule}: {body}");
     }
+}
+
+#[tokio::test]
+async fn an_event_waiting_on_a_refresh_judges_membership_by_what_the_refresh_wrote() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let maison = brand_id(&app, "maison").await;
+    let now = chrono::Utc::now();
+    let event = |id: &str, traits: serde_json::Value| {
+        json!([{"id": id, "type": "page_view", "occurred_at": now.to_rfc3339(),
+            "identifiers": [{"kind": "email", "value": "jane@example.com"}], "traits": traits,
+            "properties": {"url": "https://maison.example/"}}])
+    };
+    let (status, answer) = post(
+        &app,
+        &token,
+        "/api/v1/brands/maison/crm/events",
+        &event("e1", json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let jane: uuid::Uuid = answer["results"][0]["profile_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let gold = create(&app, &token, "maison", &json!({
+        "slug": "gold", "name": "Gold", "rule": {"attribute": "tier", "op": "eq", "value": "gold"}
+    }))
+    .await;
+    let segment: uuid::Uuid = gold["id"].as_str().unwrap().parse().unwrap();
+    // Jane is still listed from an earlier state (her tier was cleared by a write no hook follows).
+    sqlx::query(
+        "INSERT INTO crm_segment_members (segment_id, profile_id, brand_id, entered_at, version)
+         VALUES ($1, $2, $3, now(), 1)",
+    )
+    .bind(segment)
+    .bind(jane)
+    .bind(maison)
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    // A full refresh under way: it holds the segment's lock exclusively and has written Jane's exit (she has
+    // no tier in its snapshot), not yet committed.
+    let mut refresh = app.db.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 12))")
+        .bind(segment)
+        .execute(&mut *refresh)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM crm_segment_members WHERE segment_id = $1 AND profile_id = $2")
+        .bind(segment)
+        .bind(jane)
+        .execute(&mut *refresh)
+        .await
+        .unwrap();
+
+    // Meanwhile Jane becomes gold: the event's re-evaluation waits for the refresh's lock.
+    let becomes_gold = event("e2", json!({"tier": "gold"}));
+    let ingest = post(
+        &app,
+        &token,
+        "/api/v1/brands/maison/crm/events",
+        &becomes_gold,
+    );
+    let commit = async {
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        refresh.commit().await.unwrap();
+    };
+    let ((status, answer), ()) = tokio::join!(ingest, commit);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
+    assert_eq!(
+        members(&app, &segment.to_string()).await,
+        vec![jane],
+        "Jane is gold, yet out of the segment: her event judged by the membership it read before the refresh's exit committed"
+    );
 }
