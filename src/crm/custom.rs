@@ -234,11 +234,12 @@ impl Definition {
                 .ok()
                 .map(|at| at.with_timezone(&Utc))
                 .filter(|at| (1..=9999).contains(&at.year()))
-                .map(|at| {
-                    Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-                })
+                .map(|at| Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
                 .ok_or_else(|| {
-                    fail("An RFC 3339 date and time, e.g. 2026-12-01T10:00:00Z (years 1–9999).".into())
+                    fail(
+                        "An RFC 3339 date and time, e.g. 2026-12-01T10:00:00Z (years 1–9999)."
+                            .into(),
+                    )
                 }),
             (AttributeType::StringList, Value::Array(items)) => {
                 let mut list = Vec::with_capacity(items.len());

@@ -370,10 +370,12 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, new: &New<'_>) -> sqlx::R
 /// reads the graph and the catalogue only once it holds this lock (a transaction-scoped advisory lock), so two
 /// edits cannot each miss the other's half of a cycle, and a rule cannot name a segment deleted meanwhile.
 pub async fn lock_graph(conn: &mut PgConnection, brand_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('crm_segments_graph:' || $1::text, 0))")
-        .bind(brand_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('crm_segments_graph:' || $1::text, 0))",
+    )
+    .bind(brand_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -11,8 +11,24 @@ async fn an_edit_of_a_client_whose_profile_was_merged_away_lands_on_the_survivor
     let app = spawn_app().await;
     let advisor = paris(&app).await;
     let marketer = marketer_token(&app, "mkt@maison.example", "maison").await;
-    let survivor = client(&app, &advisor.token, "paris-1", "Ann", "Old", "ann.old@example.com").await;
-    let absorbed = client(&app, &advisor.token, "paris-1", "Ann", "New", "ann.new@example.com").await;
+    let survivor = client(
+        &app,
+        &advisor.token,
+        "paris-1",
+        "Ann",
+        "Old",
+        "ann.old@example.com",
+    )
+    .await;
+    let absorbed = client(
+        &app,
+        &advisor.token,
+        "paris-1",
+        "Ann",
+        "New",
+        "ann.new@example.com",
+    )
+    .await;
     let response = send(
         &app,
         Method::POST,
