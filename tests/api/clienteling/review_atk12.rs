@@ -1,9 +1,9 @@
-//! Review (atk12): the client book over a CRM profile a marketer merged into another.
+//! Review (atk12): the client book over CRM profiles a marketer merged.
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::fixtures::{CLIENTS, client, id_of, paris, send};
+use super::fixtures::{CLIENTS, client, code, id_of, paris, send, tokyo};
 use crate::helpers::{marketer_token, spawn_app};
 
 #[tokio::test]
@@ -66,4 +66,77 @@ async fn an_edit_of_a_client_whose_profile_was_merged_away_lands_on_the_survivor
     .await
     .unwrap();
     assert_eq!(card["profile"]["attributes"]["city"], "Lyon", "{card}");
+}
+
+#[tokio::test]
+async fn a_person_in_the_book_under_a_profile_merged_away_is_not_filed_a_second_time() {
+    let app = spawn_app().await;
+    let advisor = paris(&app).await;
+    let other_store = tokyo(&app).await;
+    let marketer = marketer_token(&app, "mkt@maison.example", "maison").await;
+    // The CRM knew Ann first (an online order); the Paris boutique files her under a second address.
+    let response = send(
+        &app,
+        Method::POST,
+        Some(&marketer),
+        "/api/v1/brands/maison/crm/events",
+        Some(
+            json!([{"id": "o1", "type": "page_view", "occurred_at": chrono::Utc::now().to_rfc3339(),
+            "identifiers": [{"kind": "email", "value": "ann.old@example.com"}],
+            "properties": {"url": "https://maison.example/"}}]),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    let online = answer["results"][0]["profile_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let filed = client(
+        &app,
+        &advisor.token,
+        "paris-1",
+        "Ann",
+        "New",
+        "ann.new@example.com",
+    )
+    .await;
+    let response = send(
+        &app,
+        Method::POST,
+        Some(&marketer),
+        "/api/v1/brands/maison/crm/merges",
+        Some(json!({"survivor_id": online, "absorbed_ids": [id_of(&filed)]})),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{:?}", response.text().await);
+
+    // Ann is Paris's client: Tokyo asking to file her (by either address) is told she is in another book.
+    for email in ["ann.old@example.com", "ann.new@example.com"] {
+        let response = send(
+            &app,
+            Method::POST,
+            Some(&other_store.token),
+            CLIENTS,
+            Some(json!({
+                "attributes": {"first_name": "Ann", "email": email},
+                "store": "tokyo-1",
+            })),
+        )
+        .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 409, "{email}: filed a second time: {body}");
+        assert_eq!(code(&body), "client-exists", "{body}");
+        assert!(
+            !body.to_string().contains(&online),
+            "no id of a client out of reach: {body}"
+        );
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM clienteling_clients")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
 }
