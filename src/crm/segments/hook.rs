@@ -68,6 +68,16 @@ async fn on_event(conn: &mut PgConnection, event: &AppliedEvent) -> anyhow::Resu
     for id in &order {
         membership::lock(&mut *conn, *id, false).await?;
     }
+    // A segment deleted while this event waited for its lock is gone: nothing is written into it.
+    let live: HashSet<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM crm_segments WHERE brand_id = $1 AND id = ANY($2) AND deleted_at IS NULL",
+    )
+    .bind(event.brand_id)
+    .bind(&order)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
     let current: HashSet<Uuid> = sqlx::query_scalar!(
         "SELECT segment_id FROM crm_segment_members WHERE brand_id = $1 AND profile_id = $2",
         event.brand_id,
@@ -78,7 +88,7 @@ async fn on_event(conn: &mut PgConnection, event: &AppliedEvent) -> anyhow::Resu
     .into_iter()
     .collect();
     for id in order {
-        let Some(segment) = by_id.get(&id) else {
+        let Some(segment) = by_id.get(&id).filter(|_| live.contains(&id)) else {
             continue;
         };
         let Some(rule) = &segment.rule else {

@@ -188,6 +188,8 @@ pub async fn change_members(
     }
     let brand_id = in_brand.brand.id;
     let mut tx = state.crm.db().begin().await?;
+    // The lock first: a deletion under way commits before the segment is read, never after its members.
+    membership::lock(&mut tx, segment_id(&path.1)?, false).await?;
     let segment = live_segment(&mut tx, brand_id, &path.1).await?;
     if segment.kind != Kind::Static {
         return Err(ApiError::new(ErrorCode::SegmentKindMismatch)

@@ -1,5 +1,5 @@
 //! Review (atk12): concurrent rule edits closing a cycle between segments; custom date values PostgreSQL
-//! cannot read back; an event's re-evaluation waiting on a refresh.
+//! cannot read back; an event's re-evaluation waiting on a refresh; writers waiting on a deletion.
 
 use reqwest::Method;
 use serde_json::json;
@@ -203,4 +203,139 @@ async fn an_event_waiting_on_a_refresh_judges_membership_by_what_the_refresh_wro
         vec![jane],
         "Jane is gold, yet out of the segment: her event judged by the membership it read before the refresh's exit committed"
     );
+}
+
+#[tokio::test]
+async fn a_csv_upload_stops_at_a_segment_deleted_beneath_it_and_leaves_no_members_there() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let maison = brand_id(&app, "maison").await;
+    sqlx::query("INSERT INTO crm_profiles (id, brand_id) SELECT gen_random_uuid(), $1 FROM generate_series(1, 1500)")
+        .bind(maison)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let ids: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT id FROM crm_profiles WHERE brand_id = $1 ORDER BY id")
+            .bind(maison)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    let segment = create(
+        &app,
+        &token,
+        "maison",
+        &json!({"slug": "list", "name": "List", "kind": "static"}),
+    )
+    .await;
+    let id: uuid::Uuid = segment["id"].as_str().unwrap().parse().unwrap();
+    let mut csv = String::from("profile_id\n");
+    for profile in &ids {
+        csv.push_str(&format!("{profile}\n"));
+    }
+
+    // The segment is being deleted, committed while the upload waits for its lock.
+    let delete = deleting(&app, id).await;
+    let upload = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/brands/maison/crm/segments/{id}/members/csv"
+        )))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send();
+    let commit = async {
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        delete.commit().await.unwrap();
+    };
+    let (response, ()) = tokio::join!(upload, commit);
+    let status = response.unwrap().status().as_u16();
+    assert_eq!(status, 404, "the upload went on into a deleted segment");
+    assert!(
+        members(&app, &id.to_string()).await.is_empty(),
+        "members written into a deleted segment"
+    );
+    let announced: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox_events WHERE topic = 'crm.segment.membership.changed' AND aggregate_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(announced, 0, "entries announced for a deleted segment");
+}
+
+/// Deletes the segment as `DELETE …/segments/{id}` does, step by step, without committing: its lock held
+/// exclusively, its members gone, the row marked deleted.
+async fn deleting(
+    app: &crate::helpers::TestApp,
+    id: uuid::Uuid,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut delete = app.db.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 12))")
+        .bind(id)
+        .execute(&mut *delete)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM crm_segment_members WHERE segment_id = $1")
+        .bind(id)
+        .execute(&mut *delete)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE crm_segments SET deleted_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *delete)
+        .await
+        .unwrap();
+    delete
+}
+
+#[tokio::test]
+async fn an_event_or_a_refresh_waiting_on_a_deletion_writes_nothing_into_the_deleted_segment() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let maison = brand_id(&app, "maison").await;
+    profile(&app, maison, json!({"first_name": "Bea"})).await;
+    let event = |id: &str, city: &str| {
+        json!([{"id": id, "type": "page_view", "occurred_at": chrono::Utc::now().to_rfc3339(),
+            "identifiers": [{"kind": "email", "value": "jane@example.com"}],
+            "traits": {"city": city}, "properties": {"url": "https://maison.example/"}}])
+    };
+    let (status, answer) = post(
+        &app,
+        &token,
+        "/api/v1/brands/maison/crm/events",
+        &event("e", "Lyon"),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    for (round, via_event) in [(0, true), (1, false)] {
+        let segment = create(&app, &token, "maison", &json!({
+            "slug": format!("untiered-{round}"), "name": "No tier", "rule": {"attribute": "tier", "op": "missing"}
+        }))
+        .await;
+        let id: uuid::Uuid = segment["id"].as_str().unwrap().parse().unwrap();
+        let delete = deleting(&app, id).await;
+        let write = async {
+            if via_event {
+                let moved = event(&format!("e{round}"), "Paris");
+                post(&app, &token, "/api/v1/brands/maison/crm/events", &moved).await
+            } else {
+                let path = format!("/api/v1/brands/maison/crm/segments/{id}/refresh");
+                post(&app, &token, &path, &json!({})).await
+            }
+        };
+        let commit = async {
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            delete.commit().await.unwrap();
+        };
+        let ((status, answer), ()) = tokio::join!(write, commit);
+        assert!(status == 200 || status == 404, "{status} {answer}");
+        assert!(
+            members(&app, &id.to_string()).await.is_empty(),
+            "{}: members written into a deleted segment ({answer})",
+            if via_event { "event" } else { "refresh" }
+        );
+    }
 }
