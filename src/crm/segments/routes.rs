@@ -396,6 +396,9 @@ pub async fn delete(
     let id = segment_id(&path.1)?;
     let brand_id = in_brand.brand.id;
     let mut tx = state.crm.db().begin().await?;
+    // The membership lock before the row's: a writer holding the former inserts members, whose foreign key
+    // takes a share lock on the segment's row, so the other order deadlocked with every writer under way.
+    super::membership::lock(&mut tx, id, true).await?;
     repo::lock(&mut tx, brand_id, id)
         .await?
         .ok_or_else(segment_not_found)?;
@@ -405,7 +408,6 @@ pub async fn delete(
         return Err(ApiError::new(ErrorCode::SegmentInUse)
             .with_detail(format!("Named by: {}.", users.join(", "))));
     }
-    super::membership::lock(&mut tx, id, true).await?;
     repo::delete(&mut tx, brand_id, id).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())

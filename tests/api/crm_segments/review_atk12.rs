@@ -339,3 +339,56 @@ async fn an_event_or_a_refresh_waiting_on_a_deletion_writes_nothing_into_the_del
         );
     }
 }
+
+#[tokio::test]
+async fn a_deletion_waits_for_a_writer_of_the_segment_instead_of_deadlocking_with_it() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let maison = brand_id(&app, "maison").await;
+    let bea = profile(&app, maison, json!({"first_name": "Bea"})).await;
+    let segment = create(
+        &app,
+        &token,
+        "maison",
+        &json!({
+            "slug": "untiered", "name": "No tier", "rule": {"attribute": "tier", "op": "missing"}
+        }),
+    )
+    .await;
+    let id: uuid::Uuid = segment["id"].as_str().unwrap().parse().unwrap();
+
+    // A writer of the segment (an event's re-evaluation, a manual change: `membership::set_members`) holds
+    // its lock shared and is about to insert a member when the deletion comes in.
+    let mut writer = app.db.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1::text, 12))")
+        .bind(id)
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    let path = format!("/api/v1/brands/maison/crm/segments/{id}");
+    let delete = call(&app, &token, Method::DELETE, &path, None);
+    let write = async {
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let inserted = sqlx::query(
+            "INSERT INTO crm_segment_members (segment_id, profile_id, brand_id, entered_at, version)
+             VALUES ($1, $2, $3, now(), 1)",
+        )
+        .bind(id)
+        .bind(bea)
+        .bind(maison)
+        .execute(&mut *writer)
+        .await
+        .map(|_| ())
+        .map_err(|error| error.to_string());
+        writer.commit().await.unwrap();
+        inserted
+    };
+    let ((status, answer), inserted) = tokio::join!(delete, write);
+    assert_eq!(
+        inserted,
+        Ok(()),
+        "the writer was chosen as a deadlock victim"
+    );
+    assert_eq!(status, 204, "{answer}");
+    assert!(members(&app, &id.to_string()).await.is_empty());
+}
