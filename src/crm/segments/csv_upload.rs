@@ -275,6 +275,8 @@ async fn apply(
         Utc::now(),
     )
     .await?;
+    let moved: Vec<Uuid> = diff.entered.iter().chain(&diff.exited).copied().collect();
+    membership::follow_dependents(&mut tx, brand_id, segment.id, &moved, Utc::now()).await?;
     tx.commit().await?;
     let changed = diff.entered.len() + diff.exited.len();
     report.added += diff.entered.len();

@@ -392,3 +392,50 @@ async fn a_deletion_waits_for_a_writer_of_the_segment_instead_of_deadlocking_wit
     assert_eq!(status, 204, "{answer}");
     assert!(members(&app, &id.to_string()).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_dynamic_segment_naming_a_static_one_follows_its_manual_and_csv_changes() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let maison = brand_id(&app, "maison").await;
+    let bea = profile(&app, maison, json!({"first_name": "Bea"})).await;
+    let cal = profile(&app, maison, json!({"first_name": "Cal", "tier": "gold"})).await;
+    let list = create(
+        &app,
+        &token,
+        "maison",
+        &json!({"slug": "vip-list", "name": "VIP list", "kind": "static"}),
+    )
+    .await;
+    let list = list["id"].as_str().unwrap().to_owned();
+    let untiered_vips = create(&app, &token, "maison", &json!({
+        "slug": "untiered-vips", "name": "Untiered VIPs",
+        "rule": {"all": [{"segment": "vip-list", "is": "member"}, {"attribute": "tier", "op": "missing"}]}
+    }))
+    .await;
+    let untiered_vips = untiered_vips["id"].as_str().unwrap().to_owned();
+    let members_path = format!("/api/v1/brands/maison/crm/segments/{list}/members");
+
+    let (status, body) = post(&app, &token, &members_path, &json!({"add": [bea, cal]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        members(&app, &untiered_vips).await,
+        vec![bea],
+        "the dynamic segment did not follow the list"
+    );
+    let (status, body) = post(&app, &token, &members_path, &json!({"remove": [bea]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(members(&app, &untiered_vips).await.is_empty());
+
+    let response = app
+        .client
+        .post(app.url(&format!("{members_path}/csv")))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(format!("profile_id\n{bea}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(members(&app, &untiered_vips).await, vec![bea]);
+}
