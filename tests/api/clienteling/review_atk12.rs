@@ -140,3 +140,100 @@ async fn a_person_in_the_book_under_a_profile_merged_away_is_not_filed_a_second_
         .unwrap();
     assert_eq!(count, 1);
 }
+
+#[tokio::test]
+async fn the_last_contact_follows_an_interaction_deleted_or_moved_back_in_time() {
+    let app = spawn_app().await;
+    let advisor = paris(&app).await;
+    let ann = id_of(
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Ann",
+            "Lee",
+            "ann@example.com",
+        )
+        .await,
+    );
+    let logged = send(
+        &app,
+        Method::POST,
+        Some(&advisor.token),
+        &format!("{CLIENTS}/{ann}/interactions"),
+        Some(json!({"channel": "call", "context": "generic", "subject": "Called"})),
+    )
+    .await;
+    assert_eq!(logged.status(), 201);
+    let interaction: Value = logged.json().await.unwrap();
+    let path = format!(
+        "/api/v1/brands/maison/clienteling/interactions/{}",
+        interaction["id"].as_str().unwrap()
+    );
+    let last_contact = || async {
+        let card: Value = send(
+            &app,
+            Method::GET,
+            Some(&advisor.token),
+            &format!("{CLIENTS}/{ann}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        card["last_contacted_at"].clone()
+    };
+    let to_contact = || async {
+        let page: Value = send(
+            &app,
+            Method::GET,
+            Some(&advisor.token),
+            &format!("{CLIENTS}?not_contacted_days=5"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        super::fixtures::ids(&page)
+    };
+    assert!(to_contact().await.is_empty(), "contacted just now");
+
+    // The call was in fact ten days ago.
+    let earlier = chrono::Utc::now() - chrono::Duration::days(10);
+    let response = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&advisor.token)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"occurred_at": earlier.to_rfc3339()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(last_contact().await).expect("a last contact");
+    assert!(
+        (at - earlier).num_seconds().abs() < 2,
+        "the last contact stayed at the time first logged: {at}"
+    );
+    assert_eq!(to_contact().await, vec![ann.clone()]);
+
+    // And it was logged on the wrong client: deleted, Ann was never contacted.
+    let response = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&advisor.token)
+        .header("If-Match", "\"2\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        last_contact().await,
+        Value::Null,
+        "a deleted call still counts as a contact"
+    );
+    assert_eq!(to_contact().await, vec![ann]);
+}
