@@ -80,6 +80,30 @@ pub struct NewClient<'a> {
     pub created_by: Uuid,
 }
 
+/// The client of the brand's book holding `profile_id` or a profile merged into it (directly or not): once a
+/// marketer merges a client's profile into another, the person is still in the book under the absorbed id.
+pub async fn holder(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_id: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"WITH RECURSIVE absorbed (id, depth) AS (
+               SELECT $2::uuid, 0
+               UNION ALL
+               SELECT p.id, a.depth + 1 FROM crm_profiles p JOIN absorbed a ON p.merged_into = a.id
+               WHERE p.brand_id = $1 AND a.depth < 100
+           )
+           SELECT c.profile_id FROM clienteling_clients c JOIN absorbed a ON a.id = c.profile_id
+           WHERE c.brand_id = $1
+           ORDER BY a.depth, c.profile_id LIMIT 1"#,
+        brand_id,
+        profile_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// `false` when the brand's book already holds the profile.
 pub async fn insert(conn: &mut PgConnection, new: NewClient<'_>) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query!(

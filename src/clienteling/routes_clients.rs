@@ -200,27 +200,32 @@ pub async fn create_client(
     )
     .await?;
     let id = resolution.profile_id;
-    let inserted = repo::insert(
-        &mut tx,
-        NewClient {
-            brand_id,
-            profile_id: id,
-            store_code: &body.store,
-            preferences: serde_json::to_value(body.preferences.unwrap_or_default())
-                .map_err(ApiError::internal)?,
-            important_dates: serde_json::to_value(body.important_dates.unwrap_or_default())
-                .map_err(ApiError::internal)?,
-            notes: body.notes.as_deref().unwrap_or_default(),
-            created_by: in_brand.user.user_id,
-        },
-    )
-    .await?;
+    let held = repo::holder(&mut tx, brand_id, id).await?;
+    let inserted = held.is_none()
+        && repo::insert(
+            &mut tx,
+            NewClient {
+                brand_id,
+                profile_id: id,
+                store_code: &body.store,
+                preferences: serde_json::to_value(body.preferences.unwrap_or_default())
+                    .map_err(ApiError::internal)?,
+                important_dates: serde_json::to_value(body.important_dates.unwrap_or_default())
+                    .map_err(ApiError::internal)?,
+                notes: body.notes.as_deref().unwrap_or_default(),
+                created_by: in_brand.user.user_id,
+            },
+        )
+        .await?;
     if !inserted {
         // Nothing of this request stays: the profile's attributes are not overwritten by a duplicate.
-        let reachable = repo::visible(&mut tx, &scope, id, false).await?.is_some();
+        let existing = held.unwrap_or(id);
+        let reachable = repo::visible(&mut tx, &scope, existing, false)
+            .await?
+            .is_some();
         tx.rollback().await?;
         let detail = if reachable {
-            format!("This person is already your client {id}.")
+            format!("This person is already your client {existing}.")
         } else {
             "This person is already a client of another book of the brand; ask a manager to assign them to you."
                 .to_owned()
@@ -325,14 +330,12 @@ pub async fn update_client(
         return Err(ApiError::validation(errors));
     }
     if let Some(attributes) = &body.attributes {
-        profile::apply_attributes(
-            &mut tx,
-            brand_id,
-            current.profile_id,
-            attributes,
-            Utc::now(),
-        )
-        .await?;
+        // The client's profile may have been merged into another since (the card shows the survivor): the
+        // change belongs to the survivor, not to the absorbed row nobody reads any more.
+        let live = profile::current_id(&mut tx, brand_id, current.profile_id)
+            .await?
+            .ok_or_else(client_not_found)?;
+        profile::apply_attributes(&mut tx, brand_id, live, attributes, Utc::now()).await?;
     }
     repo::update_layer(
         &mut tx,

@@ -10,10 +10,6 @@ use uuid::Uuid;
 
 use crate::errors::FieldError;
 
-/// PostgreSQL has no year 0 and segment rules compare custom dates as `date`/`timestamptz`: a value outside
-/// four-digit years would make every rule over the attribute fail, so it is refused at the door.
-const STORABLE_YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
-
 /// The most custom attributes a brand may declare.
 pub const MAX_DEFINITIONS: i64 = 200;
 const STRING_MAX: usize = 1000;
@@ -224,19 +220,24 @@ impl Definition {
                 Ok(value.clone())
             }
             (AttributeType::Boolean, Value::Bool(_)) => Ok(value.clone()),
-            (AttributeType::Date, Value::String(text)) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .filter(|date| STORABLE_YEARS.contains(&date.year()))
-                .map(|date| Value::String(date.to_string()))
-                .ok_or_else(|| fail("A date, YYYY-MM-DD, in the years 0001–9999.".into())),
+            // Years 1–9999 only: chrono also reads year 0, negative years and `+12345`, which it writes back
+            // in forms PostgreSQL's `::date` / `::timestamptz` refuse, so one such value made every segment
+            // rule over the attribute fail for the whole brand (and the profile's events with it).
+            (AttributeType::Date, Value::String(text)) => {
+                NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .ok()
+                    .filter(|date| (1..=9999).contains(&date.year()))
+                    .map(|date| Value::String(date.to_string()))
+                    .ok_or_else(|| fail("A date, YYYY-MM-DD (years 1–9999).".into()))
+            }
             (AttributeType::Datetime, Value::String(text)) => DateTime::parse_from_rfc3339(text)
                 .ok()
                 .map(|at| at.with_timezone(&Utc))
-                .filter(|at| STORABLE_YEARS.contains(&at.year()))
+                .filter(|at| (1..=9999).contains(&at.year()))
                 .map(|at| Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
                 .ok_or_else(|| {
                     fail(
-                        "An RFC 3339 date and time in the years 0001–9999, e.g. 2026-12-01T10:00:00Z."
+                        "An RFC 3339 date and time, e.g. 2026-12-01T10:00:00Z (years 1–9999)."
                             .into(),
                     )
                 }),
@@ -378,6 +379,10 @@ mod tests {
         assert!(err(Date, json!("+99999-01-01")).is_err());
         assert!(err(Datetime, json!("0000-01-01T00:00:00Z")).is_err());
         assert_eq!(ok(Date, json!("0001-01-01")), Some(json!("0001-01-01")));
+        for unreadable in ["0000-01-01", "-0005-01-01", "+12345-01-01"] {
+            assert!(err(Date, json!(unreadable)).is_err(), "{unreadable}");
+        }
+        assert!(err(Datetime, json!("0001-01-01T00:00:00+14:00")).is_err());
         assert_eq!(
             ok(Datetime, json!("2026-02-03T10:00:00+01:00")),
             Some(json!("2026-02-03T09:00:00Z"))

@@ -5,3 +5,4 @@ mod book;
 mod clients;
 mod fixtures;
 mod interactions;
+mod review_atk12;

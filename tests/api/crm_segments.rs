@@ -6,6 +6,7 @@ mod access;
 mod command;
 mod incremental;
 mod lifecycle;
+mod review_atk12;
 mod rules;
 mod upload;
 

@@ -313,7 +313,7 @@ pub async fn create_interaction(
         ApiError::internal(anyhow::anyhow!("interaction {id}: created did not fold"))
     })?;
     store::project(&mut tx, brand_id, &interaction).await?;
-    store::contacted(&mut tx, brand_id, layer.profile_id, occurred_at).await?;
+    store::contacted(&mut tx, brand_id, layer.profile_id).await?;
     super::after_write(
         &state,
         &mut tx,
@@ -574,8 +574,8 @@ pub async fn update_interaction(
         &in_brand.actor(),
     )
     .await?;
-    if let Some(at) = updated.occurred_at {
-        store::contacted(&mut tx, brand_id, next.client_id, at).await?;
+    if updated.occurred_at.is_some() {
+        store::contacted(&mut tx, brand_id, next.client_id).await?;
     }
     let wants = wants
         .filter(|_| updated.metadata.is_some())
@@ -630,6 +630,7 @@ pub async fn delete_interaction(
         &in_brand.actor(),
     )
     .await?;
+    store::contacted(&mut tx, brand_id, next.client_id).await?;
     super::after_write(
         &state,
         &mut tx,

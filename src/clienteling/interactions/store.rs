@@ -207,20 +207,20 @@ pub async fn timeline(
     .await
 }
 
-/// The client was contacted at `at` (kept as the latest contact).
+/// The client's last contact: the latest `occurred_at` of their live interactions (after a write of the
+/// projection), so an interaction deleted or moved back in time no longer counts where it was.
 pub async fn contacted(
     conn: &mut PgConnection,
     brand_id: Uuid,
     client_id: Uuid,
-    at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE clienteling_clients
-         SET last_contacted_at = GREATEST(last_contacted_at, $3)
+         SET last_contacted_at = (SELECT max(i.occurred_at) FROM clienteling_interactions i
+                                  WHERE i.brand_id = $1 AND i.client_id = $2 AND i.deleted_at IS NULL)
          WHERE brand_id = $1 AND profile_id = $2",
         brand_id,
-        client_id,
-        at
+        client_id
     )
     .execute(conn)
     .await?;

@@ -210,6 +210,12 @@ async fn apply(
     report: &mut Report,
 ) -> Result<(), ApiError> {
     let mut tx = state.crm.db().begin().await?;
+    // Under the segment's lock, so a deletion committed since the upload began is seen: no chunk writes
+    // members (and their events) into a deleted segment.
+    membership::lock(&mut tx, segment.id, false).await?;
+    repo::stored(&mut tx, brand_id, segment.id)
+        .await?
+        .ok_or_else(segment_not_found)?;
     let ids: Vec<Uuid> = chunk
         .iter()
         .filter_map(|(_, key)| match key {
@@ -269,6 +275,8 @@ async fn apply(
         Utc::now(),
     )
     .await?;
+    let moved: Vec<Uuid> = diff.entered.iter().chain(&diff.exited).copied().collect();
+    membership::follow_dependents(&mut tx, brand_id, segment.id, &moved, Utc::now()).await?;
     tx.commit().await?;
     let changed = diff.entered.len() + diff.exited.len();
     report.added += diff.entered.len();

@@ -61,6 +61,23 @@ async fn on_event(conn: &mut PgConnection, event: &AppliedEvent) -> anyhow::Resu
     }
     let affected = repo::with_dependents(&graph, &direct);
     let by_id: HashMap<Uuid, &Stored> = segments.iter().map(|s| (s.id, s)).collect();
+    let order = repo::dependency_order(&graph, &affected);
+    // The membership is read under the segments' (shared) locks: read before, a refresh holding one
+    // exclusively could commit an entry or exit of this profile meanwhile, and the comparison below would
+    // judge by the stale answer (an exit committed, then "still a member: nothing to do", lost the entry).
+    for id in &order {
+        membership::lock(&mut *conn, *id, false).await?;
+    }
+    // A segment deleted while this event waited for its lock is gone: nothing is written into it.
+    let live: HashSet<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM crm_segments WHERE brand_id = $1 AND id = ANY($2) AND deleted_at IS NULL",
+    )
+    .bind(event.brand_id)
+    .bind(&order)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
     let current: HashSet<Uuid> = sqlx::query_scalar!(
         "SELECT segment_id FROM crm_segment_members WHERE brand_id = $1 AND profile_id = $2",
         event.brand_id,
@@ -70,14 +87,13 @@ async fn on_event(conn: &mut PgConnection, event: &AppliedEvent) -> anyhow::Resu
     .await?
     .into_iter()
     .collect();
-    for id in repo::dependency_order(&graph, &affected) {
-        let Some(segment) = by_id.get(&id) else {
+    for id in order {
+        let Some(segment) = by_id.get(&id).filter(|_| live.contains(&id)) else {
             continue;
         };
         let Some(rule) = &segment.rule else {
             continue;
         };
-        membership::lock(&mut *conn, segment.id, false).await?;
         let member =
             membership::matches(&mut *conn, event.brand_id, rule, event.profile_id, now).await?;
         if member != current.contains(&id) {

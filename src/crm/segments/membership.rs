@@ -5,6 +5,7 @@
 //! A refresh takes the segment's advisory lock exclusively and every other writer takes it shared, so a
 //! refresh computes over every committed change and no change lands between its read and its write.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -154,6 +155,83 @@ pub async fn matches(
     qb.push_bind(profile_id);
     qb.push(")");
     qb.build_query_scalar().fetch_one(conn).await
+}
+
+/// After a manual change of a static segment's members (`changed`), re-evaluates those profiles in the
+/// dynamic segments naming it, directly or not, in dependency order, in the same transaction: no event or
+/// schedule would (a static segment has no trigger, and naming one is not time-based).
+pub async fn follow_dependents(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    segment: Uuid,
+    changed: &[Uuid],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let graph = super::repo::graph(&mut *conn, brand_id).await?;
+    let mut affected = super::repo::with_dependents(&graph, &[segment]);
+    affected.remove(&segment);
+    for id in super::repo::dependency_order(&graph, &affected) {
+        lock(&mut *conn, id, false).await?;
+        let Some(dependent) = super::repo::stored(&mut *conn, brand_id, id).await? else {
+            continue;
+        };
+        let Some(rule) = &dependent.rule else {
+            continue;
+        };
+        let ctx = Ctx {
+            brand_id,
+            now,
+            scope: Scope::All,
+        };
+        let mut qb = QueryBuilder::<Postgres>::new("");
+        compile::members_query(&mut qb, rule, &ctx);
+        qb.push(" AND p.id = ANY(");
+        qb.push_bind(changed.to_vec());
+        qb.push(")");
+        let matching: HashSet<Uuid> = qb
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+        let current: HashSet<Uuid> = sqlx::query_scalar(
+            "SELECT profile_id FROM crm_segment_members WHERE segment_id = $1 AND profile_id = ANY($2)",
+        )
+        .bind(id)
+        .bind(changed)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+        let mut enter: Vec<Uuid> = matching.difference(&current).copied().collect();
+        let mut exit: Vec<Uuid> = current.difference(&matching).copied().collect();
+        enter.sort();
+        exit.sort();
+        set_members(
+            conn,
+            brand_id,
+            &dependent,
+            &enter,
+            true,
+            Reason::Manual,
+            now,
+        )
+        .await?;
+        set_members(
+            conn,
+            brand_id,
+            &dependent,
+            &exit,
+            false,
+            Reason::Manual,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Makes `profile_ids` members (or not) of the segment; the change, if any, with its history and event.

@@ -366,6 +366,19 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, new: &New<'_>) -> sqlx::R
     Ok(version)
 }
 
+/// Serialises the brand's changes to which segments name which: saving a rule, deleting a segment. Each
+/// reads the graph and the catalogue only once it holds this lock (a transaction-scoped advisory lock), so two
+/// edits cannot each miss the other's half of a cycle, and a rule cannot name a segment deleted meanwhile.
+pub async fn lock_graph(conn: &mut PgConnection, brand_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('crm_segments_graph:' || $1::text, 0))",
+    )
+    .bind(brand_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Locks the live segment's row; `None` when there is none.
 pub async fn lock(conn: &mut PgConnection, brand_id: Uuid, id: Uuid) -> sqlx::Result<Option<Kind>> {
     let kind = sqlx::query_scalar!(

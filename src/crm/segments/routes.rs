@@ -199,6 +199,7 @@ pub async fn create(
     }
     check_texts(Some(&body.name), body.description.as_deref(), &mut errors);
     let mut tx = state.crm.db().begin().await?;
+    repo::lock_graph(&mut tx, brand_id).await?;
     let parsed = match (body.kind, &body.rule) {
         (Kind::Dynamic, Some(rule)) => match parse_rule(&mut tx, brand_id, rule, None).await? {
             Ok(parsed) => Some(parsed),
@@ -316,6 +317,7 @@ pub async fn patch(
     let kind = repo::lock(&mut tx, brand_id, id)
         .await?
         .ok_or_else(segment_not_found)?;
+    repo::lock_graph(&mut tx, brand_id).await?;
     let current = repo::load(&mut tx, brand_id, id)
         .await?
         .ok_or_else(segment_not_found)?;
@@ -394,15 +396,18 @@ pub async fn delete(
     let id = segment_id(&path.1)?;
     let brand_id = in_brand.brand.id;
     let mut tx = state.crm.db().begin().await?;
+    // The membership lock before the row's: a writer holding the former inserts members, whose foreign key
+    // takes a share lock on the segment's row, so the other order deadlocked with every writer under way.
+    super::membership::lock(&mut tx, id, true).await?;
     repo::lock(&mut tx, brand_id, id)
         .await?
         .ok_or_else(segment_not_found)?;
+    repo::lock_graph(&mut tx, brand_id).await?;
     let users = repo::dependents(&mut tx, brand_id, id).await?;
     if !users.is_empty() {
         return Err(ApiError::new(ErrorCode::SegmentInUse)
             .with_detail(format!("Named by: {}.", users.join(", "))));
     }
-    super::membership::lock(&mut tx, id, true).await?;
     repo::delete(&mut tx, brand_id, id).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())

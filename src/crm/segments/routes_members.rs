@@ -188,12 +188,14 @@ pub async fn change_members(
     }
     let brand_id = in_brand.brand.id;
     let mut tx = state.crm.db().begin().await?;
+    // The lock first: a deletion under way commits before the segment is read, never after its members.
+    membership::lock(&mut tx, segment_id(&path.1)?, false).await?;
     let segment = live_segment(&mut tx, brand_id, &path.1).await?;
     if segment.kind != Kind::Static {
         return Err(ApiError::new(ErrorCode::SegmentKindMismatch)
             .with_detail("A dynamic segment's members come from its rule."));
     }
-    let (diff_add, unknown) = add_known(&mut tx, brand_id, &segment, &body.add).await?;
+    let (entered, unknown) = add_known(&mut tx, brand_id, &segment, &body.add).await?;
     let removed = membership::set_members(
         &mut tx,
         brand_id,
@@ -204,23 +206,25 @@ pub async fn change_members(
         Utc::now(),
     )
     .await?;
+    let changed: Vec<Uuid> = entered.iter().chain(&removed.exited).copied().collect();
+    membership::follow_dependents(&mut tx, brand_id, segment.id, &changed, Utc::now()).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(MemberChangeResult {
-        added: diff_add,
+        added: entered.len(),
         removed: removed.exited.len(),
         unknown,
     }))
 }
 
-/// Adds the ids that name live profiles of the brand; (how many entered, the unknown ids).
+/// Adds the ids that name live profiles of the brand; (those that entered, the unknown ids).
 pub(super) async fn add_known(
     conn: &mut sqlx::PgConnection,
     brand_id: Uuid,
     segment: &repo::Stored,
     ids: &[Uuid],
-) -> Result<(usize, Vec<Uuid>), ApiError> {
+) -> Result<(Vec<Uuid>, Vec<Uuid>), ApiError> {
     if ids.is_empty() {
-        return Ok((0, Vec::new()));
+        return Ok((Vec::new(), Vec::new()));
     }
     let known = sqlx::query_scalar!(
         "SELECT id FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2) AND merged_into IS NULL",
@@ -244,7 +248,7 @@ pub(super) async fn add_known(
         Utc::now(),
     )
     .await?;
-    Ok((diff.entered.len(), unknown))
+    Ok((diff.entered, unknown))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -27,6 +27,9 @@ pub async fn refresh_with_dependents(
     let mut reports = Vec::new();
     for id in repo::dependency_order(&graph, &include) {
         let mut tx = pool.begin().await?;
+        // The lock before the read: a deletion under way commits first and the segment is skipped, rather
+        // than refreshed into members of a deleted segment.
+        membership::lock(&mut tx, id, true).await?;
         let Some(segment) = repo::stored(&mut tx, brand_id, id).await? else {
             continue;
         };
