@@ -1,7 +1,11 @@
 //! The clienteling API (`/api/v1/brands/{brand}/clienteling/…`).
 
+mod activities;
 mod assignments;
 mod book;
 mod clients;
+mod enrichment;
 mod fixtures;
+mod follow;
 mod interactions;
+mod mirror;
