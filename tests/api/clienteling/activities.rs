@@ -250,3 +250,46 @@ async fn a_segment_counts_store_visits_logged_by_advisors() {
     assert_eq!(answer["count"], 1, "{answer}");
     assert_eq!(answer["sample"][0]["id"], claire, "{answer}");
 }
+
+#[tokio::test]
+async fn with_the_job_runner_a_write_is_enriched_mirrored_and_on_the_crm_timeline() {
+    let app =
+        crate::helpers::spawn_sandboxed_app_with(crate::helpers::Sandboxed::new().jobs()).await;
+    let advisor = paris(&app).await;
+    let claire = id_of(
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Claire",
+            "Dupont",
+            "claire@example.com",
+        )
+        .await,
+    );
+    let id = id_of(&log(&app, &advisor.token, &claire, share()).await);
+
+    let shown = crate::helpers::eventually(60, "enriched and mirrored", || async {
+        let shown = super::follow::read(&app, &advisor.token, &id).await;
+        (shown["enrichment_status"] == "enriched" && shown["mirror"]["status"] == "mirrored")
+            .then_some(shown)
+    })
+    .await;
+    assert_eq!(shown["enrichment"]["client"]["name"], "Claire Dupont");
+    let tasks: Vec<Value> = app
+        .sandbox()
+        .salesforce_records("Task")
+        .await
+        .into_iter()
+        .filter(|task| task["Concierge_Interaction_Id__c"] == id)
+        .collect();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0]["Id"], shown["mirror"]["task_id"]);
+
+    let marketer = marketer_token(&app, "mkt@maison.example", "maison").await;
+    crate::helpers::eventually(60, "the CRM activity", || async {
+        let (status, page) = activities(&app, &marketer, "maison", &claire).await;
+        (status == 200 && kinds(&page) == ["interaction"]).then_some(())
+    })
+    .await;
+}

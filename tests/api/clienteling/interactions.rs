@@ -153,7 +153,7 @@ async fn an_interaction_is_a_versioned_stream_with_its_history_and_past_states()
     assert_eq!(events[1]["type"], "updated");
     assert_eq!(
         events[1]["payload"],
-        json!({ "note": "She prefers the black one.", "subject": null })
+        json!({ "note": "She prefers the black one.", "subject": null, "enrichment_status": "pending" })
     );
 
     let past: Value = get_json_as(
