@@ -195,7 +195,7 @@ fn enriched_for(state: &State) -> Option<i64> {
 enum Next {
     /// Nothing to do: gone, deleted, superseded by a newer write, or already done.
     Skip(&'static str),
-    Enrich(State),
+    Enrich(Box<State>),
 }
 
 async fn next(clienteling: &Clienteling, job: &Enrich) -> anyhow::Result<Next> {
@@ -221,7 +221,7 @@ async fn check(conn: &mut sqlx::PgConnection, job: &Enrich, state: State) -> any
     {
         return Ok(Next::Skip("done"));
     }
-    Ok(Next::Enrich(state))
+    Ok(Next::Enrich(Box::new(state)))
 }
 
 /// Appends `kind` with `payload` if the job's version is still the one to enrich (checked under the row
@@ -240,7 +240,7 @@ async fn append(
     let state = match check(&mut tx, job, state).await? {
         Next::Skip(_) => return Ok(false),
         Next::Enrich(state) if !when(&state) => return Ok(false),
-        Next::Enrich(state) => state,
+        Next::Enrich(state) => *state,
     };
     let id = state.id;
     let event = store::append(
@@ -270,7 +270,7 @@ pub async fn run(clienteling: Clienteling, job: Enrich, ctx: JobContext) -> anyh
             tracing::debug!(interaction = %job.interaction_id, version = job.version, why, "enrichment skipped");
             return Ok(());
         }
-        Next::Enrich(state) => state,
+        Next::Enrich(state) => *state,
     };
     let wants = clienteling
         .processors()

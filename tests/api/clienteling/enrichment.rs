@@ -308,3 +308,51 @@ async fn the_products_of_the_skus_come_from_the_registered_catalogue() {
     assert_eq!(enrichment["products"][0]["price"], "2400.00");
     assert_eq!(enrichment["unresolved_skus"], json!(["MSN-SCF-002"]));
 }
+
+#[tokio::test]
+async fn a_hostile_order_answer_fails_the_enrichment_without_a_500_anywhere() {
+    let app = spawn_sandboxed_app().await;
+    let advisor = paris(&app).await;
+    let claire = id_of(
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Claire",
+            "Dupont",
+            "claire@example.com",
+        )
+        .await,
+    );
+    let id = id_of(
+        &log(
+            &app,
+            &advisor.token,
+            &claire,
+            json!({
+                "channel": "call", "context": "order", "metadata": { "order_number": "00000001" }
+            }),
+        )
+        .await,
+    );
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "operation": "/query", "body": { "totalSize": 1, "done": true, "records": [{ "Id": 42, "Status": ["x"] }] } }),
+    );
+
+    run_enrich(&app, "maison", &id, 1, 1).await.unwrap_err();
+
+    let shown = read(&app, &advisor.token, &id).await;
+    assert_eq!(shown["enrichment_status"], "failed");
+    assert_eq!(
+        shown["enrichment"]["reason"],
+        "Salesforce did not answer about the order."
+    );
+    let page = get_as(
+        &app,
+        &advisor.token,
+        &format!("{}/{claire}/interactions", super::fixtures::CLIENTS),
+    )
+    .await;
+    assert_eq!(page.status(), 200);
+}

@@ -273,3 +273,30 @@ async fn a_mirror_that_keeps_failing_is_shown_failed_after_its_last_attempt_and_
     assert_eq!(shown["mirror"]["status"], "mirrored");
     assert_eq!(tasks(&app, &id).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_hostile_answer_without_a_task_id_is_a_failure_not_a_mirror() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
+    let advisor = paris(&app).await;
+    let claire = client_with_contact(&app, &advisor.token).await;
+    let id = id_of(&log(&app, &advisor.token, &claire, share()).await);
+    let forged = json!({ "compositeResponse": [{
+        "referenceId": "task", "httpStatusCode": 201, "httpHeaders": {},
+        "body": { "id": "'; DROP TABLE tasks; --", "success": true, "errors": [] }
+    }] });
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "operation": "/composite", "body": forged, "times": 1 }),
+    );
+
+    let error = run_mirror(&app, &id, 1, 1).await.unwrap_err();
+    assert!(format!("{error:#}").contains("no Task id"), "{error:#}");
+    assert_eq!(read(&app, &advisor.token, &id).await["mirror"], Value::Null);
+
+    run_mirror(&app, &id, 1, 2).await.unwrap();
+    let [task] = tasks(&app, &id).await.try_into().unwrap();
+    assert_eq!(
+        read(&app, &advisor.token, &id).await["mirror"]["task_id"],
+        task["Id"]
+    );
+}
