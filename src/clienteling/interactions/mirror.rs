@@ -27,7 +27,7 @@ use super::store::{self, NewEvent};
 use crate::clienteling::Clienteling;
 use crate::crm::identifiers::SALESFORCE_CONTACT;
 use crate::integrations::ProviderError;
-use crate::integrations::salesforce::{composite_failure, has_error_code, soql};
+use crate::integrations::salesforce::{composite_failure, has_error_code, salesforce_errors, soql};
 use crate::jobs::{Job, JobContext};
 
 pub const EXTERNAL_ID: &str = "Concierge_Interaction_Id__c";
@@ -101,7 +101,30 @@ enum Sent {
     Stale,
 }
 
+/// One composite call; when Salesforce refuses only the contact (deleted, merged away, or a profile's
+/// identifier that was never a Contact), the Task is written again without `WhoId` rather than never.
 async fn send(
+    clienteling: &Clienteling,
+    state: &State,
+    content_version: i32,
+    who: Option<&str>,
+) -> Result<Sent, ProviderError> {
+    match send_once(clienteling, state, content_version, who).await {
+        Err(error) if who.is_some() && refuses_who(&error) => {
+            tracing::warn!(interaction = %state.id, error = %error, "Salesforce refused the contact; mirroring without WhoId");
+            send_once(clienteling, state, content_version, None).await
+        }
+        other => other,
+    }
+}
+
+fn refuses_who(error: &ProviderError) -> bool {
+    salesforce_errors(error)
+        .iter()
+        .any(|entry| entry.fields.iter().any(|field| field == "WhoId"))
+}
+
+async fn send_once(
     clienteling: &Clienteling,
     state: &State,
     content_version: i32,

@@ -300,3 +300,48 @@ async fn a_hostile_answer_without_a_task_id_is_a_failure_not_a_mirror() {
         task["Id"]
     );
 }
+
+#[tokio::test]
+async fn a_contact_salesforce_refuses_leaves_the_task_without_who_id_rather_than_unmirrored() {
+    let app = spawn_sandboxed_app().await;
+    let advisor = paris(&app).await;
+    let claire = id_of(
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Claire",
+            "Dupont",
+            "claire@example.com",
+        )
+        .await,
+    );
+    let marketer = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/brands/maison/crm/profiles/{claire}/identifiers"
+        )))
+        .bearer_auth(&marketer)
+        .json(&json!({ "kind": "salesforce_contact", "value": "003SBDEMO000099AAA" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let id = id_of(&log(&app, &advisor.token, &claire, share()).await);
+    app.sandbox().clear_requests();
+
+    run_mirror(&app, &id, 1, 1).await.unwrap();
+
+    assert_eq!(
+        composite_calls(&app),
+        2,
+        "refused with the contact, then written without it"
+    );
+    let [task] = tasks(&app, &id).await.try_into().unwrap();
+    assert_eq!(task["WhoId"], Value::Null);
+    assert_eq!(
+        read(&app, &advisor.token, &id).await["mirror"]["task_id"],
+        task["Id"]
+    );
+}
