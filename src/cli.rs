@@ -237,7 +237,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.subscriptions.clone(),
             settings.jobs.clone(),
         ),
-        support: crate::support::Support::new(db.clone(), salesforce),
+        support: crate::support::Support::new(db.clone(), salesforce.clone()),
         crm: crate::crm::Crm::new(db.clone(), &settings)?,
         social: crate::social::Social::new(
             db.clone(),
@@ -245,7 +245,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.social.clone(),
             &settings.providers,
         )?,
-        clienteling: crate::clienteling::Clienteling::new(db.clone()),
+        clienteling: crate::clienteling::Clienteling::new(db.clone(), salesforce),
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),
@@ -266,6 +266,11 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     );
     // The CRM reads the portal's facts after the stream has them (a CRM failure retries both: at least once).
     let sink = (sink, crate::crm::events::PortalFeed::new(state.crm.clone()));
+    // Interactions become CRM activities the same way.
+    let sink = (
+        sink,
+        crate::clienteling::interactions::activity::InteractionFeed::new(state.crm.clone()),
+    );
     let dispatcher = Dispatcher::new(state.db.clone(), sink, settings.outbox.clone());
     let runner = Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
         .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))
@@ -283,6 +288,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::support::jobs(runner, &state.support)?;
     let runner = crate::crm::jobs(runner, &state.crm)?;
     let runner = crate::social::jobs(runner, &state.social)?;
+    let runner = crate::clienteling::jobs(runner, &state.clienteling);
     crate::subscriptions::jobs(runner, &state.subscriptions)
 }
 

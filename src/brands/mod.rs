@@ -47,6 +47,21 @@ pub async fn store_codes(
     Ok(stores.into_iter().map(|store| store.code).collect())
 }
 
+/// The name of the brand's store `code` (clienteling snapshots it on an interaction).
+pub async fn store_name(
+    db: impl PgExecutor<'_>,
+    brand_id: uuid::Uuid,
+    code: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT name FROM stores WHERE brand_id = $1 AND code = $2",
+        brand_id,
+        code
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// Demo data and tests: the brand, created when absent (an existing one is left as it is).
 pub async fn ensure_brand(
     db: &sqlx::PgPool,

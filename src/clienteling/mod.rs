@@ -23,7 +23,11 @@ use actix_web::web;
 use sqlx::PgPool;
 use utoipa::OpenApi;
 
+use std::sync::Arc;
+
 use crate::http::resource;
+use crate::integrations::salesforce::SalesforceClient;
+use crate::jobs::Runner;
 
 pub use assign::{OnReassign, ReassignHooks, Reassignment};
 
@@ -33,15 +37,34 @@ pub struct Clienteling {
     db: PgPool,
     reassign_hooks: ReassignHooks,
     processors: interactions::processors::Registry,
+    salesforce: SalesforceClient,
+    products: interactions::enrich::Products,
 }
 
 impl Clienteling {
-    pub fn new(db: PgPool) -> Self {
+    pub fn new(db: PgPool, salesforce: SalesforceClient) -> Self {
         Self {
             db,
             reassign_hooks: ReassignHooks::default(),
             processors: interactions::processors::Registry::standard(),
+            salesforce,
+            products: None,
         }
+    }
+
+    /// Where the enrichment job finds the products of SKUs (the brand catalogue).
+    pub fn with_products(mut self, source: Arc<dyn interactions::enrich::ProductSource>) -> Self {
+        self.products = Some(source);
+        self
+    }
+
+    pub fn products(&self) -> Option<&Arc<dyn interactions::enrich::ProductSource>> {
+        self.products.as_ref()
+    }
+
+    /// The Salesforce client (the Task mirror, order look-ups).
+    pub fn salesforce(&self) -> &SalesforceClient {
+        &self.salesforce
     }
 
     pub fn db(&self) -> &PgPool {
@@ -99,6 +122,11 @@ impl Clienteling {
     tags((name = "clienteling", description = "The client advisors' client book"))
 )]
 pub struct ApiDoc;
+
+/// Registers this context's jobs (interaction enrichment, the Salesforce Task mirror).
+pub fn jobs(runner: Runner, clienteling: &Clienteling) -> Runner {
+    interactions::jobs(runner, clienteling)
+}
 
 /// Mounted under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {

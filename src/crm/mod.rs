@@ -12,6 +12,7 @@ pub mod events;
 pub mod identifiers;
 pub mod identity_routes;
 pub mod ledger;
+pub mod links;
 pub mod merge;
 mod patch;
 pub mod profile;

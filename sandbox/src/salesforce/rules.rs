@@ -99,9 +99,27 @@ pub fn before_update(
             set_total_price(record);
         }
         "Case" => close_case_if_closed(Some(existing), record),
+        "Task" => check_mirror_version(existing, record)?,
         _ => {}
     }
     Ok(())
+}
+
+/// The validation rule an org mirroring clienteling interactions deploys on Task
+/// (`Concierge_Version__c < PRIORVALUE(Concierge_Version__c)`): an older write arriving after a newer one
+/// is refused, so the Task never goes back in time.
+fn check_mirror_version(existing: &Record, record: &Record) -> Result<(), SalesforceError> {
+    match (
+        number(existing, "Concierge_Version__c"),
+        number(record, "Concierge_Version__c"),
+    ) {
+        (Some(before), Some(after)) if after < before => Err(SalesforceError::bad_request(
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            "Concierge_Version__c cannot go back: a newer version of this interaction is mirrored.",
+        )
+        .with_fields(vec!["Concierge_Version__c".into()])),
+        _ => Ok(()),
+    }
 }
 
 pub fn before_delete(

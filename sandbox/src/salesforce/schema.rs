@@ -348,6 +348,12 @@ pub static OBJECTS: [ObjectDef; 11] = [
             field("OwnerId", Kind::Reference(USER)),
             field("Description", Kind::Text),
             field("TaskSubtype", Kind::Text),
+            field("Type", Kind::Text),
+            // The clienteling mirror's fields (an org deploying it adds them, and the version rule below).
+            external_id("Concierge_Interaction_Id__c"),
+            field("Concierge_Version__c", Kind::Number),
+            field("Concierge_Context__c", Kind::Text),
+            field("Concierge_Deleted__c", Kind::Boolean),
         ],
         children: &[],
     },

@@ -3,7 +3,10 @@
 //! projection written in the same transaction. A processor per context (per brand) validates the metadata
 //! and names what to enrich.
 
+pub mod activity;
+pub mod enrich;
 pub mod fields;
+pub mod mirror;
 pub mod model;
 pub mod processors;
 pub mod routes;
@@ -12,16 +15,28 @@ mod store;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::clienteling::Clienteling;
 use crate::errors::ApiError;
+use crate::jobs::{self, Runner};
 use crate::outbox::{self, NewEvent};
 use crate::state::AppState;
 use model::State;
 use processors::Wants;
 
-/// What follows every write, in its transaction: the outbox event the CRM activity feed, the enrichment
-/// job and the Salesforce mirror start from. Its aggregate id and version make each one unique.
+/// The enrichment and mirror workers.
+pub fn jobs(runner: Runner, clienteling: &Clienteling) -> Runner {
+    let enriching = clienteling.clone();
+    let mirroring = clienteling.clone();
+    runner
+        .register(move |job: enrich::Enrich, ctx| enrich::run(enriching.clone(), job, ctx))
+        .register(move |job: mirror::Mirror, ctx| mirror::run(mirroring.clone(), job, ctx))
+}
+
+/// What follows every write, in its transaction: the outbox event the CRM activity feed reads, and the jobs
+/// of the enrichment (after a person's write) and of the Salesforce mirror (after every write of theirs),
+/// each naming the version it follows.
 async fn after_write(
-    _state: &AppState,
+    state: &AppState,
     conn: &mut PgConnection,
     brand: &str,
     brand_id: Uuid,
@@ -48,10 +63,32 @@ async fn after_write(
                 "channel": interaction.channel,
                 "context": interaction.context,
                 "occurred_at": interaction.occurred_at,
+                "advisor_id": interaction.advisor_id,
+                "store": interaction.store,
                 "enrich": wants,
             }),
         },
     )
     .await?;
+    let settings = &state.settings.jobs;
+    if interaction.deleted_at.is_none() {
+        let job = enrich::Enrich {
+            brand_id,
+            brand: brand.to_owned(),
+            interaction_id: interaction.id,
+            version: interaction.version,
+        };
+        jobs::enqueue(conn, settings, &job, None)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    let job = mirror::Mirror {
+        brand_id,
+        interaction_id: interaction.id,
+        version: interaction.version,
+    };
+    jobs::enqueue(conn, settings, &job, None)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(())
 }

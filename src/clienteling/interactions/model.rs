@@ -26,15 +26,20 @@ pub struct State {
     /// The context's fields, as its processor normalised them.
     #[schema(value_type = Object)]
     pub metadata: Value,
-    /// `pending`, `not_needed`, `enriched` or `failed`.
+    /// `pending` (the job will look things up), `enriched` or `failed` (retried); `not_needed` on
+    /// interactions logged before every write was enriched.
     pub enrichment_status: String,
-    /// What the enrichment job found (product names, images and prices; order status).
+    /// What the enrichment job found for the version `for_version`: the advisor's and the store's names,
+    /// the client's name and tier then, the order's status, the products (names, images, prices) and the
+    /// SKUs the catalogue did not resolve; after a failure, the `reason`.
     #[schema(value_type = Option<Object>)]
     pub enrichment: Option<Value>,
-    /// The Salesforce Task mirroring it.
+    /// The Salesforce Task mirroring it: `{status: "mirrored", task_id, content_version}`, or
+    /// `{status: "failed", error}` once the mirror used up its attempts.
     #[schema(value_type = Option<Object>)]
     pub mirror: Option<Value>,
-    /// The version the ETag names; `If-Match` on a write must name it.
+    /// The version the ETag names. `If-Match` on a write must name it, or an older version that no
+    /// person's write (`created`, `updated`) followed: the jobs' own events do not make an ETag stale.
     pub version: i32,
     pub occurred_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,

@@ -155,13 +155,9 @@ fn patch_text(
     }
 }
 
-fn status_for(wants: &Wants) -> &'static str {
-    if wants.is_empty() {
-        "not_needed"
-    } else {
-        "pending"
-    }
-}
+/// Every write is enriched: the advisor's and the store's names and the client's snapshot always, and
+/// whatever the processor asked for (`Wants`).
+const PENDING: &str = "pending";
 
 fn respond(mut response: actix_web::HttpResponseBuilder, state: &State) -> HttpResponse {
     response
@@ -169,13 +165,23 @@ fn respond(mut response: actix_web::HttpResponseBuilder, state: &State) -> HttpR
         .json(state)
 }
 
-/// The version `If-Match` names: 428 without one, 412 when it is not the current version.
-fn check_if_match(request: &HttpRequest, current: &State) -> Result<(), ApiError> {
+/// The version `If-Match` names: 428 without one, 412 when it is older than what a person last wrote
+/// (`content_version`). The jobs' own events after it (`enriched`, `mirrored`) change no field an advisor
+/// edits, so an ETag taken before them still names the content the advisor saw.
+async fn check_if_match(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    request: &HttpRequest,
+    current: &State,
+) -> Result<(), ApiError> {
     let Some(value) = request.headers().get(header::IF_MATCH) else {
         return Err(ApiError::new(ErrorCode::IfMatchRequired));
     };
+    let content = store::content_version(conn, brand_id, current.id)
+        .await?
+        .map_or(current.version, |(version, _)| version);
     let expected = value.to_str().ok().and_then(expected_version);
-    if expected != Some(current.version) {
+    if !expected.is_some_and(|version| (content..=current.version).contains(&version)) {
         return Err(
             ApiError::new(ErrorCode::InteractionStale).with_detail(format!(
                 "The interaction is at version {} (ETag {}).",
@@ -293,7 +299,7 @@ pub async fn create_interaction(
         subject,
         note,
         metadata,
-        enrichment_status: status_for(&wants).to_owned(),
+        enrichment_status: PENDING.to_owned(),
         occurred_at,
     };
     let payload = serde_json::to_value(&created).map_err(ApiError::internal)?;
@@ -506,7 +512,7 @@ pub async fn update_interaction(
     if current.deleted_at.is_some() {
         return Err(not_found());
     }
-    check_if_match(&request, &current)?;
+    check_if_match(&mut tx, brand_id, &request, &current).await?;
     let mut errors = Vec::new();
     if let Some(channel) = &body.channel {
         check_channel(channel, &mut errors);
@@ -551,20 +557,18 @@ pub async fn update_interaction(
         occurred_at: body.occurred_at.filter(|at| *at != current.occurred_at),
         enrichment_status: None,
     };
-    let updated = Updated {
-        enrichment_status: updated
-            .metadata
-            .as_ref()
-            .and(wants.as_ref())
-            .map(|wants| status_for(wants).to_owned()),
-        ..updated
-    };
     let payload = serde_json::to_value(&updated).map_err(ApiError::internal)?;
     if payload.as_object().is_some_and(|fields| fields.is_empty()) {
         // Nothing changed: no event, the same version.
         tx.rollback().await?;
         return Ok(respond(HttpResponse::Ok(), &current));
     }
+    // An edit is enriched again (its names snapshot, and its products when the metadata changed).
+    let updated = Updated {
+        enrichment_status: Some(PENDING.to_owned()),
+        ..updated
+    };
+    let payload = serde_json::to_value(&updated).map_err(ApiError::internal)?;
     let next = append_next(
         &mut tx,
         brand_id,
@@ -620,7 +624,7 @@ pub async fn delete_interaction(
     if current.deleted_at.is_some() {
         return Err(not_found());
     }
-    check_if_match(&request, &current)?;
+    check_if_match(&mut tx, brand_id, &request, &current).await?;
     let next = append_next(
         &mut tx,
         brand_id,

@@ -226,3 +226,59 @@ pub async fn contacted(
     .await?;
     Ok(())
 }
+
+/// The interaction's current state, for the jobs that follow its writes (no caller, so no scope); `lock`
+/// takes the projection row, as the writes do.
+pub async fn by_id(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<State>, sqlx::Error> {
+    if lock {
+        sqlx::query_as!(
+            State,
+            r#"SELECT id, client_id, store_code AS store, advisor_id, channel, context, subject, note, metadata,
+                      enrichment_status, enrichment, mirror, version, occurred_at, deleted_at, created_at,
+                      updated_at
+               FROM clienteling_interactions WHERE brand_id = $1 AND id = $2
+               FOR UPDATE"#,
+            brand_id,
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    } else {
+        sqlx::query_as!(
+            State,
+            r#"SELECT id, client_id, store_code AS store, advisor_id, channel, context, subject, note, metadata,
+                      enrichment_status, enrichment, mirror, version, occurred_at, deleted_at, created_at,
+                      updated_at
+               FROM clienteling_interactions WHERE brand_id = $1 AND id = $2"#,
+            brand_id,
+            id
+        )
+        .fetch_optional(conn)
+        .await
+    }
+}
+
+/// The last version a person wrote (`created`, `updated`, `deleted`) and when: what the enrichment and the
+/// mirror follow, and what `If-Match` must have seen. The jobs' own events (`enriched`, `mirrored`, …)
+/// come after it without changing what the advisor wrote.
+pub async fn content_version(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    id: Uuid,
+) -> Result<Option<(i32, DateTime<Utc>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT version, recorded_at FROM clienteling_interaction_events
+         WHERE brand_id = $1 AND stream_id = $2 AND type IN ('created', 'updated', 'deleted')
+         ORDER BY version DESC LIMIT 1",
+        brand_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|row| (row.version, row.recorded_at)))
+}

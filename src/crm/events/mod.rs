@@ -70,3 +70,32 @@ pub fn routes_events(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(routes::timeline)),
     );
 }
+
+/// Checks an event from an internal source (an outbox sink) as the events API checks one.
+pub fn check_internal(
+    raw: &serde_json::Value,
+) -> Result<schema::ValidEvent, Vec<crate::errors::FieldError>> {
+    schema::check(0, raw, chrono::Utc::now())
+}
+
+/// Applies one event from an internal source (an outbox sink such as the clienteling interactions'),
+/// through the same path as `POST …/crm/events`: de-duplicated on its id, a rejected one answered as such.
+pub async fn apply_internal(
+    crm: &crate::crm::Crm,
+    brand: &crate::brands::Brand,
+    raw: &serde_json::Value,
+    source: &str,
+) -> anyhow::Result<EventResult> {
+    let checked = match check_internal(raw) {
+        Ok(valid) => apply::Checked::Valid(Box::new(valid)),
+        Err(errors) => apply::Checked::Invalid {
+            id: raw["id"].as_str().map(str::to_owned),
+            errors,
+        },
+    };
+    apply::apply(crm, brand, vec![checked], source)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no result for {}", raw["id"]))
+}

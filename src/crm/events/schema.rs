@@ -315,6 +315,8 @@ enum Rule {
     Ids,
     /// A positive whole number, or its digits.
     Number,
+    /// A list of at most 50 references (SKUs).
+    References,
 }
 
 struct Property {
@@ -344,6 +346,19 @@ pub struct KnownType {
     pub name: &'static str,
     properties: &'static [Property],
 }
+
+const INTERACTION: &[Property] = &[
+    req("interaction_id", Rule::Reference),
+    req("version", Rule::Number),
+    req(
+        "channel",
+        Rule::OneOf(&crate::clienteling::interactions::processors::CHANNELS),
+    ),
+    req("context", Rule::Reference),
+    req("advisor_id", Rule::Reference),
+    opt("store", Rule::Reference),
+    opt("skus", Rule::References),
+];
 
 /// The known types (their schemas are documented in `super::docs`).
 const KNOWN: &[KnownType] = &[
@@ -418,6 +433,20 @@ const KNOWN: &[KnownType] = &[
             req("order_id", Rule::Reference),
             opt("service_ids", Rule::Ids),
         ],
+    },
+    // Clienteling interactions (`clienteling::interactions::activity`): one activity per event of the
+    // interaction's stream, so a segment counts `interaction` with its channel and context.
+    KnownType {
+        name: "interaction",
+        properties: INTERACTION,
+    },
+    KnownType {
+        name: "interaction_updated",
+        properties: INTERACTION,
+    },
+    KnownType {
+        name: "interaction_deleted",
+        properties: INTERACTION,
     },
     KnownType {
         name: "invoice_paid",
@@ -547,6 +576,17 @@ fn check_rule(field: &str, rule: Rule, value: &Value, errors: &mut Vec<FieldErro
             }
         }
         Rule::Items => items(field, value, errors),
+        Rule::References => {
+            let ok = value
+                .as_array()
+                .is_some_and(|list| list.len() <= 50 && list.iter().all(reference));
+            if !ok {
+                fail(
+                    "invalid_references",
+                    "A list of at most 50 references of 1–128 characters.",
+                );
+            }
+        }
     }
 }
 

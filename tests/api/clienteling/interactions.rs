@@ -153,7 +153,7 @@ async fn an_interaction_is_a_versioned_stream_with_its_history_and_past_states()
     assert_eq!(events[1]["type"], "updated");
     assert_eq!(
         events[1]["payload"],
-        json!({ "note": "She prefers the black one.", "subject": null })
+        json!({ "note": "She prefers the black one.", "subject": null, "enrichment_status": "pending" })
     );
 
     let past: Value = get_json_as(
@@ -365,21 +365,8 @@ async fn every_context_checks_its_metadata_with_field_paths() {
         .await;
         assert_eq!(response.status(), 201, "{context}");
         let body: Value = response.json().await.unwrap();
-        let expected = if [
-            "generic",
-            "store_visit",
-            "appointment",
-            "pay_by_link",
-            "event_invitation",
-            "consultation",
-        ]
-        .contains(&context)
-        {
-            "not_needed"
-        } else {
-            "pending"
-        };
-        assert_eq!(body["enrichment_status"], expected, "{context}");
+        // Every interaction is enriched (the names' snapshot at least).
+        assert_eq!(body["enrichment_status"], "pending", "{context}");
     }
     let invalid = [
         ("product_share", json!({}), "metadata.skus"),
