@@ -237,7 +237,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.subscriptions.clone(),
             settings.jobs.clone(),
         ),
-        support: crate::support::Support::new(db.clone(), salesforce),
+        support: crate::support::Support::new(db.clone(), salesforce.clone()),
         crm: crate::crm::Crm::new(db.clone(), &settings)?,
         social: crate::social::Social::new(
             db.clone(),
@@ -245,7 +245,14 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.social.clone(),
             &settings.providers,
         )?,
-        clienteling: crate::clienteling::Clienteling::new(db.clone()),
+        clienteling: crate::clienteling::Clienteling::new(db.clone()).with_catalogue(
+            crate::clienteling::catalogue::Catalogue::new(
+                db.clone(),
+                salesforce.clone(),
+                settings.jobs.clone(),
+                settings.clienteling.catalogue.clone(),
+            ),
+        ),
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),
@@ -283,6 +290,10 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::support::jobs(runner, &state.support)?;
     let runner = crate::crm::jobs(runner, &state.crm)?;
     let runner = crate::social::jobs(runner, &state.social)?;
+    let runner = match state.clienteling.catalogue() {
+        Some(catalogue) => crate::clienteling::catalogue::jobs(runner, catalogue)?,
+        None => runner,
+    };
     crate::subscriptions::jobs(runner, &state.subscriptions)
 }
 

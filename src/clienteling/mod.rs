@@ -11,6 +11,7 @@
 //! register), [`scope::grant_brand_wide`], the routes and `ApiDoc`.
 
 pub mod assign;
+pub mod catalogue;
 pub mod client;
 pub mod interactions;
 pub(crate) mod repo;
@@ -33,6 +34,7 @@ pub struct Clienteling {
     db: PgPool,
     reassign_hooks: ReassignHooks,
     processors: interactions::processors::Registry,
+    catalogue: Option<catalogue::Catalogue>,
 }
 
 impl Clienteling {
@@ -41,7 +43,19 @@ impl Clienteling {
             db,
             reassign_hooks: ReassignHooks::default(),
             processors: interactions::processors::Registry::standard(),
+            catalogue: None,
         }
+    }
+
+    /// With the brands' catalogue sync (its Salesforce client and settings).
+    pub fn with_catalogue(mut self, catalogue: catalogue::Catalogue) -> Self {
+        self.catalogue = Some(catalogue);
+        self
+    }
+
+    /// The catalogue sync's handle, when the process has one (`cli::build_state` always gives it one).
+    pub fn catalogue(&self) -> Option<&catalogue::Catalogue> {
+        self.catalogue.as_ref()
     }
 
     pub fn db(&self) -> &PgPool {
@@ -133,6 +147,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource(&format!("{BASE}/interactions/{{id}}/history"))
             .route(web::get().to(interactions::routes::interaction_history)),
     )
+    .configure(catalogue::routes)
     .service(resource(&format!("{BASE}/book")).route(web::get().to(routes_book::my_book)))
     .service(
         resource(&format!("{BASE}/stores/{{store}}/book"))

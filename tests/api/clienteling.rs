@@ -2,6 +2,9 @@
 
 mod assignments;
 mod book;
+mod catalogue_runs;
+mod catalogue_search;
+mod catalogue_sync;
 mod clients;
 mod fixtures;
 mod interactions;
