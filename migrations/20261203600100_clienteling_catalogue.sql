@@ -40,8 +40,12 @@ CREATE TABLE clienteling_products (
     UNIQUE (brand_id, salesforce_id)
 );
 
+-- A sync ends by merging these indexes' pending lists (`gin_clean_pending_list`): a pending list of freshly
+-- synced rows is scanned whole by every search, and makes the planner price the indexes above a sequential
+-- scan that computes the similarity of every product.
 CREATE INDEX clienteling_products_fts ON clienteling_products USING gin (search_vector);
 CREATE INDEX clienteling_products_trgm ON clienteling_products USING gin (search_text gin_trgm_ops);
+
 -- SKUs are unique per brand regardless of case; in byte order ("C") the same index serves SKU prefixes
 -- (`ma-cap` finds every Capucines) and the listing without `q` in SKU order, with the SKU as its cursor.
 CREATE UNIQUE INDEX clienteling_products_sku ON clienteling_products (brand_id, (lower(sku) COLLATE "C"));

@@ -101,6 +101,18 @@ pub async fn deactivate_missing(
     Ok(done.rows_affected())
 }
 
+/// Merges the search indexes' pending lists into the indexes (see the migration): after a sync, searches
+/// read the indexes alone.
+pub async fn flush_search_indexes(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"SELECT gin_clean_pending_list('clienteling_products_fts'::regclass) AS "fts",
+                  gin_clean_pending_list('clienteling_products_trgm'::regclass) AS "trgm""#
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}
+
 /// Products marked missing that Salesforce has again (restored from its recycle bin): to be read anew.
 pub async fn reappeared(
     conn: &mut PgConnection,

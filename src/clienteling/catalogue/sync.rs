@@ -34,6 +34,8 @@ const MAX_PAGE: usize = 2000;
 const OVERLAP: Duration = Duration::minutes(5);
 /// Ids per `Id IN (…)` query (a SOQL statement stays far below its length limit).
 const IDS_PER_QUERY: usize = 100;
+/// Skipped records named in the log per run.
+const LOGGED_SKIPS: i32 = 20;
 /// Pages followed at most in one query: a provider looping its cursors cannot keep a run alive for ever.
 const MAX_PAGES: usize = 1000;
 
@@ -175,6 +177,8 @@ impl<'a> Sync<'a> {
         let deactivated = store::deactivate_missing(&mut tx, self.brand_id, &present).await?;
         self.counts.deactivated += i32::try_from(deactivated).unwrap_or(i32::MAX);
         tx.commit().await?;
+        let mut conn = self.catalogue.db.acquire().await?;
+        store::flush_search_indexes(&mut conn).await?;
         Ok(Report {
             counts: self.counts,
             watermark: self.watermark,
@@ -239,6 +243,10 @@ impl<'a> Sync<'a> {
 
     fn skipped(&mut self, record: &Value, reason: Skip) {
         self.counts.skip(reason);
+        // A hostile page must not flood the logs: the first few are named, the run's counts say the rest.
+        if self.counts.skipped.values().sum::<i32>() > LOGGED_SKIPS {
+            return;
+        }
         let id: String = record
             .get("Id")
             .and_then(Value::as_str)
