@@ -199,6 +199,11 @@ impl<'a> Sync<'a> {
                 return Err(malformed("the query paged past its limit"));
             }
             page = self.salesforce().query_more::<Value>(&next).await?;
+            if page.next_records_url.as_deref() == Some(next.as_str()) {
+                return Err(malformed(
+                    "query paging returned the same nextRecordsUrl twice",
+                ));
+            }
         }
     }
 
@@ -321,6 +326,11 @@ impl<'a> Sync<'a> {
                 return Err(malformed("the query paged past its limit"));
             }
             page = self.salesforce().query_more::<Value>(&next).await?;
+            if page.next_records_url.as_deref() == Some(next.as_str()) {
+                return Err(malformed(
+                    "query paging returned the same nextRecordsUrl twice",
+                ));
+            }
             records.append(&mut page.records);
         }
         Ok(records)

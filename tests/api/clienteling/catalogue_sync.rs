@@ -416,3 +416,22 @@ async fn concurrent_syncs_of_a_brand_never_overlap_nor_fail_each_others_run() {
         .unwrap();
     assert!(statuses.iter().all(|s| s == "succeeded"), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_provider_looping_its_cursor_fails_the_run_instead_of_spinning() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
+    let (real, _) = salesforce_ids(&app, "MA-CART-NOIR").await;
+    let looping = json!({
+        "totalSize": 10, "done": false,
+        "nextRecordsUrl": "/services/data/v60.0/query/01gSBLOOP-5",
+        "records": [record(&real, "MA-CART-NOIR", json!("maison"))]
+    });
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "operation": "/query", "body": looping }),
+    );
+    let failed = sync(&app, "maison").await;
+    assert!(failed.is_err());
+    assert!(format!("{:#}", failed.unwrap_err()).contains("same nextRecordsUrl"));
+    assert_eq!(watermark(&app, "maison").await, None);
+}
