@@ -245,7 +245,16 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.social.clone(),
             &settings.providers,
         )?,
-        clienteling: crate::clienteling::Clienteling::new(db.clone(), salesforce),
+        clienteling: crate::clienteling::Clienteling::new(db.clone(), salesforce.clone())
+            .with_catalogue(crate::clienteling::catalogue::Catalogue::new(
+                db.clone(),
+                salesforce,
+                settings.jobs.clone(),
+                settings.clienteling.catalogue.clone(),
+            ))
+            .with_products(std::sync::Arc::new(
+                crate::clienteling::catalogue::CatalogueProducts::new(db.clone()),
+            )),
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),
@@ -289,6 +298,10 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::crm::jobs(runner, &state.crm)?;
     let runner = crate::social::jobs(runner, &state.social)?;
     let runner = crate::clienteling::jobs(runner, &state.clienteling);
+    let runner = match state.clienteling.catalogue() {
+        Some(catalogue) => crate::clienteling::catalogue::jobs(runner, catalogue)?,
+        None => runner,
+    };
     crate::subscriptions::jobs(runner, &state.subscriptions)
 }
 

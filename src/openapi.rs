@@ -84,6 +84,10 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
         ("crm", crate::crm::ApiDoc::openapi()),
         ("social", crate::social::ApiDoc::openapi()),
         ("clienteling", crate::clienteling::ApiDoc::openapi()),
+        (
+            "clienteling catalogue",
+            crate::clienteling::catalogue::ApiDoc::openapi(),
+        ),
     ]
 }
 

@@ -11,6 +11,7 @@
 //! register), [`scope::grant_brand_wide`], the routes and `ApiDoc`.
 
 pub mod assign;
+pub mod catalogue;
 pub mod client;
 pub mod interactions;
 pub(crate) mod repo;
@@ -39,6 +40,7 @@ pub struct Clienteling {
     processors: interactions::processors::Registry,
     salesforce: SalesforceClient,
     products: interactions::enrich::Products,
+    catalogue: Option<catalogue::Catalogue>,
 }
 
 impl Clienteling {
@@ -49,6 +51,7 @@ impl Clienteling {
             processors: interactions::processors::Registry::standard(),
             salesforce,
             products: None,
+            catalogue: None,
         }
     }
 
@@ -65,6 +68,17 @@ impl Clienteling {
     /// The Salesforce client (the Task mirror, order look-ups).
     pub fn salesforce(&self) -> &SalesforceClient {
         &self.salesforce
+    }
+
+    /// With the brands' catalogue sync (its Salesforce client and settings).
+    pub fn with_catalogue(mut self, catalogue: catalogue::Catalogue) -> Self {
+        self.catalogue = Some(catalogue);
+        self
+    }
+
+    /// The catalogue sync's handle, when the process has one (`cli::build_state` always gives it one).
+    pub fn catalogue(&self) -> Option<&catalogue::Catalogue> {
+        self.catalogue.as_ref()
     }
 
     pub fn db(&self) -> &PgPool {
@@ -161,6 +175,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource(&format!("{BASE}/interactions/{{id}}/history"))
             .route(web::get().to(interactions::routes::interaction_history)),
     )
+    .configure(catalogue::routes)
     .service(resource(&format!("{BASE}/book")).route(web::get().to(routes_book::my_book)))
     .service(
         resource(&format!("{BASE}/stores/{{store}}/book"))

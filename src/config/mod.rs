@@ -38,6 +38,7 @@ pub struct Settings {
     pub portal: PortalSettings,
     pub crm: CrmSettings,
     pub social: SocialSettings,
+    pub clienteling: ClientelingSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -222,6 +223,22 @@ pub struct CrmSettings {
     pub identity: IdentitySettings,
     pub scores: ScoreSettings,
     pub segments: SegmentSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientelingSettings {
+    pub catalogue: CatalogueSettings,
+}
+
+/// The brands' product catalogues synced from Salesforce (`clienteling::catalogue`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueSettings {
+    /// Cron expression (with seconds) of the nightly sync, UTC.
+    pub sync_cron: String,
+    /// The brands (slugs) the nightly sync covers; a manager may sync any brand of theirs on demand.
+    pub brands: Vec<String>,
 }
 
 /// The nightly recomputation of every profile's scores (`crm::scores::nightly`).
@@ -548,6 +565,18 @@ impl Settings {
         if let Err(reason) = crate::crm::identifiers::Policy::from_settings(&self.crm.identity) {
             return fail("crm.identity", &reason);
         }
+        if let Some(brand) = self
+            .clienteling
+            .catalogue
+            .brands
+            .iter()
+            .find(|brand| !crate::brands::is_slug(brand))
+        {
+            return fail(
+                "clienteling.catalogue.brands",
+                &format!("`{brand}` is not a brand slug"),
+            );
+        }
         if !(1..=10_000).contains(&self.crm.scores.nightly_chunk) {
             return fail("crm.scores.nightly_chunk", "must be 1–10,000");
         }
@@ -684,6 +713,17 @@ impl Settings {
         if let Err(error) = self.catalog.sync_cron.parse::<cron::Schedule>() {
             return fail(
                 "catalog.sync_cron",
+                &format!("is not a valid cron expression: {error}"),
+            );
+        }
+        if let Err(error) = self
+            .clienteling
+            .catalogue
+            .sync_cron
+            .parse::<cron::Schedule>()
+        {
+            return fail(
+                "clienteling.catalogue.sync_cron",
                 &format!("is not a valid cron expression: {error}"),
             );
         }

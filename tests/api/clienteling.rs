@@ -3,10 +3,13 @@
 mod activities;
 mod assignments;
 mod book;
+mod catalogue_runs;
+mod catalogue_search;
+mod catalogue_sync;
 mod clients;
 mod enrichment;
 mod fixtures;
 mod follow;
 mod interactions;
-mod review_atk12;
 mod mirror;
+mod review_atk12;

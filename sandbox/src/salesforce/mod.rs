@@ -45,6 +45,7 @@ mod control;
 mod dml;
 mod errors;
 mod events;
+mod luxury;
 mod operations;
 mod query;
 mod render;

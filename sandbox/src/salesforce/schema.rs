@@ -220,6 +220,11 @@ pub static OBJECTS: [ObjectDef; 11] = [
             field("WH_Product_ID__c", Kind::Number),
             field("SIM_Data_Size__c", Kind::Text),
             field("SIM_Plan_Type__c", Kind::Text),
+            // The luxury brands' catalogue: the brand's slug, and what advisors search by.
+            field("Brand__c", Kind::Text),
+            field("Colour__c", Kind::Text),
+            field("Material__c", Kind::Text),
+            field("Image_Url__c", Kind::Text),
         ],
         children: &[child("PricebookEntries", "PricebookEntry", "Product2Id")],
     },

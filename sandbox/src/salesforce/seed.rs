@@ -41,6 +41,7 @@ pub fn seeded_store() -> Store {
     for product in &demo::PRODUCTS {
         seed_product(&mut store, product, &pricebook_id);
     }
+    super::luxury::seed(&mut store, &pricebook_id);
     seed_case(&mut store);
     store
 }
@@ -175,10 +176,15 @@ fn item_class_of_family(family: &str) -> &'static str {
 }
 
 fn insert(store: &mut Store, object_name: &str, id: &str, fields: Value) {
+    insert_at(store, object_name, id, SEEDED_AT, fields);
+}
+
+/// Inserts a seeded record created and last modified at `at` (Salesforce's `+0000` spelling).
+pub(super) fn insert_at(store: &mut Store, object_name: &str, id: &str, at: &str, fields: Value) {
     let Some(object) = schema::object(object_name) else {
         return;
     };
-    let mut record = system_fields(id);
+    let mut record = system_fields(id, at);
     if let Value::Object(fields) = fields {
         for (name, value) in fields {
             if !value.is_null() {
@@ -189,11 +195,11 @@ fn insert(store: &mut Store, object_name: &str, id: &str, fields: Value) {
     store.insert(object, record);
 }
 
-fn system_fields(id: &str) -> Record {
+fn system_fields(id: &str, at: &str) -> Record {
     let mut record = Record::new();
     record.insert("Id".into(), id.into());
-    record.insert("CreatedDate".into(), SEEDED_AT.into());
-    record.insert("LastModifiedDate".into(), SEEDED_AT.into());
+    record.insert("CreatedDate".into(), at.into());
+    record.insert("LastModifiedDate".into(), at.into());
     record.insert("CreatedById".into(), INTEGRATION_USER_ID.into());
     record
 }

@@ -356,3 +356,59 @@ async fn a_hostile_order_answer_fails_the_enrichment_without_a_500_anywhere() {
     .await;
     assert_eq!(page.status(), 200);
 }
+
+#[tokio::test]
+async fn the_process_enriches_skus_from_the_synced_catalogue_and_leaves_another_brands_out() {
+    let app = spawn_sandboxed_app().await;
+    super::catalogue_sync::sync(&app, "maison").await.unwrap();
+    super::catalogue_sync::sync(&app, "atelier").await.unwrap();
+    let atelier_sku: String = sqlx::query_scalar(
+        "SELECT p.sku FROM clienteling_products p JOIN brands b ON b.id = p.brand_id
+         WHERE b.slug = 'atelier' ORDER BY p.sku LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let advisor = paris(&app).await;
+    let claire = id_of(
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Claire",
+            "Dupont",
+            "claire@example.com",
+        )
+        .await,
+    );
+    let id = id_of(
+        &log(
+            &app,
+            &advisor.token,
+            &claire,
+            json!({
+                "channel": "whatsapp", "context": "product_share", "subject": "Capucines",
+                "metadata": { "skus": ["MA-CAP-MM-NOIR", atelier_sku], "message": "For you" }
+            }),
+        )
+        .await,
+    );
+
+    // The state the process built (`cli::build_state`), not a stand-in source.
+    run_enrich(&app, "maison", &id, 1, 1).await.unwrap();
+
+    let enrichment = read(&app, &advisor.token, &id).await["enrichment"].clone();
+    assert_eq!(
+        enrichment["products"].as_array().unwrap().len(),
+        1,
+        "{enrichment}"
+    );
+    assert_eq!(enrichment["products"][0]["sku"], "MA-CAP-MM-NOIR");
+    assert!(
+        enrichment["products"][0]["name"]
+            .as_str()
+            .is_some_and(|name| !name.is_empty())
+    );
+    assert_eq!(enrichment["products"][0]["currency"], "EUR");
+    assert_eq!(enrichment["unresolved_skus"], json!([atelier_sku]));
+}

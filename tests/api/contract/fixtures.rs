@@ -76,6 +76,8 @@ pub struct Fixtures {
     client_id: String,
     interaction_id: String,
     segment_id: String,
+    product_id: String,
+    catalogue_run_id: String,
 }
 
 impl Fixtures {
@@ -155,6 +157,7 @@ impl Fixtures {
         let interaction_id =
             clienteling_interaction(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
         let segment_id = crm_segment(app, &marketer).await;
+        let (product_id, catalogue_run_id) = catalogue_product(app).await;
         Fixtures {
             tokens,
             user_id,
@@ -170,6 +173,8 @@ impl Fixtures {
             client_id,
             interaction_id,
             segment_id,
+            product_id,
+            catalogue_run_id,
         }
     }
 
@@ -203,6 +208,9 @@ impl Fixtures {
             ("clients", "id") => Self::store_scoped(&self.client_id),
             ("stores", "store") => Self::store_scoped("paris-1"),
             ("interactions", "id") => Self::store_scoped(&self.interaction_id),
+            // maison's catalogue: any of its advisors reads it, no other brand does.
+            ("products", "id") => Self::brand_scoped(&self.product_id),
+            ("sync", "run") => Self::brand_scoped(&self.catalogue_run_id),
             ("products", "sku") | ("problems", "slug") => Resolution::Public,
             _ => Resolution::Unknown,
         }
@@ -355,6 +363,26 @@ async fn crm_profile(app: &TestApp, marketer: &str, email: &str) -> String {
 }
 
 /// A client of maison's Paris book, made by its advisor.
+/// maison's catalogue synced from the sandbox: one of its products and the run.
+async fn catalogue_product(app: &TestApp) -> (String, String) {
+    use concierge::clienteling::catalogue::{Trigger, sync_now};
+    let brand = concierge::brands::find(&app.db, "maison")
+        .await
+        .expect("brand")
+        .expect("maison");
+    let catalogue = app.state.clienteling.catalogue().expect("catalogue");
+    let run = sync_now(catalogue, brand.id, "maison", Trigger::Request)
+        .await
+        .expect("the sweep's catalogue sync");
+    let product: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM clienteling_products WHERE brand_id = $1 LIMIT 1")
+            .bind(brand.id)
+            .fetch_one(&app.db)
+            .await
+            .expect("a product");
+    (product.to_string(), run.id.to_string())
+}
+
 async fn clienteling_client(app: &TestApp, advisor: &str) -> String {
     let response = app
         .client
