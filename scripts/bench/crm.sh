@@ -166,6 +166,33 @@ if [ "${BENCH_ONLY:-}" != sql ]; then
             -d '{"email":"marketer@concierge.test","password":"concierge-marketer"}' "$URL/api/v1/auth/login" \
             | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
     }
+    # Dynamic segments live during ingest (issue 12: 20, BENCH_SEGMENTS to change), so the segments hook
+    # has work on every event: activity rules over the ingested types, scores (every event), traits and
+    # consent (not triggered by these trait-less events). Created empty; an existing slug is kept.
+    SEGMENTS_LIVE="${BENCH_SEGMENTS:-20}"
+    RULES=(
+        '{"activity": "purchase", "count": {"gte": 1}, "within": {"days": 30}}'
+        '{"activity": "page_view", "count": {"gte": 3}, "within": {"days": 7}}'
+        '{"activity": "email_opened", "count": {"gte": 1}, "within": {"days": 14}}'
+        '{"all": [{"attribute": "tier", "op": "in", "value": ["gold", "platinum"]}, {"activity": "purchase", "count": {"gte": 1}, "within": {"days": 30}}, {"consent": {"channel": "email", "purpose": "marketing"}, "is": "granted"}]}'
+        '{"score": "churn_risk", "op": "gte", "value": 60}'
+        '{"score": "engagement", "op": "gte", "value": 40}'
+        '{"activity": "purchase", "sum": {"property": "amount", "gte": 1000}, "within": {"days": 90}}'
+        '{"attribute": "country", "op": "eq", "value": "FR"}'
+        '{"consent": {"channel": "sms", "purpose": "marketing"}, "is": "granted"}'
+        '{"any": [{"activity": "page_view", "count": {"gte": 10}, "within": {"days": 30}}, {"attribute": "lifetime_value", "op": "gte", "value": 5000}]}'
+    )
+    MARKETER="$(token)"
+    for n in $(seq 1 "$SEGMENTS_LIVE"); do
+        RULE="${RULES[$(( (n - 1) % ${#RULES[@]} ))]}"
+        curl -s -o /dev/null -X POST -H "authorization: Bearer $MARKETER" -H 'content-type: application/json' \
+            -d "{\"slug\": \"bench-hook-$n\", \"name\": \"Bench hook $n\", \"rule\": $RULE}" \
+            "$URL/api/v1/brands/$BRAND/crm/segments"
+    done
+    SEGMENTS_LINE="$(q -c "SELECT count(*) FILTER (WHERE kind = 'dynamic') || ' dynamic segments ('
+                                 || count(*) FILTER (WHERE kind = 'dynamic' AND '*' = ANY (triggers)) || ' re-evaluated on every event)'
+                          FROM crm_segments WHERE brand_id = '$BRAND_ID' AND deleted_at IS NULL")"
+    log "live during ingest: $SEGMENTS_LINE"
     cut -f2 "$WORK/ids.tsv" | sed "s#^#/api/v1/brands/$BRAND/crm/profiles/#" > "$WORK/http-ids.txt"
     # The same identifiers, percent-encoded (emails carry @, phones +).
     sed -E 's/%/%25/g; s/@/%40/g; s/\+/%2B/g; s/:/%3A/g; s/ /%20/g' "$WORK/identifiers.tsv" \
@@ -230,6 +257,7 @@ LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "rate in the same run. Load average at the end: $LOAD."
     [ -n "$SEED_LINE" ] && echo "Seed: $SEED_LINE."
     echo "Reference segment (docs/crm-seed.md): $SEGMENT."
+    [ -n "${SEGMENTS_LINE:-}" ] && echo "After-event hooks live during the HTTP ingest: scores and $SEGMENTS_LINE."
     echo
     echo "| scenario | HTTP p50 | HTTP p99 | HTTP p99.9 | HTTP ok | SQL p50 | SQL p99 | SQL ok | p99 ratio | target |"
     echo "|---|---|---|---|---|---|---|---|---|---|"

@@ -116,16 +116,17 @@ log "second refresh: $SECOND_LINE"
 OUTBOX="$(q -c "SELECT count(*) || ' events, ' || coalesce(max(jsonb_array_length(payload->'entered')), 0) || ' ids at most'
                FROM outbox_events WHERE topic = 'crm.segment.membership.changed'")"
 
-# The members statement as the refresh runs it, with the brand, type, window and consent spelled out.
+# The members statement as the refresh runs it (leaves bare: no coalesce outside a `not`), with the brand,
+# type, window and consent spelled out.
 cat > "$WORK/explain.sql" <<SQL
 EXPLAIN (ANALYZE, BUFFERS)
 SELECT p.id FROM crm_profiles p WHERE p.brand_id = '$BRAND_ID' AND p.merged_into IS NULL AND (
-  coalesce(((p.tier = ANY('{gold,platinum}'::text[]))), false)
-  AND coalesce((p.id IN (SELECT a.profile_id FROM crm_activities a WHERE a.brand_id = '$BRAND_ID'
-        AND a.type = 'purchase' AND a.occurred_at >= now() - interval '30 days')), false)
-  AND coalesce((EXISTS (SELECT 1 FROM crm_consents c WHERE c.profile_id = p.id AND c.brand_id = '$BRAND_ID'
+  ((p.tier = ANY('{gold,platinum}'::text[])))
+  AND (p.id IN (SELECT a.profile_id FROM crm_activities a WHERE a.brand_id = '$BRAND_ID'
+        AND a.type = 'purchase' AND a.occurred_at >= now() - interval '30 days'))
+  AND (EXISTS (SELECT 1 FROM crm_consents c WHERE c.profile_id = p.id AND c.brand_id = '$BRAND_ID'
         AND c.channel = 'email' AND c.purpose = 'marketing' AND c.status = 'granted'
-        AND (c.expires_at IS NULL OR c.expires_at > now()))), false));
+        AND (c.expires_at IS NULL OR c.expires_at > now()))));
 SQL
 q -f "$WORK/explain.sql" > "$WORK/explain.txt"
 INDEXES="$(grep -oE 'using [a-z_]+' "$WORK/explain.txt" | sort -u | sed 's/using //' | paste -sd, - | sed 's/,/, /g')"

@@ -259,6 +259,9 @@ pub struct SegmentSettings {
     pub schedule_cron: String,
     /// The statement timeout of a preview (count and sample).
     pub preview_timeout_ms: u64,
+    /// The statement timeout of one segment's full refresh (its own, longer than a preview's and than the
+    /// pool's default: it computes and writes a whole membership).
+    pub refresh_timeout_ms: u64,
 }
 
 /// Which identifiers decide that two profiles are one person (see `crm::identifiers::Policy`).

@@ -124,5 +124,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Registers this context's jobs.
 pub fn jobs(runner: Runner, crm: &Crm) -> anyhow::Result<Runner> {
     let runner = scores::nightly::jobs(runner, crm)?;
-    segments::jobs(runner, crm, &crm.segments.schedule_cron)
+    segments::jobs(runner, crm, &crm.segments)
 }

@@ -194,6 +194,12 @@ pub async fn put_consent(
         }
         SetOutcome::Unchanged => {}
         SetOutcome::Changed { previous } => {
+            state
+                .crm
+                .hooks()
+                .consent_changed(&mut tx, brand_id, id)
+                .await
+                .map_err(anyhow::Error::from)?;
             outbox::record(
                 &mut tx,
                 NewEvent {

@@ -130,6 +130,8 @@ error_codes! {
         "Not for this kind of segment: a dynamic segment's members come from its rule, a static one has no rule";
     SegmentPreviewTimeout => "segment-preview-timeout", UNPROCESSABLE_ENTITY,
         "The rule takes longer than the preview's time budget; narrow it";
+    SegmentRefreshTimeout => "segment-refresh-timeout", SERVICE_UNAVAILABLE,
+        "The segment's refresh took longer than its time budget; nothing was written";
     IdempotencyKeyReused => "idempotency-key-reused", UNPROCESSABLE_ENTITY,
         "The idempotency key was already used with a different request";
     PaymentDeclined => "payment-declined", PAYMENT_REQUIRED, "The payment was declined";

@@ -4,8 +4,10 @@
 
 mod access;
 mod command;
+mod consent;
 mod incremental;
 mod lifecycle;
+mod refresh_timeout;
 mod review_atk12;
 mod rules;
 mod upload;

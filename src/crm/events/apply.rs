@@ -2,7 +2,8 @@
 //! that fails leaves the others standing), the batch's already-known ids found with one query, the
 //! identifier locks of all its events taken in one sorted statement and their holders read in one query
 //! (`resolve::lock_batch`), and per event: resolution (`resolve::resolve_locked`, which also applies the
-//! traits), the activity and the counters in one statement, then the after-event hooks.
+//! traits), the activity and the counters in one statement; then the after-event hooks, once per profile
+//! the batch touched (see `hooks.rs` for what fails when one of them does).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -12,7 +13,7 @@ use sqlx::{Connection, PgConnection};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::hooks::AppliedEvent;
+use super::hooks::{AppliedEvent, Touched};
 use super::schema::ValidEvent;
 use crate::brands::Brand;
 use crate::crm::Crm;
@@ -111,10 +112,11 @@ enum Failure {
 /// Fails as a whole only when the batch's transaction does (nothing is then applied).
 ///
 /// The batch first runs without savepoints (four round trips fewer per event: the event's and the one
-/// around its profile locks; a profile merged away under it fails that attempt); when any event fails there,
-/// the whole attempt is rolled back and the batch runs again with a savepoint per event, so a failure undoes
-/// that event alone. A hook may therefore see an event of the first attempt whose writes were rolled back:
-/// only what it writes in the transaction counts.
+/// around its profile locks; a profile merged away under it fails that attempt) and with the hooks once at
+/// its end, per profile; when any event or hook fails there, the whole attempt is rolled back and the batch
+/// runs again with a savepoint per event and the hooks per event inside it, so a failure undoes that event
+/// alone. A hook may therefore see an event of the first attempt whose writes were rolled back: only what it
+/// writes in the transaction counts.
 pub async fn apply(
     crm: &Crm,
     brand: &Brand,
@@ -180,6 +182,8 @@ async fn run(
     .await?;
     let mut changed = BTreeSet::new();
     let mut results = Vec::with_capacity(events.len());
+    // The first attempt's applied events, for its hooks at the end.
+    let mut applied_all: Vec<AppliedEvent> = Vec::new();
     for (index, event) in events.iter().enumerate() {
         let event = match event {
             Checked::Invalid { id, errors } => {
@@ -197,7 +201,12 @@ async fn run(
         }
         let outcome = if guarded {
             let mut savepoint = Connection::begin(&mut *tx).await?;
-            let outcome = apply_one(crm, &mut savepoint, brand, event, source, &mut known).await;
+            let outcome = match apply_one(&mut savepoint, brand, event, source, &mut known).await {
+                Ok(applied) => run_hooks(crm, &mut savepoint, std::slice::from_ref(&applied))
+                    .await
+                    .map(|()| applied),
+                Err(failure) => Err(failure),
+            };
             match outcome {
                 Ok(_) => savepoint.commit().await?,
                 Err(_) => {
@@ -207,8 +216,11 @@ async fn run(
             }
             outcome
         } else {
-            match apply_one(crm, &mut tx, brand, event, source, &mut known).await {
-                Ok(applied) => Ok(applied),
+            match apply_one(&mut tx, brand, event, source, &mut known).await {
+                Ok(applied) => {
+                    applied_all.push(applied.clone());
+                    Ok(applied)
+                }
                 Err(_) => {
                     tx.rollback().await?;
                     return Ok(None);
@@ -252,6 +264,10 @@ async fn run(
         }
         results.push(result);
     }
+    if !guarded && run_hooks(crm, &mut tx, &applied_all).await.is_err() {
+        tx.rollback().await?;
+        return Ok(None);
+    }
     for profile_id in changed {
         outbox::record(
             &mut tx,
@@ -277,8 +293,22 @@ async fn run(
     Ok(Some(results))
 }
 
-async fn apply_one(
+/// The hooks over `applied`, grouped per profile.
+async fn run_hooks(
     crm: &Crm,
+    conn: &mut PgConnection,
+    applied: &[AppliedEvent],
+) -> Result<(), Failure> {
+    crm.hooks()
+        .run(conn, &Touched::group(applied))
+        .await
+        .map_err(|failed| Failure::Hook {
+            hook: failed.hook,
+            error: failed.to_string(),
+        })
+}
+
+async fn apply_one(
     conn: &mut PgConnection,
     brand: &Brand,
     event: &ValidEvent,
@@ -352,7 +382,7 @@ async fn apply_one(
     if written.is_none() {
         return Err(Failure::Duplicate);
     }
-    let applied = AppliedEvent {
+    Ok(AppliedEvent {
         brand_id: brand.id,
         profile_id,
         activity_id,
@@ -363,15 +393,7 @@ async fn apply_one(
         resolution: resolution.outcome,
         merge_id: resolution.merge_id,
         traits_changed,
-    };
-    crm.hooks()
-        .run(conn, &applied)
-        .await
-        .map_err(|failed| Failure::Hook {
-            hook: failed.hook,
-            error: failed.to_string(),
-        })?;
-    Ok(applied)
+    })
 }
 
 /// A fingerprint of a profile's attributes, to tell whether traits changed them.

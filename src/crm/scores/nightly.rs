@@ -3,6 +3,10 @@
 //! (`crm.scores.nightly_cron`); a retried run starts over, which is harmless: a recomputation with nothing
 //! changed writes no history and emits nothing.
 //!
+//! Each profile is recomputed in a savepoint of its chunk: one that fails (a profile whose data breaks the
+//! computation, a statement cancelled) is rolled back alone, counted and logged, and the run goes on with
+//! the others; the job fails only when the run itself cannot go on (the database is gone).
+//!
 //! A chunk locks its profiles `SKIP LOCKED`: a profile an event is writing right now is skipped (that
 //! event's hook recomputes it), so the job never waits on, nor deadlocks with, event ingest.
 
@@ -10,7 +14,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use uuid::Uuid;
 
 use super::rules::{self, Versioned};
@@ -32,6 +36,8 @@ impl Job for NightlyScores {
 pub struct Summary {
     pub profiles: u64,
     pub crossed: u64,
+    /// Profiles whose recomputation failed (rolled back alone; the run went on).
+    pub failed: u64,
 }
 
 /// Registers the job and its schedule.
@@ -61,6 +67,7 @@ pub async fn run(
         scheduled_for = %job.scheduled_for,
         profiles = summary.profiles,
         crossed = summary.crossed,
+        failed = summary.failed,
         "scores recomputed"
     );
     Ok(())
@@ -101,22 +108,36 @@ pub async fn recompute_all(db: &PgPool, clock: &Clock, chunk: i64) -> anyhow::Re
                     found
                 }
             };
+            let mut savepoint = Connection::begin(&mut *tx).await?;
             let outcome = recompute(
-                &mut tx,
+                &mut savepoint,
                 profile.brand_id,
                 profile.id,
                 &brand_rules,
                 now,
                 Cause::Nightly,
             )
-            .await?;
-            if let Some(outcome) = outcome {
-                summary.profiles += 1;
-                summary.crossed += u64::from(outcome.crossed);
+            .await;
+            match outcome {
+                Ok(outcome) => {
+                    savepoint.commit().await?;
+                    if let Some(outcome) = outcome {
+                        summary.profiles += 1;
+                        summary.crossed += u64::from(outcome.crossed);
+                    }
+                }
+                Err(error) => {
+                    // A rollback that fails too means the connection is gone: the run cannot go on.
+                    savepoint.rollback().await?;
+                    summary.failed += 1;
+                    tracing::warn!(profile_id = %profile.id, brand_id = %profile.brand_id,
+                        error = %format!("{error:#}"), "a profile's nightly scores failed; the run goes on");
+                }
             }
         }
         tx.commit().await?;
     }
     metrics::counter!("crm_scores_nightly_profiles_total").increment(summary.profiles);
+    metrics::counter!("crm_scores_nightly_failures_total").increment(summary.failed);
     Ok(summary)
 }

@@ -23,6 +23,8 @@ pub const CHURN_RISK: &str = "churn_risk";
 pub enum Cause {
     Event,
     Nightly,
+    /// The profile's consent changed through the consent API.
+    Consent,
 }
 
 impl Cause {
@@ -30,6 +32,7 @@ impl Cause {
         match self {
             Cause::Event => "event",
             Cause::Nightly => "nightly",
+            Cause::Consent => "consent",
         }
     }
 }
@@ -191,7 +194,8 @@ pub struct Change {
     pub previous: Option<i16>,
     pub reasons: Vec<Reason>,
     pub rules_version: i32,
-    /// `event` (after an event of the profile) or `nightly` (the decay job).
+    /// `event` (after an event of the profile), `consent` (after a consent change) or `nightly` (the
+    /// decay job).
     pub cause: String,
     pub computed_at: DateTime<Utc>,
 }

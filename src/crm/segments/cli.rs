@@ -63,9 +63,15 @@ pub async fn refresh(settings: &Settings, args: RefreshArgs) -> anyhow::Result<(
         if let Some(segment) = repo::stored(&mut tx, brand_id, id).await?
             && segment.kind == Kind::Dynamic
         {
-            let (_, report) =
-                membership::refresh(&mut tx, brand_id, &segment, Utc::now(), Reason::Refresh)
-                    .await?;
+            let (_, report) = membership::refresh(
+                &mut tx,
+                brand_id,
+                &segment,
+                Utc::now(),
+                Reason::Refresh,
+                settings.crm.segments.refresh_timeout_ms,
+            )
+            .await?;
             tx.commit().await?;
             entered += report.entered;
             exited += report.exited;

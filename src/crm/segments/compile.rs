@@ -35,11 +35,16 @@ pub fn members_query(qb: &mut QueryBuilder<Postgres>, node: &Node, ctx: &Ctx) {
     qb.push("SELECT p.id FROM crm_profiles p WHERE p.brand_id = ");
     qb.push_bind(ctx.brand_id);
     qb.push(" AND p.merged_into IS NULL AND ");
-    condition(qb, node, ctx);
+    condition(qb, node, ctx, false);
 }
 
-/// Pushes the rule's condition over `p`.
-pub fn condition(qb: &mut QueryBuilder<Postgres>, node: &Node, ctx: &Ctx) {
+/// Pushes the rule's condition over `p`, used only in a `WHERE` clause. `negated` says whether a `not` is
+/// above: there a NULL leaf would turn `not` into something other than the complement, so a leaf that can be
+/// NULL (an attribute comparison over a missing value) is wrapped in `coalesce(…, false)`. Everywhere else
+/// NULL already means "not a member" under `AND`/`OR`, and the other leaves (`EXISTS`, `p.id IN (…)` over
+/// a NOT NULL column) are never NULL: left bare, the planner can turn them into semi-joins and use an index
+/// on an attribute, which the wrapper prevented (2.5 s previews, 5.5 s refreshes on 1M profiles).
+fn condition(qb: &mut QueryBuilder<Postgres>, node: &Node, ctx: &Ctx, negated: bool) {
     match node {
         Node::All(children) | Node::Any(children) => {
             let joint = if matches!(node, Node::All(_)) {
@@ -52,17 +57,17 @@ pub fn condition(qb: &mut QueryBuilder<Postgres>, node: &Node, ctx: &Ctx) {
                 if i > 0 {
                     qb.push(joint);
                 }
-                condition(qb, child, ctx);
+                condition(qb, child, ctx, negated);
             }
             qb.push(")");
         }
         Node::Not(inner) => {
             qb.push("NOT ");
-            condition(qb, inner, ctx);
+            condition(qb, inner, ctx, true);
         }
-        // A leaf is never NULL, so `not` of it is its exact complement.
         leaf => {
-            qb.push("coalesce((");
+            let nullable = negated && matches!(leaf, Node::Attribute { .. });
+            qb.push(if nullable { "coalesce((" } else { "(" });
             match leaf {
                 Node::Attribute { field, op } => attribute(qb, field, op, ctx),
                 Node::Activity {
@@ -117,7 +122,7 @@ pub fn condition(qb: &mut QueryBuilder<Postgres>, node: &Node, ctx: &Ctx) {
                 }
                 Node::All(_) | Node::Any(_) | Node::Not(_) => {}
             }
-            qb.push("), false)");
+            qb.push(if nullable { "), false)" } else { ")" });
         }
     }
 }
@@ -519,6 +524,23 @@ mod tests {
         let text = sql(json!({"activity": "booking", "count": {"lt": 2}}));
         assert!(text.contains("p.id NOT IN"), "{text}");
         assert!(text.contains("HAVING NOT (count(*) < $"), "{text}");
+    }
+
+    #[test]
+    fn only_attribute_leaves_under_a_not_are_wrapped_so_the_rest_stay_plannable() {
+        let plain = sql(json!({"all": [
+            {"attribute": "tier", "op": "in", "value": ["gold", "platinum"]},
+            {"activity": "purchase", "count": {"gte": 1}, "within": {"days": 30}},
+            {"consent": {"channel": "email", "purpose": "marketing"}, "is": "granted"},
+        ]}));
+        assert!(!plain.contains("coalesce"), "{plain}");
+        assert!(plain.contains("(p.tier = ANY("), "{plain}");
+        let negated = sql(json!({"not": {"any": [
+            {"attribute": "tier", "op": "eq", "value": "gold"},
+            {"consent": {"channel": "email", "purpose": "marketing"}, "is": "granted"},
+        ]}}));
+        assert!(negated.contains("NOT (coalesce((p.tier = $"), "{negated}");
+        assert_eq!(negated.matches("coalesce").count(), 1, "{negated}");
     }
 
     #[test]

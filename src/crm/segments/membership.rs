@@ -30,6 +30,8 @@ pub enum Reason {
     Event,
     Schedule,
     Manual,
+    /// The profile's consent changed (the consent API).
+    Consent,
 }
 
 impl Reason {
@@ -39,6 +41,7 @@ impl Reason {
             Reason::Event => "event",
             Reason::Schedule => "schedule",
             Reason::Manual => "manual",
+            Reason::Consent => "consent",
         }
     }
 }
@@ -70,18 +73,26 @@ pub async fn lock(conn: &mut PgConnection, segment: Uuid, exclusive: bool) -> sq
     Ok(())
 }
 
-/// Recomputes a dynamic segment's members and writes the difference, inside the caller's transaction.
+/// Recomputes a dynamic segment's members and writes the difference, inside the caller's transaction (a
+/// transaction of its own: its statements from here on run under `timeout_ms`).
 pub async fn refresh(
     conn: &mut PgConnection,
     brand_id: Uuid,
     segment: &Stored,
     now: DateTime<Utc>,
     reason: Reason,
+    timeout_ms: u64,
 ) -> anyhow::Result<(Diff, RefreshReport)> {
     let started = Instant::now();
     let Some(rule) = &segment.rule else {
         anyhow::bail!("segment {} has no rule to refresh", segment.id);
     };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SET LOCAL statement_timeout = {}",
+        timeout_ms.max(1)
+    )))
+    .execute(&mut *conn)
+    .await?;
     lock(conn, segment.id, true).await?;
     let ctx = Ctx {
         brand_id,
@@ -136,25 +147,26 @@ pub async fn refresh(
     Ok((diff, report))
 }
 
-/// Whether the live profile matches the rule now.
-pub async fn matches(
+/// Which of the live profiles `profile_ids` match the rule now: one statement, the rule's subqueries
+/// correlated with each profile (the hook's batch of touched profiles).
+pub async fn matching(
     conn: &mut PgConnection,
     brand_id: Uuid,
     rule: &super::rule::Node,
-    profile_id: Uuid,
+    profile_ids: &[Uuid],
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<Vec<Uuid>> {
     let ctx = Ctx {
         brand_id,
         now,
         scope: Scope::One,
     };
-    let mut qb = QueryBuilder::<Postgres>::new("SELECT EXISTS (");
+    let mut qb = QueryBuilder::<Postgres>::new("");
     compile::members_query(&mut qb, rule, &ctx);
-    qb.push(" AND p.id = ");
-    qb.push_bind(profile_id);
+    qb.push(" AND p.id = ANY(");
+    qb.push_bind(profile_ids);
     qb.push(")");
-    qb.build_query_scalar().fetch_one(conn).await
+    qb.build_query_scalar().fetch_all(conn).await
 }
 
 /// After a manual change of a static segment's members (`changed`), re-evaluates those profiles in the

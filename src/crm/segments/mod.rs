@@ -107,12 +107,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The schedule re-evaluating time-based rules.
-pub fn jobs(runner: Runner, crm: &super::Crm, cron: &str) -> anyhow::Result<Runner> {
+pub fn jobs(
+    runner: Runner,
+    crm: &super::Crm,
+    settings: &crate::config::SegmentSettings,
+) -> anyhow::Result<Runner> {
     let pool = crm.db().clone();
+    let timeout_ms = settings.refresh_timeout_ms;
     runner
-        .register(move |job, ctx| schedule::run(pool.clone(), job, ctx))
-        .schedule("crm-segments", cron, |tick| ReevaluateSegments {
-            scheduled_for: tick,
+        .register(move |job, ctx| schedule::run(pool.clone(), timeout_ms, job, ctx))
+        .schedule("crm-segments", &settings.schedule_cron, |tick| {
+            ReevaluateSegments {
+                scheduled_for: tick,
+            }
         })
 }
 

@@ -537,7 +537,8 @@ pub struct RefreshResult {
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such segment in it", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`segment-kind-mismatch`: a static segment has no rule to refresh", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 409, description = "`segment-kind-mismatch`: a static segment has no rule to refresh", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`segment-refresh-timeout`: the refresh took longer than `crm.segments.refresh_timeout_ms`; nothing was written", body = crate::errors::Problem, content_type = "application/problem+json")
     ))]
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -555,13 +556,27 @@ pub async fn refresh(
         return Err(ApiError::new(ErrorCode::SegmentKindMismatch)
             .with_detail("A static segment has no rule to refresh."));
     }
+    let timeout = state.settings.crm.segments.refresh_timeout_ms;
     let items = super::schedule::refresh_with_dependents(
         state.crm.db(),
         brand_id,
         &[id],
         Utc::now(),
         super::membership::Reason::Refresh,
+        timeout,
     )
-    .await?;
+    .await
+    .map_err(|error| {
+        let cancelled = error.downcast_ref::<sqlx::Error>().is_some_and(
+            |e| matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014")),
+        );
+        if cancelled {
+            ApiError::new(ErrorCode::SegmentRefreshTimeout).with_detail(format!(
+                "The refresh took longer than {timeout} ms; nothing of it was written."
+            ))
+        } else {
+            ApiError::from(error)
+        }
+    })?;
     Ok(HttpResponse::Ok().json(RefreshResult { items }))
 }

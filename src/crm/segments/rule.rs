@@ -866,8 +866,9 @@ impl Parser<'_> {
                 "Use granted, denied or unknown.",
             );
         }
-        // A consent expires with time alone.
+        // A consent expires with time alone, and changes through the consent API (no event).
         self.deps.time_based = true;
+        self.deps.triggers.insert("consent".to_owned());
         Some(Node::Consent {
             channel: channel?,
             purpose: purpose?,

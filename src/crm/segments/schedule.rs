@@ -19,6 +19,7 @@ pub async fn refresh_with_dependents(
     roots: &[Uuid],
     now: DateTime<Utc>,
     reason: Reason,
+    timeout_ms: u64,
 ) -> anyhow::Result<Vec<RefreshReport>> {
     let mut conn = pool.acquire().await?;
     let graph = repo::graph(&mut conn, brand_id).await?;
@@ -36,17 +37,20 @@ pub async fn refresh_with_dependents(
         if segment.kind != Kind::Dynamic {
             continue;
         }
-        let (_, report) = membership::refresh(&mut tx, brand_id, &segment, now, reason).await?;
+        let (_, report) =
+            membership::refresh(&mut tx, brand_id, &segment, now, reason, timeout_ms).await?;
         tx.commit().await?;
         reports.push(report);
     }
     Ok(reports)
 }
 
-/// Re-evaluates every time-based dynamic segment of every brand (and the segments naming them) at `now`.
+/// Re-evaluates every time-based dynamic segment of every brand (and the segments naming them) at `now`,
+/// each refresh under `timeout_ms`.
 pub async fn reevaluate_time_based(
     pool: &PgPool,
     now: DateTime<Utc>,
+    timeout_ms: u64,
 ) -> anyhow::Result<Vec<RefreshReport>> {
     let mut conn = pool.acquire().await?;
     let brands = repo::brands_with_time_based(&mut conn).await?;
@@ -60,8 +64,10 @@ pub async fn reevaluate_time_based(
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        reports
-            .extend(refresh_with_dependents(pool, brand_id, &roots, now, Reason::Schedule).await?);
+        reports.extend(
+            refresh_with_dependents(pool, brand_id, &roots, now, Reason::Schedule, timeout_ms)
+                .await?,
+        );
     }
     Ok(reports)
 }
@@ -76,8 +82,13 @@ impl Job for ReevaluateSegments {
     const QUEUE: &'static str = "concierge.crm.segments.schedule";
 }
 
-pub async fn run(pool: PgPool, _job: ReevaluateSegments, _ctx: JobContext) -> anyhow::Result<()> {
-    let reports = reevaluate_time_based(&pool, Utc::now()).await?;
+pub async fn run(
+    pool: PgPool,
+    timeout_ms: u64,
+    _job: ReevaluateSegments,
+    _ctx: JobContext,
+) -> anyhow::Result<()> {
+    let reports = reevaluate_time_based(&pool, Utc::now(), timeout_ms).await?;
     let (entered, exited) = reports
         .iter()
         .fold((0, 0), |(e, x), r| (e + r.entered, x + r.exited));

@@ -54,8 +54,7 @@ async fn churn_risk_weighs_spend_negative_signals_and_opt_outs_on_known_data() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    // The opt-out is no event: the nightly run takes it in.
-    nightly(&app).await;
+    // The opt-out is no event, yet it is taken in at once: the consent change recomputes her scores.
     let churn = scores_of(&app, &token, &jane).await["churn_risk"].clone();
     // Spend fell from 400 to 100 in the last 90 days (75 % of 15), one opt-out (10), one case (8); the
     // activity count did not fall (2 and 2) and the last activity is 5 days old against a usual gap of 38.

@@ -147,7 +147,7 @@ async fn an_event_moves_its_profile_in_and_time_moves_it_out() {
 
     // A month on, without any new event, the schedule sees her purchases age out.
     let later = now + Duration::days(31);
-    concierge::crm::segments::reevaluate_time_based(&app.db, now)
+    concierge::crm::segments::reevaluate_time_based(&app.db, now, 60_000)
         .await
         .unwrap();
     assert_eq!(
@@ -155,7 +155,7 @@ async fn an_event_moves_its_profile_in_and_time_moves_it_out() {
         vec![jane],
         "still within the window today"
     );
-    let reports = concierge::crm::segments::reevaluate_time_based(&app.db, later)
+    let reports = concierge::crm::segments::reevaluate_time_based(&app.db, later, 60_000)
         .await
         .unwrap();
     assert!(reports.iter().any(|r| r.exited == 1));
