@@ -13,6 +13,7 @@ pub mod identifiers;
 pub mod identity_routes;
 pub mod ledger;
 pub mod merge;
+pub mod messages;
 mod patch;
 pub mod profile;
 pub mod resolve;
@@ -41,6 +42,7 @@ use identifiers::Policy;
 use identity_routes::IdentityDoc;
 use routes_profiles::ProfilesDoc;
 use scores::ScoresDoc;
+use messages::MessagesModifier;
 use segments::SegmentsModifier;
 
 /// What the CRM needs from the process, reached as `state.crm`: the pool, the identity rules and the slug of
@@ -100,7 +102,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier, &MessagesModifier), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -118,6 +120,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     events::routes_events(cfg);
     scores::routes_scores(cfg);
     segments::routes(cfg);
+    messages::routes(cfg);
 }
 
 /// Registers this context's jobs.

@@ -79,6 +79,7 @@ pub struct Fixtures {
     client_id: String,
     interaction_id: String,
     segment_id: String,
+    template_id: String,
 }
 
 impl Fixtures {
@@ -155,6 +156,7 @@ impl Fixtures {
         let interaction_id =
             clienteling_interaction(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
         let segment_id = crm_segment(app, &marketer).await;
+        let template_id = crm_template(app, &marketer).await;
         Fixtures {
             tokens,
             user_id,
@@ -170,6 +172,7 @@ impl Fixtures {
             client_id,
             interaction_id,
             segment_id,
+            template_id,
         }
     }
 
@@ -195,6 +198,7 @@ impl Fixtures {
             ("accounts", "id") => Self::brand_scoped(&self.social_account_id),
             ("posts", "id") => Self::brand_scoped(&self.social_post_id),
             ("segments", "id") => Self::brand_scoped(&self.segment_id),
+            ("templates", "id") => Self::brand_scoped(&self.template_id),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -296,6 +300,13 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ("POST", "/api/v1/brands/{brand}/crm/merges/{id}/unmerge") => json!({ "dry_run": false }),
         ("PUT", "/api/v1/brands/{brand}/crm/score-rules") => {
             serde_json::to_value(concierge::crm::scores::rules::Rules::default()).ok()?
+        }
+        ("POST" | "PUT", "/api/v1/brands/{brand}/crm/templates" | "/api/v1/brands/{brand}/crm/templates/{id}") => {
+            json!({ "name": "Intruder", "channel": "sms", "purpose": "marketing",
+                    "fallback_language": "en", "variants": [{ "language": "en", "body": "Hi" }] })
+        }
+        ("POST", "/api/v1/brands/{brand}/crm/templates/{id}/preview") => {
+            json!({ "profile_id": uuid::Uuid::now_v7() })
         }
         ("POST", "/api/v1/brands/{brand}/crm/segments") => {
             json!({ "slug": "intruder", "name": "Intruder", "kind": "static" })
@@ -463,6 +474,21 @@ async fn crm_segment(app: &TestApp, marketer: &str) -> String {
         ids.push(body["id"].as_str().expect("segment id").to_owned());
     }
     ids.swap_remove(0)
+}
+
+async fn crm_template(app: &TestApp, marketer: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/crm/templates"))
+        .bearer_auth(marketer)
+        .json(&json!({ "name": "Sweep", "channel": "sms", "purpose": "marketing",
+                       "fallback_language": "en", "variants": [{ "language": "en", "body": "Hi" }] }))
+        .send()
+        .await
+        .expect("template");
+    assert_eq!(response.status(), 201, "the sweep's template");
+    let body: Value = response.json().await.expect("template json");
+    body["id"].as_str().expect("template id").to_owned()
 }
 
 /// The id of the first record of a list answer (a page's `items`, or a bare array).
