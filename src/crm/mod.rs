@@ -40,9 +40,9 @@ use crate::jobs::Runner;
 use events::Doc as EventsModifier;
 use identifiers::Policy;
 use identity_routes::IdentityDoc;
+use messages::MessagesModifier;
 use routes_profiles::ProfilesDoc;
 use scores::ScoresDoc;
-use messages::MessagesModifier;
 use segments::SegmentsModifier;
 
 /// What the CRM needs from the process, reached as `state.crm`: the pool, the identity rules and the slug of

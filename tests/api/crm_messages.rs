@@ -6,8 +6,10 @@ mod templates;
 mod throttle;
 
 use concierge::brands::Brand;
-use concierge::crm::messages::{self, Content, MessageChannel, MessageContext, SendOutcome, SendRequest};
 use concierge::crm::consent::Purpose;
+use concierge::crm::messages::{
+    self, Content, MessageChannel, MessageContext, SendOutcome, SendRequest,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -15,7 +17,10 @@ use crate::helpers::TestApp;
 
 pub async fn brand(app: &TestApp, slug: &str) -> Brand {
     crate::helpers::demo_brands(app).await;
-    concierge::brands::find(&app.db, slug).await.unwrap().unwrap()
+    concierge::brands::find(&app.db, slug)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// A profile of `brand` made through the API, with these attributes and an email identifier.
@@ -31,10 +36,18 @@ pub async fn profile(app: &TestApp, token: &str, brand: &str, attributes: Value)
         .unwrap();
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     let body: Value = response.json().await.unwrap();
-    body["id"].as_str().unwrap().parse().unwrap()
+    body["profile"]["id"].as_str().unwrap().parse().unwrap()
 }
 
-pub async fn consent(app: &TestApp, token: &str, brand: &str, profile: Uuid, channel: &str, purpose: &str, status: &str) {
+pub async fn consent(
+    app: &TestApp,
+    token: &str,
+    brand: &str,
+    profile: Uuid,
+    channel: &str,
+    purpose: &str,
+    status: &str,
+) {
     let response = app
         .client
         .put(app.url(&format!(
@@ -45,11 +58,20 @@ pub async fn consent(app: &TestApp, token: &str, brand: &str, profile: Uuid, cha
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
 }
 
 /// Creates a template; the response.
-pub async fn create_template(app: &TestApp, token: &str, brand: &str, body: &Value) -> reqwest::Response {
+pub async fn create_template(
+    app: &TestApp,
+    token: &str,
+    brand: &str,
+    body: &Value,
+) -> reqwest::Response {
     app.client
         .post(app.url(&format!("/api/v1/brands/{brand}/crm/templates")))
         .bearer_auth(token)
@@ -76,7 +98,10 @@ pub fn request(profile: Uuid, template: Uuid, purpose: Purpose, key: &str) -> Se
         profile_id: profile,
         channel: MessageChannel::Sms,
         purpose,
-        content: Content::Template { id: template, version: None },
+        content: Content::Template {
+            id: template,
+            version: None,
+        },
         idempotency_key: key.to_owned(),
         context: MessageContext::default(),
         language: None,
@@ -84,11 +109,18 @@ pub fn request(profile: Uuid, template: Uuid, purpose: Purpose, key: &str) -> Se
 }
 
 pub async fn send(app: &TestApp, brand: &Brand, request: &SendRequest) -> SendOutcome {
-    messages::send(&app.state.messages, brand, request).await.unwrap()
+    messages::send(&app.state.messages, brand, request)
+        .await
+        .unwrap()
 }
 
 /// The types of the profile's activities, newest first.
-pub async fn activity_types(app: &TestApp, token: &str, brand: &str, profile: Uuid) -> Vec<(String, Value)> {
+pub async fn activity_types(
+    app: &TestApp,
+    token: &str,
+    brand: &str,
+    profile: Uuid,
+) -> Vec<(String, Value)> {
     let body = crate::helpers::get_json_as(
         app,
         token,
@@ -99,6 +131,11 @@ pub async fn activity_types(app: &TestApp, token: &str, brand: &str, profile: Uu
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["type"].as_str().unwrap().to_owned(), a["properties"].clone()))
+        .map(|a| {
+            (
+                a["type"].as_str().unwrap().to_owned(),
+                a["properties"].clone(),
+            )
+        })
         .collect()
 }

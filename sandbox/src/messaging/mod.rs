@@ -18,8 +18,8 @@
 
 mod api;
 mod control;
-mod receipts;
 mod failure;
+mod receipts;
 mod store;
 mod validation;
 

@@ -70,7 +70,10 @@ pub async fn post(
             .webhook_url
             .clone()
             .unwrap_or_else(|| state.config.messaging.webhook_url.clone());
-        (target, format!("evt_{}_{}", store.receipts, uuid::Uuid::now_v7().simple()))
+        (
+            target,
+            format!("evt_{}_{}", store.receipts, uuid::Uuid::now_v7().simple()),
+        )
     };
     if target.is_empty() {
         return Err(Failure::invalid(

@@ -440,7 +440,12 @@ const KNOWN: &[KnownType] = &[
             req("purpose", Rule::OneOf(MESSAGE_PURPOSES)),
             req(
                 "reason",
-                Rule::OneOf(&["no_address", "no_consent", "consent_denied", "frequency_cap"]),
+                Rule::OneOf(&[
+                    "no_address",
+                    "no_consent",
+                    "consent_denied",
+                    "frequency_cap",
+                ]),
             ),
             opt("template_id", Rule::Reference),
         ],

@@ -6,6 +6,7 @@
 mod activity;
 mod address;
 pub mod clock;
+mod demo;
 mod ledger;
 pub mod placeholders;
 mod policy;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 
 pub use address::LINE_USER;
 pub use clock::Clock;
+pub use demo::ensure_demo_templates;
 pub use placeholders::{AdvisorContext, EventContext, MessageContext};
 pub use send::{Content, SendError, SendOutcome, SendRequest, Suppression, send};
 pub use templates::{MessageChannel, Template};
@@ -96,7 +98,10 @@ pub async fn set_frequency_cap(
 /// Start-up checks of `[crm.messages]`: `Err((key, why))`.
 pub fn check_settings(settings: &MessageSettings) -> Result<(), (String, String)> {
     for (key, value) in [
-        ("crm.messages.quiet_hours_start", &settings.quiet_hours_start),
+        (
+            "crm.messages.quiet_hours_start",
+            &settings.quiet_hours_start,
+        ),
         ("crm.messages.quiet_hours_end", &settings.quiet_hours_end),
     ] {
         if policy::parse_time(value).is_none() {
@@ -188,7 +193,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(routes_templates::delete)),
     )
     .service(
-        resource(&format!("{base}/{{id}}/preview")).route(web::post().to(routes_templates::preview)),
+        resource(&format!("{base}/{{id}}/preview"))
+            .route(web::post().to(routes_templates::preview)),
     )
     .service(
         resource("/webhooks/messaging")

@@ -43,7 +43,9 @@ pub async fn capped(
         return Ok(false);
     };
     let window = Duration::seconds(i64::try_from(cap.window_secs).unwrap_or(i64::MAX / 1000));
-    let since = now.checked_sub_signed(window).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let since = now
+        .checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let count = ledger::count_since(
         conn,
         profile_id,

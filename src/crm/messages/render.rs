@@ -126,7 +126,10 @@ mod tests {
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].field, "variants/0/body");
         assert_eq!(errors[0].code, "unknown_placeholder");
-        assert!(errors[0].message.contains("profile.frist_name"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("profile.frist_name"),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -172,18 +175,27 @@ mod tests {
     #[test]
     fn html_bodies_escape_values_and_plain_text_does_not() {
         let values = values("<b>Jean</b>");
-        let html = render("<p>{{ profile.first_name }} – {{ brand.name }}</p>", &values, true);
+        let html = render(
+            "<p>{{ profile.first_name }} – {{ brand.name }}</p>",
+            &values,
+            true,
+        );
         assert_eq!(
             html.as_deref(),
             Ok("<p>&lt;b&gt;Jean&lt;&#x2f;b&gt; – Maison &amp; Fils</p>")
         );
-        let text = render("{{ profile.first_name }} – {{ brand.name }}", &values, false);
+        let text = render(
+            "{{ profile.first_name }} – {{ brand.name }}",
+            &values,
+            false,
+        );
         assert_eq!(text.as_deref(), Ok("<b>Jean</b> – Maison & Fils"));
     }
 
     #[test]
     fn a_runaway_loop_runs_out_of_fuel() {
-        let source = "{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}";
+        let source =
+            "{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}";
         assert!(render(source, &values("J"), false).is_err());
     }
 }

@@ -241,11 +241,7 @@ pub async fn preview(
     }
     .to_value();
     let unrenderable = |error: String| {
-        ApiError::validation(vec![FieldError::new(
-            "template",
-            "render_failed",
-            error,
-        )])
+        ApiError::validation(vec![FieldError::new("template", "render_failed", error)])
     };
     let html = template.channel == MessageChannel::Email;
     let rendered = render::render(&variant.body, &values, html).map_err(unrenderable)?;

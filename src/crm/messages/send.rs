@@ -25,8 +25,14 @@ use crate::integrations::messaging::OutgoingMessage;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Content {
-    Template { id: Uuid, version: Option<i32> },
-    Text { subject: Option<String>, body: String },
+    Template {
+        id: Uuid,
+        version: Option<i32>,
+    },
+    Text {
+        subject: Option<String>,
+        body: String,
+    },
 }
 
 /// One logical message to one profile.
@@ -239,8 +245,15 @@ pub async fn send(
                 None => templates::load(&mut tx, brand.id, *id).await?,
             };
             let Some(template) = found else {
-                return finish_failed(messages, brand, tx, &entry, profile_id, "template_not_found")
-                    .await;
+                return finish_failed(
+                    messages,
+                    brand,
+                    tx,
+                    &entry,
+                    profile_id,
+                    "template_not_found",
+                )
+                .await;
             };
             if template.channel != request.channel || template.purpose != request.purpose {
                 return finish_failed(messages, brand, tx, &entry, profile_id, "template_mismatch")
@@ -265,11 +278,26 @@ pub async fn send(
         }
     };
     if let Err((field, _)) = request.context.check() {
-        return finish_failed(messages, brand, tx, &entry, profile_id, &format!("invalid_{field}"))
-            .await;
+        return finish_failed(
+            messages,
+            brand,
+            tx,
+            &entry,
+            profile_id,
+            &format!("invalid_{field}"),
+        )
+        .await;
     }
     let Some(to) = address::resolve(&profile, request.channel) else {
-        return suppress(messages, brand, tx, &entry, profile_id, Suppression::NoAddress).await;
+        return suppress(
+            messages,
+            brand,
+            tx,
+            &entry,
+            profile_id,
+            Suppression::NoAddress,
+        )
+        .await;
     };
     let decision = consent::may_contact(
         &mut *tx,
@@ -286,13 +314,28 @@ pub async fn send(
     ledger::lock_cap(&mut tx, profile_id).await?;
     let cap = policy::cap(&mut tx, &messages.settings, brand.id, request.purpose).await?;
     if policy::capped(&mut tx, cap, &entry, profile_id, now).await? {
-        return suppress(messages, brand, tx, &entry, profile_id, Suppression::FrequencyCap).await;
+        return suppress(
+            messages,
+            brand,
+            tx,
+            &entry,
+            profile_id,
+            Suppression::FrequencyCap,
+        )
+        .await;
     }
     if request.purpose == Purpose::Marketing {
         let zone = policy::timezone(&mut tx, &profile, &brand.timezone).await?;
         if let Some(until) = policy::quiet_until(&mut tx, &messages.settings, &zone, now).await? {
-            ledger::decide(&mut tx, entry.id, profile_id, "deferred", Some("quiet_hours"), Some(until))
-                .await?;
+            ledger::decide(
+                &mut tx,
+                entry.id,
+                profile_id,
+                "deferred",
+                Some("quiet_hours"),
+                Some(until),
+            )
+            .await?;
             tx.commit().await?;
             return Ok(SendOutcome::Deferred {
                 message_id: entry.id,
@@ -412,7 +455,15 @@ async fn suppress(
     profile_id: Uuid,
     reason: Suppression,
 ) -> Result<SendOutcome, SendError> {
-    ledger::decide(&mut tx, entry.id, profile_id, "suppressed", Some(reason.as_str()), None).await?;
+    ledger::decide(
+        &mut tx,
+        entry.id,
+        profile_id,
+        "suppressed",
+        Some(reason.as_str()),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     let settled = ledger::Entry {
         profile_id,

@@ -418,7 +418,11 @@ pub async fn list(conn: &mut PgConnection, brand_id: Uuid) -> Result<Vec<Templat
 }
 
 /// Deletes the template (its versions stay for the sends that pinned them); `false` when not the brand's.
-pub async fn delete(conn: &mut PgConnection, brand_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn delete(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "DELETE FROM crm_message_templates WHERE brand_id = $1 AND id = $2",
         brand_id,

@@ -210,7 +210,9 @@ impl Throttle {
             .await;
         match answer {
             Ok((1, _, _)) => Permit::Go,
-            Ok((_, wait, _)) => Permit::Wait(Duration::from_millis(u64::try_from(wait).unwrap_or(1))),
+            Ok((_, wait, _)) => {
+                Permit::Wait(Duration::from_millis(u64::try_from(wait).unwrap_or(1)))
+            }
             Err(error) => {
                 tracing::warn!(%error, "the shared throttle is unreachable; this process throttles alone");
                 self.local_take(key, rate * s.fallback_share, now)
@@ -222,8 +224,9 @@ impl Throttle {
     pub async fn rate_limited(&self, key: &ThrottleKey, rate: f64, retry_after: Option<Duration>) {
         let rate = rate.max(0.001);
         let now = self.now_ms();
-        let pause = retry_after
-            .map_or(1000, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
+        let pause = retry_after.map_or(1000, |d| {
+            i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+        });
         let redis_key = self.redis_key(key);
         let min_rate = self.settings.min_rate;
         let answer: Result<i64, _> = self
@@ -247,7 +250,13 @@ impl Throttle {
         let bucket = local.get(key).copied();
         local.insert(
             key.clone(),
-            penalize(bucket, now, rate * self.settings.fallback_share, pause, &self.settings),
+            penalize(
+                bucket,
+                now,
+                rate * self.settings.fallback_share,
+                pause,
+                &self.settings,
+            ),
         );
     }
 
@@ -336,7 +345,10 @@ mod tests {
         let mut at = now + 2_000;
         let sent = run(&mut bucket, &mut at, now + 7_000, 100.0);
         let expected = (50.0 + 60.0) / 2.0 * 5.0;
-        assert!((f64::from(sent) - expected).abs() <= expected * 0.05, "{sent}");
+        assert!(
+            (f64::from(sent) - expected).abs() <= expected * 0.05,
+            "{sent}"
+        );
         assert!(bucket.is_some_and(|b| (b.rate - 60.0).abs() < 0.5));
         // Never below the floor.
         let mut low = penalized;

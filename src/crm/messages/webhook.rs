@@ -14,8 +14,8 @@ use serde_json::{Map, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::activity::{self, Activity};
 use super::Messages;
+use super::activity::{self, Activity};
 use crate::crm::profile;
 use crate::errors::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -96,10 +96,14 @@ pub fn verify(
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
     let mut signed = format!("{timestamp}.").into_bytes();
     signed.extend_from_slice(body);
-    let valid = signatures.iter().any(|hex| {
-        decode_hex(hex).is_some_and(|tag| hmac::verify(&key, &signed, &tag).is_ok())
-    });
-    if valid { Ok(()) } else { Err("the signature does not match") }
+    let valid = signatures
+        .iter()
+        .any(|hex| decode_hex(hex).is_some_and(|tag| hmac::verify(&key, &signed, &tag).is_ok()));
+    if valid {
+        Ok(())
+    } else {
+        Err("the signature does not match")
+    }
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -194,7 +198,8 @@ async fn apply(messages: &Messages, receipt: &Receipt) -> anyhow::Result<&'stati
         return Ok("duplicate");
     }
     let mut conn = db.acquire().await?;
-    let Some(profile) = profile::load(&mut conn, message.brand_id, message.profile_id).await? else {
+    let Some(profile) = profile::load(&mut conn, message.brand_id, message.profile_id).await?
+    else {
         return Ok("ignored");
     };
     drop(conn);
@@ -291,11 +296,18 @@ async fn advance(
 
 /// An event-id fragment of bounded length (a CRM event id is at most 128 characters).
 fn short_key(id: &str) -> String {
-    if id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         return id.to_owned();
     }
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
-    digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn is_url(text: &str) -> bool {

@@ -301,7 +301,10 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ("PUT", "/api/v1/brands/{brand}/crm/score-rules") => {
             serde_json::to_value(concierge::crm::scores::rules::Rules::default()).ok()?
         }
-        ("POST" | "PUT", "/api/v1/brands/{brand}/crm/templates" | "/api/v1/brands/{brand}/crm/templates/{id}") => {
+        (
+            "POST" | "PUT",
+            "/api/v1/brands/{brand}/crm/templates" | "/api/v1/brands/{brand}/crm/templates/{id}",
+        ) => {
             json!({ "name": "Intruder", "channel": "sms", "purpose": "marketing",
                     "fallback_language": "en", "variants": [{ "language": "en", "body": "Hi" }] })
         }

@@ -11,7 +11,13 @@ use uuid::Uuid;
 use crate::helpers::spawn_app;
 
 /// Takes tokens alternately from `replicas` for `secs` of clock time; how many were granted.
-async fn drain(replicas: &[Throttle], clock: &concierge::crm::messages::Clock, key: &ThrottleKey, rate: f64, secs: i64) -> u32 {
+async fn drain(
+    replicas: &[Throttle],
+    clock: &concierge::crm::messages::Clock,
+    key: &ThrottleKey,
+    rate: f64,
+    secs: i64,
+) -> u32 {
     let until = clock.now() + chrono::Duration::seconds(secs);
     let mut granted = 0;
     let mut turn = 0;
@@ -44,9 +50,14 @@ async fn a_429_pauses_the_bucket_and_halves_its_rate_which_then_recovers() {
     let throttle = app.state.messages.throttle();
     let key = ThrottleKey::campaign(Uuid::now_v7());
     drain(&[throttle.clone()], &clock, &key, 40.0, 1).await;
-    throttle.rate_limited(&key, 40.0, Some(Duration::from_secs(2))).await;
+    throttle
+        .rate_limited(&key, 40.0, Some(Duration::from_secs(2)))
+        .await;
     assert_eq!(throttle.current_rate(&key).await, Some(20.0));
-    assert_eq!(throttle.acquire(&key, 40.0).await, Permit::Wait(Duration::from_secs(2)));
+    assert_eq!(
+        throttle.acquire(&key, 40.0).await,
+        Permit::Wait(Duration::from_secs(2))
+    );
     clock.advance(chrono::Duration::seconds(2));
     // 20/s growing by 1/s (test settings) for 5 s: about 112 messages, far below 40/s.
     let granted = f64::from(drain(&[throttle.clone()], &clock, &key, 40.0, 5).await);
