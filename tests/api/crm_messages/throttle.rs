@@ -49,7 +49,7 @@ async fn a_429_pauses_the_bucket_and_halves_its_rate_which_then_recovers() {
     clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap());
     let throttle = app.state.messages.throttle();
     let key = ThrottleKey::campaign(Uuid::now_v7());
-    drain(&[throttle.clone()], &clock, &key, 40.0, 1).await;
+    drain(std::slice::from_ref(&throttle), &clock, &key, 40.0, 1).await;
     throttle
         .rate_limited(&key, 40.0, Some(Duration::from_secs(2)))
         .await;
@@ -60,7 +60,7 @@ async fn a_429_pauses_the_bucket_and_halves_its_rate_which_then_recovers() {
     );
     clock.advance(chrono::Duration::seconds(2));
     // 20/s growing by 1/s (test settings) for 5 s: about 112 messages, far below 40/s.
-    let granted = f64::from(drain(&[throttle.clone()], &clock, &key, 40.0, 5).await);
+    let granted = f64::from(drain(std::slice::from_ref(&throttle), &clock, &key, 40.0, 5).await);
     assert!((granted - 112.5).abs() <= 112.5 * 0.05, "{granted}");
     let rate = throttle.current_rate(&key).await.unwrap();
     assert!((rate - 25.0).abs() < 0.5, "{rate}");
