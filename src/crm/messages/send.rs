@@ -348,7 +348,11 @@ pub async fn send(
         (None, Content::Text { subject, body }) => Ok(Rendered {
             language: None,
             subject: subject.clone(),
-            body: body.clone(),
+            body: if request.channel == MessageChannel::Email {
+                text_as_html(body)
+            } else {
+                body.clone()
+            },
         }),
         (None, Content::Template { .. }) => Err("template_not_found".to_owned()),
     };
@@ -382,6 +386,23 @@ pub async fn send(
         ..entry
     };
     deliver(messages, brand, &entry, request).await
+}
+
+/// A person's own text in an HTML e-mail: escaped (their markup is shown, never interpreted), line breaks kept.
+fn text_as_html(text: &str) -> String {
+    let mut html = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#x27;"),
+            '\n' => html.push_str("<br>\n"),
+            c => html.push(c),
+        }
+    }
+    html
 }
 
 fn suppression_of(reason: ContactReason) -> Suppression {
@@ -599,5 +620,16 @@ fn classify(error: &ProviderError) -> (bool, String, Option<Duration>) {
             let code: String = code.chars().take(100).collect();
             (false, format!("provider_rejected: {code}"), None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn free_text_in_an_email_is_escaped_with_its_line_breaks() {
+        assert_eq!(
+            super::text_as_html("<a href=\"x\">Hi</a> & bye\nSam"),
+            "&lt;a href=&quot;x&quot;&gt;Hi&lt;/a&gt; &amp; bye<br>\nSam"
+        );
     }
 }

@@ -183,6 +183,15 @@ impl Fixtures {
             .unwrap_or_else(|| panic!("no token for {actor:?}"))
     }
 
+    /// [`body_for`], with the records a body must name filled in (the swept profile, for a preview).
+    pub fn body(&self, method: &str, template: &str) -> Option<Value> {
+        let mut body = body_for(method, template)?;
+        if template == "/api/v1/brands/{brand}/crm/templates/{id}/preview" {
+            body["profile_id"] = json!(self.profile_id);
+        }
+        Some(body)
+    }
+
     /// The value of `parameter`, which follows `collection` in a path (`/orders/{id}`: `orders`, `id`).
     pub fn resolve(&self, collection: &str, parameter: &str) -> Resolution {
         match (collection, parameter) {
