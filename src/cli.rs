@@ -211,6 +211,8 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
     // One handle per context, holding what its services and jobs need.
     let catalog =
         crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone());
+    let crm = crate::crm::Crm::new(db.clone(), &settings)?;
+    let messages = crate::crm::messages::Messages::new(crm.clone(), cache.clone(), &settings)?;
     Ok(AppState {
         auth: crate::auth::AuthService::new(&settings.auth, db.clone(), cache.clone(), messaging)?,
         customers: crate::customers::Customers::new(
@@ -238,7 +240,8 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.jobs.clone(),
         ),
         support: crate::support::Support::new(db.clone(), salesforce.clone()),
-        crm: crate::crm::Crm::new(db.clone(), &settings)?,
+        crm,
+        messages,
         social: crate::social::Social::new(
             db.clone(),
             settings.jobs.clone(),

@@ -117,6 +117,11 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
     let passwords = Passwords::new(&settings.auth)?;
     let mut lines = Vec::new();
     lines.extend(demo_brands(pool).await?);
+    if let Some(maison) = crate::brands::find(pool, "maison").await? {
+        for name in crate::crm::messages::ensure_demo_templates(pool, maison.id).await? {
+            lines.push(format!("message template {name:?} of maison"));
+        }
+    }
     let staff = |login, first, last, role: &str, brand: Option<&str>, stores: &[&str]| {
         (
             login,

@@ -37,6 +37,7 @@ pub struct AppState {
     pub subscriptions: Subscriptions,
     pub support: Support,
     pub crm: Crm,
+    pub messages: crate::crm::messages::Messages,
     pub social: crate::social::Social,
     pub clienteling: Clienteling,
 }

@@ -61,6 +61,10 @@ pub struct FreebitAccepts {
 #[serde(deny_unknown_fields)]
 pub struct MessagingAccepts {
     pub api_key: SecretString,
+    /// Where delivery receipts are posted (empty: only where a control call says).
+    pub webhook_url: String,
+    /// The HMAC-SHA256 key receipts are signed with.
+    pub webhook_secret: SecretString,
 }
 
 /// The OAuth 2.0 client X knows (the refresh-token grant authenticates with it).

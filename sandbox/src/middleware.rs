@@ -165,7 +165,11 @@ async fn fault_response(system: System, fault: &Fault) -> HttpResponse {
         },
         System::Messaging => {
             let status = fault.status.unwrap_or(500);
-            status_response(status).json(json!({ "error": { "code": code.unwrap_or("sandbox_fault"), "message": "sandbox fault" } }))
+            let mut response = status_response(status);
+            if status == 429 {
+                response.insert_header(("retry-after", "1"));
+            }
+            response.json(json!({ "error": { "code": code.unwrap_or("sandbox_fault"), "message": "sandbox fault" } }))
         }
         // The Graph error object; `error_code` is its numeric code (4, 17, 32, 613 are rate limits, 190 a bad
         // token), `status` the HTTP status (400 unless given).

@@ -223,6 +223,45 @@ pub struct CrmSettings {
     pub identity: IdentitySettings,
     pub scores: ScoreSettings,
     pub segments: SegmentSettings,
+    pub messages: MessageSettings,
+}
+
+/// The send path of messages (`crm::messages`, docs/crm/messages.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSettings {
+    /// Local time (`HH:MM`, the profile's or the brand's zone) from which marketing messages wait…
+    pub quiet_hours_start: String,
+    /// …until this local time (a window past midnight when it is earlier than the start).
+    pub quiet_hours_end: String,
+    /// Default frequency caps by purpose (`marketing`, `outreach`, `events`, `service`); a purpose not named
+    /// has none. A brand's own caps (`crm_message_caps`) replace these.
+    pub caps: std::collections::BTreeMap<String, FrequencyCap>,
+    /// How old a delivery receipt's signature timestamp may be (either way), against replays.
+    pub webhook_tolerance_secs: u64,
+    pub throttle: ThrottleSettings,
+}
+
+/// At most `max_messages` per profile, channel and purpose in any `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrequencyCap {
+    pub max_messages: u32,
+    pub window_secs: u64,
+}
+
+/// The shared, adaptive token bucket of delivery jobs (`crm::messages::Throttle`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSettings {
+    /// The rate never adapts below this (messages per second).
+    pub min_rate: f64,
+    /// After a 429 halved the rate, it grows back by this much per second (additive increase).
+    pub recover_per_sec: f64,
+    /// The bucket holds at most this many seconds of tokens (the burst).
+    pub burst_secs: f64,
+    /// Without Redis, each process takes this share of the rate on its own (replicas cannot share).
+    pub fallback_share: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -450,6 +489,8 @@ pub struct FreebitSettings {
 pub struct MessagingSettings {
     pub base_url: String,
     pub api_key: SecretString,
+    /// HMAC-SHA256 key of the service's delivery-receipt webhooks; empty refuses every receipt.
+    pub webhook_secret: SecretString,
 }
 
 /// A Graph API host (Facebook Pages, Instagram): calls go to `{base_url}/{graph_version}/…`.
@@ -579,6 +620,9 @@ impl Settings {
                 "clienteling.catalogue.brands",
                 &format!("`{brand}` is not a brand slug"),
             );
+        }
+        if let Err((key, why)) = crate::crm::messages::check_settings(&self.crm.messages) {
+            return fail(&key, &why);
         }
         if !(1..=10_000).contains(&self.crm.scores.nightly_chunk) {
             return fail("crm.scores.nightly_chunk", "must be 1–10,000");

@@ -29,6 +29,8 @@ const COMMITTED_SECRET_DIGESTS: &[&str] = &[
     "889a88089905dd3ec03dd155a7f10b08b3a6984f2030d2cfb56f4a828e2d945f",
     // providers.x.client_secret
     "792503b42084f2b62bd7aae3a1dc938064f2fd974e5377f53873b2881d0400b1",
+    // providers.messaging.webhook_secret
+    "79b2af09dfe854b2fed5a4388121abfe3883d3cd59edf115c1727bba0523ef7a",
     // social.token_key
     "5b1a165d120292782c7316624b5c5f73dd91b595a1204ba9a4fa741a8bf18525",
 ];
@@ -63,6 +65,10 @@ pub fn secrets(settings: &Settings) -> Vec<(String, &SecretString)> {
         (
             "providers.messaging.api_key".to_owned(),
             &settings.providers.messaging.api_key,
+        ),
+        (
+            "providers.messaging.webhook_secret".to_owned(),
+            &settings.providers.messaging.webhook_secret,
         ),
         (
             "providers.x.client_secret".to_owned(),

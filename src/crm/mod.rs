@@ -14,6 +14,7 @@ pub mod identity_routes;
 pub mod ledger;
 pub mod links;
 pub mod merge;
+pub mod messages;
 mod patch;
 pub mod profile;
 pub mod resolve;
@@ -40,6 +41,7 @@ use crate::jobs::Runner;
 use events::Doc as EventsModifier;
 use identifiers::Policy;
 use identity_routes::IdentityDoc;
+use messages::MessagesModifier;
 use routes_profiles::ProfilesDoc;
 use scores::ScoresDoc;
 use segments::SegmentsModifier;
@@ -101,7 +103,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier, &MessagesModifier), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -119,6 +121,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     events::routes_events(cfg);
     scores::routes_scores(cfg);
     segments::routes(cfg);
+    messages::routes(cfg);
 }
 
 /// Registers this context's jobs.

@@ -62,6 +62,8 @@ error_codes! {
     ValidationFailed => "validation-failed", UNPROCESSABLE_ENTITY, "The request did not pass validation";
     Unauthorized => "unauthorized", UNAUTHORIZED, "Authentication is required";
     InvalidCredentials => "invalid-credentials", UNAUTHORIZED, "The email or password is incorrect";
+    WebhookSignatureInvalid => "webhook-signature-invalid", UNAUTHORIZED,
+        "The webhook's signature is missing, wrong or outside the accepted time window";
     Forbidden => "forbidden", FORBIDDEN, "You are not allowed to do this";
     NotFound => "not-found", NOT_FOUND, "The resource was not found";
     MergeNotFound => "merge-not-found", NOT_FOUND, "No such merge in this brand";
@@ -123,6 +125,7 @@ error_codes! {
     ConsentStale => "consent-stale", CONFLICT,
         "The current consent was captured after this one; the latest capture stands";
     SegmentExists => "segment-exists", CONFLICT, "The brand already has a segment with this slug";
+    TemplateLimit => "template-limit", CONFLICT, "The brand keeps the most message templates it may";
     SegmentLimit => "segment-limit", CONFLICT, "The brand keeps the most segments it may";
     SegmentInUse => "segment-in-use", CONFLICT,
         "Another segment's rule names this segment; change or delete that one first";

@@ -311,6 +311,10 @@ fn production_refuses_every_secret_committed_for_development() {
         ("providers.whmcs.secret", "providers.whmcs.secret"),
         ("providers.freebit.oem_key", "providers.freebit.oem_key"),
         ("providers.messaging.api_key", "providers.messaging.api_key"),
+        (
+            "providers.messaging.webhook_secret",
+            "providers.messaging.webhook_secret",
+        ),
         ("providers.x.client_secret", "providers.x.client_secret"),
     ];
     for (key, name) in single {
@@ -431,6 +435,10 @@ fn the_compose_production_service_starts_with_the_keys_compose_gives_it() {
         (
             "CONCIERGE__PROVIDERS__X__CLIENT_SECRET",
             "CONCIERGE__SANDBOX__X__CLIENT_SECRET",
+        ),
+        (
+            "CONCIERGE__PROVIDERS__MESSAGING__WEBHOOK_SECRET",
+            "CONCIERGE__SANDBOX__MESSAGING__WEBHOOK_SECRET",
         ),
     ] {
         assert_eq!(concierge.get(product), sandbox.get(accepted), "{product}");

@@ -13,6 +13,7 @@ mod crash;
 mod crm;
 mod crm_events;
 mod crm_identity;
+mod crm_messages;
 mod crm_scores;
 mod crm_seed;
 mod crm_segments;

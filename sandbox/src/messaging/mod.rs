@@ -9,10 +9,17 @@
 //!
 //! Control: `GET /__sandbox/messaging/messages?to=…` lists the stored messages (bodies included), newest
 //! last; `DELETE /__sandbox/messaging/messages` forgets them and their idempotency keys.
+//!
+//! Delivery receipts (webhooks): `PUT /__sandbox/messaging/webhook {"url"}` says where they go (default
+//! `[sandbox.messaging] webhook_url`); `POST /__sandbox/messaging/messages/{id}/receipts {"type":
+//! "delivered"|"bounced"|"opened"|"clicked", "url"?, "reason"?}` posts one, signed `X-Signature:
+//! t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">` with `webhook_secret`, and answers what was posted and
+//! the receiver's status, so a test can replay it.
 
 mod api;
 mod control;
 mod failure;
+mod receipts;
 mod store;
 mod validation;
 
@@ -53,5 +60,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/__sandbox/messaging/messages",
             web::delete().to(control::clear),
+        )
+        .route(
+            "/__sandbox/messaging/webhook",
+            web::put().to(receipts::set_target),
+        )
+        .route(
+            "/__sandbox/messaging/messages/{id}/receipts",
+            web::post().to(receipts::post),
         );
 }

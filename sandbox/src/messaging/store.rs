@@ -85,6 +85,10 @@ pub struct Store {
     pub messages: Vec<Message>,
     /// Idempotency key → the request body it first came with and the message it made.
     pub keys: HashMap<String, (Value, String)>,
+    /// Where receipts go when set through the control API (else `[sandbox.messaging] webhook_url`).
+    pub webhook_url: Option<String>,
+    /// Receipts posted so far (their event ids are `evt_<n>`).
+    pub receipts: u64,
 }
 
 impl Store {

@@ -59,6 +59,31 @@ impl utoipa::Modify for Doc {
     }
 }
 
+/// Applies events the CRM produces itself (raw JSON, checked like the API's) in the brand, as `source`:
+/// the message ledger's outcomes and receipts (`crm::messages`). A rejected event is the caller's bug.
+pub async fn apply_internal(
+    crm: &crate::crm::Crm,
+    brand: &crate::brands::Brand,
+    raw: &[serde_json::Value],
+    source: &str,
+) -> anyhow::Result<Vec<EventResult>> {
+    let now = chrono::Utc::now();
+    let mut checked = Vec::with_capacity(raw.len());
+    for (index, event) in raw.iter().enumerate() {
+        match schema::check(index, event, now) {
+            Ok(valid) => checked.push(apply::Checked::Valid(Box::new(valid))),
+            Err(errors) => {
+                let fields: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{} {}", e.field, e.code))
+                    .collect();
+                anyhow::bail!("an internal event is invalid: {}", fields.join(", "));
+            }
+        }
+    }
+    apply::apply(crm, brand, checked, source).await
+}
+
 pub fn routes_events(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/brands/{brand}/crm/events")
@@ -80,7 +105,7 @@ pub fn check_internal(
 
 /// Applies one event from an internal source (an outbox sink such as the clienteling interactions'),
 /// through the same path as `POST …/crm/events`: de-duplicated on its id, a rejected one answered as such.
-pub async fn apply_internal(
+pub async fn apply_internal_one(
     crm: &crate::crm::Crm,
     brand: &crate::brands::Brand,
     raw: &serde_json::Value,

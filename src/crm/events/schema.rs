@@ -456,6 +456,81 @@ const KNOWN: &[KnownType] = &[
             opt("currency", Rule::Currency),
         ],
     },
+    // The send path's outcomes and the messaging service's receipts (crm::messages, docs/crm/messages.md).
+    KnownType {
+        name: "message_sent",
+        properties: MESSAGE_SENT,
+    },
+    KnownType {
+        name: "message_suppressed",
+        properties: &[
+            req("message_id", Rule::Reference),
+            req("channel", Rule::OneOf(MESSAGE_CHANNELS)),
+            req("purpose", Rule::OneOf(MESSAGE_PURPOSES)),
+            req(
+                "reason",
+                Rule::OneOf(&[
+                    "no_address",
+                    "no_consent",
+                    "consent_denied",
+                    "frequency_cap",
+                ]),
+            ),
+            opt("template_id", Rule::Reference),
+        ],
+    },
+    KnownType {
+        name: "message_failed",
+        properties: &[
+            req("message_id", Rule::Reference),
+            req("channel", Rule::OneOf(MESSAGE_CHANNELS)),
+            req("purpose", Rule::OneOf(MESSAGE_PURPOSES)),
+            req("reason", Rule::Text(300)),
+            opt("template_id", Rule::Reference),
+        ],
+    },
+    KnownType {
+        name: "message_delivered",
+        properties: MESSAGE_RECEIPT,
+    },
+    KnownType {
+        name: "message_bounced",
+        properties: &[
+            req("message_id", Rule::Reference),
+            req("channel", Rule::OneOf(MESSAGE_CHANNELS)),
+            opt("template_id", Rule::Reference),
+            opt("reason", Rule::Text(300)),
+        ],
+    },
+    KnownType {
+        name: "message_opened",
+        properties: MESSAGE_RECEIPT,
+    },
+    KnownType {
+        name: "message_clicked",
+        properties: &[
+            req("message_id", Rule::Reference),
+            req("channel", Rule::OneOf(MESSAGE_CHANNELS)),
+            opt("template_id", Rule::Reference),
+            opt("url", Rule::Url),
+        ],
+    },
+];
+
+const MESSAGE_CHANNELS: &[&str] = &["email", "sms", "whatsapp", "line", "push"];
+const MESSAGE_PURPOSES: &[&str] = &["marketing", "outreach", "events", "service"];
+const MESSAGE_SENT: &[Property] = &[
+    req("message_id", Rule::Reference),
+    req("channel", Rule::OneOf(MESSAGE_CHANNELS)),
+    req("purpose", Rule::OneOf(MESSAGE_PURPOSES)),
+    opt("template_id", Rule::Reference),
+    opt("template_version", Rule::Number),
+    opt("language", Rule::Reference),
+];
+const MESSAGE_RECEIPT: &[Property] = &[
+    req("message_id", Rule::Reference),
+    req("channel", Rule::OneOf(MESSAGE_CHANNELS)),
+    opt("template_id", Rule::Reference),
 ];
 
 impl KnownType {

@@ -78,6 +78,7 @@ pub struct Fixtures {
     segment_id: String,
     product_id: String,
     catalogue_run_id: String,
+    template_id: String,
 }
 
 impl Fixtures {
@@ -158,6 +159,7 @@ impl Fixtures {
             clienteling_interaction(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
         let segment_id = crm_segment(app, &marketer).await;
         let (product_id, catalogue_run_id) = catalogue_product(app).await;
+        let template_id = crm_template(app, &marketer).await;
         Fixtures {
             tokens,
             user_id,
@@ -175,6 +177,7 @@ impl Fixtures {
             segment_id,
             product_id,
             catalogue_run_id,
+            template_id,
         }
     }
 
@@ -183,6 +186,15 @@ impl Fixtures {
             .get(&actor)
             .map(String::as_str)
             .unwrap_or_else(|| panic!("no token for {actor:?}"))
+    }
+
+    /// [`body_for`], with the records a body must name filled in (the swept profile, for a preview).
+    pub fn body(&self, method: &str, template: &str) -> Option<Value> {
+        let mut body = body_for(method, template)?;
+        if template == "/api/v1/brands/{brand}/crm/templates/{id}/preview" {
+            body["profile_id"] = json!(self.profile_id);
+        }
+        Some(body)
     }
 
     /// The value of `parameter`, which follows `collection` in a path (`/orders/{id}`: `orders`, `id`).
@@ -200,6 +212,7 @@ impl Fixtures {
             ("accounts", "id") => Self::brand_scoped(&self.social_account_id),
             ("posts", "id") => Self::brand_scoped(&self.social_post_id),
             ("segments", "id") => Self::brand_scoped(&self.segment_id),
+            ("templates", "id") => Self::brand_scoped(&self.template_id),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -304,6 +317,16 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ("POST", "/api/v1/brands/{brand}/crm/merges/{id}/unmerge") => json!({ "dry_run": false }),
         ("PUT", "/api/v1/brands/{brand}/crm/score-rules") => {
             serde_json::to_value(concierge::crm::scores::rules::Rules::default()).ok()?
+        }
+        (
+            "POST" | "PUT",
+            "/api/v1/brands/{brand}/crm/templates" | "/api/v1/brands/{brand}/crm/templates/{id}",
+        ) => {
+            json!({ "name": "Intruder", "channel": "sms", "purpose": "marketing",
+                    "fallback_language": "en", "variants": [{ "language": "en", "body": "Hi" }] })
+        }
+        ("POST", "/api/v1/brands/{brand}/crm/templates/{id}/preview") => {
+            json!({ "profile_id": uuid::Uuid::now_v7() })
         }
         ("POST", "/api/v1/brands/{brand}/crm/segments") => {
             json!({ "slug": "intruder", "name": "Intruder", "kind": "static" })
@@ -491,6 +514,21 @@ async fn crm_segment(app: &TestApp, marketer: &str) -> String {
         ids.push(body["id"].as_str().expect("segment id").to_owned());
     }
     ids.swap_remove(0)
+}
+
+async fn crm_template(app: &TestApp, marketer: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/crm/templates"))
+        .bearer_auth(marketer)
+        .json(&json!({ "name": "Sweep", "channel": "sms", "purpose": "marketing",
+                       "fallback_language": "en", "variants": [{ "language": "en", "body": "Hi" }] }))
+        .send()
+        .await
+        .expect("template");
+    assert_eq!(response.status(), 201, "the sweep's template");
+    let body: Value = response.json().await.expect("template json");
+    body["id"].as_str().expect("template id").to_owned()
 }
 
 /// The id of the first record of a list answer (a page's `items`, or a bare array).

@@ -7,7 +7,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use super::fixtures::{Actor, Fixtures, Resolution, body_for};
+use super::fixtures::{Actor, Fixtures, Resolution};
 use super::{documents_status, operations, path_parameters};
 use crate::helpers::spawn_sandboxed_app;
 
@@ -70,7 +70,7 @@ fn build(
         owner
     };
     let body = match operation.get("requestBody") {
-        Some(_) => Some(body_for(method, template).ok_or_else(|| {
+        Some(_) => Some(fixtures.body(method, template).ok_or_else(|| {
             format!("{method} {template}: add a valid body for it to `body_for` in tests/api/contract/fixtures.rs")
         })?),
         None => None,
@@ -200,7 +200,8 @@ async fn no_intruder_reaches_a_resource_of_another_account_through_any_path_with
     }
     // A brand record's writes have no GET to prove the fixture names a real record (an identifier, a consent
     // slot, a merge): once every intruder has tried, the owner's own write must find it, or the intruders'
-    // 404s proved nothing.
+    // 404s proved nothing. Deletes last, so the record is still there for the other writes.
+    later.sort_by_key(|(_, method, _)| method == "DELETE");
     for (template, method, built) in later {
         let own = send(&app, fixtures.token(built.owner), &method, &built).await;
         if own.status() == 404 {

@@ -1,0 +1,78 @@
+//! Demo templates for `concierge seed`: maison's winter invitation by e-mail (French and English, English
+//! the fallback) and an SMS reminder. Created once: an existing template of the same name is left alone.
+
+use uuid::Uuid;
+
+use super::templates::{self, MessageChannel, TemplateRequest, Variant};
+use crate::crm::consent::Purpose;
+
+fn demo() -> Vec<TemplateRequest> {
+    let variant = |language: &str, subject: Option<&str>, body: &str| Variant {
+        language: language.into(),
+        subject: subject.map(str::to_owned),
+        body: body.into(),
+    };
+    vec![
+        TemplateRequest {
+            name: "Winter collection".into(),
+            channel: MessageChannel::Email,
+            purpose: Purpose::Marketing,
+            fallback_language: "en".into(),
+            variants: vec![
+                variant(
+                    "en",
+                    Some("{{ profile.first_name }}, the winter collection is here"),
+                    "<p>Dear {{ profile.first_name }},</p><p>{{ brand.name }} invites you to discover the winter collection.</p>",
+                ),
+                variant(
+                    "fr",
+                    Some("{{ profile.first_name }}, la collection d'hiver est arrivée"),
+                    "<p>Chère cliente, cher client {{ profile.last_name }},</p><p>{{ brand.name }} vous invite à découvrir la collection d'hiver.</p>",
+                ),
+            ],
+        },
+        TemplateRequest {
+            name: "Private sale reminder".into(),
+            channel: MessageChannel::Sms,
+            purpose: Purpose::Marketing,
+            fallback_language: "en".into(),
+            variants: vec![
+                variant(
+                    "en",
+                    None,
+                    "{{ brand.name }}: {{ profile.first_name }}, our private sale opens tomorrow.",
+                ),
+                variant(
+                    "fr",
+                    None,
+                    "{{ brand.name }} : {{ profile.first_name }}, notre vente privée ouvre demain.",
+                ),
+            ],
+        },
+    ]
+}
+
+/// Creates the demo templates of the brand that are missing; the names of those created.
+pub async fn ensure_demo_templates(
+    db: &sqlx::PgPool,
+    brand_id: Uuid,
+) -> anyhow::Result<Vec<String>> {
+    let mut created = Vec::new();
+    let mut tx = db.begin().await?;
+    let existing = templates::list(&mut tx, brand_id).await?;
+    for request in demo() {
+        let errors = templates::check(&request);
+        anyhow::ensure!(
+            errors.is_empty(),
+            "demo template {} is invalid: {errors:?}",
+            request.name
+        );
+        if existing.iter().any(|t| t.name == request.name) {
+            continue;
+        }
+        templates::save(&mut tx, brand_id, Uuid::now_v7(), &request, "seed", true).await?;
+        created.push(request.name);
+    }
+    tx.commit().await?;
+    Ok(created)
+}
