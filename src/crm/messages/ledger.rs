@@ -70,7 +70,8 @@ pub async fn claim(
 }
 
 /// How many messages the profile was sent (or is being sent) on `channel` for `purpose` since `since`,
-/// `except` this one. The caller holds the profile's cap lock ([`lock_cap`]).
+/// `except` this one, counting those of every profile merged into it (one person: a merge does not reset
+/// the cap). The caller holds the profile's cap lock ([`lock_cap`]).
 pub async fn count_since(
     conn: &mut PgConnection,
     profile_id: Uuid,
@@ -80,8 +81,14 @@ pub async fn count_since(
     except: Uuid,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM crm_messages
-           WHERE profile_id = $1 AND channel = $2 AND purpose = $3 AND created_at > $4 AND id <> $5
+        r#"WITH RECURSIVE person (id, depth) AS (
+               SELECT $1::uuid, 0
+               UNION ALL
+               SELECT p.id, person.depth + 1 FROM crm_profiles p JOIN person ON p.merged_into = person.id
+               WHERE person.depth < 100
+           )
+           SELECT count(*) AS "count!" FROM crm_messages
+           WHERE profile_id IN (SELECT id FROM person) AND channel = $2 AND purpose = $3 AND created_at > $4 AND id <> $5
              AND status NOT IN ('suppressed', 'deferred', 'failed')"#,
         profile_id,
         channel,

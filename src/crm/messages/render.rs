@@ -21,6 +21,9 @@ fn environment(html: bool) -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(20);
+    // `|safe` would hand a profile's own text (a first name, a city) to an e-mail as markup: here it marks
+    // nothing, so every value stays escaped.
+    env.add_filter("safe", |value: String| value);
     env.set_auto_escape_callback(move |_| {
         if html {
             AutoEscape::Html
@@ -38,8 +41,27 @@ fn placeholders_of(source: &str) -> Result<BTreeSet<String>, minijinja::Error> {
     Ok(template.undeclared_variables(true).into_iter().collect())
 }
 
+/// The line of an `{% autoescape %}` block (it would switch the escaping of e-mail values off), if any.
+fn autoescape_block(source: &str) -> Option<usize> {
+    source.match_indices("{%").find_map(|(at, _)| {
+        let rest = source[at + 2..]
+            .trim_start_matches(['-', '+', '~'])
+            .trim_start();
+        rest.starts_with("autoescape")
+            .then(|| source[..at].matches('\n').count() + 1)
+    })
+}
+
 /// Every problem of one template text, each named `field`.
 pub fn check(field: &str, source: &str, purpose: Purpose, errors: &mut Vec<FieldError>) {
+    if let Some(line) = autoescape_block(source) {
+        errors.push(FieldError::new(
+            field,
+            "template_syntax",
+            format!("Line {line}: autoescape blocks are not allowed (values are always escaped in e-mails)."),
+        ));
+        return;
+    }
     match placeholders_of(source) {
         Err(error) => errors.push(FieldError::new(
             field,
@@ -76,6 +98,9 @@ pub fn used(source: &str) -> BTreeSet<String> {
 
 /// Renders `source` with `values`; `html` escapes every value (e-mail bodies).
 pub fn render(source: &str, values: &Value, html: bool) -> Result<String, String> {
+    if autoescape_block(source).is_some() {
+        return Err("autoescape blocks are not allowed".into());
+    }
     let env = environment(html);
     let template = env
         .template_from_str(source)

@@ -39,6 +39,11 @@ pub enum Permit {
     Wait(Duration),
 }
 
+/// The longest pause a `Retry-After` buys (the shared bucket expires an hour after its last change anyway):
+/// a provider's hostile or mistaken value (years, `u64::MAX` seconds) neither overflows nor stops a campaign
+/// for good.
+pub const MAX_PAUSE_MS: i64 = 3_600_000;
+
 /// A bucket's state, in Redis or in memory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bucket {
@@ -101,7 +106,7 @@ pub fn penalize(
         tokens: 0.0,
         at_ms: now_ms,
         rate: (b.rate / 2.0).max(settings.min_rate.min(target)),
-        paused_until_ms: b.paused_until_ms.max(now_ms + retry_after_ms),
+        paused_until_ms: b.paused_until_ms.max(now_ms.saturating_add(retry_after_ms)),
     }
 }
 
@@ -224,9 +229,11 @@ impl Throttle {
     pub async fn rate_limited(&self, key: &ThrottleKey, rate: f64, retry_after: Option<Duration>) {
         let rate = rate.max(0.001);
         let now = self.now_ms();
-        let pause = retry_after.map_or(1000, |d| {
-            i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
-        });
+        let pause = retry_after
+            .map_or(1000, |d| {
+                i64::try_from(d.as_millis()).unwrap_or(MAX_PAUSE_MS)
+            })
+            .clamp(0, MAX_PAUSE_MS);
         let redis_key = self.redis_key(key);
         let min_rate = self.settings.min_rate;
         let answer: Result<i64, _> = self

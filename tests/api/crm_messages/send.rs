@@ -430,3 +430,79 @@ async fn free_text_is_for_one_to_one_purposes_and_templates_must_match() {
     assert!(app.sandbox().messages_to("+33612345030").await.is_empty());
     assert!(app.sandbox().messages_to("+33612345031").await.is_empty());
 }
+
+/// The cap is a promise to a person: when two profiles of one person merge, the messages the absorbed one
+/// was sent still count against the survivor (they stayed on the absorbed profile's ledger rows, so the
+/// merge reset the cap and the person could get twice the allowed messages in the window).
+#[tokio::test]
+async fn a_merge_does_not_reset_the_frequency_cap() {
+    let (app, token) = app().await;
+    let maison = brand(&app, "maison").await;
+    let template = template_id(&app, &token, "maison", &sms_template("marketing")).await;
+    let absorbed = profile(&app, &token, "maison", json!({ "phone": "+33612345090" })).await;
+    let survivor = profile(&app, &token, "maison", json!({ "phone": "+33612345091" })).await;
+    for person in [absorbed, survivor] {
+        consent(
+            &app,
+            &token,
+            "maison",
+            person,
+            "sms",
+            "marketing",
+            "granted",
+        )
+        .await;
+    }
+    messages::set_frequency_cap(
+        &app.db,
+        maison.id,
+        Purpose::Marketing,
+        Some(FrequencyCap {
+            max_messages: 2,
+            window_secs: 86_400,
+        }),
+    )
+    .await
+    .unwrap();
+    for key in ["merge-cap-1", "merge-cap-2"] {
+        let outcome = send(
+            &app,
+            &maison,
+            &request(absorbed, template, Purpose::Marketing, key),
+        )
+        .await;
+        assert!(matches!(outcome, SendOutcome::Sent { .. }), "{outcome:?}");
+    }
+    let mut conn = app.db.acquire().await.unwrap();
+    concierge::crm::merge::merge(
+        &mut conn,
+        maison.id,
+        &concierge::crm::merge::MergeRequest {
+            survivor,
+            absorbed: &[absorbed],
+            cause: concierge::crm::merge::Cause::Manual,
+            actor: "test",
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    for (person, key) in [(survivor, "merge-cap-3"), (absorbed, "merge-cap-4")] {
+        let outcome = send(
+            &app,
+            &maison,
+            &request(person, template, Purpose::Marketing, key),
+        )
+        .await;
+        assert!(
+            matches!(
+                outcome,
+                SendOutcome::Suppressed {
+                    reason: Suppression::FrequencyCap,
+                    ..
+                }
+            ),
+            "{key}: {outcome:?}"
+        );
+    }
+}

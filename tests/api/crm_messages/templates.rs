@@ -305,3 +305,45 @@ async fn another_brand_advisors_customers_and_anonymous_callers_are_refused() {
     .unwrap();
     assert_eq!(read["version"], 1, "nobody else changed it");
 }
+
+/// `|safe` and `{% autoescape false %}` are minijinja built-ins: either would put a profile's own text (a
+/// first name set by a sign-up form or an event sender) into a brand's e-mail as markup.
+#[tokio::test]
+async fn neither_safe_nor_an_autoescape_block_unescapes_a_profile_value_in_an_email() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let hostile = profile(
+        &app,
+        &token,
+        "maison",
+        json!({ "first_name": "<script>alert(1)</script>", "locale": "en" }),
+    )
+    .await;
+    let mut safe = email_template();
+    safe["variants"] = json!([{ "language": "en", "subject": "Hi",
+        "body": "<p>Dear {{ profile.first_name|safe }}</p>" }]);
+    let id = template_id(&app, &token, "maison", &safe).await;
+    let answer: Value = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/brands/maison/crm/templates/{id}/preview"),
+        Some(&json!({ "profile_id": hostile })),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        answer["body"], "<p>Dear &lt;script&gt;alert(1)&lt;&#x2f;script&gt;</p>",
+        "{answer}"
+    );
+    let mut block = email_template();
+    block["variants"] = json!([{ "language": "en", "subject": "Hi",
+        "body": "<p>Dear\n{%- autoescape false %}{{ profile.first_name }}{% endautoescape %}</p>" }]);
+    let response = create_template(&app, &token, "maison", &block).await;
+    assert_eq!(response.status(), 422);
+    let body = problem(response).await;
+    assert_eq!(body["errors"][0]["field"], "variants/0/body", "{body}");
+    assert_eq!(body["errors"][0]["code"], "template_syntax", "{body}");
+}

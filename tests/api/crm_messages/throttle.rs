@@ -65,3 +65,30 @@ async fn a_429_pauses_the_bucket_and_halves_its_rate_which_then_recovers() {
     let rate = throttle.current_rate(&key).await.unwrap();
     assert!((rate - 25.0).abs() < 0.5, "{rate}");
 }
+
+/// A provider's `Retry-After` is its to choose: an enormous one (here just under `i64::MAX` milliseconds)
+/// overflowed the pause (a panic in the delivery worker in a debug build, a pause wrapped into the past in
+/// release, a garbled wait from Redis). It pauses for at most an hour, the bucket's own lifetime.
+#[tokio::test]
+async fn an_enormous_retry_after_pauses_for_at_most_an_hour_and_never_panics() {
+    let app = spawn_app().await;
+    let clock = app.state.messages.clock().clone();
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap());
+    let throttle = app.state.messages.throttle();
+    for retry_after in [
+        Duration::from_millis(u64::try_from(i64::MAX).unwrap() - 10),
+        Duration::from_secs(u64::MAX),
+    ] {
+        let key = ThrottleKey::campaign(Uuid::now_v7());
+        throttle.rate_limited(&key, 40.0, Some(retry_after)).await;
+        match throttle.acquire(&key, 40.0).await {
+            Permit::Wait(wait) => assert!(
+                wait > Duration::from_secs(60) && wait <= Duration::from_secs(3600),
+                "{wait:?}"
+            ),
+            Permit::Go => panic!("a 429 did not pause the bucket"),
+        }
+        clock.advance(chrono::Duration::seconds(3601));
+        assert_eq!(throttle.acquire(&key, 40.0).await, Permit::Go);
+    }
+}
