@@ -283,3 +283,23 @@ async fn the_docs_page_has_no_try_it_out_in_production() {
         "no method may be sent from the page: {initializer}"
     );
 }
+
+/// Generated clients name each operation by its id: two operations with one id make the portal's client
+/// fail to compile (`Duplicate identifier 'get_product'` once the clienteling catalogue arrived).
+#[test]
+fn no_two_operations_share_an_id() {
+    let document = committed_document();
+    let mut seen = std::collections::HashMap::new();
+    let mut duplicates = Vec::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(first) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                duplicates.push(format!("{id}: {first} and {method} {path}"));
+            }
+        }
+    }
+    assert!(duplicates.is_empty(), "{duplicates:#?}");
+}

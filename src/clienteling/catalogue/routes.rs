@@ -179,7 +179,7 @@ fn not_found() -> ApiError {
     ApiError::not_found().with_detail("No such product in this brand's catalogue.")
 }
 
-#[utoipa::path(get, path = "/api/v1/brands/{brand}/clienteling/products", tag = "clienteling", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/brands/{brand}/clienteling/products", operation_id = "search_clienteling_products", tag = "clienteling", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ProductQuery, Pagination<Products>),
     responses(
         (status = 200, description = "The brand's products matching the search, best match first (SKU order without `q`)", body = ProductPage),
@@ -210,7 +210,7 @@ pub async fn search_products(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/brands/{brand}/clienteling/products/{id}", tag = "clienteling", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/brands/{brand}/clienteling/products/{id}", operation_id = "get_clienteling_product", tag = "clienteling", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product, active or not", body = Product),
@@ -235,7 +235,7 @@ fn run_path(brand: &str, id: Uuid) -> String {
     format!("/api/v1/brands/{brand}/clienteling/products/sync/{id}")
 }
 
-#[utoipa::path(post, path = "/api/v1/brands/{brand}/clienteling/products/sync", tag = "clienteling", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/brands/{brand}/clienteling/products/sync", operation_id = "request_clienteling_catalogue_sync", tag = "clienteling", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug")),
     responses(
         (status = 202, description = "The sync is queued (or the one already queued or running), with `Location` naming its status", body = Run),
@@ -271,7 +271,7 @@ pub async fn request_sync(
         .json(run))
 }
 
-#[utoipa::path(get, path = "/api/v1/brands/{brand}/clienteling/products/sync/{run}", tag = "clienteling", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/brands/{brand}/clienteling/products/sync/{run}", operation_id = "get_clienteling_catalogue_sync", tag = "clienteling", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("run" = Uuid, Path, description = "Sync run id")),
     responses(
         (status = 200, description = "The run's status and counts", body = Run),
