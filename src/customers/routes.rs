@@ -117,6 +117,9 @@ pub async fn get_me(
         Err(LinkLookupError::Linking) => return Ok(web::Json(Profile::from_portal(account))),
         Err(error) => return Err(CustomerError::from(error).into()),
     };
+    // Read before the systems: a change seen finished here was applied before they are read, so the profile
+    // never shows old values without the change that replaces them.
+    let pending_update = repo::latest_unfinished(&state.db, user_id).await?;
     let (billing, contact) = tokio::join!(
         whmcs::fetch(&state.customers.whmcs, links.whmcs_client_id),
         salesforce::fetch(
@@ -143,7 +146,7 @@ pub async fn get_me(
     let contact = readable(ProfileSystem::Salesforce, contact, &mut unavailable);
     let mut profile = Profile::merge(account, billing, contact);
     profile.unavailable = unavailable;
-    profile.pending_update = repo::latest_unfinished(&state.db, user_id).await?;
+    profile.pending_update = pending_update;
     Ok(web::Json(profile))
 }
 
