@@ -176,11 +176,16 @@ mod tests {
     use super::*;
 
     fn passwords() -> Passwords {
+        passwords_with_iterations(2)
+    }
+
+    fn passwords_with_iterations(iterations: u32) -> Passwords {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         let figment = crate::config::Settings::figment(&dir, crate::config::Environment::Test)
             .unwrap()
             .merge(("auth.max_concurrent_password_hashes", 1))
-            .merge(("auth.max_concurrent_other_password_hashes", 1));
+            .merge(("auth.max_concurrent_other_password_hashes", 1))
+            .merge(("auth.argon2_iterations", iterations));
         let settings = crate::config::Settings::extract(figment).unwrap();
         Passwords::new(&settings.auth).unwrap()
     }
@@ -190,7 +195,9 @@ mod tests {
     /// hangs up, again and again, runs any number of hashes at once past the pool's bound.
     #[tokio::test]
     async fn an_abandoned_hash_keeps_its_permit_until_the_work_ends() {
-        let passwords = passwords();
+        // Slow hashes (about half a second each), so the work is surely still running when the permits are
+        // looked at, even on a machine busy enough to pause this test between two lines.
+        let passwords = passwords_with_iterations(40);
         let secret = SecretString::from("correct horse battery staple".to_owned());
         let hash = passwords.hash(&secret).await.unwrap();
 
