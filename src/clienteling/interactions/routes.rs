@@ -34,6 +34,31 @@ fn not_found() -> ApiError {
     ApiError::not_found().with_detail("No such interaction in your book.")
 }
 
+/// A store the metadata names (a store visit's) is a store of the brand: a code of nowhere, or of another
+/// brand, would be shown as where the client was.
+async fn check_metadata_store(
+    conn: &mut PgConnection,
+    brand: &str,
+    metadata: &Value,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), sqlx::Error> {
+    let Some(code) = metadata.get("store").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let known = crate::brands::is_slug(code)
+        && crate::brands::missing_stores(&mut *conn, brand, &[code.to_owned()])
+            .await?
+            .is_empty();
+    if !known {
+        errors.push(FieldError::new(
+            "metadata.store",
+            "unknown_store",
+            "A store of the brand.",
+        ));
+    }
+    Ok(())
+}
+
 fn interaction_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| not_found())
 }
@@ -285,6 +310,7 @@ pub async fn create_interaction(
             }
         },
     };
+    check_metadata_store(&mut tx, &in_brand.brand.slug, &metadata, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -546,6 +572,9 @@ pub async fn update_interaction(
             }
         }
     };
+    if let Some(metadata) = &metadata {
+        check_metadata_store(&mut tx, &in_brand.brand.slug, metadata, &mut errors).await?;
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
