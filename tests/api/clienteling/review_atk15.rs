@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::fixtures::{CLIENTS, client, id_of, paris, send};
-use super::follow::{INTERACTIONS, log};
+use super::follow::{INTERACTIONS, log, share};
 use crate::helpers::spawn_app;
 
 fn visit(store: &str) -> Value {
@@ -63,4 +63,31 @@ async fn a_store_visit_names_a_store_of_the_brand() {
     .await
     .unwrap();
     assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn the_interaction_history_cannot_be_truncated() {
+    let app = spawn_app().await;
+    let advisor = paris(&app).await;
+    let claire = id_of(
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Claire",
+            "Dupont",
+            "claire@example.com",
+        )
+        .await,
+    );
+    log(&app, &advisor.token, &claire, share()).await;
+    let truncated = sqlx::query("TRUNCATE clienteling_interaction_events")
+        .execute(&app.db)
+        .await;
+    assert!(truncated.is_err(), "the append-only history was truncated");
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM clienteling_interaction_events")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(events, 1);
 }
