@@ -4,9 +4,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::catalogue_sync::sync;
 use super::fixtures::{CLIENTS, client, id_of, paris, send};
 use super::follow::{INTERACTIONS, log, share};
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_sandboxed_app};
 
 fn visit(store: &str) -> Value {
     json!({
@@ -90,4 +91,61 @@ async fn the_interaction_history_cannot_be_truncated() {
         .await
         .unwrap();
     assert_eq!(events, 1);
+}
+
+#[tokio::test]
+async fn a_sku_swapped_between_two_products_is_taken_in() {
+    let app = spawn_sandboxed_app().await;
+    sync(&app, "maison").await.unwrap();
+    let products = app.sandbox().salesforce_records("Product2").await;
+    let id_of_sku = |sku: &str| {
+        products
+            .iter()
+            .find(|p| p["ProductCode"] == sku)
+            .unwrap()["Id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (a, b) = ("MA-PORT-ZIPPY-NOIR", "MA-BAGUE-EMPR-OR");
+    let (first, second) = (id_of_sku(a), id_of_sku(b));
+    app.salesforce
+        .update("Product2", &first, &json!({ "ProductCode": b }))
+        .await
+        .unwrap();
+    app.salesforce
+        .update("Product2", &second, &json!({ "ProductCode": a }))
+        .await
+        .unwrap();
+    let run = sync(&app, "maison").await.unwrap();
+    assert_eq!(run.skipped, 0, "{run:?}");
+    let sku_of = |id: String| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT sku FROM clienteling_products WHERE salesforce_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(sku_of(first.clone()).await, b);
+    assert_eq!(sku_of(second.clone()).await, a);
+    // And a SKU moved from one product to another, the taker changed first (both in one run).
+    let (holder, taker) = (id_of_sku("MA-CAP-MM-NOIR"), id_of_sku("MA-ALM-PM-MONO"));
+    app.salesforce
+        .update("Product2", &taker, &json!({ "ProductCode": "MA-CAP-MM-NOIR" }))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.salesforce
+        .update("Product2", &holder, &json!({ "ProductCode": "MA-CAP-MM-NOIR-OLD" }))
+        .await
+        .unwrap();
+    let moved = sync(&app, "maison").await.unwrap();
+    assert_eq!(moved.skipped, 0, "{moved:?}");
+    assert_eq!(sku_of(holder).await, "MA-CAP-MM-NOIR-OLD");
+    assert_eq!(sku_of(taker).await, "MA-CAP-MM-NOIR");
 }
