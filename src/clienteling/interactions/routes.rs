@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -385,7 +385,9 @@ fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
     let at = URL_SAFE_NO_PAD.decode(at).ok()?;
     let micros = i64::from_be_bytes(at.try_into().ok()?);
     let id = Uuid::from_slice(&URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
-    Some((DateTime::from_timestamp_micros(micros)?, id))
+    // Within PostgreSQL's range (4713 BC on): an earlier time is a forged cursor, not a server error.
+    let at = DateTime::from_timestamp_micros(micros).filter(|at| at.year() > -4712)?;
+    Some((at, id))
 }
 
 fn encode_cursor(state: &State) -> String {

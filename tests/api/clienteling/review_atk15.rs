@@ -149,3 +149,44 @@ async fn a_sku_swapped_between_two_products_is_taken_in() {
     assert_eq!(sku_of(holder).await, "MA-CAP-MM-NOIR-OLD");
     assert_eq!(sku_of(taker).await, "MA-CAP-MM-NOIR");
 }
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test]
+async fn a_tampered_cursor_is_a_bad_request_never_a_server_error() {
+    let app = spawn_app().await;
+    let advisor = paris(&app).await;
+    let claire = id_of(
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Claire",
+            "Dupont",
+            "claire@example.com",
+        )
+        .await,
+    );
+    log(&app, &advisor.token, &claire, share()).await;
+    let products = "/api/v1/brands/maison/clienteling/products";
+    // A product cursor whose SKU holds a NUL (which PostgreSQL text cannot), with and without `q`.
+    let nul_sku = b64(br#"{"k":"ma\u0000"}"#);
+    let nul_scored = b64(br#"{"s":1065353216,"k":"ma\u0000"}"#);
+    // A timeline cursor at a time PostgreSQL cannot hold (200,000 years BC).
+    let ancient = format!(
+        "{}.{}",
+        b64(&(-6_311_390_400_000_000_000_i64).to_be_bytes()),
+        b64(uuid::Uuid::now_v7().as_bytes())
+    );
+    for path in [
+        format!("{products}?cursor={nul_sku}"),
+        format!("{products}?q=sac&cursor={nul_scored}"),
+        format!("{CLIENTS}/{claire}/interactions?cursor={ancient}"),
+    ] {
+        let response = crate::helpers::get_as(&app, &advisor.token, &path).await;
+        assert_eq!(response.status(), 400, "{path}: {:?}", response.text().await);
+    }
+}
