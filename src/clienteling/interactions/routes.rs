@@ -446,12 +446,14 @@ pub async fn list_interactions(
     crate::clienteling::repo::visible(&mut conn, &scope, client, false)
         .await?
         .ok_or_else(client_not_found)?;
+    let absorbed = crate::clienteling::repo::absorbed_visible(&mut conn, &scope, client).await?;
     let limit = i64::from(query.page.size());
     let mut items = store::timeline(
         &mut conn,
         &TimelineQuery {
             brand_id: in_brand.brand.id,
             client_id: client,
+            absorbed: &absorbed,
             channel: query.channel.as_deref(),
             context: query.context.as_deref(),
             before,

@@ -4,10 +4,11 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::activities::{activities, deliver_all};
 use super::catalogue_sync::sync;
 use super::fixtures::{CLIENTS, client, id_of, paris, send};
 use super::follow::{INTERACTIONS, log, share};
-use crate::helpers::{spawn_app, spawn_sandboxed_app};
+use crate::helpers::{marketer_token, spawn_app, spawn_sandboxed_app};
 
 fn visit(store: &str) -> Value {
     json!({
@@ -91,6 +92,51 @@ async fn the_interaction_history_cannot_be_truncated() {
         .await
         .unwrap();
     assert_eq!(events, 1);
+}
+
+#[tokio::test]
+async fn an_absorbed_clients_interactions_reach_the_survivors_crm_timeline() {
+    let app = spawn_app().await;
+    let advisor = paris(&app).await;
+    let marketer = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let survivor = id_of(
+        &client(&app, &advisor.token, "paris-1", "Ann", "Old", "ann.old@example.com").await,
+    );
+    let absorbed = id_of(
+        &client(&app, &advisor.token, "paris-1", "Ann", "New", "ann.new@example.com").await,
+    );
+    // One delivered before the merge, one written before and delivered after, one written after.
+    log(&app, &advisor.token, &absorbed, share()).await;
+    assert_eq!(deliver_all(&app).await, 0);
+    log(&app, &advisor.token, &absorbed, visit("paris-1")).await;
+    let response = send(
+        &app,
+        Method::POST,
+        Some(&marketer),
+        "/api/v1/brands/maison/crm/merges",
+        Some(json!({"survivor_id": survivor, "absorbed_ids": [absorbed]})),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{:?}", response.text().await);
+    log(&app, &advisor.token, &absorbed, visit("tokyo-1")).await;
+    assert_eq!(deliver_all(&app).await, 0);
+
+    let (status, page) = activities(&app, &marketer, "maison", &survivor).await;
+    assert_eq!(status, 200, "{page}");
+    let interactions: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["type"] == "interaction")
+        .collect();
+    assert_eq!(interactions.len(), 3, "{page}");
+    let profiles: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT profile_id::text FROM crm_activities WHERE type = 'interaction'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(profiles, [survivor]);
 }
 
 #[tokio::test]
@@ -189,4 +235,84 @@ async fn a_tampered_cursor_is_a_bad_request_never_a_server_error() {
         let response = crate::helpers::get_as(&app, &advisor.token, &path).await;
         assert_eq!(response.status(), 400, "{path}: {:?}", response.text().await);
     }
+}
+
+fn interaction_ids(page: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn the_survivors_timeline_shows_the_absorbed_clients_interactions_within_the_callers_reach() {
+    let app = spawn_app().await;
+    let advisor = paris(&app).await;
+    let tokyo = super::fixtures::tokyo(&app).await;
+    let marketer = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let survivor = id_of(
+        &client(&app, &advisor.token, "paris-1", "Ann", "Old", "ann.old@example.com").await,
+    );
+    let absorbed = id_of(
+        &client(&app, &advisor.token, "paris-1", "Ann", "New", "ann.new@example.com").await,
+    );
+    let elsewhere = id_of(
+        &client(&app, &tokyo.token, "tokyo-1", "Ann", "Tokyo", "ann.tokyo@example.com").await,
+    );
+    let own = id_of(&log(&app, &advisor.token, &survivor, share()).await);
+    let theirs = id_of(&log(&app, &advisor.token, &absorbed, visit("paris-1")).await);
+    let tokyos = id_of(&log(&app, &tokyo.token, &elsewhere, visit("tokyo-1")).await);
+    let response = send(
+        &app,
+        Method::POST,
+        Some(&marketer),
+        "/api/v1/brands/maison/crm/merges",
+        Some(json!({"survivor_id": survivor, "absorbed_ids": [absorbed, elsewhere]})),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{:?}", response.text().await);
+
+    // The same person: the paris advisor sees both paris files on the survivor's timeline, not tokyo's
+    // (a book out of their reach), paged like any timeline.
+    let page = crate::helpers::get_json_as(
+        &app,
+        &advisor.token,
+        &format!("{CLIENTS}/{survivor}/interactions"),
+    )
+    .await;
+    let mut expected = vec![own.clone(), theirs.clone()];
+    expected.sort();
+    assert_eq!(interaction_ids(&page), expected, "{page}");
+    let first = crate::helpers::get_json_as(
+        &app,
+        &advisor.token,
+        &format!("{CLIENTS}/{survivor}/interactions?limit=1"),
+    )
+    .await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = crate::helpers::get_json_as(
+        &app,
+        &advisor.token,
+        &format!("{CLIENTS}/{survivor}/interactions?limit=1&cursor={cursor}"),
+    )
+    .await;
+    let mut paged = [interaction_ids(&first), interaction_ids(&second)].concat();
+    paged.sort();
+    assert_eq!(paged, expected);
+    assert!(second["next_cursor"].is_null(), "{second}");
+    // An admin reaches the whole brand, tokyo's file too.
+    let admin = crate::helpers::admin_token(&app, "admin@concierge.example").await;
+    let page = crate::helpers::get_json_as(
+        &app,
+        &admin,
+        &format!("/api/v1/brands/maison/clienteling/clients/{survivor}/interactions"),
+    )
+    .await;
+    let mut all = vec![own, theirs, tokyos];
+    all.sort();
+    assert_eq!(interaction_ids(&page), all, "{page}");
 }
