@@ -35,14 +35,28 @@ async fn a_store_visit_names_a_store_of_the_brand() {
     let path = format!("{CLIENTS}/{claire}/interactions");
     // A store that does not exist, and a store of another brand.
     for store in ["nowhere-9", "milan-1", "PARIS-1"] {
-        let response = send(&app, Method::POST, Some(&advisor.token), &path, Some(visit(store))).await;
+        let response = send(
+            &app,
+            Method::POST,
+            Some(&advisor.token),
+            &path,
+            Some(visit(store)),
+        )
+        .await;
         assert_eq!(response.status(), 422, "{store}");
         let problem: Value = response.json().await.unwrap();
         assert_eq!(problem["errors"][0]["field"], "metadata.store", "{problem}");
     }
     // A store of the brand, the advisor's or another one the client visited.
     for store in ["paris-1", "tokyo-1"] {
-        let response = send(&app, Method::POST, Some(&advisor.token), &path, Some(visit(store))).await;
+        let response = send(
+            &app,
+            Method::POST,
+            Some(&advisor.token),
+            &path,
+            Some(visit(store)),
+        )
+        .await;
         assert_eq!(response.status(), 201, "{store}");
     }
     let logged = log(&app, &advisor.token, &claire, visit("paris-1")).await;
@@ -100,10 +114,26 @@ async fn an_absorbed_clients_interactions_reach_the_survivors_crm_timeline() {
     let advisor = paris(&app).await;
     let marketer = marketer_token(&app, "mkt@maison.example", "maison").await;
     let survivor = id_of(
-        &client(&app, &advisor.token, "paris-1", "Ann", "Old", "ann.old@example.com").await,
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Ann",
+            "Old",
+            "ann.old@example.com",
+        )
+        .await,
     );
     let absorbed = id_of(
-        &client(&app, &advisor.token, "paris-1", "Ann", "New", "ann.new@example.com").await,
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Ann",
+            "New",
+            "ann.new@example.com",
+        )
+        .await,
     );
     // One delivered before the merge, one written before and delivered after, one written after.
     log(&app, &advisor.token, &absorbed, share()).await;
@@ -145,10 +175,7 @@ async fn a_sku_swapped_between_two_products_is_taken_in() {
     sync(&app, "maison").await.unwrap();
     let products = app.sandbox().salesforce_records("Product2").await;
     let id_of_sku = |sku: &str| {
-        products
-            .iter()
-            .find(|p| p["ProductCode"] == sku)
-            .unwrap()["Id"]
+        products.iter().find(|p| p["ProductCode"] == sku).unwrap()["Id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -182,12 +209,20 @@ async fn a_sku_swapped_between_two_products_is_taken_in() {
     // And a SKU moved from one product to another, the taker changed first (both in one run).
     let (holder, taker) = (id_of_sku("MA-CAP-MM-NOIR"), id_of_sku("MA-ALM-PM-MONO"));
     app.salesforce
-        .update("Product2", &taker, &json!({ "ProductCode": "MA-CAP-MM-NOIR" }))
+        .update(
+            "Product2",
+            &taker,
+            &json!({ "ProductCode": "MA-CAP-MM-NOIR" }),
+        )
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     app.salesforce
-        .update("Product2", &holder, &json!({ "ProductCode": "MA-CAP-MM-NOIR-OLD" }))
+        .update(
+            "Product2",
+            &holder,
+            &json!({ "ProductCode": "MA-CAP-MM-NOIR-OLD" }),
+        )
         .await
         .unwrap();
     let moved = sync(&app, "maison").await.unwrap();
@@ -233,7 +268,12 @@ async fn a_tampered_cursor_is_a_bad_request_never_a_server_error() {
         format!("{CLIENTS}/{claire}/interactions?cursor={ancient}"),
     ] {
         let response = crate::helpers::get_as(&app, &advisor.token, &path).await;
-        assert_eq!(response.status(), 400, "{path}: {:?}", response.text().await);
+        assert_eq!(
+            response.status(),
+            400,
+            "{path}: {:?}",
+            response.text().await
+        );
     }
 }
 
@@ -255,13 +295,37 @@ async fn the_survivors_timeline_shows_the_absorbed_clients_interactions_within_t
     let tokyo = super::fixtures::tokyo(&app).await;
     let marketer = marketer_token(&app, "mkt@maison.example", "maison").await;
     let survivor = id_of(
-        &client(&app, &advisor.token, "paris-1", "Ann", "Old", "ann.old@example.com").await,
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Ann",
+            "Old",
+            "ann.old@example.com",
+        )
+        .await,
     );
     let absorbed = id_of(
-        &client(&app, &advisor.token, "paris-1", "Ann", "New", "ann.new@example.com").await,
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Ann",
+            "New",
+            "ann.new@example.com",
+        )
+        .await,
     );
     let elsewhere = id_of(
-        &client(&app, &tokyo.token, "tokyo-1", "Ann", "Tokyo", "ann.tokyo@example.com").await,
+        &client(
+            &app,
+            &tokyo.token,
+            "tokyo-1",
+            "Ann",
+            "Tokyo",
+            "ann.tokyo@example.com",
+        )
+        .await,
     );
     let own = id_of(&log(&app, &advisor.token, &survivor, share()).await);
     let theirs = id_of(&log(&app, &advisor.token, &absorbed, visit("paris-1")).await);
@@ -315,4 +379,72 @@ async fn the_survivors_timeline_shows_the_absorbed_clients_interactions_within_t
     let mut all = vec![own, theirs, tokyos];
     all.sort();
     assert_eq!(interaction_ids(&page), all, "{page}");
+}
+
+#[tokio::test]
+async fn a_sync_whose_worker_died_on_its_last_attempt_does_not_block_the_brand_for_ever() {
+    let app = spawn_sandboxed_app().await;
+    let manager = super::fixtures::person(
+        &app,
+        "manager@maison.example",
+        "manager",
+        Some("maison"),
+        &["paris-1", "tokyo-1"],
+    )
+    .await;
+    let sync_path = "/api/v1/brands/maison/clienteling/products/sync";
+    let response = send(&app, Method::POST, Some(&manager.token), sync_path, None).await;
+    assert_eq!(response.status(), 202);
+    let first: Value = response.json().await.unwrap();
+    // Its worker started it (`running`, as `runs::start` leaves it) and died: the process (and the session
+    // holding the brand's sync lock) gone, its last attempt used, so no retry will ever finish it.
+    sqlx::query(
+        "UPDATE clienteling_catalogue_runs SET status = 'running', attempts = 8 WHERE id = $1",
+    )
+    .bind(first["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap())
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let response = send(&app, Method::POST, Some(&manager.token), sync_path, None).await;
+    assert_eq!(response.status(), 202);
+    let second: Value = response.json().await.unwrap();
+    assert_ne!(
+        second["id"], first["id"],
+        "the dead run answers every request: {second}"
+    );
+    let old = crate::helpers::get_json_as(
+        &app,
+        &manager.token,
+        &format!("{sync_path}/{}", first["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(old["status"], "failed", "{old}");
+    // A run that is really running (its worker holds the lock) is the one answered.
+    let brand = super::catalogue_sync::brand_id(&app, "maison").await;
+    let mut holder = app.db.acquire().await.unwrap();
+    sqlx::query(
+        "SELECT pg_advisory_lock(hashtextextended('clienteling.catalogue:' || $1::text, 0))",
+    )
+    .bind(brand.to_string())
+    .execute(&mut *holder)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE clienteling_catalogue_runs SET status = 'running' WHERE id = $1")
+        .bind(
+            second["id"]
+                .as_str()
+                .unwrap()
+                .parse::<uuid::Uuid>()
+                .unwrap(),
+        )
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let response = send(&app, Method::POST, Some(&manager.token), sync_path, None).await;
+    let third: Value = response.json().await.unwrap();
+    assert_eq!(third["id"], second["id"], "{third}");
+    sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
 }
