@@ -115,7 +115,10 @@ pub async fn sku_holders(
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|row| (row.sku, row.salesforce_id)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.sku, row.salesforce_id))
+        .collect())
 }
 
 /// How many of these products still have the placeholder `release_skus` set.
