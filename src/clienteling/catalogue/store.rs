@@ -91,7 +91,7 @@ pub async fn release_skus(
     salesforce_ids: &[String],
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE clienteling_products SET sku = chr(1) || salesforce_id
+        "UPDATE clienteling_products SET sku = chr(1) || id::text
          WHERE brand_id = $1 AND salesforce_id = ANY($2)",
         brand_id,
         salesforce_ids
@@ -129,7 +129,7 @@ pub async fn released_left(
 ) -> Result<i64, sqlx::Error> {
     let left = sqlx::query_scalar!(
         r#"SELECT count(*) AS "left!" FROM clienteling_products
-           WHERE brand_id = $1 AND salesforce_id = ANY($2) AND sku = chr(1) || salesforce_id"#,
+           WHERE brand_id = $1 AND salesforce_id = ANY($2) AND sku = chr(1) || id::text"#,
         brand_id,
         salesforce_ids
     )
