@@ -104,6 +104,37 @@ pub async fn holder(
     .await
 }
 
+/// The brand's clients whose profiles were merged (directly or not) into `profile_id`'s and whom the scope
+/// reaches: the same person, filed twice before a marketer merged the two profiles.
+pub async fn absorbed_visible(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    profile_id: Uuid,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"WITH RECURSIVE absorbed (id, depth) AS (
+               SELECT p.id, 1 FROM crm_profiles p WHERE p.brand_id = $1 AND p.merged_into = $2
+               UNION ALL
+               SELECT p.id, a.depth + 1 FROM crm_profiles p JOIN absorbed a ON p.merged_into = a.id
+               WHERE p.brand_id = $1 AND a.depth < 100
+           )
+           SELECT c.profile_id FROM clienteling_clients c JOIN absorbed a ON a.id = c.profile_id
+           WHERE c.brand_id = $1
+             AND ($3 OR c.store_code = ANY($4) OR EXISTS (
+                 SELECT 1 FROM clienteling_assignments s
+                 WHERE s.brand_id = c.brand_id AND s.profile_id = c.profile_id
+                   AND s.advisor_id = $5 AND s.ended_at IS NULL))
+           ORDER BY c.profile_id"#,
+        scope.brand_id,
+        profile_id,
+        scope.brand_wide,
+        &scope.stores,
+        scope.user_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// `false` when the brand's book already holds the profile.
 pub async fn insert(conn: &mut PgConnection, new: NewClient<'_>) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query!(

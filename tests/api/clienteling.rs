@@ -13,3 +13,4 @@ mod follow;
 mod interactions;
 mod mirror;
 mod review_atk12;
+mod review_atk15;

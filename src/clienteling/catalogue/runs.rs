@@ -35,6 +35,18 @@ pub async fn open(
     trigger: Trigger,
     requested_by: Option<Uuid>,
 ) -> Result<(Uuid, bool), sqlx::Error> {
+    // A run `running` while no process holds the brand's sync lock lost its worker (a crash on its last
+    // attempt leaves no retry to finish it, and the live run would answer every request for ever): it is
+    // marked failed, and a new one opened.
+    sqlx::query!(
+        "UPDATE clienteling_catalogue_runs
+         SET status = 'failed', finished_at = now(), last_error = 'abandoned: its worker stopped while it ran'
+         WHERE brand_id = $1 AND status = 'running'
+           AND pg_try_advisory_xact_lock(hashtextextended('clienteling.catalogue:' || $1::text, 0))",
+        brand_id
+    )
+    .execute(&mut *conn)
+    .await?;
     let created = sqlx::query_scalar!(
         "INSERT INTO clienteling_catalogue_runs (id, brand_id, brand_slug, trigger, requested_by)
          VALUES ($1, $2, $3, $4, $5)

@@ -86,7 +86,10 @@ impl After {
 
     pub fn decode(cursor: &str) -> Option<After> {
         let raw = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-        serde_json::from_slice(&raw).ok()
+        // A SKU the catalogue could hold: a NUL (which PostgreSQL text refuses) or a long string is forged.
+        serde_json::from_slice(&raw)
+            .ok()
+            .filter(|after: &After| after.sku.chars().count() <= 160 && !after.sku.contains('\0'))
     }
 }
 
@@ -246,6 +249,10 @@ mod tests {
         };
         assert_eq!(After::decode(&after.encode()), Some(after));
         assert_eq!(After::decode("not base64 !"), None);
+        assert_eq!(
+            After::decode(&URL_SAFE_NO_PAD.encode(b"{\"k\":\"a\\u0000\"}")),
+            None
+        );
         assert_eq!(
             After::decode(&URL_SAFE_NO_PAD.encode(b"{\"s\":\"x\"}")),
             None

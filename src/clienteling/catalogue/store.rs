@@ -83,6 +83,61 @@ pub async fn upsert(
     }))
 }
 
+/// Sets aside the SKUs of the brand's products with these Salesforce ids (a placeholder no SKU can be), so
+/// that products exchanging SKUs can take each other's in one transaction; each must then be upserted.
+pub async fn release_skus(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    salesforce_ids: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE clienteling_products SET sku = chr(1) || id::text
+         WHERE brand_id = $1 AND salesforce_id = ANY($2)",
+        brand_id,
+        salesforce_ids
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The Salesforce id of the product holding each of these (lower-cased) SKUs: (lower-cased SKU, id).
+pub async fn sku_holders(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    lowered: &[String],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT lower(sku) AS "sku!", salesforce_id FROM clienteling_products
+           WHERE brand_id = $1 AND lower(sku) COLLATE "C" = ANY($2)"#,
+        brand_id,
+        lowered
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.sku, row.salesforce_id))
+        .collect())
+}
+
+/// How many of these products still have the placeholder `release_skus` set.
+pub async fn released_left(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    salesforce_ids: &[String],
+) -> Result<i64, sqlx::Error> {
+    let left = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "left!" FROM clienteling_products
+           WHERE brand_id = $1 AND salesforce_id = ANY($2) AND sku = chr(1) || id::text"#,
+        brand_id,
+        salesforce_ids
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(left)
+}
+
 /// Marks the brand's active products whose Salesforce id is not in `present` as missing; never deletes.
 pub async fn deactivate_missing(
     conn: &mut PgConnection,

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::runs::{self, Counts};
 use super::store::{self, Upserted};
-use super::wire::{self, Skip};
+use super::wire::{self, Incoming, Skip};
 use super::{Catalogue, SyncCatalogue};
 use crate::integrations::ProviderError;
 use crate::integrations::salesforce::{SalesforceClient, soql};
@@ -129,6 +129,8 @@ struct Sync<'a> {
     watermark: Option<DateTime<Utc>>,
     /// Salesforce ids upserted (or found unchanged) by this run.
     seen: HashSet<String>,
+    /// Records whose SKU another product held when read (see `settle_deferred`).
+    deferred: Vec<Incoming>,
 }
 
 impl<'a> Sync<'a> {
@@ -143,6 +145,7 @@ impl<'a> Sync<'a> {
             counts: Counts::default(),
             watermark: None,
             seen: HashSet::new(),
+            deferred: Vec::new(),
         }
     }
 
@@ -173,6 +176,7 @@ impl<'a> Sync<'a> {
         let back = store::reappeared(&mut conn, self.brand_id, &present).await?;
         drop(conn);
         self.by_ids(&brand, &back).await?;
+        self.settle_deferred().await?;
         let mut tx = self.catalogue.db.begin().await?;
         let deactivated = store::deactivate_missing(&mut tx, self.brand_id, &present).await?;
         self.counts.deactivated += i32::try_from(deactivated).unwrap_or(i32::MAX);
@@ -229,21 +233,126 @@ impl<'a> Sync<'a> {
                 }
             };
             match store::upsert(&mut tx, self.brand_id, &product).await? {
-                Ok(done) => {
-                    match done {
-                        Upserted::Created => self.counts.created += 1,
-                        Upserted::Updated => self.counts.updated += 1,
-                        Upserted::Unchanged => self.counts.unchanged += 1,
-                    }
-                    self.watermark = self.watermark.max(Some(product.modified_at));
-                    self.seen.insert(product.salesforce_id);
-                }
+                Ok(done) => self.took(done, product),
+                // Another product holds the SKU: tried again once the run has read everything (the holder
+                // may be moving it away later in the run, or taking this product's SKU in exchange).
+                Err(Skip::DuplicateSku) => self.deferred.push(product),
                 Err(reason) => self.skipped(record, reason),
             }
         }
         runs::progress(&mut tx, self.run_id, &self.counts).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    fn took(&mut self, done: Upserted, product: Incoming) {
+        match done {
+            Upserted::Created => self.counts.created += 1,
+            Upserted::Updated => self.counts.updated += 1,
+            Upserted::Unchanged => self.counts.unchanged += 1,
+        }
+        self.watermark = self.watermark.max(Some(product.modified_at));
+        self.seen.insert(product.salesforce_id);
+    }
+
+    /// The records refused because another product held their SKU, once everything else is in: a SKU moved
+    /// from one product to another (the taker changed first, or on an earlier page) is free by now; SKUs
+    /// exchanged between products (a swap, any cycle) are applied together in one transaction, each
+    /// product's old SKU released first. A SKU that two products hold in Salesforce stays skipped
+    /// (`duplicate_sku`), as does every product of a cycle when one of them cannot be applied.
+    async fn settle_deferred(&mut self) -> anyhow::Result<()> {
+        let mut pending = std::mem::take(&mut self.deferred);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.catalogue.db.begin().await?;
+        pending = self.retry_free(&mut tx, pending).await?;
+        // The products exchanging SKUs: each one's SKU is held by another of them.
+        let lowered: Vec<String> = pending.iter().map(|p| p.sku.to_lowercase()).collect();
+        let holders: std::collections::HashMap<String, String> =
+            store::sku_holders(&mut tx, self.brand_id, &lowered)
+                .await?
+                .into_iter()
+                .collect();
+        let mut cycle: Vec<Incoming> = pending.clone();
+        loop {
+            let ids: HashSet<&str> = cycle.iter().map(|p| p.salesforce_id.as_str()).collect();
+            let kept: Vec<Incoming> = cycle
+                .iter()
+                .filter(|p| {
+                    holders
+                        .get(&p.sku.to_lowercase())
+                        .is_some_and(|holder| ids.contains(holder.as_str()))
+                })
+                .cloned()
+                .collect();
+            if kept.len() == cycle.len() {
+                break;
+            }
+            cycle = kept;
+        }
+        if !cycle.is_empty() {
+            let ids: Vec<String> = cycle.iter().map(|p| p.salesforce_id.clone()).collect();
+            sqlx::query!("SAVEPOINT clienteling_sku_exchange")
+                .execute(&mut *tx)
+                .await?;
+            store::release_skus(&mut tx, self.brand_id, &ids).await?;
+            let mut applied = Vec::new();
+            let mut refused = false;
+            for product in &cycle {
+                match store::upsert(&mut tx, self.brand_id, product).await? {
+                    Ok(done) => applied.push(done),
+                    Err(_) => refused = true,
+                }
+            }
+            if !refused && store::released_left(&mut tx, self.brand_id, &ids).await? == 0 {
+                sqlx::query!("RELEASE SAVEPOINT clienteling_sku_exchange")
+                    .execute(&mut *tx)
+                    .await?;
+                pending.retain(|p| !ids.contains(&p.salesforce_id));
+                for (done, product) in applied.into_iter().zip(cycle) {
+                    self.took(done, product);
+                }
+                // A product whose SKU the exchange freed.
+                pending = self.retry_free(&mut tx, pending).await?;
+            } else {
+                sqlx::query!("ROLLBACK TO SAVEPOINT clienteling_sku_exchange")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for product in pending {
+            self.counts.skip(Skip::DuplicateSku);
+            if self.counts.skipped.values().sum::<i32>() <= LOGGED_SKIPS {
+                tracing::warn!(brand = %self.brand, record = %product.salesforce_id, reason = Skip::DuplicateSku.as_str(), "catalogue record skipped");
+            }
+        }
+        runs::progress(&mut tx, self.run_id, &self.counts).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Upserts the products whose SKU is free, again while one more gets in (a chain of moves); answers the
+    /// rest.
+    async fn retry_free(
+        &mut self,
+        conn: &mut sqlx::PgConnection,
+        mut pending: Vec<Incoming>,
+    ) -> anyhow::Result<Vec<Incoming>> {
+        loop {
+            let before = pending.len();
+            let mut left = Vec::new();
+            for product in pending {
+                match store::upsert(&mut *conn, self.brand_id, &product).await? {
+                    Ok(done) => self.took(done, product),
+                    Err(_) => left.push(product),
+                }
+            }
+            pending = left;
+            if pending.is_empty() || pending.len() == before {
+                return Ok(pending);
+            }
+        }
     }
 
     fn skipped(&mut self, record: &Value, reason: Skip) {

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -32,6 +32,31 @@ impl Listing for Interactions {
 
 fn not_found() -> ApiError {
     ApiError::not_found().with_detail("No such interaction in your book.")
+}
+
+/// A store the metadata names (a store visit's) is a store of the brand: a code of nowhere, or of another
+/// brand, would be shown as where the client was.
+async fn check_metadata_store(
+    conn: &mut PgConnection,
+    brand: &str,
+    metadata: &Value,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), sqlx::Error> {
+    let Some(code) = metadata.get("store").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let known = crate::brands::is_slug(code)
+        && crate::brands::missing_stores(&mut *conn, brand, &[code.to_owned()])
+            .await?
+            .is_empty();
+    if !known {
+        errors.push(FieldError::new(
+            "metadata.store",
+            "unknown_store",
+            "A store of the brand.",
+        ));
+    }
+    Ok(())
 }
 
 fn interaction_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -285,6 +310,7 @@ pub async fn create_interaction(
             }
         },
     };
+    check_metadata_store(&mut tx, &in_brand.brand.slug, &metadata, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -359,7 +385,9 @@ fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
     let at = URL_SAFE_NO_PAD.decode(at).ok()?;
     let micros = i64::from_be_bytes(at.try_into().ok()?);
     let id = Uuid::from_slice(&URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
-    Some((DateTime::from_timestamp_micros(micros)?, id))
+    // Within PostgreSQL's range (4713 BC on): an earlier time is a forged cursor, not a server error.
+    let at = DateTime::from_timestamp_micros(micros).filter(|at| at.year() > -4712)?;
+    Some((at, id))
 }
 
 fn encode_cursor(state: &State) -> String {
@@ -418,12 +446,14 @@ pub async fn list_interactions(
     crate::clienteling::repo::visible(&mut conn, &scope, client, false)
         .await?
         .ok_or_else(client_not_found)?;
+    let absorbed = crate::clienteling::repo::absorbed_visible(&mut conn, &scope, client).await?;
     let limit = i64::from(query.page.size());
     let mut items = store::timeline(
         &mut conn,
         &TimelineQuery {
             brand_id: in_brand.brand.id,
             client_id: client,
+            absorbed: &absorbed,
             channel: query.channel.as_deref(),
             context: query.context.as_deref(),
             before,
@@ -546,6 +576,9 @@ pub async fn update_interaction(
             }
         }
     };
+    if let Some(metadata) = &metadata {
+        check_metadata_store(&mut tx, &in_brand.brand.slug, metadata, &mut errors).await?;
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

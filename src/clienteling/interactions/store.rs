@@ -170,6 +170,9 @@ pub async fn events(
 pub struct TimelineQuery<'a> {
     pub brand_id: Uuid,
     pub client_id: Uuid,
+    /// The book's clients a marketer merged into this one (the same person filed twice), the caller's
+    /// scope reaching them: their interactions are on this timeline too.
+    pub absorbed: &'a [Uuid],
     pub channel: Option<&'a str>,
     pub context: Option<&'a str>,
     /// Strictly older than this `(occurred_at, id)` (the cursor).
@@ -183,20 +186,46 @@ pub async fn timeline(
     query: &TimelineQuery<'_>,
 ) -> Result<Vec<State>, sqlx::Error> {
     let (before_at, before_id) = query.before.unzip();
+    if query.absorbed.is_empty() {
+        return sqlx::query_as!(
+            State,
+            r#"SELECT id, client_id, store_code AS store, advisor_id, channel, context, subject, note, metadata,
+                      enrichment_status, enrichment, mirror, version, occurred_at, deleted_at, created_at,
+                      updated_at
+               FROM clienteling_interactions
+               WHERE brand_id = $1 AND client_id = $2 AND deleted_at IS NULL
+                 AND ($3::text IS NULL OR channel = $3)
+                 AND ($4::text IS NULL OR context = $4)
+                 AND ($5::timestamptz IS NULL OR (occurred_at, id) < ($5, $6))
+               ORDER BY occurred_at DESC, id DESC
+               LIMIT $7"#,
+            query.brand_id,
+            query.client_id,
+            query.channel,
+            query.context,
+            before_at,
+            before_id,
+            query.limit
+        )
+        .fetch_all(conn)
+        .await;
+    }
+    let mut clients = query.absorbed.to_vec();
+    clients.push(query.client_id);
     sqlx::query_as!(
         State,
         r#"SELECT id, client_id, store_code AS store, advisor_id, channel, context, subject, note, metadata,
                   enrichment_status, enrichment, mirror, version, occurred_at, deleted_at, created_at,
                   updated_at
            FROM clienteling_interactions
-           WHERE brand_id = $1 AND client_id = $2 AND deleted_at IS NULL
+           WHERE brand_id = $1 AND client_id = ANY($2) AND deleted_at IS NULL
              AND ($3::text IS NULL OR channel = $3)
              AND ($4::text IS NULL OR context = $4)
              AND ($5::timestamptz IS NULL OR (occurred_at, id) < ($5, $6))
            ORDER BY occurred_at DESC, id DESC
            LIMIT $7"#,
         query.brand_id,
-        query.client_id,
+        &clients,
         query.channel,
         query.context,
         before_at,

@@ -20,7 +20,7 @@ fn feed(app: &TestApp) -> Dispatcher<InteractionFeed> {
 }
 
 /// Delivers until nothing is left; answers how many deliveries failed.
-async fn deliver_all(app: &TestApp) -> usize {
+pub async fn deliver_all(app: &TestApp) -> usize {
     let feed = feed(app);
     let mut failed = 0;
     for _ in 0..20 {
@@ -33,7 +33,7 @@ async fn deliver_all(app: &TestApp) -> usize {
     failed
 }
 
-async fn activities(app: &TestApp, token: &str, brand: &str, profile: &str) -> (u16, Value) {
+pub async fn activities(app: &TestApp, token: &str, brand: &str, profile: &str) -> (u16, Value) {
     let response = crate::helpers::get_as(
         app,
         token,
