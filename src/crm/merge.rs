@@ -439,6 +439,22 @@ pub(crate) async fn history(
     Ok(())
 }
 
+/// Merge `merge_id`'s survivor and absorbed profiles, from its ledger; `None` when the brand has no such merge.
+pub async fn sides(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    merge_id: Uuid,
+) -> Result<Option<(Uuid, Vec<Uuid>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT survivor_id, absorbed_ids FROM crm_merges WHERE brand_id = $1 AND id = $2",
+        brand_id,
+        merge_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|row| (row.survivor_id, row.absorbed_ids)))
+}
+
 #[derive(Serialize)]
 struct MergeEvent<'a> {
     brand_id: Uuid,

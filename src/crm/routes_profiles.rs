@@ -18,6 +18,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::custom::{self, DeclareError, Definition, DefinitionRequest};
+use super::events::Change;
 use super::identifiers::Identifier;
 use super::profile::{self, Profile};
 use super::{patch, search};
@@ -355,6 +356,13 @@ pub async fn patch_profile(
         Err(patch::Refused::Merged(survivor)) => return Err(merged(survivor)),
     };
     if !changed.is_empty() {
+        // Segments over these attributes follow at once, in this transaction (the profile is locked).
+        state
+            .crm
+            .hooks()
+            .profiles_changed(&mut tx, brand_id, &[id], Change::Attributes)
+            .await
+            .map_err(anyhow::Error::from)?;
         record_updated(&mut tx, &in_brand, id, &changed, json!({})).await?;
     }
     tx.commit().await?;

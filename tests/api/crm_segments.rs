@@ -3,10 +3,13 @@
 //! history and the outbox, access.
 
 mod access;
+mod attributes;
 mod command;
 mod consent;
 mod incremental;
 mod lifecycle;
+mod merge_race;
+mod merges;
 mod refresh_timeout;
 mod review_atk12;
 mod rules;
