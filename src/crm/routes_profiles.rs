@@ -55,7 +55,7 @@ pub(super) async fn lock_live(
     id: Uuid,
 ) -> Result<(), ApiError> {
     let merged_into = sqlx::query_scalar!(
-        "SELECT merged_into FROM crm_profiles WHERE brand_id = $1 AND id = $2 FOR UPDATE",
+        "SELECT merged_into FROM crm_profiles WHERE brand_id = $1 AND id = $2 FOR NO KEY UPDATE",
         brand_id,
         id
     )

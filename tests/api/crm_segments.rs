@@ -8,6 +8,7 @@ mod command;
 mod consent;
 mod incremental;
 mod lifecycle;
+mod lock_order;
 mod merge_race;
 mod merges;
 mod refresh_timeout;
