@@ -13,20 +13,31 @@ use super::merges::{ingest, page_view, purchase};
 use super::{brand_id, call, create, members, post};
 use crate::helpers::{TestApp, eventually, marketer_token, spawn_app};
 
-/// Holds the segment's membership lock exclusively, as a refresh does, until a request waits for it; then
-/// inserts `profile` as a member (the refresh's write) and rolls back.
-async fn refresh_holding(app: &TestApp, segment: &str, brand: Uuid, profile: Uuid) {
-    let segment: Uuid = segment.parse().unwrap();
+/// Takes the segment's membership lock exclusively, as a refresh does, before the request is sent.
+async fn hold(app: &TestApp, segment: &str) -> sqlx::PgConnection {
     let mut conn = sqlx::PgConnection::connect_with(&app.db.connect_options())
         .await
         .unwrap();
-    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 12))")
-        .bind(segment)
-        .execute(&mut *tx)
+        .bind(segment.parse::<Uuid>().unwrap())
+        .execute(&mut conn)
         .await
         .unwrap();
-    eventually(20, "the request waits for the segment's lock", || async {
+    conn
+}
+
+/// Once a request waits for the lock `conn` holds, inserts `profile` as a member of the segment (the
+/// refresh's write), then rolls back.
+async fn refresh_write(
+    app: &TestApp,
+    mut conn: sqlx::PgConnection,
+    segment: &str,
+    brand: Uuid,
+    profile: Uuid,
+) {
+    // Generous: on a loaded machine the request may take long to get there.
+    eventually(90, "the request waits for the segment's lock", || async {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
@@ -38,20 +49,20 @@ async fn refresh_holding(app: &TestApp, segment: &str, brand: Uuid, profile: Uui
     })
     .await;
     sqlx::query("SET LOCAL lock_timeout = '5s'")
-        .execute(&mut *tx)
+        .execute(&mut conn)
         .await
         .unwrap();
     sqlx::query(
         "INSERT INTO crm_segment_members (segment_id, profile_id, brand_id, entered_at, version)
          VALUES ($1, $2, $3, now(), 1)",
     )
-    .bind(segment)
+    .bind(segment.parse::<Uuid>().unwrap())
     .bind(profile)
     .bind(brand)
-    .execute(&mut *tx)
+    .execute(&mut conn)
     .await
     .expect("the refresh's insert is not blocked by the change's profile lock");
-    tx.rollback().await.unwrap();
+    sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
 }
 
 #[tokio::test]
@@ -73,9 +84,10 @@ async fn a_patch_waiting_for_a_refresh_does_not_deadlock_with_it() {
     let jane = ingest(&app, &token, json!([page_view("j1", "l7")])).await;
     let body = json!({"attributes": {"tier": "gold"}});
     let path = format!("/api/v1/brands/maison/crm/profiles/{jane}");
+    let held = hold(&app, &gold).await;
     let patch = call(&app, &token, Method::PATCH, &path, Some(&body));
-    let ((status, answer), ()) = tokio::time::timeout(Duration::from_secs(60), async {
-        tokio::join!(patch, refresh_holding(&app, &gold, brand, jane))
+    let ((status, answer), ()) = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(patch, refresh_write(&app, held, &gold, brand, jane))
     })
     .await
     .unwrap();
@@ -102,9 +114,10 @@ async fn a_merge_waiting_for_a_refresh_does_not_deadlock_with_it() {
     let absorbed = ingest(&app, &token, json!([purchase("a1", "ann@example.com")])).await;
     let survivor = ingest(&app, &token, json!([page_view("b1", "l1")])).await;
     let body = json!({"survivor_id": survivor, "absorbed_ids": [absorbed]});
+    let held = hold(&app, &buyers).await;
     let merge = post(&app, &token, "/api/v1/brands/maison/crm/merges", &body);
-    let ((status, answer), ()) = tokio::time::timeout(Duration::from_secs(60), async {
-        tokio::join!(merge, refresh_holding(&app, &buyers, brand, survivor))
+    let ((status, answer), ()) = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(merge, refresh_write(&app, held, &buyers, brand, survivor))
     })
     .await
     .unwrap();
