@@ -13,6 +13,7 @@ use super::repo::{self, LayerChange, NewClient};
 use super::scope::Scope;
 use crate::auth::Role;
 use crate::brands::{Clienteling, InBrand, is_slug};
+use crate::crm::events::Change;
 use crate::crm::identifiers::Identifier;
 use crate::crm::profile::{self, Attributes};
 use crate::crm::resolve::{ResolveInput, resolve};
@@ -200,6 +201,13 @@ pub async fn create_client(
     )
     .await?;
     let id = resolution.profile_id;
+    // The CRM's segments and scores follow the resolution's merge or attributes, in this transaction.
+    state
+        .crm
+        .hooks()
+        .resolved(&mut tx, brand_id, &resolution, true)
+        .await
+        .map_err(anyhow::Error::from)?;
     let held = repo::holder(&mut tx, brand_id, id).await?;
     let inserted = held.is_none()
         && repo::insert(
@@ -336,6 +344,13 @@ pub async fn update_client(
             .await?
             .ok_or_else(client_not_found)?;
         profile::apply_attributes(&mut tx, brand_id, live, attributes, Utc::now()).await?;
+        // The CRM's segments over these attributes follow at once, in this transaction.
+        state
+            .crm
+            .hooks()
+            .profiles_changed(&mut tx, brand_id, &[live], Change::Attributes)
+            .await
+            .map_err(anyhow::Error::from)?;
     }
     repo::update_layer(
         &mut tx,

@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::events::{Change, HookFailed};
 use super::identifiers::{Identifier, IdentifierError, IdentifierInput};
 use super::ledger::{self, MergeView};
 use super::merge::{self, Cause, MAX_ABSORBED, MergeError, MergeRequest};
@@ -207,6 +208,18 @@ pub async fn resolve_profile(
         };
         match resolve::resolve_with(&mut tx, who.brand.id, &input, policy).await {
             Ok(resolution) => {
+                // Segments and scores follow the merge or the attributes in the same transaction.
+                let given = body.attributes != Attributes::default();
+                match state
+                    .crm
+                    .hooks()
+                    .resolved(&mut tx, who.brand.id, &resolution, given)
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(failed) if failed.is_deadlock() && attempt < 3 => continue,
+                    Err(failed) => return Err(hook_error(failed)),
+                }
                 let profile = profile::load(&mut tx, who.brand.id, resolution.profile_id)
                     .await?
                     .ok_or_else(|| {
@@ -262,6 +275,17 @@ fn merge_error(error: MergeError) -> ApiError {
                 "Profile {profile_id} was already merged into {into}; merge its survivor instead."
             )),
         MergeError::Db(error) => db_error(error),
+    }
+}
+
+/// The re-evaluation of segments and scores after a merge or an unmerge failed: retryable when it lost a
+/// deadlock (as [`db_error`]), otherwise a 500 (the change is rolled back with it).
+fn hook_error(failed: HookFailed) -> ApiError {
+    if failed.is_deadlock() {
+        ApiError::new(ErrorCode::MergeConflict)
+            .with_detail("The profiles were being changed by another request; retry.")
+    } else {
+        ApiError::internal(anyhow::Error::from(failed))
     }
 }
 
@@ -346,6 +370,17 @@ pub async fn create_merge(
     )
     .await
     .map_err(merge_error)?;
+    state
+        .crm
+        .hooks()
+        .profiles_changed(
+            &mut tx,
+            brand_id,
+            &[body.survivor_id],
+            Change::Merged { merge_id },
+        )
+        .await
+        .map_err(hook_error)?;
     let view = ledger::load(&mut tx, brand_id, merge_id)
         .await?
         .ok_or_else(merge_not_found)?;
@@ -427,6 +462,14 @@ pub async fn unmerge_merge(
             )),
             UnmergeError::Db(error) => db_error(error),
         })?;
+    let mut touched = done.absorbed_ids.clone();
+    touched.push(done.survivor_id);
+    state
+        .crm
+        .hooks()
+        .profiles_changed(&mut tx, brand_id, &touched, Change::Unmerged { merge_id })
+        .await
+        .map_err(hook_error)?;
     let view = ledger::load(&mut tx, brand_id, merge_id)
         .await?
         .ok_or_else(merge_not_found)?;

@@ -2,9 +2,12 @@
 //! takes the surviving attributes (see `survivorship`) and the most restrictive consent, the absorbed profiles
 //! point at it (`merged_into`), and a ledger row records everything needed to undo it exactly (`unmerge`).
 //!
-//! The profiles are locked `FOR UPDATE` in id order, the order resolution uses too, so two merges touching
-//! the same profiles run one after the other; the second finds a profile already merged away and is refused
-//! (`merge-conflict`) instead of merging a dead profile.
+//! The profiles are locked in id order, the order resolution uses too, so two merges touching the same
+//! profiles run one after the other; the second finds a profile already merged away and is refused
+//! (`merge-conflict`) instead of merging a dead profile. The lock is `FOR NO KEY UPDATE` (it still queues
+//! behind resolution's `FOR UPDATE` and other writers): the segments' re-evaluation that follows waits for
+//! a segment's lock, and a refresh holding that lock inserts members whose foreign key share-locks their
+//! profile's key — under `FOR UPDATE` the two deadlocked.
 //!
 //! A merge keeps every identifier of every side even beyond `max_per_kind` (dropping one would lose data);
 //! the limit applies to identifiers attached afterwards.
@@ -103,7 +106,7 @@ pub async fn merge(
     all.dedup();
     let locked = sqlx::query!(
         "SELECT id, merged_into FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2)
-         ORDER BY id FOR UPDATE",
+         ORDER BY id FOR NO KEY UPDATE",
         brand_id,
         &all
     )
@@ -437,6 +440,22 @@ pub(crate) async fn history(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Merge `merge_id`'s survivor and absorbed profiles, from its ledger; `None` when the brand has no such merge.
+pub async fn sides(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    merge_id: Uuid,
+) -> Result<Option<(Uuid, Vec<Uuid>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT survivor_id, absorbed_ids FROM crm_merges WHERE brand_id = $1 AND id = $2",
+        brand_id,
+        merge_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|row| (row.survivor_id, row.absorbed_ids)))
 }
 
 #[derive(Serialize)]

@@ -192,7 +192,7 @@ pub async fn apply(
     let Some(row) = sqlx::query!(
         "SELECT merged_into, first_name, last_name, email, phone, birthday, locale, country, city, tier,
                 tags, custom, attribute_times
-         FROM crm_profiles WHERE brand_id = $1 AND id = $2 FOR UPDATE",
+         FROM crm_profiles WHERE brand_id = $1 AND id = $2 FOR NO KEY UPDATE",
         brand_id,
         id
     )

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::custom::{self, DeclareError, Definition, DefinitionRequest};
+use super::events::Change;
 use super::identifiers::Identifier;
 use super::profile::{self, Profile};
 use super::{patch, search};
@@ -54,7 +55,7 @@ pub(super) async fn lock_live(
     id: Uuid,
 ) -> Result<(), ApiError> {
     let merged_into = sqlx::query_scalar!(
-        "SELECT merged_into FROM crm_profiles WHERE brand_id = $1 AND id = $2 FOR UPDATE",
+        "SELECT merged_into FROM crm_profiles WHERE brand_id = $1 AND id = $2 FOR NO KEY UPDATE",
         brand_id,
         id
     )
@@ -355,6 +356,13 @@ pub async fn patch_profile(
         Err(patch::Refused::Merged(survivor)) => return Err(merged(survivor)),
     };
     if !changed.is_empty() {
+        // Segments over these attributes follow at once, in this transaction (the profile is locked).
+        state
+            .crm
+            .hooks()
+            .profiles_changed(&mut tx, brand_id, &[id], Change::Attributes)
+            .await
+            .map_err(anyhow::Error::from)?;
         record_updated(&mut tx, &in_brand, id, &changed, json!({})).await?;
     }
     tx.commit().await?;

@@ -92,7 +92,8 @@ pub async fn unmerge(
     all.push(survivor);
     all.sort();
     let locked = sqlx::query!(
-        "SELECT id, merged_into FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+        "SELECT id, merged_into FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2) ORDER BY id
+         FOR NO KEY UPDATE",
         brand_id,
         &all
     )

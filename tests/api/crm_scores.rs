@@ -4,6 +4,7 @@
 mod access;
 mod churn;
 mod engagement;
+mod merge;
 mod nightly;
 mod review;
 mod rules;

@@ -3,10 +3,14 @@
 //! history and the outbox, access.
 
 mod access;
+mod attributes;
 mod command;
 mod consent;
 mod incremental;
 mod lifecycle;
+mod lock_order;
+mod merge_race;
+mod merges;
 mod refresh_timeout;
 mod review_atk12;
 mod rules;

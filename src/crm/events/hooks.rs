@@ -4,8 +4,10 @@
 //!
 //! Hooks are handed profiles, not single events ([`AfterEvent::after_profiles`]): every profile a batch
 //! touched, once, with that profile's events in the batch's order, after all of them were applied, so a
-//! hook reads what it needs once per batch and computes once per profile. (A consent change through the
-//! API runs the same hooks for its one profile, without events: [`Touched::consent_changed`].)
+//! hook reads what it needs once per batch and computes once per profile. A change of profiles made
+//! without events (a consent change, a merge or unmerge through the API, an attribute change: PATCH,
+//! clienteling, resolution) runs the same hooks for the profiles it touched, in its own transaction:
+//! [`Hooks::profiles_changed`], each [`Touched`] carrying the [`Change`] and no events.
 //!
 //! Failure. A batch runs first without savepoints, its hooks once at its end; when anything fails there
 //! (an event, or a hook on any profile) the whole attempt is rolled back and the batch runs again with a
@@ -27,7 +29,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::crm::resolve::OutcomeKind;
+use crate::crm::resolve::{OutcomeKind, Resolution};
 
 /// An event as it was applied, handed to every hook.
 #[derive(Debug, Clone)]
@@ -48,14 +50,31 @@ pub struct AppliedEvent {
     pub traits_changed: bool,
 }
 
-/// One profile a batch touched: its events, in the batch's order (none for a consent change).
+/// What changed a profile outside any event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Its consent (the consent API).
+    Consent,
+    /// It survived merge `merge_id` (the merge API, or a resolution outside events): it gained the
+    /// absorbed profiles' activities, attributes, identifiers and consents; they are merged away.
+    Merged { merge_id: Uuid },
+    /// Merge `merge_id` was undone: the survivor, and each profile it gave back.
+    Unmerged { merge_id: Uuid },
+    /// Its attributes or custom attributes (PATCH, a clienteling edit, a resolution's attributes).
+    Attributes,
+}
+
+/// One profile a batch touched: its events, in the batch's order (none for a change without events).
 #[derive(Debug, Clone)]
 pub struct Touched<'e> {
     pub brand_id: Uuid,
     pub profile_id: Uuid,
     pub events: Vec<&'e AppliedEvent>,
-    /// The profile's consent changed (the consent API); no event came with it.
+    /// The profile's consent changed (the consent API); no event came with it. Same as `change` being
+    /// [`Change::Consent`].
     pub consent_changed: bool,
+    /// What changed the profile when no event did (`None` for a batch of events).
+    pub change: Option<Change>,
 }
 
 impl<'e> Touched<'e> {
@@ -73,6 +92,7 @@ impl<'e> Touched<'e> {
                         profile_id: event.profile_id,
                         events: vec![event],
                         consent_changed: false,
+                        change: None,
                     });
                 }
             }
@@ -82,11 +102,17 @@ impl<'e> Touched<'e> {
 
     /// A consent change of one profile.
     pub fn consent(brand_id: Uuid, profile_id: Uuid) -> Self {
+        Self::changed(brand_id, profile_id, Change::Consent)
+    }
+
+    /// A change of one profile without events.
+    pub fn changed(brand_id: Uuid, profile_id: Uuid, change: Change) -> Self {
         Touched {
             brand_id,
             profile_id,
             events: Vec::new(),
-            consent_changed: true,
+            consent_changed: change == Change::Consent,
+            change: Some(change),
         }
     }
 }
@@ -136,6 +162,19 @@ pub struct HookFailed {
     pub source: anyhow::Error,
 }
 
+impl HookFailed {
+    /// Whether the hook lost a deadlock (PostgreSQL chose its transaction): the caller may retry it whole.
+    pub fn is_deadlock(&self) -> bool {
+        self.source.chain().any(|cause| {
+            cause
+                .downcast_ref::<sqlx::Error>()
+                .and_then(|error| error.as_database_error())
+                .and_then(|error| error.code())
+                .is_some_and(|code| code == "40P01")
+        })
+    }
+}
+
 impl Hooks {
     pub fn register(&self, hook: Arc<dyn AfterEvent>) {
         match self.0.write() {
@@ -161,6 +200,51 @@ impl Hooks {
         profile_id: Uuid,
     ) -> Result<(), HookFailed> {
         self.run(conn, &[Touched::consent(brand_id, profile_id)])
+            .await
+    }
+
+    /// Profiles of one brand changed outside any event (`change`): their scores and segments are
+    /// re-evaluated by the same hooks, all of them in one run (each segment once over all of them), in the
+    /// caller's transaction, which holds the profiles locked (`FOR UPDATE`, in id order, as every writer of
+    /// profiles takes them): the locks the hooks take next (scores, then segments in dependency order) come
+    /// after the profiles' as in an event's transaction, so the two cannot deadlock. For a merge, pass the
+    /// survivor (the absorbed profiles are found from the merge); for an unmerge, the survivor and the
+    /// profiles given back.
+    pub async fn profiles_changed(
+        &self,
+        conn: &mut PgConnection,
+        brand_id: Uuid,
+        profile_ids: &[Uuid],
+        change: Change,
+    ) -> Result<(), HookFailed> {
+        let mut ids = profile_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let touched: Vec<Touched> = ids
+            .into_iter()
+            .map(|id| Touched::changed(brand_id, id, change))
+            .collect();
+        self.run(conn, &touched).await
+    }
+
+    /// After a resolution made outside events (the resolve API, a new clienteling client), in its
+    /// transaction: the survivor of the merge it made, or the profile whose attributes it set (a new
+    /// profile always: it may enter segments over attributes at once).
+    pub async fn resolved(
+        &self,
+        conn: &mut PgConnection,
+        brand_id: Uuid,
+        resolution: &Resolution,
+        attributes_given: bool,
+    ) -> Result<(), HookFailed> {
+        let change = match resolution.merge_id {
+            Some(merge_id) => Change::Merged { merge_id },
+            None if attributes_given || resolution.outcome == OutcomeKind::Created => {
+                Change::Attributes
+            }
+            None => return Ok(()),
+        };
+        self.profiles_changed(conn, brand_id, &[resolution.profile_id], change)
             .await
     }
 

@@ -15,7 +15,7 @@ use actix_web::web;
 use utoipa::OpenApi;
 
 pub use apply::{EventResult, EventStatus};
-pub use hooks::{AfterEvent, AppliedEvent, HookFailed, Hooks, Touched};
+pub use hooks::{AfterEvent, AppliedEvent, Change, HookFailed, Hooks, Touched};
 pub use portal::{PortalFeed, TOPICS};
 pub use schema::{MAX_BATCH, MAX_PROPERTIES_BYTES};
 

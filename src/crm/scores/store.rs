@@ -25,6 +25,10 @@ pub enum Cause {
     Nightly,
     /// The profile's consent changed through the consent API.
     Consent,
+    /// The profile survived a merge made without an event (it gained the absorbed profiles' activities).
+    Merge,
+    /// A merge of the profile was undone.
+    Unmerge,
 }
 
 impl Cause {
@@ -33,6 +37,8 @@ impl Cause {
             Cause::Event => "event",
             Cause::Nightly => "nightly",
             Cause::Consent => "consent",
+            Cause::Merge => "merge",
+            Cause::Unmerge => "unmerge",
         }
     }
 }
@@ -237,4 +243,21 @@ pub async fn history(
             })
         })
         .collect()
+}
+
+/// Profiles merged away lose their scores (a segment over a score reads live profiles only, but nothing
+/// should read a dead profile's values as current); their history stays. An unmerge scores them again.
+pub async fn forget(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_ids: &[Uuid],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "DELETE FROM crm_scores WHERE brand_id = $1 AND profile_id = ANY($2)",
+        brand_id,
+        profile_ids
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -1,8 +1,13 @@
 //! Incremental membership: after a batch's events, for each profile they touched, the segments whose rules
 //! can depend on what happened to it (its events' types, a trait change, any event for counters and
-//! scores, everything after a merge, `consent` after a consent change) and the segments naming those are
-//! re-evaluated, in dependency order, inside the batch's transaction. The brand's segments are read once
-//! per batch, and each affected segment is evaluated in one statement over all the profiles it concerns.
+//! scores, everything after a merge or an unmerge, `consent` after a consent change, `traits` after an
+//! attribute change) and the segments naming those are re-evaluated, in dependency order, inside the
+//! batch's (or the change's) transaction. The brand's segments are read once per batch, and each affected
+//! segment is evaluated in one statement over all the profiles it concerns.
+//!
+//! Static memberships follow merges: the survivor takes the absorbed profiles' (their history rows name the
+//! merge), and the unmerge gives them back (and takes from the survivor those the merge gave it), unless a
+//! later change of that membership stands.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -11,9 +16,10 @@ use futures::future::BoxFuture;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::membership::{self, Reason};
+use super::membership::{self, Reason, set_members_by};
 use super::repo::{self, Kind, Stored};
-use crate::crm::events::{AfterEvent, AppliedEvent, Touched};
+use crate::crm::events::{AfterEvent, Change, Touched};
+use crate::crm::merge;
 
 pub struct SegmentsHook;
 
@@ -44,22 +50,44 @@ impl AfterEvent for SegmentsHook {
 
 /// Whether a segment's own rule can change its answer for a profile so touched.
 fn triggered(segment: &Stored, touched: &Touched) -> bool {
-    if touched.events.iter().any(|event| event.merge_id.is_some()) {
+    let merged = touched.events.iter().any(|event| event.merge_id.is_some());
+    if merged
+        || matches!(
+            touched.change,
+            Some(Change::Merged { .. } | Change::Unmerged { .. })
+        )
+    {
         return true;
     }
-    let traits = touched.events.iter().any(|event| event.traits_changed);
+    let traits = touched.events.iter().any(|event| event.traits_changed)
+        || touched.change == Some(Change::Attributes);
     segment
         .triggers
         .iter()
         .any(|trigger| match trigger.as_str() {
-            // Counters and scores: any event; a consent change rescored the profile (an opt-out counts).
-            "*" => true,
+            // Counters and scores: any event; a consent change rescored the profile (an opt-out counts). An
+            // attribute change moves neither.
+            "*" => !touched.events.is_empty() || touched.consent_changed,
             "traits" => traits,
             "consent" => touched.consent_changed,
             other => other
                 .strip_prefix("event:")
                 .is_some_and(|kind| touched.events.iter().any(|event| event.kind == kind)),
         })
+}
+
+/// What the history says moved a profile so touched.
+fn reason(touched: &Touched) -> Reason {
+    if !touched.events.is_empty() {
+        return Reason::Event;
+    }
+    match touched.change {
+        Some(Change::Consent) => Reason::Consent,
+        Some(Change::Merged { .. }) => Reason::Merge,
+        Some(Change::Unmerged { .. }) => Reason::Unmerge,
+        Some(Change::Attributes) => Reason::Attributes,
+        None => Reason::Event,
+    }
 }
 
 async fn on_profiles(
@@ -72,12 +100,26 @@ async fn on_profiles(
     if segments.is_empty() {
         return Ok(());
     }
+    // Static memberships first: the dynamic segments naming a static one then see where they went.
+    let mut unmerges: BTreeSet<Uuid> = BTreeSet::new();
     for profile in touched {
-        for event in &profile.events {
-            if let Some(merge_id) = event.merge_id {
-                absorb(conn, event, merge_id, &segments).await?;
-            }
+        let merges = profile
+            .events
+            .iter()
+            .filter_map(|event| event.merge_id)
+            .chain(match profile.change {
+                Some(Change::Merged { merge_id }) => Some(merge_id),
+                _ => None,
+            });
+        for merge_id in merges {
+            absorb(conn, brand_id, profile.profile_id, merge_id, &segments, now).await?;
         }
+        if let Some(Change::Unmerged { merge_id }) = profile.change {
+            unmerges.insert(merge_id);
+        }
+    }
+    for merge_id in unmerges {
+        give_back(conn, brand_id, merge_id, &segments, now).await?;
     }
     let graph: HashMap<Uuid, Vec<Uuid>> = segments
         .iter()
@@ -137,18 +179,15 @@ async fn on_profiles(
     .into_iter()
     .map(|row| (row.segment_id, row.profile_id))
     .collect();
-    // A profile moved by a consent change alone says so in the history; by events, `event`.
-    let reasons: HashMap<Uuid, Reason> = touched
-        .iter()
-        .map(|t| {
-            let reason = if t.events.is_empty() {
-                Reason::Consent
-            } else {
-                Reason::Event
-            };
-            (t.profile_id, reason)
-        })
-        .collect();
+    // A profile moved by events says `event` in the history; by a change without events, that change.
+    let reasons: HashMap<Uuid, Reason> =
+        touched.iter().map(|t| (t.profile_id, reason(t))).collect();
+    let mut kinds: Vec<Reason> = Vec::new();
+    for reason in reasons.values() {
+        if !kinds.contains(reason) {
+            kinds.push(*reason);
+        }
+    }
     let by_id: HashMap<Uuid, &Stored> = segments.iter().map(|s| (s.id, s)).collect();
     for id in order {
         let (Some(segment), Some(profiles)) = (
@@ -166,20 +205,20 @@ async fn on_profiles(
                 .await?
                 .into_iter()
                 .collect();
-        for reason in [Reason::Event, Reason::Consent] {
+        for reason in &kinds {
             for member in [true, false] {
                 let changed: Vec<Uuid> = profiles
                     .iter()
                     .filter(|p| {
                         matching.contains(p) == member
                             && current.contains(&(id, **p)) != member
-                            && reasons.get(p) == Some(&reason)
+                            && reasons.get(p) == Some(reason)
                     })
                     .copied()
                     .collect();
                 if !changed.is_empty() {
                     membership::set_members(
-                        &mut *conn, brand_id, segment, &changed, member, reason, now,
+                        &mut *conn, brand_id, segment, &changed, member, *reason, now,
                     )
                     .await?;
                 }
@@ -190,32 +229,30 @@ async fn on_profiles(
 }
 
 /// A merge: the absorbed profiles leave every segment; the survivor joins the static segments they were in
-/// (the dynamic ones follow from its re-evaluation).
+/// (the dynamic ones follow from its re-evaluation). The history rows name the merge.
 async fn absorb(
     conn: &mut PgConnection,
-    event: &AppliedEvent,
+    brand_id: Uuid,
+    survivor: Uuid,
     merge_id: Uuid,
     segments: &[Stored],
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let absorbed = sqlx::query_scalar!(
-        "SELECT absorbed_ids FROM crm_merges WHERE brand_id = $1 AND id = $2",
-        event.brand_id,
-        merge_id
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .unwrap_or_default();
+    let absorbed = merge::sides(&mut *conn, brand_id, merge_id)
+        .await?
+        .map(|(_, absorbed)| absorbed)
+        .unwrap_or_default();
     if absorbed.is_empty() {
         return Ok(());
     }
     let memberships = sqlx::query!(
         "SELECT segment_id, profile_id FROM crm_segment_members WHERE brand_id = $1 AND profile_id = ANY($2)",
-        event.brand_id,
+        brand_id,
         &absorbed
     )
     .fetch_all(&mut *conn)
     .await?;
-    let now = Utc::now();
+    let cause = (Reason::Merge, Some(merge_id));
     for segment in segments {
         let members: Vec<Uuid> = memberships
             .iter()
@@ -226,27 +263,53 @@ async fn absorb(
             continue;
         }
         if segment.kind == Kind::Static {
-            membership::set_members(
-                conn,
-                event.brand_id,
-                segment,
-                &[event.profile_id],
-                true,
-                Reason::Event,
-                now,
-            )
-            .await?;
+            set_members_by(conn, brand_id, segment, &[survivor], true, cause, now).await?;
         }
-        membership::set_members(
-            conn,
-            event.brand_id,
-            segment,
-            &members,
-            false,
-            Reason::Event,
-            now,
-        )
-        .await?;
+        set_members_by(conn, brand_id, segment, &members, false, cause, now).await?;
+    }
+    Ok(())
+}
+
+/// An unmerge: each static membership the merge moved goes back — an absorbed profile re-enters the static
+/// segment it left, the survivor leaves the one it entered — when the merge's history row is still the
+/// latest of that profile in that segment (a membership changed by hand since stays as it was set). The
+/// dynamic segments follow from the re-evaluation.
+async fn give_back(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    merge_id: Uuid,
+    segments: &[Stored],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let rows = sqlx::query!(
+        r#"SELECT latest.segment_id AS "segment_id!", latest.profile_id AS "profile_id!",
+                  latest.change AS "change!"
+           FROM (SELECT DISTINCT segment_id, profile_id FROM crm_segment_history
+                 WHERE brand_id = $1 AND merge_id = $2) AS moved
+           CROSS JOIN LATERAL (
+               SELECT h.segment_id, h.profile_id, h.change, h.merge_id FROM crm_segment_history h
+               WHERE h.segment_id = moved.segment_id AND h.profile_id = moved.profile_id
+               ORDER BY h.id DESC LIMIT 1
+           ) AS latest
+           WHERE latest.merge_id IS NOT DISTINCT FROM $2
+           ORDER BY 1, 2"#,
+        brand_id,
+        merge_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let cause = (Reason::Unmerge, Some(merge_id));
+    for segment in segments.iter().filter(|s| s.kind == Kind::Static) {
+        for (change, member) in [("exited", true), ("entered", false)] {
+            let profiles: Vec<Uuid> = rows
+                .iter()
+                .filter(|row| row.segment_id == segment.id && row.change == change)
+                .map(|row| row.profile_id)
+                .collect();
+            if !profiles.is_empty() {
+                set_members_by(conn, brand_id, segment, &profiles, member, cause, now).await?;
+            }
+        }
     }
     Ok(())
 }

@@ -32,6 +32,14 @@ pub enum Reason {
     Manual,
     /// The profile's consent changed (the consent API).
     Consent,
+    /// A merge: the absorbed profiles left, the survivor was re-evaluated (and took their static
+    /// memberships).
+    Merge,
+    /// An unmerge: the survivor and the profiles given back were re-evaluated (static memberships the merge
+    /// moved went back).
+    Unmerge,
+    /// The profile's attributes changed outside events (PATCH, clienteling, resolution).
+    Attributes,
 }
 
 impl Reason {
@@ -42,6 +50,9 @@ impl Reason {
             Reason::Schedule => "schedule",
             Reason::Manual => "manual",
             Reason::Consent => "consent",
+            Reason::Merge => "merge",
+            Reason::Unmerge => "unmerge",
+            Reason::Attributes => "attributes",
         }
     }
 }
@@ -256,6 +267,29 @@ pub async fn set_members(
     reason: Reason,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Diff> {
+    set_members_by(
+        conn,
+        brand_id,
+        segment,
+        profile_ids,
+        member,
+        (reason, None),
+        now,
+    )
+    .await
+}
+
+/// [`set_members`], the history rows naming the merge that made the change (`cause.1`), so its unmerge
+/// finds them.
+pub async fn set_members_by(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    segment: &Stored,
+    profile_ids: &[Uuid],
+    member: bool,
+    (reason, merge_id): (Reason, Option<Uuid>),
+    now: DateTime<Utc>,
+) -> anyhow::Result<Diff> {
     lock(conn, segment.id, false).await?;
     let changed: Vec<Uuid> = if member {
         sqlx::query_scalar!(
@@ -285,15 +319,17 @@ pub async fn set_members(
         return Ok(Diff::default());
     }
     sqlx::query!(
-        "INSERT INTO crm_segment_history (brand_id, segment_id, profile_id, change, version, reason, at)
-         SELECT $1, $2, id, $3, $4, $5, $6 FROM unnest($7::uuid[]) AS id",
+        "INSERT INTO crm_segment_history (brand_id, segment_id, profile_id, change, version, reason, at,
+                                          merge_id)
+         SELECT $1, $2, id, $3, $4, $5, $6, $8 FROM unnest($7::uuid[]) AS id",
         brand_id,
         segment.id,
         if member { "entered" } else { "exited" },
         segment.version,
         reason.as_str(),
         now,
-        &changed
+        &changed,
+        merge_id as Option<Uuid>
     )
     .execute(&mut *conn)
     .await?;

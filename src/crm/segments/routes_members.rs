@@ -270,7 +270,7 @@ pub struct HistoryEntry {
     /// `entered` or `exited`.
     pub change: String,
     pub version: i32,
-    /// `refresh`, `event`, `schedule` or `manual`.
+    /// `refresh`, `event`, `schedule`, `manual`, `consent`, `merge`, `unmerge` or `attributes`.
     pub reason: String,
     pub at: DateTime<Utc>,
 }
