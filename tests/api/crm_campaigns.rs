@@ -3,6 +3,7 @@
 //! the one test that runs them through the runner.
 
 mod access;
+mod bench;
 mod crud;
 mod delivery;
 mod faults;
@@ -26,6 +27,8 @@ pub async fn app_with(sandboxed: Sandboxed) -> (TestApp, String) {
     let app = spawn_sandboxed_app_with(sandboxed.without_retries().configure(|s| {
         s.crm.campaigns.max_inline_wait_ms = 0;
         s.crm.campaigns.retry_base_ms = 1000;
+        // The test pool holds five connections.
+        s.crm.campaigns.concurrency = 2;
     }))
     .await;
     let token = marketer_token(&app, "mkt@maison.example", "maison").await;

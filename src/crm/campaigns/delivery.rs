@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use futures::future::BoxFuture;
-use futures::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -194,7 +192,9 @@ pub async fn deliver(
             key: key.clone(),
             campaign,
         });
-        let mut in_flight = FuturesUnordered::new();
+        // Tasks of their own: a send holding a connection keeps going while this loop waits for the
+        // throttle or the pool (futures polled only from here would deadlock a small pool).
+        let mut in_flight = tokio::task::JoinSet::new();
         let mut stop: Option<RunEnd> = None;
         let mut unsent: Vec<Uuid> = Vec::new();
         for (index, (profile_id, attempts)) in claimed.into_iter().enumerate() {
@@ -232,19 +232,18 @@ pub async fn deliver(
                 unsent.push(profile_id);
                 continue;
             }
-            // Boxed as Send here, where every lifetime is concrete (rustc cannot prove it through the
-            // FuturesUnordered otherwise).
+            // Boxed as Send here, where every lifetime is concrete (rustc cannot prove it otherwise).
             let send: BoxFuture<'static, anyhow::Result<()>> =
                 Box::pin(send_one(shared.clone(), profile_id, attempts, token));
-            in_flight.push(send);
+            in_flight.spawn(send);
             while in_flight.len() >= campaigns.settings.concurrency.max(1) as usize {
-                if let Some(result) = in_flight.next().await {
-                    result?;
+                if let Some(result) = in_flight.join_next().await {
+                    result??;
                 }
             }
         }
-        while let Some(result) = in_flight.next().await {
-            result?;
+        while let Some(result) = in_flight.join_next().await {
+            result??;
         }
         if !unsent.is_empty() {
             recipients::release(&campaigns.db, campaign_id, token, &unsent).await?;

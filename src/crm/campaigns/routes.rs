@@ -64,7 +64,7 @@ pub struct CampaignRequest {
     pub purpose: Purpose,
     /// A template of the brand with this channel and purpose; its version is pinned at launch.
     pub template_id: Uuid,
-    /// When to freeze the audience and start sending; at launch when absent or past.
+    /// When to freeze the audience and start sending; at launch when absent or past; at most a year ahead.
     pub send_at: Option<DateTime<Utc>>,
     /// Messages per second (default 10), at most `[crm.campaigns] max_throttle_per_sec`.
     #[serde(default = "default_throttle")]
@@ -108,6 +108,16 @@ pub(super) async fn check(
             "retry_limit",
             "out_of_range",
             format!("Use 0–{max_retries}."),
+        ));
+    }
+    if body
+        .send_at
+        .is_some_and(|at| at > campaigns.now() + chrono::Duration::days(366))
+    {
+        errors.push(FieldError::new(
+            "send_at",
+            "out_of_range",
+            "At most a year ahead.",
         ));
     }
     if body.purpose == Purpose::Outreach {

@@ -142,6 +142,10 @@ async fn validation_refuses_foreign_segments_and_templates_mismatches_and_bad_nu
             ("retry_limit", "out_of_range"),
         ),
         (json!({ "name": "  " }), ("name", "invalid")),
+        (
+            json!({ "send_at": "2999-01-01T00:00:00Z" }),
+            ("send_at", "out_of_range"),
+        ),
     ];
     for (tweak, (field, code)) in cases {
         let mut request = body(audience, template);

@@ -251,6 +251,11 @@ async fn a_campaign_freezes_sends_and_completes_through_the_job_runner() {
         let app = &app;
         let token = &token;
         async move {
+            // The stopped clock refills the throttle only when moved (a second per look, still noon).
+            app.state
+                .messages
+                .clock()
+                .advance(chrono::Duration::seconds(1));
             let campaign = get(app, token, id).await;
             (campaign["status"] == "completed").then_some(campaign)
         }
