@@ -299,6 +299,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::orders::jobs(runner, &state.orders)?;
     let runner = crate::support::jobs(runner, &state.support)?;
     let runner = crate::crm::jobs(runner, &state.crm)?;
+    let runner = crate::crm::campaigns::jobs(runner, state);
     let runner = crate::social::jobs(runner, &state.social)?;
     let runner = crate::clienteling::jobs(runner, &state.clienteling);
     let runner = match state.clienteling.catalogue() {

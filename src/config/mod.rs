@@ -224,6 +224,31 @@ pub struct CrmSettings {
     pub scores: ScoreSettings,
     pub segments: SegmentSettings,
     pub messages: MessageSettings,
+    pub campaigns: CampaignSettings,
+}
+
+/// Campaigns' freeze and delivery jobs (`crm::campaigns`, docs/crm/campaigns.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignSettings {
+    /// The highest throttle a campaign may ask for (messages per second).
+    pub max_throttle_per_sec: f64,
+    /// The most retries a campaign may allow a recipient after its first attempt.
+    pub max_retry_limit: u32,
+    /// Recipients one delivery run claims at a time.
+    pub batch_size: u32,
+    /// Sends of one delivery run in flight at once.
+    pub concurrency: u32,
+    /// How long a claimed batch stays the run's before another run may take it over (a crashed replica).
+    pub lease_secs: u32,
+    /// A retry of a recipient waits base·2^(attempt-1), at most max, or the provider's Retry-After if longer.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// A delivery run waits for the throttle in-line up to this long; a longer wait ends the run and schedules
+    /// the next one then.
+    pub max_inline_wait_ms: u64,
+    /// Batches one delivery run works through before it hands over to a fresh job (fairness across campaigns).
+    pub batches_per_run: u32,
 }
 
 /// The send path of messages (`crm::messages`, docs/crm/messages.md).
@@ -620,6 +645,9 @@ impl Settings {
                 "clienteling.catalogue.brands",
                 &format!("`{brand}` is not a brand slug"),
             );
+        }
+        if let Err((key, why)) = crate::crm::campaigns::check_settings(&self.crm.campaigns) {
+            return fail(&key, &why);
         }
         if let Err((key, why)) = crate::crm::messages::check_settings(&self.crm.messages) {
             return fail(&key, &why);

@@ -192,7 +192,19 @@ where
     A: Acquire<'c, Database = Postgres>,
 {
     let mut conn = conn.acquire().await?;
-    let Some(current) = profile::current_id(&mut conn, brand_id, profile_id).await? else {
+    may_contact_on(&mut conn, brand_id, profile_id, channel, purpose).await
+}
+
+/// [`may_contact`] on a connection or a transaction (`&mut tx`). Not generic, so a caller's future stays
+/// provably `Send` (rustc cannot see through `Acquire<'c>` inside a job's future: campaigns' delivery).
+pub async fn may_contact_on(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_id: Uuid,
+    channel: Channel,
+    purpose: Purpose,
+) -> Result<ContactDecision, sqlx::Error> {
+    let Some(current) = profile::current_id(&mut *conn, brand_id, profile_id).await? else {
         return Ok(ContactDecision {
             allowed: false,
             status: Status::Unknown,
@@ -200,7 +212,7 @@ where
             profile_id: None,
         });
     };
-    let record = current_record(&mut conn, brand_id, current, channel, purpose).await?;
+    let record = current_record(conn, brand_id, current, channel, purpose).await?;
     let status = effective(record.as_ref(), Utc::now());
     let (allowed, reason) = decide(status, purpose);
     Ok(ContactDecision {

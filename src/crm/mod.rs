@@ -6,6 +6,7 @@
 //! the brand's marketers and admins only; another brand's path is a 404. Every query carries the brand id in
 //! its `WHERE` clause.
 
+pub mod campaigns;
 pub mod consent;
 pub mod custom;
 pub mod events;
@@ -38,6 +39,7 @@ use utoipa::OpenApi;
 
 use crate::config::Settings;
 use crate::jobs::Runner;
+use campaigns::CampaignsModifier;
 use events::Doc as EventsModifier;
 use identifiers::Policy;
 use identity_routes::IdentityDoc;
@@ -103,7 +105,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier, &MessagesModifier), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier, &MessagesModifier, &CampaignsModifier), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -122,6 +124,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     scores::routes_scores(cfg);
     segments::routes(cfg);
     messages::routes(cfg);
+    campaigns::routes(cfg);
 }
 
 /// Registers this context's jobs.

@@ -126,6 +126,10 @@ error_codes! {
         "The current consent was captured after this one; the latest capture stands";
     SegmentExists => "segment-exists", CONFLICT, "The brand already has a segment with this slug";
     TemplateLimit => "template-limit", CONFLICT, "The brand keeps the most message templates it may";
+    CampaignTransitionInvalid => "campaign-transition-invalid", CONFLICT,
+        "The campaign's status does not allow this change (see the transition table)";
+    CampaignNotDraft => "campaign-not-draft", CONFLICT, "Only a draft campaign may be edited or deleted";
+    CampaignLimit => "campaign-limit", CONFLICT, "The brand keeps the most campaigns it may";
     SegmentLimit => "segment-limit", CONFLICT, "The brand keeps the most segments it may";
     SegmentInUse => "segment-in-use", CONFLICT,
         "Another segment's rule names this segment; change or delete that one first";

@@ -11,6 +11,7 @@ mod config;
 mod contract;
 mod crash;
 mod crm;
+mod crm_campaigns;
 mod crm_events;
 mod crm_identity;
 mod crm_messages;

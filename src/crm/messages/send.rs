@@ -210,8 +210,8 @@ pub async fn send(
             // A known failure (429, 5xx) most likely sent nothing: consent is asked again. An attempt that
             // never settled (a crash) may have reached the provider: the same request again tells.
             if entry.reason.is_some() {
-                let decision = consent::may_contact(
-                    &mut *tx,
+                let decision = consent::may_contact_on(
+                    &mut tx,
                     brand.id,
                     profile_id,
                     request.channel.consent(),
@@ -299,8 +299,8 @@ pub async fn send(
         )
         .await;
     };
-    let decision = consent::may_contact(
-        &mut *tx,
+    let decision = consent::may_contact_on(
+        &mut tx,
         brand.id,
         profile_id,
         request.channel.consent(),

@@ -79,6 +79,7 @@ pub struct Fixtures {
     product_id: String,
     catalogue_run_id: String,
     template_id: String,
+    campaign_id: String,
 }
 
 impl Fixtures {
@@ -160,6 +161,7 @@ impl Fixtures {
         let segment_id = crm_segment(app, &marketer).await;
         let (product_id, catalogue_run_id) = catalogue_product(app).await;
         let template_id = crm_template(app, &marketer).await;
+        let campaign_id = crm_campaign(app, &marketer, &segment_id, &template_id).await;
         Fixtures {
             tokens,
             user_id,
@@ -178,6 +180,7 @@ impl Fixtures {
             product_id,
             catalogue_run_id,
             template_id,
+            campaign_id,
         }
     }
 
@@ -213,6 +216,7 @@ impl Fixtures {
             ("posts", "id") => Self::brand_scoped(&self.social_post_id),
             ("segments", "id") => Self::brand_scoped(&self.segment_id),
             ("templates", "id") => Self::brand_scoped(&self.template_id),
+            ("campaigns", "id") => Self::brand_scoped(&self.campaign_id),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -328,6 +332,11 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ("POST", "/api/v1/brands/{brand}/crm/templates/{id}/preview") => {
             json!({ "profile_id": uuid::Uuid::now_v7() })
         }
+        (
+            "POST" | "PUT",
+            "/api/v1/brands/{brand}/crm/campaigns" | "/api/v1/brands/{brand}/crm/campaigns/{id}",
+        ) => json!({ "name": "Intruder", "segment_id": uuid::Uuid::now_v7(), "channel": "sms",
+                     "purpose": "marketing", "template_id": uuid::Uuid::now_v7() }),
         ("POST", "/api/v1/brands/{brand}/crm/segments") => {
             json!({ "slug": "intruder", "name": "Intruder", "kind": "static" })
         }
@@ -529,6 +538,35 @@ async fn crm_template(app: &TestApp, marketer: &str) -> String {
     assert_eq!(response.status(), 201, "the sweep's template");
     let body: Value = response.json().await.expect("template json");
     body["id"].as_str().expect("template id").to_owned()
+}
+
+/// A launched maison campaign: the owner's own DELETE and PUT are refused (`campaign-not-draft`), so the
+/// writes swept after them still find it.
+async fn crm_campaign(app: &TestApp, marketer: &str, segment: &str, template: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/crm/campaigns"))
+        .bearer_auth(marketer)
+        .json(
+            &json!({ "name": "Sweep", "segment_id": segment, "channel": "sms",
+                       "purpose": "marketing", "template_id": template }),
+        )
+        .send()
+        .await
+        .expect("campaign");
+    assert_eq!(response.status(), 201, "the sweep's campaign");
+    let body: Value = response.json().await.expect("campaign json");
+    let id = body["id"].as_str().expect("campaign id").to_owned();
+    let launched = app
+        .client
+        .post(app.url(&format!("/api/v1/brands/maison/crm/campaigns/{id}/launch")))
+        .bearer_auth(marketer)
+        .header("Idempotency-Key", format!("sweep-{id}"))
+        .send()
+        .await
+        .expect("launch");
+    assert_eq!(launched.status(), 200, "the sweep's campaign launched");
+    id
 }
 
 /// The id of the first record of a list answer (a page's `items`, or a bare array).
