@@ -175,10 +175,6 @@ pub fn check_policy(field: &str, password: &str, email: Option<&str>) -> Result<
 mod tests {
     use super::*;
 
-    fn passwords() -> Passwords {
-        passwords_with_iterations(2)
-    }
-
     fn passwords_with_iterations(iterations: u32) -> Passwords {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         let figment = crate::config::Settings::figment(&dir, crate::config::Environment::Test)
