@@ -213,6 +213,7 @@ impl Fixtures {
             ("posts", "id") => Self::brand_scoped(&self.social_post_id),
             ("segments", "id") => Self::brand_scoped(&self.segment_id),
             ("templates", "id") => Self::brand_scoped(&self.template_id),
+            ("versions", "version") => Self::brand_scoped("1"),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -328,6 +329,7 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ("POST", "/api/v1/brands/{brand}/crm/templates/{id}/preview") => {
             json!({ "profile_id": uuid::Uuid::now_v7() })
         }
+        ("PUT", "/api/v1/brands/{brand}/crm/message-caps") => json!({ "caps": [] }),
         ("POST", "/api/v1/brands/{brand}/crm/segments") => {
             json!({ "slug": "intruder", "name": "Intruder", "kind": "static" })
         }
