@@ -112,7 +112,10 @@ pub async fn list(
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let decode = |what: &str| {
-            ApiError::internal(anyhow::anyhow!("template {id} version {}: {what}", row.version))
+            ApiError::internal(anyhow::anyhow!(
+                "template {id} version {}: {what}",
+                row.version
+            ))
         };
         items.push(VersionSummary {
             version: row.version,

@@ -695,6 +695,56 @@ fn classify(error: &ProviderError) -> (bool, String, Option<Duration>) {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn provider_keys_are_visible_ascii_and_one_to_one() {
+        let brand = crate::brands::Brand {
+            id: uuid::Uuid::nil(),
+            slug: "maison".into(),
+            name: "Maison".into(),
+            timezone: "Europe/Paris".into(),
+            default_locale: "fr-FR".into(),
+            currency: "EUR".into(),
+            created_at: chrono::Utc::now(),
+        };
+        let keys = [
+            "campaign:1:2",
+            "a b",
+            "a b ",
+            "été",
+            "ete",
+            "喜び",
+            "crm64:x",
+            "a\u{a0}b",
+        ];
+        let mapped: Vec<String> = keys
+            .iter()
+            .map(|k| super::provider_key(&brand, k))
+            .collect();
+        for (key, provider) in keys.iter().zip(&mapped) {
+            assert!(
+                provider.bytes().all(|b| b.is_ascii_graphic()),
+                "{key:?} → {provider}"
+            );
+        }
+        let unique: std::collections::HashSet<_> = mapped.iter().collect();
+        assert_eq!(unique.len(), keys.len(), "{mapped:?}");
+        assert_eq!(mapped[0], format!("crm:{}:campaign:1:2", uuid::Uuid::nil()));
+    }
+
+    #[test]
+    fn only_a_429_or_refused_credentials_prove_nothing_was_sent() {
+        for reason in ["rate_limited", "provider_auth"] {
+            assert!(super::proves_unsent(Some(reason)));
+        }
+        for reason in [
+            None,
+            Some("provider_unavailable"),
+            Some("provider_malformed"),
+        ] {
+            assert!(!super::proves_unsent(reason), "{reason:?}");
+        }
+    }
+
+    #[test]
     fn free_text_in_an_email_is_escaped_with_its_line_breaks() {
         assert_eq!(
             super::text_as_html("<a href=\"x\">Hi</a> & bye\nSam"),

@@ -42,7 +42,10 @@ async fn a_marketer_reads_the_defaults_and_replaces_them_with_the_brands_own() {
             &json!({ "purpose": "marketing", "max_messages": 3, "window_secs": 604800, "source": "default" })
         )
     );
-    assert!(cap_of(&read, "service").is_none(), "service has no cap: {read}");
+    assert!(
+        cap_of(&read, "service").is_none(),
+        "service has no cap: {read}"
+    );
     let body = json!({ "caps": [
         { "purpose": "marketing", "max_messages": 1, "window_secs": 86400 },
         { "purpose": "service", "max_messages": 0, "window_secs": 3600 }
@@ -143,10 +146,7 @@ async fn caps_out_of_bounds_or_twice_for_a_purpose_are_refused() {
                     "{body}: {problem}"
                 );
             }
-            None => assert!(
-                (400..500).contains(&status),
-                "{body}: {status} {problem}"
-            ),
+            None => assert!((400..500).contains(&status), "{body}: {status} {problem}"),
         }
     }
     let read: Value = get_as(&app, &token, PATH).await.json().await.unwrap();

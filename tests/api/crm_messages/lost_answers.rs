@@ -26,9 +26,10 @@ struct Setup {
 async fn setup(phone: &str) -> Setup {
     let app = spawn_sandboxed_app_with(Sandboxed::new().without_retries()).await;
     let token = marketer_token(&app, "mkt@maison.example", "maison").await;
-    app.state.messages.clock().set(
-        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 11, 0, 0).unwrap(),
-    );
+    app.state
+        .messages
+        .clock()
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 11, 0, 0).unwrap());
     let maison = brand(&app, "maison").await;
     let template = template_id(&app, &token, "maison", &sms_template("marketing")).await;
     let person = profile(&app, &token, "maison", json!({ "phone": phone })).await;
@@ -102,7 +103,12 @@ async fn a_message_sent_before_its_answer_was_lost_is_sent_even_after_consent_is
         System::Messaging,
         json!({ "status": 500, "times": 1, "phase": "after", "operation": "/v1/messages" }),
     );
-    let lost = request(s.person, s.template, Purpose::Marketing, "lost-then-revoked");
+    let lost = request(
+        s.person,
+        s.template,
+        Purpose::Marketing,
+        "lost-then-revoked",
+    );
     let first = send(&s.app, &s.maison, &lost).await;
     assert!(retryable(&first), "{first:?}");
     assert_eq!(s.sent().await.len(), 1, "the service wrote it");
@@ -235,7 +241,9 @@ async fn a_lookup_that_fails_or_is_not_understood_keeps_the_message_reserved() {
         json!({ "status": 404, "times": 1, "operation": "idempotency_key=" }),
         json!({ "body": hostile, "times": 1, "operation": "idempotency_key=" }),
     ] {
-        s.app.sandbox().inject_fault(System::Messaging, fault.clone());
+        s.app
+            .sandbox()
+            .inject_fault(System::Messaging, fault.clone());
         let outcome = send(&s.app, &s.maison, &message).await;
         assert!(retryable(&outcome), "{fault}: {outcome:?}");
     }
@@ -252,10 +260,25 @@ async fn a_lookup_that_fails_or_is_not_understood_keeps_the_message_reserved() {
 #[tokio::test]
 async fn keys_the_service_cannot_take_as_a_header_are_encoded_one_to_one() {
     let s = setup("+33612345106").await;
+    // Five marketing messages to one person: above the default cap of three.
+    concierge::crm::messages::set_frequency_cap(
+        &s.app.db,
+        s.maison.id,
+        Purpose::Marketing,
+        Some(concierge::config::FrequencyCap {
+            max_messages: 10,
+            window_secs: 3600,
+        }),
+    )
+    .await
+    .unwrap();
     for key in ["campagne:été:1", "a b", "a b ", "喜び"] {
         let message = request(s.person, s.template, Purpose::Marketing, key);
         let outcome = send(&s.app, &s.maison, &message).await;
-        assert!(matches!(outcome, SendOutcome::Sent { .. }), "{key}: {outcome:?}");
+        assert!(
+            matches!(outcome, SendOutcome::Sent { .. }),
+            "{key}: {outcome:?}"
+        );
         assert_eq!(send(&s.app, &s.maison, &message).await, outcome, "{key}");
     }
     let plain = request(s.person, s.template, Purpose::Marketing, "plain-key");
@@ -270,7 +293,12 @@ async fn keys_the_service_cannot_take_as_a_header_are_encoded_one_to_one() {
         .collect();
     assert_eq!(keys.len(), 5, "each key its own message: {keys:?}");
     let brand = s.maison.id;
-    assert!(keys[..4].iter().all(|k| k.starts_with(&format!("crm64:{brand}:"))), "{keys:?}");
+    assert!(
+        keys[..4]
+            .iter()
+            .all(|k| k.starts_with(&format!("crm64:{brand}:"))),
+        "{keys:?}"
+    );
     assert_eq!(keys[4], format!("crm:{brand}:plain-key"));
 }
 

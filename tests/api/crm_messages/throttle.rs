@@ -124,6 +124,11 @@ async fn a_nan_infinite_or_zero_rate_is_bounded_before_it_reaches_the_script() {
             );
         }
         throttle.rate_limited(&key, rate, None).await;
-        assert!(throttle.current_rate(&key).await.is_some_and(f64::is_finite));
+        assert!(
+            throttle
+                .current_rate(&key)
+                .await
+                .is_some_and(f64::is_finite)
+        );
     }
 }

@@ -140,7 +140,12 @@ async fn another_brand_an_advisor_or_an_anonymous_caller_never_reads_versions() 
     );
     for (who, token, brand, expected) in [
         ("atelier marketer", atelier.as_str(), "maison", 404),
-        ("atelier marketer, own brand", atelier.as_str(), "atelier", 404),
+        (
+            "atelier marketer, own brand",
+            atelier.as_str(),
+            "atelier",
+            404,
+        ),
         ("advisor", advisor.as_str(), "maison", 403),
         ("anonymous", "", "maison", 401),
     ] {
