@@ -222,7 +222,7 @@ async fn concurrent_replacements_each_answer_and_one_of_them_wins_whole() {
     let n = cap_of(&read, "marketing").unwrap()["max_messages"]
         .as_u64()
         .unwrap();
-    let (kept, dropped) = if n % 2 == 0 {
+    let (kept, dropped) = if n.is_multiple_of(2) {
         ("events", "outreach")
     } else {
         ("outreach", "events")
