@@ -5,6 +5,7 @@ mod access;
 mod concurrency;
 mod hooks;
 mod ingest;
+mod internal;
 mod journey;
 mod portal;
 mod timeline;

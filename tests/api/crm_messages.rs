@@ -1,9 +1,12 @@
 //! Messages (issue 13 part A): templates, the send path, delivery receipts and the throttle.
 
+mod caps;
+mod lost_answers;
 mod receipts;
 mod send;
 mod templates;
 mod throttle;
+mod versions;
 
 use concierge::brands::Brand;
 use concierge::crm::consent::Purpose;

@@ -1,9 +1,11 @@
-//! `POST /messaging/v1/messages` and `GET /messaging/v1/messages/{id}`.
+//! `POST /messaging/v1/messages`, `GET /messaging/v1/messages?idempotency_key=…` and
+//! `GET /messaging/v1/messages/{id}`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use secrecy::ExposeSecret;
+use serde::Deserialize;
 
 use super::failure::Failure;
 use super::store::{Message, Status};
@@ -99,5 +101,45 @@ pub async fn status(
         .find_mut(&id)
         .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, "not_found", "no such message"))?;
     message.advance();
+    Ok(HttpResponse::Ok().json(message.state()))
+}
+
+#[derive(Deserialize)]
+pub struct Lookup {
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// The message an Idempotency-Key made (as a status read shows it, with its key), or 404 `not_found` when the
+/// key made none: what a client asks after an answer it lost, before deciding whether to send again.
+pub async fn lookup(
+    state: web::Data<SandboxState>,
+    request: HttpRequest,
+    query: web::Query<Lookup>,
+) -> Result<HttpResponse, Failure> {
+    authenticate(&state, &request)?;
+    let key = query
+        .idempotency_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .ok_or_else(|| {
+            Failure::invalid(
+                "idempotency_key_required",
+                "the idempotency_key parameter is required",
+            )
+        })?;
+    let store = state.messaging.lock();
+    let message = store
+        .keys
+        .get(key)
+        .and_then(|(_, id)| store.find(id))
+        .ok_or_else(|| {
+            Failure::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "this Idempotency-Key made no message",
+            )
+        })?;
     Ok(HttpResponse::Ok().json(message.state()))
 }

@@ -7,6 +7,9 @@
 //! at the domain `bounce.test` (e-mail) or the number `+819000000000` (SMS, WhatsApp) go `failed` instead,
 //! with an `error`.
 //!
+//! `GET /messaging/v1/messages?idempotency_key=…` answers the message a key made (the status read's body
+//! with its `idempotency_key`), or 404 `not_found`: a client that lost an answer asks before sending again.
+//!
 //! Control: `GET /__sandbox/messaging/messages?to=…` lists the stored messages (bodies included), newest
 //! last; `DELETE /__sandbox/messaging/messages` forgets them and their idempotency keys.
 //!
@@ -52,6 +55,7 @@ impl State {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/messaging/v1/messages", web::post().to(api::send))
+        .route("/messaging/v1/messages", web::get().to(api::lookup))
         .route("/messaging/v1/messages/{id}", web::get().to(api::status))
         .route(
             "/__sandbox/messaging/messages",

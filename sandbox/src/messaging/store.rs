@@ -67,11 +67,12 @@ impl Message {
         })
     }
 
-    /// The answer to a status read.
+    /// The answer to a status read or a lookup by key.
     pub fn state(&self) -> Value {
         let mut state = self.receipt();
         if let Value::Object(fields) = &mut state {
             fields.insert("updated_at".into(), json!(self.updated_at));
+            fields.insert("idempotency_key".into(), json!(self.idempotency_key));
             if let Some(error) = &self.error {
                 fields.insert("error".into(), json!(error));
             }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::crm::Crm;
-use crate::crm::events::{EventStatus, apply_internal_one};
+use crate::crm::events::{EventStatus, apply_internal};
 use crate::crm::identifiers::Identifier;
 use crate::outbox::{EventSink, OutboxEvent};
 
@@ -129,7 +129,10 @@ impl EventSink for InteractionFeed {
         .await?
         .with_context(|| format!("the client {} has no profile", written.client_id))?;
         let raw = crm_event(&event.topic, &written, event.created_at).context("no CRM event")?;
-        let result = apply_internal_one(&self.crm, &brand, &raw, "clienteling").await?;
+        let result = apply_internal(&self.crm, &brand, std::slice::from_ref(&raw), "clienteling")
+            .await?
+            .pop()
+            .context("no result for the event")?;
         match result.status {
             EventStatus::Accepted | EventStatus::Duplicate => Ok(()),
             status => anyhow::bail!(

@@ -59,8 +59,10 @@ impl utoipa::Modify for Doc {
     }
 }
 
-/// Applies events the CRM produces itself (raw JSON, checked like the API's) in the brand, as `source`:
-/// the message ledger's outcomes and receipts (`crm::messages`). A rejected event is the caller's bug.
+/// Applies events the CRM's own contexts produce (raw JSON, checked like the API's) in the brand, as
+/// `source` (the message ledger's outcomes and receipts, clienteling's interactions): one result per event,
+/// in order. An invalid event is `rejected` with its errors (the caller's bug, which it logs); the valid ones
+/// beside it are applied all the same.
 pub async fn apply_internal(
     crm: &crate::crm::Crm,
     brand: &crate::brands::Brand,
@@ -68,19 +70,17 @@ pub async fn apply_internal(
     source: &str,
 ) -> anyhow::Result<Vec<EventResult>> {
     let now = chrono::Utc::now();
-    let mut checked = Vec::with_capacity(raw.len());
-    for (index, event) in raw.iter().enumerate() {
-        match schema::check(index, event, now) {
-            Ok(valid) => checked.push(apply::Checked::Valid(Box::new(valid))),
-            Err(errors) => {
-                let fields: Vec<String> = errors
-                    .iter()
-                    .map(|e| format!("{} {}", e.field, e.code))
-                    .collect();
-                anyhow::bail!("an internal event is invalid: {}", fields.join(", "));
-            }
-        }
-    }
+    let checked = raw
+        .iter()
+        .enumerate()
+        .map(|(index, event)| match schema::check(index, event, now) {
+            Ok(valid) => apply::Checked::Valid(Box::new(valid)),
+            Err(errors) => apply::Checked::Invalid {
+                id: event["id"].as_str().map(str::to_owned),
+                errors,
+            },
+        })
+        .collect();
     apply::apply(crm, brand, checked, source).await
 }
 
@@ -101,26 +101,4 @@ pub fn check_internal(
     raw: &serde_json::Value,
 ) -> Result<schema::ValidEvent, Vec<crate::errors::FieldError>> {
     schema::check(0, raw, chrono::Utc::now())
-}
-
-/// Applies one event from an internal source (an outbox sink such as the clienteling interactions'),
-/// through the same path as `POST …/crm/events`: de-duplicated on its id, a rejected one answered as such.
-pub async fn apply_internal_one(
-    crm: &crate::crm::Crm,
-    brand: &crate::brands::Brand,
-    raw: &serde_json::Value,
-    source: &str,
-) -> anyhow::Result<EventResult> {
-    let checked = match check_internal(raw) {
-        Ok(valid) => apply::Checked::Valid(Box::new(valid)),
-        Err(errors) => apply::Checked::Invalid {
-            id: raw["id"].as_str().map(str::to_owned),
-            errors,
-        },
-    };
-    apply::apply(crm, brand, vec![checked], source)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("no result for {}", raw["id"]))
 }

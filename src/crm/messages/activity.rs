@@ -76,9 +76,13 @@ pub async fn record(
     });
     let results =
         crate::crm::events::apply_internal(&messages.crm, brand, &[event], "messages").await?;
-    Ok(results
-        .first()
-        .is_some_and(|r| matches!(r.status, EventStatus::Accepted | EventStatus::Duplicate)))
+    let result = results.first();
+    let applied =
+        result.is_some_and(|r| matches!(r.status, EventStatus::Accepted | EventStatus::Duplicate));
+    if !applied {
+        tracing::error!(%message_id, kind, result = ?result.map(|r| (&r.status, &r.detail, &r.errors)), "the CRM refused a message activity");
+    }
+    Ok(applied)
 }
 
 /// The activity of a ledger row's outcome (sent, suppressed, failed), then the row marked as recorded.

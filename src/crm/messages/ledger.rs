@@ -69,6 +69,20 @@ pub async fn claim(
     Ok((entry, created))
 }
 
+/// The row `id`, locked for this transaction.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Entry>, sqlx::Error> {
+    sqlx::query_as!(
+        Entry,
+        r#"SELECT id, profile_id, request_digest, channel, purpose, template_id, template_version, language,
+                  address, subject, body, status, reason, deferred_until, provider_message_id,
+                  activity_recorded
+           FROM crm_messages WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// How many messages the profile was sent (or is being sent) on `channel` for `purpose` since `since`,
 /// `except` this one, counting those of every profile merged into it (one person: a merge does not reset
 /// the cap). The caller holds the profile's cap lock ([`lock_cap`]).

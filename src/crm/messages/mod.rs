@@ -11,7 +11,9 @@ mod ledger;
 pub mod placeholders;
 mod policy;
 mod render;
+mod routes_caps;
 mod routes_templates;
+mod routes_versions;
 mod send;
 pub mod templates;
 pub mod throttle;
@@ -148,6 +150,10 @@ pub fn check_settings(settings: &MessageSettings) -> Result<(), (String, String)
         routes_templates::replace,
         routes_templates::delete,
         routes_templates::preview,
+        routes_versions::list,
+        routes_versions::get,
+        routes_caps::get,
+        routes_caps::replace,
         webhook::receive,
     ),
     components(schemas(
@@ -158,6 +164,13 @@ pub fn check_settings(settings: &MessageSettings) -> Result<(), (String, String)
         routes_templates::TemplateList,
         routes_templates::PreviewRequest,
         routes_templates::Preview,
+        routes_versions::VersionSummary,
+        routes_versions::VersionPage,
+        routes_caps::Cap,
+        routes_caps::Caps,
+        routes_caps::CapSource,
+        routes_caps::CapRequest,
+        routes_caps::CapsRequest,
         placeholders::MessageContext,
         placeholders::AdvisorContext,
         placeholders::EventContext,
@@ -195,6 +208,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource(&format!("{base}/{{id}}/preview"))
             .route(web::post().to(routes_templates::preview)),
+    )
+    .service(
+        resource(&format!("{base}/{{id}}/versions")).route(web::get().to(routes_versions::list)),
+    )
+    .service(
+        resource(&format!("{base}/{{id}}/versions/{{version}}"))
+            .route(web::get().to(routes_versions::get)),
+    )
+    .service(
+        resource("/brands/{brand}/crm/message-caps")
+            .route(web::get().to(routes_caps::get))
+            .route(web::put().to(routes_caps::replace)),
     )
     .service(
         resource("/webhooks/messaging")

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use aws_lc_rs::digest;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
@@ -207,24 +208,8 @@ pub async fn send(
         }
         "deferred" => {}
         "reserved" => {
-            // A known failure (429, 5xx) most likely sent nothing: consent is asked again. An attempt that
-            // never settled (a crash) may have reached the provider: the same request again tells.
-            if entry.reason.is_some() {
-                let decision = consent::may_contact_on(
-                    &mut tx,
-                    brand.id,
-                    profile_id,
-                    request.channel.consent(),
-                    request.purpose,
-                )
-                .await?;
-                if !decision.allowed {
-                    let reason = suppression_of(decision.reason);
-                    return suppress(messages, brand, tx, &entry, profile_id, reason).await;
-                }
-            }
             tx.commit().await?;
-            return deliver(messages, brand, &entry, request).await;
+            return retry_reserved(messages, brand, entry, profile_id, request).await;
         }
         _ => {
             tx.commit().await?;
@@ -388,6 +373,100 @@ pub async fn send(
     deliver(messages, brand, &entry, request).await
 }
 
+/// Whether the last attempt's failure proves the provider took nothing: a 429 or refused credentials are
+/// answered before anything is written. Anything else (a 5xx, a timeout, a garbled answer, an attempt a crash
+/// cut short) may have sent the message.
+fn proves_unsent(reason: Option<&str>) -> bool {
+    matches!(reason, Some("rate_limited" | "provider_auth"))
+}
+
+/// Another attempt at a reserved message. After an ambiguous failure the provider is asked first whether the
+/// key made a message: if it did, that message is the outcome (never a suppression of a message that went
+/// out). Otherwise nothing went out, so consent is asked again (the profile may have said no since) before
+/// the stored request is sent.
+async fn retry_reserved(
+    messages: &Messages,
+    brand: &Brand,
+    entry: ledger::Entry,
+    profile_id: Uuid,
+    request: &SendRequest,
+) -> Result<SendOutcome, SendError> {
+    if !proves_unsent(entry.reason.as_deref()) {
+        let key = provider_key(brand, &request.idempotency_key);
+        match messages.client.find_by_key(&key).await {
+            Ok(Some(found)) => return settle_sent(messages, brand, &entry, found.id).await,
+            Ok(None) => {}
+            Err(error) => {
+                // The row keeps its ambiguous reason: the next attempt asks again.
+                let (_, reason, retry_after) = classify(&error);
+                tracing::warn!(message_id = %entry.id, %error, "the messaging service could not say whether a message went out");
+                return Ok(retryable(entry.id, reason, retry_after));
+            }
+        }
+    }
+    let mut tx = messages.crm.db().begin().await?;
+    let Some(entry) = ledger::lock(&mut tx, entry.id).await? else {
+        return Err(SendError::Internal(anyhow::anyhow!(
+            "message {} vanished",
+            entry.id
+        )));
+    };
+    if entry.status != "reserved" {
+        // A concurrent attempt with the same key settled it meanwhile.
+        tx.commit().await?;
+        return Ok(recorded(&entry));
+    }
+    let decision = consent::may_contact_on(
+        &mut tx,
+        brand.id,
+        profile_id,
+        request.channel.consent(),
+        request.purpose,
+    )
+    .await?;
+    if !decision.allowed {
+        let reason = suppression_of(decision.reason);
+        return suppress(messages, brand, tx, &entry, profile_id, reason).await;
+    }
+    tx.commit().await?;
+    deliver(messages, brand, &entry, request).await
+}
+
+fn retryable(message_id: Uuid, reason: String, retry_after: Option<Duration>) -> SendOutcome {
+    SendOutcome::Failed {
+        message_id: Some(message_id),
+        retryable: true,
+        reason,
+        retry_after_ms: retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+    }
+}
+
+/// The provider took the message (now, or in an attempt whose answer was lost): the row is `sent`.
+async fn settle_sent(
+    messages: &Messages,
+    brand: &Brand,
+    entry: &ledger::Entry,
+    provider_message_id: String,
+) -> Result<SendOutcome, SendError> {
+    {
+        let mut conn = messages.crm.db().acquire().await?;
+        ledger::settle_sent(&mut conn, entry.id, &provider_message_id, Utc::now()).await?;
+    }
+    let settled = ledger::Entry {
+        status: "sent".into(),
+        reason: None,
+        provider_message_id: Some(provider_message_id.clone()),
+        ..entry.clone()
+    };
+    activity::record_outcome(messages, brand, &settled).await;
+    metrics::counter!("crm_messages_total", "outcome" => "sent", "channel" => entry.channel.clone())
+        .increment(1);
+    Ok(SendOutcome::Sent {
+        message_id: entry.id,
+        provider_message_id,
+    })
+}
+
 /// A person's own text in an HTML e-mail: escaped (their markup is shown, never interpreted), line breaks kept.
 fn text_as_html(text: &str) -> String {
     let mut html = String::with_capacity(text.len() + 16);
@@ -519,9 +598,16 @@ async fn finish_failed(
     Ok(failed(Some(entry.id), reason))
 }
 
-/// The provider's Idempotency-Key: the caller's key within the brand.
+/// The provider's Idempotency-Key: the caller's key within the brand. It travels as a header value, which
+/// the service takes in visible ASCII only (and trims), so any other key (accents, spaces, emoji) goes
+/// base64url-encoded under a prefix of its own: the mapping stays one-to-one.
 fn provider_key(brand: &Brand, key: &str) -> String {
-    format!("crm:{}:{key}", brand.id)
+    if key.bytes().all(|b| b.is_ascii_graphic()) {
+        format!("crm:{}:{key}", brand.id)
+    } else {
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes());
+        format!("crm64:{}:{encoded}", brand.id)
+    }
 }
 
 /// Hands the reserved message to the provider and settles the row.
@@ -545,7 +631,9 @@ async fn deliver(
     };
     let mut metadata = Map::new();
     metadata.insert("crm_message_id".into(), json!(entry.id.to_string()));
-    metadata.insert("brand".into(), json!(brand.slug));
+    // Only what never changes: the provider compares a repeated key's body, and a brand renamed between
+    // two attempts must not make the second a different request.
+    metadata.insert("brand_id".into(), json!(brand.id.to_string()));
     let mut message = OutgoingMessage::new(channel.provider(), to, body).with_metadata(metadata);
     if let Some(subject) = &entry.subject {
         message = message.with_subject(subject.clone());
@@ -561,46 +649,27 @@ async fn deliver(
         .client
         .send(&message, &provider_key(brand, &request.idempotency_key))
         .await;
-    let mut conn = messages.crm.db().acquire().await?;
     match answer {
-        Ok(sent) => {
-            ledger::settle_sent(&mut conn, entry.id, &sent.id, Utc::now()).await?;
-            drop(conn);
-            let settled = ledger::Entry {
-                status: "sent".into(),
-                provider_message_id: Some(sent.id.clone()),
-                ..entry.clone()
-            };
-            activity::record_outcome(messages, brand, &settled).await;
-            metrics::counter!("crm_messages_total", "outcome" => "sent", "channel" => channel.as_str())
-                .increment(1);
-            Ok(SendOutcome::Sent {
-                message_id: entry.id,
-                provider_message_id: sent.id,
-            })
-        }
+        Ok(sent) => settle_sent(messages, brand, entry, sent.id).await,
         Err(error) => {
             let (retryable, reason, retry_after) = classify(&error);
             tracing::warn!(message_id = %entry.id, %error, retryable, "the messaging service did not take a message");
-            ledger::settle_failed(&mut conn, entry.id, retryable, &reason).await?;
-            drop(conn);
-            if !retryable {
-                let settled = ledger::Entry {
-                    status: "failed".into(),
-                    reason: Some(reason.clone()),
-                    ..entry.clone()
-                };
-                activity::record_outcome(messages, brand, &settled).await;
+            {
+                let mut conn = messages.crm.db().acquire().await?;
+                ledger::settle_failed(&mut conn, entry.id, retryable, &reason).await?;
             }
             metrics::counter!("crm_messages_total", "outcome" => if retryable { "retryable" } else { "failed" }, "channel" => channel.as_str())
                 .increment(1);
-            Ok(SendOutcome::Failed {
-                message_id: Some(entry.id),
-                retryable,
-                reason,
-                retry_after_ms: retry_after
-                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            })
+            if retryable {
+                return Ok(self::retryable(entry.id, reason, retry_after));
+            }
+            let settled = ledger::Entry {
+                status: "failed".into(),
+                reason: Some(reason.clone()),
+                ..entry.clone()
+            };
+            activity::record_outcome(messages, brand, &settled).await;
+            Ok(failed(Some(entry.id), reason))
         }
     }
 }
@@ -625,6 +694,56 @@ fn classify(error: &ProviderError) -> (bool, String, Option<Duration>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn provider_keys_are_visible_ascii_and_one_to_one() {
+        let brand = crate::brands::Brand {
+            id: uuid::Uuid::nil(),
+            slug: "maison".into(),
+            name: "Maison".into(),
+            timezone: "Europe/Paris".into(),
+            default_locale: "fr-FR".into(),
+            currency: "EUR".into(),
+            created_at: chrono::Utc::now(),
+        };
+        let keys = [
+            "campaign:1:2",
+            "a b",
+            "a b ",
+            "été",
+            "ete",
+            "喜び",
+            "crm64:x",
+            "a\u{a0}b",
+        ];
+        let mapped: Vec<String> = keys
+            .iter()
+            .map(|k| super::provider_key(&brand, k))
+            .collect();
+        for (key, provider) in keys.iter().zip(&mapped) {
+            assert!(
+                provider.bytes().all(|b| b.is_ascii_graphic()),
+                "{key:?} → {provider}"
+            );
+        }
+        let unique: std::collections::HashSet<_> = mapped.iter().collect();
+        assert_eq!(unique.len(), keys.len(), "{mapped:?}");
+        assert_eq!(mapped[0], format!("crm:{}:campaign:1:2", uuid::Uuid::nil()));
+    }
+
+    #[test]
+    fn only_a_429_or_refused_credentials_prove_nothing_was_sent() {
+        for reason in ["rate_limited", "provider_auth"] {
+            assert!(super::proves_unsent(Some(reason)));
+        }
+        for reason in [
+            None,
+            Some("provider_unavailable"),
+            Some("provider_malformed"),
+        ] {
+            assert!(!super::proves_unsent(reason), "{reason:?}");
+        }
+    }
+
     #[test]
     fn free_text_in_an_email_is_escaped_with_its_line_breaks() {
         assert_eq!(

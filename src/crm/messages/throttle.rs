@@ -44,6 +44,21 @@ pub enum Permit {
 /// for good.
 pub const MAX_PAUSE_MS: i64 = 3_600_000;
 
+/// The fastest rate a bucket runs at, messages per second.
+pub const MAX_RATE: f64 = 100_000.0;
+/// The slowest: a rate of 0, negative or NaN (a misconfigured campaign) waits this long between messages
+/// rather than dividing by zero or reaching the script as `nan` (which Lua cannot read back).
+pub const MIN_RATE: f64 = 0.001;
+
+/// The rate a bucket may run at: finite, within [`MIN_RATE`]–[`MAX_RATE`] (infinity is the fastest).
+pub fn bounded(rate: f64) -> f64 {
+    if rate.is_nan() {
+        MIN_RATE
+    } else {
+        rate.clamp(MIN_RATE, MAX_RATE)
+    }
+}
+
 /// A bucket's state, in Redis or in memory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bucket {
@@ -196,7 +211,7 @@ impl Throttle {
 
     /// One token of `key`'s bucket at `rate` messages per second: go, or wait.
     pub async fn acquire(&self, key: &ThrottleKey, rate: f64) -> Permit {
-        let rate = rate.max(0.001);
+        let rate = bounded(rate);
         let now = self.now_ms();
         let redis_key = self.redis_key(key);
         let s = &self.settings;
@@ -227,7 +242,7 @@ impl Throttle {
 
     /// The provider answered 429: pause `key` for `retry_after` (1 s when absent) and halve its rate.
     pub async fn rate_limited(&self, key: &ThrottleKey, rate: f64, retry_after: Option<Duration>) {
-        let rate = rate.max(0.001);
+        let rate = bounded(rate);
         let now = self.now_ms();
         let pause = retry_after
             .map_or(1000, |d| {
@@ -335,6 +350,16 @@ mod tests {
                 "{rate}/s: {sent} in 10 s"
             );
         }
+    }
+
+    #[test]
+    fn rates_are_finite_and_within_bounds() {
+        assert_eq!(bounded(f64::NAN), MIN_RATE);
+        assert_eq!(bounded(0.0), MIN_RATE);
+        assert_eq!(bounded(-5.0), MIN_RATE);
+        assert_eq!(bounded(f64::INFINITY), MAX_RATE);
+        assert_eq!(bounded(f64::NEG_INFINITY), MIN_RATE);
+        assert_eq!(bounded(14.0), 14.0);
     }
 
     #[test]

@@ -5,7 +5,12 @@
 //!   409. The answer is 202 `{"id":"msg_…","status":"queued","channel","to","created_at"}`.
 //! - `GET {base_url}/v1/messages/{id}` → `{"id","status","channel","to","created_at","updated_at","error"?}`
 //!   with status `queued`, `sent`, `delivered` or `failed`.
+//! - `GET {base_url}/v1/messages?idempotency_key=<key, URL-encoded>` → 200 with the message that key made
+//!   (the status read's body plus `"idempotency_key"`), or 404 `{"error":{"code":"not_found"}}` when the key
+//!   made none. Asked after an answer was lost (a 5xx after the service wrote, a timeout, a garbled body):
+//!   found, the message went out; not found, nothing did. Any other 404 (no such route) proves nothing.
 //! - Errors are `{"error":{"code","message"}}`: 400 validation, 401 bad key, 404, 409, 429, 5xx.
+//! - Keys are sent as header values: the service takes visible ASCII only (callers encode anything else).
 //!
 //! Because the key travels with every attempt, retrying a send after a timeout or a 5xx cannot send twice.
 
@@ -66,6 +71,48 @@ impl MessagingClient {
             )
             .await?;
         response.json(SYSTEM)
+    }
+
+    /// The message `idempotency_key` made, `None` when it made none.
+    #[tracing::instrument(skip_all, fields(system = SYSTEM))]
+    pub async fn find_by_key(
+        &self,
+        idempotency_key: &str,
+    ) -> Result<Option<MessageState>, ProviderError> {
+        if idempotency_key.trim().is_empty() {
+            return Err(invalid_request("an idempotency key is required"));
+        }
+        let url = format!("{}/v1/messages", self.base_url);
+        let answer = self
+            .transport
+            .execute(
+                "find_by_key",
+                |http| {
+                    http.get(&url)
+                        .bearer_auth(self.api_key.expose_secret())
+                        .query(&[("idempotency_key", idempotency_key)])
+                },
+                classify,
+            )
+            .await;
+        let response = match answer {
+            Ok(response) => response,
+            Err(ProviderError::Rejected {
+                status: Some(404),
+                code,
+                ..
+            }) if code == "not_found" => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let found: MessageState = response.json(SYSTEM)?;
+        // A message under another key is not ours: whatever it is, it does not say ours went out.
+        if found.idempotency_key.as_deref() != Some(idempotency_key.trim()) {
+            return Err(ProviderError::malformed(
+                SYSTEM,
+                "the lookup answered a message of another idempotency key",
+            ));
+        }
+        Ok(Some(found))
     }
 
     #[tracing::instrument(skip_all, fields(system = SYSTEM, message_id = %id))]

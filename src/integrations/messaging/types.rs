@@ -142,6 +142,9 @@ pub struct MessageState {
     /// Why a `failed` message failed.
     #[serde(default)]
     pub error: Option<String>,
+    /// The key that made it (in lookups by key).
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 impl fmt::Debug for MessageState {

@@ -217,6 +217,7 @@ impl Fixtures {
             ("segments", "id") => Self::brand_scoped(&self.segment_id),
             ("templates", "id") => Self::brand_scoped(&self.template_id),
             ("campaigns", "id") => Self::brand_scoped(&self.campaign_id),
+            ("versions", "version") => Self::brand_scoped("1"),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -337,6 +338,7 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
             "/api/v1/brands/{brand}/crm/campaigns" | "/api/v1/brands/{brand}/crm/campaigns/{id}",
         ) => json!({ "name": "Intruder", "segment_id": uuid::Uuid::now_v7(), "channel": "sms",
                      "purpose": "marketing", "template_id": uuid::Uuid::now_v7() }),
+        ("PUT", "/api/v1/brands/{brand}/crm/message-caps") => json!({ "caps": [] }),
         ("POST", "/api/v1/brands/{brand}/crm/segments") => {
             json!({ "slug": "intruder", "name": "Intruder", "kind": "static" })
         }

@@ -92,3 +92,43 @@ async fn an_enormous_retry_after_pauses_for_at_most_an_hour_and_never_panics() {
         assert_eq!(throttle.acquire(&key, 40.0).await, Permit::Go);
     }
 }
+
+/// A campaign's rate is the caller's number: infinity reached the script as `inf`, which Lua cannot read
+/// (the script failed, and each process fell back to an unlimited local bucket); NaN and 0 divided by zero.
+/// Each is bounded before it reaches Redis, so the shared bucket keeps working.
+#[tokio::test]
+async fn a_nan_infinite_or_zero_rate_is_bounded_before_it_reaches_the_script() {
+    let app = spawn_app().await;
+    let clock = app.state.messages.clock().clone();
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap());
+    let throttle = app.state.messages.throttle();
+    for (rate, stored) in [
+        (f64::INFINITY, concierge::crm::messages::throttle::MAX_RATE),
+        (f64::NAN, concierge::crm::messages::throttle::MIN_RATE),
+        (0.0, concierge::crm::messages::throttle::MIN_RATE),
+        (-3.0, concierge::crm::messages::throttle::MIN_RATE),
+    ] {
+        let key = ThrottleKey::campaign(Uuid::now_v7());
+        assert_eq!(throttle.acquire(&key, rate).await, Permit::Go, "{rate}");
+        assert_eq!(
+            throttle.current_rate(&key).await,
+            Some(stored),
+            "{rate}: the shared bucket ran the script"
+        );
+        if stored < 1.0 {
+            // The slowest rate: the next token is a thousand seconds away, not a division by zero.
+            assert_eq!(
+                throttle.acquire(&key, rate).await,
+                Permit::Wait(Duration::from_secs(1000)),
+                "{rate}"
+            );
+        }
+        throttle.rate_limited(&key, rate, None).await;
+        assert!(
+            throttle
+                .current_rate(&key)
+                .await
+                .is_some_and(f64::is_finite)
+        );
+    }
+}
