@@ -19,10 +19,10 @@ pub const MAX_WINDOW_DAYS: i64 = 31;
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityParams {
-    /// Start of the window (UTC instant).
-    pub from: DateTime<Utc>,
-    /// End of the window, at most 31 days after `from`.
-    pub to: DateTime<Utc>,
+    /// Start of the window (default now).
+    pub from: Option<DateTime<Utc>>,
+    /// End of the window (default `from` + 7 days), at most 31 days after `from`.
+    pub to: Option<DateTime<Utc>>,
     /// One of the advisor's stores; default: their first store.
     pub store: Option<String>,
 }
@@ -48,8 +48,7 @@ pub async fn availability(
     query: web::Query<AvailabilityParams>,
 ) -> Result<HttpResponse, ApiError> {
     let advisor = Uuid::parse_str(&path.1).map_err(|_| advisor_not_found())?;
-    let mut conn = state.db.acquire().await?;
-    let scope = Scope::of(&mut conn, &in_brand).await?;
+    // Before taking a connection: the staff look-up takes one of its own.
     let staff = crate::auth::active_staff(&state.db, advisor)
         .await?
         .filter(|staff| {
@@ -60,14 +59,18 @@ pub async fn availability(
                     .any(|role| role == "client_advisor" || role == "manager")
         })
         .ok_or_else(advisor_not_found)?;
+    let mut conn = state.db.acquire().await?;
+    let scope = Scope::of(&mut conn, &in_brand).await?;
     // An advisor is reachable by themselves and by whoever's scope covers one of their stores.
     if advisor != scope.user_id && !staff.store_ids.iter().any(|code| scope.covers_store(code)) {
         return Err(advisor_not_found());
     }
+    let window_from = query.from.unwrap_or_else(Utc::now);
+    let window_to = query.to.unwrap_or(window_from + Duration::days(7));
     let mut errors = Vec::new();
-    if query.to <= query.from {
+    if window_to <= window_from {
         errors.push(FieldError::new("to", "before_from", "After from."));
-    } else if query.to - query.from > Duration::days(MAX_WINDOW_DAYS) {
+    } else if window_to - window_from > Duration::days(MAX_WINDOW_DAYS) {
         errors.push(FieldError::new(
             "to",
             "window_too_long",
@@ -104,8 +107,8 @@ pub async fn availability(
         .await?
         .ok_or_else(advisor_not_found)?;
     // Only what can still be booked: the past is never free.
-    let from = query.from.max(Utc::now());
-    let slots = if from < query.to {
+    let from = window_from.max(Utc::now());
+    let slots = if from < window_to {
         repo::free_slots(
             &mut conn,
             in_brand.brand.id,
@@ -113,7 +116,7 @@ pub async fn availability(
             &timezone,
             advisor,
             from,
-            query.to,
+            window_to,
         )
         .await?
     } else {
@@ -123,8 +126,8 @@ pub async fn availability(
         advisor_id: advisor,
         store,
         timezone,
-        from: query.from,
-        to: query.to,
+        from: window_from,
+        to: window_to,
         slots,
     }))
 }

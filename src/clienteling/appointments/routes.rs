@@ -48,6 +48,9 @@ pub async fn book(
     let brand_id = in_brand.brand.id;
     let me = in_brand.user.user_id;
     let advisor = body.advisor_id.unwrap_or(me);
+    // Before the transaction: the staff look-up takes a pool connection of its own, and holding one while
+    // waiting for another starves the pool under a burst of bookings.
+    let advises = rules::advises_at(&state.db, &in_brand, advisor, &body.store).await?;
     let mut tx = state.db.begin().await?;
     let scope = Scope::of(&mut tx, &in_brand).await?;
     if advisor != me && !scope.manages {
@@ -73,7 +76,7 @@ pub async fn book(
             "A store of the brand in your scope.",
         )),
         Some(_) => {
-            if !rules::advises_at(&state.db, &in_brand, advisor, &body.store).await? {
+            if !advises {
                 errors.push(FieldError::new(
                     "advisor_id",
                     "not_an_advisor_of_store",
@@ -166,7 +169,7 @@ pub async fn get_appointment(
 
 #[utoipa::path(patch, path = "/api/v1/brands/{brand}/clienteling/appointments/{id}", tag = "clienteling", security(("bearer" = [])),
     params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Appointment id"),
-        ("If-Match" = String, Header, description = "The ETag of the appointment as read")),
+        ("If-Match" = Option<String>, Header, description = "The ETag the read returned. Without it the reschedule is refused 428; with an old one, 412")),
     request_body = Reschedule,
     responses(
         (status = 200, description = "Rescheduled, with the new `ETag`", body = Appointment),
@@ -187,6 +190,21 @@ pub async fn reschedule(
 ) -> Result<HttpResponse, ApiError> {
     let id = rules::appointment_id(&path.1)?;
     let body = body.into_inner();
+    // An appointment never changes store, so the new advisor is checked against it before the transaction
+    // (the staff look-up takes a pool connection of its own).
+    let new_advisor_fits = match body.advisor_id {
+        Some(advisor) => {
+            let mut conn = state.db.acquire().await?;
+            let scope = Scope::of(&mut conn, &in_brand).await?;
+            let store = repo::visible(&mut conn, &scope, id).await?.map(|a| a.store);
+            drop(conn);
+            match store {
+                Some(store) => rules::advises_at(&state.db, &in_brand, advisor, &store).await?,
+                None => false,
+            }
+        }
+        None => true,
+    };
     let mut tx = state.db.begin().await?;
     let scope = Scope::of(&mut tx, &in_brand).await?;
     let current = repo::visible_for_update(&mut tx, &scope, id)
@@ -224,7 +242,7 @@ pub async fn reschedule(
     if let Some(advisor) = body.advisor_id
         && advisor != current.advisor_id
     {
-        if !rules::advises_at(&state.db, &in_brand, advisor, &current.store).await? {
+        if !new_advisor_fits {
             errors.push(FieldError::new(
                 "advisor_id",
                 "not_an_advisor_of_store",
