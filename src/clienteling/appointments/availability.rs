@@ -41,7 +41,7 @@ fn advisor_not_found() -> ApiError {
         (status = 404, description = "No such brand, or no such advisor in the caller's stores", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
-pub async fn availability(
+pub async fn advisor_availability(
     state: web::Data<AppState>,
     in_brand: InBrand<Clienteling>,
     path: web::Path<(String, String)>,

@@ -31,7 +31,7 @@ fn closed(status: &str) -> ApiError {
         (status = 409, description = "`appointment-closed`: it was completed", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
-pub async fn cancel(
+pub async fn cancel_appointment(
     state: web::Data<AppState>,
     in_brand: InBrand<Clienteling>,
     path: web::Path<(String, String)>,
@@ -91,7 +91,7 @@ fn channel_of(kind: &str) -> &'static str {
         (status = 409, description = "`appointment-closed` (it was cancelled) or `appointment-not-started`", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
-pub async fn complete(
+pub async fn complete_appointment(
     state: web::Data<AppState>,
     in_brand: InBrand<Clienteling>,
     path: web::Path<(String, String)>,

@@ -24,13 +24,13 @@ use crate::http::resource;
     paths(
         hours::get_opening_hours,
         hours::put_opening_hours,
-        routes::book,
-        routes::list,
+        routes::book_appointment,
+        routes::list_appointments,
         routes::get_appointment,
-        routes::reschedule,
-        lifecycle::cancel,
-        lifecycle::complete,
-        availability::availability,
+        routes::reschedule_appointment,
+        lifecycle::cancel_appointment,
+        lifecycle::complete_appointment,
+        availability::advisor_availability,
     ),
     components(schemas(
         hours::Interval,
@@ -59,24 +59,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource(&format!("{BASE}/appointments"))
-            .route(web::get().to(routes::list))
-            .route(web::post().to(routes::book)),
+            .route(web::get().to(routes::list_appointments))
+            .route(web::post().to(routes::book_appointment)),
     )
     .service(
         resource(&format!("{BASE}/appointments/{{id}}"))
             .route(web::get().to(routes::get_appointment))
-            .route(web::patch().to(routes::reschedule)),
+            .route(web::patch().to(routes::reschedule_appointment)),
     )
     .service(
         resource(&format!("{BASE}/appointments/{{id}}/cancel"))
-            .route(web::post().to(lifecycle::cancel)),
+            .route(web::post().to(lifecycle::cancel_appointment)),
     )
     .service(
         resource(&format!("{BASE}/appointments/{{id}}/complete"))
-            .route(web::post().to(lifecycle::complete)),
+            .route(web::post().to(lifecycle::complete_appointment)),
     )
     .service(
         resource(&format!("{BASE}/advisors/{{id}}/availability"))
-            .route(web::get().to(availability::availability)),
+            .route(web::get().to(availability::advisor_availability)),
     );
 }

@@ -39,7 +39,7 @@ const MAX_WINDOW_DAYS: i64 = 93;
         (status = 409, description = "`appointment-conflict`: the advisor is already booked then", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
-pub async fn book(
+pub async fn book_appointment(
     state: web::Data<AppState>,
     in_brand: InBrand<Clienteling>,
     body: web::Json<BookAppointment>,
@@ -181,7 +181,7 @@ pub async fn get_appointment(
         (status = 422, response = crate::errors::responses::ValidationFailed),
         (status = 428, description = "`if-match-required`", body = crate::errors::Problem, content_type = "application/problem+json")
     ))]
-pub async fn reschedule(
+pub async fn reschedule_appointment(
     state: web::Data<AppState>,
     in_brand: InBrand<Clienteling>,
     request: HttpRequest,
@@ -353,7 +353,7 @@ fn encode_cursor(appointment: &Appointment) -> String {
         (status = 404, description = "No such brand, or the client or store is not in the caller's scope", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
-pub async fn list(
+pub async fn list_appointments(
     state: web::Data<AppState>,
     in_brand: InBrand<Clienteling>,
     query: web::Query<ListParams>,
