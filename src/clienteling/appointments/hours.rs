@@ -86,9 +86,10 @@ pub(super) fn parse_time(value: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(value, "%H:%M").ok()
 }
 
-fn check(
-    body: &SetOpeningHours,
-) -> Result<(Vec<(i16, NaiveTime, NaiveTime)>, Vec<NaiveDate>), ApiError> {
+/// ISO weekday, opening and closing time.
+type Week = Vec<(i16, NaiveTime, NaiveTime)>;
+
+fn check(body: &SetOpeningHours) -> Result<(Week, Vec<NaiveDate>), ApiError> {
     let mut errors = Vec::new();
     let mut rows = Vec::new();
     if body.intervals.len() > MAX_PER_DAY * 7 {
