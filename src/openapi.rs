@@ -85,6 +85,10 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
         ("social", crate::social::ApiDoc::openapi()),
         ("clienteling", crate::clienteling::ApiDoc::openapi()),
         (
+            "clienteling appointments",
+            crate::clienteling::appointments::ApiDoc::openapi(),
+        ),
+        (
             "clienteling catalogue",
             crate::clienteling::catalogue::ApiDoc::openapi(),
         ),

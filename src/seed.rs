@@ -117,6 +117,10 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
     let passwords = Passwords::new(&settings.auth)?;
     let mut lines = Vec::new();
     lines.extend(demo_brands(pool).await?);
+    let stores: Vec<(&str, &str)> = (DEMO_BRANDS.iter())
+        .flat_map(|brand| brand.5.iter().map(move |store| (brand.0, store.0)))
+        .collect();
+    lines.extend(crate::clienteling::appointments::hours::seed_demo(pool, &stores).await?);
     if let Some(maison) = crate::brands::find(pool, "maison").await? {
         for name in crate::crm::messages::ensure_demo_templates(pool, maison.id).await? {
             lines.push(format!("message template {name:?} of maison"));

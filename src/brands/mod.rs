@@ -62,6 +62,31 @@ pub async fn store_name(
     .await
 }
 
+/// The IANA time zone of the brand's store `code` (opening hours and availability are in its local time).
+pub async fn store_timezone(
+    db: impl PgExecutor<'_>,
+    brand_id: uuid::Uuid,
+    code: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT timezone FROM stores WHERE brand_id = $1 AND code = $2",
+        brand_id,
+        code
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The slug of the brand `id` (hooks that are handed only the id name the brand in their events).
+pub async fn slug_of(
+    db: impl PgExecutor<'_>,
+    id: uuid::Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT slug FROM brands WHERE id = $1", id)
+        .fetch_optional(db)
+        .await
+}
+
 /// Demo data and tests: the brand, created when absent (an existing one is left as it is).
 pub async fn ensure_brand(
     db: &sqlx::PgPool,

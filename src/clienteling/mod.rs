@@ -10,6 +10,7 @@
 //! Published: [`Clienteling`] (the handle, with the reassignment hooks the tasks and appointments contexts
 //! register), [`scope::grant_brand_wide`], the routes and `ApiDoc`.
 
+pub mod appointments;
 pub mod assign;
 pub mod catalogue;
 pub mod client;
@@ -45,9 +46,11 @@ pub struct Clienteling {
 
 impl Clienteling {
     pub fn new(db: PgPool, salesforce: SalesforceClient) -> Self {
+        let reassign_hooks = ReassignHooks::default();
+        reassign_hooks.register(Arc::new(appointments::reassign::MoveAppointments));
         Self {
             db,
-            reassign_hooks: ReassignHooks::default(),
+            reassign_hooks,
             processors: interactions::processors::Registry::standard(),
             salesforce,
             products: None,
@@ -176,6 +179,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(interactions::routes::interaction_history)),
     )
     .configure(catalogue::routes)
+    .configure(appointments::routes)
     .service(resource(&format!("{BASE}/book")).route(web::get().to(routes_book::my_book)))
     .service(
         resource(&format!("{BASE}/stores/{{store}}/book"))

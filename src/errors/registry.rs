@@ -114,6 +114,14 @@ error_codes! {
         "The interaction changed since you read it; read it again (its ETag) and retry";
     IfMatchRequired => "if-match-required", PRECONDITION_REQUIRED,
         "Send If-Match with the ETag of the interaction as you read it";
+    AppointmentConflict => "appointment-conflict", CONFLICT,
+        "The advisor already has an appointment at that time; pick a free slot (see their availability)";
+    AppointmentStale => "appointment-stale", PRECONDITION_FAILED,
+        "The appointment changed since you read it; read it again (its ETag) and retry";
+    AppointmentClosed => "appointment-closed", CONFLICT,
+        "The appointment was cancelled or completed; it can no longer change";
+    AppointmentNotStarted => "appointment-not-started", CONFLICT,
+        "The appointment has not started yet; it can be completed once it has";
     IdentifierTaken => "identifier-taken", CONFLICT,
         "Another profile of the brand holds this identifier; merge the profiles to bring them together";
     IdentifierLimit => "identifier-limit", CONFLICT,

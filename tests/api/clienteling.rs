@@ -1,6 +1,7 @@
 //! The clienteling API (`/api/v1/brands/{brand}/clienteling/…`).
 
 mod activities;
+mod appointments;
 mod assignments;
 mod book;
 mod catalogue_runs;

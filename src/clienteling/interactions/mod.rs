@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod enrich;
 pub mod fields;
+pub mod log;
 pub mod mirror;
 pub mod model;
 pub mod processors;

@@ -80,6 +80,8 @@ pub struct Fixtures {
     catalogue_run_id: String,
     template_id: String,
     campaign_id: String,
+    appointment_id: String,
+    paris_advisor_id: String,
 }
 
 impl Fixtures {
@@ -162,6 +164,8 @@ impl Fixtures {
         let (product_id, catalogue_run_id) = catalogue_product(app).await;
         let template_id = crm_template(app, &marketer).await;
         let campaign_id = crm_campaign(app, &marketer, &segment_id, &template_id).await;
+        let (appointment_id, paris_advisor_id) =
+            clienteling_appointment(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
         Fixtures {
             tokens,
             user_id,
@@ -181,6 +185,8 @@ impl Fixtures {
             catalogue_run_id,
             template_id,
             campaign_id,
+            appointment_id,
+            paris_advisor_id,
         }
     }
 
@@ -226,6 +232,8 @@ impl Fixtures {
             ("clients", "id") => Self::store_scoped(&self.client_id),
             ("stores", "store") => Self::store_scoped("paris-1"),
             ("interactions", "id") => Self::store_scoped(&self.interaction_id),
+            ("appointments", "id") => Self::store_scoped(&self.appointment_id),
+            ("advisors", "id") => Self::store_scoped(&self.paris_advisor_id),
             // maison's catalogue: any of its advisors reads it, no other brand does.
             ("products", "id") => Self::brand_scoped(&self.product_id),
             ("sync", "run") => Self::brand_scoped(&self.catalogue_run_id),
@@ -291,6 +299,19 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         }
         ("PATCH", "/api/v1/brands/{brand}/clienteling/interactions/{id}") => {
             json!({ "note": "intruder" })
+        }
+        ("POST", "/api/v1/brands/{brand}/clienteling/appointments") => json!({
+            "client_id": uuid::Uuid::now_v7(), "store": "paris-1", "kind": "phone",
+            "starts_at": chrono::Utc::now() + chrono::Duration::days(3),
+            "ends_at": chrono::Utc::now() + chrono::Duration::days(3) + chrono::Duration::hours(1),
+        }),
+        ("PATCH", "/api/v1/brands/{brand}/clienteling/appointments/{id}") => {
+            json!({ "notes": "x" })
+        }
+        ("POST", "/api/v1/brands/{brand}/clienteling/appointments/{id}/cancel")
+        | ("POST", "/api/v1/brands/{brand}/clienteling/appointments/{id}/complete") => json!({}),
+        ("PUT", "/api/v1/brands/{brand}/clienteling/stores/{store}/opening-hours") => {
+            json!({ "intervals": [{ "weekday": "monday", "opens": "10:00", "closes": "18:00" }] })
         }
         ("POST", "/api/v1/brands/{brand}/clienteling/clients/{id}/assignments") => {
             json!({ "primary": uuid::Uuid::now_v7() })
@@ -432,6 +453,28 @@ async fn clienteling_client(app: &TestApp, advisor: &str) -> String {
     assert_eq!(response.status(), 201, "the sweep's clienteling client");
     let body: Value = response.json().await.expect("client json");
     body["id"].as_str().expect("client id").to_owned()
+}
+
+/// A phone appointment of the sweep's client with the Paris advisor; returns it and the advisor's id.
+async fn clienteling_appointment(app: &TestApp, advisor: &str, client: &str) -> (String, String) {
+    let starts_at = chrono::Utc::now() + chrono::Duration::days(2);
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/clienteling/appointments"))
+        .bearer_auth(advisor)
+        .json(&json!({
+            "client_id": client, "store": "paris-1", "kind": "phone",
+            "starts_at": starts_at, "ends_at": starts_at + chrono::Duration::hours(1),
+        }))
+        .send()
+        .await
+        .expect("appointment");
+    assert_eq!(response.status(), 201, "the sweep's appointment");
+    let body: Value = response.json().await.expect("appointment json");
+    (
+        body["id"].as_str().expect("appointment id").to_owned(),
+        body["advisor_id"].as_str().expect("advisor id").to_owned(),
+    )
 }
 
 /// An interaction with the sweep's client, logged by the Paris advisor.
