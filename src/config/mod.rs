@@ -224,6 +224,23 @@ pub struct CrmSettings {
     pub scores: ScoreSettings,
     pub segments: SegmentSettings,
     pub messages: MessageSettings,
+    #[serde(default)]
+    pub journeys: JourneySettings,
+}
+
+/// Journeys (`crm::journeys`, docs/crm/journeys.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneySettings {
+    /// Multiplies every `wait` step's duration (not waits until a time of day): 1 in production; the
+    /// development demo and tests shorten two days to seconds with it.
+    pub time_scale: f64,
+}
+
+impl Default for JourneySettings {
+    fn default() -> Self {
+        Self { time_scale: 1.0 }
+    }
 }
 
 /// The send path of messages (`crm::messages`, docs/crm/messages.md).

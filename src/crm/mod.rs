@@ -11,6 +11,7 @@ pub mod custom;
 pub mod events;
 pub mod identifiers;
 pub mod identity_routes;
+pub mod journeys;
 pub mod ledger;
 pub mod links;
 pub mod merge;
@@ -41,6 +42,7 @@ use crate::jobs::Runner;
 use events::Doc as EventsModifier;
 use identifiers::Policy;
 use identity_routes::IdentityDoc;
+use journeys::JourneysModifier;
 use messages::MessagesModifier;
 use routes_profiles::ProfilesDoc;
 use scores::ScoresDoc;
@@ -68,6 +70,8 @@ impl Crm {
         // Scores first: a segment over a score sees the event's new value.
         hooks.register(scores.hook());
         hooks.register(Arc::new(segments::SegmentsHook));
+        // Journeys last: a trigger or exit sees the event's segments and scores.
+        hooks.register(journeys::hook(settings));
         Ok(Self {
             db,
             policy,
@@ -103,7 +107,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier, &MessagesModifier), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier, &MessagesModifier, &JourneysModifier), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -122,6 +126,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     scores::routes_scores(cfg);
     segments::routes(cfg);
     messages::routes(cfg);
+    journeys::routes(cfg);
 }
 
 /// Registers this context's jobs.
