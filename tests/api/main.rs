@@ -13,6 +13,7 @@ mod crash;
 mod crm;
 mod crm_events;
 mod crm_identity;
+mod crm_journeys;
 mod crm_messages;
 mod crm_scores;
 mod crm_seed;
