@@ -79,6 +79,8 @@ pub struct Fixtures {
     product_id: String,
     catalogue_run_id: String,
     template_id: String,
+    journey_id: String,
+    enrollment_id: String,
 }
 
 impl Fixtures {
@@ -160,6 +162,8 @@ impl Fixtures {
         let segment_id = crm_segment(app, &marketer).await;
         let (product_id, catalogue_run_id) = catalogue_product(app).await;
         let template_id = crm_template(app, &marketer).await;
+        let (journey_id, enrollment_id) =
+            crm_journey(app, &marketer, &template_id, &profile_id).await;
         Fixtures {
             tokens,
             user_id,
@@ -178,6 +182,8 @@ impl Fixtures {
             product_id,
             catalogue_run_id,
             template_id,
+            journey_id,
+            enrollment_id,
         }
     }
 
@@ -191,7 +197,9 @@ impl Fixtures {
     /// [`body_for`], with the records a body must name filled in (the swept profile, for a preview).
     pub fn body(&self, method: &str, template: &str) -> Option<Value> {
         let mut body = body_for(method, template)?;
-        if template == "/api/v1/brands/{brand}/crm/templates/{id}/preview" {
+        if template == "/api/v1/brands/{brand}/crm/templates/{id}/preview"
+            || template == "/api/v1/brands/{brand}/crm/journeys/{id}/dry-run"
+        {
             body["profile_id"] = json!(self.profile_id);
         }
         Some(body)
@@ -213,6 +221,8 @@ impl Fixtures {
             ("posts", "id") => Self::brand_scoped(&self.social_post_id),
             ("segments", "id") => Self::brand_scoped(&self.segment_id),
             ("templates", "id") => Self::brand_scoped(&self.template_id),
+            ("journeys", "id") => Self::brand_scoped(&self.journey_id),
+            ("enrollments", "id") => Self::brand_scoped(&self.enrollment_id),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -326,6 +336,13 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
                     "fallback_language": "en", "variants": [{ "language": "en", "body": "Hi" }] })
         }
         ("POST", "/api/v1/brands/{brand}/crm/templates/{id}/preview") => {
+            json!({ "profile_id": uuid::Uuid::now_v7() })
+        }
+        (
+            "POST" | "PUT",
+            "/api/v1/brands/{brand}/crm/journeys" | "/api/v1/brands/{brand}/crm/journeys/{id}",
+        ) => journey_body(&uuid::Uuid::now_v7().to_string()),
+        ("POST", "/api/v1/brands/{brand}/crm/journeys/{id}/dry-run") => {
             json!({ "profile_id": uuid::Uuid::now_v7() })
         }
         ("POST", "/api/v1/brands/{brand}/crm/segments") => {
@@ -529,6 +546,58 @@ async fn crm_template(app: &TestApp, marketer: &str) -> String {
     assert_eq!(response.status(), 201, "the sweep's template");
     let body: Value = response.json().await.expect("template json");
     body["id"].as_str().expect("template id").to_owned()
+}
+
+fn journey_body(template: &str) -> Value {
+    json!({ "name": "Sweep", "definition": {
+        "trigger": { "type": "event", "event": "sweep_never_sent" }, "start": "hello",
+        "steps": [{ "type": "send", "id": "hello", "template_id": template, "channel": "sms",
+                    "purpose": "marketing", "next": null }] } })
+}
+
+/// A published maison journey (so its owner's own DELETE is refused and the writes after it find it) and an
+/// enrollment of the swept profile in it.
+async fn crm_journey(
+    app: &TestApp,
+    marketer: &str,
+    template: &str,
+    profile: &str,
+) -> (String, String) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/crm/journeys"))
+        .bearer_auth(marketer)
+        .json(&journey_body(template))
+        .send()
+        .await
+        .expect("journey");
+    assert_eq!(response.status(), 201, "the sweep's journey");
+    let body: Value = response.json().await.expect("journey json");
+    let id = body["id"].as_str().expect("journey id").to_owned();
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/brands/maison/crm/journeys/{id}/publish")))
+        .bearer_auth(marketer)
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(response.status(), 200, "the sweep's journey published");
+    let brand = concierge::brands::find(&app.db, "maison")
+        .await
+        .expect("brand")
+        .expect("maison");
+    let job = concierge::crm::journeys::EnrollProfile {
+        brand_id: brand.id,
+        journey_id: id.parse().expect("uuid"),
+        profile_id: profile.parse().expect("uuid"),
+        trigger_ref: "sweep".into(),
+    };
+    let enrollment =
+        concierge::crm::journeys::enroll_now(&app.state.crm, &app.state.settings, &job)
+            .await
+            .expect("enroll")
+            .expect("enrolled");
+    (id, enrollment.to_string())
 }
 
 /// The id of the first record of a list answer (a page's `items`, or a bare array).
