@@ -241,6 +241,18 @@ pub fn check(definition: &Definition) -> Vec<FieldError> {
         }
         Trigger::SegmentEntry { .. } => {}
     }
+    // The send path records `message_*` activities: a journey re-entered at each of them would feed itself
+    // (its own send triggering the next enrollment) without end.
+    if let (Trigger::Event { event, .. }, Reentry::Always) =
+        (&definition.trigger, definition.reentry)
+        && event.starts_with("message_")
+    {
+        fail(
+            "reentry/policy".into(),
+            "reentry_loop",
+            "A journey triggered by a message activity cannot re-enter always: its own sends would re-enroll it. Use after_days.",
+        );
+    }
     if definition.exit.events.len() > 20 {
         fail(
             "exit/events".into(),
@@ -504,6 +516,19 @@ mod tests {
         assert!(
             errors.iter().any(|(_, code)| code == "cycle_without_wait"),
             "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_journey_on_message_activities_does_not_re_enter_always() {
+        let errors = codes(
+            json!({"trigger": {"type": "event", "event": "message_sent"}, "start": "a",
+            "reentry": {"policy": "always"},
+            "steps": [{"type": "add_tag", "id": "a", "tag": "x", "next": null}]}),
+        );
+        assert_eq!(
+            errors,
+            vec![("definition/reentry/policy".into(), "reentry_loop".into())]
         );
     }
 

@@ -34,6 +34,18 @@ const STEPS_PER_RUN: usize = 100;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunEnrollment {
     pub enrollment_id: Uuid,
+    /// A wait's wake-up: the `step_count` it was scheduled at (a later one makes it stale).
+    #[serde(default)]
+    pub wait_at_step: Option<i32>,
+}
+
+impl RunEnrollment {
+    pub fn now(enrollment_id: Uuid) -> Self {
+        Self {
+            enrollment_id,
+            wait_at_step: None,
+        }
+    }
 }
 
 impl Job for RunEnrollment {
@@ -77,16 +89,23 @@ impl Engine {
     pub async fn run(&self, job: RunEnrollment, ctx: JobContext) -> anyhow::Result<()> {
         for _ in 0..STEPS_PER_RUN {
             let step: futures::future::BoxFuture<'_, anyhow::Result<Next>> =
-                Box::pin(self.step(job.enrollment_id, &ctx));
+                Box::pin(self.step(&job, &ctx));
             if let Next::Stop = step.await? {
                 return Ok(());
             }
         }
         let mut conn = self.crm.db().acquire().await?;
-        jobs::enqueue(&mut conn, &self.jobs, &job, None).await
+        jobs::enqueue(
+            &mut conn,
+            &self.jobs,
+            &RunEnrollment::now(job.enrollment_id),
+            None,
+        )
+        .await
     }
 
-    async fn step(&self, id: Uuid, ctx: &JobContext) -> anyhow::Result<Next> {
+    async fn step(&self, job: &RunEnrollment, ctx: &JobContext) -> anyhow::Result<Next> {
+        let id = job.enrollment_id;
         let db = self.crm.db();
         let mut conn = db.acquire().await?;
         let Some(enrollment) = enrollment_by_id(&mut conn, id).await? else {
@@ -104,7 +123,19 @@ impl Engine {
             && let Some(wake_at) = enrollment.wake_at
             && wake_at > now + chrono::Duration::milliseconds(500)
         {
-            // Woken early (a duplicate job): the delayed job that wakes it exists; nothing to do.
+            // Early. The wait's own wake-up (its queue's clock and ours differ) sleeps again for what is
+            // left; any other run (a resume, a duplicate) leaves it to that one.
+            if job.wait_at_step == Some(enrollment.step_count) {
+                let left = (wake_at - now).to_std().unwrap_or(Duration::ZERO);
+                jobs::enqueue(&mut conn, &self.jobs, job, Some(left)).await?;
+            }
+            return Ok(Next::Stop);
+        }
+        if job
+            .wait_at_step
+            .is_some_and(|step| step != enrollment.step_count)
+        {
+            // A wake-up for a step the enrollment has left.
             return Ok(Next::Stop);
         }
         let definition = repo::version(&mut conn, enrollment.journey_id, enrollment.version)
@@ -446,6 +477,7 @@ impl Engine {
                     &self.jobs,
                     &RunEnrollment {
                         enrollment_id: read.id,
+                        wait_at_step: Some(read.step_count),
                     },
                     Some(delay),
                 )

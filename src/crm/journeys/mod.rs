@@ -4,6 +4,7 @@
 //! outcome, waits as delayed jobs, each action idempotent per enrollment and step.
 
 pub mod definition;
+mod demo;
 mod engine;
 mod refs;
 pub mod repo;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use actix_web::web;
 use utoipa::OpenApi;
 
+pub use demo::{NAME as DEMO_JOURNEY, ensure_demo_journey};
 pub use engine::{EMITTED, RunEnrollment};
 pub use trigger::{EnrollProfile, JourneysHook, Refused, SegmentEntryFeed};
 

@@ -316,7 +316,7 @@ async fn set_status(
                 crate::jobs::enqueue(
                     &mut tx,
                     &state.settings.jobs,
-                    &RunEnrollment { enrollment_id },
+                    &RunEnrollment::now(enrollment_id),
                     None,
                 )
                 .await

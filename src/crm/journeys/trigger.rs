@@ -301,12 +301,6 @@ pub async fn enroll(
     if inserted.rows_affected() == 0 {
         return Ok(Err(Refused::Duplicate));
     }
-    jobs::enqueue(
-        &mut *conn,
-        jobs_settings,
-        &RunEnrollment { enrollment_id: id },
-        None,
-    )
-    .await?;
+    jobs::enqueue(&mut *conn, jobs_settings, &RunEnrollment::now(id), None).await?;
     Ok(Ok(id))
 }

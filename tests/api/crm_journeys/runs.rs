@@ -78,9 +78,7 @@ async fn journeys_run(app: &TestApp, id: &str) {
     concierge::jobs::enqueue(
         &mut conn,
         &app.state.settings.jobs,
-        &RunEnrollment {
-            enrollment_id: id.parse().unwrap(),
-        },
+        &RunEnrollment::now(id.parse().unwrap()),
         None,
     )
     .await
@@ -290,4 +288,36 @@ async fn running_enrollments_finish_on_their_version_and_waits_survive_a_restart
         .map(|m| m["body"].clone())
         .collect();
     assert_eq!(bodies, [json!("Version one"), json!("Version one")]);
+}
+
+#[tokio::test]
+async fn the_demo_journey_is_seeded_once_and_welcomes_a_signup() {
+    let (app, token) = app().await;
+    let brand = super::super::crm_messages::brand(&app, "maison").await;
+    let created = journeys::ensure_demo_journey(&app.db, brand.id)
+        .await
+        .unwrap();
+    let journey = created.expect("created the first time");
+    assert_eq!(
+        journeys::ensure_demo_journey(&app.db, brand.id)
+            .await
+            .unwrap(),
+        None
+    );
+    let (_, email, phone) = reachable(&app, &token, 15).await;
+    event(&app, &token, "signup", &email, json!({})).await;
+    let waiting = settled(&app, &token, journey, "waiting").await;
+    let sent = app.sandbox().messages_to(&phone).await;
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0]["body"].as_str().unwrap().contains("welcome, Zoé"),
+        "{sent:?}"
+    );
+    // Two days at the test's time scale: under three minutes from now.
+    let wake: chrono::DateTime<chrono::Utc> = waiting["wake_at"].as_str().unwrap().parse().unwrap();
+    let left = wake - chrono::Utc::now();
+    assert!(
+        left > chrono::Duration::seconds(100) && left < chrono::Duration::seconds(180),
+        "{left}"
+    );
 }
