@@ -87,12 +87,15 @@ pub fn running(status: &str) -> bool {
 
 impl Engine {
     pub async fn run(&self, job: RunEnrollment, ctx: JobContext) -> anyhow::Result<()> {
+        let mut current = job.clone();
         for _ in 0..STEPS_PER_RUN {
             let step: futures::future::BoxFuture<'_, anyhow::Result<Next>> =
-                Box::pin(self.step(&job, &ctx));
+                Box::pin(self.step(&current, &ctx));
             if let Next::Stop = step.await? {
                 return Ok(());
             }
+            // Past the wait it woke up for, the run goes on as any run.
+            current.wait_at_step = None;
         }
         let mut conn = self.crm.db().acquire().await?;
         jobs::enqueue(
