@@ -283,6 +283,11 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
         sink,
         crate::clienteling::interactions::activity::InteractionFeed::new(state.crm.clone()),
     );
+    // Segment entries enroll profiles in journeys.
+    let sink = (
+        sink,
+        crate::crm::journeys::segment_feed(&state.crm, settings),
+    );
     let dispatcher = Dispatcher::new(state.db.clone(), sink, settings.outbox.clone());
     let runner = Runner::new(state.db.clone(), settings.jobs.clone(), state.jobs.clone())
         .register(move |job, ctx| housekeeping::run(pool.clone(), retention, job, ctx))
@@ -300,6 +305,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::support::jobs(runner, &state.support)?;
     let runner = crate::crm::jobs(runner, &state.crm)?;
     let runner = crate::crm::campaigns::jobs(runner, state);
+    let runner = crate::crm::journeys::jobs(runner, &state.crm, &state.messages, settings)?;
     let runner = crate::social::jobs(runner, &state.social)?;
     let runner = crate::clienteling::jobs(runner, &state.clienteling);
     let runner = match state.clienteling.catalogue() {

@@ -125,6 +125,15 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
         for name in crate::crm::messages::ensure_demo_templates(pool, maison.id).await? {
             lines.push(format!("message template {name:?} of maison"));
         }
+        if crate::crm::journeys::ensure_demo_journey(pool, maison.id)
+            .await?
+            .is_some()
+        {
+            lines.push(format!(
+                "journey {:?} of maison",
+                crate::crm::journeys::DEMO_JOURNEY
+            ));
+        }
     }
     let staff = |login, first, last, role: &str, brand: Option<&str>, stores: &[&str]| {
         (

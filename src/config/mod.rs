@@ -225,6 +225,8 @@ pub struct CrmSettings {
     pub segments: SegmentSettings,
     pub messages: MessageSettings,
     pub campaigns: CampaignSettings,
+    #[serde(default)]
+    pub journeys: JourneySettings,
 }
 
 /// Campaigns' freeze and delivery jobs (`crm::campaigns`, docs/crm/campaigns.md).
@@ -249,6 +251,21 @@ pub struct CampaignSettings {
     pub max_inline_wait_ms: u64,
     /// Batches one delivery run works through before it hands over to a fresh job (fairness across campaigns).
     pub batches_per_run: u32,
+}
+
+/// Journeys (`crm::journeys`, docs/crm/journeys.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneySettings {
+    /// Multiplies every `wait` step's duration (not waits until a time of day): 1 in production; the
+    /// development demo and tests shorten two days to seconds with it.
+    pub time_scale: f64,
+}
+
+impl Default for JourneySettings {
+    fn default() -> Self {
+        Self { time_scale: 1.0 }
+    }
 }
 
 /// The send path of messages (`crm::messages`, docs/crm/messages.md).

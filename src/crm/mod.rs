@@ -12,6 +12,7 @@ pub mod custom;
 pub mod events;
 pub mod identifiers;
 pub mod identity_routes;
+pub mod journeys;
 pub mod ledger;
 pub mod links;
 pub mod merge;
@@ -43,6 +44,7 @@ use campaigns::CampaignsModifier;
 use events::Doc as EventsModifier;
 use identifiers::Policy;
 use identity_routes::IdentityDoc;
+use journeys::JourneysModifier;
 use messages::MessagesModifier;
 use routes_profiles::ProfilesDoc;
 use scores::ScoresDoc;
@@ -70,6 +72,8 @@ impl Crm {
         // Scores first: a segment over a score sees the event's new value.
         hooks.register(scores.hook());
         hooks.register(Arc::new(segments::SegmentsHook));
+        // Journeys last: a trigger or exit sees the event's segments and scores.
+        hooks.register(journeys::hook(settings));
         Ok(Self {
             db,
             policy,
@@ -105,7 +109,7 @@ impl Crm {
 
 /// This context's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier, &MessagesModifier, &CampaignsModifier), components(schemas(
+#[openapi(modifiers(&ProfilesDoc, &IdentityDoc, &EventsModifier, &ScoresDoc, &SegmentsModifier, &MessagesModifier, &CampaignsModifier, &JourneysModifier), components(schemas(
     identifiers::IdentifierInput,
     identifiers::Identifier,
     profile::Attributes,
@@ -125,6 +129,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     segments::routes(cfg);
     messages::routes(cfg);
     campaigns::routes(cfg);
+    journeys::routes(cfg);
 }
 
 /// Registers this context's jobs.

@@ -132,6 +132,11 @@ error_codes! {
     AttributeLimit => "attribute-limit", CONFLICT, "The brand declares the most custom attributes it may";
     ConsentStale => "consent-stale", CONFLICT,
         "The current consent was captured after this one; the latest capture stands";
+    JourneyLimit => "journey-limit", CONFLICT, "The brand keeps the most journeys it may";
+    JourneyPublished => "journey-published", CONFLICT,
+        "A published journey is not deleted: its enrollments keep its versions; pause it instead";
+    JourneyNotPublished => "journey-not-published", CONFLICT,
+        "The journey has no published version yet; publish it first";
     SegmentExists => "segment-exists", CONFLICT, "The brand already has a segment with this slug";
     TemplateLimit => "template-limit", CONFLICT, "The brand keeps the most message templates it may";
     CampaignTransitionInvalid => "campaign-transition-invalid", CONFLICT,

@@ -14,6 +14,7 @@ mod crm;
 mod crm_campaigns;
 mod crm_events;
 mod crm_identity;
+mod crm_journeys;
 mod crm_messages;
 mod crm_scores;
 mod crm_seed;

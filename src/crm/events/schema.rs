@@ -489,6 +489,16 @@ const KNOWN: &[KnownType] = &[
             opt("template_id", Rule::Reference),
         ],
     },
+    // A journey's update_attribute and add_tag steps (crm::journeys): the change rides in the traits.
+    KnownType {
+        name: "journey_action",
+        properties: &[
+            req("journey_id", Rule::Reference),
+            req("enrollment_id", Rule::Reference),
+            req("step_id", Rule::Reference),
+            req("action", Rule::OneOf(&["update_attribute", "add_tag"])),
+        ],
+    },
     KnownType {
         name: "message_delivered",
         properties: MESSAGE_RECEIPT,

@@ -82,6 +82,8 @@ pub struct Fixtures {
     campaign_id: String,
     appointment_id: String,
     paris_advisor_id: String,
+    journey_id: String,
+    enrollment_id: String,
 }
 
 impl Fixtures {
@@ -166,6 +168,8 @@ impl Fixtures {
         let campaign_id = crm_campaign(app, &marketer, &segment_id, &template_id).await;
         let (appointment_id, paris_advisor_id) =
             clienteling_appointment(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
+        let (journey_id, enrollment_id) =
+            crm_journey(app, &marketer, &template_id, &profile_id).await;
         Fixtures {
             tokens,
             user_id,
@@ -187,6 +191,8 @@ impl Fixtures {
             campaign_id,
             appointment_id,
             paris_advisor_id,
+            journey_id,
+            enrollment_id,
         }
     }
 
@@ -200,7 +206,9 @@ impl Fixtures {
     /// [`body_for`], with the records a body must name filled in (the swept profile, for a preview).
     pub fn body(&self, method: &str, template: &str) -> Option<Value> {
         let mut body = body_for(method, template)?;
-        if template == "/api/v1/brands/{brand}/crm/templates/{id}/preview" {
+        if template == "/api/v1/brands/{brand}/crm/templates/{id}/preview"
+            || template == "/api/v1/brands/{brand}/crm/journeys/{id}/dry-run"
+        {
             body["profile_id"] = json!(self.profile_id);
         }
         Some(body)
@@ -224,6 +232,8 @@ impl Fixtures {
             ("templates", "id") => Self::brand_scoped(&self.template_id),
             ("campaigns", "id") => Self::brand_scoped(&self.campaign_id),
             ("versions", "version") => Self::brand_scoped("1"),
+            ("journeys", "id") => Self::brand_scoped(&self.journey_id),
+            ("enrollments", "id") => Self::brand_scoped(&self.enrollment_id),
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -360,6 +370,13 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ) => json!({ "name": "Intruder", "segment_id": uuid::Uuid::now_v7(), "channel": "sms",
                      "purpose": "marketing", "template_id": uuid::Uuid::now_v7() }),
         ("PUT", "/api/v1/brands/{brand}/crm/message-caps") => json!({ "caps": [] }),
+        (
+            "POST" | "PUT",
+            "/api/v1/brands/{brand}/crm/journeys" | "/api/v1/brands/{brand}/crm/journeys/{id}",
+        ) => journey_body(&uuid::Uuid::now_v7().to_string()),
+        ("POST", "/api/v1/brands/{brand}/crm/journeys/{id}/dry-run") => {
+            json!({ "profile_id": uuid::Uuid::now_v7() })
+        }
         ("POST", "/api/v1/brands/{brand}/crm/segments") => {
             json!({ "slug": "intruder", "name": "Intruder", "kind": "static" })
         }
@@ -612,6 +629,56 @@ async fn crm_campaign(app: &TestApp, marketer: &str, segment: &str, template: &s
         .expect("launch");
     assert_eq!(launched.status(), 200, "the sweep's campaign launched");
     id
+fn journey_body(template: &str) -> Value {
+    json!({ "name": "Sweep", "definition": {
+        "trigger": { "type": "event", "event": "sweep_never_sent" }, "start": "hello",
+        "steps": [{ "type": "send", "id": "hello", "template_id": template, "channel": "sms",
+                    "purpose": "marketing", "next": null }] } })
+}
+
+/// A published maison journey (so its owner's own DELETE is refused and the writes after it find it) and an
+/// enrollment of the swept profile in it.
+async fn crm_journey(
+    app: &TestApp,
+    marketer: &str,
+    template: &str,
+    profile: &str,
+) -> (String, String) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/crm/journeys"))
+        .bearer_auth(marketer)
+        .json(&journey_body(template))
+        .send()
+        .await
+        .expect("journey");
+    assert_eq!(response.status(), 201, "the sweep's journey");
+    let body: Value = response.json().await.expect("journey json");
+    let id = body["id"].as_str().expect("journey id").to_owned();
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/brands/maison/crm/journeys/{id}/publish")))
+        .bearer_auth(marketer)
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(response.status(), 200, "the sweep's journey published");
+    let brand = concierge::brands::find(&app.db, "maison")
+        .await
+        .expect("brand")
+        .expect("maison");
+    let job = concierge::crm::journeys::EnrollProfile {
+        brand_id: brand.id,
+        journey_id: id.parse().expect("uuid"),
+        profile_id: profile.parse().expect("uuid"),
+        trigger_ref: "sweep".into(),
+    };
+    let enrollment =
+        concierge::crm::journeys::enroll_now(&app.state.crm, &app.state.settings, &job)
+            .await
+            .expect("enroll")
+            .expect("enrolled");
+    (id, enrollment.to_string())
 }
 
 /// The id of the first record of a list answer (a page's `items`, or a bare array).
