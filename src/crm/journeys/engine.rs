@@ -389,8 +389,15 @@ impl Engine {
                 "action": action,
             },
         });
-        let result =
-            crate::crm::events::apply_internal_one(&self.crm, brand, &event, "journeys").await?;
+        let result = crate::crm::events::apply_internal(
+            &self.crm,
+            brand,
+            std::slice::from_ref(&event),
+            "journeys",
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no result for the journey's event"))?;
         match result.status {
             EventStatus::Accepted | EventStatus::Duplicate => Ok(()),
             other => anyhow::bail!("the journey's event was {other:?}: {:?}", result.detail),
@@ -505,20 +512,14 @@ impl Engine {
     }
 }
 
-/// The send path on a blocking thread of the runtime: its future is not `Send` for every lifetime (it
-/// reaches `crm::may_contact`, generic over `Acquire`, with a `&mut PgConnection`), so a job's future that
-/// awaited it directly could not be spawned. `block_on` there needs no `Send` future.
 async fn send_owned(
     handle: Messages,
     brand: Brand,
     request: SendRequest,
 ) -> anyhow::Result<SendOutcome> {
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        runtime.block_on(async move { messages::send(&handle, &brand, &request).await })
-    })
-    .await?
-    .map_err(|e| anyhow::anyhow!("send: {e:?}"))
+    messages::send(&handle, &brand, &request)
+        .await
+        .map_err(|e| anyhow::anyhow!("send: {e:?}"))
 }
 
 fn advance(outcome: &str, detail: Value, next: &Option<String>) -> Effect {

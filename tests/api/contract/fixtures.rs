@@ -629,6 +629,8 @@ async fn crm_campaign(app: &TestApp, marketer: &str, segment: &str, template: &s
         .expect("launch");
     assert_eq!(launched.status(), 200, "the sweep's campaign launched");
     id
+}
+
 fn journey_body(template: &str) -> Value {
     json!({ "name": "Sweep", "definition": {
         "trigger": { "type": "event", "event": "sweep_never_sent" }, "start": "hello",
