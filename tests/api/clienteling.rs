@@ -14,4 +14,5 @@ mod follow;
 mod interactions;
 mod mirror;
 mod review_atk12;
+mod review_atk13;
 mod review_atk15;

@@ -7,6 +7,7 @@ mod bench;
 mod crud;
 mod delivery;
 mod faults;
+mod review_atk13;
 
 use chrono::{TimeZone, Utc};
 use concierge::brands::Brand;

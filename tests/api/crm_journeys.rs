@@ -1,6 +1,7 @@
 //! Journeys (issue 13 part C): definitions, versions, enrollments, dry-runs.
 
 mod access;
+mod review_atk13;
 mod runs;
 
 use chrono::{TimeZone, Utc};

@@ -23,7 +23,8 @@ pub struct AvailabilityParams {
     pub from: Option<DateTime<Utc>>,
     /// End of the window (default `from` + 7 days), at most 31 days after `from`.
     pub to: Option<DateTime<Utc>>,
-    /// One of the advisor's stores; default: their first store.
+    /// One of the advisor's stores that the caller reaches (any of them for the advisor themselves; another
+    /// is a 404); default: the first of those.
     pub store: Option<String>,
 }
 
@@ -77,7 +78,13 @@ pub async fn advisor_availability(
             format!("At most {MAX_WINDOW_DAYS} days after from."),
         ));
     }
+    // Someone else's availability only at the stores the caller reaches: another store's hours (and the
+    // advisor's bookings there) are as unreachable here as on the store's own opening-hours path.
+    let reachable = |code: &String| advisor == scope.user_id || scope.covers_store(code);
     let store = match &query.store {
+        Some(store) if staff.store_ids.contains(store) && !reachable(store) => {
+            return Err(super::hours::store_not_found());
+        }
         Some(store) if staff.store_ids.contains(store) => Some(store.clone()),
         Some(_) => {
             errors.push(FieldError::new(
@@ -88,7 +95,7 @@ pub async fn advisor_availability(
             None
         }
         None => {
-            let first = staff.store_ids.first().cloned();
+            let first = staff.store_ids.iter().find(|code| reachable(code)).cloned();
             if first.is_none() {
                 errors.push(FieldError::new(
                     "store",

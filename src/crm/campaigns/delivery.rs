@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::model::{Action, Status, next};
+use super::person::{self, Turn};
 use super::{Campaigns, recipients, repo};
 use crate::brands::Brand;
 use crate::crm::consent::Purpose;
@@ -46,6 +47,10 @@ pub enum RunEnd {
     /// Recipients are left; the next run is due at this time.
     Continue(DateTime<Utc>),
 }
+
+/// The suppression reason of a recipient who is, since a merge, the same person as another recipient that
+/// had the campaign's message.
+pub const MERGED: &str = "merged";
 
 /// The idempotency key of a recipient's message: one logical message per campaign and profile.
 pub fn message_key(campaign_id: Uuid, profile_id: Uuid) -> String {
@@ -282,6 +287,18 @@ async fn send_one(
         campaign,
         ..
     } = &*shared;
+    if person::turn(&campaigns.db, brand.id, campaign.id, profile_id, token).await? == Turn::Merged
+    {
+        let settlement = Settlement {
+            status: "suppressed",
+            reason: Some(MERGED.into()),
+            message_id: None,
+            next_attempt_at: campaigns.now(),
+            attempted: false,
+        };
+        return recipients::record(&campaigns.db, campaign.id, profile_id, token, &settlement)
+            .await;
+    }
     let request = SendRequest {
         profile_id,
         channel: shared.channel,

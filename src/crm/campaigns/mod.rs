@@ -7,6 +7,7 @@
 mod delivery;
 mod freeze;
 pub mod model;
+mod person;
 mod recipients;
 mod repo;
 mod routes;
@@ -16,7 +17,7 @@ use actix_web::web;
 use sqlx::PgPool;
 use utoipa::OpenApi;
 
-pub use delivery::{DeliverCampaign, RunEnd, deliver, message_key};
+pub use delivery::{DeliverCampaign, MERGED, RunEnd, deliver, message_key};
 pub use freeze::{FreezeCampaign, Frozen, freeze};
 pub use model::{Campaign, Counts, Status};
 

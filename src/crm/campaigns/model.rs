@@ -88,7 +88,8 @@ pub struct Counts {
     pub failed: i64,
     /// Still queued when the campaign was cancelled.
     pub cancelled: i64,
-    /// Suppressed recipients by reason (`no_address`, `no_consent`, `consent_denied`, `frequency_cap`).
+    /// Suppressed recipients by reason (`no_address`, `no_consent`, `consent_denied`, `frequency_cap`, and
+    /// `merged`: since a merge the same person as another recipient, who had the message).
     pub suppressed_by_reason: std::collections::BTreeMap<String, i64>,
     /// Failed recipients by reason.
     pub failed_by_reason: std::collections::BTreeMap<String, i64>,

@@ -6,6 +6,7 @@
 pub mod definition;
 mod demo;
 mod engine;
+mod person;
 mod refs;
 pub mod repo;
 mod routes;

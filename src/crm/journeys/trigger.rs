@@ -107,7 +107,13 @@ impl AfterEvent for JourneysHook {
                 for profile in touched.iter().filter(|p| p.brand_id == brand_id) {
                     for event in &profile.events {
                         if candidates.iter().any(|c| c.exit_on.contains(&event.kind)) {
-                            exit(&mut *conn, brand_id, profile.profile_id, &event.kind).await?;
+                            // The person's enrollments, also those begun on a profile merged into it since.
+                            let person =
+                                super::person::person(&mut *conn, brand_id, profile.profile_id)
+                                    .await?;
+                            for profile_id in person {
+                                exit(&mut *conn, brand_id, profile_id, &event.kind).await?;
+                            }
                         }
                         for candidate in candidates.iter().filter(|c| {
                             c.trigger_kind == "event"
@@ -242,9 +248,16 @@ pub async fn enroll(
     jobs_settings: &JobSettings,
     job: &EnrollProfile,
 ) -> anyhow::Result<Result<Uuid, Refused>> {
+    // The person, enrolled on its current profile: a trigger that saw a profile merged since, and the
+    // enrollments begun on profiles merged into it, count as the same person's.
+    let mut person = super::person::person(&mut *conn, job.brand_id, job.profile_id).await?;
+    if person.is_empty() {
+        person.push(job.profile_id);
+    }
+    let profile_id = person.first().copied().unwrap_or(job.profile_id);
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || $2::text, 21))")
         .bind(job.journey_id)
-        .bind(job.profile_id)
+        .bind(profile_id)
         .execute(&mut *conn)
         .await?;
     let current: Option<(String, Option<i32>)> = sqlx::query_as(
@@ -264,10 +277,10 @@ pub async fn enroll(
     };
     let (running, last): (bool, Option<chrono::DateTime<Utc>>) = sqlx::query_as(
         "SELECT coalesce(bool_or(status IN ('active', 'waiting')), false), max(entered_at)
-         FROM crm_journey_enrollments WHERE journey_id = $1 AND profile_id = $2",
+         FROM crm_journey_enrollments WHERE journey_id = $1 AND profile_id = ANY($2)",
     )
     .bind(job.journey_id)
-    .bind(job.profile_id)
+    .bind(&person)
     .fetch_one(&mut *conn)
     .await?;
     if running {
@@ -293,7 +306,7 @@ pub async fn enroll(
     .bind(job.brand_id)
     .bind(job.journey_id)
     .bind(version)
-    .bind(job.profile_id)
+    .bind(profile_id)
     .bind(&definition.start)
     .bind(&job.trigger_ref)
     .execute(&mut *conn)
