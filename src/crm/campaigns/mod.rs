@@ -5,6 +5,7 @@
 //! failures up to its limit. Complete only when no recipient is left queued or deferred.
 
 mod delivery;
+mod demo;
 mod freeze;
 pub mod model;
 mod recipients;
@@ -16,6 +17,7 @@ use actix_web::web;
 use sqlx::PgPool;
 use utoipa::OpenApi;
 
+pub use demo::{NAME as DEMO_CAMPAIGN, ensure_demo_campaign};
 pub use delivery::{DeliverCampaign, RunEnd, deliver, message_key};
 pub use freeze::{FreezeCampaign, Frozen, freeze};
 pub use model::{Campaign, Counts, Status};
