@@ -20,13 +20,17 @@ pub async fn ensure_demo_campaign(
 ) -> anyhow::Result<Option<Uuid>> {
     let mut tx = db.begin().await?;
     repo::count_locked(&mut tx, brand_id).await?;
-    let existing = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM crm_campaigns WHERE brand_id = $1 AND name = $2) AS "exists!""#,
-        brand_id,
-        NAME
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    // Paged by id (the list's keyset), so a brand with many campaigns is read whole.
+    let mut before = None;
+    let mut existing = false;
+    loop {
+        let page = repo::list(&mut tx, brand_id, None, before, 1000).await?;
+        existing = existing || page.iter().any(|row| row.name == NAME);
+        match page.last() {
+            Some(last) if !existing && page.len() == 1000 => before = Some(last.id),
+            _ => break,
+        }
+    }
     if existing {
         return Ok(None);
     }
