@@ -75,7 +75,10 @@ note "Denis $DENIS: consents, but no e-mail address → suppressed no_address"
 step "preview the template for Anna"
 call POST "$CRM/templates/$TEMPLATE/preview" "$(jq -nc --arg p "$ANNA" '{profile_id: $p}')"
 expect 200
-check '.subject == "Anna, a private viewing for you" and (.body | contains("Maison invites you"))' "“$(j .subject)”"
+check '.language == "fr" and .subject == "Anna, une présentation privée"' "no locale: the brand's (fr-FR) → “$(j .subject)”"
+call POST "$CRM/templates/$TEMPLATE/preview" "$(jq -nc --arg p "$ANNA" '{profile_id: $p, language: "en"}')"
+expect 200
+check '.subject == "Anna, a private viewing for you" and (.body | contains("Maison invites you"))' "in English: “$(j .subject)”"
 
 step "the audience: a segment of the viewing's guests"
 call POST "$CRM/segments" "$(jq -nc --arg slug "$TAG" --arg tag "$TAG" '{slug: $slug, name: "Private viewing \($slug)",
@@ -141,7 +144,7 @@ check '[.items[] | select(.profile_id == "'"$DENIS"'")][0].reason == "no_address
 step "the messaging stand-in got exactly one message, Anna's"
 call GET "$SANDBOX_URL/__sandbox/messaging/messages?to=anna.$RUN@example.com"
 expect 200
-check 'length == 1 and (.[0].subject == "Anna, a private viewing for you")' "one e-mail to Anna: “$(j '.[0].subject')”"
+check 'length == 1 and (.[0].subject == "Anna, une présentation privée")' "one e-mail to Anna: “$(j '.[0].subject')”"
 for who in bruno chloe; do
     call GET "$SANDBOX_URL/__sandbox/messaging/messages?to=$who.$RUN@example.com"
     expect 200
