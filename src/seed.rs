@@ -277,11 +277,15 @@ async fn demo_marketing(pool: &PgPool, settings: &Settings) -> anyhow::Result<Ve
             kind: AttributeType::String,
             enum_values: None,
             description: Some(
-                "The client's IANA time zone: quiet hours for marketing messages are kept in it.".into(),
+                "The client's IANA time zone: quiet hours for marketing messages are kept in it."
+                    .into(),
             ),
         };
         let mut conn = pool.acquire().await?;
-        if custom::declare(&mut conn, brand.id, &timezone, "seed").await?.is_ok() {
+        if custom::declare(&mut conn, brand.id, &timezone, "seed")
+            .await?
+            .is_ok()
+        {
             lines.push(format!("custom attribute timezone of {slug}"));
         }
     }

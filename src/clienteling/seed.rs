@@ -97,7 +97,10 @@ const DEMO_CONTACTS: [(&str, &str, &[(&str, &str, &str)]); 4] = [
     (
         "aiko.tanaka@example.com",
         "+81901234003",
-        &[("whatsapp", "outreach", "granted"), ("email", "marketing", "granted")],
+        &[
+            ("whatsapp", "outreach", "granted"),
+            ("email", "marketing", "granted"),
+        ],
     ),
     (
         "marco.bianchi@example.com",

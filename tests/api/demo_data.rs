@@ -128,10 +128,9 @@ async fn seeding_prepares_the_marketers_walk_through_once() {
     .await;
     assert_eq!(members["items"].as_array().unwrap().len(), 3, "{members}");
 
-    let elodie = get(
-        "/api/v1/brands/maison/crm/profiles?identifier=email:elodie.dupont@example.com".into(),
-    )
-    .await;
+    let elodie =
+        get("/api/v1/brands/maison/crm/profiles?identifier=email:elodie.dupont@example.com".into())
+            .await;
     let elodie = &elodie["items"][0];
     assert_eq!(elodie["attributes"]["phone"], "+33612345001");
     let consents = get(format!(
@@ -144,7 +143,11 @@ async fn seeding_prepares_the_marketers_walk_through_once() {
             .find(|c| c["channel"] == channel && c["purpose"] == purpose)
             .map(|c| c["status"].clone())
     };
-    assert_eq!(status("email", "marketing"), Some("granted".into()), "{consents}");
+    assert_eq!(
+        status("email", "marketing"),
+        Some("granted".into()),
+        "{consents}"
+    );
     assert_eq!(status("whatsapp", "outreach"), Some("granted".into()));
     assert_eq!(status("sms", "marketing"), Some("unknown".into()));
 }

@@ -17,8 +17,8 @@ use actix_web::web;
 use sqlx::PgPool;
 use utoipa::OpenApi;
 
-pub use demo::{NAME as DEMO_CAMPAIGN, ensure_demo_campaign};
 pub use delivery::{DeliverCampaign, RunEnd, deliver, message_key};
+pub use demo::{NAME as DEMO_CAMPAIGN, ensure_demo_campaign};
 pub use freeze::{FreezeCampaign, Frozen, freeze};
 pub use model::{Campaign, Counts, Status};
 

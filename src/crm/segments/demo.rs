@@ -13,10 +13,18 @@ use super::{Reason, rule};
 pub const SLUG: &str = "winter-audience";
 
 /// The segment's id, created (and refreshed) when the brand has none of that slug.
-pub async fn ensure_demo_segment(db: &PgPool, brand_id: Uuid, timeout_ms: u64) -> anyhow::Result<(Uuid, bool)> {
+pub async fn ensure_demo_segment(
+    db: &PgPool,
+    brand_id: Uuid,
+    timeout_ms: u64,
+) -> anyhow::Result<(Uuid, bool)> {
     let mut tx = db.begin().await?;
     repo::lock_graph(&mut tx, brand_id).await?;
-    if let Some(existing) = repo::list(&mut tx, brand_id).await?.into_iter().find(|s| s.slug == SLUG) {
+    if let Some(existing) = repo::list(&mut tx, brand_id)
+        .await?
+        .into_iter()
+        .find(|s| s.slug == SLUG)
+    {
         return Ok((existing.id, false));
     }
     let rule = json!({ "attribute": "tier", "op": "in", "value": ["gold", "platinum"] });
@@ -33,8 +41,12 @@ pub async fn ensure_demo_segment(db: &PgPool, brand_id: Uuid, timeout_ms: u64) -
         rule: Some((&rule, &node, &deps)),
         actor: "seed",
     };
-    anyhow::ensure!(repo::insert(&mut tx, id, &new).await?, "segment {SLUG} exists");
+    anyhow::ensure!(
+        repo::insert(&mut tx, id, &new).await?,
+        "segment {SLUG} exists"
+    );
     tx.commit().await?;
-    super::refresh_with_dependents(db, brand_id, &[id], Utc::now(), Reason::Refresh, timeout_ms).await?;
+    super::refresh_with_dependents(db, brand_id, &[id], Utc::now(), Reason::Refresh, timeout_ms)
+        .await?;
     Ok((id, true))
 }

@@ -5,8 +5,8 @@
 pub mod cli;
 pub mod compile;
 mod csv_reader;
-mod demo;
 mod csv_upload;
+mod demo;
 pub mod hook;
 pub mod membership;
 pub mod repo;
