@@ -258,5 +258,64 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
     lines.extend(crate::social::demo_accounts(pool, settings).await?);
     lines.extend(crate::clienteling::seed::demo_clients(pool, settings).await?);
     lines.extend(crate::clienteling::catalogue::seed_demo(pool, settings).await?);
+    lines.extend(demo_marketing(pool, settings).await?);
     Ok(lines.join("\n"))
+}
+
+/// What a marketer of `maison` needs to walk through issue 13 at once (`scripts/demo/13-campaign.sh`): the
+/// `timezone` attribute the send path's quiet hours read (every Maison), a segment of the demo clients and a
+/// draft campaign of the winter e-mail to it. Runs after the clients, so the segment's refresh finds them.
+async fn demo_marketing(pool: &PgPool, settings: &Settings) -> anyhow::Result<Vec<String>> {
+    use crate::crm::custom::{self, AttributeType, DefinitionRequest};
+    let mut lines = Vec::new();
+    for slug in ["maison", "atelier"] {
+        let Some(brand) = crate::brands::find(pool, slug).await? else {
+            continue;
+        };
+        let timezone = DefinitionRequest {
+            name: "timezone".into(),
+            kind: AttributeType::String,
+            enum_values: None,
+            description: Some(
+                "The client's IANA time zone: quiet hours for marketing messages are kept in it."
+                    .into(),
+            ),
+        };
+        let mut conn = pool.acquire().await?;
+        if custom::declare(&mut conn, brand.id, &timezone, "seed")
+            .await?
+            .is_ok()
+        {
+            lines.push(format!("custom attribute timezone of {slug}"));
+        }
+    }
+    let Some(maison) = crate::brands::find(pool, "maison").await? else {
+        return Ok(lines);
+    };
+    let timeout_ms = settings.crm.segments.refresh_timeout_ms;
+    let (segment, created) =
+        crate::crm::segments::ensure_demo_segment(pool, maison.id, timeout_ms).await?;
+    if created {
+        lines.push(format!(
+            "segment {:?} of maison",
+            crate::crm::segments::DEMO_SEGMENT
+        ));
+    }
+    let mut conn = pool.acquire().await?;
+    let template = crate::crm::messages::templates::list(&mut conn, maison.id)
+        .await?
+        .into_iter()
+        .find(|template| template.name == "Winter collection");
+    drop(conn);
+    if let Some(template) = template
+        && crate::crm::campaigns::ensure_demo_campaign(pool, maison.id, segment, template.id)
+            .await?
+            .is_some()
+    {
+        lines.push(format!(
+            "draft campaign {:?} of maison",
+            crate::crm::campaigns::DEMO_CAMPAIGN
+        ));
+    }
+    Ok(lines)
 }

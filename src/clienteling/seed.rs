@@ -76,6 +76,74 @@ const DEMO_CLIENTS: [DemoClient; 5] = [
     ),
 ];
 
+/// Demo clients' phones and consents (SPEC §7: some may be reached on WhatsApp or by e-mail, some not), by
+/// e-mail: phone, then (channel, purpose, status) pairs. Set only where the client has no record yet, so a
+/// change made since is kept.
+const DEMO_CONTACTS: [(&str, &str, &[(&str, &str, &str)]); 4] = [
+    (
+        "elodie.dupont@example.com",
+        "+33612345001",
+        &[
+            ("whatsapp", "outreach", "granted"),
+            ("email", "outreach", "granted"),
+            ("email", "marketing", "granted"),
+        ],
+    ),
+    (
+        "marc.lefevre@example.com",
+        "+33612345002",
+        &[("email", "marketing", "denied")],
+    ),
+    (
+        "aiko.tanaka@example.com",
+        "+81901234003",
+        &[
+            ("whatsapp", "outreach", "granted"),
+            ("email", "marketing", "granted"),
+        ],
+    ),
+    (
+        "marco.bianchi@example.com",
+        "+393471234004",
+        &[("whatsapp", "outreach", "granted")],
+    ),
+];
+
+async fn demo_consents(
+    tx: &mut sqlx::PgConnection,
+    brand_id: uuid::Uuid,
+    profile_id: uuid::Uuid,
+    consents: &[(&str, &str, &str)],
+) -> anyhow::Result<()> {
+    use crate::crm::consent::{self, Change, Channel, Purpose, Status};
+    for (channel, purpose, status) in consents {
+        let (Some(channel), Some(purpose), Some(status)) = (
+            Channel::parse(channel),
+            Purpose::parse(purpose),
+            Status::parse(status),
+        ) else {
+            anyhow::bail!("demo consent {channel}/{purpose} {status} is not one the CRM knows");
+        };
+        if consent::current_record(tx, brand_id, profile_id, channel, purpose)
+            .await?
+            .is_none()
+        {
+            let change = Change {
+                channel,
+                purpose,
+                status,
+                source: "seed",
+                actor: Some("seed"),
+                captured_at: Utc::now(),
+                expires_at: None,
+                cause: "set",
+            };
+            consent::set(tx, brand_id, profile_id, &change).await?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn demo_clients(pool: &PgPool, settings: &Settings) -> anyhow::Result<Vec<String>> {
     let policy = Policy::from_settings(&settings.crm.identity).map_err(anyhow::Error::msg)?;
     let mut lines = Vec::new();
@@ -86,7 +154,9 @@ pub async fn demo_clients(pool: &PgPool, settings: &Settings) -> anyhow::Result<
         let Some(advisor) = crate::auth::account_by_email(pool, advisor).await? else {
             continue;
         };
+        let contact = DEMO_CONTACTS.iter().find(|contact| contact.0 == email);
         let attributes = Attributes {
+            phone: contact.map(|contact| contact.1.to_owned()),
             first_name: Some(first.to_owned()),
             last_name: Some(last.to_owned()),
             email: Some(email.to_owned()),
@@ -109,6 +179,9 @@ pub async fn demo_clients(pool: &PgPool, settings: &Settings) -> anyhow::Result<
         )
         .await?;
         let id = resolution.profile_id;
+        if let Some((_, _, consents)) = contact {
+            demo_consents(&mut tx, brand_row.id, id, consents).await?;
+        }
         let inserted = repo::insert(
             &mut tx,
             NewClient {

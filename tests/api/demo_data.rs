@@ -81,3 +81,73 @@ async fn seeding_connects_the_demo_social_accounts_once() {
     .unwrap();
     assert_eq!(networks, ["facebook", "instagram", "x"]);
 }
+
+/// What a marketer of `maison` walks through for issue 13 (`scripts/demo/13-campaign.sh`) is there after
+/// `concierge seed`, once however often it runs: the `timezone` attribute, the demo segment with the gold and
+/// platinum demo clients as members, the winter campaign in draft to it, and the demo clients' consents.
+#[tokio::test]
+async fn seeding_prepares_the_marketers_walk_through_once() {
+    let app = crate::helpers::spawn_app().await;
+    concierge::seed::run(&app.db, &app.state.settings)
+        .await
+        .unwrap();
+    concierge::seed::run(&app.db, &app.state.settings)
+        .await
+        .unwrap();
+    let token = crate::helpers::marketer_token(&app, "walk.marketer@example.com", "maison").await;
+    let get = |path: String| {
+        let token = token.clone();
+        let app = &app;
+        async move { crate::helpers::get_json_as(app, &token, &path).await }
+    };
+
+    let attributes = get("/api/v1/brands/maison/crm/attributes".into()).await;
+    let names: Vec<&str> = (attributes["items"].as_array().unwrap().iter())
+        .filter_map(|attribute| attribute["name"].as_str())
+        .collect();
+    assert!(names.contains(&"timezone"), "{attributes}");
+
+    let campaigns = get("/api/v1/brands/maison/crm/campaigns?limit=100".into()).await;
+    let drafts: Vec<&serde_json::Value> = (campaigns["items"].as_array().unwrap().iter())
+        .filter(|campaign| campaign["name"] == concierge::crm::campaigns::DEMO_CAMPAIGN)
+        .collect();
+    assert_eq!(drafts.len(), 1, "{campaigns}");
+    assert_eq!(drafts[0]["status"], "draft");
+    assert_eq!(drafts[0]["channel"], "email");
+
+    let segment = get(format!(
+        "/api/v1/brands/maison/crm/segments/{}",
+        drafts[0]["segment_id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(segment["slug"], concierge::crm::segments::DEMO_SEGMENT);
+    let members = get(format!(
+        "/api/v1/brands/maison/crm/segments/{}/members",
+        segment["id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(members["items"].as_array().unwrap().len(), 3, "{members}");
+
+    let elodie =
+        get("/api/v1/brands/maison/crm/profiles?identifier=email:elodie.dupont@example.com".into())
+            .await;
+    let elodie = &elodie["items"][0];
+    assert_eq!(elodie["attributes"]["phone"], "+33612345001");
+    let consents = get(format!(
+        "/api/v1/brands/maison/crm/profiles/{}/consents",
+        elodie["id"].as_str().unwrap()
+    ))
+    .await;
+    let status = |channel: &str, purpose: &str| {
+        (consents["items"].as_array().unwrap().iter())
+            .find(|c| c["channel"] == channel && c["purpose"] == purpose)
+            .map(|c| c["status"].clone())
+    };
+    assert_eq!(
+        status("email", "marketing"),
+        Some("granted".into()),
+        "{consents}"
+    );
+    assert_eq!(status("whatsapp", "outreach"), Some("granted".into()));
+    assert_eq!(status("sms", "marketing"), Some("unknown".into()));
+}

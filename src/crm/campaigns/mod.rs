@@ -5,6 +5,7 @@
 //! failures up to its limit. Complete only when no recipient is left queued or deferred.
 
 mod delivery;
+mod demo;
 mod freeze;
 pub mod model;
 mod person;
@@ -18,6 +19,7 @@ use sqlx::PgPool;
 use utoipa::OpenApi;
 
 pub use delivery::{DeliverCampaign, MERGED, RunEnd, deliver, message_key};
+pub use demo::{NAME as DEMO_CAMPAIGN, ensure_demo_campaign};
 pub use freeze::{FreezeCampaign, Frozen, freeze};
 pub use model::{Campaign, Counts, Status};
 

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod compile;
 mod csv_reader;
 mod csv_upload;
+mod demo;
 pub mod hook;
 pub mod membership;
 pub mod repo;
@@ -20,6 +21,7 @@ use utoipa::OpenApi;
 use crate::http::resource;
 use crate::jobs::Runner;
 
+pub use demo::{SLUG as DEMO_SEGMENT, ensure_demo_segment};
 pub use hook::SegmentsHook;
 pub use membership::{Reason, RefreshReport};
 pub use schedule::{ReevaluateSegments, reevaluate_time_based, refresh_with_dependents};
