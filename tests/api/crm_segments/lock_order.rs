@@ -144,13 +144,9 @@ async fn an_event_waiting_for_a_refresh_does_not_deadlock_with_it() {
     let jane = ingest(&app, &token, json!([page_view("v1", "l9")])).await;
     assert!(members(&app, &visitors).await.is_empty());
     // The event matches jane, whose row the batch locks before its hooks wait for the segment's lock.
+    let body = json!([page_view("v2", "l9")]);
     let held = hold(&app, &visitors).await;
-    let event = post(
-        &app,
-        &token,
-        "/api/v1/brands/maison/crm/events",
-        &json!([page_view("v2", "l9")]),
-    );
+    let event = post(&app, &token, "/api/v1/brands/maison/crm/events", &body);
     let ((status, answer), ()) = tokio::time::timeout(Duration::from_secs(120), async {
         tokio::join!(event, refresh_write(&app, held, &visitors, brand, jane))
     })
