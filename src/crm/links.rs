@@ -40,9 +40,10 @@ pub async fn link(
     let Some(current) = profile::current_id(&mut tx, brand_id, profile_id).await? else {
         return Ok(None);
     };
-    // The live profile row locked, so a merge cannot take it away before the identifier is on it.
+    // The live profile row locked, so a merge cannot take it away before the identifier is on it (the lock
+    // every writer of profiles takes, see `resolve`).
     let live = sqlx::query_scalar!(
-        "SELECT id FROM crm_profiles WHERE brand_id = $1 AND id = $2 AND merged_into IS NULL FOR UPDATE",
+        "SELECT id FROM crm_profiles WHERE brand_id = $1 AND id = $2 AND merged_into IS NULL FOR NO KEY UPDATE",
         brand_id,
         current
     )

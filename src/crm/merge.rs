@@ -4,8 +4,8 @@
 //!
 //! The profiles are locked in id order, the order resolution uses too, so two merges touching the same
 //! profiles run one after the other; the second finds a profile already merged away and is refused
-//! (`merge-conflict`) instead of merging a dead profile. The lock is `FOR NO KEY UPDATE` (it still queues
-//! behind resolution's `FOR UPDATE` and other writers): the segments' re-evaluation that follows waits for
+//! (`merge-conflict`) instead of merging a dead profile. The lock is `FOR NO KEY UPDATE` (it queues behind
+//! resolution's, the same, and other writers): the segments' re-evaluation that follows waits for
 //! a segment's lock, and a refresh holding that lock inserts members whose foreign key share-locks their
 //! profile's key — under `FOR UPDATE` the two deadlocked.
 //!

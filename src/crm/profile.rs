@@ -287,6 +287,77 @@ pub async fn load(
     Ok(row.map(Profile::from))
 }
 
+/// [`load`] with the profile's rows of `crm_scores` as a JSON array (`score`, `value`, `reasons`,
+/// `rules_version`, `computed_at` each), in the same statement: the profile view (`GET …/crm/profiles/{id}`)
+/// is then one round trip. The scores are the scores module's to read (`scores::ProfileWithScores`).
+pub async fn load_with_scores(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    id: Uuid,
+) -> Result<Option<(Profile, Value)>, sqlx::Error> {
+    let found = sqlx::query!(
+        r#"WITH RECURSIVE chain (id, merged_into, depth) AS (
+               SELECT id, merged_into, 0 FROM crm_profiles WHERE id = $2 AND brand_id = $1
+               UNION ALL
+               SELECT p.id, p.merged_into, c.depth + 1
+               FROM crm_profiles p JOIN chain c ON p.id = c.merged_into
+               WHERE p.brand_id = $1 AND c.depth < 100
+           )
+           SELECT p.id, b.slug AS brand, p.first_name, p.last_name, p.email, p.phone, p.birthday,
+                  p.locale, p.country, p.city, p.tier, p.tags, p.custom, p.activity_counts,
+                  p.first_activity_at, p.last_activity_at, p.lifetime_value::text AS "lifetime_value!",
+                  p.first_seen_at, p.created_at, p.updated_at,
+                  ids.kinds AS "identifier_kinds!", ids.vals AS "identifier_values!",
+                  scores.rows AS "scores!"
+           FROM chain c
+           JOIN crm_profiles p ON p.brand_id = $1 AND p.id = c.id
+           JOIN brands b ON b.id = p.brand_id
+           CROSS JOIN LATERAL (
+               SELECT COALESCE(array_agg(i.kind ORDER BY i.kind, i.value), '{}') AS kinds,
+                      COALESCE(array_agg(i.value ORDER BY i.kind, i.value), '{}') AS vals
+               FROM crm_identifiers i WHERE i.brand_id = $1 AND i.profile_id = p.id
+           ) ids
+           CROSS JOIN LATERAL (
+               SELECT COALESCE(jsonb_agg(jsonb_build_object('score', s.score, 'value', s.value,
+                          'reasons', s.reasons, 'rules_version', s.rules_version,
+                          'computed_at', s.computed_at) ORDER BY s.score), '[]') AS rows
+               FROM crm_scores s WHERE s.brand_id = $1 AND s.profile_id = p.id
+           ) scores
+           WHERE c.merged_into IS NULL"#,
+        brand_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.map(|r| {
+        let row = ProfileRow {
+            id: r.id,
+            brand: r.brand,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: r.email,
+            phone: r.phone,
+            birthday: r.birthday,
+            locale: r.locale,
+            country: r.country,
+            city: r.city,
+            tier: r.tier,
+            tags: r.tags,
+            custom: r.custom,
+            activity_counts: r.activity_counts,
+            first_activity_at: r.first_activity_at,
+            last_activity_at: r.last_activity_at,
+            lifetime_value: r.lifetime_value,
+            first_seen_at: r.first_seen_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            identifier_kinds: r.identifier_kinds,
+            identifier_values: r.identifier_values,
+        };
+        (Profile::from(row), r.scores)
+    }))
+}
+
 /// A new, empty profile in the brand.
 pub async fn insert(
     conn: &mut PgConnection,

@@ -18,15 +18,19 @@
 //! it was given, in the order of their lock keys. Two resolves sharing an identifier therefore run one after
 //! the other, and the second (a new statement, a new snapshot) sees the profile the first created — one
 //! profile, no wasted insert, no retry loop; the unique key stays as a backstop. The matched profiles are then
-//! locked `FOR UPDATE` in id order, the same order merges use; a profile found merged away once its lock is
-//! held (a merge committed meanwhile) sends resolve back to read the owners again, so an event resolving during
-//! a merge lands on the survivor.
+//! locked `FOR NO KEY UPDATE` in id order, the same order and the same lock merges, unmerges and PATCH take;
+//! a profile found merged away once its lock is held (a merge committed meanwhile) sends resolve back to read
+//! the owners again, so an event resolving during a merge lands on the survivor. `FOR NO KEY UPDATE`, not
+//! `FOR UPDATE`: nothing deletes a profile or changes its id, and the stronger lock blocks the key-share lock
+//! a segment refresh's member insert takes on the profile (its foreign key), so a resolution waiting for that
+//! refresh's segment lock in its after-event hooks deadlocked with it.
 //!
 //! A batch of events ([`lock_batch`]) takes every lock its events need up front, in one sorted statement,
 //! reads who holds all its identifiers in one query and locks the profiles they lead to in id order; each
 //! event then resolves with [`resolve_locked`], reading holders from that [`KnownOwners`] and keeping it up
 //! to date with what it attaches. Two batches therefore never wait on each other in a cycle, whatever order
-//! their events name identifiers (or the profiles behind them) in.
+//! their events name identifiers (or the profiles behind them) in. The profiles the batch holds locked and
+//! found live are kept too, so an event matching them resolves without a statement.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -164,6 +168,9 @@ struct Owner {
 pub struct KnownOwners {
     locked: HashSet<Identifier>,
     holders: HashMap<Identifier, Option<(Uuid, Uuid)>>,
+    /// Profiles this transaction holds locked and found live once locked, with their first-seen times: a
+    /// resolution whose candidates are all here needs no lock statement of its own.
+    live: HashMap<Uuid, DateTime<Utc>>,
     /// Profiles are locked without a savepoint, and a matched profile found merged away once locked fails
     /// the resolution instead of retrying (its stale lock could only be released with the transaction):
     /// for a batch's first attempt, which is rolled back and run again with a savepoint per event.
@@ -171,9 +178,31 @@ pub struct KnownOwners {
 }
 
 impl KnownOwners {
-    /// Forgets every holder (the locks stay): after a merge, or an event rolled back to its savepoint.
+    /// Forgets every holder and live profile (the advisory locks stay): after a merge, or an event rolled
+    /// back to its savepoint (which released the row locks taken inside it).
     pub fn forget(&mut self) {
         self.holders.clear();
+        self.live.clear();
+    }
+
+    /// Whether resolving `identifiers` could merge profiles: some usable identifier's holder is not known
+    /// yet, or the known holders of merge-triggering kinds lead to more than one profile. A batch writes the
+    /// activities it has put off before such an event (a merge moves activities and sums counters).
+    pub fn may_merge(&self, identifiers: &[Identifier]) -> bool {
+        let Ok(policy) = installed_policy() else {
+            return true;
+        };
+        let mut strong = BTreeSet::new();
+        for identifier in usable(&policy, identifiers) {
+            match self.holders.get(&identifier) {
+                None => return true,
+                Some(Some((_, current))) if policy.merges(&identifier.kind) => {
+                    strong.insert(*current);
+                }
+                Some(_) => {}
+            }
+        }
+        strong.len() > 1
     }
 }
 
@@ -196,6 +225,7 @@ pub async fn lock_batch<'a>(
     let mut known = KnownOwners {
         locked: all.iter().cloned().collect(),
         holders: all.iter().map(|i| (i.clone(), None)).collect(),
+        live: HashMap::new(),
         optimistic,
     };
     let mut live = BTreeSet::new();
@@ -215,7 +245,11 @@ pub async fn lock_batch<'a>(
     // for the other's. A profile merged away meanwhile is left to the event's own check.
     let live: Vec<Uuid> = live.into_iter().collect();
     if !live.is_empty() {
-        lock_rows(conn, brand_id, &live).await?;
+        for row in lock_profiles(conn, brand_id, &live).await? {
+            if row.merged_into.is_none() {
+                known.live.insert(row.id, row.first_seen_at);
+            }
+        }
     }
     Ok(known)
 }
@@ -276,7 +310,17 @@ async fn resolve_known(
         } else {
             strong
         };
+        // Held since the batch locked them (and live then: only a merge in this transaction, which
+        // forgets them, could have changed that).
+        let held: Option<Vec<(Uuid, DateTime<Utc>)>> = candidates
+            .iter()
+            .map(|id| known.live.get(id).map(|first_seen| (*id, *first_seen)))
+            .collect();
+        if let Some(locked) = held {
+            break (owners, locked);
+        }
         if let Some(locked) = lock_live(conn, brand_id, &candidates, !known.optimistic).await? {
+            known.live.extend(locked.iter().copied());
             break (owners, locked);
         }
         if known.optimistic {
@@ -528,21 +572,37 @@ async fn lock_live(
     Ok(locked)
 }
 
-/// `FOR UPDATE` on the profiles in id order, with their first-seen times; `None` when one is missing or
-/// merged away.
+struct LockedProfile {
+    id: Uuid,
+    merged_into: Option<Uuid>,
+    first_seen_at: DateTime<Utc>,
+}
+
+/// `FOR NO KEY UPDATE` on the profiles in id order (see the module's documentation for why not
+/// `FOR UPDATE`).
+async fn lock_profiles(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<LockedProfile>, sqlx::Error> {
+    sqlx::query_as!(
+        LockedProfile,
+        "SELECT id, merged_into, first_seen_at FROM crm_profiles
+         WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR NO KEY UPDATE",
+        brand_id,
+        ids
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// [`lock_profiles`], with their first-seen times; `None` when one is missing or merged away.
 async fn lock_rows(
     conn: &mut PgConnection,
     brand_id: Uuid,
     ids: &[Uuid],
 ) -> Result<Option<Vec<(Uuid, DateTime<Utc>)>>, sqlx::Error> {
-    let rows = sqlx::query!(
-        "SELECT id, merged_into, first_seen_at FROM crm_profiles
-         WHERE brand_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
-        brand_id,
-        ids
-    )
-    .fetch_all(conn)
-    .await?;
+    let rows = lock_profiles(conn, brand_id, ids).await?;
     if rows.len() != ids.len() || rows.iter().any(|row| row.merged_into.is_some()) {
         return Ok(None);
     }

@@ -121,18 +121,17 @@ pub async fn get_profile(
 ) -> Result<HttpResponse, ApiError> {
     let requested = profile_id(&path.1)?;
     let mut conn = state.crm.db().acquire().await?;
-    let profile = profile::load(&mut conn, in_brand.brand.id, requested)
+    // One statement: the merge chain, the row, its identifiers and its scores.
+    let profile = super::scores::ProfileWithScores::find(&mut conn, in_brand.brand.id, requested)
         .await?
         .ok_or_else(profile_not_found)?;
     let mut response = HttpResponse::Ok();
-    if profile.id != requested {
+    if profile.profile.id != requested {
         response.insert_header((
             header::CONTENT_LOCATION,
-            profile_path(&in_brand.brand.slug, profile.id),
+            profile_path(&in_brand.brand.slug, profile.profile.id),
         ));
     }
-    let profile =
-        super::scores::ProfileWithScores::load(&mut conn, in_brand.brand.id, profile).await?;
     Ok(response.json(profile))
 }
 

@@ -16,14 +16,32 @@ use crate::config::DatabaseSettings;
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Builds the pool lazily: the process starts (and can report not-ready) even when PostgreSQL is down.
+///
+/// An idle connection is pinged before it is handed out only when it sat idle over a second, not always
+/// (sqlx's `test_before_acquire`): the ping was a round trip before every statement run on the pool and
+/// every `acquire` — two of the five of a profile look-up. A connection busy moments ago was pinged when it
+/// went back to the pool (sqlx does that off the request's path, dropping one left broken); one idle longer
+/// is what a server restart or an idle-session timeout may have cut.
 pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     let options = connect_options(settings)?;
     Ok(PgPoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_WHEN_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .connect_lazy_with(options))
 }
+
+/// See [`pool`].
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 pub fn connect_options(settings: &DatabaseSettings) -> anyhow::Result<PgConnectOptions> {
     let statement_timeout = settings.statement_timeout_ms.to_string();

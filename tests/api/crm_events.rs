@@ -2,6 +2,7 @@
 //! timeline, and the portal's own facts fed through the outbox.
 
 mod access;
+mod batched;
 mod concurrency;
 mod hooks;
 mod ingest;

@@ -2,8 +2,15 @@
 //! that fails leaves the others standing), the batch's already-known ids found with one query, the
 //! identifier locks of all its events taken in one sorted statement and their holders read in one query
 //! (`resolve::lock_batch`), and per event: resolution (`resolve::resolve_locked`, which also applies the
-//! traits), the activity and the counters in one statement; then the after-event hooks, once per profile
-//! the batch touched (see `hooks.rs` for what fails when one of them does).
+//! traits; none of its statements when the event matches a profile the batch already holds), then the
+//! activities and the counters (`write.rs`); then the after-event hooks, once per profile the batch touched
+//! (see `hooks.rs` for what fails when one of them does).
+//!
+//! A batch's first attempt puts the activities off and writes them together, one multi-row insert and one
+//! counters update per profile, before the hooks — and earlier, before any event that could merge (a merge
+//! moves the absorbed profiles' activities and sums their counters, so what precedes it must be written).
+//! An event id taken meanwhile by a concurrent batch shows as fewer activities written than put off, which
+//! sends the batch to its guarded run, as a duplicate found event by event did.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -15,6 +22,7 @@ use uuid::Uuid;
 
 use super::hooks::{AppliedEvent, Touched};
 use super::schema::ValidEvent;
+use super::write::{self, Row};
 use crate::brands::Brand;
 use crate::crm::Crm;
 use crate::crm::identifiers::Identifier;
@@ -182,8 +190,9 @@ async fn run(
     .await?;
     let mut changed = BTreeSet::new();
     let mut results = Vec::with_capacity(events.len());
-    // The first attempt's applied events, for its hooks at the end.
+    // The first attempt's applied events, for its hooks at the end, and the activities it put off.
     let mut applied_all: Vec<AppliedEvent> = Vec::new();
+    let mut pending: Vec<Row> = Vec::new();
     for (index, event) in events.iter().enumerate() {
         let event = match event {
             Checked::Invalid { id, errors } => {
@@ -202,9 +211,14 @@ async fn run(
         let outcome = if guarded {
             let mut savepoint = Connection::begin(&mut *tx).await?;
             let outcome = match apply_one(&mut savepoint, brand, event, source, &mut known).await {
-                Ok(applied) => run_hooks(crm, &mut savepoint, std::slice::from_ref(&applied))
-                    .await
-                    .map(|()| applied),
+                Ok((applied, row)) => {
+                    match write_all(&mut savepoint, brand, source, &[row]).await {
+                        Ok(()) => run_hooks(crm, &mut savepoint, std::slice::from_ref(&applied))
+                            .await
+                            .map(|()| applied),
+                        Err(failure) => Err(failure),
+                    }
+                }
                 Err(failure) => Err(failure),
             };
             match outcome {
@@ -216,8 +230,18 @@ async fn run(
             }
             outcome
         } else {
+            if !pending.is_empty()
+                && known.may_merge(&event.identifiers)
+                && write_all(&mut tx, brand, source, &std::mem::take(&mut pending))
+                    .await
+                    .is_err()
+            {
+                tx.rollback().await?;
+                return Ok(None);
+            }
             match apply_one(&mut tx, brand, event, source, &mut known).await {
-                Ok(applied) => {
+                Ok((applied, row)) => {
+                    pending.push(row);
                     applied_all.push(applied.clone());
                     Ok(applied)
                 }
@@ -264,7 +288,10 @@ async fn run(
         }
         results.push(result);
     }
-    if !guarded && run_hooks(crm, &mut tx, &applied_all).await.is_err() {
+    if !guarded
+        && (write_all(&mut tx, brand, source, &pending).await.is_err()
+            || run_hooks(crm, &mut tx, &applied_all).await.is_err())
+    {
         tx.rollback().await?;
         return Ok(None);
     }
@@ -293,6 +320,22 @@ async fn run(
     Ok(Some(results))
 }
 
+/// Writes `rows`' activities and counters; a row whose event id was taken meanwhile makes it a duplicate.
+async fn write_all(
+    conn: &mut PgConnection,
+    brand: &Brand,
+    source: &str,
+    rows: &[Row],
+) -> Result<(), Failure> {
+    let written = write::write(conn, brand.id, source, rows)
+        .await
+        .map_err(|error| Failure::Database(error.into()))?;
+    if written < rows.len() {
+        return Err(Failure::Duplicate);
+    }
+    Ok(())
+}
+
 /// The hooks over `applied`, grouped per profile.
 async fn run_hooks(
     crm: &Crm,
@@ -308,13 +351,14 @@ async fn run_hooks(
         })
 }
 
+/// Resolves the event (with its traits) and answers it as applied, with the activity to write for it.
 async fn apply_one(
     conn: &mut PgConnection,
     brand: &Brand,
     event: &ValidEvent,
     source: &str,
     known: &mut resolve::KnownOwners,
-) -> Result<AppliedEvent, Failure> {
+) -> Result<(AppliedEvent, Row), Failure> {
     let database = |error: sqlx::Error| Failure::Database(error.into());
     let has_traits = event.traits != Default::default();
     let before = if has_traits {
@@ -350,39 +394,16 @@ async fn apply_one(
         .filter(|(_, currency)| currency.eq_ignore_ascii_case(&brand.currency))
         .map(|(amount, _)| amount.clone());
     let activity_id = Uuid::now_v7();
-    let written = sqlx::query_scalar!(
-        r#"WITH activity AS (
-               INSERT INTO crm_activities (id, brand_id, profile_id, type, occurred_at, properties, event_id, source)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-               ON CONFLICT (brand_id, event_id) WHERE event_id IS NOT NULL DO NOTHING
-               RETURNING profile_id, type, occurred_at
-           )
-           UPDATE crm_profiles p SET
-               activity_counts = jsonb_set(p.activity_counts, ARRAY[a.type],
-                   to_jsonb(COALESCE((p.activity_counts ->> a.type)::bigint, 0) + 1)),
-               first_activity_at = LEAST(p.first_activity_at, a.occurred_at),
-               last_activity_at = GREATEST(p.last_activity_at, a.occurred_at),
-               lifetime_value = p.lifetime_value + COALESCE($9::text::numeric, 0)
-           FROM activity a
-           WHERE p.brand_id = $2 AND p.id = a.profile_id
-           RETURNING p.id"#,
+    let row = Row {
         activity_id,
-        brand.id,
         profile_id,
-        event.kind,
-        event.occurred_at,
-        event.properties,
-        event.id,
-        source,
+        kind: event.kind.clone(),
+        occurred_at: event.occurred_at,
+        properties: event.properties.clone(),
+        event_id: event.id.clone(),
         lifetime,
-    )
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(database)?;
-    if written.is_none() {
-        return Err(Failure::Duplicate);
-    }
-    Ok(AppliedEvent {
+    };
+    let applied = AppliedEvent {
         brand_id: brand.id,
         profile_id,
         activity_id,
@@ -393,7 +414,8 @@ async fn apply_one(
         resolution: resolution.outcome,
         merge_id: resolution.merge_id,
         traits_changed,
-    })
+    };
+    Ok((applied, row))
 }
 
 /// A fingerprint of a profile's attributes, to tell whether traits changed them.

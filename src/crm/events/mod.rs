@@ -10,6 +10,7 @@ mod portal;
 mod routes;
 mod schema;
 mod timeline;
+mod write;
 
 use actix_web::web;
 use utoipa::OpenApi;

@@ -1,8 +1,9 @@
-//! Computing a profile's two scores: two aggregate queries (one over the engagement window grouped by
-//! type and day, one over the last two churn periods with the profile's counters and opt-outs), then the
-//! arithmetic here, in plain functions the unit tests drive with known figures.
+//! Computing profiles' two scores: two aggregate queries for any number of profiles (one over the
+//! engagement window grouped by profile, type and day, one over the last two churn periods with each
+//! profile's counters and opt-outs), then the arithmetic here, in plain functions the unit tests drive with
+//! known figures.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -164,14 +165,14 @@ pub fn churn(rules: &ChurnRules, facts: &ChurnFacts, now: DateTime<Utc>) -> Comp
     finish(factors)
 }
 
-/// Each engagement type's figures for the profile, as of `now`.
+/// Each engagement type's figures for each of the profiles, as of `now` (a profile without any is absent).
 pub async fn engagement_facts(
     conn: &mut PgConnection,
     brand_id: Uuid,
-    profile_id: Uuid,
+    profile_ids: &[Uuid],
     rules: &EngagementRules,
     now: DateTime<Utc>,
-) -> Result<BTreeMap<String, TypeActivity>, sqlx::Error> {
+) -> Result<HashMap<Uuid, BTreeMap<String, TypeActivity>>, sqlx::Error> {
     let (types, per_day): (Vec<String>, Vec<i32>) = rules
         .activities
         .iter()
@@ -183,21 +184,21 @@ pub async fn engagement_facts(
     let rows = sqlx::query!(
         r#"WITH rule AS (SELECT * FROM unnest($3::text[], $4::int[]) AS r (type, per_day)),
            days AS (
-               SELECT a.type, count(*) AS n, max(a.occurred_at) AS last_at
+               SELECT a.profile_id, a.type, count(*) AS n, max(a.occurred_at) AS last_at
                FROM crm_activities a
-               WHERE a.brand_id = $1 AND a.profile_id = $2 AND a.type = ANY($3)
+               WHERE a.brand_id = $1 AND a.profile_id = ANY($2) AND a.type = ANY($3)
                  AND a.occurred_at > $5::timestamptz - make_interval(days => $6::int)
-               GROUP BY a.type, date_trunc('day', a.occurred_at, 'UTC'))
-           SELECT d.type AS "type!",
+               GROUP BY a.profile_id, a.type, date_trunc('day', a.occurred_at, 'UTC'))
+           SELECT d.profile_id AS "profile_id!", d.type AS "type!",
                   sum(least(d.n, r.per_day))::bigint AS "counted!",
                   sum(least(d.n, r.per_day) * power(0.5::float8, least(
                       greatest(extract(epoch FROM $5 - d.last_at)::float8, 0) / 86400.0 / $7::float8,
                       1000))
                   )::float8 AS "decayed!"
            FROM days d JOIN rule r ON r.type = d.type
-           GROUP BY d.type"#,
+           GROUP BY d.profile_id, d.type"#,
         brand_id,
-        profile_id,
+        profile_ids,
         &types,
         &per_day,
         now,
@@ -206,97 +207,127 @@ pub async fn engagement_facts(
     )
     .fetch_all(conn)
     .await?;
+    let mut facts: HashMap<Uuid, BTreeMap<String, TypeActivity>> = HashMap::new();
+    for row in rows {
+        facts.entry(row.profile_id).or_default().insert(
+            row.r#type,
+            TypeActivity {
+                counted: row.counted,
+                decayed: row.decayed,
+            },
+        );
+    }
+    Ok(facts)
+}
+
+/// The churn figures of each of the profiles, as of `now`; a profile the brand does not have is absent.
+pub async fn churn_facts(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_ids: &[Uuid],
+    rules: &ChurnRules,
+    now: DateTime<Utc>,
+) -> Result<HashMap<Uuid, ChurnFacts>, sqlx::Error> {
+    let negative: Vec<String> = rules.negative.keys().cloned().collect();
+    // One profile's figures per row of the lateral subquery (its CTEs see that row's profile id).
+    // Spend is compared in the currency of the latest purchase of the two periods; amounts are validated
+    // decimals at ingest, the pattern only keeps a cast from ever failing the event.
+    let rows = sqlx::query!(
+        r#"SELECT w.profile_id AS "profile_id!", f.first_activity_at AS "first_activity_at?",
+                  f.last_activity_at AS "last_activity_at?", f.activities AS "activities!",
+                  f.recent AS "recent!", f.previous AS "previous!", f.recent_spend AS "recent_spend!",
+                  f.previous_spend AS "previous_spend!", f.negative AS "negative!", f.opt_outs AS "opt_outs!"
+           FROM unnest($2::uuid[]) AS w (profile_id)
+           CROSS JOIN LATERAL (
+               WITH span AS (
+                   SELECT a.type, a.occurred_at, a.properties,
+                          a.occurred_at > $3::timestamptz - make_interval(days => $4::int) AS is_recent
+                   FROM crm_activities a
+                   WHERE a.brand_id = $1 AND a.profile_id = w.profile_id
+                     AND a.occurred_at > $3::timestamptz - make_interval(days => $4::int * 2)
+                     AND a.occurred_at <= $3::timestamptz),
+               currency AS (
+                   SELECT upper(properties ->> 'currency') AS code FROM span
+                   WHERE type = 'purchase' ORDER BY occurred_at DESC LIMIT 1),
+               spend AS (
+                   SELECT s.is_recent, (s.properties ->> 'amount')::numeric AS amount FROM span s, currency c
+                   WHERE s.type = 'purchase' AND upper(s.properties ->> 'currency') = c.code
+                     AND s.properties ->> 'amount' ~ '^[0-9]{1,14}(\.[0-9]{1,4})?$')
+               SELECT p.first_activity_at, p.last_activity_at,
+                      (SELECT COALESCE(sum(value::bigint), 0) FROM jsonb_each_text(p.activity_counts)
+                       WHERE value ~ '^[0-9]{1,18}$')::bigint AS activities,
+                      (SELECT count(*) FROM span WHERE is_recent) AS recent,
+                      (SELECT count(*) FROM span WHERE NOT is_recent) AS previous,
+                      (SELECT COALESCE(sum(amount) FILTER (WHERE is_recent), 0)::float8 FROM spend) AS recent_spend,
+                      (SELECT COALESCE(sum(amount) FILTER (WHERE NOT is_recent), 0)::float8 FROM spend) AS previous_spend,
+                      (SELECT COALESCE(jsonb_object_agg(type, n), '{}') FROM (
+                           SELECT type, count(*) AS n FROM span WHERE is_recent AND type = ANY($5) GROUP BY type) t
+                      ) AS negative,
+                      (SELECT count(*) FROM crm_consents c
+                       WHERE c.brand_id = $1 AND c.profile_id = w.profile_id AND c.status = 'denied'
+                         AND c.captured_at > $3::timestamptz - make_interval(days => $4::int)) AS opt_outs
+               FROM crm_profiles p WHERE p.brand_id = $1 AND p.id = w.profile_id
+           ) f"#,
+        brand_id,
+        profile_ids,
+        now,
+        rules.period_days,
+        &negative,
+    )
+    .fetch_all(conn)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|row| {
             (
-                row.r#type,
-                TypeActivity {
-                    counted: row.counted,
-                    decayed: row.decayed,
+                row.profile_id,
+                ChurnFacts {
+                    first_activity_at: row.first_activity_at,
+                    last_activity_at: row.last_activity_at,
+                    activities: row.activities,
+                    recent: row.recent,
+                    previous: row.previous,
+                    recent_spend: row.recent_spend,
+                    previous_spend: row.previous_spend,
+                    negative: serde_json::from_value(row.negative).unwrap_or_default(),
+                    opt_outs: row.opt_outs,
                 },
             )
         })
         .collect())
 }
 
-/// The churn figures of the profile, as of `now`; `None` when the brand has no such profile.
-pub async fn churn_facts(
-    conn: &mut PgConnection,
-    brand_id: Uuid,
-    profile_id: Uuid,
-    rules: &ChurnRules,
-    now: DateTime<Utc>,
-) -> Result<Option<ChurnFacts>, sqlx::Error> {
-    let negative: Vec<String> = rules.negative.keys().cloned().collect();
-    // Spend is compared in the currency of the latest purchase of the two periods; amounts are validated
-    // decimals at ingest, the pattern only keeps a cast from ever failing the event.
-    let row = sqlx::query!(
-        r#"WITH span AS (
-               SELECT a.type, a.occurred_at, a.properties,
-                      a.occurred_at > $3::timestamptz - make_interval(days => $4::int) AS is_recent
-               FROM crm_activities a
-               WHERE a.brand_id = $1 AND a.profile_id = $2
-                 AND a.occurred_at > $3::timestamptz - make_interval(days => $4::int * 2)
-                 AND a.occurred_at <= $3::timestamptz),
-           currency AS (
-               SELECT upper(properties ->> 'currency') AS code FROM span
-               WHERE type = 'purchase' ORDER BY occurred_at DESC LIMIT 1),
-           spend AS (
-               SELECT s.is_recent, (s.properties ->> 'amount')::numeric AS amount FROM span s, currency c
-               WHERE s.type = 'purchase' AND upper(s.properties ->> 'currency') = c.code
-                 AND s.properties ->> 'amount' ~ '^[0-9]{1,14}(\.[0-9]{1,4})?$')
-           SELECT p.first_activity_at, p.last_activity_at,
-                  (SELECT COALESCE(sum(value::bigint), 0) FROM jsonb_each_text(p.activity_counts)
-                   WHERE value ~ '^[0-9]{1,18}$')::bigint AS "activities!",
-                  (SELECT count(*) FROM span WHERE is_recent) AS "recent!",
-                  (SELECT count(*) FROM span WHERE NOT is_recent) AS "previous!",
-                  (SELECT COALESCE(sum(amount) FILTER (WHERE is_recent), 0)::float8 FROM spend) AS "recent_spend!",
-                  (SELECT COALESCE(sum(amount) FILTER (WHERE NOT is_recent), 0)::float8 FROM spend) AS "previous_spend!",
-                  (SELECT COALESCE(jsonb_object_agg(type, n), '{}') FROM (
-                       SELECT type, count(*) AS n FROM span WHERE is_recent AND type = ANY($5) GROUP BY type) t
-                  ) AS "negative!",
-                  (SELECT count(*) FROM crm_consents c
-                   WHERE c.brand_id = $1 AND c.profile_id = $2 AND c.status = 'denied'
-                     AND c.captured_at > $3::timestamptz - make_interval(days => $4::int)) AS "opt_outs!"
-           FROM crm_profiles p WHERE p.brand_id = $1 AND p.id = $2"#,
-        brand_id,
-        profile_id,
-        now,
-        rules.period_days,
-        &negative,
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|row| ChurnFacts {
-        first_activity_at: row.first_activity_at,
-        last_activity_at: row.last_activity_at,
-        activities: row.activities,
-        recent: row.recent,
-        previous: row.previous,
-        recent_spend: row.recent_spend,
-        previous_spend: row.previous_spend,
-        negative: serde_json::from_value(row.negative).unwrap_or_default(),
-        opt_outs: row.opt_outs,
-    }))
-}
-
-/// Both scores of the profile under `rules`, as of `now`; `None` when the brand has no such profile.
+/// Both scores of each of the profiles under `rules`, as of `now`, in two statements whatever their
+/// number; a profile the brand does not have is absent.
 pub async fn compute(
     conn: &mut PgConnection,
     brand_id: Uuid,
-    profile_id: Uuid,
+    profile_ids: &[Uuid],
     rules: &Rules,
     now: DateTime<Utc>,
-) -> Result<Option<(Computed, Computed)>, sqlx::Error> {
-    let Some(facts) = churn_facts(conn, brand_id, profile_id, &rules.churn, now).await? else {
-        return Ok(None);
-    };
-    let by_type = engagement_facts(conn, brand_id, profile_id, &rules.engagement, now).await?;
-    Ok(Some((
-        engagement(&rules.engagement, &by_type),
-        churn(&rules.churn, &facts, now),
-    )))
+) -> Result<HashMap<Uuid, (Computed, Computed)>, sqlx::Error> {
+    if profile_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let facts = churn_facts(conn, brand_id, profile_ids, &rules.churn, now).await?;
+    if facts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut by_profile =
+        engagement_facts(conn, brand_id, profile_ids, &rules.engagement, now).await?;
+    Ok(facts
+        .into_iter()
+        .map(|(id, facts)| {
+            let by_type = by_profile.remove(&id).unwrap_or_default();
+            (
+                id,
+                (
+                    engagement(&rules.engagement, &by_type),
+                    churn(&rules.churn, &facts, now),
+                ),
+            )
+        })
+        .collect())
 }
 
 #[cfg(test)]

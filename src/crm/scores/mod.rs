@@ -15,6 +15,7 @@ mod routes;
 pub mod rules;
 pub mod store;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -78,27 +79,49 @@ pub async fn recompute(
     now: DateTime<Utc>,
     cause: Cause,
 ) -> anyhow::Result<Option<Recomputed>> {
-    let Some((engagement, churn)) =
-        compute::compute(conn, brand_id, profile_id, &rules.rules, now).await?
-    else {
-        return Ok(None);
-    };
-    let crossed = store::write(
-        conn,
-        brand_id,
-        profile_id,
-        rules.version,
-        &engagement,
-        &churn,
-        now,
-        cause,
+    Ok(
+        recompute_all(conn, brand_id, &[profile_id], rules, now, cause)
+            .await?
+            .remove(&profile_id),
     )
-    .await?;
-    Ok(Some(Recomputed {
-        engagement,
-        churn,
-        crossed,
-    }))
+}
+
+/// [`recompute`] for any number of distinct profiles in four statements (two aggregates, the write, and
+/// the outbox for each crossing); the profiles the brand does not have are absent from the answer.
+pub async fn recompute_all(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_ids: &[Uuid],
+    rules: &Versioned,
+    now: DateTime<Utc>,
+    cause: Cause,
+) -> anyhow::Result<HashMap<Uuid, Recomputed>> {
+    let computed = compute::compute(conn, brand_id, profile_ids, &rules.rules, now).await?;
+    // In the order given, so the outbox events of crossings come in that order.
+    let scored: Vec<store::Scored> = profile_ids
+        .iter()
+        .filter_map(|id| {
+            computed.get(id).map(|(engagement, churn)| store::Scored {
+                profile_id: *id,
+                engagement,
+                churn,
+            })
+        })
+        .collect();
+    let crossed = store::write(conn, brand_id, rules.version, &scored, now, cause).await?;
+    Ok(computed
+        .into_iter()
+        .map(|(id, (engagement, churn))| {
+            (
+                id,
+                Recomputed {
+                    engagement,
+                    churn,
+                    crossed: crossed.contains(&id),
+                },
+            )
+        })
+        .collect())
 }
 
 #[derive(OpenApi)]

@@ -34,14 +34,18 @@ pub struct ProfileWithScores {
 }
 
 impl ProfileWithScores {
-    /// `profile` with its current scores.
-    pub async fn load(
+    /// The profile `id` resolves to (following merges) with its current scores, in one statement
+    /// (`profile::load_with_scores`); `None` when the brand has no such profile.
+    pub async fn find(
         conn: &mut sqlx::PgConnection,
         brand_id: Uuid,
-        profile: Profile,
-    ) -> Result<Self, ApiError> {
-        let scores = store::current(conn, brand_id, profile.id).await?;
-        Ok(Self { profile, scores })
+        id: Uuid,
+    ) -> Result<Option<Self>, ApiError> {
+        let Some((profile, rows)) = profile::load_with_scores(conn, brand_id, id).await? else {
+            return Ok(None);
+        };
+        let scores = store::from_json(rows).map_err(ApiError::internal)?;
+        Ok(Some(Self { profile, scores }))
     }
 }
 

@@ -2,6 +2,8 @@
 //! its reasons' factors and contributions change, and `crm.churn.risk.high` in the outbox when churn risk
 //! crosses above [`HIGH_CHURN_RISK`] — from at most that to more, never while it stays above.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -72,52 +74,69 @@ impl Scores {
     }
 }
 
-/// Writes both scores of a profile whose row the caller holds locked. Returns whether churn risk crossed.
-#[allow(clippy::too_many_arguments)]
+/// One profile's two new scores.
+pub struct Scored<'a> {
+    pub profile_id: Uuid,
+    pub engagement: &'a Computed,
+    pub churn: &'a Computed,
+}
+
+/// Writes both scores of each profile (distinct, their rows held locked by the caller) in one statement.
+/// Returns the profiles whose churn risk crossed.
 pub async fn write(
     conn: &mut PgConnection,
     brand_id: Uuid,
-    profile_id: Uuid,
     rules_version: i32,
-    engagement: &Computed,
-    churn: &Computed,
+    scored: &[Scored<'_>],
     now: DateTime<Utc>,
     cause: Cause,
-) -> anyhow::Result<bool> {
-    let names = [ENGAGEMENT.to_owned(), CHURN_RISK.to_owned()];
-    let values = [engagement.value, churn.value];
-    let reasons = [
-        serde_json::to_value(&engagement.reasons)?,
-        serde_json::to_value(&churn.reasons)?,
-    ];
+) -> anyhow::Result<Vec<Uuid>> {
+    if scored.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut profiles = Vec::with_capacity(scored.len() * 2);
+    let mut names = Vec::with_capacity(scored.len() * 2);
+    let mut values = Vec::with_capacity(scored.len() * 2);
+    let mut reasons = Vec::with_capacity(scored.len() * 2);
+    for one in scored {
+        for (name, computed) in [(ENGAGEMENT, one.engagement), (CHURN_RISK, one.churn)] {
+            profiles.push(one.profile_id);
+            names.push(name.to_owned());
+            values.push(computed.value);
+            reasons.push(serde_json::to_value(&computed.reasons)?);
+        }
+    }
     // One statement: the old values (read before the upsert, in the statement's snapshot), the upsert, and
     // a history row for each score whose value or reasons' factors and contributions changed. A reason's
     // figure alone (the days since the last activity, growing every night for every lapsed profile) is
     // kept current in `crm_scores` but writes no history: that was a row a night per lapsed profile.
     let rows = sqlx::query!(
-        r#"WITH new AS (SELECT * FROM unnest($3::text[], $4::int2[], $5::jsonb[]) AS n (score, value, reasons)),
-           old AS (SELECT s.score, s.value, s.reasons FROM crm_scores s
-                   WHERE s.brand_id = $1 AND s.profile_id = $2 FOR UPDATE),
+        r#"WITH new AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::int2[], $5::jsonb[])
+                        AS n (profile_id, score, value, reasons)),
+           old AS (SELECT s.profile_id, s.score, s.value, s.reasons FROM crm_scores s
+                   WHERE s.brand_id = $1 AND s.profile_id = ANY($2)
+                   ORDER BY s.profile_id, s.score FOR UPDATE),
            up AS (
                INSERT INTO crm_scores (brand_id, profile_id, score, value, reasons, rules_version, computed_at)
-               SELECT $1, $2, n.score, n.value, n.reasons, $6, $7 FROM new n
+               SELECT $1, n.profile_id, n.score, n.value, n.reasons, $6, $7 FROM new n
                ON CONFLICT (brand_id, profile_id, score) DO UPDATE SET
                    value = EXCLUDED.value, reasons = EXCLUDED.reasons,
                    rules_version = EXCLUDED.rules_version, computed_at = EXCLUDED.computed_at),
            history AS (
                INSERT INTO crm_score_history
                    (brand_id, profile_id, score, value, previous, reasons, rules_version, cause, computed_at)
-               SELECT $1, $2, n.score, n.value, o.value, n.reasons, $6, $8, $7
-               FROM new n LEFT JOIN old o ON o.score = n.score
+               SELECT $1, n.profile_id, n.score, n.value, o.value, n.reasons, $6, $8, $7
+               FROM new n LEFT JOIN old o ON o.profile_id = n.profile_id AND o.score = n.score
                WHERE o.score IS NULL OR o.value <> n.value
                   OR (SELECT jsonb_agg(r.e - 'value' ORDER BY r.i)
                       FROM jsonb_array_elements(o.reasons) WITH ORDINALITY AS r (e, i))
                      IS DISTINCT FROM
                      (SELECT jsonb_agg(r.e - 'value' ORDER BY r.i)
                       FROM jsonb_array_elements(n.reasons) WITH ORDINALITY AS r (e, i)))
-           SELECT n.score AS "score!", o.value AS previous FROM new n LEFT JOIN old o ON o.score = n.score"#,
+           SELECT n.profile_id AS "profile_id!", n.score AS "score!", o.value AS previous
+           FROM new n LEFT JOIN old o ON o.profile_id = n.profile_id AND o.score = n.score"#,
         brand_id,
-        profile_id,
+        &profiles,
         &names,
         &values,
         &reasons,
@@ -127,33 +146,68 @@ pub async fn write(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let previous = rows
+    let previous: HashMap<Uuid, Option<i16>> = rows
         .into_iter()
-        .find(|row| row.score == CHURN_RISK)
-        .and_then(|row| row.previous);
-    let crossed = churn.value > HIGH_CHURN_RISK && previous.is_none_or(|p| p <= HIGH_CHURN_RISK);
-    if crossed {
-        outbox::record(
-            conn,
-            NewEvent {
-                topic: "crm.churn.risk.high",
-                aggregate_type: "crm_profile",
-                aggregate_id: profile_id.to_string(),
-                payload: json!({
-                    "brand_id": brand_id,
-                    "profile_id": profile_id,
-                    "value": churn.value,
-                    "previous": previous,
-                    "reasons": churn.reasons,
-                    "rules_version": rules_version,
-                    "computed_at": now,
-                    "cause": cause.as_str(),
-                }),
-            },
-        )
-        .await?;
+        .filter(|row| row.score == CHURN_RISK)
+        .map(|row| (row.profile_id, row.previous))
+        .collect();
+    let mut crossed = Vec::new();
+    for one in scored {
+        let churn = one.churn;
+        let previous = previous.get(&one.profile_id).copied().flatten();
+        if churn.value > HIGH_CHURN_RISK && previous.is_none_or(|p| p <= HIGH_CHURN_RISK) {
+            crossed.push(one.profile_id);
+            outbox::record(
+                &mut *conn,
+                NewEvent {
+                    topic: "crm.churn.risk.high",
+                    aggregate_type: "crm_profile",
+                    aggregate_id: one.profile_id.to_string(),
+                    payload: json!({
+                        "brand_id": brand_id,
+                        "profile_id": one.profile_id,
+                        "value": churn.value,
+                        "previous": previous,
+                        "reasons": churn.reasons,
+                        "rules_version": rules_version,
+                        "computed_at": now,
+                        "cause": cause.as_str(),
+                    }),
+                },
+            )
+            .await?;
+        }
     }
     Ok(crossed)
+}
+
+/// Scores from their rows as a JSON array (`score`, `value`, `reasons`, `rules_version`, `computed_at`),
+/// as `profile::load_with_scores` reads them along with the profile.
+pub fn from_json(rows: serde_json::Value) -> anyhow::Result<Scores> {
+    #[derive(Deserialize)]
+    struct Row {
+        score: String,
+        value: i16,
+        reasons: Vec<Reason>,
+        rules_version: i32,
+        computed_at: DateTime<Utc>,
+    }
+    let rows: Vec<Row> = serde_json::from_value(rows)?;
+    let mut scores = Scores::default();
+    for row in rows {
+        let score = Score {
+            value: row.value,
+            reasons: row.reasons,
+            rules_version: row.rules_version,
+            computed_at: row.computed_at,
+        };
+        match row.score.as_str() {
+            ENGAGEMENT => scores.engagement = Some(score),
+            CHURN_RISK => scores.churn_risk = Some(score),
+            _ => {}
+        }
+    }
+    Ok(scores)
 }
 
 /// The profile's current scores.

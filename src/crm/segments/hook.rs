@@ -155,9 +155,7 @@ async fn on_profiles(
     // The memberships are read under the segments' (shared) locks: read before, a refresh holding one
     // exclusively could commit an entry or exit of these profiles meanwhile, and the comparison below would
     // judge by the stale answer (an exit committed, then "still a member: nothing to do", lost the entry).
-    for id in &order {
-        membership::lock(&mut *conn, *id, false).await?;
-    }
+    membership::lock_shared_all(&mut *conn, &order).await?;
     // A segment deleted while this batch waited for its lock is gone: nothing is written into it.
     let live: HashSet<Uuid> = sqlx::query_scalar(
         "SELECT id FROM crm_segments WHERE brand_id = $1 AND id = ANY($2) AND deleted_at IS NULL",

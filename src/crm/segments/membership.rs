@@ -84,6 +84,22 @@ pub async fn lock(conn: &mut PgConnection, segment: Uuid, exclusive: bool) -> sq
     Ok(())
 }
 
+/// The shared locks of `segments`, taken in the order given (dependency order), in one statement: the
+/// subquery's `ORDER BY … OFFSET 0` keeps the order the locks are taken in.
+pub async fn lock_shared_all(conn: &mut PgConnection, segments: &[Uuid]) -> sqlx::Result<()> {
+    if segments.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended(s.id::text, 12))::text
+         FROM (SELECT id FROM unnest($1::uuid[]) WITH ORDINALITY AS t (id, n) ORDER BY n OFFSET 0) AS s",
+    )
+    .bind(segments)
+    .fetch_all(conn)
+    .await?;
+    Ok(())
+}
+
 /// Recomputes a dynamic segment's members and writes the difference, inside the caller's transaction (a
 /// transaction of its own: its statements from here on run under `timeout_ms`).
 pub async fn refresh(

@@ -124,3 +124,67 @@ async fn a_merge_waiting_for_a_refresh_does_not_deadlock_with_it() {
     assert_eq!(status, 201, "{answer}");
     assert_eq!(members(&app, &buyers).await, vec![survivor]);
 }
+
+#[tokio::test]
+async fn an_event_waiting_for_a_refresh_does_not_deadlock_with_it() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let brand = brand_id(&app, "maison").await;
+    let visitors = create(
+        &app,
+        &token,
+        "maison",
+        &json!({"slug": "visitors", "name": "Visitors",
+        "rule": {"activity": "page_view", "count": {"gte": 2}}}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let jane = ingest(&app, &token, json!([page_view("v1", "l9")])).await;
+    assert!(members(&app, &visitors).await.is_empty());
+    // The event matches jane, whose row the batch locks before its hooks wait for the segment's lock.
+    let body = json!([page_view("v2", "l9")]);
+    let held = hold(&app, &visitors).await;
+    let event = post(&app, &token, "/api/v1/brands/maison/crm/events", &body);
+    let ((status, answer), ()) = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(event, refresh_write(&app, held, &visitors, brand, jane))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
+    assert_eq!(members(&app, &visitors).await, vec![jane]);
+}
+
+#[tokio::test]
+async fn a_resolve_waiting_for_a_refresh_does_not_deadlock_with_it() {
+    let app = spawn_app().await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let brand = brand_id(&app, "maison").await;
+    let gold = create(
+        &app,
+        &token,
+        "maison",
+        &json!({"slug": "gold", "name": "Gold",
+        "rule": {"attribute": "tier", "op": "eq", "value": "gold"}}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let jane = ingest(&app, &token, json!([page_view("r1", "l8")])).await;
+    // Resolving jane's identifier locks her row, sets the tier, then re-evaluates the segment.
+    let body = json!({"attributes": {"tier": "gold"},
+                      "identifiers": [{"kind": "loyalty_id", "value": "l8"}]});
+    let held = hold(&app, &gold).await;
+    let resolve = post(&app, &token, "/api/v1/brands/maison/crm/profiles", &body);
+    let ((status, answer), ()) = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(resolve, refresh_write(&app, held, &gold, brand, jane))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["outcome"]["kind"], "matched", "{answer}");
+    assert_eq!(members(&app, &gold).await, vec![jane]);
+}
