@@ -1,6 +1,8 @@
 //! Journeys (issue 13 part C): definitions, versions, enrollments, dry-runs.
 
 mod access;
+mod bench;
+mod paths;
 mod runs;
 
 use chrono::{TimeZone, Utc};
