@@ -122,14 +122,7 @@ async fn bench_ten_thousand_enrollments_woken_at_once() {
     while let Some(done) = tasks.join_next().await {
         done.unwrap();
     }
-    until_count(
-        &app.db,
-        journey,
-        "waiting",
-        size,
-        Duration::from_secs(1800),
-    )
-    .await;
+    until_count(&app.db, journey, "waiting", size, Duration::from_secs(1800)).await;
     eprintln!(
         "enrolled {size} and took them to their wait in {:.1} s",
         enrolling.elapsed().as_secs_f64()

@@ -21,7 +21,12 @@ async fn app() -> (TestApp, String) {
     (app, token)
 }
 
-async fn with_status(app: &TestApp, token: &str, journey: Uuid, status: &str) -> Vec<serde_json::Value> {
+async fn with_status(
+    app: &TestApp,
+    token: &str,
+    journey: Uuid,
+    status: &str,
+) -> Vec<serde_json::Value> {
     enrollments(app, token, journey)
         .await
         .into_iter()
@@ -149,5 +154,9 @@ async fn a_paused_journey_holds_its_enrollments_until_it_is_resumed() {
         .into_iter()
         .map(|m| m["body"].clone())
         .collect();
-    assert_eq!(bodies, [json!("Welcome"), json!("Reminder")], "each sent once");
+    assert_eq!(
+        bodies,
+        [json!("Welcome"), json!("Reminder")],
+        "each sent once"
+    );
 }
