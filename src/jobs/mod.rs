@@ -64,6 +64,33 @@ pub async fn enqueue<J: Job>(
     Ok(())
 }
 
+/// Enqueues many jobs of one queue, due now, in one statement (apalis's multi-row insert) on the caller's
+/// connection: a fan-out (every profile that entered a segment, every held enrollment of a resumed journey)
+/// costs one round trip per thousand jobs instead of one per job.
+pub async fn enqueue_many<J: Job>(
+    conn: &mut PgConnection,
+    settings: &JobSettings,
+    jobs: &[J],
+) -> anyhow::Result<()> {
+    let trace = TraceContext::current();
+    for chunk in jobs.chunks(1000) {
+        let mut tasks = Vec::with_capacity(chunk.len());
+        for job in chunk {
+            let payload = serde_json::to_vec(job).context("serialising job")?;
+            let mut builder =
+                TaskBuilder::new(payload).max_attempts(settings.max_attempts as usize);
+            if let Some(trace) = &trace {
+                builder = builder.with_metadata(trace_metadata(trace));
+            }
+            tasks.push(builder.build());
+        }
+        apalis_postgres::queries::push_tasks(&mut *conn, J::QUEUE, tasks)
+            .await
+            .with_context(|| format!("enqueueing jobs on {}", J::QUEUE))?;
+    }
+    Ok(())
+}
+
 /// The enqueuer's trace context in the task's metadata (stored with the row), under the W3C header names.
 fn trace_metadata(trace: &TraceContext) -> MetadataStore {
     let mut metadata = MetadataStore::new();

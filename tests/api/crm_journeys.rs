@@ -2,6 +2,8 @@
 
 mod access;
 mod review_atk13;
+mod bench;
+mod paths;
 mod runs;
 
 use chrono::{TimeZone, Utc};

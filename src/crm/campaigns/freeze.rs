@@ -36,6 +36,12 @@ pub struct Frozen {
 /// over the whole audience. Where it cannot be as exact (an e-mail attribute's full syntax) it is looser:
 /// the send path checks each recipient again, so a recipient queued here may still be suppressed at send,
 /// never the other way round.
+///
+/// No `ON CONFLICT`: the caller holds the campaign row locked and still `scheduled`, and the transaction
+/// that inserts the rows also moves it to `sending`, so no row of this campaign can exist yet (a speculative
+/// insertion per row would cost for nothing; a row that did exist would be a bug, and the primary key makes
+/// it an error rather than a silent skip). Rows go in in profile order, so the primary key (the campaign
+/// id is a UUIDv7, the newest is the right-most) grows at its right edge instead of being descended per row.
 async fn insert_recipients(
     conn: &mut PgConnection,
     campaign: &repo::Row,
@@ -69,7 +75,7 @@ async fn insert_recipients(
                  WHEN c.status = 'granted' OR $5 = 'service' THEN NULL
                  ELSE 'no_consent' END AS reason) r
              WHERE m.segment_id = $3 AND m.brand_id = $2
-             ON CONFLICT (campaign_id, profile_id) DO NOTHING
+             ORDER BY m.profile_id
              RETURNING status)
            SELECT count(*) FILTER (WHERE status = 'queued') AS "queued!",
                   count(*) FILTER (WHERE status = 'suppressed') AS "suppressed!"

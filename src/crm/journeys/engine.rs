@@ -111,7 +111,7 @@ impl Engine {
         let id = job.enrollment_id;
         let db = self.crm.db();
         let mut conn = db.acquire().await?;
-        let Some(enrollment) = enrollment_by_id(&mut conn, id).await? else {
+        let Some(enrollment) = repo::enrollment_by_id(&mut conn, id).await? else {
             return Ok(Next::Stop);
         };
         if !running(&enrollment.status) {
@@ -450,22 +450,22 @@ impl Engine {
                 }
                 match &next {
                     Some(next_step) => {
-                        sqlx::query(
+                        sqlx::query!(
                             "UPDATE crm_journey_enrollments SET status = 'active', current_step = $2,
                                  step_count = step_count + 1, wake_at = NULL WHERE id = $1",
+                            read.id,
+                            next_step
                         )
-                        .bind(read.id)
-                        .bind(next_step)
                         .execute(&mut *tx)
                         .await?;
                         Next::Continue
                     }
                     None => {
-                        sqlx::query(
+                        sqlx::query!(
                             "UPDATE crm_journey_enrollments SET status = 'completed', step_count = step_count + 1,
                                  wake_at = NULL, ended_at = now() WHERE id = $1",
+                            read.id
                         )
-                        .bind(read.id)
                         .execute(&mut *tx)
                         .await?;
                         Next::Stop
@@ -474,11 +474,11 @@ impl Engine {
             }
             Effect::Wait { until, detail } => {
                 let _ = detail;
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE crm_journey_enrollments SET status = 'waiting', wake_at = $2 WHERE id = $1",
+                    read.id,
+                    until
                 )
-                .bind(read.id)
-                .bind(until)
                 .execute(&mut *tx)
                 .await?;
                 let delay = (until - Utc::now()).to_std().unwrap_or(Duration::ZERO);
@@ -496,12 +496,12 @@ impl Engine {
             }
             Effect::Fail { reason, detail } => {
                 insert_step(&mut tx, read, &step_id, &kind, "failed", &detail).await?;
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE crm_journey_enrollments SET status = 'failed', reason = $2, step_count = step_count + 1,
                          wake_at = NULL, ended_at = now() WHERE id = $1",
+                    read.id,
+                    &reason
                 )
-                .bind(read.id)
-                .bind(&reason)
                 .execute(&mut *tx)
                 .await?;
                 Next::Stop
@@ -539,39 +539,28 @@ async fn insert_step(
     outcome: &str,
     detail: &Value,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO crm_journey_steps (enrollment_id, seq, step_id, kind, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        read.id,
+        read.step_count,
+        step_id,
+        kind,
+        outcome,
+        detail
     )
-    .bind(read.id)
-    .bind(read.step_count)
-    .bind(step_id)
-    .bind(kind)
-    .bind(outcome)
-    .bind(detail)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-async fn enrollment_by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Enrollment>> {
-    let brand: Option<Uuid> =
-        sqlx::query_scalar("SELECT brand_id FROM crm_journey_enrollments WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    match brand {
-        Some(brand) => repo::enrollment(conn, brand, id).await,
-        None => Ok(None),
-    }
-}
-
 async fn journey_paused(conn: &mut PgConnection, enrollment: &Enrollment) -> sqlx::Result<bool> {
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM crm_journeys WHERE brand_id = $1 AND id = $2")
-            .bind(enrollment.brand_id)
-            .bind(enrollment.journey_id)
-            .fetch_optional(conn)
-            .await?;
+    let status = sqlx::query_scalar!(
+        "SELECT status FROM crm_journeys WHERE brand_id = $1 AND id = $2",
+        enrollment.brand_id,
+        enrollment.journey_id
+    )
+    .fetch_optional(conn)
+    .await?;
     Ok(status.as_deref() == Some("paused"))
 }
 
@@ -589,11 +578,12 @@ pub async fn timezone(
     brand_timezone: &str,
 ) -> sqlx::Result<String> {
     if let Some(zone) = profile.custom.get("timezone").and_then(Value::as_str) {
-        let known: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)")
-                .bind(zone)
-                .fetch_one(&mut *conn)
-                .await?;
+        let known = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS "known!""#,
+            zone
+        )
+        .fetch_one(&mut *conn)
+        .await?;
         if known {
             return Ok(zone.to_owned());
         }
@@ -608,14 +598,15 @@ pub async fn next_local_time(
     time: chrono::NaiveTime,
     zone: &str,
 ) -> sqlx::Result<DateTime<Utc>> {
-    sqlx::query_scalar(
-        "SELECT (CASE WHEN ($1::timestamptz AT TIME ZONE $3)::time < $2::time
-                      THEN ($1::timestamptz AT TIME ZONE $3)::date + $2::time
-                      ELSE ($1::timestamptz AT TIME ZONE $3)::date + 1 + $2::time END) AT TIME ZONE $3",
+    sqlx::query_scalar!(
+        r#"SELECT ((CASE WHEN ($1::timestamptz AT TIME ZONE $3::text)::time < $2::time
+                      THEN ($1::timestamptz AT TIME ZONE $3::text)::date + $2::time
+                      ELSE ($1::timestamptz AT TIME ZONE $3::text)::date + 1 + $2::time END)
+                  AT TIME ZONE $3::text) AS "at!""#,
+        now,
+        time,
+        zone
     )
-    .bind(now)
-    .bind(time)
-    .bind(zone)
     .fetch_one(conn)
     .await
 }

@@ -30,7 +30,6 @@ pub struct Journey {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct JourneyRow {
     id: Uuid,
     name: String,
@@ -65,30 +64,36 @@ impl TryFrom<JourneyRow> for Journey {
     }
 }
 
-const SELECT: &str = "SELECT j.id, j.name, j.status, j.draft, j.published_version, v.definition AS published, \
-     j.created_by, j.created_at, j.updated_at FROM crm_journeys j \
-     LEFT JOIN crm_journey_versions v ON v.journey_id = j.id AND v.version = j.published_version";
-
 pub async fn load(
     conn: &mut PgConnection,
     brand_id: Uuid,
     id: Uuid,
 ) -> sqlx::Result<Option<Journey>> {
-    let row: Option<JourneyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE j.brand_id = $1 AND j.id = $2"
-    )))
-    .bind(brand_id)
-    .bind(id)
+    let row = sqlx::query_as!(
+        JourneyRow,
+        r#"SELECT j.id, j.name, j.status, j.draft, j.published_version, v.definition AS "published?",
+                  j.created_by, j.created_at, j.updated_at
+           FROM crm_journeys j
+           LEFT JOIN crm_journey_versions v ON v.journey_id = j.id AND v.version = j.published_version
+           WHERE j.brand_id = $1 AND j.id = $2"#,
+        brand_id,
+        id
+    )
     .fetch_optional(conn)
     .await?;
     row.map(Journey::try_from).transpose()
 }
 
 pub async fn list(conn: &mut PgConnection, brand_id: Uuid) -> sqlx::Result<Vec<Journey>> {
-    let rows: Vec<JourneyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE j.brand_id = $1 ORDER BY j.id"
-    )))
-    .bind(brand_id)
+    let rows = sqlx::query_as!(
+        JourneyRow,
+        r#"SELECT j.id, j.name, j.status, j.draft, j.published_version, v.definition AS "published?",
+                  j.created_by, j.created_at, j.updated_at
+           FROM crm_journeys j
+           LEFT JOIN crm_journey_versions v ON v.journey_id = j.id AND v.version = j.published_version
+           WHERE j.brand_id = $1 ORDER BY j.id"#,
+        brand_id
+    )
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(Journey::try_from).collect()
@@ -96,18 +101,22 @@ pub async fn list(conn: &mut PgConnection, brand_id: Uuid) -> sqlx::Result<Vec<J
 
 /// Serialises the brand's journey writes (the limit, publishing).
 pub async fn lock_brand(conn: &mut PgConnection, brand_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 20))")
-        .bind(brand_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 20))",
+        brand_id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn count(conn: &mut PgConnection, brand_id: Uuid) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM crm_journeys WHERE brand_id = $1")
-        .bind(brand_id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM crm_journeys WHERE brand_id = $1"#,
+        brand_id
+    )
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn insert(
@@ -118,14 +127,14 @@ pub async fn insert(
     draft: &Definition,
     actor: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO crm_journeys (id, brand_id, name, draft, created_by) VALUES ($1, $2, $3, $4, $5)",
+        id,
+        brand_id,
+        name,
+        serde_json::to_value(draft)?,
+        actor
     )
-    .bind(id)
-    .bind(brand_id)
-    .bind(name)
-    .bind(serde_json::to_value(draft)?)
-    .bind(actor)
     .execute(conn)
     .await?;
     Ok(())
@@ -139,13 +148,13 @@ pub async fn update_draft(
     name: &str,
     draft: &Definition,
 ) -> anyhow::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE crm_journeys SET name = $3, draft = $4, updated_at = now() WHERE brand_id = $1 AND id = $2",
+        brand_id,
+        id,
+        name,
+        serde_json::to_value(draft)?
     )
-    .bind(brand_id)
-    .bind(id)
-    .bind(name)
-    .bind(serde_json::to_value(draft)?)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -157,13 +166,14 @@ pub async fn lock(
     brand_id: Uuid,
     id: Uuid,
 ) -> sqlx::Result<Option<(String, Option<i32>)>> {
-    sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT status, published_version FROM crm_journeys WHERE brand_id = $1 AND id = $2 FOR UPDATE",
+        brand_id,
+        id
     )
-    .bind(brand_id)
-    .bind(id)
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(row.map(|r| (r.status, r.published_version)))
 }
 
 pub async fn publish(
@@ -175,29 +185,30 @@ pub async fn publish(
     actor: &str,
 ) -> anyhow::Result<()> {
     let (kind, key) = definition.trigger_key();
-    sqlx::query(
+    let value = serde_json::to_value(definition)?;
+    sqlx::query!(
         "INSERT INTO crm_journey_versions (journey_id, version, brand_id, definition, trigger_kind, trigger_key, exit_on, published_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        version,
+        brand_id,
+        &value,
+        kind,
+        key,
+        &definition.exit.events,
+        actor
     )
-    .bind(id)
-    .bind(version)
-    .bind(brand_id)
-    .bind(serde_json::to_value(definition)?)
-    .bind(kind)
-    .bind(key)
-    .bind(&definition.exit.events)
-    .bind(actor)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE crm_journeys SET published_version = $3, draft = $4, updated_at = now(),
              status = CASE WHEN status = 'draft' THEN 'active' ELSE status END
          WHERE brand_id = $1 AND id = $2",
+        brand_id,
+        id,
+        version,
+        &value
     )
-    .bind(brand_id)
-    .bind(id)
-    .bind(version)
-    .bind(serde_json::to_value(definition)?)
     .execute(conn)
     .await?;
     Ok(())
@@ -209,23 +220,25 @@ pub async fn set_status(
     id: Uuid,
     status: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE crm_journeys SET status = $3, updated_at = now() WHERE brand_id = $1 AND id = $2",
+        brand_id,
+        id,
+        status
     )
-    .bind(brand_id)
-    .bind(id)
-    .bind(status)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn delete(conn: &mut PgConnection, brand_id: Uuid, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM crm_journeys WHERE brand_id = $1 AND id = $2")
-        .bind(brand_id)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM crm_journeys WHERE brand_id = $1 AND id = $2",
+        brand_id,
+        id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -235,17 +248,17 @@ pub async fn version(
     journey_id: Uuid,
     version: i32,
 ) -> sqlx::Result<Option<Definition>> {
-    let value: Option<Value> = sqlx::query_scalar(
+    let value = sqlx::query_scalar!(
         "SELECT definition FROM crm_journey_versions WHERE journey_id = $1 AND version = $2",
+        journey_id,
+        version
     )
-    .bind(journey_id)
-    .bind(version)
     .fetch_optional(conn)
     .await?;
     value.map(decode).transpose()
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = CrmJourneyEnrollment)]
 pub struct Enrollment {
     pub id: Uuid,
@@ -269,19 +282,19 @@ pub struct Enrollment {
     pub step_count: i32,
 }
 
-const ENROLLMENT: &str = "SELECT id, journey_id, version, profile_id, status, current_step, wake_at, reason, \
-     entered_at, ended_at, brand_id, step_count FROM crm_journey_enrollments";
-
 pub async fn enrollment(
     conn: &mut PgConnection,
     brand_id: Uuid,
     id: Uuid,
 ) -> sqlx::Result<Option<Enrollment>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{ENROLLMENT} WHERE brand_id = $1 AND id = $2"
-    )))
-    .bind(brand_id)
-    .bind(id)
+    sqlx::query_as!(
+        Enrollment,
+        "SELECT id, journey_id, version, profile_id, status, current_step, wake_at, reason, entered_at,
+                ended_at, brand_id, step_count
+         FROM crm_journey_enrollments WHERE brand_id = $1 AND id = $2",
+        brand_id,
+        id
+    )
     .fetch_optional(conn)
     .await
 }
@@ -291,10 +304,29 @@ pub async fn lock_enrollment(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> sqlx::Result<Option<Enrollment>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{ENROLLMENT} WHERE id = $1 FOR UPDATE"
-    )))
-    .bind(id)
+    sqlx::query_as!(
+        Enrollment,
+        "SELECT id, journey_id, version, profile_id, status, current_step, wake_at, reason, entered_at,
+                ended_at, brand_id, step_count
+         FROM crm_journey_enrollments WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The enrollment by id alone (the job names it so), unlocked.
+pub async fn enrollment_by_id(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<Enrollment>> {
+    sqlx::query_as!(
+        Enrollment,
+        "SELECT id, journey_id, version, profile_id, status, current_step, wake_at, reason, entered_at,
+                ended_at, brand_id, step_count
+         FROM crm_journey_enrollments WHERE id = $1",
+        id
+    )
     .fetch_optional(conn)
     .await
 }
@@ -307,20 +339,24 @@ pub async fn enrollments(
     after: Option<Uuid>,
     limit: i64,
 ) -> sqlx::Result<Vec<Enrollment>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{ENROLLMENT} WHERE brand_id = $1 AND journey_id = $2 AND ($3::text IS NULL OR status = $3)
-         AND ($4::uuid IS NULL OR id > $4) ORDER BY id LIMIT $5"
-    )))
-    .bind(brand_id)
-    .bind(journey_id)
-    .bind(status)
-    .bind(after)
-    .bind(limit)
+    sqlx::query_as!(
+        Enrollment,
+        "SELECT id, journey_id, version, profile_id, status, current_step, wake_at, reason, entered_at,
+                ended_at, brand_id, step_count
+         FROM crm_journey_enrollments
+         WHERE brand_id = $1 AND journey_id = $2 AND ($3::text IS NULL OR status = $3)
+           AND ($4::uuid IS NULL OR id > $4) ORDER BY id LIMIT $5",
+        brand_id,
+        journey_id,
+        status,
+        after,
+        limit
+    )
     .fetch_all(conn)
     .await
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = CrmJourneyStepRecord)]
 pub struct StepRecord {
     /// 0 for the first step taken.
@@ -335,10 +371,11 @@ pub struct StepRecord {
 }
 
 pub async fn steps(conn: &mut PgConnection, enrollment_id: Uuid) -> sqlx::Result<Vec<StepRecord>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        StepRecord,
         "SELECT seq, step_id, kind, outcome, detail, at FROM crm_journey_steps WHERE enrollment_id = $1 ORDER BY seq",
+        enrollment_id
     )
-    .bind(enrollment_id)
     .fetch_all(conn)
     .await
 }
@@ -349,11 +386,11 @@ pub async fn visits(
     enrollment_id: Uuid,
     step_id: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM crm_journey_steps WHERE enrollment_id = $1 AND step_id = $2",
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM crm_journey_steps WHERE enrollment_id = $1 AND step_id = $2"#,
+        enrollment_id,
+        step_id
     )
-    .bind(enrollment_id)
-    .bind(step_id)
     .fetch_one(conn)
     .await
 }

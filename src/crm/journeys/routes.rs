@@ -303,25 +303,19 @@ async fn set_status(
         if status == "active" {
             // Held enrollments go on: those whose run found the journey paused get one again (a waiting one
             // not yet due still has its delayed run).
-            let running: Vec<Uuid> = sqlx::query_scalar(
+            let running = sqlx::query_scalar!(
                 "SELECT id FROM crm_journey_enrollments
                  WHERE brand_id = $1 AND journey_id = $2
                    AND (status = 'active' OR (status = 'waiting' AND wake_at <= now()))",
+                brand_id,
+                id
             )
-            .bind(brand_id)
-            .bind(id)
             .fetch_all(&mut *tx)
             .await?;
-            for enrollment_id in running {
-                crate::jobs::enqueue(
-                    &mut tx,
-                    &state.settings.jobs,
-                    &RunEnrollment::now(enrollment_id),
-                    None,
-                )
+            let runs: Vec<RunEnrollment> = running.into_iter().map(RunEnrollment::now).collect();
+            crate::jobs::enqueue_many(&mut tx, &state.settings.jobs, &runs)
                 .await
                 .map_err(ApiError::internal)?;
-            }
         }
     }
     let journey = repo::load(&mut tx, brand_id, id)

@@ -201,7 +201,7 @@ pub async fn dry_run(
     let id = parse_id(&path.1)?;
     let brand = &in_brand.brand;
     let mut tx = state.crm.db().begin().await?;
-    sqlx::query("SET TRANSACTION READ ONLY")
+    sqlx::query!("SET TRANSACTION READ ONLY")
         .execute(&mut *tx)
         .await?;
     let journey = repo::load(&mut tx, brand.id, id)
