@@ -8,7 +8,7 @@
 -- trigger stay in place. Variables: brand_id, clients, interactions.
 \set ON_ERROR_STOP on
 SET synchronous_commit = off;
-SELECT setseed(0.15);
+SELECT setseed(0.15) \gset
 BEGIN;
 
 CREATE TEMP TABLE bench_store ON COMMIT DROP AS

@@ -425,7 +425,11 @@ async fn a_short_q_is_a_prefix_of_the_sku_or_the_name_sku_matches_first() {
     let expected = names_starting(&app, "p").await;
     assert!(expected.len() >= 4, "{expected:?}");
     for query in ["q=p", "q=P", "q=%20p%20"] {
-        assert_eq!(skus(&search(&app, &advisor, query).await), expected, "{query}");
+        assert_eq!(
+            skus(&search(&app, &advisor, query).await),
+            expected,
+            "{query}"
+        );
     }
     assert_eq!(
         skus(&search(&app, &advisor, "q=po").await),
@@ -434,15 +438,25 @@ async fn a_short_q_is_a_prefix_of_the_sku_or_the_name_sku_matches_first() {
     // Every SKU of maison starts with "MA-"; SKU matches come first, in SKU order, then names.
     let page = search(&app, &advisor, "q=ma-c&limit=100").await;
     let found = skus(&page);
-    assert!(!found.is_empty() && found.iter().all(|sku| sku.starts_with("MA-C")), "{page}");
+    assert!(
+        !found.is_empty() && found.iter().all(|sku| sku.starts_with("MA-C")),
+        "{page}"
+    );
     let page = search(&app, &advisor, "q=m&limit=100").await;
-    assert_eq!(skus(&page).len(), MAISON_PRODUCTS - 2, "every active product: {page}");
+    assert_eq!(
+        skus(&page).len(),
+        MAISON_PRODUCTS - 2,
+        "every active product: {page}"
+    );
     // Pages of a short search walk the list once.
     let whole = skus(&search(&app, &advisor, "q=p&limit=100").await);
     assert_eq!(all_pages(&app, &advisor, "q=p&limit=3").await, whole);
     // Three letters are a search again, typos and words anywhere: "sac" finds the bags by word.
     let page = search(&app, &advisor, "q=cuir&limit=100").await;
-    assert!(skus(&page).iter().any(|sku| sku.starts_with("MA-CAP-")), "{page}");
+    assert!(
+        skus(&page).iter().any(|sku| sku.starts_with("MA-CAP-")),
+        "{page}"
+    );
 }
 
 #[tokio::test]
