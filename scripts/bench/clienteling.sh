@@ -59,6 +59,8 @@ export CONCIERGE__REDIS__URL="$REDIS_URL"
 export CONCIERGE__REDIS__KEY_PREFIX="bench-clienteling:"
 export CONCIERGE__TELEMETRY__FORMAT=json
 export CONCIERGE__TELEMETRY__FILTER=warn
+# The server and the worker would both bind the metrics port (and another checkout may hold it).
+export CONCIERGE__SERVER__METRICS_LISTEN=""
 export CONCIERGE__PROVIDERS__SALESFORCE__LOGIN_URL="http://$SANDBOX"
 export CONCIERGE__PROVIDERS__SALESFORCE__AUDIENCE="http://$SANDBOX"
 export CONCIERGE__PROVIDERS__WHMCS__BASE_URL="http://$SANDBOX"
@@ -220,7 +222,7 @@ HTTP_START="$(q -c "SELECT now()")"
 http create "$WORK/http-create.txt" "$CREATE_RATE" POST
 WRITTEN_SQL="SELECT stream_id, recorded_at FROM clienteling_interaction_events
              WHERE brand_id = '$BRAND_ID' AND type = 'created' AND recorded_at >= '$HTTP_START'
-               AND request_id IS DISTINCT FROM 'bench'"
+               AND request_id IS DISTINCT FROM 'bench' AND request_id IS DISTINCT FROM 'bench-seed'"
 log "waiting for the enrichment of the HTTP creates (at most ${BENCH_LAG_WAIT:-120}s)"
 for _ in $(seq "${BENCH_LAG_WAIT:-120}"); do
     LEFT="$(q -c "SELECT count(*) FROM ($WRITTEN_SQL) w WHERE NOT EXISTS (

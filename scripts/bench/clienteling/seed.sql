@@ -90,7 +90,7 @@ WITH drawn AS (
            coalesce(h.first_name, l.first_name) AS first_name, coalesce(h.last_name, l.last_name) AS last_name,
            coalesce(h.tier, l.tier) AS tier,
            now() - (d.r_time * interval '730 days') AS occurred_at,
-           now() - (d.r_time * interval '730 days') + (d.r_b * interval '2 hours') AS created_at,
+           least(now(), now() - (d.r_time * interval '730 days') + (d.r_b * interval '2 hours')) AS created_at,
            CASE WHEN d.r_context < 0.12 THEN 'generic' WHEN d.r_context < 0.34 THEN 'store_visit'
                 WHEN d.r_context < 0.52 THEN 'product_share' WHEN d.r_context < 0.60 THEN 'appointment'
                 WHEN d.r_context < 0.67 THEN 'order' WHEN d.r_context < 0.70 THEN 'pay_by_link'
