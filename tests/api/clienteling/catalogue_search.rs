@@ -292,6 +292,12 @@ async fn the_search_query_uses_the_text_indexes_and_the_listing_the_sku_index() 
     let app = synced().await;
     let brand = brand_id(&app, "maison").await;
     // Enough rows, over two brands, that the planner's choice is a real one.
+    // 40,000 rows through two GIN indexes outlast the pool's statement timeout on a loaded machine.
+    let mut tx = app.db.begin().await.unwrap();
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO clienteling_products (id, brand_id, salesforce_id, sku, name, category, colour, material,
                                            active, source_modified_at)
@@ -300,9 +306,10 @@ async fn the_search_query_uses_the_text_indexes_and_the_listing_the_sku_index() 
                 true, now()
          FROM brands b, generate_series(1, 20000) AS n WHERE b.slug IN ('maison', 'atelier')",
     )
-    .execute(&app.db)
+    .execute(&mut *tx)
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     // As a sync ends: the pending lists merged, then fresh statistics.
     sqlx::query(
         "SELECT gin_clean_pending_list('clienteling_products_fts'::regclass),
@@ -463,6 +470,12 @@ async fn a_short_q_is_a_prefix_of_the_sku_or_the_name_sku_matches_first() {
 async fn a_short_q_reads_two_btree_ranges_never_the_text_indexes_nor_the_table() {
     let app = synced().await;
     let brand = brand_id(&app, "maison").await;
+    // 40,000 rows through two GIN indexes outlast the pool's statement timeout on a loaded machine.
+    let mut tx = app.db.begin().await.unwrap();
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO clienteling_products (id, brand_id, salesforce_id, sku, name, category, colour, material,
                                            active, source_modified_at)
@@ -471,9 +484,10 @@ async fn a_short_q_reads_two_btree_ranges_never_the_text_indexes_nor_the_table()
                 true, now()
          FROM brands b, generate_series(1, 20000) AS n WHERE b.slug IN ('maison', 'atelier')",
     )
-    .execute(&app.db)
+    .execute(&mut *tx)
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     sqlx::query("ANALYZE clienteling_products")
         .execute(&app.db)
         .await
