@@ -86,7 +86,16 @@ pub async fn account(pool: &PgPool, user_id: Uuid) -> Result<Option<AccountSumma
 /// assignments); `None` when the account is gone, disabled or not staff.
 pub async fn active_staff(pool: &PgPool, user_id: Uuid) -> Result<Option<StaffScope>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    let row = repo::user_by_id(&mut conn, user_id).await?;
+    active_staff_on(&mut conn, user_id).await
+}
+
+/// [`active_staff`] on the caller's connection (or transaction): a handler that already holds a connection
+/// must not wait for a second one, or a burst of such requests holds the whole pool while each waits.
+pub async fn active_staff_on(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Option<StaffScope>, sqlx::Error> {
+    let row = repo::user_by_id(conn, user_id).await?;
     Ok(row
         .filter(|row| row.kind == "staff" && row.disabled_at.is_none())
         .map(|row| StaffScope {

@@ -88,14 +88,16 @@ pub struct Assignments {
     pub items: Vec<Assignment>,
 }
 
+/// Checks `id` on the request's own connection (its transaction): taking a second pool connection while
+/// holding one is the pattern that starved the pool in booking, every request holding one and waiting.
 async fn check_advisor(
-    state: &AppState,
+    conn: &mut PgConnection,
     in_brand: &InBrand<Clienteling>,
     field: String,
     id: Uuid,
     errors: &mut Vec<FieldError>,
 ) -> Result<(), sqlx::Error> {
-    let staff = auth::active_staff(&state.db, id).await?;
+    let staff = auth::active_staff_on(conn, id).await?;
     let fits = staff.is_some_and(|staff| {
         staff.brand_id.as_deref() == Some(in_brand.brand.slug.as_str())
             && staff
@@ -142,7 +144,7 @@ pub async fn reassign(
     }
     let mut errors = Vec::new();
     check_advisor(
-        &state,
+        &mut tx,
         &in_brand,
         "primary".into(),
         body.primary,
@@ -167,7 +169,7 @@ pub async fn reassign(
                 ));
             } else {
                 check_advisor(
-                    &state,
+                    &mut tx,
                     &in_brand,
                     format!("secondary[{index}]"),
                     *advisor,

@@ -31,7 +31,8 @@ impl Listing for Products {
 #[serde(deny_unknown_fields)]
 pub struct ProductQuery {
     /// Words of a name, SKU (or its prefix), category, colour, material or description, misspellings
-    /// tolerated; 1–100 characters with at least one letter or digit.
+    /// tolerated; 1–100 characters with at least one letter or digit. Without a word of three characters
+    /// (the first letters typed), a prefix of the SKU or the name only.
     pub q: Option<String>,
     /// Only this category (Salesforce `Family`), case-insensitive.
     pub category: Option<String>,

@@ -3,6 +3,11 @@
 //! ranked by SKU prefix first, then text rank plus similarity, the SKU breaking ties, and the cursor is the
 //! last (score, SKU). Without `q`, the brand's products in SKU order, the cursor the last SKU. Each match arm
 //! has its own index (`clienteling_products_sku`, `_fts`, `_trgm`).
+//!
+//! A short `q` (no word of three characters: the first letters an advisor types) holds no whole trigram and
+//! no typo to forgive, while as a word prefix it matches nearly every product (`a:*`), each then ranked: it
+//! scored the whole catalogue. It is a prefix of the SKU or of the name instead, two ranges on the btree
+//! indexes `clienteling_products_sku` and `_name`: SKU matches first, then names, in SKU order.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,6 +22,8 @@ use super::store::ProductRow;
 const SIMILARITY: &str = "0.4";
 /// Words of `q` used at most.
 pub const MAX_WORDS: usize = 8;
+/// A `q` whose words are all shorter than this is a prefix search (see the module's notes).
+const SHORT_WORD: usize = 3;
 
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
@@ -38,21 +45,30 @@ pub struct Text {
     pub sku_prefix: Option<String>,
     /// `word:* & word:*`, letters and digits only.
     pub tsquery: String,
+    /// Every word shorter than three characters: matched as a prefix of the SKU or the name only.
+    pub short: bool,
+}
+
+/// The range `[from, to)` of strings in byte ("C") order that start with `prefix`: bounds an index scan can
+/// use whatever the plan (a `LIKE` on a parameter cannot, once the plan is generic).
+fn prefix_range(prefix: &str) -> (String, String) {
+    (prefix.to_owned(), format!("{prefix}\u{10FFFF}"))
 }
 
 impl Text {
     /// `None` when `q` has no letter or digit to search by.
     pub fn parse(q: &str) -> Option<Text> {
         let lowered = q.trim().to_lowercase();
-        let words: Vec<String> = lowered
+        let words: Vec<&str> = lowered
             .split(|c: char| !c.is_alphanumeric())
             .filter(|word| !word.is_empty())
             .take(MAX_WORDS)
-            .map(|word| format!("{word}:*"))
             .collect();
         if words.is_empty() {
             return None;
         }
+        let short = words.iter().all(|word| word.chars().count() < SHORT_WORD);
+        let words: Vec<String> = words.iter().map(|word| format!("{word}:*")).collect();
         let sku_prefix = (!lowered.contains(char::is_whitespace)).then(|| {
             let escaped = lowered
                 .replace('\\', "\\\\")
@@ -64,6 +80,7 @@ impl Text {
             tsquery: words.join(" & "),
             sku_prefix,
             lowered,
+            short,
         })
     }
 }
@@ -134,6 +151,79 @@ pub async fn page(
         .into_iter()
         .map(|row| (row, None))
         .collect(),
+        Some(text) if text.short => {
+            let after_score = filters
+                .after
+                .as_ref()
+                .and_then(|after| after.score)
+                .map(f32::from_bits);
+            let (name_from, name_to) = prefix_range(&text.lowered);
+            let (sku_from, sku_to) = match text.sku_prefix {
+                Some(_) => {
+                    let (from, to) = prefix_range(&text.lowered);
+                    (Some(from), Some(to))
+                }
+                None => (None, None),
+            };
+            sqlx::query!(
+                r#"SELECT id, sku, name, category, colour, material, description, image_url, price_hundredths,
+                          currency, active, inactive_reason, source_modified_at, updated_at, score AS "score!"
+                   FROM (
+                       SELECT p.*,
+                              (CASE WHEN lower(p.sku) COLLATE "C" >= $2 AND lower(p.sku) COLLATE "C" < $3
+                                    THEN 2 ELSE 1 END)::real AS score
+                       FROM clienteling_products p
+                       WHERE p.brand_id = $1
+                         AND ((lower(p.sku) COLLATE "C" >= $2 AND lower(p.sku) COLLATE "C" < $3)
+                              OR (lower(p.name) COLLATE "C" >= $4 AND lower(p.name) COLLATE "C" < $5))
+                         AND ($6::bool IS NULL OR p.active = $6)
+                         AND ($7::text IS NULL OR lower(p.category) = $7)
+                         AND ($8::text IS NULL OR lower(p.colour) = $8)
+                         AND ($9::text IS NULL OR lower(p.material) = $9)
+                   ) ranked
+                   WHERE $10::real IS NULL OR score < $10
+                         OR (score = $10 AND lower(sku) COLLATE "C" > $11)
+                   ORDER BY score DESC, lower(sku) COLLATE "C"
+                   LIMIT $12"#,
+                brand_id,
+                sku_from,
+                sku_to,
+                name_from,
+                name_to,
+                filters.active,
+                category,
+                colour,
+                material,
+                after_score,
+                after_sku,
+                limit + 1
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|row| {
+                (
+                    ProductRow {
+                        id: row.id,
+                        sku: row.sku,
+                        name: row.name,
+                        category: row.category,
+                        colour: row.colour,
+                        material: row.material,
+                        description: row.description,
+                        image_url: row.image_url,
+                        price_hundredths: row.price_hundredths,
+                        currency: row.currency,
+                        active: row.active,
+                        inactive_reason: row.inactive_reason,
+                        source_modified_at: row.source_modified_at,
+                        updated_at: row.updated_at,
+                    },
+                    Some(row.score),
+                )
+            })
+            .collect()
+        }
         Some(text) => {
             sqlx::query_scalar!(
                 "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)",
@@ -239,6 +329,17 @@ mod tests {
         assert!(Text::parse(" -- !! ").is_none());
         let many = Text::parse(&"a ".repeat(50)).unwrap();
         assert_eq!(many.tsquery.matches(":*").count(), MAX_WORDS);
+    }
+
+    #[test]
+    fn queries_without_a_word_of_three_characters_are_prefix_searches() {
+        assert!(Text::parse("a").unwrap().short);
+        assert!(Text::parse(" Ma ").unwrap().short);
+        assert!(Text::parse("ma-c").unwrap().short);
+        assert!(!Text::parse("sac").unwrap().short);
+        assert!(!Text::parse("sa cuir").unwrap().short);
+        let (from, to) = prefix_range("ma");
+        assert!(from.as_str() <= "ma" && "ma-cap" < to.as_str() && "mz" > to.as_str());
     }
 
     #[test]

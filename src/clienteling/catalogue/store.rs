@@ -168,6 +168,47 @@ pub async fn flush_search_indexes(conn: &mut PgConnection) -> Result<(), sqlx::E
     Ok(())
 }
 
+/// The Salesforce ids of the brand's records refused for their SKU by an earlier run.
+pub async fn deferred(conn: &mut PgConnection, brand_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT salesforce_id FROM clienteling_catalogue_deferred WHERE brand_id = $1 ORDER BY salesforce_id",
+        brand_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The records this run refused for their SKU, (Salesforce id, SKU), replace the brand's earlier ones: every
+/// earlier one was read again by this run, and either got in, is refused again, or is gone from the brand.
+/// A record refused again keeps the time it first waited from.
+pub async fn replace_deferred(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    run_id: Uuid,
+    refused: &[(String, String)],
+) -> Result<(), sqlx::Error> {
+    let (ids, skus): (Vec<String>, Vec<String>) = refused.iter().cloned().unzip();
+    sqlx::query!(
+        "DELETE FROM clienteling_catalogue_deferred WHERE brand_id = $1 AND NOT (salesforce_id = ANY($2))",
+        brand_id,
+        &ids
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO clienteling_catalogue_deferred (brand_id, salesforce_id, sku, run_id)
+         SELECT $1, id, sku, $4 FROM unnest($2::text[], $3::text[]) AS r (id, sku)
+         ON CONFLICT (brand_id, salesforce_id) DO UPDATE SET sku = EXCLUDED.sku, run_id = EXCLUDED.run_id",
+        brand_id,
+        &ids,
+        &skus,
+        run_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Products marked missing that Salesforce has again (restored from its recycle bin): to be read anew.
 pub async fn reappeared(
     conn: &mut PgConnection,

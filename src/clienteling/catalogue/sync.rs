@@ -8,6 +8,10 @@
 //! 4. the watermark moves to the latest `LastModifiedDate` taken in, in the transaction marking the run
 //!    succeeded. A failure anywhere leaves it where it was, and the job is retried.
 //!
+//! A record refused because another product holds its SKU is kept by id (`clienteling_catalogue_deferred`)
+//! and read again by every later run until it gets in: the holder may release the SKU only in a later run,
+//! by which time the refused record, unchanged, lies behind the watermark and its overlap.
+//!
 //! Runs of one brand never overlap: the job holds a session advisory lock on a connection of its own, which
 //! dies with the connection if the process does.
 
@@ -171,13 +175,24 @@ impl<'a> Sync<'a> {
             let repriced = self.repriced(&brand, &changed).await?;
             self.by_ids(&brand, &repriced).await?;
         }
+        // Records an earlier run refused for their SKU, not read again above.
+        let mut conn = self.catalogue.db.acquire().await?;
+        let waiting: Vec<String> = store::deferred(&mut conn, self.brand_id)
+            .await?
+            .into_iter()
+            .filter(|id| !self.seen.contains(id))
+            .collect();
+        drop(conn);
+        self.by_ids(&brand, &waiting).await?;
         let present = self.present_ids(&brand).await?;
         let mut conn = self.catalogue.db.acquire().await?;
         let back = store::reappeared(&mut conn, self.brand_id, &present).await?;
         drop(conn);
         self.by_ids(&brand, &back).await?;
-        self.settle_deferred().await?;
+        let refused = self.settle_deferred().await?;
         let mut tx = self.catalogue.db.begin().await?;
+        // Committed before the watermark moves: a refused record is never behind it and forgotten.
+        store::replace_deferred(&mut tx, self.brand_id, self.run_id, &refused).await?;
         let deactivated = store::deactivate_missing(&mut tx, self.brand_id, &present).await?;
         self.counts.deactivated += i32::try_from(deactivated).unwrap_or(i32::MAX);
         tx.commit().await?;
@@ -259,12 +274,18 @@ impl<'a> Sync<'a> {
     /// from one product to another (the taker changed first, or on an earlier page) is free by now; SKUs
     /// exchanged between products (a swap, any cycle) are applied together in one transaction, each
     /// product's old SKU released first. A SKU that two products hold in Salesforce stays skipped
-    /// (`duplicate_sku`), as does every product of a cycle when one of them cannot be applied.
-    async fn settle_deferred(&mut self) -> anyhow::Result<()> {
+    /// (`duplicate_sku`), as does every product of a cycle when one of them cannot be applied. Answers those
+    /// left out, (Salesforce id, SKU), for the next runs to read again.
+    async fn settle_deferred(&mut self) -> anyhow::Result<Vec<(String, String)>> {
         let mut pending = std::mem::take(&mut self.deferred);
         if pending.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        // A record read twice in the run (its page, then again by id) counts once, as last read.
+        let mut last_read = HashSet::new();
+        pending.reverse();
+        pending.retain(|product| last_read.insert(product.salesforce_id.clone()));
+        pending.reverse();
         let mut tx = self.catalogue.db.begin().await?;
         pending = self.retry_free(&mut tx, pending).await?;
         // The products exchanging SKUs: each one's SKU is held by another of them.
@@ -321,15 +342,18 @@ impl<'a> Sync<'a> {
                     .await?;
             }
         }
+        // A record read twice in the run (its page, then by id) is refused once.
+        let mut refused = std::collections::BTreeMap::new();
         for product in pending {
             self.counts.skip(Skip::DuplicateSku);
             if self.counts.skipped.values().sum::<i32>() <= LOGGED_SKIPS {
                 tracing::warn!(brand = %self.brand, record = %product.salesforce_id, reason = Skip::DuplicateSku.as_str(), "catalogue record skipped");
             }
+            refused.insert(product.salesforce_id, product.sku);
         }
         runs::progress(&mut tx, self.run_id, &self.counts).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(refused.into_iter().collect())
     }
 
     /// Upserts the products whose SKU is free, again while one more gets in (a chain of moves); answers the

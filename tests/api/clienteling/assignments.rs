@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 
 use super::fixtures::{CLIENTS, client, code, id_of, ids, paris, person, send, tokyo};
-use crate::helpers::{get_as, get_json_as, problem, spawn_app};
+use crate::helpers::{TestOptions, get_as, get_json_as, problem, spawn_app, spawn_app_with};
 
 #[derive(Default)]
 struct Recorder(Mutex<Vec<Reassignment>>);
@@ -299,4 +299,73 @@ async fn only_managers_of_the_clients_store_reassign_and_only_to_the_brands_advi
     )
     .await;
     assert_eq!(response.status(), 200);
+}
+
+/// A reassignment checks its advisors on its own transaction's connection. It used to take a second pool
+/// connection per advisor while holding the first: with a pool of two, two concurrent reassignments each
+/// held one and waited for another until the pool's timeout (the pattern that starved booking).
+#[tokio::test]
+async fn concurrent_reassignments_each_use_one_connection_and_all_land_with_a_pool_of_two() {
+    let app = spawn_app_with(TestOptions {
+        configure: Box::new(|settings| {
+            settings.database.max_connections = 2;
+            settings.database.acquire_timeout_ms = 3000;
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    let first = paris(&app).await;
+    let second = person(
+        &app,
+        "ca2.paris@maison.example",
+        "client_advisor",
+        Some("maison"),
+        &["paris-1"],
+    )
+    .await;
+    let helper = tokyo(&app).await;
+    let manager = person(
+        &app,
+        "mgr@maison.example",
+        "manager",
+        Some("maison"),
+        &["paris-1", "tokyo-1"],
+    )
+    .await;
+    let mut paths = Vec::new();
+    for n in 0..6 {
+        let body = client(
+            &app,
+            &first.token,
+            "paris-1",
+            "Pool",
+            &format!("Client{n}"),
+            &format!("pool.{n}@example.com"),
+        )
+        .await;
+        paths.push(format!("{CLIENTS}/{}/assignments", id_of(&body)));
+    }
+
+    let answers = futures::future::join_all(paths.iter().map(|path| {
+        send(
+            &app,
+            Method::POST,
+            Some(&manager.token),
+            path,
+            Some(json!({ "primary": second.id, "secondary": [first.id, helper.id] })),
+        )
+    }))
+    .await;
+
+    for (path, answer) in paths.iter().zip(answers) {
+        assert_eq!(answer.status(), 200, "{path}");
+        let body: Value = answer.json().await.unwrap();
+        let current = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["ended_at"].is_null())
+            .count();
+        assert_eq!(current, 3, "{path}: {body}");
+    }
 }

@@ -292,6 +292,12 @@ async fn the_search_query_uses_the_text_indexes_and_the_listing_the_sku_index() 
     let app = synced().await;
     let brand = brand_id(&app, "maison").await;
     // Enough rows, over two brands, that the planner's choice is a real one.
+    // 40,000 rows through two GIN indexes outlast the pool's statement timeout on a loaded machine.
+    let mut tx = app.db.begin().await.unwrap();
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO clienteling_products (id, brand_id, salesforce_id, sku, name, category, colour, material,
                                            active, source_modified_at)
@@ -300,9 +306,10 @@ async fn the_search_query_uses_the_text_indexes_and_the_listing_the_sku_index() 
                 true, now()
          FROM brands b, generate_series(1, 20000) AS n WHERE b.slug IN ('maison', 'atelier')",
     )
-    .execute(&app.db)
+    .execute(&mut *tx)
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     // As a sync ends: the pending lists merged, then fresh statistics.
     sqlx::query(
         "SELECT gin_clean_pending_list('clienteling_products_fts'::regclass),
@@ -398,4 +405,138 @@ async fn the_search_query_uses_the_text_indexes_and_the_listing_the_sku_index() 
     let advisor = paris(&app).await.token;
     let page = search(&app, &advisor, "q=capucines").await;
     assert_eq!(skus(&page).len(), 3);
+}
+
+/// The brand's active products whose name starts with `prefix`, by SQL, in SKU order.
+async fn names_starting(app: &TestApp, prefix: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        r#"SELECT p.sku FROM clienteling_products p JOIN brands b ON b.id = p.brand_id
+           WHERE b.slug = 'maison' AND p.active AND lower(p.name) LIKE $1 || '%'
+           ORDER BY lower(p.sku) COLLATE "C""#,
+    )
+    .bind(prefix)
+    .fetch_all(&app.db)
+    .await
+    .unwrap()
+}
+
+/// One or two letters (the first an advisor types) are a prefix of the SKU or the name: a word prefix `p:*`
+/// and trigrams matched, and ranked, nearly the whole catalogue.
+#[tokio::test]
+async fn a_short_q_is_a_prefix_of_the_sku_or_the_name_sku_matches_first() {
+    let app = synced().await;
+    let advisor = paris(&app).await.token;
+
+    // No SKU of maison starts with p: the names that do ("Portefeuille …", "Pochette …", "Pull …"), and not
+    // "Sac …", whose description has words in p.
+    let expected = names_starting(&app, "p").await;
+    assert!(expected.len() >= 4, "{expected:?}");
+    for query in ["q=p", "q=P", "q=%20p%20"] {
+        assert_eq!(
+            skus(&search(&app, &advisor, query).await),
+            expected,
+            "{query}"
+        );
+    }
+    assert_eq!(
+        skus(&search(&app, &advisor, "q=po").await),
+        names_starting(&app, "po").await
+    );
+    // Every SKU of maison starts with "MA-"; SKU matches come first, in SKU order, then names.
+    let page = search(&app, &advisor, "q=ma-c&limit=100").await;
+    let found = skus(&page);
+    assert!(
+        !found.is_empty() && found.iter().all(|sku| sku.starts_with("MA-C")),
+        "{page}"
+    );
+    let page = search(&app, &advisor, "q=m&limit=100").await;
+    assert_eq!(
+        skus(&page).len(),
+        MAISON_PRODUCTS - 2,
+        "every active product: {page}"
+    );
+    // Pages of a short search walk the list once.
+    let whole = skus(&search(&app, &advisor, "q=p&limit=100").await);
+    assert_eq!(all_pages(&app, &advisor, "q=p&limit=3").await, whole);
+    // Three letters are a search again, typos and words anywhere: "sac" finds the bags by word.
+    let page = search(&app, &advisor, "q=cuir&limit=100").await;
+    assert!(
+        skus(&page).iter().any(|sku| sku.starts_with("MA-CAP-")),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_short_q_reads_two_btree_ranges_never_the_text_indexes_nor_the_table() {
+    let app = synced().await;
+    let brand = brand_id(&app, "maison").await;
+    // 40,000 rows through two GIN indexes outlast the pool's statement timeout on a loaded machine.
+    let mut tx = app.db.begin().await.unwrap();
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO clienteling_products (id, brand_id, salesforce_id, sku, name, category, colour, material,
+                                           active, source_modified_at)
+         SELECT gen_random_uuid(), b.id, 'SYN' || b.slug || n, 'SYN-' || b.slug || '-' || n,
+                md5(n::text) || ' article', 'Family ' || (n % 20), 'Colour ' || (n % 13), 'Material ' || (n % 7),
+                true, now()
+         FROM brands b, generate_series(1, 20000) AS n WHERE b.slug IN ('maison', 'atelier')",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query("ANALYZE clienteling_products")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // The text of `search::page` with a short `q`, kept equal to it ("p": [p, p\u{10FFFF})).
+    let plan: Vec<String> = sqlx::query_scalar(
+        r#"EXPLAIN SELECT id, sku, name, category, colour, material, description, image_url, price_hundredths,
+                          currency, active, inactive_reason, source_modified_at, updated_at, score
+                   FROM (
+                       SELECT p.*,
+                              (CASE WHEN lower(p.sku) COLLATE "C" >= $2 AND lower(p.sku) COLLATE "C" < $3
+                                    THEN 2 ELSE 1 END)::real AS score
+                       FROM clienteling_products p
+                       WHERE p.brand_id = $1
+                         AND ((lower(p.sku) COLLATE "C" >= $2 AND lower(p.sku) COLLATE "C" < $3)
+                              OR (lower(p.name) COLLATE "C" >= $4 AND lower(p.name) COLLATE "C" < $5))
+                         AND ($6::bool IS NULL OR p.active = $6)
+                         AND ($7::text IS NULL OR lower(p.category) = $7)
+                         AND ($8::text IS NULL OR lower(p.colour) = $8)
+                         AND ($9::text IS NULL OR lower(p.material) = $9)
+                   ) ranked
+                   WHERE $10::real IS NULL OR score < $10
+                         OR (score = $10 AND lower(sku) COLLATE "C" > $11)
+                   ORDER BY score DESC, lower(sku) COLLATE "C"
+                   LIMIT $12"#,
+    )
+    .bind(brand)
+    .bind(Some("p"))
+    .bind(Some("p\u{10FFFF}"))
+    .bind("p")
+    .bind("p\u{10FFFF}")
+    .bind(Some(true))
+    .bind(None::<String>)
+    .bind(None::<String>)
+    .bind(None::<String>)
+    .bind(None::<f32>)
+    .bind(None::<String>)
+    .bind(21_i64)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("clienteling_products_sku"), "{plan}");
+    assert!(plan.contains("clienteling_products_name"), "{plan}");
+    assert!(!plan.contains("clienteling_products_fts"), "{plan}");
+    assert!(!plan.contains("clienteling_products_trgm"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    // The route answers the same: the few products named in p among 20,000 that are not.
+    let advisor = paris(&app).await.token;
+    let page = search(&app, &advisor, "q=p").await;
+    assert_eq!(skus(&page), names_starting(&app, "p").await);
 }

@@ -435,3 +435,67 @@ async fn a_provider_looping_its_cursor_fails_the_run_instead_of_spinning() {
     assert!(format!("{:#}", failed.unwrap_err()).contains("same nextRecordsUrl"));
     assert_eq!(watermark(&app, "maison").await, None);
 }
+
+/// A product refused because another holds its SKU is read again by every later run until it gets in. It
+/// used to be lost when the holder let the SKU go only in a later run: the refused product, unchanged since,
+/// lay behind the watermark and its five-minute overlap, so no run read it again.
+#[tokio::test]
+async fn a_sku_conflict_spanning_two_runs_is_settled_once_the_holder_lets_go() {
+    let app = spawn_sandboxed_app().await;
+    sync(&app, "maison").await.unwrap();
+    let (holder, _) = salesforce_ids(&app, "MA-CAP-MM-NOIR").await;
+    let (taker, _) = salesforce_ids(&app, "MA-ALM-PM-MONO").await;
+    // The taker gets the SKU while the holder still has it in Salesforce: refused, and kept.
+    app.salesforce
+        .update(
+            "Product2",
+            &taker,
+            &json!({ "ProductCode": "MA-CAP-MM-NOIR" }),
+        )
+        .await
+        .unwrap();
+    let refused = sync(&app, "maison").await.unwrap();
+    assert_eq!(refused.skip_reasons["duplicate_sku"], 1, "{refused:?}");
+    assert_eq!(row(&app, "MA-ALM-PM-MONO").await.salesforce_id, taker);
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT salesforce_id FROM clienteling_catalogue_deferred")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(kept, [taker.clone()]);
+    // Later runs took in newer changes: the watermark's overlap no longer reaches the taker's change.
+    sqlx::query(
+        "UPDATE clienteling_catalogue_state SET watermark = now() + interval '5 minutes 1 second'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    app.salesforce
+        .update(
+            "Product2",
+            &holder,
+            &json!({ "ProductCode": "MA-CAP-MM-NOIR-OLD" }),
+        )
+        .await
+        .unwrap();
+    app.sandbox().clear_requests();
+
+    let settled = sync(&app, "maison").await.unwrap();
+
+    assert_eq!(settled.skipped, 0, "{settled:?}");
+    assert_eq!(row(&app, "MA-CAP-MM-NOIR").await.salesforce_id, taker);
+    assert_eq!(row(&app, "MA-CAP-MM-NOIR-OLD").await.salesforce_id, holder);
+    assert!(
+        product_queries(&app)
+            .iter()
+            .any(|op| op.contains(&taker) && op.contains("Id")),
+        "the taker read again by id: {:?}",
+        product_queries(&app)
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM clienteling_catalogue_deferred")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "settled, nothing waits");
+}
