@@ -126,11 +126,7 @@ fn check(state: &AppState, brand: &str, body: &OutreachRequest) -> (Vec<FieldErr
                     })
                     .unwrap_or_default();
                 if skus.len() > MAX_SKUS {
-                    errors.push(FieldError::new(
-                        "skus",
-                        "too_many",
-                        "At most 20 SKUs.",
-                    ));
+                    errors.push(FieldError::new("skus", "too_many", "At most 20 SKUs."));
                 }
             }
             Some(Err(failures)) => {
@@ -187,8 +183,14 @@ async fn advisor_context(state: &AppState, advisor: Uuid) -> Result<MessageConte
     let clip = |s: &str| s.chars().take(200).collect::<String>();
     Ok(MessageContext {
         advisor: Some(AdvisorContext {
-            first_name: account.as_ref().map(|a| clip(&a.first_name)).unwrap_or_default(),
-            last_name: account.as_ref().map(|a| clip(&a.last_name)).unwrap_or_default(),
+            first_name: account
+                .as_ref()
+                .map(|a| clip(&a.first_name))
+                .unwrap_or_default(),
+            last_name: account
+                .as_ref()
+                .map(|a| clip(&a.last_name))
+                .unwrap_or_default(),
         }),
         event: None,
     })
@@ -366,15 +368,19 @@ impl Work<'_> {
                 retry_after_ms,
                 ..
             } => Err(ApiError::new(ErrorCode::ProviderUnavailable)
-                .with_detail("The messaging service did not take the message; repeat with the same key.")
+                .with_detail(
+                    "The messaging service did not take the message; repeat with the same key.",
+                )
                 .with_retry_after(retry_after_ms.map_or(1, |ms| ms.div_ceil(1000).max(1)))),
             SendOutcome::Failed { reason, .. } if reason.starts_with("provider_rejected") => {
                 Err(ApiError::new(ErrorCode::ProviderError)
                     .with_detail("The messaging service refused the message."))
             }
-            SendOutcome::Failed { reason, .. } => Err(ApiError::validation(vec![
-                FieldError::new("template_id", "not_sendable", reason),
-            ])),
+            SendOutcome::Failed { reason, .. } => Err(ApiError::validation(vec![FieldError::new(
+                "template_id",
+                "not_sendable",
+                reason,
+            )])),
         }
     }
 
@@ -386,12 +392,12 @@ impl Work<'_> {
             Suppression::NoConsent | Suppression::ConsentDenied => {
                 consent_required(&self.body.channel, reason.as_str())
             }
-            Suppression::FrequencyCap => ApiError::new(ErrorCode::FrequencyCapped).with_detail(
-                format!(
+            Suppression::FrequencyCap => {
+                ApiError::new(ErrorCode::FrequencyCapped).with_detail(format!(
                     "The client already had as many outreach messages on {} as the cap allows.",
                     self.body.channel
-                ),
-            ),
+                ))
+            }
             Suppression::NoAddress => ApiError::validation(vec![FieldError::new(
                 "channel",
                 "no_address",
@@ -406,7 +412,8 @@ impl Work<'_> {
         let logged = match repo::sent(&mut tx, &self.attempt(), message_id).await? {
             Err(Some(interaction)) => interaction,
             _ => {
-                let interaction = log::log(self.state, &mut tx, self.interaction(message_id)).await?;
+                let interaction =
+                    log::log(self.state, &mut tx, self.interaction(message_id)).await?;
                 repo::set_interaction(&mut tx, message_id, interaction.id).await?;
                 interaction.id
             }
@@ -436,7 +443,10 @@ impl Work<'_> {
                 .chars()
                 .take(200)
                 .collect();
-            ("generic", json!({ "topic": topic, "message_id": message_id.to_string() }))
+            (
+                "generic",
+                json!({ "topic": topic, "message_id": message_id.to_string() }),
+            )
         } else {
             let mut metadata = json!({ "skus": self.skus, "message_id": message_id.to_string() });
             if let Some(text) = &text {

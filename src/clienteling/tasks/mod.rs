@@ -59,15 +59,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource(&format!("{BASE}/{{id}}")).route(web::get().to(routes::get_task)))
     .service(
-        resource(&format!("{BASE}/{{id}}/complete"))
-            .route(web::post().to(routes::complete_task)),
+        resource(&format!("{BASE}/{{id}}/complete")).route(web::post().to(routes::complete_task)),
     )
+    .service(resource(&format!("{BASE}/{{id}}/cancel")).route(web::post().to(routes::cancel_task)))
     .service(
-        resource(&format!("{BASE}/{{id}}/cancel")).route(web::post().to(routes::cancel_task)),
-    )
-    .service(
-        resource(&format!("{BASE}/{{id}}/reassign"))
-            .route(web::post().to(routes::reassign_task)),
+        resource(&format!("{BASE}/{{id}}/reassign")).route(web::post().to(routes::reassign_task)),
     );
 }
 
@@ -82,11 +78,13 @@ pub fn jobs(runner: Runner, db: &PgPool, settings: &TaskSettings) -> anyhow::Res
                 remind_due(&db, now).await.map(|_| ())
             }
         })
-        .schedule("clienteling.tasks.remind", &settings.reminder_cron, |tick| {
-            RemindDueTasks {
+        .schedule(
+            "clienteling.tasks.remind",
+            &settings.reminder_cron,
+            |tick| RemindDueTasks {
                 scheduled_for: tick,
-            }
-        })
+            },
+        )
 }
 
 /// The zone an assignee's days are counted in: their first store's, else the brand's.

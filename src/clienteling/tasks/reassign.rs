@@ -40,8 +40,15 @@ async fn move_open(conn: &mut PgConnection, change: &Reassignment) -> anyhow::Re
         repo::set_assignee(conn, id, change.to).await?;
         if let Some(task) = repo::by_id(conn, id).await? {
             let details = json!({"reason": "reassigned", "previous": {"assignee_id": from}});
-            rules::record(conn, "reassigned", &brand, &task, "system:reassignment", details)
-                .await?;
+            rules::record(
+                conn,
+                "reassigned",
+                &brand,
+                &task,
+                "system:reassignment",
+                details,
+            )
+            .await?;
         }
     }
     Ok(())

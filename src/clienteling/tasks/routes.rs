@@ -113,7 +113,15 @@ pub async fn create_task(
     .await?;
     let task = repo::by_id(&mut tx, id).await?.ok_or_else(not_found)?;
     let slug = &in_brand.brand.slug;
-    rules::record(&mut tx, "created", slug, &task, &in_brand.actor(), json!({})).await?;
+    rules::record(
+        &mut tx,
+        "created",
+        slug,
+        &task,
+        &in_brand.actor(),
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, path_of(slug, id)))
@@ -150,7 +158,8 @@ pub async fn list_tasks(
     }
     let zone = super::zone_of(&state.db, &in_brand.brand, assignee).await?;
     let today = repo::today_in(&mut conn, &zone).await?;
-    let mut dated = repo::open_of_assignee(&mut conn, &scope, assignee, &zone, LIST_LIMIT + 1).await?;
+    let mut dated =
+        repo::open_of_assignee(&mut conn, &scope, assignee, &zone, LIST_LIMIT + 1).await?;
     let truncated = dated.len() as i64 > LIST_LIMIT;
     dated.truncate(LIST_LIMIT as usize);
     let mut grouped = GroupedTasks {

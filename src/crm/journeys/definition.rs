@@ -446,10 +446,9 @@ fn check_step(i: usize, step: &Step, fail: &mut impl FnMut(String, &str, &str)) 
                     "1–200 characters without control characters.",
                 );
             }
-            if notes
-                .as_deref()
-                .is_some_and(|n| n.chars().count() > 2000 || n.chars().any(|c| c.is_control() && c != '\n'))
-            {
+            if notes.as_deref().is_some_and(|n| {
+                n.chars().count() > 2000 || n.chars().any(|c| c.is_control() && c != '\n')
+            }) {
                 fail(
                     format!("steps/{i}/notes"),
                     "invalid",

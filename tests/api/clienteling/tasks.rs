@@ -24,7 +24,13 @@ pub async fn created(app: &TestApp, token: &str, body: Value) -> Value {
     response.json().await.unwrap()
 }
 
-async fn act(app: &TestApp, token: &str, id: &str, what: &str, body: Option<Value>) -> reqwest::Response {
+async fn act(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    what: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
     send(
         app,
         Method::POST,
@@ -37,15 +43,13 @@ async fn act(app: &TestApp, token: &str, id: &str, what: &str, body: Option<Valu
 
 /// The instant `zone`'s wall clock shows `time` on the local day `offset` days from today.
 async fn local_day(app: &TestApp, zone: &str, offset: i32, time: &str) -> DateTime<Utc> {
-    sqlx::query_scalar(
-        "SELECT (((now() AT TIME ZONE $1)::date + $2) + $3::time) AT TIME ZONE $1",
-    )
-    .bind(zone)
-    .bind(offset)
-    .bind(time)
-    .fetch_one(&app.db)
-    .await
-    .unwrap()
+    sqlx::query_scalar("SELECT (((now() AT TIME ZONE $1)::date + $2) + $3::time) AT TIME ZONE $1")
+        .bind(zone)
+        .bind(offset)
+        .bind(time)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
 }
 
 fn titles(group: &Value) -> Vec<String> {
@@ -98,10 +102,11 @@ async fn a_task_is_mine_by_default_and_listed_by_its_local_day() {
     assert_eq!(titles(&mine["upcoming"]), ["Later"]);
     assert_eq!(mine["truncated"], false);
     let today: NaiveDate = mine["today"].as_str().unwrap().parse().unwrap();
-    let expected: NaiveDate = sqlx::query_scalar("SELECT (now() AT TIME ZONE 'Europe/Paris')::date")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let expected: NaiveDate =
+        sqlx::query_scalar("SELECT (now() AT TIME ZONE 'Europe/Paris')::date")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(today, expected);
 }
 
@@ -139,7 +144,11 @@ async fn one_instant_is_today_in_one_store_and_another_day_in_the_other() {
     };
     assert_eq!(group(&paris_list, instant >= next_paris), ["Same instant"]);
     assert_eq!(group(&tokyo_list, instant >= next_tokyo), ["Same instant"]);
-    assert_ne!(instant >= next_paris, instant >= next_tokyo, "the instant splits the zones");
+    assert_ne!(
+        instant >= next_paris,
+        instant >= next_tokyo,
+        "the instant splits the zones"
+    );
     assert_ne!(paris_list["today"], Value::Null);
 }
 
@@ -168,7 +177,11 @@ async fn a_task_request_is_checked_field_by_field() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     fields.sort_unstable();
-    assert_eq!(fields, ["client_id", "due_at", "priority", "source", "title"], "{body}");
+    assert_eq!(
+        fields,
+        ["client_id", "due_at", "priority", "source", "title"],
+        "{body}"
+    );
     // An advisor gives tasks to no one else.
     let response = create(
         &app,
@@ -178,7 +191,12 @@ async fn a_task_request_is_checked_field_by_field() {
     .await;
     assert_eq!(response.status(), 403);
     // Unknown fields and wrong types are refused before any rule.
-    let response = create(&app, &advisor.token, json!({ "client_id": anne, "title": "x", "due_at": "soon" })).await;
+    let response = create(
+        &app,
+        &advisor.token,
+        json!({ "client_id": anne, "title": "x", "due_at": "soon" }),
+    )
+    .await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         get_json_as(&app, &advisor.token, TASKS).await["due_today"],
@@ -190,37 +208,110 @@ async fn a_task_request_is_checked_field_by_field() {
 async fn complete_cancel_and_reassign_follow_the_tasks_state_and_the_callers_role() {
     let app = spawn_app().await;
     let advisor = paris(&app).await;
-    let colleague = person(&app, "ca2.paris@maison.example", "client_advisor", Some("maison"), &["paris-1"]).await;
+    let colleague = person(
+        &app,
+        "ca2.paris@maison.example",
+        "client_advisor",
+        Some("maison"),
+        &["paris-1"],
+    )
+    .await;
     let tokyo_advisor = tokyo(&app).await;
-    let manager = person(&app, "mgr@maison.example", "manager", Some("maison"), &["paris-1", "tokyo-1"]).await;
-    let milan = person(&app, "ca.milan@atelier.example", "client_advisor", Some("atelier"), &["milan-1"]).await;
+    let manager = person(
+        &app,
+        "mgr@maison.example",
+        "manager",
+        Some("maison"),
+        &["paris-1", "tokyo-1"],
+    )
+    .await;
+    let milan = person(
+        &app,
+        "ca.milan@atelier.example",
+        "client_advisor",
+        Some("atelier"),
+        &["milan-1"],
+    )
+    .await;
     let anne = new_client(&app, &advisor, "paris-1", "anne@example.com").await;
-    let task = created(&app, &advisor.token, json!({ "client_id": anne, "title": "Call", "due_at": Utc::now() })).await;
+    let task = created(
+        &app,
+        &advisor.token,
+        json!({ "client_id": anne, "title": "Call", "due_at": Utc::now() }),
+    )
+    .await;
     let id = id_of(&task);
     let path = format!("{TASKS}/{id}");
 
     // A colleague of the store reads it but does not close it; another store and another brand do not see it.
     assert_eq!(get_as(&app, &colleague.token, &path).await.status(), 200);
-    assert_eq!(act(&app, &colleague.token, &id, "complete", None).await.status(), 403);
+    assert_eq!(
+        act(&app, &colleague.token, &id, "complete", None)
+            .await
+            .status(),
+        403
+    );
     for outsider in [&tokyo_advisor, &milan] {
         assert_eq!(get_as(&app, &outsider.token, &path).await.status(), 404);
-        assert_eq!(act(&app, &outsider.token, &id, "complete", None).await.status(), 404);
-        assert_eq!(act(&app, &outsider.token, &id, "cancel", None).await.status(), 404);
-        let reassign = act(&app, &outsider.token, &id, "reassign", Some(json!({ "assignee_id": outsider.id }))).await;
+        assert_eq!(
+            act(&app, &outsider.token, &id, "complete", None)
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            act(&app, &outsider.token, &id, "cancel", None)
+                .await
+                .status(),
+            404
+        );
+        let reassign = act(
+            &app,
+            &outsider.token,
+            &id,
+            "reassign",
+            Some(json!({ "assignee_id": outsider.id })),
+        )
+        .await;
         assert_eq!(reassign.status(), 404);
     }
     let atelier_path = format!("/api/v1/brands/atelier/clienteling/tasks/{id}");
-    assert_eq!(get_as(&app, &milan.token, &atelier_path).await.status(), 404);
+    assert_eq!(
+        get_as(&app, &milan.token, &atelier_path).await.status(),
+        404
+    );
     let marketer = marketer_token(&app, "mkt@maison.example", "maison").await;
     assert_eq!(get_as(&app, &marketer, &path).await.status(), 403);
     let customer = customer_token(&app, "someone@example.com").await;
     assert_eq!(get_as(&app, &customer, TASKS).await.status(), 403);
-    assert_eq!(app.client.get(app.url(TASKS)).send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.client
+            .get(app.url(TASKS))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 
     // Advisors do not reassign; a manager gives it to an advisor of a store they manage.
     let to_tokyo = json!({ "assignee_id": tokyo_advisor.id });
-    assert_eq!(act(&app, &advisor.token, &id, "reassign", Some(to_tokyo.clone())).await.status(), 403);
-    for outside in [json!({ "assignee_id": milan.id }), json!({ "assignee_id": Uuid::now_v7() })] {
+    assert_eq!(
+        act(
+            &app,
+            &advisor.token,
+            &id,
+            "reassign",
+            Some(to_tokyo.clone())
+        )
+        .await
+        .status(),
+        403
+    );
+    for outside in [
+        json!({ "assignee_id": milan.id }),
+        json!({ "assignee_id": Uuid::now_v7() }),
+    ] {
         let response = act(&app, &manager.token, &id, "reassign", Some(outside)).await;
         assert_eq!(response.status(), 422);
         let body: Value = response.json().await.unwrap();
@@ -238,11 +329,27 @@ async fn complete_cancel_and_reassign_follow_the_tasks_state_and_the_callers_rol
         .flat_map(|g| theirs[*g].as_array().unwrap().clone())
         .collect();
     assert_eq!(all.len(), 1);
-    assert!(get_json_as(&app, &advisor.token, TASKS).await["due_today"].as_array().unwrap().is_empty());
-    let by_manager = get_json_as(&app, &manager.token, &format!("{TASKS}?assignee={}", tokyo_advisor.id)).await;
+    assert!(
+        get_json_as(&app, &advisor.token, TASKS).await["due_today"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let by_manager = get_json_as(
+        &app,
+        &manager.token,
+        &format!("{TASKS}?assignee={}", tokyo_advisor.id),
+    )
+    .await;
     assert_eq!(by_manager["assignee_id"], tokyo_advisor.id.to_string());
     assert_eq!(
-        get_as(&app, &advisor.token, &format!("{TASKS}?assignee={}", tokyo_advisor.id)).await.status(),
+        get_as(
+            &app,
+            &advisor.token,
+            &format!("{TASKS}?assignee={}", tokyo_advisor.id)
+        )
+        .await
+        .status(),
         403
     );
 
@@ -251,12 +358,23 @@ async fn complete_cancel_and_reassign_follow_the_tasks_state_and_the_callers_rol
     assert_eq!(first.status(), 200);
     let first: Value = first.json().await.unwrap();
     assert_eq!(first["status"], "done");
-    let again: Value = act(&app, &tokyo_advisor.token, &id, "complete", None).await.json().await.unwrap();
+    let again: Value = act(&app, &tokyo_advisor.token, &id, "complete", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["completed_at"], first["completed_at"]);
     let refused = act(&app, &tokyo_advisor.token, &id, "cancel", None).await;
     assert_eq!(refused.status(), 409);
     assert_eq!(code(&refused.json().await.unwrap()), "task-closed");
-    let refused = act(&app, &manager.token, &id, "reassign", Some(json!({ "assignee_id": advisor.id }))).await;
+    let refused = act(
+        &app,
+        &manager.token,
+        &id,
+        "reassign",
+        Some(json!({ "assignee_id": advisor.id })),
+    )
+    .await;
     assert_eq!(refused.status(), 409);
     let topics: Vec<String> = sqlx::query_scalar(
         "SELECT topic FROM outbox_events WHERE aggregate_type = 'clienteling_task' AND aggregate_id = $1 ORDER BY id",
@@ -267,25 +385,63 @@ async fn complete_cancel_and_reassign_follow_the_tasks_state_and_the_callers_rol
     .unwrap();
     assert_eq!(
         topics,
-        ["clienteling.task.created", "clienteling.task.reassigned", "clienteling.task.completed"]
+        [
+            "clienteling.task.created",
+            "clienteling.task.reassigned",
+            "clienteling.task.completed"
+        ]
     );
     let missing = get_as(&app, &advisor.token, &format!("{TASKS}/{}", Uuid::now_v7())).await;
     assert_eq!(missing.status(), 404);
-    assert_eq!(get_as(&app, &advisor.token, &format!("{TASKS}/not-a-uuid")).await.status(), 404);
+    assert_eq!(
+        get_as(&app, &advisor.token, &format!("{TASKS}/not-a-uuid"))
+            .await
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
 async fn reassigning_a_client_moves_their_open_tasks_to_the_new_primary_advisor() {
     let app = spawn_app().await;
     let before = paris(&app).await;
-    let after = person(&app, "ca2.paris@maison.example", "client_advisor", Some("maison"), &["paris-1"]).await;
-    let manager = person(&app, "mgr@maison.example", "manager", Some("maison"), &["paris-1"]).await;
+    let after = person(
+        &app,
+        "ca2.paris@maison.example",
+        "client_advisor",
+        Some("maison"),
+        &["paris-1"],
+    )
+    .await;
+    let manager = person(
+        &app,
+        "mgr@maison.example",
+        "manager",
+        Some("maison"),
+        &["paris-1"],
+    )
+    .await;
     let anne = new_client(&app, &before, "paris-1", "anne@example.com").await;
     let other = new_client(&app, &before, "paris-1", "other@example.com").await;
-    let open = created(&app, &before.token, json!({ "client_id": anne, "title": "Open", "due_at": Utc::now() })).await;
-    let done = created(&app, &before.token, json!({ "client_id": anne, "title": "Done", "due_at": Utc::now() })).await;
+    let open = created(
+        &app,
+        &before.token,
+        json!({ "client_id": anne, "title": "Open", "due_at": Utc::now() }),
+    )
+    .await;
+    let done = created(
+        &app,
+        &before.token,
+        json!({ "client_id": anne, "title": "Done", "due_at": Utc::now() }),
+    )
+    .await;
     act(&app, &before.token, &id_of(&done), "complete", None).await;
-    let elsewhere = created(&app, &before.token, json!({ "client_id": other, "title": "Other", "due_at": Utc::now() })).await;
+    let elsewhere = created(
+        &app,
+        &before.token,
+        json!({ "client_id": other, "title": "Other", "due_at": Utc::now() }),
+    )
+    .await;
 
     let response = send(
         &app,
@@ -302,9 +458,18 @@ async fn reassigning_a_client_moves_their_open_tasks_to_the_new_primary_advisor(
         let token = manager.token.clone();
         async move { get_json_as(app, &token, &format!("{TASKS}/{id}")).await }
     };
-    assert_eq!(read(id_of(&open)).await["assignee_id"], after.id.to_string());
-    assert_eq!(read(id_of(&done)).await["assignee_id"], before.id.to_string());
-    assert_eq!(read(id_of(&elsewhere)).await["assignee_id"], before.id.to_string());
+    assert_eq!(
+        read(id_of(&open)).await["assignee_id"],
+        after.id.to_string()
+    );
+    assert_eq!(
+        read(id_of(&done)).await["assignee_id"],
+        before.id.to_string()
+    );
+    assert_eq!(
+        read(id_of(&elsewhere)).await["assignee_id"],
+        before.id.to_string()
+    );
     let theirs = get_json_as(&app, &after.token, TASKS).await;
     assert_eq!(titles(&theirs["due_today"]), ["Open"]);
 }
@@ -314,8 +479,18 @@ async fn the_reminder_marks_due_tasks_and_notifies_their_assignee_once() {
     let app = spawn_app().await;
     let advisor = paris(&app).await;
     let anne = new_client(&app, &advisor, "paris-1", "anne@example.com").await;
-    let due = created(&app, &advisor.token, json!({ "client_id": anne, "title": "Due", "due_at": Utc::now() - Duration::minutes(1) })).await;
-    let later = created(&app, &advisor.token, json!({ "client_id": anne, "title": "Later", "due_at": Utc::now() + Duration::days(1) })).await;
+    let due = created(
+        &app,
+        &advisor.token,
+        json!({ "client_id": anne, "title": "Due", "due_at": Utc::now() - Duration::minutes(1) }),
+    )
+    .await;
+    let later = created(
+        &app,
+        &advisor.token,
+        json!({ "client_id": anne, "title": "Later", "due_at": Utc::now() + Duration::days(1) }),
+    )
+    .await;
     let closed = created(&app, &advisor.token, json!({ "client_id": anne, "title": "Closed", "due_at": Utc::now() - Duration::minutes(5) })).await;
     act(&app, &advisor.token, &id_of(&closed), "cancel", None).await;
 
@@ -323,9 +498,15 @@ async fn the_reminder_marks_due_tasks_and_notifies_their_assignee_once() {
         concierge::clienteling::tasks::remind_due(&app.db, Utc::now()),
         concierge::clienteling::tasks::remind_due(&app.db, Utc::now()),
     );
-    let third = concierge::clienteling::tasks::remind_due(&app.db, Utc::now()).await.unwrap();
+    let third = concierge::clienteling::tasks::remind_due(&app.db, Utc::now())
+        .await
+        .unwrap();
 
-    assert_eq!(first.unwrap() + second.unwrap(), 1, "two runs at once remind the due task once");
+    assert_eq!(
+        first.unwrap() + second.unwrap(),
+        1,
+        "two runs at once remind the due task once"
+    );
     assert_eq!(third, 0);
     let read = get_json_as(&app, &advisor.token, &format!("{TASKS}/{}", id_of(&due))).await;
     assert_ne!(read["reminded_at"], Value::Null);
@@ -353,20 +534,39 @@ async fn the_published_reads_give_a_clients_open_tasks_and_their_timeline() {
         made.push(created(&app, &advisor.token, json!({ "client_id": anne, "title": title, "due_at": Utc::now() + Duration::hours(hours) })).await);
     }
     act(&app, &advisor.token, &id_of(&made[2]), "complete", None).await;
-    let brand = concierge::brands::find(&app.db, "maison").await.unwrap().unwrap();
+    let brand = concierge::brands::find(&app.db, "maison")
+        .await
+        .unwrap()
+        .unwrap();
     let anne: Uuid = anne.parse().unwrap();
 
-    let open = concierge::clienteling::tasks::open_for_client(&app.db, brand.id, anne, 10).await.unwrap();
-    let first_page = concierge::clienteling::tasks::for_client(&app.db, brand.id, anne, None, 2).await.unwrap();
-    let last = first_page.last().unwrap();
-    let second_page = concierge::clienteling::tasks::for_client(&app.db, brand.id, anne, Some((last.created_at, last.id)), 2)
+    let open = concierge::clienteling::tasks::open_for_client(&app.db, brand.id, anne, 10)
         .await
         .unwrap();
+    let first_page = concierge::clienteling::tasks::for_client(&app.db, brand.id, anne, None, 2)
+        .await
+        .unwrap();
+    let last = first_page.last().unwrap();
+    let second_page = concierge::clienteling::tasks::for_client(
+        &app.db,
+        brand.id,
+        anne,
+        Some((last.created_at, last.id)),
+        2,
+    )
+    .await
+    .unwrap();
 
     let open: Vec<&str> = open.iter().map(|t| t.title.as_str()).collect();
     assert_eq!(open, ["A", "B"], "open only, earliest due first");
-    let timeline: Vec<&str> = first_page.iter().chain(&second_page).map(|t| t.title.as_str()).collect();
+    let timeline: Vec<&str> = first_page
+        .iter()
+        .chain(&second_page)
+        .map(|t| t.title.as_str())
+        .collect();
     assert_eq!(timeline, ["C", "A", "B"], "newest first, closed ones too");
-    let other = concierge::clienteling::tasks::open_for_client(&app.db, Uuid::now_v7(), anne, 10).await.unwrap();
+    let other = concierge::clienteling::tasks::open_for_client(&app.db, Uuid::now_v7(), anne, 10)
+        .await
+        .unwrap();
     assert!(other.is_empty(), "another brand's id finds nothing");
 }

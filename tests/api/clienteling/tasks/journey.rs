@@ -8,7 +8,9 @@ use uuid::Uuid;
 use super::TASKS;
 use crate::clienteling::fixtures::{client, id_of, paris, person};
 use crate::crm_journeys::{enrollment, enrollments, event, path, post, published};
-use crate::helpers::{Sandboxed, eventually, get_json_as, marketer_token, spawn_sandboxed_app_with};
+use crate::helpers::{
+    Sandboxed, eventually, get_json_as, marketer_token, spawn_sandboxed_app_with,
+};
 
 fn task_journey(trigger: &str) -> Value {
     json!({
@@ -61,10 +63,37 @@ async fn a_journey_gives_the_client_a_task_for_their_advisor_or_their_stores_man
     let app = spawn_sandboxed_app_with(Sandboxed::new().jobs()).await;
     let token = marketer_token(&app, "mkt@maison.example", "maison").await;
     let advisor = paris(&app).await;
-    let manager = person(&app, "mgr@maison.example", "manager", Some("maison"), &["paris-1"]).await;
+    let manager = person(
+        &app,
+        "mgr@maison.example",
+        "manager",
+        Some("maison"),
+        &["paris-1"],
+    )
+    .await;
     // The advisor's client has them as primary; the manager's has no advisor.
-    let advised = id_of(&client(&app, &advisor.token, "paris-1", "Anne", "Roux", "anne@example.com").await);
-    let unadvised = id_of(&client(&app, &manager.token, "paris-1", "Bea", "Lune", "bea@example.com").await);
+    let advised = id_of(
+        &client(
+            &app,
+            &advisor.token,
+            "paris-1",
+            "Anne",
+            "Roux",
+            "anne@example.com",
+        )
+        .await,
+    );
+    let unadvised = id_of(
+        &client(
+            &app,
+            &manager.token,
+            "paris-1",
+            "Bea",
+            "Lune",
+            "bea@example.com",
+        )
+        .await,
+    );
     let journey = published(&app, &token, task_journey("store_enquiry")).await;
 
     for email in ["anne@example.com", "bea@example.com", "nobody@example.com"] {
@@ -79,7 +108,11 @@ async fn a_journey_gives_the_client_a_task_for_their_advisor_or_their_stores_man
     let mut outcomes = Vec::new();
     for e in &done {
         let detail = enrollment(&app, &token, e["id"].as_str().unwrap()).await;
-        outcomes.push((e["profile_id"].as_str().unwrap().to_owned(), path(&detail), detail));
+        outcomes.push((
+            e["profile_id"].as_str().unwrap().to_owned(),
+            path(&detail),
+            detail,
+        ));
     }
     let outcome_of = |profile: &str| {
         outcomes
@@ -89,7 +122,10 @@ async fn a_journey_gives_the_client_a_task_for_their_advisor_or_their_stores_man
     };
     let (_, steps, detail) = outcome_of(&advised);
     assert_eq!(steps, &[("follow".to_owned(), "task_created".to_owned())]);
-    let task_id = detail["steps"][0]["detail"]["task_id"].as_str().unwrap().to_owned();
+    let task_id = detail["steps"][0]["detail"]["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let task = get_json_as(&app, &advisor.token, &format!("{TASKS}/{task_id}")).await;
     assert_eq!(task["assignee_id"], advisor.id.to_string());
     assert_eq!(task["source"], "journey");
@@ -97,7 +133,10 @@ async fn a_journey_gives_the_client_a_task_for_their_advisor_or_their_stores_man
     assert_eq!(task["title"], "Call about the enquiry");
     assert_eq!(task["created_by"], Value::Null);
     let due: chrono::DateTime<Utc> = task["due_at"].as_str().unwrap().parse().unwrap();
-    assert!((due - Utc::now()).num_minutes() > 100, "due in about two hours: {due}");
+    assert!(
+        (due - Utc::now()).num_minutes() > 100,
+        "due in about two hours: {due}"
+    );
     let (_, steps, detail) = outcome_of(&unadvised);
     assert_eq!(steps[0].1, "task_created");
     assert_eq!(
@@ -112,7 +151,10 @@ async fn a_journey_gives_the_client_a_task_for_their_advisor_or_their_stores_man
     assert_eq!(nobody.2["steps"][0]["detail"]["reason"], "not_a_client");
 
     // The step's effect again with its key (a re-run after a crash) makes no second task.
-    let brand = concierge::brands::find(&app.db, "maison").await.unwrap().unwrap();
+    let brand = concierge::brands::find(&app.db, "maison")
+        .await
+        .unwrap()
+        .unwrap();
     let enrollment_id = outcome_of(&advised).2["id"].as_str().unwrap().to_owned();
     let again = concierge::clienteling::tasks::create_for_journey(
         &app.db,
@@ -135,9 +177,10 @@ async fn a_journey_gives_the_client_a_task_for_their_advisor_or_their_stores_man
             assignee_id: advisor.id,
         }
     );
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM clienteling_tasks WHERE source = 'journey'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM clienteling_tasks WHERE source = 'journey'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(count, 2);
 }
