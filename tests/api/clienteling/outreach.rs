@@ -410,7 +410,7 @@ async fn free_text_is_refused_on_email_and_each_field_is_checked() {
         json!({ "channel": "sms", "text": "Hi", "to": "+1" }),
     )
     .await;
-    assert_eq!(unknown_field.status(), 400);
+    assert_eq!(unknown_field.status(), 422);
     assert_eq!(ledger_rows(app, &anne).await, 0);
 }
 

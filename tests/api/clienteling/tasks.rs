@@ -190,14 +190,14 @@ async fn a_task_request_is_checked_field_by_field() {
     )
     .await;
     assert_eq!(response.status(), 403);
-    // Unknown fields and wrong types are refused before any rule.
+    // A wrong type is refused before any rule.
     let response = create(
         &app,
         &advisor.token,
         json!({ "client_id": anne, "title": "x", "due_at": "soon" }),
     )
     .await;
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 422);
     assert_eq!(
         get_json_as(&app, &advisor.token, TASKS).await["due_today"],
         json!([])
