@@ -308,6 +308,11 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::crm::journeys::jobs(runner, &state.crm, &state.messages, settings)?;
     let runner = crate::social::jobs(runner, &state.social)?;
     let runner = crate::clienteling::jobs(runner, &state.clienteling);
+    let runner = crate::clienteling::tasks::jobs(
+        runner,
+        state.clienteling.db(),
+        &settings.clienteling.tasks,
+    )?;
     let runner = match state.clienteling.catalogue() {
         Some(catalogue) => crate::clienteling::catalogue::jobs(runner, catalogue)?,
         None => runner,

@@ -92,6 +92,14 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
             "clienteling catalogue",
             crate::clienteling::catalogue::ApiDoc::openapi(),
         ),
+        (
+            "clienteling tasks",
+            crate::clienteling::tasks::ApiDoc::openapi(),
+        ),
+        (
+            "clienteling outreach",
+            crate::clienteling::outreach::ApiDoc::openapi(),
+        ),
     ]
 }
 

@@ -105,6 +105,18 @@ pub async fn active_staff_on(
         }))
 }
 
+/// The active staff of the brand (slug) with `role` (`manager`, `client_advisor`) working in `store`, oldest
+/// account first: who clienteling hands a client's work to when the client has no advisor.
+pub async fn staff_of_store(
+    pool: &PgPool,
+    brand: &str,
+    store: &str,
+    role: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    repo::staff_of_store(&mut conn, brand, store, role).await
+}
+
 /// See [`active_staff`].
 #[derive(Debug, Clone)]
 pub struct StaffScope {

@@ -15,11 +15,13 @@ pub mod assign;
 pub mod catalogue;
 pub mod client;
 pub mod interactions;
+pub mod outreach;
 pub(crate) mod repo;
 mod routes_book;
 pub(crate) mod routes_clients;
 pub mod scope;
 pub mod seed;
+pub mod tasks;
 
 use actix_web::web;
 use sqlx::PgPool;
@@ -48,6 +50,7 @@ impl Clienteling {
     pub fn new(db: PgPool, salesforce: SalesforceClient) -> Self {
         let reassign_hooks = ReassignHooks::default();
         reassign_hooks.register(Arc::new(appointments::reassign::MoveAppointments));
+        reassign_hooks.register(Arc::new(tasks::reassign::MoveTasks));
         Self {
             db,
             reassign_hooks,
@@ -180,6 +183,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .configure(catalogue::routes)
     .configure(appointments::routes)
+    .configure(tasks::routes)
+    .configure(outreach::routes)
     .service(resource(&format!("{BASE}/book")).route(web::get().to(routes_book::my_book)))
     .service(
         resource(&format!("{BASE}/stores/{{store}}/book"))

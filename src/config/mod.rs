@@ -310,6 +310,15 @@ pub struct ThrottleSettings {
 #[serde(deny_unknown_fields)]
 pub struct ClientelingSettings {
     pub catalogue: CatalogueSettings,
+    pub tasks: TaskSettings,
+}
+
+/// Advisors' tasks (`clienteling::tasks`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSettings {
+    /// Cron expression (with seconds, UTC) of the reminder that marks tasks due and notifies their assignee.
+    pub reminder_cron: String,
 }
 
 /// The brands' product catalogues synced from Salesforce (`clienteling::catalogue`).
@@ -816,6 +825,17 @@ impl Settings {
         {
             return fail(
                 "clienteling.catalogue.sync_cron",
+                &format!("is not a valid cron expression: {error}"),
+            );
+        }
+        if let Err(error) = self
+            .clienteling
+            .tasks
+            .reminder_cron
+            .parse::<cron::Schedule>()
+        {
+            return fail(
+                "clienteling.tasks.reminder_cron",
                 &format!("is not a valid cron expression: {error}"),
             );
         }

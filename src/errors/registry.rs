@@ -122,6 +122,11 @@ error_codes! {
         "The appointment was cancelled or completed; it can no longer change";
     AppointmentNotStarted => "appointment-not-started", CONFLICT,
         "The appointment has not started yet; it can be completed once it has";
+    ConsentRequired => "consent-required", CONFLICT,
+        "The client has not consented to outreach on this channel; nothing was sent";
+    FrequencyCapped => "frequency-capped", CONFLICT,
+        "The client already had as many messages on this channel as the brand's frequency cap allows; nothing was sent";
+    TaskClosed => "task-closed", CONFLICT, "The task was completed or cancelled; it can no longer change";
     IdentifierTaken => "identifier-taken", CONFLICT,
         "Another profile of the brand holds this identifier; merge the profiles to bring them together";
     IdentifierLimit => "identifier-limit", CONFLICT,

@@ -13,6 +13,8 @@ mod fixtures;
 mod follow;
 mod interactions;
 mod mirror;
+mod outreach;
 mod review_atk12;
 mod review_atk13;
 mod review_atk15;
+mod tasks;

@@ -16,8 +16,8 @@ pub use sessions::{
     revoke_session, rotate, session_ends_at, touch_session,
 };
 pub use users::{
-    NewUser, UserRow, insert_user, list_users, set_password, update_staff, user_by_email,
-    user_by_id,
+    NewUser, UserRow, insert_user, list_users, set_password, staff_of_store, update_staff,
+    user_by_email, user_by_id,
 };
 pub use verifications::{
     claim_notice, consume_verification, insert_notice, insert_verification, is_verified,

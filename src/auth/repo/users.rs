@@ -109,6 +109,26 @@ pub async fn user_by_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<User
     .await
 }
 
+/// Active staff of the brand holding `role` and working in `store`, oldest account first.
+pub async fn staff_of_store(
+    conn: &mut PgConnection,
+    brand: &str,
+    store: &str,
+    role: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT id FROM users
+           WHERE kind = 'staff' AND disabled_at IS NULL AND brand_id = $1
+             AND $2 = ANY(store_ids) AND $3 = ANY(roles)
+           ORDER BY created_at, id"#,
+        brand,
+        store,
+        role
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Staff and customers, newest first, after the `(created_at, id)` cursor.
 pub async fn list_users(
     pool: &PgPool,

@@ -109,7 +109,8 @@ fn defaults() -> Vec<FnProcessor> {
     vec![
         FnProcessor {
             context: "generic",
-            read: |f| json!({ "topic": f.text("topic", false, 200) }),
+            // `message_id`: the send path's message when the interaction logs an outreach.
+            read: |f| json!({ "topic": f.text("topic", false, 200), "message_id": f.text("message_id", false, 40) }),
         },
         FnProcessor {
             context: "store_visit",
@@ -123,7 +124,13 @@ fn defaults() -> Vec<FnProcessor> {
         },
         FnProcessor {
             context: "product_share",
-            read: |f| json!({ "skus": f.skus("skus", true, 20), "message": f.text("message", false, 1000) }),
+            read: |f| {
+                json!({
+                    "skus": f.skus("skus", true, 20),
+                    "message": f.text("message", false, 1000),
+                    "message_id": f.text("message_id", false, 40),
+                })
+            },
         },
         FnProcessor {
             context: "appointment",

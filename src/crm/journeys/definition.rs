@@ -19,6 +19,8 @@ use crate::errors::FieldError;
 pub const MAX_STEPS: usize = 50;
 /// The longest wait, in seconds (a year).
 pub const MAX_WAIT_SECS: u64 = 366 * 86_400;
+/// The latest a `create_advisor_task` step's task falls due, in hours after the step (a year).
+pub const MAX_TASK_DUE_HOURS: u32 = 366 * 24;
 /// The activity type of the journeys' own profile changes; never a trigger (a journey cannot feed itself).
 pub const ACTION_EVENT: &str = "journey_action";
 /// The built-in attributes `update_attribute` may set (identifiers and tags have their own paths).
@@ -122,6 +124,20 @@ pub enum Step {
         tag: String,
         next: Option<String>,
     },
+    /// A clienteling task for the client's primary advisor (else their store's first manager), once per
+    /// enrollment and step; due `due_in_hours` (default 24) after the step runs.
+    CreateAdvisorTask {
+        id: String,
+        title: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notes: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_in_hours: Option<u32>,
+        /// `low`, `normal` (default) or `high`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<String>,
+        next: Option<String>,
+    },
     /// An outbox event `crm.journey.emitted` carrying `name` and `payload`.
     Emit {
         id: String,
@@ -141,7 +157,8 @@ impl Step {
             | Step::Send { id, .. }
             | Step::UpdateAttribute { id, .. }
             | Step::AddTag { id, .. }
-            | Step::Emit { id, .. } => id,
+            | Step::Emit { id, .. }
+            | Step::CreateAdvisorTask { id, .. } => id,
         }
     }
 
@@ -153,6 +170,7 @@ impl Step {
             Step::UpdateAttribute { .. } => "update_attribute",
             Step::AddTag { .. } => "add_tag",
             Step::Emit { .. } => "emit",
+            Step::CreateAdvisorTask { .. } => "create_advisor_task",
         }
     }
 
@@ -167,7 +185,10 @@ impl Step {
             | Step::Send { next, .. }
             | Step::UpdateAttribute { next, .. }
             | Step::AddTag { next, .. }
-            | Step::Emit { next, .. } => next.iter().map(|next| ("next", next.as_str())).collect(),
+            | Step::Emit { next, .. }
+            | Step::CreateAdvisorTask { next, .. } => {
+                next.iter().map(|next| ("next", next.as_str())).collect()
+            }
         }
     }
 }
@@ -409,6 +430,47 @@ fn check_step(i: usize, step: &Step, fail: &mut impl FnMut(String, &str, &str)) 
             let size = serde_json::to_string(payload).map_or(usize::MAX, |text| text.len());
             if size > 4096 {
                 fail(format!("steps/{i}/payload"), "too_large", "At most 4 KiB.");
+            }
+        }
+        Step::CreateAdvisorTask {
+            title,
+            notes,
+            due_in_hours,
+            priority,
+            ..
+        } => {
+            if !is_text(title, 200) {
+                fail(
+                    format!("steps/{i}/title"),
+                    "invalid",
+                    "1–200 characters without control characters.",
+                );
+            }
+            if notes.as_deref().is_some_and(|n| {
+                n.chars().count() > 2000 || n.chars().any(|c| c.is_control() && c != '\n')
+            }) {
+                fail(
+                    format!("steps/{i}/notes"),
+                    "invalid",
+                    "At most 2,000 characters without control characters.",
+                );
+            }
+            if due_in_hours.is_some_and(|h| h > MAX_TASK_DUE_HOURS) {
+                fail(
+                    format!("steps/{i}/due_in_hours"),
+                    "out_of_range",
+                    "0 to 8,784 hours (a year).",
+                );
+            }
+            if priority
+                .as_deref()
+                .is_some_and(|p| !["low", "normal", "high"].contains(&p))
+            {
+                fail(
+                    format!("steps/{i}/priority"),
+                    "invalid",
+                    "One of low, normal, high.",
+                );
             }
         }
         Step::Condition { .. } | Step::Send { .. } => {}

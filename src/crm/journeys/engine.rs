@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::definition::{ACTION_EVENT, Definition, Step, parse_time, settable};
 use super::repo::{self, Enrollment};
 use crate::brands::Brand;
+use crate::clienteling::tasks::{self, JourneyTask, JourneyTaskOutcome};
 use crate::config::{JobSettings, JourneySettings};
 use crate::crm::Crm;
 use crate::crm::events::EventStatus;
@@ -325,6 +326,42 @@ impl Engine {
                 self.profile_event(&brand, &profile, enrollment, step, &key, "add_tag", traits)
                     .await?;
                 advance("tagged", json!({ "tag": tag }), next)
+            }
+            Step::CreateAdvisorTask {
+                title,
+                notes,
+                due_in_hours,
+                priority,
+                next,
+                ..
+            } => {
+                drop(conn);
+                let hours = i64::from(due_in_hours.unwrap_or(24));
+                let task = JourneyTask {
+                    brand_id: enrollment.brand_id,
+                    client_id: profile.id,
+                    key: &key,
+                    title: title.trim(),
+                    notes: notes.as_deref().unwrap_or_default().trim(),
+                    due_at: now + chrono::Duration::hours(hours),
+                    priority: priority.as_deref().unwrap_or("normal"),
+                };
+                match tasks::create_for_journey(db, &task).await? {
+                    JourneyTaskOutcome::Created {
+                        task_id,
+                        assignee_id,
+                    } => advance(
+                        "task_created",
+                        json!({ "task_id": task_id, "assignee_id": assignee_id }),
+                        next,
+                    ),
+                    JourneyTaskOutcome::NotAClient => {
+                        advance("skipped", json!({ "reason": "not_a_client" }), next)
+                    }
+                    JourneyTaskOutcome::NoAssignee => {
+                        advance("skipped", json!({ "reason": "no_advisor" }), next)
+                    }
+                }
             }
             Step::Emit {
                 name,

@@ -323,6 +323,9 @@ async fn walk(
             ),
             Step::AddTag { tag, next, .. } => ("would_tag", json!({ "tag": tag }), next.clone()),
             Step::Emit { name, next, .. } => ("would_emit", json!({ "name": name }), next.clone()),
+            Step::CreateAdvisorTask { title, next, .. } => {
+                ("would_create_task", json!({ "title": title }), next.clone())
+            }
         };
         steps.push(DryRunStep {
             step_id: id,

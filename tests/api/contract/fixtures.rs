@@ -81,6 +81,7 @@ pub struct Fixtures {
     template_id: String,
     campaign_id: String,
     appointment_id: String,
+    task_id: String,
     paris_advisor_id: String,
     journey_id: String,
     enrollment_id: String,
@@ -170,6 +171,7 @@ impl Fixtures {
             clienteling_appointment(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
         let (journey_id, enrollment_id) =
             crm_journey(app, &marketer, &template_id, &profile_id).await;
+        let task_id = clienteling_task(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
         Fixtures {
             tokens,
             user_id,
@@ -190,6 +192,7 @@ impl Fixtures {
             template_id,
             campaign_id,
             appointment_id,
+            task_id,
             paris_advisor_id,
             journey_id,
             enrollment_id,
@@ -243,6 +246,7 @@ impl Fixtures {
             ("stores", "store") => Self::store_scoped("paris-1"),
             ("interactions", "id") => Self::store_scoped(&self.interaction_id),
             ("appointments", "id") => Self::store_scoped(&self.appointment_id),
+            ("tasks", "id") => Self::store_scoped(&self.task_id),
             ("advisors", "id") => Self::store_scoped(&self.paris_advisor_id),
             // maison's catalogue: any of its advisors reads it, no other brand does.
             ("products", "id") => Self::brand_scoped(&self.product_id),
@@ -320,6 +324,19 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         }
         ("POST", "/api/v1/brands/{brand}/clienteling/appointments/{id}/cancel")
         | ("POST", "/api/v1/brands/{brand}/clienteling/appointments/{id}/complete") => json!({}),
+        ("POST", "/api/v1/brands/{brand}/clienteling/tasks") => json!({
+            "client_id": uuid::Uuid::now_v7(), "title": "Intruder",
+            "due_at": chrono::Utc::now() + chrono::Duration::days(1),
+        }),
+        ("POST", "/api/v1/brands/{brand}/clienteling/tasks/{id}/reassign") => {
+            json!({ "assignee_id": uuid::Uuid::now_v7() })
+        }
+        ("POST", "/api/v1/brands/{brand}/clienteling/clients/{id}/outreach") => {
+            json!({ "channel": "sms", "text": "Hello from an intruder" })
+        }
+        ("POST", "/api/v1/brands/{brand}/clienteling/clients/{id}/outreach/preview") => {
+            json!({ "template_id": uuid::Uuid::now_v7() })
+        }
         ("PUT", "/api/v1/brands/{brand}/clienteling/stores/{store}/opening-hours") => {
             json!({ "intervals": [{ "weekday": "monday", "opens": "10:00", "closes": "18:00" }] })
         }
@@ -492,6 +509,24 @@ async fn clienteling_appointment(app: &TestApp, advisor: &str, client: &str) -> 
         body["id"].as_str().expect("appointment id").to_owned(),
         body["advisor_id"].as_str().expect("advisor id").to_owned(),
     )
+}
+
+/// A task of the sweep's client for the Paris advisor.
+async fn clienteling_task(app: &TestApp, advisor: &str, client: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/clienteling/tasks"))
+        .bearer_auth(advisor)
+        .json(&json!({
+            "client_id": client, "title": "Call back",
+            "due_at": chrono::Utc::now() + chrono::Duration::days(1),
+        }))
+        .send()
+        .await
+        .expect("task");
+    assert_eq!(response.status(), 201, "the sweep's task");
+    let body: Value = response.json().await.expect("task json");
+    body["id"].as_str().expect("task id").to_owned()
 }
 
 /// An interaction with the sweep's client, logged by the Paris advisor.

@@ -1,0 +1,60 @@
+//! The reminder: a replica-safe cron tick (`[clienteling.tasks] reminder_cron`, once per tick across
+//! replicas through `cron_ticks`) enqueues [`RemindDueTasks`], which marks every open task whose due time
+//! has passed as reminded and records a `task_due` notification for its assignee, with a
+//! `clienteling.task.due` outbox event. Rows are claimed with `FOR UPDATE SKIP LOCKED` and the notification
+//! is unique per task, so two runs at once (a slow tick overlapping the next) never notify twice.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::repo;
+use super::rules;
+use crate::jobs::Job;
+
+/// Tasks claimed per transaction.
+const BATCH: i64 = 200;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemindDueTasks {
+    pub scheduled_for: DateTime<Utc>,
+}
+
+impl Job for RemindDueTasks {
+    const QUEUE: &'static str = "clienteling-tasks-remind";
+}
+
+/// Reminds every task due by `now`; the number reminded.
+pub async fn remind_due(db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let mut tx = db.begin().await?;
+        let due = repo::claim_due(&mut tx, now, BATCH).await?;
+        for task in &due {
+            let payload = json!({
+                "task_id": task.id,
+                "client_id": task.client_id,
+                "title": task.title,
+                "due_at": task.due_at,
+            });
+            repo::remind(&mut tx, task, &payload, now).await?;
+            let Some(full) = repo::by_id(&mut tx, task.id).await? else {
+                continue;
+            };
+            let brand = crate::brands::slug_of(&mut *tx, task.brand_id)
+                .await?
+                .unwrap_or_default();
+            rules::record(&mut tx, "due", &brand, &full, "system:reminder", json!({})).await?;
+        }
+        tx.commit().await?;
+        total += due.len() as u64;
+        if (due.len() as i64) < BATCH {
+            break;
+        }
+    }
+    if total > 0 {
+        metrics::counter!("clienteling_task_reminders_total").increment(total);
+    }
+    Ok(total)
+}
