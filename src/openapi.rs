@@ -92,6 +92,10 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
             "clienteling catalogue",
             crate::clienteling::catalogue::ApiDoc::openapi(),
         ),
+        (
+            "clienteling 360",
+            crate::clienteling::view360::ApiDoc::openapi(),
+        ),
     ]
 }
 

@@ -20,6 +20,7 @@ mod routes_book;
 pub(crate) mod routes_clients;
 pub mod scope;
 pub mod seed;
+pub mod view360;
 
 use actix_web::web;
 use sqlx::PgPool;
@@ -180,6 +181,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .configure(catalogue::routes)
     .configure(appointments::routes)
+    .configure(view360::routes)
     .service(resource(&format!("{BASE}/book")).route(web::get().to(routes_book::my_book)))
     .service(
         resource(&format!("{BASE}/stores/{{store}}/book"))

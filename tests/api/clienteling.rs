@@ -15,3 +15,4 @@ mod interactions;
 mod mirror;
 mod review_atk12;
 mod review_atk15;
+mod view360;
