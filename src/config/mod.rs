@@ -679,10 +679,9 @@ impl Settings {
                 &format!("`{brand}` is not a brand slug"),
             );
         }
-        if let Err((key, why)) = crate::clienteling::view360::check_settings(
-            &self.clienteling.view360,
-            self.environment,
-        ) {
+        if let Err((key, why)) =
+            crate::clienteling::view360::check_settings(&self.clienteling.view360, self.environment)
+        {
             return fail(&key, &why);
         }
         if let Err((key, why)) = crate::crm::campaigns::check_settings(&self.crm.campaigns) {

@@ -13,7 +13,8 @@ pub async fn fetch(db: &PageDb<'_>, pool: &sqlx::PgPool, gate: &Gate) -> Result<
         let profile = profile::load(&mut part.conn, brand_id, gate.client_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the client's profile is gone"))?;
-        let assignments = repo::assignments(&mut part.conn, brand_id, gate.client_id, false).await?;
+        let assignments =
+            repo::assignments(&mut part.conn, brand_id, gate.client_id, false).await?;
         (profile, assignments)
         // The connection goes back here: the names below take their own.
     };

@@ -26,8 +26,14 @@ pub async fn fetch(db: &PageDb<'_>, gate: &Gate) -> Result<Kpis, PartError> {
         .as_ref()
         .map(|summary| summary.top_skus.iter().cloned().unzip())
         .unwrap_or_default();
-    let stats =
-        repo::contact_stats(&mut part.conn, brand_id, &gate.clients(), &skus, &quantities).await?;
+    let stats = repo::contact_stats(
+        &mut part.conn,
+        brand_id,
+        &gate.clients(),
+        &skus,
+        &quantities,
+    )
+    .await?;
     let now = Utc::now();
     let last_purchase_at = summary.as_ref().and_then(|s| s.last_purchase_at);
     Ok(Kpis {

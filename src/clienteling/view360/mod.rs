@@ -76,12 +76,7 @@ pub fn check_settings(
     settings: &View360Settings,
     environment: Environment,
 ) -> Result<(), (String, String)> {
-    let fail = |key: &str, why: &str| {
-        Err((
-            format!("clienteling.view360.{key}"),
-            why.to_owned(),
-        ))
-    };
+    let fail = |key: &str, why: &str| Err((format!("clienteling.view360.{key}"), why.to_owned()));
     if !(1..=10_000).contains(&settings.part_timeout_ms) {
         return fail("part_timeout_ms", "must be 1–10000 ms");
     }

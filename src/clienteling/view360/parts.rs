@@ -224,7 +224,13 @@ mod tests {
         );
         let unknown = requested(Some("header,tasks")).unwrap_err();
         assert_eq!(unknown.code(), ErrorCode::InvalidQueryParameter);
-        assert!(unknown.problem().detail.unwrap_or_default().contains("`tasks`"));
+        assert!(
+            unknown
+                .problem()
+                .detail
+                .unwrap_or_default()
+                .contains("`tasks`")
+        );
         assert!(requested(Some("")).is_err());
         assert!(requested(Some(" , ")).is_err());
     }

@@ -115,7 +115,11 @@ pub async fn client_360(
         ),
         when(
             wants(Part::Appointments),
-            parts::run(Part::Appointments, settings, appointments::fetch(&db, &gate))
+            parts::run(
+                Part::Appointments,
+                settings,
+                appointments::fetch(&db, &gate)
+            )
         ),
     );
     Ok(HttpResponse::Ok().json(View360 {

@@ -102,14 +102,9 @@ pub async fn fetch(
             });
         }
     }
-    for appointment in repo::past_appointments_before(
-        &mut part.conn,
-        &gate.scope,
-        gate.client_id,
-        before,
-        fetch,
-    )
-    .await?
+    for appointment in
+        repo::past_appointments_before(&mut part.conn, &gate.scope, gate.client_id, before, fetch)
+            .await?
     {
         items.push(TimelineItem {
             kind: "appointment".into(),
@@ -134,9 +129,13 @@ fn cut(mut items: Vec<TimelineItem>, limit: u16) -> TimelinePage {
     let more = items.len() > usize::from(limit);
     items.truncate(usize::from(limit));
     let next_cursor = if more {
-        items
-            .last()
-            .map(|last| Position { at: last.at, id: last.id }.encode())
+        items.last().map(|last| {
+            Position {
+                at: last.at,
+                id: last.id,
+            }
+            .encode()
+        })
     } else {
         None
     };

@@ -103,7 +103,12 @@ pub async fn claire(app: &TestApp, advisor: &Person, contact: Option<&str>) -> S
 }
 
 /// Logs an interaction of `advisor` with `client` at `at`; its id.
-pub async fn interaction(app: &TestApp, advisor: &Person, client: &str, at: DateTime<Utc>) -> String {
+pub async fn interaction(
+    app: &TestApp,
+    advisor: &Person,
+    client: &str,
+    at: DateTime<Utc>,
+) -> String {
     let response = send(
         app,
         Method::POST,
@@ -124,8 +129,10 @@ pub async fn appointment(app: &TestApp, advisor: &Person, client: &str, days: i6
         Method::POST,
         Some(&advisor.token),
         "/api/v1/brands/maison/clienteling/appointments",
-        Some(json!({ "client_id": client, "store": "paris-1", "kind": "phone",
-                     "starts_at": starts_at, "ends_at": starts_at + Duration::minutes(30) })),
+        Some(
+            json!({ "client_id": client, "store": "paris-1", "kind": "phone",
+                     "starts_at": starts_at, "ends_at": starts_at + Duration::minutes(30) }),
+        ),
     )
     .await;
     assert_eq!(response.status(), 201);

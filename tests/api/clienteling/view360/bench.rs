@@ -15,7 +15,10 @@ use crate::helpers::{Sandboxed, spawn_sandboxed_app_with};
 const LATENCY_MS: u64 = 50;
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -60,9 +63,17 @@ async fn bench_client_360_with_four_parts_at_50_ms() {
                 let (status, page) = view(&app, &advisor.token, &claire, "").await;
                 mine.push(at.elapsed());
                 let all_ok = status == 200
-                    && ["header", "kpis", "timeline", "scores", "consent", "salesforce", "appointments"]
-                        .iter()
-                        .all(|part| page[part]["status"] == "ok");
+                    && [
+                        "header",
+                        "kpis",
+                        "timeline",
+                        "scores",
+                        "consent",
+                        "salesforce",
+                        "appointments",
+                    ]
+                    .iter()
+                    .all(|part| page[part]["status"] == "ok");
                 if !all_ok {
                     bad += 1;
                 }

@@ -9,7 +9,14 @@ use serde_json::{Value, json};
 use super::{ok, view, world};
 use crate::helpers::{Sandboxed, spawn_sandboxed_app_with};
 
-const OTHERS: [&str; 6] = ["header", "kpis", "timeline", "scores", "consent", "appointments"];
+const OTHERS: [&str; 6] = [
+    "header",
+    "kpis",
+    "timeline",
+    "scores",
+    "consent",
+    "appointments",
+];
 
 fn assert_degraded(page: &Value, reason: &str) {
     assert_eq!(page["salesforce"]["status"], "degraded", "{page}");
@@ -48,8 +55,10 @@ async fn a_failing_salesforce_is_degraded_with_its_reason_while_the_rest_answers
     let (_, page) = view(&app, &advisor.token, &claire, "?fields=salesforce").await;
     ok(&page, "salesforce");
 
-    app.sandbox()
-        .inject_fault(System::Salesforce, json!({ "operation": "/query", "status": 503 }));
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "operation": "/query", "status": 503 }),
+    );
     let (status, page) = view(&app, &advisor.token, &claire, "").await;
     assert_eq!(status, 200);
     assert_degraded(&page, "unavailable");
@@ -64,8 +73,10 @@ async fn a_failing_salesforce_is_degraded_with_its_reason_while_the_rest_answers
     assert_degraded(&page, "rate_limited");
 
     app.sandbox().clear_faults(System::Salesforce);
-    app.sandbox()
-        .inject_fault(System::Salesforce, json!({ "operation": "/query", "malformed": true }));
+    app.sandbox().inject_fault(
+        System::Salesforce,
+        json!({ "operation": "/query", "malformed": true }),
+    );
     let (_, page) = view(&app, &advisor.token, &claire, "").await;
     assert_degraded(&page, "malformed");
 }
@@ -97,16 +108,18 @@ async fn a_pool_of_two_serves_concurrent_pages_with_every_part_and_never_deadloc
     let held = app.db.acquire().await.unwrap();
 
     let started = Instant::now();
-    let pages = futures::future::join_all(
-        (0..6).map(|_| view(&app, &advisor.token, &claire, "")),
-    )
-    .await;
+    let pages =
+        futures::future::join_all((0..6).map(|_| view(&app, &advisor.token, &claire, ""))).await;
     for (status, page) in pages {
         assert_eq!(status, 200, "{page}");
         for part in OTHERS.iter().chain(["salesforce"].iter()) {
             ok(&page, part);
         }
     }
-    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     drop(held);
 }

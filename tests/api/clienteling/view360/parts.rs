@@ -12,7 +12,10 @@ use crate::helpers::{get_json_as, marketer_token, problem, spawn_sandboxed_app};
 async fn every_part_shows_the_clients_known_data() {
     let app = spawn_sandboxed_app().await;
     let (advisor, claire) = world(&app).await;
-    let brand = concierge::brands::find(&app.db, "maison").await.unwrap().unwrap();
+    let brand = concierge::brands::find(&app.db, "maison")
+        .await
+        .unwrap()
+        .unwrap();
     let catalogue = app.state.clienteling.catalogue().unwrap();
     concierge::clienteling::catalogue::sync_now(
         catalogue,
@@ -36,7 +39,10 @@ async fn every_part_shows_the_clients_known_data() {
     )
     .await;
     assert_eq!(patch.status(), 200);
-    for (channel, purpose, status) in [("email", "outreach", "granted"), ("whatsapp", "marketing", "denied")] {
+    for (channel, purpose, status) in [
+        ("email", "outreach", "granted"),
+        ("whatsapp", "marketing", "denied"),
+    ] {
         let response = send(
             &app,
             Method::PUT,
@@ -45,7 +51,10 @@ async fn every_part_shows_the_clients_known_data() {
             Some(json!({ "status": status, "source": "boutique:paris-1" })),
         )
         .await;
-        assert!(response.status().is_success(), "consent {channel}/{purpose}");
+        assert!(
+            response.status().is_success(),
+            "consent {channel}/{purpose}"
+        );
     }
     let bought = |id: &str, days: i64, amount: &str, items: serde_json::Value| {
         json!({"id": id, "type": "purchase", "occurred_at": (Utc::now() - Duration::days(days)).to_rfc3339(),
@@ -54,14 +63,38 @@ async fn every_part_shows_the_clients_known_data() {
                               "items": items}})
     };
     let events = json!([
-        bought("o-1", 40, "6900.00", json!([{"sku": "MA-CAP-MM-NOIR", "quantity": 1, "price": "6900.00"}])),
-        bought("o-2", 10, "7680.00", json!([
+        bought(
+            "o-1",
+            40,
+            "6900.00",
+            json!([{"sku": "MA-CAP-MM-NOIR", "quantity": 1, "price": "6900.00"}])
+        ),
+        bought(
+            "o-2",
+            10,
+            "7680.00",
+            json!([
             {"sku": "MA-BRAC-IDYLLE-OR", "quantity": 1, "price": "7400.00"},
-            {"sku": "MA-CAP-BB-ROSE", "quantity": 2, "price": "140.00"}])),
+            {"sku": "MA-CAP-BB-ROSE", "quantity": 2, "price": "140.00"}])
+        ),
     ]);
-    let response = send(&app, Method::POST, Some(&marketer), "/api/v1/brands/maison/crm/events", Some(events)).await;
+    let response = send(
+        &app,
+        Method::POST,
+        Some(&marketer),
+        "/api/v1/brands/maison/crm/events",
+        Some(events),
+    )
+    .await;
     let answer: serde_json::Value = response.json().await.unwrap();
-    assert!(answer["results"].as_array().unwrap().iter().all(|r| r["status"] == "accepted"), "{answer}");
+    assert!(
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "accepted"),
+        "{answer}"
+    );
     let recent = interaction(&app, &advisor, &claire, Utc::now() - Duration::days(2)).await;
     interaction(&app, &advisor, &claire, Utc::now() - Duration::days(120)).await;
     let upcoming = appointment(&app, &advisor, &claire, 3).await;
@@ -90,7 +123,14 @@ async fn every_part_shows_the_clients_known_data() {
     let kpis = ok(&page, "kpis");
     assert_eq!(kpis["currency"], "EUR");
     assert_eq!(kpis["purchases"], 2);
-    assert_eq!(kpis["lifetime_spend"].as_str().unwrap().parse::<f64>().unwrap(), 14580.0);
+    assert_eq!(
+        kpis["lifetime_spend"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap(),
+        14580.0
+    );
     assert_eq!(kpis["average_basket"], "7290.00");
     assert_eq!(kpis["days_since_last_purchase"], 10);
     assert_eq!(kpis["interactions_90d"], 1);
@@ -101,24 +141,54 @@ async fn every_part_shows_the_clients_known_data() {
     );
 
     let timeline = ok(&page, "timeline");
-    let kinds: Vec<&str> = timeline["items"].as_array().unwrap().iter().map(|i| i["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["interaction", "appointment", "purchase", "purchase", "interaction"], "{timeline}");
+    let kinds: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "interaction",
+            "appointment",
+            "purchase",
+            "purchase",
+            "interaction"
+        ],
+        "{timeline}"
+    );
     assert_eq!(timeline["items"][0]["id"], recent.as_str());
     assert_eq!(timeline["items"][1]["id"], past.as_str());
     assert_eq!(timeline["items"][2]["details"]["order_id"], "o-2");
     assert!(timeline["next_cursor"].is_null());
 
     // The CRM's own answer for the same profile.
-    let crm = get_json_as(&app, &marketer, &format!("/api/v1/brands/maison/crm/profiles/{claire}/scores")).await;
+    let crm = get_json_as(
+        &app,
+        &marketer,
+        &format!("/api/v1/brands/maison/crm/profiles/{claire}/scores"),
+    )
+    .await;
     let scores = ok(&page, "scores");
     assert!(scores["engagement"]["value"].is_number(), "{scores}");
-    assert_eq!(scores["engagement"]["value"], crm["scores"]["engagement"]["value"], "{crm}");
-    assert_eq!(scores["churn_risk"]["reasons"], crm["scores"]["churn_risk"]["reasons"], "{crm}");
+    assert_eq!(
+        scores["engagement"]["value"], crm["scores"]["engagement"]["value"],
+        "{crm}"
+    );
+    assert_eq!(
+        scores["churn_risk"]["reasons"], crm["scores"]["churn_risk"]["reasons"],
+        "{crm}"
+    );
 
     let consent = ok(&page, "consent")["items"].as_array().unwrap().clone();
     assert_eq!(consent.len(), 40);
     let entry = |channel: &str, purpose: &str| {
-        consent.iter().find(|e| e["channel"] == channel && e["purpose"] == purpose).unwrap().clone()
+        consent
+            .iter()
+            .find(|e| e["channel"] == channel && e["purpose"] == purpose)
+            .unwrap()
+            .clone()
     };
     assert_eq!(entry("email", "outreach")["status"], "granted");
     assert_eq!(entry("email", "outreach")["may_contact"], true);
@@ -137,7 +207,10 @@ async fn every_part_shows_the_clients_known_data() {
     assert_eq!(cases.len(), 1, "the closed case is left out: {salesforce}");
     assert_eq!(cases[0]["subject"], "Strap repair");
 
-    let appointments = ok(&page, "appointments")["items"].as_array().unwrap().clone();
+    let appointments = ok(&page, "appointments")["items"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(appointments.len(), 1);
     assert_eq!(appointments[0]["id"], upcoming.as_str());
 }
@@ -150,7 +223,12 @@ async fn fields_selects_parts_and_an_unknown_part_or_none_is_a_400() {
 
     let (status, page) = view(&app, &advisor.token, &claire, "?fields=header,kpis").await;
     assert_eq!(status, 200);
-    let mut keys: Vec<&str> = page.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = page
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort();
     assert_eq!(keys, ["client_id", "generated_at", "header", "kpis"]);
     ok(&page, "header");
@@ -161,14 +239,35 @@ async fn fields_selects_parts_and_an_unknown_part_or_none_is_a_400() {
         "a part not asked for is not fetched"
     );
 
-    for (query, named) in [("?fields=header,tasks", "tasks"), ("?fields=bogus", "bogus")] {
-        let response = send(&app, Method::GET, Some(&advisor.token), &format!("{}{query}", super::view_path(&claire)), None).await;
+    for (query, named) in [
+        ("?fields=header,tasks", "tasks"),
+        ("?fields=bogus", "bogus"),
+    ] {
+        let response = send(
+            &app,
+            Method::GET,
+            Some(&advisor.token),
+            &format!("{}{query}", super::view_path(&claire)),
+            None,
+        )
+        .await;
         assert_eq!(response.status(), 400, "{query}");
         let problem = problem(response).await;
         assert_eq!(code(&problem), "invalid-query-parameter");
-        assert!(problem["detail"].as_str().unwrap().contains(&format!("`{named}`")), "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{named}`")),
+            "{problem}"
+        );
     }
-    for query in ["?fields=", "?fields=,", "?cursor=not-a-cursor", "?limit=abc"] {
+    for query in [
+        "?fields=",
+        "?fields=,",
+        "?cursor=not-a-cursor",
+        "?limit=abc",
+    ] {
         let (status, _) = view(&app, &advisor.token, &claire, query).await;
         assert_eq!(status, 400, "{query}");
     }

@@ -13,9 +13,30 @@ async fn the_view_is_scoped_like_the_client_it_shows() {
     let advisor = paris(&app).await;
     let ours = claire(&app, &advisor, None).await;
     let other_store = tokyo(&app).await;
-    let other_brand = person(&app, "ca@atelier.example", "client_advisor", Some("atelier"), &["milan-1"]).await;
-    let manager = person(&app, "mgr@maison.example", "manager", Some("maison"), &["paris-1", "tokyo-1"]).await;
-    let tokyo_manager = person(&app, "mgr.tokyo@maison.example", "manager", Some("maison"), &["tokyo-1"]).await;
+    let other_brand = person(
+        &app,
+        "ca@atelier.example",
+        "client_advisor",
+        Some("atelier"),
+        &["milan-1"],
+    )
+    .await;
+    let manager = person(
+        &app,
+        "mgr@maison.example",
+        "manager",
+        Some("maison"),
+        &["paris-1", "tokyo-1"],
+    )
+    .await;
+    let tokyo_manager = person(
+        &app,
+        "mgr.tokyo@maison.example",
+        "manager",
+        Some("maison"),
+        &["tokyo-1"],
+    )
+    .await;
     let admin = token_of(&staff(&app, "root@example.com", "admin", None, &[]).await);
     let marketer = marketer_token(&app, "mk@maison.example", "maison").await;
     let customer = customer_token(&app, "cleo@example.com").await;
