@@ -100,6 +100,10 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
             "clienteling outreach",
             crate::clienteling::outreach::ApiDoc::openapi(),
         ),
+        (
+            "clienteling 360",
+            crate::clienteling::view360::ApiDoc::openapi(),
+        ),
     ]
 }
 

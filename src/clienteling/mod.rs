@@ -22,6 +22,7 @@ pub(crate) mod routes_clients;
 pub mod scope;
 pub mod seed;
 pub mod tasks;
+pub mod view360;
 
 use actix_web::web;
 use sqlx::PgPool;
@@ -185,6 +186,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(appointments::routes)
     .configure(tasks::routes)
     .configure(outreach::routes)
+    .configure(view360::routes)
     .service(resource(&format!("{BASE}/book")).route(web::get().to(routes_book::my_book)))
     .service(
         resource(&format!("{BASE}/stores/{{store}}/book"))

@@ -311,6 +311,7 @@ pub struct ThrottleSettings {
 pub struct ClientelingSettings {
     pub catalogue: CatalogueSettings,
     pub tasks: TaskSettings,
+    pub view360: View360Settings,
 }
 
 /// Advisors' tasks (`clienteling::tasks`).
@@ -319,6 +320,21 @@ pub struct ClientelingSettings {
 pub struct TaskSettings {
     /// Cron expression (with seconds, UTC) of the reminder that marks tasks due and notifies their assignee.
     pub reminder_cron: String,
+}
+
+/// The client 360° view (`clienteling::view360`): its parts are fetched concurrently, each bounded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct View360Settings {
+    /// Each part has this long (its wait for a connection included); then it is `degraded` (`timeout`).
+    pub part_timeout_ms: u64,
+    /// At most this many of one page's parts hold a database connection at once, so one page never takes
+    /// the whole pool.
+    pub connections_per_page: usize,
+    /// Benchmarks only (refused in production): latency added to a part before it fetches, by part name,
+    /// standing in for a remote source (`scripts/bench/run view360`).
+    #[serde(default)]
+    pub simulated_latency_ms: std::collections::BTreeMap<String, u64>,
 }
 
 /// The brands' product catalogues synced from Salesforce (`clienteling::catalogue`).
@@ -671,6 +687,11 @@ impl Settings {
                 "clienteling.catalogue.brands",
                 &format!("`{brand}` is not a brand slug"),
             );
+        }
+        if let Err((key, why)) =
+            crate::clienteling::view360::check_settings(&self.clienteling.view360, self.environment)
+        {
+            return fail(&key, &why);
         }
         if let Err((key, why)) = crate::crm::campaigns::check_settings(&self.crm.campaigns) {
             return fail(&key, &why);

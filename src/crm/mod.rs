@@ -19,6 +19,7 @@ pub mod merge;
 pub mod messages;
 mod patch;
 pub mod profile;
+pub mod purchases;
 pub mod resolve;
 mod routes_consent;
 mod routes_identifiers;

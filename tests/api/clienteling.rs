@@ -18,3 +18,4 @@ mod review_atk12;
 mod review_atk13;
 mod review_atk15;
 mod tasks;
+mod view360;
