@@ -79,7 +79,10 @@ const DEMO_CLIENTS: [DemoClient; 5] = [
 /// Demo clients' phones and consents (SPEC §7: some may be reached on WhatsApp or by e-mail, some not), by
 /// e-mail: phone, then (channel, purpose, status) pairs. Set only where the client has no record yet, so a
 /// change made since is kept.
-const DEMO_CONTACTS: [(&str, &str, &[(&str, &str, &str)]); 4] = [
+/// (channel, purpose, status) of one consent.
+type DemoConsent = (&'static str, &'static str, &'static str);
+
+const DEMO_CONTACTS: [(&str, &str, &[DemoConsent]); 4] = [
     (
         "elodie.dupont@example.com",
         "+33612345001",

@@ -1,9 +1,9 @@
 //! Journeys (issue 13 part C): definitions, versions, enrollments, dry-runs.
 
 mod access;
-mod review_atk13;
 mod bench;
 mod paths;
+mod review_atk13;
 mod runs;
 
 use chrono::{TimeZone, Utc};

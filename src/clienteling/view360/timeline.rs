@@ -125,7 +125,7 @@ pub async fn fetch(
 
 /// The newest `limit` of the merged sources, and the cursor after them when more remain.
 fn cut(mut items: Vec<TimelineItem>, limit: u16) -> TimelinePage {
-    items.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+    items.sort_by_key(|item| std::cmp::Reverse((item.at, item.id)));
     let more = items.len() > usize::from(limit);
     items.truncate(usize::from(limit));
     let next_cursor = if more {

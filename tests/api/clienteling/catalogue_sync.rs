@@ -462,7 +462,7 @@ async fn a_sku_conflict_spanning_two_runs_is_settled_once_the_holder_lets_go() {
             .fetch_all(&app.db)
             .await
             .unwrap();
-    assert_eq!(kept, [taker.clone()]);
+    assert_eq!(kept, std::slice::from_ref(&taker));
     // Later runs took in newer changes: the watermark's overlap no longer reaches the taker's change.
     sqlx::query(
         "UPDATE clienteling_catalogue_state SET watermark = now() + interval '5 minutes 1 second'",
