@@ -149,6 +149,10 @@ fn schema_names_in_source() -> Vec<(String, String)> {
                         .chars()
                         .take_while(|c| c.is_alphanumeric() || *c == '_')
                         .collect();
+                    // A type a macro declares (`struct $name`) has no name to read here.
+                    if ident.is_empty() {
+                        break;
+                    }
                     let location =
                         format!("{}::{ident}", file.strip_prefix(root).unwrap().display());
                     found.push((rename.unwrap_or(ident), location));

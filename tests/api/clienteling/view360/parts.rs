@@ -25,7 +25,7 @@ async fn every_part_shows_the_clients_known_data() {
     )
     .await
     .unwrap();
-    let marketer = marketer_token(&app, "mkt.360@maison.example", "maison").await;
+    let marketer = marketer_token(&app, "mkt.360.parts@maison.example", "maison").await;
     let patch = send(
         &app,
         Method::PATCH,
