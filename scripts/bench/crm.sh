@@ -13,6 +13,8 @@
 #   BENCH_DROP=1      drop the database at the end (frees ~5 GB at the default size)
 #   BENCH_ONLY=sql    only the bare-SQL parts (no server), e.g. before the endpoints exist
 #   BENCH_CARGO_PROFILE=dev  debug binaries instead of release (when a release build is out of reach)
+#   BENCH_SCENARIOS   only these scenarios, e.g. "ingest-single ingest-batch" (names: by-id by-identifier
+#                     timeline ingest-single ingest-batch session); the others show as not run
 set -euo pipefail
 source "$(dirname "$0")/../env.sh"
 cd "$ROOT"
@@ -137,8 +139,10 @@ figures() {
                      printf "%s %s %s %s %s/%s\n", v["p50"], v["p99"], v["p999"], v["max"], v["ok"], v["requests"] }'
 }
 declare -A SQL_FIGURES HTTP_FIGURES
+wanted() { [ -z "${BENCH_SCENARIOS:-}" ] || [[ " $BENCH_SCENARIOS " == *" $1 "* ]]; }
 bare() { # name, query file, params, rate [, extra loadgen args]
     local name="$1" file="$2" params="$3" rate="$4"; shift 4
+    wanted "$name" || return 0
     log "bare SQL: $name at $rate/s for ${DURATION}s"
     SQL_FIGURES[$name]="$("$LOADGEN" sql --label "$name" --rate "$rate" --duration "$DURATION" \
         --database-url "$DB_URL" --query-file "scripts/bench/crm/$file" --params "$params" "$@" | figures)"
@@ -204,6 +208,7 @@ if [ "${BENCH_ONLY:-}" != sql ]; then
     q -c "$(events_sql "$BATCH" "$N_BATCHES" http)" > "$WORK/http-ingest-batch.txt"
     http() { # name, targets, rate, method
         local name="$1" targets="$2" rate="$3" method="${4:-GET}" first status access
+        wanted "$name" || { HTTP_FIGURES[$name]="not run (BENCH_SCENARIOS)"; return 0; }
         access="$(token)"
         first="$(head -1 "$targets")"
         if [ "$method" = POST ]; then

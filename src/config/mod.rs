@@ -227,6 +227,30 @@ pub struct CrmSettings {
     pub campaigns: CampaignSettings,
     #[serde(default)]
     pub journeys: JourneySettings,
+    #[serde(default)]
+    pub ingest: IngestSettings,
+}
+
+/// Single events applied in shared batches (`crm::events`, coalesce.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    /// The most single events one shared batch takes.
+    pub coalesce_max_batch: usize,
+    /// Batches of one lane (brand and source) in flight at once.
+    pub coalesce_workers: usize,
+    /// Single events a lane holds waiting; beyond, the API answers 503 with `Retry-After`.
+    pub coalesce_queue: usize,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self {
+            coalesce_max_batch: 100,
+            coalesce_workers: 2,
+            coalesce_queue: 4000,
+        }
+    }
 }
 
 /// Campaigns' freeze and delivery jobs (`crm::campaigns`, docs/crm/campaigns.md).

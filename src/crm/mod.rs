@@ -61,6 +61,7 @@ pub struct Crm {
     hooks: events::Hooks,
     scores: scores::Scoring,
     segments: crate::config::SegmentSettings,
+    lanes: events::Lanes,
 }
 
 impl Crm {
@@ -82,6 +83,7 @@ impl Crm {
             hooks,
             scores,
             segments: settings.crm.segments.clone(),
+            lanes: events::Lanes::new(&settings.crm.ingest),
         })
     }
 
@@ -100,6 +102,11 @@ impl Crm {
     /// The after-event hooks (segments, scores) every applied event runs through.
     pub fn hooks(&self) -> &events::Hooks {
         &self.hooks
+    }
+
+    /// Where single events wait to share a batch (`events::Lanes`).
+    pub fn lanes(&self) -> &events::Lanes {
+        &self.lanes
     }
 
     /// The scoring engine (its clock).

@@ -3,6 +3,7 @@
 
 mod access;
 mod batched;
+mod coalesced;
 mod concurrency;
 mod hooks;
 mod ingest;

@@ -4,6 +4,7 @@
 //! ([`PortalFeed`]).
 
 mod apply;
+mod coalesce;
 mod docs;
 mod hooks;
 mod portal;
@@ -16,6 +17,7 @@ use actix_web::web;
 use utoipa::OpenApi;
 
 pub use apply::{EventResult, EventStatus};
+pub use coalesce::{Busy, Lanes};
 pub use hooks::{AfterEvent, AppliedEvent, Change, HookFailed, Hooks, Touched};
 pub use portal::{PortalFeed, TOPICS};
 pub use schema::{MAX_BATCH, MAX_PROPERTIES_BYTES};
@@ -63,7 +65,7 @@ impl utoipa::Modify for Doc {
 /// Applies events the CRM's own contexts produce (raw JSON, checked like the API's) in the brand, as
 /// `source` (the message ledger's outcomes and receipts, clienteling's interactions): one result per event,
 /// in order. An invalid event is `rejected` with its errors (the caller's bug, which it logs); the valid ones
-/// beside it are applied all the same.
+/// beside it are applied all the same. A single event shares a batch with others of its lane (`coalesce.rs`).
 pub async fn apply_internal(
     crm: &crate::crm::Crm,
     brand: &crate::brands::Brand,
@@ -71,7 +73,7 @@ pub async fn apply_internal(
     source: &str,
 ) -> anyhow::Result<Vec<EventResult>> {
     let now = chrono::Utc::now();
-    let checked = raw
+    let mut checked: Vec<apply::Checked> = raw
         .iter()
         .enumerate()
         .map(|(index, event)| match schema::check(index, event, now) {
@@ -82,6 +84,13 @@ pub async fn apply_internal(
             },
         })
         .collect();
+    if let [apply::Checked::Valid(_)] = checked.as_slice() {
+        if let Some(event) = checked.pop() {
+            return Ok(vec![
+                crm.lanes().apply_one(crm, brand, event, source).await?,
+            ]);
+        }
+    }
     apply::apply(crm, brand, checked, source).await
 }
 

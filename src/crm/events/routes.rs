@@ -43,6 +43,7 @@ pub struct BatchResult {
         (status = 404, description = "No such brand (or another brand's)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 413, description = "More than 1,000 events, or a body above 4 MiB", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a JSON array of events, or an empty one", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is saturated, or too many single events are waiting to share a batch: send again after `Retry-After`", body = crate::errors::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn ingest(
@@ -63,7 +64,7 @@ pub async fn ingest(
             .with_detail(format!("At most {MAX_BATCH} events per batch; split it.")));
     }
     let now = chrono::Utc::now();
-    let checked = events
+    let mut checked: Vec<Checked> = events
         .iter()
         .enumerate()
         .map(|(index, raw)| match schema::check(index, raw, now) {
@@ -74,9 +75,23 @@ pub async fn ingest(
             },
         })
         .collect();
-    let results = apply::apply(&state.crm, &caller.brand, checked, "api")
-        .await
-        .map_err(database)?;
+    let results = match checked.as_mut_slice() {
+        // One event waits for others to share its batch (coalesce.rs); a batch is its own.
+        [Checked::Valid(_)] => match checked.pop() {
+            Some(event) => vec![
+                state
+                    .crm
+                    .lanes()
+                    .apply_one(&state.crm, &caller.brand, event, "api")
+                    .await
+                    .map_err(database)?,
+            ],
+            None => Vec::new(),
+        },
+        _ => apply::apply(&state.crm, &caller.brand, checked, "api")
+            .await
+            .map_err(database)?,
+    };
     let count = |status| {
         results
             .iter()
@@ -92,8 +107,15 @@ pub async fn ingest(
     }))
 }
 
-/// A pool timeout stays a 503; anything else is a 500.
+/// A pool timeout or a full queue of single events stays a 503; anything else is a 500.
 fn database(error: anyhow::Error) -> ApiError {
+    if error.is::<super::Busy>() {
+        return ApiError::new(ErrorCode::ServiceUnavailable)
+            .with_retry_after(1)
+            .with_detail(
+                "Too many single events are waiting; send again in a second, or send batches.",
+            );
+    }
     match error.downcast::<sqlx::Error>() {
         Ok(error) => error.into(),
         Err(error) => ApiError::internal(error),

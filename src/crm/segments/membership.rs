@@ -154,8 +154,17 @@ pub async fn refresh(
     qb.push(" FROM entered UNION ALL SELECT ");
     tail(&mut qb, "exited");
     qb.push(" FROM exited) SELECT coalesce((SELECT array_agg(profile_id) FROM entered), '{}') AS entered, coalesce((SELECT array_agg(profile_id) FROM exited), '{}') AS exited");
+    // The CTE's row count is unknown to the planner, and a members table analyzed while small is estimated
+    // tiny: it then chose nested-loop anti-joins of members against the target (O(n²): a second refresh of
+    // 70k members ran past 30 s). Hash or merge joins are right at every size this statement sees.
+    sqlx::query("SET LOCAL enable_nestloop = off")
+        .execute(&mut *conn)
+        .await?;
     let (entered, exited): (Vec<Uuid>, Vec<Uuid>) =
         qb.build_query_as().fetch_one(&mut *conn).await?;
+    sqlx::query("SET LOCAL enable_nestloop = on")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("UPDATE crm_segments SET refreshed_at = $3 WHERE brand_id = $1 AND id = $2")
         .bind(brand_id)
         .bind(segment.id)
