@@ -84,12 +84,12 @@ pub async fn apply_internal(
             },
         })
         .collect();
-    if let [apply::Checked::Valid(_)] = checked.as_slice() {
-        if let Some(event) = checked.pop() {
-            return Ok(vec![
-                crm.lanes().apply_one(crm, brand, event, source).await?,
-            ]);
-        }
+    if let [apply::Checked::Valid(_)] = checked.as_slice()
+        && let Some(event) = checked.pop()
+    {
+        return Ok(vec![
+            crm.lanes().apply_one(crm, brand, event, source).await?,
+        ]);
     }
     apply::apply(crm, brand, checked, source).await
 }
