@@ -247,7 +247,7 @@ impl Default for IngestSettings {
     fn default() -> Self {
         Self {
             coalesce_max_batch: 100,
-            coalesce_workers: 2,
+            coalesce_workers: 4,
             coalesce_queue: 4000,
         }
     }
