@@ -114,7 +114,18 @@ pub async fn staff_of_store(
     role: &str,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    repo::staff_of_store(&mut conn, brand, store, role).await
+    staff_of_store_on(&mut conn, brand, store, role).await
+}
+
+/// [`staff_of_store`] on the caller's connection (or transaction), for the same reason as
+/// [`active_staff_on`].
+pub async fn staff_of_store_on(
+    conn: &mut PgConnection,
+    brand: &str,
+    store: &str,
+    role: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    repo::staff_of_store(conn, brand, store, role).await
 }
 
 /// See [`active_staff`].

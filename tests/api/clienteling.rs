@@ -17,5 +17,6 @@ mod outreach;
 mod review_atk12;
 mod review_atk13;
 mod review_atk15;
+mod review_atk16;
 mod tasks;
 mod view360;

@@ -331,7 +331,9 @@ impl Work<'_> {
         let content = match (&self.body.template_id, &self.body.text) {
             (Some(id), _) => Content::Template {
                 id: *id,
-                version: self.template.map(|t| t.version),
+                // The current version, as the send path reads it under its lock (what a preview shows),
+                // never one read before: a version published meanwhile is the one sent.
+                version: None,
             },
             (None, text) => Content::Text {
                 subject: None,
@@ -493,6 +495,8 @@ pub async fn preview_outreach(
 ) -> Result<HttpResponse, ApiError> {
     let id = client_id(&path.1)?;
     let brand = &in_brand.brand;
+    // Before the connection below: the advisor's account look-up takes a pool connection of its own.
+    let context = advisor_context(&state, in_brand.user.user_id).await?;
     let mut conn = state.db.acquire().await?;
     let scope = Scope::of(&mut conn, &in_brand).await?;
     crate::clienteling::repo::visible(&mut conn, &scope, id, false)
@@ -507,7 +511,6 @@ pub async fn preview_outreach(
             "A BCP 47 language tag, e.g. fr or fr-FR.",
         )]));
     }
-    let context = advisor_context(&state, in_brand.user.user_id).await?;
     let template_error = |code: &str, message: String| {
         ApiError::validation(vec![FieldError::new("template_id", code, message)])
     };

@@ -18,7 +18,7 @@ mod rules;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
@@ -87,13 +87,18 @@ pub fn jobs(runner: Runner, db: &PgPool, settings: &TaskSettings) -> anyhow::Res
         )
 }
 
-/// The zone an assignee's days are counted in: their first store's, else the brand's.
-pub async fn zone_of(db: &PgPool, brand: &Brand, assignee: Uuid) -> Result<String, sqlx::Error> {
-    let store = crate::auth::active_staff(db, assignee)
+/// The zone an assignee's days are counted in: their first store's, else the brand's. On the caller's
+/// connection: a handler holding one must not wait for a second.
+pub async fn zone_of(
+    conn: &mut PgConnection,
+    brand: &Brand,
+    assignee: Uuid,
+) -> Result<String, sqlx::Error> {
+    let store = crate::auth::active_staff_on(&mut *conn, assignee)
         .await?
         .and_then(|staff| staff.store_ids.into_iter().next());
     if let Some(store) = store
-        && let Some(zone) = crate::brands::store_timezone(db, brand.id, &store).await?
+        && let Some(zone) = crate::brands::store_timezone(&mut *conn, brand.id, &store).await?
     {
         return Ok(zone);
     }
@@ -148,8 +153,8 @@ pub enum JourneyTaskOutcome {
     NoAssignee,
 }
 
-/// Creates a journey's task for the client's primary advisor, else the first manager of the client's store;
-/// idempotent per key.
+/// Creates a journey's task for the client's primary advisor, else (none, or one who no longer works in the
+/// client's store) the first manager of the client's store; idempotent per key.
 pub async fn create_for_journey(
     db: &PgPool,
     task: &JourneyTask<'_>,
@@ -167,9 +172,17 @@ pub async fn create_for_journey(
     let brand = crate::brands::slug_of(&mut *conn, task.brand_id)
         .await?
         .unwrap_or_default();
-    let assignee = match repo::primary_advisor(&mut conn, task.brand_id, task.client_id).await? {
+    let primary = match repo::primary_advisor(&mut conn, task.brand_id, task.client_id).await? {
+        Some(advisor)
+            if rules::works_in(&mut conn, task.brand_id, &brand, advisor, &store).await? =>
+        {
+            Some(advisor)
+        }
+        _ => None,
+    };
+    let assignee = match primary {
         Some(advisor) => Some(advisor),
-        None => crate::auth::staff_of_store(db, &brand, &store, "manager")
+        None => crate::auth::staff_of_store_on(&mut conn, &brand, &store, "manager")
             .await?
             .into_iter()
             .next(),

@@ -2,7 +2,9 @@
 //! replicas through `cron_ticks`) enqueues [`RemindDueTasks`], which marks every open task whose due time
 //! has passed as reminded and records a `task_due` notification for its assignee, with a
 //! `clienteling.task.due` outbox event. Rows are claimed with `FOR UPDATE SKIP LOCKED` and the notification
-//! is unique per task, so two runs at once (a slow tick overlapping the next) never notify twice.
+//! is unique per task, kind and assignee, so two runs at once (a slow tick overlapping the next) never notify
+//! twice, while a task reassigned after its reminder is reminded to its new holder. An assignee who no
+//! longer works in the task's store is not notified (the task is marked, and reminded once reassigned).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -32,6 +34,23 @@ pub async fn remind_due(db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> 
         let mut tx = db.begin().await?;
         let due = repo::claim_due(&mut tx, now, BATCH).await?;
         for task in &due {
+            let brand = crate::brands::slug_of(&mut *tx, task.brand_id)
+                .await?
+                .unwrap_or_default();
+            if !rules::works_in(
+                &mut tx,
+                task.brand_id,
+                &brand,
+                task.assignee_id,
+                &task.store,
+            )
+            .await?
+            {
+                // Marked all the same, or the task would be claimed again on every tick.
+                repo::mark_reminded(&mut tx, task.id, now).await?;
+                tracing::info!(task_id = %task.id, "task reminder skipped: its assignee left the store");
+                continue;
+            }
             let payload = json!({
                 "task_id": task.id,
                 "client_id": task.client_id,
@@ -42,9 +61,6 @@ pub async fn remind_due(db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> 
             let Some(full) = repo::by_id(&mut tx, task.id).await? else {
                 continue;
             };
-            let brand = crate::brands::slug_of(&mut *tx, task.brand_id)
-                .await?
-                .unwrap_or_default();
             rules::record(&mut tx, "due", &brand, &full, "system:reminder", json!({})).await?;
         }
         tx.commit().await?;

@@ -155,7 +155,8 @@ pub async fn set_assignee(
     assignee_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE clienteling_tasks SET assignee_id = $2 WHERE id = $1",
+        // A new holder has not been reminded: the reminder is theirs to get when the task is (or falls) due.
+        "UPDATE clienteling_tasks SET assignee_id = $2, reminded_at = NULL WHERE id = $1",
         id,
         assignee_id
     )
@@ -313,6 +314,8 @@ pub struct Due {
     pub id: Uuid,
     pub brand_id: Uuid,
     pub client_id: Uuid,
+    /// The client's book store: the store the task is worked in.
+    pub store: String,
     pub assignee_id: Uuid,
     pub title: String,
     pub due_at: DateTime<Utc>,
@@ -326,12 +329,14 @@ pub async fn claim_due(
 ) -> Result<Vec<Due>, sqlx::Error> {
     sqlx::query_as!(
         Due,
-        r#"SELECT id, brand_id, profile_id AS client_id, assignee_id, title, due_at
-           FROM clienteling_tasks
-           WHERE status = 'open' AND reminded_at IS NULL AND due_at <= $1
-           ORDER BY due_at, id
+        r#"SELECT t.id, t.brand_id, t.profile_id AS client_id, c.store_code AS store, t.assignee_id,
+                  t.title, t.due_at
+           FROM clienteling_tasks t
+           JOIN clienteling_clients c ON c.brand_id = t.brand_id AND c.profile_id = t.profile_id
+           WHERE t.status = 'open' AND t.reminded_at IS NULL AND t.due_at <= $1
+           ORDER BY t.due_at, t.id
            LIMIT $2
-           FOR UPDATE SKIP LOCKED"#,
+           FOR UPDATE OF t SKIP LOCKED"#,
         now,
         limit
     )
@@ -340,23 +345,34 @@ pub async fn claim_due(
 }
 
 /// Marks the task reminded and records the assignee's notification (once per task).
+/// Marks the task reminded without telling anyone (its assignee left the store): a reassignment clears
+/// the mark, so the new holder is reminded.
+pub async fn mark_reminded(
+    conn: &mut PgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE clienteling_tasks SET reminded_at = $2 WHERE id = $1",
+        id,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn remind(
     conn: &mut PgConnection,
     due: &Due,
     payload: &Value,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE clienteling_tasks SET reminded_at = $2 WHERE id = $1",
-        due.id,
-        now
-    )
-    .execute(&mut *conn)
-    .await?;
+    mark_reminded(&mut *conn, due.id, now).await?;
     sqlx::query!(
         r#"INSERT INTO clienteling_notifications (id, brand_id, user_id, kind, task_id, payload)
            VALUES ($1, $2, $3, 'task_due', $4, $5)
-           ON CONFLICT (task_id, kind) DO NOTHING"#,
+           ON CONFLICT (task_id, kind, user_id) DO NOTHING"#,
         Uuid::now_v7(),
         due.brand_id,
         due.assignee_id,

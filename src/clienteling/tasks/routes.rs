@@ -156,7 +156,7 @@ pub async fn list_tasks(
     if assignee != me && !scope.manages {
         return Err(AuthError::NotAllowed.into());
     }
-    let zone = super::zone_of(&state.db, &in_brand.brand, assignee).await?;
+    let zone = super::zone_of(&mut conn, &in_brand.brand, assignee).await?;
     let today = repo::today_in(&mut conn, &zone).await?;
     let mut dated =
         repo::open_of_assignee(&mut conn, &scope, assignee, &zone, LIST_LIMIT + 1).await?;

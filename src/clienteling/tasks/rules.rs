@@ -87,6 +87,41 @@ pub async fn assignable(
     }))
 }
 
+/// Whether `user` still works in the brand's `store`: an active staff account of the brand whose stores
+/// hold it, a manager granted the whole brand's book, or an admin. Who left (disabled, or moved to other
+/// stores) is neither reminded of a store's task nor handed a journey's.
+pub async fn works_in(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    brand: &str,
+    user: Uuid,
+    store: &str,
+) -> Result<bool, sqlx::Error> {
+    let Some(staff) = crate::auth::active_staff_on(&mut *conn, user).await? else {
+        return Ok(false);
+    };
+    if staff.roles.iter().any(|role| role == "admin") {
+        return Ok(true);
+    }
+    if staff.brand_id.as_deref() != Some(brand) {
+        return Ok(false);
+    }
+    if staff.store_ids.iter().any(|s| s == store) {
+        return Ok(true);
+    }
+    if !staff.roles.iter().any(|role| role == "manager") {
+        return Ok(false);
+    }
+    let granted = sqlx::query_scalar!(
+        "SELECT EXISTS (SELECT 1 FROM clienteling_brand_grants WHERE brand_id = $1 AND user_id = $2)",
+        brand_id,
+        user
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(granted.unwrap_or(false))
+}
+
 /// Who may complete or cancel a task: its assignee, or a manager (or admin) whose scope covers its store.
 pub fn may_change(scope: &Scope, task: &Task) -> bool {
     task.assignee_id == scope.user_id || (scope.manages && scope.covers_store(&task.store))

@@ -10,10 +10,32 @@ use super::model::{SalesforceAccount, SalesforceCase, SalesforceContact, Salesfo
 use super::parts::{PageDb, PartError};
 use crate::crm::identifiers::SALESFORCE_CONTACT;
 use crate::crm::profile;
+use crate::integrations::ProviderError;
 use crate::integrations::salesforce::{SalesforceClient, soql};
 
 /// Open cases shown.
 const OPEN_CASES: usize = 10;
+
+/// The most characters of one provider text field shown: Salesforce's own text fields hold 255, so more is
+/// a provider (or a proxy) gone wrong, and the page must not carry it.
+const MAX_TEXT: usize = 255;
+
+fn clip(value: String) -> String {
+    if value.chars().count() <= MAX_TEXT {
+        return value;
+    }
+    value.chars().take(MAX_TEXT).collect()
+}
+
+fn clip_opt(value: Option<String>) -> Option<String> {
+    value.map(clip)
+}
+
+/// Whether two Salesforce ids name the same record: an 18-character id is the 15-character one (compared
+/// case-sensitively) followed by a case-checksum suffix.
+fn same_id(a: &str, b: &str) -> bool {
+    soql::is_id(a) && soql::is_id(b) && a.get(..15) == b.get(..15)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -84,16 +106,24 @@ fn query(contact_id: &str) -> String {
     )
 }
 
-fn map(contact_id: String, raw: Option<RawContact>) -> SalesforceData {
+/// The part's data; an answer about another contact than the one asked for is malformed (the client would
+/// be shown a stranger's account and cases), never shown.
+fn map(contact_id: String, raw: Option<RawContact>) -> Result<SalesforceData, ProviderError> {
     let Some(raw) = raw else {
-        return SalesforceData {
+        return Ok(SalesforceData {
             contact_id: Some(contact_id),
             found: false,
             contact: None,
             account: None,
             open_cases: Vec::new(),
-        };
+        });
     };
+    if !same_id(&raw.id, &contact_id) {
+        return Err(ProviderError::malformed(
+            "salesforce",
+            "the answer names another contact than the one asked for",
+        ));
+    }
     let open_cases = raw
         .cases
         .map(|children| children.records)
@@ -101,34 +131,34 @@ fn map(contact_id: String, raw: Option<RawContact>) -> SalesforceData {
         .into_iter()
         .take(OPEN_CASES)
         .map(|case| SalesforceCase {
-            id: case.id,
-            case_number: case.case_number,
-            subject: case.subject,
-            status: case.status,
-            priority: case.priority,
-            origin: case.origin,
-            created_at: case.created_date,
+            id: clip(case.id),
+            case_number: clip_opt(case.case_number),
+            subject: clip_opt(case.subject),
+            status: clip_opt(case.status),
+            priority: clip_opt(case.priority),
+            origin: clip_opt(case.origin),
+            created_at: clip_opt(case.created_date),
         })
         .collect();
-    SalesforceData {
+    Ok(SalesforceData {
         contact_id: Some(contact_id),
         found: true,
         contact: Some(SalesforceContact {
-            id: raw.id,
-            name: raw.name,
-            email: raw.email,
-            phone: raw.phone,
+            id: clip(raw.id),
+            name: clip_opt(raw.name),
+            email: clip_opt(raw.email),
+            phone: clip_opt(raw.phone),
         }),
         account: raw.account.map(|account| SalesforceAccount {
-            id: account.id,
-            name: account.name,
-            phone: account.phone,
-            billing_city: account.billing_city,
-            billing_country: account.billing_country,
-            customer_number: account.customer_number,
+            id: clip(account.id),
+            name: clip_opt(account.name),
+            phone: clip_opt(account.phone),
+            billing_city: clip_opt(account.billing_city),
+            billing_country: clip_opt(account.billing_country),
+            customer_number: clip_opt(account.customer_number),
         }),
         open_cases,
-    }
+    })
 }
 
 pub async fn fetch(
@@ -162,7 +192,7 @@ pub async fn fetch(
     let page = salesforce
         .query_page::<RawContact>(&query(&contact_id))
         .await?;
-    Ok(map(contact_id, page.records.into_iter().next()))
+    map(contact_id, page.records.into_iter().next()).map_err(PartError::Provider)
 }
 
 #[cfg(test)]
@@ -183,7 +213,7 @@ mod tests {
                  "CreatedDate": "2026-11-30T10:00:00.000+0000"}]}
         }))
         .unwrap();
-        let data = map("003SBDEMO000001AAA".into(), Some(raw));
+        let data = map("003SBDEMO000001AAA".into(), Some(raw)).unwrap();
         assert!(data.found);
         assert_eq!(data.account.unwrap().billing_city.as_deref(), Some("Paris"));
         assert_eq!(data.open_cases.len(), 1);
@@ -191,8 +221,17 @@ mod tests {
             "Id": "003SBDEMO000001AAA", "Account": null, "Cases": null
         }))
         .unwrap();
-        let data = map("003SBDEMO000001AAA".into(), Some(bare));
+        let data = map("003SBDEMO000001AAA".into(), Some(bare)).unwrap();
         assert!(data.account.is_none() && data.open_cases.is_empty());
-        assert!(!map("003SBDEMO000001AAA".into(), None).found);
+        assert!(!map("003SBDEMO000001AAA".into(), None).unwrap().found);
+    }
+
+    #[test]
+    fn ids_match_on_their_first_15_characters_case_sensitively() {
+        assert!(same_id("003SBDEMO000001", "003SBDEMO000001AAA"));
+        assert!(same_id("003SBDEMO000001AAA", "003SBDEMO000001XYZ"));
+        assert!(!same_id("003sbdemo000001AAA", "003SBDEMO000001AAA"));
+        assert!(!same_id("003SBDEMO000002AAA", "003SBDEMO000001AAA"));
+        assert!(!same_id("", "003SBDEMO000001AAA"));
     }
 }
