@@ -3,8 +3,9 @@
 //! has passed as reminded and records a `task_due` notification for its assignee, with a
 //! `clienteling.task.due` outbox event. Rows are claimed with `FOR UPDATE SKIP LOCKED` and the notification
 //! is unique per task, kind and assignee, so two runs at once (a slow tick overlapping the next) never notify
-//! twice, while a task reassigned after its reminder is reminded to its new holder. An assignee who no
-//! longer works in the task's store is not notified (the task is marked, and reminded once reassigned).
+//! twice, while a task reassigned after its reminder is reminded to its new holder. An assignee who is no
+//! longer active staff of the brand (disabled, or moved to another brand) is not notified (the task is
+//! marked, and reminded once reassigned); one who moved to another store of the brand still is.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,18 +38,10 @@ pub async fn remind_due(db: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> 
             let brand = crate::brands::slug_of(&mut *tx, task.brand_id)
                 .await?
                 .unwrap_or_default();
-            if !rules::works_in(
-                &mut tx,
-                task.brand_id,
-                &brand,
-                task.assignee_id,
-                &task.store,
-            )
-            .await?
-            {
+            if !rules::still_staff(&mut tx, &brand, task.assignee_id).await? {
                 // Marked all the same, or the task would be claimed again on every tick.
                 repo::mark_reminded(&mut tx, task.id, now).await?;
-                tracing::info!(task_id = %task.id, "task reminder skipped: its assignee left the store");
+                tracing::info!(task_id = %task.id, store = %task.store, "task reminder skipped: its assignee left the brand");
                 continue;
             }
             let payload = json!({

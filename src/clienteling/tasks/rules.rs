@@ -89,7 +89,7 @@ pub async fn assignable(
 
 /// Whether `user` still works in the brand's `store`: an active staff account of the brand whose stores
 /// hold it, a manager granted the whole brand's book, or an admin. Who left (disabled, or moved to other
-/// stores) is neither reminded of a store's task nor handed a journey's.
+/// stores) is not handed a journey's task for the store.
 pub async fn works_in(
     conn: &mut PgConnection,
     brand_id: Uuid,
@@ -120,6 +120,22 @@ pub async fn works_in(
     .fetch_one(conn)
     .await?;
     Ok(granted.unwrap_or(false))
+}
+
+/// Whether `user` is still active staff of the brand (or an admin): who holds a task is reminded of it
+/// wherever they work now (a manager may hand a store's task to an advisor of another store on purpose),
+/// unless their account was disabled or moved to another brand.
+pub async fn still_staff(
+    conn: &mut PgConnection,
+    brand: &str,
+    user: Uuid,
+) -> Result<bool, sqlx::Error> {
+    Ok(crate::auth::active_staff_on(&mut *conn, user)
+        .await?
+        .is_some_and(|staff| {
+            staff.roles.iter().any(|role| role == "admin")
+                || staff.brand_id.as_deref() == Some(brand)
+        }))
 }
 
 /// Who may complete or cancel a task: its assignee, or a manager (or admin) whose scope covers its store.

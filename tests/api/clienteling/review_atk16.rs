@@ -184,18 +184,25 @@ async fn a_task_reassigned_after_its_reminder_is_reminded_to_its_new_holder() {
 }
 
 #[tokio::test]
-async fn staff_who_left_the_store_are_not_reminded_and_their_tasks_are_once_reassigned() {
+async fn staff_who_left_the_brand_are_not_reminded_and_their_tasks_are_once_reassigned() {
     let store = store().await;
     let app = &store.app;
     let disabled = due_task(&store, &store.first, "Disabled").await;
     let moved = due_task(&store, &store.second, "Moved").await;
+    let elsewhere = due_task(&store, &store.manager, "Another store").await;
     sqlx::query("UPDATE users SET disabled_at = now() WHERE id = $1")
         .bind(store.first.id)
         .execute(&app.db)
         .await
         .unwrap();
-    sqlx::query("UPDATE users SET store_ids = '{tokyo-1}' WHERE id = $1")
+    sqlx::query("UPDATE users SET brand_id = 'atelier', store_ids = '{milan-1}' WHERE id = $1")
         .bind(store.second.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // Moved to another store of the brand: still holds the task, still reminded of it.
+    sqlx::query("UPDATE users SET store_ids = '{tokyo-1}' WHERE id = $1")
+        .bind(store.manager.id)
         .execute(&app.db)
         .await
         .unwrap();
@@ -203,6 +210,12 @@ async fn staff_who_left_the_store_are_not_reminded_and_their_tasks_are_once_reas
     remind_due(&app.db, Utc::now()).await.unwrap();
     assert!(notified(app, &disabled).await.is_empty());
     assert!(notified(app, &moved).await.is_empty());
+    assert_eq!(notified(app, &elsewhere).await, [store.manager.id]);
+    sqlx::query("UPDATE users SET store_ids = '{paris-1}' WHERE id = $1")
+        .bind(store.manager.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
     // Not claimed again on the next tick.
     assert_eq!(remind_due(&app.db, Utc::now()).await.unwrap(), 0);
 
