@@ -104,6 +104,10 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
             "clienteling 360",
             crate::clienteling::view360::ApiDoc::openapi(),
         ),
+        (
+            "clienteling dashboard",
+            crate::clienteling::dashboard::ApiDoc::openapi(),
+        ),
     ]
 }
 

@@ -14,6 +14,7 @@ pub mod appointments;
 pub mod assign;
 pub mod catalogue;
 pub mod client;
+pub mod dashboard;
 pub mod interactions;
 pub mod outreach;
 pub(crate) mod repo;
@@ -187,6 +188,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(tasks::routes)
     .configure(outreach::routes)
     .configure(view360::routes)
+    .configure(dashboard::routes)
     .service(resource(&format!("{BASE}/book")).route(web::get().to(routes_book::my_book)))
     .service(
         resource(&format!("{BASE}/stores/{{store}}/book"))

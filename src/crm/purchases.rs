@@ -1,6 +1,8 @@
 //! A profile's purchases, as the clienteling 360° view shows them: the figures of its KPI cards in one
 //! statement ([`summary`]) and its purchases newest first on the timeline's keyset ([`page`]). Both read the
-//! `purchase` activities only; the caller passes the profile's live id (`profile::current_id`).
+//! `purchase` activities only; the caller passes the profile's live id (`profile::current_id`). The
+//! clienteling dashboard reads a set of profiles' biggest spenders ([`top_spenders`]) and the purchases that
+//! followed contacts ([`after_contacts`]).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -144,5 +146,115 @@ pub async fn page(
     Ok(rows
         .iter()
         .map(|row| Purchase::from_row(row.id, row.occurred_at, &row.properties))
+        .collect())
+}
+
+/// A profile among the biggest spenders of a set (the clienteling dashboard's "keep in touch" list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spender {
+    pub profile_id: Uuid,
+    /// The lifetime value in the brand's currency, a decimal string with two places.
+    pub lifetime_value: String,
+    pub last_purchase_at: Option<DateTime<Utc>>,
+}
+
+/// Of `profiles` (ids of live profiles; merged-away ones are skipped), the `limit` with the highest
+/// lifetime value, highest first (ties by id), with their last purchase.
+pub async fn top_spenders(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profiles: &[Uuid],
+    limit: i64,
+) -> Result<Vec<Spender>, sqlx::Error> {
+    sqlx::query_as!(
+        Spender,
+        r#"SELECT p.id AS profile_id, round(p.lifetime_value, 2)::text AS "lifetime_value!",
+                  (SELECT max(a.occurred_at) FROM crm_activities a
+                   WHERE a.brand_id = p.brand_id AND a.profile_id = p.id AND a.type = 'purchase') AS last_purchase_at
+           FROM crm_profiles p
+           WHERE p.brand_id = $1 AND p.id = ANY($2) AND p.merged_into IS NULL
+           ORDER BY p.lifetime_value DESC, p.id
+           LIMIT $3"#,
+        brand_id,
+        profiles,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Contacts with profiles that purchases are attributed to: `profiles[i]` was contacted at `at[i]` on
+/// behalf of `keys[i]` (an advisor, for clienteling). The three slices have the same length.
+#[derive(Debug, Clone, Copy)]
+pub struct Contacts<'a> {
+    pub profiles: &'a [Uuid],
+    pub at: &'a [DateTime<Utc>],
+    pub keys: &'a [Uuid],
+}
+
+/// Purchases attributed to one key, or to all of them (`key` `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributedSales {
+    pub key: Option<Uuid>,
+    pub purchases: i64,
+    /// The sum in the brand's currency (purchases in another currency count but add nothing), two places.
+    pub amount: String,
+}
+
+/// The purchases made in `[from, to]` by the contacted profiles within `window` after one of their
+/// contacts, each attributed to the key of the latest contact before it: per key, and in total (the
+/// `None` row, always present).
+pub async fn after_contacts(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    currency: &str,
+    contacts: Contacts<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    window: chrono::Duration,
+) -> Result<Vec<AttributedSales>, sqlx::Error> {
+    // As in `summary`: only a well-formed amount reaches the arithmetic.
+    let rows = sqlx::query!(
+        r#"WITH contacts AS (
+               SELECT * FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[]) AS c(profile_id, at, key)
+           ), bought AS (
+               SELECT a.profile_id, a.occurred_at,
+                      CASE WHEN a.properties->>'currency' = $5 AND a.properties->>'amount' ~ '^[0-9]{1,14}(\.[0-9]{1,4})?$'
+                           THEN (a.properties->>'amount')::numeric ELSE 0 END AS amount
+               FROM crm_activities a
+               WHERE a.brand_id = $1 AND a.type = 'purchase' AND a.profile_id = ANY($2)
+                 AND a.occurred_at >= $6 AND a.occurred_at <= $7
+           ), attributed AS (
+               SELECT b.amount,
+                      (SELECT c.key FROM contacts c
+                       WHERE c.profile_id = b.profile_id AND c.at <= b.occurred_at
+                         AND c.at >= b.occurred_at - make_interval(secs => $8)
+                       ORDER BY c.at DESC, c.key
+                       LIMIT 1) AS key
+               FROM bought b
+           )
+           SELECT key, count(*) AS "purchases!", round(coalesce(sum(amount), 0), 2)::text AS "amount!",
+                  GROUPING(key) = 1 AS "total!"
+           FROM attributed
+           WHERE key IS NOT NULL
+           GROUP BY GROUPING SETS ((key), ())"#,
+        brand_id,
+        contacts.profiles,
+        contacts.at,
+        contacts.keys,
+        currency,
+        from,
+        to,
+        window.num_seconds() as f64
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| AttributedSales {
+            key: if row.total { None } else { row.key },
+            purchases: row.purchases,
+            amount: row.amount,
+        })
         .collect())
 }

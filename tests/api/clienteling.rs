@@ -8,6 +8,7 @@ mod catalogue_runs;
 mod catalogue_search;
 mod catalogue_sync;
 mod clients;
+mod dashboard;
 mod enrichment;
 mod fixtures;
 mod follow;

@@ -4,8 +4,9 @@
 //! assignee's store's time zone; completed, cancelled, reassigned by a manager; moved with the client when
 //! the client is reassigned ([`reassign::MoveTasks`]); reminded by a replica-safe job when due.
 //!
-//! Published: [`routes`], [`ApiDoc`], [`jobs`], [`open_for_client`] (the 360 view's open tasks),
-//! [`for_client`] (a client's tasks for a timeline), [`create_for_journey`], [`remind_due`],
+//! Published: [`routes`], [`ApiDoc`], [`jobs`], [`open_for_client`] and [`for_client`] (a client's tasks,
+//! unscoped), [`open_visible`] and [`events_visible`] (the 360 view's open tasks and timeline entries, in the
+//! caller's scope), [`create_for_journey`], [`remind_due`],
 //! [`reassign::MoveTasks`] (registered by `Clienteling::new`).
 
 pub mod model;
@@ -23,11 +24,13 @@ use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::brands::Brand;
+use crate::clienteling::scope::Scope;
 use crate::config::TaskSettings;
 use crate::http::resource;
 use crate::jobs::Runner;
 pub use model::Task;
 pub use reminder::{RemindDueTasks, remind_due};
+pub use repo::TaskEvent;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -128,6 +131,29 @@ pub async fn for_client(
 ) -> Result<Vec<Task>, sqlx::Error> {
     let mut conn = db.acquire().await?;
     repo::for_client(&mut conn, brand_id, client_id, before, limit).await
+}
+
+/// The clients' open tasks the caller reaches (assigned to them, or of a client in a store of their scope),
+/// earliest due first, at most `limit`; on the caller's connection (the 360 view's parts bring their own).
+pub async fn open_visible(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    clients: &[Uuid],
+    limit: i64,
+) -> Result<Vec<Task>, sqlx::Error> {
+    repo::open_visible(conn, scope, clients, limit).await
+}
+
+/// The clients' task creations and completions the caller reaches, newest first, strictly older than
+/// `before` by `(at, task id)` (a timeline's keyset cursor); at most `limit`.
+pub async fn events_visible(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    clients: &[Uuid],
+    before: (DateTime<Utc>, Uuid),
+    limit: i64,
+) -> Result<Vec<TaskEvent>, sqlx::Error> {
+    repo::events_visible(conn, scope, clients, before, limit).await
 }
 
 /// What a journey's `create_advisor_task` step asks for.

@@ -415,3 +415,110 @@ pub async fn client_store(
     .fetch_optional(conn)
     .await
 }
+
+/// The clients' open tasks the scope reaches, earliest due first.
+pub async fn open_visible(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    clients: &[Uuid],
+    limit: i64,
+) -> Result<Vec<Task>, sqlx::Error> {
+    sqlx::query_as!(
+        Task,
+        r#"SELECT t.id, t.profile_id AS client_id, c.store_code AS store, t.assignee_id, t.title, t.notes,
+                  t.due_at, t.priority, t.source, t.status, t.created_by, t.reminded_at, t.completed_at,
+                  t.cancelled_at, t.created_at, t.updated_at
+           FROM clienteling_tasks t
+           JOIN clienteling_clients c ON c.brand_id = t.brand_id AND c.profile_id = t.profile_id
+           WHERE t.brand_id = $1 AND t.profile_id = ANY($2) AND t.status = 'open'
+             AND (t.assignee_id = $5 OR $3 OR c.store_code = ANY($4))
+           ORDER BY t.due_at, t.id
+           LIMIT $6"#,
+        scope.brand_id,
+        clients,
+        scope.brand_wide,
+        &scope.stores,
+        scope.user_id,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// A task's creation or completion, as a timeline shows it.
+pub struct TaskEvent {
+    /// `created` or `completed`.
+    pub event: String,
+    pub at: DateTime<Utc>,
+    pub task: Task,
+}
+
+/// The clients' task creations and completions the scope reaches, strictly older than `before` by
+/// `(at, task id)`, newest first.
+pub async fn events_visible(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    clients: &[Uuid],
+    before: (DateTime<Utc>, Uuid),
+    limit: i64,
+) -> Result<Vec<TaskEvent>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"WITH visible AS (
+               SELECT t.id, t.profile_id, c.store_code, t.assignee_id, t.title, t.notes, t.due_at,
+                      t.priority, t.source, t.status, t.created_by, t.reminded_at, t.completed_at,
+                      t.cancelled_at, t.created_at, t.updated_at
+               FROM clienteling_tasks t
+               JOIN clienteling_clients c ON c.brand_id = t.brand_id AND c.profile_id = t.profile_id
+               WHERE t.brand_id = $1 AND t.profile_id = ANY($2)
+                 AND (t.assignee_id = $5 OR $3 OR c.store_code = ANY($4))
+           ), events AS (
+               SELECT 'created' AS event, created_at AS at, * FROM visible
+               UNION ALL
+               SELECT 'completed', completed_at, * FROM visible WHERE completed_at IS NOT NULL
+           )
+           SELECT event AS "event!", at AS "at!", id AS "id!", profile_id AS "client_id!",
+                  store_code AS "store!", assignee_id AS "assignee_id!", title AS "title!", notes AS "notes!",
+                  due_at AS "due_at!", priority AS "priority!", source AS "source!", status AS "status!",
+                  created_by, reminded_at, completed_at, cancelled_at, created_at AS "created_at!",
+                  updated_at AS "updated_at!"
+           FROM events
+           WHERE (at, id) < ($6, $7)
+           ORDER BY at DESC, id DESC
+           LIMIT $8"#,
+        scope.brand_id,
+        clients,
+        scope.brand_wide,
+        &scope.stores,
+        scope.user_id,
+        before.0,
+        before.1,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| TaskEvent {
+            event: row.event,
+            at: row.at,
+            task: Task {
+                id: row.id,
+                client_id: row.client_id,
+                store: row.store,
+                assignee_id: row.assignee_id,
+                title: row.title,
+                notes: row.notes,
+                due_at: row.due_at,
+                priority: row.priority,
+                source: row.source,
+                status: row.status,
+                created_by: row.created_by,
+                reminded_at: row.reminded_at,
+                completed_at: row.completed_at,
+                cancelled_at: row.cancelled_at,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            },
+        })
+        .collect())
+}

@@ -22,6 +22,7 @@ pub mod parts;
 mod repo;
 mod routes;
 mod salesforce;
+mod tasks;
 mod timeline;
 
 use actix_web::web;
@@ -45,6 +46,7 @@ use parts::Part;
         model::ConsentPart,
         model::SalesforcePart,
         model::AppointmentsPart,
+        model::TasksPart,
         model::Header,
         model::Advisor,
         model::Kpis,
@@ -58,6 +60,7 @@ use parts::Part;
         model::SalesforceAccount,
         model::SalesforceCase,
         model::UpcomingAppointments,
+        model::OpenTasks,
     )),
     tags((name = "clienteling", description = "The client advisors' client book"))
 )]

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::clienteling::appointments::model::Appointment;
 use crate::clienteling::client::{ImportantDate, Preferences};
+use crate::clienteling::tasks::Task;
 use crate::crm::consent::{Channel, ContactReason, Purpose, Status};
 use crate::crm::scores::Scores;
 
@@ -107,6 +108,7 @@ part_schemas! {
     ConsentPart(ConsentData) as Clienteling360ConsentPart;
     SalesforcePart(SalesforceData) as Clienteling360SalesforcePart;
     AppointmentsPart(UpcomingAppointments) as Clienteling360AppointmentsPart;
+    TasksPart(OpenTasks) as Clienteling360TasksPart;
 }
 
 /// The page: the client's id and the parts asked for.
@@ -136,6 +138,9 @@ pub struct View360 {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<AppointmentsPart>)]
     pub appointments: Option<Outcome<UpcomingAppointments>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<TasksPart>)]
+    pub tasks: Option<Outcome<OpenTasks>>,
 }
 
 /// An advisor looking after the client.
@@ -212,15 +217,18 @@ pub struct Kpis {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = Clienteling360TimelineItem)]
 pub struct TimelineItem {
-    /// `interaction`, `purchase` or `appointment`.
+    /// `interaction`, `purchase`, `appointment` or `task`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The interaction's, the purchase activity's or the appointment's id.
     pub id: Uuid,
-    /// When it happened: the interaction's `occurred_at`, the purchase's, the appointment's start.
+    /// When it happened: the interaction's `occurred_at`, the purchase's, the appointment's start, the
+    /// task's creation or completion.
     pub at: DateTime<Utc>,
     /// An interaction: `channel, context, subject, advisor_id, store`; a purchase: `order_id, amount,
-    /// currency, store, skus`; an appointment: `kind, status, store, advisor_id, ends_at, interaction_id`.
+    /// currency, store, skus`; an appointment: `kind, status, store, advisor_id, ends_at, interaction_id`;
+    /// a task (one entry when created, another when completed): `event` (`created` or `completed`), `title`,
+    /// `status`, `priority`, `due_at`, `assignee_id`, `store`.
     #[schema(value_type = Object)]
     pub details: Value,
 }
@@ -310,4 +318,12 @@ pub struct SalesforceData {
 pub struct UpcomingAppointments {
     /// Booked and not started yet, soonest first (at most 10).
     pub items: Vec<Appointment>,
+}
+
+/// The client's open tasks the caller can see.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Clienteling360Tasks)]
+pub struct OpenTasks {
+    /// Assigned to the caller or of a client in a store of their scope, earliest due first (at most 20).
+    pub items: Vec<Task>,
 }

@@ -13,7 +13,7 @@ use crate::config::View360Settings;
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::integrations::ProviderError;
 
-/// A part of the page. `tasks` joins the list once the tasks context publishes its reader.
+/// A part of the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Part {
     Header,
@@ -23,10 +23,11 @@ pub enum Part {
     Consent,
     Salesforce,
     Appointments,
+    Tasks,
 }
 
 impl Part {
-    pub const ALL: [Part; 7] = [
+    pub const ALL: [Part; 8] = [
         Part::Header,
         Part::Kpis,
         Part::Timeline,
@@ -34,6 +35,7 @@ impl Part {
         Part::Consent,
         Part::Salesforce,
         Part::Appointments,
+        Part::Tasks,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +47,7 @@ impl Part {
             Part::Consent => "consent",
             Part::Salesforce => "salesforce",
             Part::Appointments => "appointments",
+            Part::Tasks => "tasks",
         }
     }
 
@@ -222,14 +225,14 @@ mod tests {
             requested(Some("kpis, header,kpis")).unwrap(),
             vec![Part::Header, Part::Kpis]
         );
-        let unknown = requested(Some("header,tasks")).unwrap_err();
+        let unknown = requested(Some("header,wishlist")).unwrap_err();
         assert_eq!(unknown.code(), ErrorCode::InvalidQueryParameter);
         assert!(
             unknown
                 .problem()
                 .detail
                 .unwrap_or_default()
-                .contains("`tasks`")
+                .contains("`wishlist`")
         );
         assert!(requested(Some("")).is_err());
         assert!(requested(Some(" , ")).is_err());

@@ -12,7 +12,7 @@ use validator::Validate;
 use super::model::View360;
 use super::parts::{self, PageDb, Part};
 use super::timeline::Position;
-use super::{appointments, crm_parts, gate, header, kpis, salesforce, timeline};
+use super::{appointments, crm_parts, gate, header, kpis, salesforce, tasks, timeline};
 use crate::brands::{Clienteling, InBrand};
 use crate::clienteling::routes_clients::client_id;
 use crate::errors::{ApiError, ErrorCode};
@@ -32,7 +32,7 @@ impl Listing for Timeline360 {
 #[serde(deny_unknown_fields)]
 pub struct View360Params {
     /// The parts, comma-separated: `header`, `kpis`, `timeline`, `scores`, `consent`, `salesforce`,
-    /// `appointments`. Absent: all of them. An unknown part or an empty list is a 400.
+    /// `appointments`, `tasks`. Absent: all of them. An unknown part or an empty list is a 400.
     #[param(example = "header,kpis")]
     pub fields: Option<String>,
     #[serde(flatten)]
@@ -80,7 +80,7 @@ pub async fn client_360(
     let settings = &state.settings.clienteling.view360;
     let db = PageDb::new(&state.db, settings);
     let wants = |part: Part| wanted.contains(&part);
-    let (header, kpis, timeline, scores, consent, salesforce, appointments) = tokio::join!(
+    let (header, kpis, timeline, scores, consent, salesforce, appointments, tasks) = tokio::join!(
         when(
             wants(Part::Header),
             parts::run(Part::Header, settings, header::fetch(&db, &state.db, &gate))
@@ -121,6 +121,10 @@ pub async fn client_360(
                 appointments::fetch(&db, &gate)
             )
         ),
+        when(
+            wants(Part::Tasks),
+            parts::run(Part::Tasks, settings, tasks::fetch(&db, &gate))
+        ),
     );
     Ok(HttpResponse::Ok().json(View360 {
         client_id: id,
@@ -132,5 +136,6 @@ pub async fn client_360(
         consent,
         salesforce,
         appointments,
+        tasks,
     }))
 }

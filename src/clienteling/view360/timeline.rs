@@ -1,6 +1,7 @@
-//! The merged timeline: interactions, purchases and appointments that have started, newest first by
-//! `(at, id)`. Each source is read on its own keyset (strictly older than the cursor, `limit + 1` rows), then
-//! merged and cut at `limit`: the page is the newest `limit` of the three together, and the last item's
+//! The merged timeline: interactions, purchases, appointments that have started, and tasks' creations and
+//! completions (read through the tasks context, in the caller's scope), newest first by `(at, id)`. Each
+//! source is read on its own keyset (strictly older than the cursor, `limit + 1` rows), then
+//! merged and cut at `limit`: the page is the newest `limit` of them all, and the last item's
 //! `(at, id)` is the next cursor, so new entries never shift the pages after the first.
 
 use base64::Engine;
@@ -13,6 +14,7 @@ use super::gate::Gate;
 use super::model::{TimelineItem, TimelinePage};
 use super::parts::{PageDb, PartError};
 use super::repo;
+use crate::clienteling::tasks;
 use crate::crm::{profile, purchases};
 
 /// Where a page starts: strictly older than this `(at, id)`.
@@ -117,6 +119,25 @@ pub async fn fetch(
                 "advisor_id": appointment.advisor_id,
                 "ends_at": appointment.ends_at,
                 "interaction_id": appointment.interaction_id,
+            }),
+        });
+    }
+    for event in
+        tasks::events_visible(&mut part.conn, &gate.scope, &gate.clients(), before, fetch).await?
+    {
+        let task = event.task;
+        items.push(TimelineItem {
+            kind: "task".into(),
+            id: task.id,
+            at: event.at,
+            details: json!({
+                "event": event.event,
+                "title": task.title,
+                "status": task.status,
+                "priority": task.priority,
+                "due_at": task.due_at,
+                "assignee_id": task.assignee_id,
+                "store": task.store,
             }),
         });
     }

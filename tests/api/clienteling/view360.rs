@@ -5,6 +5,7 @@ mod bench;
 mod degraded;
 mod parts;
 mod scope;
+mod tasks;
 
 use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;

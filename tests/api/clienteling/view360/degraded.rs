@@ -9,13 +9,14 @@ use serde_json::{Value, json};
 use super::{ok, view, world};
 use crate::helpers::{Sandboxed, spawn_sandboxed_app_with};
 
-const OTHERS: [&str; 6] = [
+const OTHERS: [&str; 7] = [
     "header",
     "kpis",
     "timeline",
     "scores",
     "consent",
     "appointments",
+    "tasks",
 ];
 
 fn assert_degraded(page: &Value, reason: &str) {

@@ -240,7 +240,7 @@ async fn fields_selects_parts_and_an_unknown_part_or_none_is_a_400() {
     );
 
     for (query, named) in [
-        ("?fields=header,tasks", "tasks"),
+        ("?fields=header,wishlist", "wishlist"),
         ("?fields=bogus", "bogus"),
     ] {
         let response = send(
