@@ -81,12 +81,7 @@ start_postgres() {
     if [ ! -f "$data/PG_VERSION" ]; then
         log "creating PostgreSQL cluster in $data"
         pg_run "$PG_BIN/initdb" -D "$data" -A trust -U postgres -E UTF8 --no-instructions >/dev/null
-        # A throwaway local cluster: durability traded for speed. PostgreSQL's default 128 MB of shared
-        # buffers left the CRM bench's index pages outside them (an 863 MB activities table at 200k
-        # profiles; batches of 100 events: p50 1.6 s before, 0.54 s after, back to back): an eighth of the
-        # memory, at most 2 GB.
-        local buffers_mb
-        buffers_mb="$(awk '/^MemTotal/ { m = int($2 / 1024 / 8); if (m > 2048) m = 2048; if (m < 128) m = 128; print m }' /proc/meminfo)"
+        # A throwaway local cluster: durability traded for speed.
         cat >> "$data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
@@ -95,7 +90,6 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_connections = 300
-shared_buffers = ${buffers_mb}MB
 CONF
     fi
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
