@@ -97,6 +97,7 @@ impl EventResult {
 }
 
 /// One event of a batch: checked, or refused with its errors.
+#[derive(Clone)]
 pub enum Checked {
     Valid(Box<ValidEvent>),
     Invalid {

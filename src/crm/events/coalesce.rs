@@ -6,9 +6,15 @@
 //! (up to `crm.ingest.coalesce_max_batch`) as one batch through [`apply::apply`]. Idle, a batch is the one
 //! event; under load batches grow by themselves, since each worker takes what queued while it was busy.
 //!
-//! Results are those of a batch: an event of the batch that fails is undone alone (see `apply.rs`), so an
-//! event never pays for a stranger's; only a failure of the whole transaction reaches every caller of the
-//! batch. A full lane answers [`Busy`] at once rather than queueing without bound.
+//! Results are those of a batch: an event of the batch that fails is undone alone (see `apply.rs`). When the
+//! whole transaction fails (a lock or statement time-out behind one caller's identifiers, a deadlock), each
+//! of its events is applied again alone, so a stranger's event cannot fail another's. A full lane answers
+//! [`Busy`] at once rather than queueing without bound, and so does an event that failed alone for a reason
+//! worth retrying.
+//!
+//! The lanes run on the runtime that made the CRM (the process's main one), not on the HTTP worker thread
+//! whose request happened to open a lane: that thread competes with its own requests and stops at shutdown
+//! before the job runner has drained.
 //!
 //! A lane's worker must never wait for its own lane: an after-event hook must not apply events (none does;
 //! they enqueue jobs).
@@ -44,6 +50,8 @@ struct Queued {
 #[derive(Debug, Clone)]
 enum Failure {
     PoolTimedOut,
+    /// A lock or statement time-out, a deadlock, a serialization failure: the same event may pass now.
+    Retryable,
     Other(String),
 }
 
@@ -53,6 +61,7 @@ type Key = (Uuid, String);
 #[derive(Clone)]
 pub struct Lanes {
     settings: IngestSettings,
+    runtime: Option<tokio::runtime::Handle>,
     lanes: Arc<Mutex<HashMap<Key, mpsc::Sender<Queued>>>>,
 }
 
@@ -60,6 +69,7 @@ impl Lanes {
     pub fn new(settings: &IngestSettings) -> Self {
         Self {
             settings: settings.clone(),
+            runtime: tokio::runtime::Handle::try_current().ok(),
             lanes: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -84,6 +94,7 @@ impl Lanes {
         match answer.await {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(Failure::PoolTimedOut)) => Err(sqlx::Error::PoolTimedOut.into()),
+            Ok(Err(Failure::Retryable)) => Err(Busy.into()),
             Ok(Err(Failure::Other(error))) => Err(BatchFailed(error).into()),
             Err(_) => Err(BatchFailed("the lane's worker stopped".into()).into()),
         }
@@ -101,25 +112,31 @@ impl Lanes {
         let (sender, receiver) = mpsc::channel(self.settings.coalesce_queue.max(1));
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         for _ in 0..self.settings.coalesce_workers.max(1) {
-            tokio::spawn(work(
+            let worker = work(
                 crm.clone(),
                 source.to_owned(),
                 receiver.clone(),
                 self.settings.coalesce_max_batch.max(1),
-            ));
+                self.runtime.clone(),
+            );
+            match &self.runtime {
+                Some(runtime) => drop(runtime.spawn(worker)),
+                None => drop(tokio::spawn(worker)),
+            }
         }
         lanes.insert(key, sender.clone());
         sender
     }
 }
 
-/// One worker of a lane: takes what is queued, applies it as one batch, answers each caller; until every
-/// sender is gone.
+/// One worker of a lane: takes what is queued, applies it as one batch, answers each caller. Lanes live as
+/// long as the process (the CRM handle holds their senders).
 async fn work(
     crm: Crm,
     source: String,
     receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Queued>>>,
     max_batch: usize,
+    runtime: Option<tokio::runtime::Handle>,
 ) {
     let mut taken: Vec<Queued> = Vec::with_capacity(max_batch);
     loop {
@@ -134,24 +151,8 @@ async fn work(
             .drain(..)
             .map(|queued| (queued.event, queued.reply))
             .unzip();
-        // Its own task: a panic in the batch fails its callers, not the lane.
-        let batch = {
-            let crm = crm.clone();
-            let brand = brand.clone();
-            let source = source.clone();
-            tokio::spawn(async move { apply::apply(&crm, &brand, events, &source).await })
-        };
-        let outcome = match batch.await {
-            Ok(Ok(results)) if results.len() == replies.len() => Ok(results),
-            Ok(Ok(results)) => Err(Failure::Other(format!(
-                "{} results for {} events",
-                results.len(),
-                replies.len()
-            ))),
-            Ok(Err(error)) => Err(failure(&error)),
-            Err(error) => Err(Failure::Other(format!("the batch panicked: {error}"))),
-        };
-        match outcome {
+        let alone = (events.len() > 1).then(|| events.clone());
+        match run(&crm, &brand, &source, events, runtime.as_ref()).await {
             Ok(results) => {
                 for (reply, mut result) in replies.into_iter().zip(results) {
                     // Each caller sent a batch of one.
@@ -160,18 +161,70 @@ async fn work(
                 }
             }
             Err(failure) => {
-                tracing::error!(brand = %brand.slug, %source, ?failure, "a coalesced batch of events failed");
-                for reply in replies {
-                    let _ = reply.send(Err(failure.clone()));
+                tracing::warn!(brand = %brand.slug, %source, ?failure, events = replies.len(), "a coalesced batch of events failed");
+                let Some(alone) = alone else {
+                    for reply in replies {
+                        let _ = reply.send(Err(failure.clone()));
+                    }
+                    continue;
+                };
+                for (event, reply) in alone.into_iter().zip(replies) {
+                    let outcome = run(&crm, &brand, &source, vec![event], runtime.as_ref())
+                        .await
+                        .map(|mut results| {
+                            let mut result = results.remove(0);
+                            result.index = 0;
+                            result
+                        });
+                    let _ = reply.send(outcome);
                 }
             }
         }
     }
 }
 
+/// One batch in its own task (a panic in it fails its callers, not the lane): one result per event.
+async fn run(
+    crm: &Crm,
+    brand: &Brand,
+    source: &str,
+    events: Vec<Checked>,
+    runtime: Option<&tokio::runtime::Handle>,
+) -> Result<Vec<EventResult>, Failure> {
+    let count = events.len();
+    let batch = {
+        let crm = crm.clone();
+        let brand = brand.clone();
+        let source = source.to_owned();
+        async move { apply::apply(&crm, &brand, events, &source).await }
+    };
+    let joined = match runtime {
+        Some(runtime) => runtime.spawn(batch).await,
+        None => tokio::spawn(batch).await,
+    };
+    match joined {
+        Ok(Ok(results)) if results.len() == count => Ok(results),
+        Ok(Ok(results)) => Err(Failure::Other(format!(
+            "{} results for {count} events",
+            results.len()
+        ))),
+        Ok(Err(error)) => Err(failure(&error)),
+        Err(error) => Err(Failure::Other(format!("the batch panicked: {error}"))),
+    }
+}
+
 fn failure(error: &anyhow::Error) -> Failure {
     match error.downcast_ref::<sqlx::Error>() {
         Some(sqlx::Error::PoolTimedOut) => Failure::PoolTimedOut,
+        Some(error) if retryable(error) => Failure::Retryable,
         _ => Failure::Other(format!("{error:#}")),
     }
+}
+
+/// A statement or lock time-out, a deadlock or a serialization failure: nothing wrong with the event.
+pub fn retryable(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .is_some_and(|code| matches!(code.as_ref(), "57014" | "55P03" | "40P01" | "40001"))
 }

@@ -62,10 +62,15 @@ impl utoipa::Modify for Doc {
     }
 }
 
+/// The internal sources whose single events share batches. Clienteling's arrive one at a time from the outbox
+/// dispatcher, which holds its transaction meanwhile: a lane would add a hop and no company.
+const COALESCED_SOURCES: &[&str] = &["messages", "journeys"];
+
 /// Applies events the CRM's own contexts produce (raw JSON, checked like the API's) in the brand, as
 /// `source` (the message ledger's outcomes and receipts, clienteling's interactions): one result per event,
 /// in order. An invalid event is `rejected` with its errors (the caller's bug, which it logs); the valid ones
-/// beside it are applied all the same. A single event shares a batch with others of its lane (`coalesce.rs`).
+/// beside it are applied all the same. A single event of a [`COALESCED_SOURCES`] source shares a batch with
+/// others of its lane (`coalesce.rs`).
 pub async fn apply_internal(
     crm: &crate::crm::Crm,
     brand: &crate::brands::Brand,
@@ -84,7 +89,8 @@ pub async fn apply_internal(
             },
         })
         .collect();
-    if let [apply::Checked::Valid(_)] = checked.as_slice()
+    if COALESCED_SOURCES.contains(&source)
+        && let [apply::Checked::Valid(_)] = checked.as_slice()
         && let Some(event) = checked.pop()
     {
         return Ok(vec![

@@ -107,7 +107,7 @@ pub async fn ingest(
     }))
 }
 
-/// A pool timeout or a full queue of single events stays a 503; anything else is a 500.
+/// A pool timeout, a full queue of single events, or a lock or statement time-out is a 503; anything else a 500.
 fn database(error: anyhow::Error) -> ApiError {
     if error.is::<super::Busy>() {
         return ApiError::new(ErrorCode::ServiceUnavailable)
@@ -115,6 +115,14 @@ fn database(error: anyhow::Error) -> ApiError {
             .with_detail(
                 "Too many single events are waiting; send again in a second, or send batches.",
             );
+    }
+    if error
+        .downcast_ref::<sqlx::Error>()
+        .is_some_and(super::coalesce::retryable)
+    {
+        return ApiError::new(ErrorCode::ServiceUnavailable)
+            .with_retry_after(1)
+            .with_detail("The events waited too long for a lock; send them again.");
     }
     match error.downcast::<sqlx::Error>() {
         Ok(error) => error.into(),
