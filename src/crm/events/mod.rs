@@ -62,9 +62,12 @@ impl utoipa::Modify for Doc {
     }
 }
 
-/// The internal sources whose single events share batches. Clienteling's arrive one at a time from the outbox
-/// dispatcher, which holds its transaction meanwhile: a lane would add a hop and no company.
-const COALESCED_SOURCES: &[&str] = &["messages", "journeys"];
+/// The internal sources whose single events share batches (journeys' actions: thousands of enrollments step
+/// at once). Clienteling's arrive one at a time from the outbox dispatcher, which holds its transaction
+/// meanwhile: a lane would add a hop and no company. The message ledger's outcomes stay direct: a campaign's
+/// send rate was the same with them coalesced (144/s) as without (152/s, debug build), and a full lane would
+/// cost an outcome's activity that nothing records again.
+const COALESCED_SOURCES: &[&str] = &["journeys"];
 
 /// Applies events the CRM's own contexts produce (raw JSON, checked like the API's) in the brand, as
 /// `source` (the message ledger's outcomes and receipts, clienteling's interactions): one result per event,
