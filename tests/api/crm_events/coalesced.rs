@@ -111,3 +111,63 @@ async fn a_full_queue_answers_503_with_retry_after_and_writes_nothing_for_it() {
             .unwrap();
     assert_eq!(written, ok, "a refused event left nothing behind");
 }
+
+#[tokio::test]
+async fn a_batch_failing_whole_behind_one_callers_lock_is_applied_again_event_by_event() {
+    let app = spawn_app_with(TestOptions {
+        configure: Box::new(|settings| {
+            settings.crm.ingest.coalesce_workers = 1;
+            settings.database.statement_timeout_ms = 1500;
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    let token = marketer_token(&app, "mkt@maison.example", "maison").await;
+    let brand: uuid::Uuid = sqlx::query_scalar("SELECT id FROM brands WHERE slug = 'maison'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    // Another transaction holds the identifier locks of two emails (a merge, a long batch).
+    let mut holder = app.db.begin().await.unwrap();
+    for email in ["first-held@example.com", "held@example.com"] {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("crm-identifier/{brand}/email/{email}"))
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+    }
+    let one = |id: &str, email: &str| json!([page_view(id, email, "2026-10-01T10:00:00Z")]);
+    // The lane's only worker waits on the first held email while the rest queue up behind it, so the held
+    // email and ten strangers' events then form one batch, which times out whole on the second lock.
+    let first = one("held-first", "first-held@example.com");
+    let busy = send(&app, &token, "maison", &first);
+    let rest: Vec<Value> = std::iter::once(one("held", "held@example.com"))
+        .chain((0..10).map(|n| {
+            one(
+                &format!("stranger-{n}"),
+                &format!("stranger{n}@example.com"),
+            )
+        }))
+        .collect();
+    let later = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        join_all(rest.iter().map(|body| send(&app, &token, "maison", body))).await
+    };
+    let ((first_status, _), answers) = tokio::join!(busy, later);
+    assert_eq!(first_status, 503, "a lock time-out is worth retrying");
+    assert_eq!(answers[0].0, 503, "{}", answers[0].1);
+    for (status, answer) in &answers[1..] {
+        assert_eq!(
+            *status, 200,
+            "a stranger's event does not fail with the held one: {answer}"
+        );
+        assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
+    }
+    holder.rollback().await.unwrap();
+    let strangers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM crm_activities WHERE event_id LIKE 'stranger-%'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(strangers, 10);
+}
