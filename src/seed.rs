@@ -257,6 +257,7 @@ pub async fn run(pool: &PgPool, settings: &Settings) -> anyhow::Result<String> {
     }
     lines.extend(crate::social::demo_accounts(pool, settings).await?);
     lines.extend(crate::clienteling::seed::demo_clients(pool, settings).await?);
+    lines.extend(crate::clienteling::seed::demo_purchases(pool, settings).await?);
     lines.extend(crate::clienteling::catalogue::seed_demo(pool, settings).await?);
     lines.extend(demo_marketing(pool, settings).await?);
     Ok(lines.join("\n"))

@@ -88,10 +88,8 @@ BODY="$(printf '%s' "$BODY" | jq -c --arg id "$INTERACTION" '[.[] | select(.Conc
 printf '%s' "$BODY" | jq -r '.[] | "    \(.Id) WhoId \(.WhoId) “\(.Subject)” \(.Description // "" | gsub("\n"; " ") | .[0:100])"' >&2
 check 'length == 1' "exactly one Task for the interaction ($TASK_ID)"
 check '.[0].Id == "'"$TASK_ID"'" and (.[0].Subject | contains("Two pieces for the winter"))' "its subject"
-# Known gap of the demo data: the demo clients have no Salesforce contact (no `salesforce_contact`
-# identifier, none in the sandbox), so their Tasks carry no WhoId.
-[ "$(j '.[0].WhoId // empty')" != "" ] && ok "WhoId $(j '.[0].WhoId')" \
-    || note "WhoId is empty: the demo client has no Salesforce contact (a gap of the demo data)"
+# The demo clients are linked to the sandbox's contacts (`salesforce_contact`), so the Task is on Élodie's.
+check '.[0].WhoId == "003SBLUX0000001AAA"' "WhoId $(j '.[0].WhoId // empty'): Élodie's contact"
 check '(.[0].Description // "") | contains("She will come on Saturday")' "the Task has the edit"
 
 step "another store's advisor cannot see the interaction"

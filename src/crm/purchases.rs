@@ -14,7 +14,8 @@ use uuid::Uuid;
 pub struct Summary {
     /// Every purchase, whatever its currency.
     pub purchases: i64,
-    /// The profile's lifetime value (in the brand's currency, kept by the event path), as a decimal string.
+    /// The profile's lifetime value (in the brand's currency, kept by the event path), as a decimal string
+    /// with two decimals, as the dashboard shows it.
     pub lifetime_value: String,
     /// The average purchase in the brand's currency (purchases in other currencies are not averaged in).
     pub average_basket: Option<String>,
@@ -57,7 +58,7 @@ pub async fn summary(
            SELECT (SELECT count(*) FROM priced) AS "purchases!",
                   (SELECT round(avg(amount), 2)::text FROM priced) AS average_basket,
                   (SELECT max(occurred_at) FROM priced) AS last_purchase_at,
-                  (SELECT lifetime_value::text FROM crm_profiles WHERE brand_id = $1 AND id = $2) AS lifetime_value,
+                  (SELECT round(lifetime_value, 2)::text FROM crm_profiles WHERE brand_id = $1 AND id = $2) AS lifetime_value,
                   coalesce((SELECT array_agg(sku ORDER BY quantity DESC, sku) FROM items), '{}') AS "skus!",
                   coalesce((SELECT array_agg(quantity ORDER BY quantity DESC, sku) FROM items), '{}') AS "quantities!""#,
         brand_id,
@@ -68,7 +69,7 @@ pub async fn summary(
     .await?;
     Ok(Summary {
         purchases: row.purchases,
-        lifetime_value: row.lifetime_value.unwrap_or_else(|| "0".to_owned()),
+        lifetime_value: row.lifetime_value.unwrap_or_else(|| "0.00".to_owned()),
         average_basket: row.average_basket,
         last_purchase_at: row.last_purchase_at,
         top_skus: row.skus.into_iter().zip(row.quantities).collect(),

@@ -133,6 +133,30 @@ async fn seeding_prepares_the_marketers_walk_through_once() {
             .await;
     let elodie = &elodie["items"][0];
     assert_eq!(elodie["attributes"]["phone"], "+33612345001");
+    // Two demo purchases, however often the seed ran (their event ids are the orders').
+    assert_eq!(
+        elodie["counters"]["activity_counts"]["purchase"], 2,
+        "{elodie}"
+    );
+    let lifetime: f64 = elodie["counters"]["lifetime_value"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(lifetime, 14_620.0, "{elodie}");
+    // The 360's live Salesforce part (issue 16's walk-through) reads the contact the seed links.
+    assert!(
+        (elodie["identifiers"].as_array().unwrap().iter())
+            .any(|i| i["kind"] == "salesforce_contact" && i["value"] == "003SBLUX0000001AAA"),
+        "{elodie}"
+    );
+    let templates = get("/api/v1/brands/maison/crm/templates".into()).await;
+    assert!(
+        (templates["items"].as_array().unwrap().iter()).any(|t| t["name"] == "Product share"
+            && t["channel"] == "whatsapp"
+            && t["purpose"] == "outreach"),
+        "{templates}"
+    );
     let consents = get(format!(
         "/api/v1/brands/maison/crm/profiles/{}/consents",
         elodie["id"].as_str().unwrap()
@@ -150,4 +174,24 @@ async fn seeding_prepares_the_marketers_walk_through_once() {
     );
     assert_eq!(status("whatsapp", "outreach"), Some("granted".into()));
     assert_eq!(status("sms", "marketing"), Some("unknown".into()));
+}
+
+/// The demo clients' Salesforce contacts are the sandbox's, with the same e-mail, and every demo client has one.
+#[test]
+fn the_demo_clients_are_linked_to_the_sandboxs_luxury_contacts() {
+    use concierge::clienteling::seed::{DEMO_CLIENTS, DEMO_SALESFORCE_CONTACTS};
+    use concierge_sandbox::salesforce::luxury_clients::CLIENTS;
+    for client in &DEMO_CLIENTS {
+        let email = client.5;
+        let (_, contact_id) = DEMO_SALESFORCE_CONTACTS
+            .iter()
+            .find(|(linked, _)| *linked == email)
+            .unwrap_or_else(|| panic!("{email} has no Salesforce contact"));
+        let sandbox = CLIENTS
+            .iter()
+            .find(|sandbox| sandbox.contact_id == *contact_id)
+            .unwrap_or_else(|| panic!("the sandbox has no contact {contact_id}"));
+        assert_eq!(sandbox.email, email);
+        assert_eq!((sandbox.brand, sandbox.first_name), (client.0, client.3));
+    }
 }

@@ -46,6 +46,7 @@ mod dml;
 mod errors;
 mod events;
 mod luxury;
+pub mod luxury_clients;
 mod operations;
 mod query;
 mod render;

@@ -12,7 +12,7 @@ use crate::demo;
 pub const INTEGRATION_USER_ID: &str = "005SB0000000001AAA";
 #[cfg(test)]
 pub const STANDARD_PRICEBOOK_ID: &str = "01sSB0000000001AAA";
-const SEEDED_AT: &str = "2026-01-15T09:00:00.000+0000";
+pub(super) const SEEDED_AT: &str = "2026-01-15T09:00:00.000+0000";
 
 pub fn seeded_store() -> Store {
     let mut store = Store::default();
@@ -43,6 +43,7 @@ pub fn seeded_store() -> Store {
     }
     super::luxury::seed(&mut store, &pricebook_id);
     seed_case(&mut store);
+    super::luxury_clients::seed(&mut store);
     store
 }
 

@@ -40,7 +40,7 @@ pub async fn fetch(db: &PageDb<'_>, gate: &Gate) -> Result<Kpis, PartError> {
         currency: currency.to_owned(),
         lifetime_spend: summary
             .as_ref()
-            .map_or_else(|| "0".to_owned(), |s| s.lifetime_value.clone()),
+            .map_or_else(|| "0.00".to_owned(), |s| s.lifetime_value.clone()),
         purchases: summary.as_ref().map_or(0, |s| s.purchases),
         average_basket: summary.as_ref().and_then(|s| s.average_basket.clone()),
         last_purchase_at,

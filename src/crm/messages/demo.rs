@@ -1,5 +1,6 @@
 //! Demo templates for `concierge seed`: maison's winter invitation by e-mail (French and English, English
-//! the fallback) and an SMS reminder. Created once: an existing template of the same name is left alone.
+//! the fallback), an SMS reminder and the advisors' WhatsApp product share (outreach). Created once: an
+//! existing template of the same name is left alone.
 
 use uuid::Uuid;
 
@@ -46,6 +47,24 @@ fn demo() -> Vec<TemplateRequest> {
                     "fr",
                     None,
                     "{{ brand.name }} : {{ profile.first_name }}, notre vente privée ouvre demain.",
+                ),
+            ],
+        },
+        TemplateRequest {
+            name: "Product share".into(),
+            channel: MessageChannel::Whatsapp,
+            purpose: Purpose::Outreach,
+            fallback_language: "en".into(),
+            variants: vec![
+                variant(
+                    "en",
+                    None,
+                    "Hello {{ profile.first_name }}, it is {{ advisor.first_name }} from {{ brand.name }}. A few pieces arrived that made me think of you; shall I set them aside for you?",
+                ),
+                variant(
+                    "fr",
+                    None,
+                    "Bonjour {{ profile.first_name }}, c'est {{ advisor.first_name }} de {{ brand.name }}. Quelques pièces viennent d'arriver et j'ai pensé à vous ; souhaitez-vous que je vous les réserve ?",
                 ),
             ],
         },

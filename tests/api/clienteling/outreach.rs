@@ -596,3 +596,88 @@ async fn outreach_reaches_only_clients_in_the_callers_book() {
     assert_eq!(unknown.status(), 404);
     assert_eq!(ledger_rows(app, &anne).await, 0);
 }
+
+/// Advisors cannot manage templates (`…/crm/templates` is the marketers'), so they pick an outreach template
+/// from their own list: the brand's outreach templates only, filtered by channel, never another brand's.
+#[tokio::test]
+async fn advisors_list_their_brands_outreach_templates_only() {
+    let world = world().await;
+    let app = &world.app;
+    let whatsapp = template_id(app, &world.marketer, "maison", &json!({
+        "name": "Product share", "channel": "whatsapp", "purpose": "outreach", "fallback_language": "en",
+        "variants": [{ "language": "en", "body": "Hello {{ profile.first_name }}" },
+                     { "language": "fr", "body": "Bonjour {{ profile.first_name }}" }] })).await;
+    let sms = template_id(
+        app,
+        &world.marketer,
+        "maison",
+        &json!({
+        "name": "Back in store", "channel": "sms", "purpose": "outreach", "fallback_language": "en",
+        "variants": [{ "language": "en", "body": "Dear {{ profile.first_name }}" }] }),
+    )
+    .await;
+    template_id(
+        app,
+        &world.marketer,
+        "maison",
+        &crate::crm_messages::sms_template("marketing"),
+    )
+    .await;
+    let atelier = marketer_token(app, "mkt@atelier.example", "atelier").await;
+    template_id(app, &atelier, "atelier", &json!({
+        "name": "Atelier share", "channel": "whatsapp", "purpose": "outreach", "fallback_language": "en",
+        "variants": [{ "language": "en", "body": "Ciao {{ profile.first_name }}" }] })).await;
+    let path = "/api/v1/brands/maison/clienteling/outreach/templates";
+
+    let all = get_json_as(app, &world.advisor.token, path).await;
+    let ids: Vec<&str> = (all["items"].as_array().unwrap().iter())
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [sms.to_string(), whatsapp.to_string()], "{all}");
+    assert_eq!(all["items"][1]["languages"], json!(["en", "fr"]));
+    assert_eq!(all["items"][1]["channel"], "whatsapp");
+
+    let only = get_json_as(
+        app,
+        &world.advisor.token,
+        &format!("{path}?channel=whatsapp"),
+    )
+    .await;
+    assert_eq!(only["items"].as_array().unwrap().len(), 1, "{only}");
+    assert_eq!(only["items"][0]["id"], whatsapp.to_string());
+
+    let unknown = send(
+        app,
+        reqwest::Method::GET,
+        Some(&world.advisor.token),
+        &format!("{path}?channel=pigeon"),
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status(), 422);
+    let problem: Value = unknown.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "unknown_channel", "{problem}");
+    let stray = send(
+        app,
+        reqwest::Method::GET,
+        Some(&world.advisor.token),
+        &format!("{path}?purpose=marketing"),
+        None,
+    )
+    .await;
+    assert_eq!(stray.status(), 400);
+    let other_brand = send(
+        app,
+        reqwest::Method::GET,
+        Some(&world.advisor.token),
+        "/api/v1/brands/atelier/clienteling/outreach/templates",
+        None,
+    )
+    .await;
+    assert_eq!(other_brand.status(), 404);
+    let customer = customer_token(app, "shopper@example.com").await;
+    let refused = send(app, reqwest::Method::GET, Some(&customer), path, None).await;
+    assert_eq!(refused.status(), 403);
+    let anonymous = send(app, reqwest::Method::GET, None, path, None).await;
+    assert_eq!(anonymous.status(), 401);
+}

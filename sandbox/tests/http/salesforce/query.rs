@@ -81,7 +81,7 @@ async fn count_gives_only_the_total() {
 
     let (_, body) = org.query("SELECT COUNT() FROM Contact").await;
 
-    assert_eq!(body, json!({ "totalSize": 3, "done": true, "records": [] }));
+    assert_eq!(body, json!({ "totalSize": 8, "done": true, "records": [] }));
 }
 
 #[tokio::test]
