@@ -184,3 +184,38 @@ async fn a_customer_exports_their_own_data_from_every_system_even_through_an_out
     let response = send(&app, Method::GET, None, &path, None).await;
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test]
+async fn guessing_the_password_for_an_export_is_rate_limited_per_account() {
+    let app = spawn_sandboxed_app_with(Sandboxed::new().configure(|settings| {
+        settings.auth.limits.password_change.per_account = 2;
+        settings.auth.limits.password_change.per_ip = 1000;
+    }))
+    .await;
+    demo_brands(&app).await;
+    let token = token_of(&customer_linked_to(&app, 0).await);
+    for _ in 0..2 {
+        let response = send(
+            &app,
+            Method::POST,
+            Some(&token),
+            MY_EXPORT,
+            password("a-guess-at-it"),
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+    }
+    // Past the limit even the right password waits: the count is of attempts, not of failures.
+    let response = send(
+        &app,
+        Method::POST,
+        Some(&token),
+        MY_EXPORT,
+        password(PASSWORD),
+    )
+    .await;
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().get("retry-after").is_some());
+    problem(response).await;
+    assert_eq!(requests(&app).await, 0);
+}
