@@ -213,14 +213,15 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone());
     let crm = crate::crm::Crm::new(db.clone(), &settings)?;
     let messages = crate::crm::messages::Messages::new(crm.clone(), cache.clone(), &settings)?;
+    let customers = crate::customers::Customers::new(
+        db.clone(),
+        &settings.jobs,
+        whmcs.clone(),
+        salesforce.clone(),
+    );
     Ok(AppState {
         auth: crate::auth::AuthService::new(&settings.auth, db.clone(), cache.clone(), messaging)?,
-        customers: crate::customers::Customers::new(
-            db.clone(),
-            &settings.jobs,
-            whmcs.clone(),
-            salesforce.clone(),
-        ),
+        customers: customers.clone(),
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
         orders: crate::orders::Orders::new(
             db.clone(),
@@ -248,6 +249,13 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.social.clone(),
             &settings.providers,
         )?,
+        privacy: crate::privacy::Privacy::new(
+            db.clone(),
+            settings.jobs.clone(),
+            settings.privacy.clone(),
+            &settings.server.public_url,
+            crate::privacy::parts::standard(&db, &customers),
+        ),
         clienteling: crate::clienteling::Clienteling::new(db.clone(), salesforce.clone())
             .with_catalogue(crate::clienteling::catalogue::Catalogue::new(
                 db.clone(),
@@ -308,6 +316,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::crm::journeys::jobs(runner, &state.crm, &state.messages, settings)?;
     let runner = crate::social::jobs(runner, &state.social)?;
     let runner = crate::clienteling::jobs(runner, &state.clienteling);
+    let runner = crate::privacy::jobs(runner, &state.privacy)?;
     let runner = crate::clienteling::tasks::jobs(
         runner,
         state.clienteling.db(),

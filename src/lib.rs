@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod operations;
 pub mod orders;
 pub mod outbox;
+pub mod privacy;
 pub mod routes;
 pub mod seed;
 pub mod social;

@@ -108,6 +108,7 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
             "clienteling dashboard",
             crate::clienteling::dashboard::ApiDoc::openapi(),
         ),
+        ("privacy", crate::privacy::ApiDoc::openapi()),
     ]
 }
 

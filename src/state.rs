@@ -40,4 +40,5 @@ pub struct AppState {
     pub messages: crate::crm::messages::Messages,
     pub social: crate::social::Social,
     pub clienteling: Clienteling,
+    pub privacy: crate::privacy::Privacy,
 }

@@ -17,6 +17,7 @@ pub mod client;
 pub mod dashboard;
 pub mod interactions;
 pub mod outreach;
+pub mod privacy_export;
 pub(crate) mod repo;
 mod routes_book;
 pub(crate) mod routes_clients;

@@ -39,6 +39,7 @@ pub struct Settings {
     pub crm: CrmSettings,
     pub social: SocialSettings,
     pub clienteling: ClientelingSettings,
+    pub privacy: PrivacySettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -601,6 +602,24 @@ pub struct XSettings {
     pub client_secret: SecretString,
 }
 
+/// Data-subject requests (`crate::privacy`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// Secret the archives' download links are signed with (base64, at least 32 bytes). Its own key, so
+    /// rotating it only invalidates the links in flight.
+    pub download_key: SecretString,
+    /// How long an export's archive (and its link) stays downloadable.
+    pub archive_ttl_secs: u64,
+    /// A step that fails is retried with back-off (`retry_base_ms` doubling up to `retry_max_ms`) this many
+    /// times; then it fails, and its request with it.
+    pub max_step_attempts: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// When expired archives are deleted.
+    pub purge_cron: String,
+}
+
 /// Social publishing (`crate::social`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -736,6 +755,18 @@ impl Settings {
             return fail(
                 "billing.cursor_key",
                 "must be at least 32 random bytes, base64-encoded",
+            );
+        }
+        if self.privacy.download_key.expose_secret().trim().len() < 43 {
+            return fail(
+                "privacy.download_key",
+                "must be at least 32 random bytes, base64-encoded",
+            );
+        }
+        if self.privacy.archive_ttl_secs == 0 || self.privacy.max_step_attempts == 0 {
+            return fail(
+                "privacy.archive_ttl_secs",
+                "and privacy.max_step_attempts must be greater than zero",
             );
         }
         if crate::social::TokenCipher::new(&self.social.token_key).is_err() {

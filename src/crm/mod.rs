@@ -18,6 +18,7 @@ pub mod links;
 pub mod merge;
 pub mod messages;
 mod patch;
+pub mod privacy_export;
 pub mod profile;
 pub mod purchases;
 pub mod resolve;

@@ -13,6 +13,7 @@ mod domain;
 mod error;
 mod linking;
 mod links;
+pub mod privacy_export;
 mod repo;
 mod routes;
 mod salesforce;

@@ -104,6 +104,10 @@ error_codes! {
     UnmergeBlocked => "unmerge-blocked", CONFLICT,
         "A later merge over these profiles still stands (unmerge it first), or an identifier moved to another profile";
     CaseClosed => "case-closed", CONFLICT, "The support case is closed; open a new case to continue";
+    PrivacyLinkInvalid => "privacy-link-invalid", FORBIDDEN,
+        "The download link is not one we issued (edited or cut short); use the link shown on the request";
+    PrivacyLinkExpired => "privacy-link-expired", GONE,
+        "The download link has expired and the archive is gone; ask for a new export";
     SocialPostNotEditable => "social-post-not-editable", CONFLICT,
         "The post is no longer scheduled (publishing started or finished): it can no longer be changed or deleted";
     ProfileMerged => "profile-merged", CONFLICT,

@@ -9,6 +9,7 @@
 
 mod domain;
 mod error;
+pub mod privacy_export;
 mod provision;
 mod repo;
 mod routes;

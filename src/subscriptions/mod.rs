@@ -13,6 +13,7 @@ mod error;
 mod freebit;
 mod plan_change;
 mod plans;
+pub mod privacy_export;
 mod repo;
 mod routes;
 mod service;

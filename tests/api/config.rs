@@ -40,6 +40,8 @@ MC4CAQAwBQYDK2VwBCIEIGQkyak2mX9LxMX4EMRLonTx+Q2/ExhQ4zTeuQcmMQmX
 cursor_key = "k0i3vgB6CG541G2LIZSR3ufWDrKuIItuTkZV5OxapTY="
 [social]
 token_key = "Xq1m7pY2bO0wS9dF4hJ6kL8zC3vB5nM1aQ2wE4rT6yU="
+[privacy]
+download_key = "rXX0OeSk8eZ7Ra3tyV4m+hhcWQEilXIT2CUaVw6n1JY="
 "#;
 
 #[test]
@@ -304,6 +306,7 @@ fn production_refuses_every_secret_committed_for_development() {
     let single = [
         ("auth.refresh_token_key", "auth.refresh_token_key"),
         ("billing.cursor_key", "billing.cursor_key"),
+        ("privacy.download_key", "privacy.download_key"),
         (
             "providers.salesforce.client_secret",
             "providers.salesforce.client_secret",

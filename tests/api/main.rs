@@ -39,6 +39,7 @@ mod openapi;
 mod operations_kit;
 mod orders;
 mod outbox;
+mod privacy;
 mod social;
 mod subscriptions;
 mod support;

@@ -25,6 +25,9 @@ pub enum Action {
     ResendVerification,
     /// Proving an email with the WHMCS password of its billing account.
     WhmcsProof,
+    /// A signed-in user typing their password again before a sensitive act (a privacy export); counted
+    /// apart from password changes, within the same limits.
+    Reauthenticate,
 }
 
 impl Action {
@@ -36,6 +39,7 @@ impl Action {
             Action::PasswordChange => "password_change",
             Action::ResendVerification => "resend_verification",
             Action::WhmcsProof => "whmcs_proof",
+            Action::Reauthenticate => "reauthenticate",
         }
     }
 }
@@ -91,6 +95,7 @@ impl ActionLimiter {
             Action::PasswordChange => &s.password_change,
             Action::ResendVerification => &s.resend_verification,
             Action::WhmcsProof => &s.whmcs_proof,
+            Action::Reauthenticate => &s.password_change,
         }
     }
 

@@ -85,6 +85,8 @@ pub struct Fixtures {
     paris_advisor_id: String,
     journey_id: String,
     enrollment_id: String,
+    privacy_request_id: String,
+    my_privacy_request_id: String,
 }
 
 impl Fixtures {
@@ -172,6 +174,8 @@ impl Fixtures {
         let (journey_id, enrollment_id) =
             crm_journey(app, &marketer, &template_id, &profile_id).await;
         let task_id = clienteling_task(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
+        let privacy_request_id = privacy_export(app, &marketer, &profile_id).await;
+        let my_privacy_request_id = my_privacy_export(app, &tokens[&Actor::Customer]).await;
         Fixtures {
             tokens,
             user_id,
@@ -196,6 +200,8 @@ impl Fixtures {
             paris_advisor_id,
             journey_id,
             enrollment_id,
+            privacy_request_id,
+            my_privacy_request_id,
         }
     }
 
@@ -237,6 +243,11 @@ impl Fixtures {
             ("versions", "version") => Self::brand_scoped("1"),
             ("journeys", "id") => Self::brand_scoped(&self.journey_id),
             ("enrollments", "id") => Self::brand_scoped(&self.enrollment_id),
+            ("requests", "id") => Self::brand_scoped(&self.privacy_request_id),
+            // `/me/…`: the caller's own records (see `ownership::build`).
+            ("me/requests", "id") => Self::customers(&self.my_privacy_request_id),
+            // A download link is its own authorisation (signed, expiring): no account owns it.
+            ("downloads", "token") => Resolution::Public,
             // The swept profile's own identifier and a consent slot of it.
             ("identifiers", "kind") => Self::brand_scoped("email"),
             ("{kind}", "value") => Self::brand_scoped(PROFILE_EMAIL),
@@ -431,6 +442,37 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
 const PROFILE_EMAIL: &str = "sweep.profile@example.com";
 
 /// A maison CRM profile identified by `email`, created by its marketer.
+/// An export of the swept profile, asked for by maison's marketer.
+async fn privacy_export(app: &TestApp, marketer: &str, profile: &str) -> String {
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/brands/maison/crm/profiles/{profile}/privacy/export"
+        )))
+        .bearer_auth(marketer)
+        .send()
+        .await
+        .expect("privacy export");
+    assert_eq!(response.status(), 202, "the sweep's privacy export");
+    let body: Value = response.json().await.expect("privacy request json");
+    body["id"].as_str().expect("request id").to_owned()
+}
+
+/// The demo customer's own export (they type their password again).
+async fn my_privacy_export(app: &TestApp, customer: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/me/privacy/export"))
+        .bearer_auth(customer)
+        .json(&json!({ "password": "a-long-and-unusual-passphrase" }))
+        .send()
+        .await
+        .expect("my privacy export");
+    assert_eq!(response.status(), 202, "the sweep's own privacy export");
+    let body: Value = response.json().await.expect("privacy request json");
+    body["id"].as_str().expect("request id").to_owned()
+}
+
 async fn crm_profile(app: &TestApp, marketer: &str, email: &str) -> String {
     let response = app
         .client

@@ -36,6 +36,12 @@ fn build(
     let parameters = path_parameters(template);
     let brand_record = template.starts_with("/api/v1/brands/{brand}/") && parameters.len() > 1;
     for (collection, name) in parameters {
+        // The caller's own records (`/me/…`) are named apart from a brand's records of the same kind.
+        let collection = if template.starts_with("/api/v1/me/") {
+            format!("me/{collection}")
+        } else {
+            collection
+        };
         match fixtures.resolve(&collection, &name) {
             Resolution::Owned {
                 value,

@@ -1,0 +1,138 @@
+//! Data-subject requests (SPEC §4.4, privacy): a person's export, and (with the erasure fan-out) their
+//! erasure, each a request with a legal due date, who asked, and one step per part or system with its
+//! status, attempts and receipt. See `docs/privacy.md`.
+//!
+//! An export gathers one JSON file set per part: each context publishes its own export function, and
+//! [`parts::standard`] registers them (a context never reads another's tables). The job
+//! ([`export_job`]) assembles one zip, kept in `privacy_archives` until it expires and served through a
+//! signed link ([`link`]).
+//!
+//! Published: the handle [`Privacy`], the part registry ([`Parts`], [`ExportFile`], [`ExportPart`]), what
+//! the erasure fan-out records its requests and receipts with ([`create_request`] with [`Kind::Erasure`] and
+//! its systems as parts, [`record_receipt`]), the routes, jobs and `ApiDoc`.
+
+pub mod archive;
+pub mod export_job;
+pub mod link;
+mod model;
+pub mod parts;
+mod purge;
+mod repo;
+mod routes;
+
+use actix_web::web;
+use sqlx::PgPool;
+use utoipa::OpenApi;
+
+pub use model::{Kind, PrivacyRequest, Receipt, Requester};
+pub use parts::{ExportFile, ExportPart, Parts, Scope, Subject};
+pub use repo::{NewRequest, insert_request as create_request, record_receipt};
+
+use crate::config::{JobSettings, PrivacySettings};
+use crate::http::resource;
+use crate::jobs::Runner;
+
+/// What privacy requests need from the process, reached as `state.privacy`.
+#[derive(Clone)]
+pub struct Privacy {
+    db: PgPool,
+    jobs: JobSettings,
+    settings: PrivacySettings,
+    parts: Parts,
+    links: link::LinkSigner,
+    public_url: String,
+}
+
+impl Privacy {
+    pub fn new(
+        db: PgPool,
+        jobs: JobSettings,
+        settings: PrivacySettings,
+        public_url: &str,
+        parts: Parts,
+    ) -> Self {
+        Self {
+            links: link::LinkSigner::new(&settings.download_key),
+            db,
+            jobs,
+            settings,
+            parts,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub fn parts(&self) -> &Parts {
+        &self.parts
+    }
+
+    /// The download link of an archive expiring at `expires_at`.
+    pub fn download_url(
+        &self,
+        request_id: uuid::Uuid,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        format!(
+            "{}/api/v1/privacy/downloads/{}",
+            self.public_url,
+            self.links.sign(request_id, expires_at)
+        )
+    }
+}
+
+/// Registers the export job and the nightly purge of expired archives.
+pub fn jobs(runner: Runner, privacy: &Privacy) -> anyhow::Result<Runner> {
+    let exporting = privacy.clone();
+    let purging = privacy.clone();
+    runner
+        .register(move |job, ctx| export_job::run(exporting.clone(), job, ctx))
+        .register(move |job, ctx| purge::run(purging.clone(), job, ctx))
+        .schedule("privacy-purge", &privacy.settings.purge_cron, |tick| {
+            purge::PurgeArchives {
+                scheduled_for: tick,
+            }
+        })
+}
+
+/// Runs the purge now (tests, operators): how many archives went.
+pub async fn purge_expired_archives(privacy: &Privacy) -> Result<u64, sqlx::Error> {
+    repo::purge_expired(&privacy.db).await
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        routes::request_export,
+        routes::get_request,
+        routes::request_my_export,
+        routes::get_my_request,
+        routes::download,
+    ),
+    components(schemas(
+        model::Kind,
+        model::Requester,
+        model::Receipt,
+        model::Step,
+        model::Progress,
+        model::Download,
+        model::PrivacyRequest,
+        routes::MyExportRequest,
+        routes::Archive,
+    )),
+    tags((name = "privacy", description = "Data-subject requests: exports (and erasures) with a legal due date"))
+)]
+pub struct ApiDoc;
+
+/// Mounted under `/api/v1`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/brands/{brand}/crm/profiles/{id}/privacy/export")
+            .route(web::post().to(routes::request_export)),
+    )
+    .service(
+        resource("/brands/{brand}/crm/privacy/requests/{id}")
+            .route(web::get().to(routes::get_request)),
+    )
+    .service(resource("/me/privacy/export").route(web::post().to(routes::request_my_export)))
+    .service(resource("/me/privacy/requests/{id}").route(web::get().to(routes::get_my_request)))
+    .service(resource("/privacy/downloads/{token}").route(web::get().to(routes::download)));
+}

@@ -1,0 +1,418 @@
+//! The privacy tables: requests, their steps, and export archives. Every read of a request names its
+//! brand (staff) or its requester (a customer) in the `WHERE` clause.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::model::{Kind, Receipt, Requester, Step};
+
+pub struct NewRequest<'a> {
+    pub brand_id: Uuid,
+    pub profile_id: Option<Uuid>,
+    pub portal_user_id: Option<Uuid>,
+    pub kind: Kind,
+    pub requester: &'a Requester,
+    pub parts: &'a [&'static str],
+}
+
+/// Records the request and its steps; `(id, true)` when it is new, or the request of the same kind already
+/// open for the person (`false`: nothing written).
+pub async fn insert_request(
+    conn: &mut PgConnection,
+    request: &NewRequest<'_>,
+) -> Result<(Uuid, bool), sqlx::Error> {
+    // The open request that blocked the insert may complete before it is read: then insert again.
+    for _ in 0..3 {
+        if let Some(outcome) = try_insert(conn, request).await? {
+            return Ok(outcome);
+        }
+    }
+    Err(sqlx::Error::RowNotFound)
+}
+
+async fn try_insert(
+    conn: &mut PgConnection,
+    request: &NewRequest<'_>,
+) -> Result<Option<(Uuid, bool)>, sqlx::Error> {
+    let id = Uuid::now_v7();
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO privacy_requests (id, brand_id, profile_id, portal_user_id, kind, requested_by_kind,
+                                         requested_by_user, requested_by_role, due_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(days => $9))
+           ON CONFLICT DO NOTHING
+           RETURNING id"#,
+        id,
+        request.brand_id,
+        request.profile_id,
+        request.portal_user_id,
+        request.kind.as_str(),
+        request.requester.kind,
+        request.requester.user_id,
+        request.requester.role,
+        super::model::DUE_DAYS as i32,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_none() {
+        // The open request of the same kind for this person (by profile, else by portal account).
+        let open = sqlx::query_scalar!(
+            r#"SELECT id FROM privacy_requests
+               WHERE kind = $1 AND status IN ('pending', 'running')
+                 AND ((brand_id = $2 AND profile_id = $3) OR portal_user_id = $4)
+               ORDER BY id LIMIT 1"#,
+            request.kind.as_str(),
+            request.brand_id,
+            request.profile_id,
+            request.portal_user_id,
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        return Ok(open.map(|id| (id, false)));
+    }
+    let positions: Vec<i16> = (0..request.parts.len())
+        .map(|index| i16::try_from(index).unwrap_or(i16::MAX))
+        .collect();
+    let parts: Vec<String> = request
+        .parts
+        .iter()
+        .map(|part| (*part).to_owned())
+        .collect();
+    sqlx::query!(
+        "INSERT INTO privacy_request_steps (request_id, part, position)
+         SELECT $1, part, position FROM unnest($2::text[], $3::int2[]) AS s (part, position)",
+        id,
+        &parts,
+        &positions,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some((id, true)))
+}
+
+pub struct RequestRow {
+    pub id: Uuid,
+    pub brand_id: Uuid,
+    pub profile_id: Option<Uuid>,
+    pub portal_user_id: Option<Uuid>,
+    pub kind: String,
+    pub status: String,
+    pub requested_by_kind: String,
+    pub requested_by_user: Uuid,
+    pub requested_by_role: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl RequestRow {
+    pub fn kind(&self) -> Kind {
+        if self.kind == "erasure" {
+            Kind::Erasure
+        } else {
+            Kind::Export
+        }
+    }
+
+    pub fn requester(&self) -> Requester {
+        Requester {
+            kind: self.requested_by_kind.clone(),
+            user_id: self.requested_by_user,
+            role: self.requested_by_role.clone(),
+        }
+    }
+}
+
+/// Who may read a request: the brand's staff, or the customer who made it.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader {
+    Brand(Uuid),
+    Customer(Uuid),
+    /// The job and the download link (the link's signature is the authorisation).
+    System,
+}
+
+pub async fn request(
+    conn: &mut PgConnection,
+    id: Uuid,
+    reader: Reader,
+) -> Result<Option<RequestRow>, sqlx::Error> {
+    let (brand, customer, system) = match reader {
+        Reader::Brand(brand) => (Some(brand), None, false),
+        Reader::Customer(user) => (None, Some(user), false),
+        Reader::System => (None, None, true),
+    };
+    sqlx::query_as!(
+        RequestRow,
+        r#"SELECT r.id, r.brand_id, r.profile_id, r.portal_user_id, r.kind, r.status,
+                  r.requested_by_kind, r.requested_by_user, r.requested_by_role, r.created_at, r.due_at,
+                  r.completed_at
+           FROM privacy_requests r
+           WHERE r.id = $1
+             AND ($4 OR r.brand_id = $2
+                  OR (r.requested_by_kind = 'customer' AND r.requested_by_user = $3))"#,
+        id,
+        brand,
+        customer,
+        system,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn steps(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Step>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT part, status, attempts, last_error, counts, receipt_system, receipt_reference,
+                  receipt_status, receipt_at, completed_at
+           FROM privacy_request_steps WHERE request_id = $1 ORDER BY position"#,
+        id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Step {
+            part: row.part,
+            status: row.status,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            counts: row.counts,
+            receipt: match (row.receipt_system, row.receipt_status, row.receipt_at) {
+                (Some(system), Some(status), Some(at)) => Some(Receipt {
+                    system,
+                    reference: row.receipt_reference,
+                    status,
+                    at,
+                }),
+                _ => None,
+            },
+            completed_at: row.completed_at,
+        })
+        .collect())
+}
+
+pub struct ArchiveMeta {
+    pub size_bytes: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The archive's size and expiry while it can be downloaded.
+pub async fn archive_meta(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<ArchiveMeta>, sqlx::Error> {
+    sqlx::query_as!(
+        ArchiveMeta,
+        "SELECT size_bytes, expires_at FROM privacy_archives WHERE request_id = $1 AND expires_at > now()",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub struct Archive {
+    pub content: Vec<u8>,
+    pub content_type: String,
+}
+
+pub async fn archive(pool: &PgPool, id: Uuid) -> Result<Option<Archive>, sqlx::Error> {
+    sqlx::query_as!(
+        Archive,
+        "SELECT content, content_type FROM privacy_archives WHERE request_id = $1 AND expires_at > now()",
+        id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// A step of a request the job still has to run.
+pub struct PendingStep {
+    pub part: String,
+    pub attempts: i32,
+}
+
+pub async fn pending_steps(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Vec<PendingStep>, sqlx::Error> {
+    sqlx::query_as!(
+        PendingStep,
+        "SELECT part, attempts FROM privacy_request_steps
+         WHERE request_id = $1 AND status IN ('pending', 'running') ORDER BY position",
+        id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn mark_running(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE privacy_requests SET status = 'running' WHERE id = $1 AND status = 'pending'",
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn step_running(
+    conn: &mut PgConnection,
+    id: Uuid,
+    part: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE privacy_request_steps SET status = 'running', attempts = attempts + 1
+         WHERE request_id = $1 AND part = $2 AND status IN ('pending', 'running')",
+        id,
+        part
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn step_completed(
+    conn: &mut PgConnection,
+    id: Uuid,
+    part: &str,
+    output: &Value,
+    counts: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE privacy_request_steps
+         SET status = 'completed', output = $3, counts = $4, last_error = NULL, completed_at = now()
+         WHERE request_id = $1 AND part = $2",
+        id,
+        part,
+        output,
+        counts
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: back to `pending` for the next one, or `failed` when `give_up`.
+pub async fn step_failed(
+    conn: &mut PgConnection,
+    id: Uuid,
+    part: &str,
+    error: &str,
+    give_up: bool,
+) -> Result<(), sqlx::Error> {
+    let status = if give_up { "failed" } else { "pending" };
+    sqlx::query!(
+        "UPDATE privacy_request_steps SET status = $3, last_error = $4
+         WHERE request_id = $1 AND part = $2",
+        id,
+        part,
+        status,
+        error
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn fail_request(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE privacy_requests SET status = 'failed', completed_at = now()
+         WHERE id = $1 AND status IN ('pending', 'running')",
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every completed step's part name and files, in order.
+pub async fn outputs(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Vec<(String, Option<Value>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT part, output FROM privacy_request_steps WHERE request_id = $1 AND status = 'completed'
+         ORDER BY position",
+        id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.part, row.output)).collect())
+}
+
+/// Stores the archive, completes the request and drops the steps' copies of the data; `false` when the
+/// request was no longer running (another run finished it).
+pub async fn complete_export(
+    conn: &mut PgConnection,
+    id: Uuid,
+    content: &[u8],
+    content_type: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let completed = sqlx::query!(
+        "UPDATE privacy_requests SET status = 'completed', completed_at = now()
+         WHERE id = $1 AND status IN ('pending', 'running')",
+        id
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if completed == 0 {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "INSERT INTO privacy_archives (request_id, content, content_type, size_bytes, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        id,
+        content,
+        content_type,
+        i64::try_from(content.len()).unwrap_or(i64::MAX),
+        expires_at
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE privacy_request_steps SET output = NULL WHERE request_id = $1",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// Completes a step with the system's receipt (what it answered, their reference, when); `false` when the
+/// request has no such step still open.
+pub async fn record_receipt(
+    conn: &mut PgConnection,
+    request_id: Uuid,
+    part: &str,
+    receipt: &Receipt,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        "UPDATE privacy_request_steps
+         SET status = 'completed', receipt_system = $3, receipt_reference = $4, receipt_status = $5,
+             receipt_at = $6, last_error = NULL, completed_at = now()
+         WHERE request_id = $1 AND part = $2 AND status IN ('pending', 'running')",
+        request_id,
+        part,
+        receipt.system,
+        receipt.reference,
+        receipt.status,
+        receipt.at
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Deletes the archives past their expiry; how many went.
+pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query!("DELETE FROM privacy_archives WHERE expires_at <= now()")
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -1,0 +1,8 @@
+//! Privacy requests (issue 18): the export of a person's data — the request, its steps and progress, the job
+//! that assembles the archive, the signed download link — for staff and for portal customers.
+
+mod access;
+mod export;
+mod fixtures;
+mod portal;
+mod receipts;
