@@ -408,6 +408,9 @@ pub struct IdentitySettings {
     pub blocked_values: Vec<String>,
     /// Regular expressions; a normalised value matching one never identifies anyone.
     pub blocked_patterns: Vec<String>,
+    /// Key of the suppression list's HMAC digests (erased people's identifiers): a random secret of at
+    /// least 32 characters, never rotated without re-keying `crm_suppressions`.
+    pub suppression_key: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]

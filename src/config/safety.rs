@@ -31,6 +31,8 @@ const COMMITTED_SECRET_DIGESTS: &[&str] = &[
     "792503b42084f2b62bd7aae3a1dc938064f2fd974e5377f53873b2881d0400b1",
     // providers.messaging.webhook_secret
     "79b2af09dfe854b2fed5a4388121abfe3883d3cd59edf115c1727bba0523ef7a",
+    // crm.identity.suppression_key
+    "bad411cf2c3b3db28fc7ab57bd225e99c5bf7d921abf415497a039aae6699aad",
     // social.token_key
     "5b1a165d120292782c7316624b5c5f73dd91b595a1204ba9a4fa741a8bf18525",
 ];
@@ -75,6 +77,10 @@ pub fn secrets(settings: &Settings) -> Vec<(String, &SecretString)> {
             &settings.providers.x.client_secret,
         ),
         ("social.token_key".to_owned(), &settings.social.token_key),
+        (
+            "crm.identity.suppression_key".to_owned(),
+            &settings.crm.identity.suppression_key,
+        ),
     ];
     for key in &settings.auth.signing_keys {
         secrets.push((

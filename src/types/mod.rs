@@ -19,6 +19,7 @@ mod email;
 pub mod ids;
 pub mod pagination;
 mod phone;
+pub mod receipt;
 
 #[cfg(test)]
 mod proptests;
@@ -27,6 +28,7 @@ pub use cidr::{Cidr, InvalidCidr};
 pub use country::{COUNTRIES, is_country};
 pub use currency::Currency;
 pub use email::{Email, InvalidEmail};
+pub use receipt::{Receipt, ReceiptStatus, StepError};
 pub use ids::{CaseId, InvoiceId, OrderId, PathId, Sku, SubscriptionId};
 pub use pagination::{Cursor, Limit, Listing, Pagination};
 pub use phone::{is_e164, normalize_e164};

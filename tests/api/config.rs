@@ -40,6 +40,8 @@ MC4CAQAwBQYDK2VwBCIEIGQkyak2mX9LxMX4EMRLonTx+Q2/ExhQ4zTeuQcmMQmX
 cursor_key = "k0i3vgB6CG541G2LIZSR3ufWDrKuIItuTkZV5OxapTY="
 [social]
 token_key = "Xq1m7pY2bO0wS9dF4hJ6kL8zC3vB5nM1aQ2wE4rT6yU="
+[crm.identity]
+suppression_key = "prod-suppression-key-from-the-secret-store"
 "#;
 
 #[test]
