@@ -229,6 +229,26 @@ pub struct CrmSettings {
     pub journeys: JourneySettings,
     #[serde(default)]
     pub ingest: IngestSettings,
+    #[serde(default)]
+    pub erasure: ErasureSettings,
+}
+
+/// How an erasure reaches the linked systems (`customers::erasure`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureSettings {
+    /// What becomes of the person's Salesforce Contact: `anonymise` (PATCH: the record and what hangs off it,
+    /// Cases and Orders, stay for the books) or `delete` (DELETE).
+    #[serde(default)]
+    pub salesforce_contact: ContactErasure,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactErasure {
+    #[default]
+    Anonymise,
+    Delete,
 }
 
 /// Single events applied in shared batches (`crm::events`, coalesce.rs).

@@ -59,4 +59,15 @@ impl StepError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, StepError::Retryable(_))
     }
+
+    /// A provider's failure as a step's: transient ones (`ProviderError::is_transient`) and refused
+    /// credentials (an operator fixes them, then the step completes) are retryable, refusals permanent.
+    pub fn from_provider(error: crate::integrations::ProviderError) -> StepError {
+        use crate::integrations::ProviderError;
+        match error {
+            error if error.is_transient() => StepError::Retryable(error.to_string()),
+            error @ ProviderError::Auth { .. } => StepError::Retryable(error.to_string()),
+            error => StepError::Permanent(error.to_string()),
+        }
+    }
 }
