@@ -72,6 +72,35 @@ pub async fn erase_salesforce_contact(
     }
 }
 
+/// The portal side of a customer's erasure in this context: the profile changes waiting to be written to
+/// WHMCS and Salesforce (they hold the new address, phone, names) emptied and never sent (`skipped`), and
+/// the links' last error cleared. The links stay: they hold only the ids of the anonymised records, and
+/// their unique keys keep those records from ever being linked to another account.
+pub async fn forget_customer(db: &sqlx::PgPool, user_id: uuid::Uuid) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let changed = sqlx::query!(
+        "UPDATE profile_updates SET changes = '{}',
+                whmcs_status = CASE WHEN whmcs_status = 'pending' THEN 'skipped' ELSE whmcs_status END,
+                salesforce_status = CASE WHEN salesforce_status = 'pending' THEN 'skipped'
+                                         ELSE salesforce_status END,
+                last_error = NULL
+         WHERE user_id = $1 AND (changes <> '{}' OR last_error IS NOT NULL
+                                 OR 'pending' IN (whmcs_status, salesforce_status))",
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query!(
+        "UPDATE customer_links SET last_error = NULL WHERE user_id = $1 AND last_error IS NOT NULL",
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
 /// The WHMCS fields an erasure writes over the client's.
 fn anonymised_fields(client_id: u64) -> Vec<(String, String)> {
     let password = Alphanumeric.sample_string(&mut rand::rng(), 40);
