@@ -10,7 +10,8 @@
 //!   Salesforce); the Contact stays, with its Cases and the Orders billed to it. `delete`: `DELETE …/{id}`;
 //!   a 404 (`NOT_FOUND`, `ENTITY_IS_DELETED`) counts as done.
 //! - WHMCS: `UpdateClient` with placeholders (`erased+{id}@erased.invalid`: WHMCS wants a unique, valid
-//!   address; names `Erased`/`Client {id}`; address, phone, company and notes emptied; a random password,
+//!   address; names `Erased`/`Client {id}`; address, company and notes `-`, phone `0` (an empty value would
+//!   leave the field as it was); a random password,
 //!   so ValidateLogin cannot succeed) then `CloseClient`, which cancels their products and unpaid
 //!   invoices. Invoices stay in WHMCS (kept for the tax authorities) under the anonymised client.
 
@@ -104,18 +105,19 @@ pub async fn forget_customer(db: &sqlx::PgPool, user_id: uuid::Uuid) -> Result<u
 /// The WHMCS fields an erasure writes over the client's.
 fn anonymised_fields(client_id: u64) -> Vec<(String, String)> {
     let password = Alphanumeric.sample_string(&mut rand::rng(), 40);
+    // Placeholders rather than empty values: UpdateClient leaves a field alone when its value is empty.
     vec![
         param("firstname", "Erased"),
         param("lastname", format!("Client {client_id}")),
-        param("companyname", ""),
+        param("companyname", "-"),
         param("email", format!("erased+{client_id}@erased.invalid")),
-        param("address1", ""),
-        param("address2", ""),
-        param("city", ""),
-        param("state", ""),
-        param("postcode", ""),
-        param("phonenumber", ""),
-        param("notes", ""),
+        param("address1", "-"),
+        param("address2", "-"),
+        param("city", "-"),
+        param("state", "-"),
+        param("postcode", "-"),
+        param("phonenumber", "0"),
+        param("notes", "-"),
         param("password2", password),
     ]
 }
@@ -162,7 +164,7 @@ mod tests {
                 .map(|(_, value)| value.clone())
         };
         assert_eq!(get("email").as_deref(), Some("erased+42@erased.invalid"));
-        assert_eq!(get("phonenumber").as_deref(), Some(""));
+        assert_eq!(get("phonenumber").as_deref(), Some("0"));
         assert_eq!(get("password2").map(|p| p.len()), Some(40));
         assert_ne!(get("password2"), anonymised_fields(42).iter().find(|(k, _)| k == "password2").map(|(_, v)| v.clone()));
     }

@@ -18,6 +18,7 @@ mod crm_journeys;
 mod crm_messages;
 mod crm_scores;
 mod crm_seed;
+mod erasure;
 mod crm_segments;
 mod cron;
 mod customers;

@@ -282,6 +282,15 @@ pub async fn erase_for_clients(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    // The outbox events of these tasks quoted the title.
+    let ids: Vec<String> = sqlx::query_scalar!(
+        "SELECT id::text AS \"id!\" FROM clienteling_tasks WHERE brand_id = $1 AND profile_id = ANY($2)",
+        brand_id,
+        profile_ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    crate::outbox::redact(conn, "clienteling_task", &ids, &["title"]).await?;
     sqlx::query!(
         "UPDATE clienteling_notifications n SET payload = '{}'::jsonb
          FROM clienteling_tasks t
