@@ -53,9 +53,18 @@ pub async fn close_account(db: &PgPool, user_id: Uuid) -> Result<Option<Receipt>
     .execute(&mut *tx)
     .await?;
     for statement in [
-        sqlx::query!("DELETE FROM password_reset_tokens WHERE user_id = $1", user_id),
-        sqlx::query!("DELETE FROM email_verification_tokens WHERE user_id = $1", user_id),
-        sqlx::query!("DELETE FROM registration_notices WHERE user_id = $1", user_id),
+        sqlx::query!(
+            "DELETE FROM password_reset_tokens WHERE user_id = $1",
+            user_id
+        ),
+        sqlx::query!(
+            "DELETE FROM email_verification_tokens WHERE user_id = $1",
+            user_id
+        ),
+        sqlx::query!(
+            "DELETE FROM registration_notices WHERE user_id = $1",
+            user_id
+        ),
         sqlx::query!(
             "UPDATE auth_audit_log SET ip = NULL, user_agent = NULL, details = '{}'
              WHERE user_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL OR details <> '{}')",

@@ -204,7 +204,9 @@ pub async fn create_client(
         ResolveError::Erased(erased) => ApiError::validation(
             erased
                 .iter()
-                .map(|identifier| crate::crm::erased_field(format!("attributes.{}", identifier.kind)))
+                .map(|identifier| {
+                    crate::crm::erased_field(format!("attributes.{}", identifier.kind))
+                })
                 .collect(),
         ),
         ResolveError::Db(error) => error.into(),

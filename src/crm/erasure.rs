@@ -149,17 +149,28 @@ pub async fn targets(
         profiles,
         ..Targets::default()
     };
-    for identifier in identifiers.into_iter().chain(attribute_identifiers(&mut conn, brand_id, &targets.profiles).await?) {
+    for identifier in identifiers
+        .into_iter()
+        .chain(attribute_identifiers(&mut conn, brand_id, &targets.profiles).await?)
+    {
         match identifier.kind.as_str() {
             EMAIL => targets.emails.push(identifier.value),
             PHONE => targets.phones.push(identifier.value),
             SALESFORCE_CONTACT => targets.salesforce_contacts.push(identifier.value),
-            WHMCS_CLIENT => targets.whmcs_clients.extend(identifier.value.parse::<i64>().ok()),
-            PORTAL_USER => targets.portal_users.extend(identifier.value.parse::<Uuid>().ok()),
+            WHMCS_CLIENT => targets
+                .whmcs_clients
+                .extend(identifier.value.parse::<i64>().ok()),
+            PORTAL_USER => targets
+                .portal_users
+                .extend(identifier.value.parse::<Uuid>().ok()),
             _ => {}
         }
     }
-    for list in [&mut targets.emails, &mut targets.phones, &mut targets.salesforce_contacts] {
+    for list in [
+        &mut targets.emails,
+        &mut targets.phones,
+        &mut targets.salesforce_contacts,
+    ] {
         list.sort();
         list.dedup();
     }
@@ -197,8 +208,10 @@ pub async fn erase_profile(
     .await?;
     let already = !before.is_empty() && before.iter().all(|row| row.erased_at.is_some());
     // Read again under the locks: a resolution that held an identifier's lock may have attached it since.
-    let mut identifiers: BTreeSet<Identifier> =
-        held(&mut tx, brand_id, &profiles).await?.into_iter().collect();
+    let mut identifiers: BTreeSet<Identifier> = held(&mut tx, brand_id, &profiles)
+        .await?
+        .into_iter()
+        .collect();
     identifiers.extend(attribute_identifiers(&mut tx, brand_id, &profiles).await?);
     let merges = merges_over(&mut tx, brand_id, &profiles).await?;
     for merge in &merges {
@@ -408,8 +421,16 @@ async fn exit_segments(
     let now = Utc::now();
     for segment_id in segments {
         if let Some(segment) = segments_repo::stored(conn, brand_id, segment_id).await? {
-            membership::set_members(conn, brand_id, &segment, profiles, false, Reason::Erasure, now)
-                .await?;
+            membership::set_members(
+                conn,
+                brand_id,
+                &segment,
+                profiles,
+                false,
+                Reason::Erasure,
+                now,
+            )
+            .await?;
         } else {
             // A deleted segment's leftover rows: nothing evaluates it any more.
             sqlx::query!(

@@ -132,9 +132,6 @@ pub enum Refusal {
     BlockedValue,
     /// The profile already holds the most identifiers of this kind it may.
     LimitExceeded,
-    /// The identifier belonged to a person who was erased: it is on the suppression list and never
-    /// identifies anyone again.
-    Erased,
 }
 
 /// The identity rules from `[crm.identity]`: which kinds merge, how many of a kind a profile may hold, and

@@ -318,7 +318,8 @@ async fn resolve_known(
     known.locked.extend(unlocked);
     // Checked with the identifiers' locks held: an erasure takes them too, so it is either committed and
     // seen here, or waits for this resolution and then removes what it attached.
-    let erased = super::suppression::suppressed(conn, policy.suppression(), brand_id, &usable).await?;
+    let erased =
+        super::suppression::suppressed(conn, policy.suppression(), brand_id, &usable).await?;
     if !erased.is_empty() {
         return Err(ResolveError::Erased(erased));
     }

@@ -29,7 +29,9 @@ impl Hasher {
     pub fn new(key: &SecretString) -> Result<Hasher, String> {
         let key = key.expose_secret().trim();
         if key.len() < 32 {
-            return Err("`suppression_key` must be at least 32 characters of a random secret".into());
+            return Err(
+                "`suppression_key` must be at least 32 characters of a random secret".into(),
+            );
         }
         Ok(Hasher {
             key: hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes()),
@@ -135,7 +137,13 @@ mod tests {
         let b = hasher("fedcba9876543210fedcba9876543210");
         let digest = a.digest(brand, &email);
         assert_eq!(digest.len(), 64);
-        assert_eq!(digest, a.digest(brand, &Identifier::parse("email", " jane@example.COM").unwrap()));
+        assert_eq!(
+            digest,
+            a.digest(
+                brand,
+                &Identifier::parse("email", " jane@example.COM").unwrap()
+            )
+        );
         assert_ne!(digest, b.digest(brand, &email));
         assert_ne!(digest, a.digest(Uuid::from_u128(2), &email));
         let other_kind = Identifier {

@@ -29,7 +29,13 @@ fn step_error(error: ProviderError) -> StepError {
 }
 
 fn is_not_found(error: &ProviderError) -> bool {
-    matches!(error, ProviderError::Rejected { status: Some(404), .. })
+    matches!(
+        error,
+        ProviderError::Rejected {
+            status: Some(404),
+            ..
+        }
+    )
 }
 
 /// Anonymises or deletes the Contact `contact_id`.
@@ -38,7 +44,8 @@ pub async fn erase_salesforce_contact(
     contact_id: &str,
     mode: ContactErasure,
 ) -> Result<Receipt, StepError> {
-    let receipt = |status, detail: &str| Receipt::new("salesforce", contact_id, status).with_detail(detail);
+    let receipt =
+        |status, detail: &str| Receipt::new("salesforce", contact_id, status).with_detail(detail);
     match mode {
         ContactErasure::Delete => match salesforce.delete("Contact", contact_id).await {
             Ok(()) => Ok(receipt(ReceiptStatus::Done, "DELETE Contact: HTTP 204")),
@@ -61,7 +68,10 @@ pub async fn erase_salesforce_contact(
                 "Portal_User_Id__c": null,
             });
             match salesforce.update("Contact", contact_id, &body).await {
-                Ok(()) => Ok(receipt(ReceiptStatus::Done, "PATCH Contact (anonymised): HTTP 204")),
+                Ok(()) => Ok(receipt(
+                    ReceiptStatus::Done,
+                    "PATCH Contact (anonymised): HTTP 204",
+                )),
                 // Deleted in Salesforce meanwhile: nothing of the person is left there.
                 Err(error) if is_not_found(&error) => Ok(receipt(
                     ReceiptStatus::AlreadyDone,
@@ -140,10 +150,7 @@ pub async fn erase_whmcs_client(whmcs: &WhmcsClient, client_id: u64) -> Result<R
         }
         Err(error) => return Err(step_error(error)),
     }
-    whmcs
-        .close_client(client_id)
-        .await
-        .map_err(step_error)?;
+    whmcs.close_client(client_id).await.map_err(step_error)?;
     Ok(receipt(
         ReceiptStatus::Done,
         "UpdateClient (anonymised): result=success; CloseClient: result=success",
@@ -166,7 +173,13 @@ mod tests {
         assert_eq!(get("email").as_deref(), Some("erased+42@erased.invalid"));
         assert_eq!(get("phonenumber").as_deref(), Some("0"));
         assert_eq!(get("password2").map(|p| p.len()), Some(40));
-        assert_ne!(get("password2"), anonymised_fields(42).iter().find(|(k, _)| k == "password2").map(|(_, v)| v.clone()));
+        assert_ne!(
+            get("password2"),
+            anonymised_fields(42)
+                .iter()
+                .find(|(k, _)| k == "password2")
+                .map(|(_, v)| v.clone())
+        );
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub async fn anonymise_orders(db: &PgPool, user_id: Uuid) -> Result<Receipt, Ste
     } else {
         ReceiptStatus::Done
     };
-    Ok(Receipt::new("portal", user_id.to_string(), status)
-        .with_detail(format!("orders kept without personal fields ({changed} changed)")))
+    Ok(
+        Receipt::new("portal", user_id.to_string(), status).with_detail(format!(
+            "orders kept without personal fields ({changed} changed)"
+        )),
+    )
 }

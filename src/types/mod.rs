@@ -28,7 +28,7 @@ pub use cidr::{Cidr, InvalidCidr};
 pub use country::{COUNTRIES, is_country};
 pub use currency::Currency;
 pub use email::{Email, InvalidEmail};
-pub use receipt::{Receipt, ReceiptStatus, StepError};
 pub use ids::{CaseId, InvoiceId, OrderId, PathId, Sku, SubscriptionId};
 pub use pagination::{Cursor, Limit, Listing, Pagination};
 pub use phone::{is_e164, normalize_e164};
+pub use receipt::{Receipt, ReceiptStatus, StepError};

@@ -18,11 +18,11 @@ mod crm_journeys;
 mod crm_messages;
 mod crm_scores;
 mod crm_seed;
-mod erasure;
 mod crm_segments;
 mod cron;
 mod customers;
 mod demo_data;
+mod erasure;
 mod errors;
 mod health;
 #[allow(dead_code)]

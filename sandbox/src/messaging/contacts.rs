@@ -66,8 +66,14 @@ mod tests {
 
     #[test]
     fn the_hash_is_of_the_trimmed_lower_cased_address() {
-        assert_eq!(contact_hash(" Jane@Example.com "), contact_hash("jane@example.com"));
+        assert_eq!(
+            contact_hash(" Jane@Example.com "),
+            contact_hash("jane@example.com")
+        );
         assert_eq!(contact_hash("jane@example.com").len(), 64);
-        assert_ne!(contact_hash("jane@example.com"), contact_hash("+33612345678"));
+        assert_ne!(
+            contact_hash("jane@example.com"),
+            contact_hash("+33612345678")
+        );
     }
 }

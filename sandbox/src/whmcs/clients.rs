@@ -282,7 +282,8 @@ pub fn close_client(params: &Params, store: &mut Store) -> Answer {
         client.status = "Closed".to_owned();
     }
     for service in store.services.iter_mut().filter(|service| {
-        service.client_id == id && matches!(service.status.as_str(), "Active" | "Pending" | "Suspended")
+        service.client_id == id
+            && matches!(service.status.as_str(), "Active" | "Pending" | "Suspended")
     }) {
         service.status = "Cancelled".to_owned();
     }

@@ -329,12 +329,20 @@ mod tests {
             .collect();
         let replayed = State::fold(id, &rewritten).unwrap();
         assert_eq!(replayed, original);
-        assert_eq!((replayed.subject, replayed.note, replayed.enrichment), (None, None, None));
+        assert_eq!(
+            (replayed.subject, replayed.note, replayed.enrichment),
+            (None, None, None)
+        );
         assert_eq!(replayed.version, 4);
         assert!(replayed.deleted_at.is_some());
-        let text = serde_json::to_string(&rewritten.iter().map(|e| &e.payload).collect::<Vec<_>>()).unwrap();
+        let text = serde_json::to_string(&rewritten.iter().map(|e| &e.payload).collect::<Vec<_>>())
+            .unwrap();
         assert!(!text.contains("Jane") && !text.contains("+336"), "{text}");
-        assert_eq!(redact_payload("created", &rewritten[0].payload), None, "idempotent");
+        assert_eq!(
+            redact_payload("created", &rewritten[0].payload),
+            None,
+            "idempotent"
+        );
     }
 
     #[test]

@@ -292,7 +292,9 @@ async fn run(
                         .enumerate()
                         .filter(|(_, identifier)| erased.contains(identifier))
                         .map(|(position, _)| {
-                            crate::crm::erased_field(format!("/{index}/identifiers/{position}/value"))
+                            crate::crm::erased_field(format!(
+                                "/{index}/identifiers/{position}/value"
+                            ))
                         })
                         .collect();
                 }

@@ -12,9 +12,11 @@ pub async fn forget_addresses(
 ) -> Result<Vec<Receipt>, StepError> {
     let mut receipts = Vec::with_capacity(addresses.len());
     for address in addresses {
-        let (status, detail) = match messaging.forget_contact(address)
+        let (status, detail) = match messaging
+            .forget_contact(address)
             .await
-            .map_err(StepError::from_provider)? {
+            .map_err(StepError::from_provider)?
+        {
             Forgotten::Forgotten => (ReceiptStatus::Done, "delete-permanent: HTTP 204"),
             Forgotten::NotFound => (
                 ReceiptStatus::AlreadyDone,
@@ -22,8 +24,12 @@ pub async fn forget_addresses(
             ),
         };
         receipts.push(
-            Receipt::new("messaging", format!("sha256:{}", contact_hash(address)), status)
-                .with_detail(detail),
+            Receipt::new(
+                "messaging",
+                format!("sha256:{}", contact_hash(address)),
+                status,
+            )
+            .with_detail(detail),
         );
     }
     Ok(receipts)

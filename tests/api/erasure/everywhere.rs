@@ -38,7 +38,12 @@ async fn erase(
     .await
     .unwrap();
     let messaging = MessagingClient::new(&app.state.settings.providers).unwrap();
-    let addresses: Vec<String> = targets.emails.iter().chain(&targets.phones).cloned().collect();
+    let addresses: Vec<String> = targets
+        .emails
+        .iter()
+        .chain(&targets.phones)
+        .cloned()
+        .collect();
     let forgotten = concierge::crm::messages::erasure::forget_addresses(&messaging, &addresses)
         .await
         .unwrap();
@@ -65,7 +70,9 @@ async fn an_erased_person_leaves_nothing_personal_in_any_table_endpoint_or_stand
         "public.clienteling_appointments",
     ] {
         assert!(
-            before.iter().any(|found| found.starts_with(&format!("{table} "))),
+            before
+                .iter()
+                .any(|found| found.starts_with(&format!("{table} "))),
             "the arrangement reaches {table}: {before:#?}"
         );
     }
@@ -73,7 +80,11 @@ async fn an_erased_person_leaves_nothing_personal_in_any_table_endpoint_or_stand
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(targets.profiles.len(), 2, "the survivor and the profile merged into it");
+    assert_eq!(
+        targets.profiles.len(),
+        2,
+        "the survivor and the profile merged into it"
+    );
     assert_eq!(targets.emails, [EMAIL]);
     assert_eq!(targets.phones, [PHONE]);
 
@@ -98,19 +109,68 @@ async fn an_erased_person_leaves_nothing_personal_in_any_table_endpoint_or_stand
         .await
         .unwrap();
     assert!(!stored.as_array().unwrap().is_empty());
-    assert_eq!(personal(&stored.to_string()), Vec::<&str>::new(), "{stored}");
+    assert_eq!(
+        personal(&stored.to_string()),
+        Vec::<&str>::new(),
+        "{stored}"
+    );
 
     // Through the API: the profile, the client, the interaction and its history.
     let reads = [
-        (&person.marketer, format!("/api/v1/brands/maison/crm/profiles/{}", person.profile_id)),
-        (&person.marketer, format!("/api/v1/brands/maison/crm/profiles/{}/activities", person.profile_id)),
-        (&person.marketer, format!("/api/v1/brands/maison/crm/profiles/{}/consents/history", person.profile_id)),
-        (&person.marketer, format!("/api/v1/brands/maison/crm/merges/{}", person.merge_id)),
-        (&person.advisor, format!("/api/v1/brands/maison/clienteling/clients/{}", person.profile_id)),
-        (&person.advisor, format!("/api/v1/brands/maison/clienteling/interactions/{}", person.interaction)),
-        (&person.advisor, format!("/api/v1/brands/maison/clienteling/interactions/{}/history", person.interaction)),
-        (&person.advisor, format!("/api/v1/brands/maison/clienteling/clients/{}/interactions", person.profile_id)),
-        (&person.advisor, "/api/v1/brands/maison/clienteling/tasks".to_owned()),
+        (
+            &person.marketer,
+            format!("/api/v1/brands/maison/crm/profiles/{}", person.profile_id),
+        ),
+        (
+            &person.marketer,
+            format!(
+                "/api/v1/brands/maison/crm/profiles/{}/activities",
+                person.profile_id
+            ),
+        ),
+        (
+            &person.marketer,
+            format!(
+                "/api/v1/brands/maison/crm/profiles/{}/consents/history",
+                person.profile_id
+            ),
+        ),
+        (
+            &person.marketer,
+            format!("/api/v1/brands/maison/crm/merges/{}", person.merge_id),
+        ),
+        (
+            &person.advisor,
+            format!(
+                "/api/v1/brands/maison/clienteling/clients/{}",
+                person.profile_id
+            ),
+        ),
+        (
+            &person.advisor,
+            format!(
+                "/api/v1/brands/maison/clienteling/interactions/{}",
+                person.interaction
+            ),
+        ),
+        (
+            &person.advisor,
+            format!(
+                "/api/v1/brands/maison/clienteling/interactions/{}/history",
+                person.interaction
+            ),
+        ),
+        (
+            &person.advisor,
+            format!(
+                "/api/v1/brands/maison/clienteling/clients/{}/interactions",
+                person.profile_id
+            ),
+        ),
+        (
+            &person.advisor,
+            "/api/v1/brands/maison/clienteling/tasks".to_owned(),
+        ),
     ];
     for (token, path) in reads {
         let response = get_as(&app, token, &path).await;
@@ -124,7 +184,10 @@ async fn an_erased_person_leaves_nothing_personal_in_any_table_endpoint_or_stand
     let history: Value = get_as(
         &app,
         &person.advisor,
-        &format!("/api/v1/brands/maison/clienteling/interactions/{}/history", person.interaction),
+        &format!(
+            "/api/v1/brands/maison/clienteling/interactions/{}/history",
+            person.interaction
+        ),
     )
     .await
     .json()
@@ -134,31 +197,46 @@ async fn an_erased_person_leaves_nothing_personal_in_any_table_endpoint_or_stand
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.first(), Some(&"created"), "{kinds:?}");
     assert_eq!(kinds.last(), Some(&"redacted"), "{kinds:?}");
-    let versions: Vec<i64> = events.iter().map(|e| e["version"].as_i64().unwrap()).collect();
+    let versions: Vec<i64> = events
+        .iter()
+        .map(|e| e["version"].as_i64().unwrap())
+        .collect();
     assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>());
     let shown: Value = get_as(
         &app,
         &person.advisor,
-        &format!("/api/v1/brands/maison/clienteling/interactions/{}", person.interaction),
+        &format!(
+            "/api/v1/brands/maison/clienteling/interactions/{}",
+            person.interaction
+        ),
     )
     .await
     .json()
     .await
     .unwrap();
     assert_eq!(shown["version"], versions.len());
-    assert!(shown["subject"].is_null() && shown["note"].is_null(), "{shown}");
+    assert!(
+        shown["subject"].is_null() && shown["note"].is_null(),
+        "{shown}"
+    );
 
     // The merge over the erased person cannot be undone: its snapshots hold nothing to restore.
     let unmerge = send(
         &app,
         Method::POST,
         Some(&person.marketer),
-        &format!("/api/v1/brands/maison/crm/merges/{}/unmerge", person.merge_id),
+        &format!(
+            "/api/v1/brands/maison/crm/merges/{}/unmerge",
+            person.merge_id
+        ),
         Some(serde_json::json!({ "dry_run": false })),
     )
     .await;
     assert_eq!(unmerge.status(), 409);
-    assert_eq!(crate::helpers::problem(unmerge).await["code"], "unmerge-blocked");
+    assert_eq!(
+        crate::helpers::problem(unmerge).await["code"],
+        "unmerge-blocked"
+    );
 
     // A second run (after a crash, a retried step) finds everything done.
     let (again, _) = erase(&app, person.brand_id, person.profile_id, Some(kept)).await;
@@ -170,7 +248,10 @@ async fn an_erased_person_leaves_nothing_personal_in_any_table_endpoint_or_stand
 async fn erasure_is_per_brand_and_per_person() {
     let app = spawn_sandboxed_app().await;
     let person = person(&app).await;
-    let atelier = concierge::brands::find(&app.db, "atelier").await.unwrap().unwrap();
+    let atelier = concierge::brands::find(&app.db, "atelier")
+        .await
+        .unwrap()
+        .unwrap();
     // Another brand's id for this profile: not found there, nothing changes.
     assert!(
         erasure::erase_profile(&app.db, atelier.id, person.profile_id, "admin:test")
@@ -194,7 +275,10 @@ async fn erasure_is_per_brand_and_per_person() {
     .unwrap();
     assert_eq!(receipt.status, ReceiptStatus::AlreadyDone);
     assert_eq!(counts, Default::default());
-    assert!(!tables_holding(&app, &NEEDLES).await.is_empty(), "maison's person untouched");
+    assert!(
+        !tables_holding(&app, &NEEDLES).await.is_empty(),
+        "maison's person untouched"
+    );
 
     // Someone else in the same brand keeps everything.
     let other = super::support::events(
@@ -205,18 +289,24 @@ async fn erasure_is_per_brand_and_per_person() {
             "traits": {"first_name": "Bruno"}}]),
     )
     .await;
-    let bruno: uuid::Uuid = other["results"][0]["profile_id"].as_str().unwrap().parse().unwrap();
+    let bruno: uuid::Uuid = other["results"][0]["profile_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     erase(&app, person.brand_id, person.profile_id, None).await;
-    let name: Option<String> = sqlx::query_scalar("SELECT first_name FROM crm_profiles WHERE id = $1")
-        .bind(bruno)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT first_name FROM crm_profiles WHERE id = $1")
+            .bind(bruno)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(name.as_deref(), Some("Bruno"));
-    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_identifiers WHERE profile_id = $1")
-        .bind(bruno)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let held: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM crm_identifiers WHERE profile_id = $1")
+            .bind(bruno)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(held, 1);
 }

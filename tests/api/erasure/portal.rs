@@ -27,10 +27,18 @@ async fn a_closed_account_cannot_sign_in_and_its_address_starts_afresh() {
         .unwrap()
         .expect("a customer");
     assert_eq!(
-        (receipt.system.as_str(), receipt.reference.clone(), receipt.status),
+        (
+            receipt.system.as_str(),
+            receipt.reference.clone(),
+            receipt.status
+        ),
         ("portal", user.to_string(), ReceiptStatus::Done)
     );
-    assert_ne!(get_as(&app, &token, "/api/v1/me").await.status(), 200, "the session ended");
+    assert_ne!(
+        get_as(&app, &token, "/api/v1/me").await.status(),
+        200,
+        "the session ended"
+    );
     let refreshed = app
         .client
         .post(app.url("/api/v1/auth/refresh"))
@@ -48,13 +56,22 @@ async fn a_closed_account_cannot_sign_in_and_its_address_starts_afresh() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), 401);
-    let row: (String, String, String, bool) =
-        sqlx::query_as("SELECT email, first_name, last_name, disabled_at IS NOT NULL FROM users WHERE id = $1")
-            .bind(user)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-    assert_eq!(row, (format!("erased+{user}@erased.invalid"), String::new(), String::new(), true));
+    let row: (String, String, String, bool) = sqlx::query_as(
+        "SELECT email, first_name, last_name, disabled_at IS NOT NULL FROM users WHERE id = $1",
+    )
+    .bind(user)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        row,
+        (
+            format!("erased+{user}@erased.invalid"),
+            String::new(),
+            String::new(),
+            true
+        )
+    );
     let traces: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM sessions WHERE user_id = $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL
                                                                      OR revoked_at IS NULL))
@@ -66,12 +83,16 @@ async fn a_closed_account_cannot_sign_in_and_its_address_starts_afresh() {
     .await
     .unwrap();
     assert_eq!(traces, 0);
-    let again = concierge::auth::erasure::close_account(&app.db, user).await.unwrap().unwrap();
+    let again = concierge::auth::erasure::close_account(&app.db, user)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.status, ReceiptStatus::AlreadyDone);
 
     // The messaging service forgets the address too (the erasure's own step): the old verification mail goes.
     let messaging =
-        concierge::integrations::messaging::MessagingClient::new(&app.state.settings.providers).unwrap();
+        concierge::integrations::messaging::MessagingClient::new(&app.state.settings.providers)
+            .unwrap();
     concierge::crm::messages::erasure::forget_addresses(&messaging, &[demo.email.to_owned()])
         .await
         .unwrap();
@@ -79,8 +100,10 @@ async fn a_closed_account_cannot_sign_in_and_its_address_starts_afresh() {
     let registered = app
         .client
         .post(app.url("/api/v1/auth/register"))
-        .json(&json!({ "email": demo.email, "password": "another-long-passphrase-2",
-                       "first_name": "New", "last_name": "Person" }))
+        .json(
+            &json!({ "email": demo.email, "password": "another-long-passphrase-2",
+                       "first_name": "New", "last_name": "Person" }),
+        )
         .send()
         .await
         .unwrap();
@@ -121,31 +144,51 @@ async fn orders_are_kept_without_personal_fields_and_wait_while_one_is_provision
     .await
     .unwrap();
     let waiting = concierge::orders::erasure::anonymise_orders(&app.db, user).await;
-    assert!(matches!(waiting, Err(StepError::Retryable(_))), "{waiting:?}");
+    assert!(
+        matches!(waiting, Err(StepError::Retryable(_))),
+        "{waiting:?}"
+    );
 
     sqlx::query("UPDATE orders SET status = 'active' WHERE id = $1")
         .bind(order)
         .execute(&app.db)
         .await
         .unwrap();
-    let receipt = concierge::orders::erasure::anonymise_orders(&app.db, user).await.unwrap();
+    let receipt = concierge::orders::erasure::anonymise_orders(&app.db, user)
+        .await
+        .unwrap();
     assert_eq!(receipt.status, ReceiptStatus::Done);
-    let kept: (Value, Option<Value>, Option<Value>, String) =
-        sqlx::query_as("SELECT items, activation, sim, salesforce_order_id FROM orders WHERE id = $1")
-            .bind(order)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let kept: (Value, Option<Value>, Option<Value>, String) = sqlx::query_as(
+        "SELECT items, activation, sim, salesforce_order_id FROM orders WHERE id = $1",
+    )
+    .bind(order)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     assert_eq!(kept.0[0]["sku"], "SIM-20GB", "what was sold stays");
     assert_eq!((kept.1, kept.2), (None, None));
     assert_eq!(kept.3, "801SBERASE0000001");
-    let again = concierge::orders::erasure::anonymise_orders(&app.db, user).await.unwrap();
+    let again = concierge::orders::erasure::anonymise_orders(&app.db, user)
+        .await
+        .unwrap();
     assert_eq!(again.status, ReceiptStatus::AlreadyDone);
     assert_eq!(
-        concierge::subscriptions::erasure::forget_lines(&app.db, user).await.unwrap(),
+        concierge::subscriptions::erasure::forget_lines(&app.db, user)
+            .await
+            .unwrap(),
         0,
         "no SIM records"
     );
-    assert_eq!(concierge::customers::erasure::forget_customer(&app.db, user).await.unwrap(), 0);
-    assert_eq!(concierge::idempotency::forget_user(&app.db, user).await.unwrap(), 0);
+    assert_eq!(
+        concierge::customers::erasure::forget_customer(&app.db, user)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        concierge::idempotency::forget_user(&app.db, user)
+            .await
+            .unwrap(),
+        0
+    );
 }

@@ -13,22 +13,36 @@ fn codes(result: &Value) -> Vec<String> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|e| format!("{} {}", e["field"].as_str().unwrap_or_default(), e["code"].as_str().unwrap_or_default()))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["field"].as_str().unwrap_or_default(),
+                e["code"].as_str().unwrap_or_default()
+            )
+        })
         .collect()
 }
 
 async fn profiles(app: &crate::helpers::TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM crm_profiles").fetch_one(&app.db).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM crm_profiles")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn a_replayed_event_or_a_resolve_with_an_erased_identifier_is_refused_and_recreates_nobody() {
     let app = spawn_sandboxed_app().await;
     let person = person(&app).await;
-    concierge::crm::erasure::erase_profile(&app.db, person.brand_id, person.profile_id, "admin:test")
-        .await
-        .unwrap()
-        .unwrap();
+    concierge::crm::erasure::erase_profile(
+        &app.db,
+        person.brand_id,
+        person.profile_id,
+        "admin:test",
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let count = profiles(&app).await;
 
     // The same events again: their ids were applied, they are duplicates (of the anonymous profile).
@@ -56,17 +70,31 @@ async fn a_replayed_event_or_a_resolve_with_an_erased_identifier_is_refused_and_
     for result in results {
         assert_eq!(result["status"], "rejected", "{result}");
         assert!(result.get("profile_id").is_none(), "{result}");
-        assert!(!codes(result).is_empty() && codes(result).iter().all(|c| c.ends_with(" erased")), "{result}");
+        assert!(
+            !codes(result).is_empty() && codes(result).iter().all(|c| c.ends_with(" erased")),
+            "{result}"
+        );
     }
-    assert_eq!(codes(&results[0]), ["/0/identifiers/0/value erased", "/0/identifiers/1/value erased"]);
-    assert_eq!(codes(&results[4]), ["/4/identifiers/1/value erased"], "only the erased identifier is named");
+    assert_eq!(
+        codes(&results[0]),
+        [
+            "/0/identifiers/0/value erased",
+            "/0/identifiers/1/value erased"
+        ]
+    );
+    assert_eq!(
+        codes(&results[4]),
+        ["/4/identifiers/1/value erased"],
+        "only the erased identifier is named"
+    );
     assert_eq!(profiles(&app).await, count, "nobody recreated");
-    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_identifiers WHERE value IN ($1, $2, 'NEW-1')")
-        .bind(EMAIL)
-        .bind(MEMBER)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let held: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM crm_identifiers WHERE value IN ($1, $2, 'NEW-1')")
+            .bind(EMAIL)
+            .bind(MEMBER)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(held, 0, "nothing attached");
 
     // A resolve through the API.
@@ -95,7 +123,10 @@ async fn a_replayed_event_or_a_resolve_with_an_erased_identifier_is_refused_and_
     // The identifier added by hand to someone else.
     let bruno = events(&app, &person.marketer, &json!([{"id": "b-1", "type": "signup",
         "occurred_at": "2026-11-01T10:00:00Z", "identifiers": [{"kind": "email", "value": "bruno@example.com"}]}])).await;
-    let bruno = bruno["results"][0]["profile_id"].as_str().unwrap().to_owned();
+    let bruno = bruno["results"][0]["profile_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let added = send(
         &app,
         Method::POST,
@@ -113,14 +144,20 @@ async fn a_replayed_event_or_a_resolve_with_an_erased_identifier_is_refused_and_
 async fn the_suppression_list_is_per_brand_and_holds_no_identifier_in_clear() {
     let app = spawn_sandboxed_app().await;
     let person = person(&app).await;
-    concierge::crm::erasure::erase_profile(&app.db, person.brand_id, person.profile_id, "admin:test")
-        .await
-        .unwrap()
-        .unwrap();
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT kind, digest FROM crm_suppressions ORDER BY kind")
-        .fetch_all(&app.db)
-        .await
-        .unwrap();
+    concierge::crm::erasure::erase_profile(
+        &app.db,
+        person.brand_id,
+        person.profile_id,
+        "admin:test",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, digest FROM crm_suppressions ORDER BY kind")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
     let kinds: Vec<&str> = rows.iter().map(|(kind, _)| kind.as_str()).collect();
     assert_eq!(kinds, ["email", "phone", "scl_member"], "{rows:?}");
     let digest = &rows[0].1;
@@ -136,8 +173,10 @@ async fn the_suppression_list_is_per_brand_and_holds_no_identifier_in_clear() {
         .client
         .post(app.url("/api/v1/brands/atelier/crm/events"))
         .bearer_auth(&atelier)
-        .json(&json!([{"id": "a-1", "type": "signup", "occurred_at": "2026-11-01T10:00:00Z",
-                       "identifiers": [{"kind": "email", "value": EMAIL}]}]))
+        .json(
+            &json!([{"id": "a-1", "type": "signup", "occurred_at": "2026-11-01T10:00:00Z",
+                       "identifiers": [{"kind": "email", "value": EMAIL}]}]),
+        )
         .send()
         .await
         .unwrap()

@@ -71,8 +71,15 @@ pub async fn person(app: &TestApp) -> Person {
     )
     .await;
     let advisor = token_of(&advisor_login);
-    let advisor_id: Uuid = advisor_login["user"]["id"].as_str().unwrap().parse().unwrap();
-    let brand = concierge::brands::find(&app.db, "maison").await.unwrap().unwrap();
+    let advisor_id: Uuid = advisor_login["user"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let brand = concierge::brands::find(&app.db, "maison")
+        .await
+        .unwrap()
+        .unwrap();
 
     let first = events(app, &marketer, &history()).await;
     let statuses: Vec<&str> = first["results"]
@@ -84,7 +91,11 @@ pub async fn person(app: &TestApp) -> Person {
     assert_eq!(statuses, ["accepted", "accepted", "accepted"], "{first}");
     assert_eq!(first["results"][2]["resolution"], "merged");
     let merge_id = first["results"][2]["merge_id"].as_str().unwrap().to_owned();
-    let profile_id: Uuid = first["results"][2]["profile_id"].as_str().unwrap().parse().unwrap();
+    let profile_id: Uuid = first["results"][2]["profile_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     let consent = send(
         app,
@@ -113,7 +124,11 @@ pub async fn person(app: &TestApp) -> Person {
     .await;
     assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
     let client: Value = created.json().await.unwrap();
-    assert_eq!(client["id"], profile_id.to_string(), "one person, one profile");
+    assert_eq!(
+        client["id"],
+        profile_id.to_string(),
+        "one person, one profile"
+    );
 
     let logged = send(
         app,
@@ -127,10 +142,15 @@ pub async fn person(app: &TestApp) -> Person {
     )
     .await;
     assert_eq!(logged.status(), 201, "{}", logged.text().await.unwrap());
-    let interaction = logged.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let interaction = logged.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let edited = app
         .client
-        .patch(app.url(&format!("/api/v1/brands/maison/clienteling/interactions/{interaction}")))
+        .patch(app.url(&format!(
+            "/api/v1/brands/maison/clienteling/interactions/{interaction}"
+        )))
         .bearer_auth(&advisor)
         .header("If-Match", "\"1\"")
         .json(&json!({ "note": format!("{FIRST} will come on Friday") }))
@@ -144,9 +164,11 @@ pub async fn person(app: &TestApp) -> Person {
         Method::POST,
         Some(&advisor),
         "/api/v1/brands/maison/clienteling/tasks",
-        Some(json!({ "client_id": profile_id, "title": format!("Call {FIRST} back"),
+        Some(
+            json!({ "client_id": profile_id, "title": format!("Call {FIRST} back"),
                      "notes": format!("Her number: {PHONE}"),
-                     "due_at": chrono::Utc::now() + chrono::Duration::days(2) })),
+                     "due_at": chrono::Utc::now() + chrono::Duration::days(2) }),
+        ),
     )
     .await;
     assert_eq!(task.status(), 201, "{}", task.text().await.unwrap());
