@@ -5,6 +5,7 @@
 //! contexts may read about an account ([`account`]), creating a user directly ([`create_user`], for the
 //! seed and tests), the routes and the jobs. Everything else stays inside.
 
+pub mod erasure;
 mod error;
 mod extractors;
 mod keys;

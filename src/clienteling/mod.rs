@@ -15,6 +15,7 @@ pub mod assign;
 pub mod catalogue;
 pub mod client;
 pub mod dashboard;
+pub mod erasure;
 pub mod interactions;
 pub mod outreach;
 pub mod privacy_export;

@@ -16,7 +16,7 @@ use crate::brands::{Clienteling, InBrand, is_slug};
 use crate::crm::events::Change;
 use crate::crm::identifiers::Identifier;
 use crate::crm::profile::{self, Attributes};
-use crate::crm::resolve::{ResolveInput, resolve};
+use crate::crm::resolve::{ResolveError, ResolveInput, resolve};
 use crate::errors::{ApiError, ErrorCode, FieldError};
 use crate::outbox::{self, NewEvent};
 use crate::state::AppState;
@@ -199,7 +199,18 @@ pub async fn create_client(
             source: "clienteling",
         },
     )
-    .await?;
+    .await
+    .map_err(|error| match error {
+        ResolveError::Erased(erased) => ApiError::validation(
+            erased
+                .iter()
+                .map(|identifier| {
+                    crate::crm::erased_field(format!("attributes.{}", identifier.kind))
+                })
+                .collect(),
+        ),
+        ResolveError::Db(error) => error.into(),
+    })?;
     let id = resolution.profile_id;
     // The CRM's segments and scores follow the resolution's merge or attributes, in this transaction.
     state

@@ -230,6 +230,26 @@ pub struct CrmSettings {
     pub journeys: JourneySettings,
     #[serde(default)]
     pub ingest: IngestSettings,
+    #[serde(default)]
+    pub erasure: ErasureSettings,
+}
+
+/// How an erasure reaches the linked systems (`customers::erasure`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureSettings {
+    /// What becomes of the person's Salesforce Contact: `anonymise` (PATCH: the record and what hangs off it,
+    /// Cases and Orders, stay for the books) or `delete` (DELETE).
+    #[serde(default)]
+    pub salesforce_contact: ContactErasure,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactErasure {
+    #[default]
+    Anonymise,
+    Delete,
 }
 
 /// Single events applied in shared batches (`crm::events`, coalesce.rs).
@@ -409,6 +429,9 @@ pub struct IdentitySettings {
     pub blocked_values: Vec<String>,
     /// Regular expressions; a normalised value matching one never identifies anyone.
     pub blocked_patterns: Vec<String>,
+    /// Key of the suppression list's HMAC digests (erased people's identifiers): a random secret of at
+    /// least 32 characters, never rotated without re-keying `crm_suppressions`.
+    pub suppression_key: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]

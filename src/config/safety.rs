@@ -33,6 +33,8 @@ const COMMITTED_SECRET_DIGESTS: &[&str] = &[
     "79b2af09dfe854b2fed5a4388121abfe3883d3cd59edf115c1727bba0523ef7a",
     // privacy.download_key
     "48178a56f9d8021f78957e85b0f218562d79f563a2dc5c43774e1e67ab293e8b",
+    // crm.identity.suppression_key
+    "bad411cf2c3b3db28fc7ab57bd225e99c5bf7d921abf415497a039aae6699aad",
     // social.token_key
     "5b1a165d120292782c7316624b5c5f73dd91b595a1204ba9a4fa741a8bf18525",
 ];
@@ -80,6 +82,10 @@ pub fn secrets(settings: &Settings) -> Vec<(String, &SecretString)> {
         (
             "privacy.download_key".to_owned(),
             &settings.privacy.download_key,
+        ),
+        (
+            "crm.identity.suppression_key".to_owned(),
+            &settings.crm.identity.suppression_key,
         ),
     ];
     for key in &settings.auth.signing_keys {

@@ -143,6 +143,8 @@ pub struct Policy {
     max_per_kind: std::collections::BTreeMap<String, u16>,
     blocked_values: std::collections::HashSet<String>,
     blocked_patterns: Vec<regex::Regex>,
+    /// Digests of the identifiers of erased people (`super::suppression`).
+    suppression: super::suppression::Hasher,
 }
 
 impl Policy {
@@ -172,7 +174,13 @@ impl Policy {
                 .map(|value| value.trim().to_lowercase())
                 .collect(),
             blocked_patterns,
+            suppression: super::suppression::Hasher::new(&settings.suppression_key)?,
         })
+    }
+
+    /// The suppression list's digests (erased people's identifiers).
+    pub fn suppression(&self) -> &super::suppression::Hasher {
+        &self.suppression
     }
 
     /// Whether a match on this kind merges profiles (every kind but the weak ones).
@@ -234,6 +242,7 @@ mod tests {
             max_per_kind: [("portal_user".to_owned(), 1)].into_iter().collect(),
             blocked_values: vec!["Anonymous".into(), "test@test.com".into()],
             blocked_patterns: vec![r"^no-?reply@".into()],
+            suppression_key: "0123456789abcdef0123456789abcdef".to_owned().into(),
         };
         Policy::from_settings(&settings).unwrap()
     }

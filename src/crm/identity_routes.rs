@@ -105,6 +105,15 @@ pub struct UnmergeResponse {
     pub profiles: Vec<Profile>,
 }
 
+/// A field naming an erased person's identifier (`erased`): nothing was created or matched.
+pub fn erased_error(field: String) -> FieldError {
+    FieldError::new(
+        field,
+        "erased",
+        "This identifier belonged to a person whose data was erased; it never identifies anyone again.",
+    )
+}
+
 fn is_deadlock(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01"))
 }
@@ -194,7 +203,7 @@ pub async fn resolve_profile(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let identifiers: Vec<Identifier> = parsed.into_iter().map(|(_, i)| i).collect();
+    let identifiers: Vec<Identifier> = parsed.iter().map(|(_, i)| i.clone()).collect();
     let source = "api";
     let mut attempt = 0;
     let (resolution, profile) = loop {
@@ -228,8 +237,17 @@ pub async fn resolve_profile(
                 tx.commit().await?;
                 break (resolution, profile);
             }
-            Err(error) if is_deadlock(&error) && attempt < 3 => continue,
-            Err(error) => return Err(error.into()),
+            Err(resolve::ResolveError::Erased(erased)) => {
+                return Err(ApiError::validation(
+                    parsed
+                        .iter()
+                        .filter(|(_, identifier)| erased.contains(identifier))
+                        .map(|(index, _)| erased_error(format!("identifiers/{index}/value")))
+                        .collect(),
+                ));
+            }
+            Err(resolve::ResolveError::Db(error)) if is_deadlock(&error) && attempt < 3 => continue,
+            Err(resolve::ResolveError::Db(error)) => return Err(error.into()),
         }
     };
     let status = resolution.outcome;
@@ -449,6 +467,9 @@ pub async fn unmerge_merge(
             UnmergeError::NotFound => merge_not_found(),
             UnmergeError::AlreadyUnmerged => ApiError::new(ErrorCode::AlreadyUnmerged)
                 .with_detail("This merge was already undone."),
+            UnmergeError::Erased => ApiError::new(ErrorCode::UnmergeBlocked).with_detail(
+                "The person was erased: the merge's snapshots hold nothing to restore.",
+            ),
             UnmergeError::BlockedByMerge(later) => ApiError::new(ErrorCode::UnmergeBlocked)
                 .with_detail(format!(
                     "Merge {later} came later over these profiles and still stands; unmerge it first."

@@ -14,7 +14,7 @@ use super::resolve::lock_identifiers;
 
 /// Gives `identifier` to the profile `profile_id` (or the survivor of the merges that absorbed it) unless a
 /// profile holds it already; answers the profile holding it afterwards. `None` when the profile does not
-/// exist in the brand.
+/// exist in the brand, was erased, or the identifier is an erased person's (on the suppression list).
 pub async fn link(
     db: &PgPool,
     brand_id: Uuid,
@@ -25,6 +25,19 @@ pub async fn link(
     let mut tx = db.begin().await?;
     // The identifier's lock first, as resolve and `POST …/identifiers` take it.
     lock_identifiers(&mut tx, brand_id, std::slice::from_ref(identifier)).await?;
+    // An erased person's identifier links nobody, as resolution refuses it.
+    let hasher = super::resolve::installed_policy()?;
+    if !super::suppression::suppressed(
+        &mut tx,
+        hasher.suppression(),
+        brand_id,
+        std::slice::from_ref(identifier),
+    )
+    .await?
+    .is_empty()
+    {
+        return Ok(None);
+    }
     if let Some(holder) = sqlx::query_scalar!(
         "SELECT profile_id FROM crm_identifiers WHERE brand_id = $1 AND kind = $2 AND value = $3",
         brand_id,
@@ -43,7 +56,8 @@ pub async fn link(
     // The live profile row locked, so a merge cannot take it away before the identifier is on it (the lock
     // every writer of profiles takes, see `resolve`).
     let live = sqlx::query_scalar!(
-        "SELECT id FROM crm_profiles WHERE brand_id = $1 AND id = $2 AND merged_into IS NULL FOR NO KEY UPDATE",
+        "SELECT id FROM crm_profiles WHERE brand_id = $1 AND id = $2 AND merged_into IS NULL AND erased_at IS NULL
+         FOR NO KEY UPDATE",
         brand_id,
         current
     )

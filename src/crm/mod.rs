@@ -9,6 +9,7 @@
 pub mod campaigns;
 pub mod consent;
 pub mod custom;
+pub mod erasure;
 pub mod events;
 pub mod identifiers;
 pub mod identity_routes;
@@ -28,10 +29,12 @@ pub mod routes_profiles;
 pub mod scores;
 mod search;
 pub mod segments;
+pub mod suppression;
 pub mod survivorship;
 pub mod unmerge;
 
 pub use consent::{ContactDecision, may_contact};
+pub use identity_routes::erased_error as erased_field;
 pub mod seed;
 
 use std::sync::Arc;

@@ -6,6 +6,9 @@
 //!
 //! The rules, in order:
 //! - blocked values (`Policy::is_blocked`) never match and never attach: refused `blocked_value`;
+//! - an identifier on the suppression list (an erased person's, see `suppression`) refuses the whole
+//!   resolution with [`ResolveError::Erased`]: nothing is created, matched or attached, so a replayed event
+//!   cannot recreate the person, nor its other identifiers and traits re-link them to a new profile;
 //! - identifiers of merge-triggering kinds decide: none matched → look at the weak kinds; one profile →
 //!   matched; several → they are merged into the **oldest** (`first_seen_at`, then id) — the profile that has
 //!   been known longest keeps its id, so links handed out earliest keep working;
@@ -110,6 +113,28 @@ impl Resolution {
     }
 }
 
+/// Why a resolution did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// These identifiers belonged to an erased person (refusal `erased`): nothing was written.
+    #[error("identifiers of an erased person")]
+    Erased(Vec<Identifier>),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl ResolveError {
+    /// For callers that cannot answer a refusal (seeding): the refusal as a database error.
+    pub fn into_sqlx(self) -> sqlx::Error {
+        match self {
+            ResolveError::Db(error) => error,
+            ResolveError::Erased(_) => {
+                sqlx::Error::Protocol("identity resolution refused an erased identifier".into())
+            }
+        }
+    }
+}
+
 static POLICY: RwLock<Option<Arc<Policy>>> = RwLock::new(None);
 
 /// Makes `policy` the one [`resolve`] applies (the process's `[crm.identity]`; done by `Crm::new`).
@@ -119,7 +144,7 @@ pub fn install_policy(policy: Arc<Policy>) {
     }
 }
 
-fn installed_policy() -> Result<Arc<Policy>, sqlx::Error> {
+pub(crate) fn installed_policy() -> Result<Arc<Policy>, sqlx::Error> {
     POLICY
         .read()
         .ok()
@@ -135,7 +160,7 @@ pub async fn resolve(
     conn: &mut PgConnection,
     brand_id: Uuid,
     input: &ResolveInput<'_>,
-) -> Result<Resolution, sqlx::Error> {
+) -> Result<Resolution, ResolveError> {
     let policy = installed_policy()?;
     resolve_with(conn, brand_id, input, &policy).await
 }
@@ -260,7 +285,7 @@ pub async fn resolve_locked(
     brand_id: Uuid,
     input: &ResolveInput<'_>,
     known: &mut KnownOwners,
-) -> Result<Resolution, sqlx::Error> {
+) -> Result<Resolution, ResolveError> {
     let policy = installed_policy()?;
     resolve_known(conn, brand_id, input, &policy, known).await
 }
@@ -271,7 +296,7 @@ pub async fn resolve_with(
     brand_id: Uuid,
     input: &ResolveInput<'_>,
     policy: &Policy,
-) -> Result<Resolution, sqlx::Error> {
+) -> Result<Resolution, ResolveError> {
     resolve_known(conn, brand_id, input, policy, &mut KnownOwners::default()).await
 }
 
@@ -281,7 +306,7 @@ async fn resolve_known(
     input: &ResolveInput<'_>,
     policy: &Policy,
     known: &mut KnownOwners,
-) -> Result<Resolution, sqlx::Error> {
+) -> Result<Resolution, ResolveError> {
     let distinct: BTreeSet<&Identifier> = input.identifiers.iter().collect();
     let usable = usable(policy, input.identifiers);
     let unlocked: Vec<Identifier> = usable
@@ -291,6 +316,13 @@ async fn resolve_known(
         .collect();
     lock_identifiers(conn, brand_id, &unlocked).await?;
     known.locked.extend(unlocked);
+    // Checked with the identifiers' locks held: an erasure takes them too, so it is either committed and
+    // seen here, or waits for this resolution and then removes what it attached.
+    let erased =
+        super::suppression::suppressed(conn, policy.suppression(), brand_id, &usable).await?;
+    if !erased.is_empty() {
+        return Err(ResolveError::Erased(erased));
+    }
 
     let mut attempts = 0;
     let (owners, locked) = loop {
@@ -326,12 +358,14 @@ async fn resolve_known(
         if known.optimistic {
             return Err(sqlx::Error::Protocol(
                 "identity resolution: a matched profile was merged meanwhile".into(),
-            ));
+            )
+            .into());
         }
         if attempts >= 10 {
             return Err(sqlx::Error::Protocol(
                 "identity resolution: the matched profiles kept being merged away".into(),
-            ));
+            )
+            .into());
         }
     };
     let strong_matched = owners.iter().any(|o| policy.merges(&o.kind));

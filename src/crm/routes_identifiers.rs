@@ -61,7 +61,7 @@ fn taken(other: Uuid) -> ApiError {
         (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such profile in it", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`identifier-taken`: another profile of the brand holds it (named in the detail); `identifier-limit`: the profile holds the most of this kind it may; `profile-merged`", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation-failed`: a bad kind or value; `identifier-blocked`: a placeholder value", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 422, description = "`validation-failed`: a bad kind or value, or (`erased`) an erased person's identifier; `identifier-blocked`: a placeholder value", body = crate::errors::Problem, content_type = "application/problem+json")
     ))]
 pub async fn add_identifier(
     state: web::Data<AppState>,
@@ -81,6 +81,20 @@ pub async fn add_identifier(
     // The identifier's lock first, as resolve takes it: a batch of events that read its holder keeps it.
     lock_identifiers(&mut tx, brand_id, std::slice::from_ref(&identifier)).await?;
     lock_live(&mut tx, brand_id, id).await?;
+    let policy = state.crm.policy();
+    if !super::suppression::suppressed(
+        &mut tx,
+        policy.suppression(),
+        brand_id,
+        std::slice::from_ref(&identifier),
+    )
+    .await?
+    .is_empty()
+    {
+        return Err(ApiError::validation(vec![super::erased_field(
+            "value".to_owned(),
+        )]));
+    }
     let created = match holder(&mut tx, brand_id, &identifier).await? {
         Some(owner) if owner == id => false,
         Some(other) => return Err(taken(other)),

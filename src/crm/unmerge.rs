@@ -33,6 +33,9 @@ pub enum UnmergeError {
     NotFound,
     #[error("the merge was already undone")]
     AlreadyUnmerged,
+    /// The person was erased: the ledger's snapshots were scrubbed, there is nothing to restore.
+    #[error("the merge is over an erased person")]
+    Erased,
     #[error("merge {0} over these profiles came later; unmerge it first")]
     BlockedByMerge(Uuid),
     #[error("identifier {kind}:{value} now belongs to profile {profile_id}")]
@@ -58,7 +61,7 @@ pub async fn unmerge(
     actor: &str,
 ) -> Result<Unmerged, UnmergeError> {
     let merge = sqlx::query!(
-        "SELECT survivor_id, absorbed_ids, merged_at, unmerged_at, survivor_before, survivor_after,
+        "SELECT survivor_id, absorbed_ids, merged_at, unmerged_at, erased_at, survivor_before, survivor_after,
                 absorbed_before, consent_decisions
          FROM crm_merges WHERE brand_id = $1 AND id = $2 FOR UPDATE",
         brand_id,
@@ -69,6 +72,9 @@ pub async fn unmerge(
     .ok_or(UnmergeError::NotFound)?;
     if merge.unmerged_at.is_some() {
         return Err(UnmergeError::AlreadyUnmerged);
+    }
+    if merge.erased_at.is_some() {
+        return Err(UnmergeError::Erased);
     }
     // The identifiers going back to the absorbed profiles, locked as resolve locks them (and before the
     // profiles, as resolve does): a resolve of one of them waits for this unmerge, then finds its owner.

@@ -10,6 +10,7 @@
 //! HTTP surface, `validation` its body checks.
 
 mod domain;
+pub mod erasure;
 mod error;
 mod linking;
 mod links;

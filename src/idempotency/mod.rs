@@ -629,6 +629,18 @@ async fn finish(pool: &PgPool, claim: &Claim, outcome: &Result<StoredResponse, A
     }
 }
 
+/// Erasure: forgets every key of `user_id` that is finished (their stored responses may quote the
+/// customer's profile); keys still in progress are left to their holders (they expire within 24 hours).
+pub async fn forget_user(pool: &PgPool, user_id: Uuid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND state = 'completed'",
+        user_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 //! process) is the HTTP surface.
 
 mod domain;
+pub mod erasure;
 mod error;
 pub mod privacy_export;
 mod provision;

@@ -78,6 +78,33 @@ pub async fn record<P: Serialize>(
     Ok(id)
 }
 
+/// Erasure: in the events of these aggregates still in the table (waiting, or delivered and not yet pruned),
+/// the top-level payload `keys` become `"[erased]"` (the key stays, for consumers that expect it). What was
+/// delivered before is the consumers' to erase; this only stops the table from keeping it.
+pub async fn redact(
+    conn: &mut PgConnection,
+    aggregate_type: &str,
+    aggregate_ids: &[String],
+    keys: &[&str],
+) -> Result<u64, sqlx::Error> {
+    let keys: Vec<String> = keys.iter().map(|key| (*key).to_owned()).collect();
+    let done = sqlx::query!(
+        r#"UPDATE outbox_events SET payload = (
+               SELECT jsonb_object_agg(e.key, CASE WHEN e.key = ANY($3) THEN '"[erased]"'::jsonb ELSE e.value END)
+               FROM jsonb_each(payload) AS e)
+           WHERE aggregate_type = $1 AND aggregate_id = ANY($2) AND jsonb_typeof(payload) = 'object'
+             AND payload ?| $3
+             AND EXISTS (SELECT 1 FROM jsonb_each(payload) AS e
+                         WHERE e.key = ANY($3) AND e.value <> '"[erased]"'::jsonb)"#,
+        aggregate_type,
+        aggregate_ids,
+        &keys
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// The events waiting for delivery: how many, and how long the oldest has waited (the outbox's lag).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backlog {

@@ -9,6 +9,7 @@
 //! WHMCS before Freebit adds the data, in a step journal completed by a job.
 
 mod domain;
+pub mod erasure;
 mod error;
 mod freebit;
 mod plan_change;

@@ -19,6 +19,7 @@ mod email;
 pub mod ids;
 pub mod pagination;
 mod phone;
+pub mod receipt;
 
 #[cfg(test)]
 mod proptests;
@@ -30,3 +31,4 @@ pub use email::{Email, InvalidEmail};
 pub use ids::{CaseId, InvoiceId, OrderId, PathId, Sku, SubscriptionId};
 pub use pagination::{Cursor, Limit, Listing, Pagination};
 pub use phone::{is_e164, normalize_e164};
+pub use receipt::{Receipt, ReceiptStatus, StepError};

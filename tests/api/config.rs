@@ -42,6 +42,8 @@ cursor_key = "k0i3vgB6CG541G2LIZSR3ufWDrKuIItuTkZV5OxapTY="
 token_key = "Xq1m7pY2bO0wS9dF4hJ6kL8zC3vB5nM1aQ2wE4rT6yU="
 [privacy]
 download_key = "rXX0OeSk8eZ7Ra3tyV4m+hhcWQEilXIT2CUaVw6n1JY="
+[crm.identity]
+suppression_key = "prod-suppression-key-from-the-secret-store"
 "#;
 
 #[test]

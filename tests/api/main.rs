@@ -22,6 +22,7 @@ mod crm_segments;
 mod cron;
 mod customers;
 mod demo_data;
+mod erasure;
 mod errors;
 mod health;
 #[allow(dead_code)]

@@ -12,7 +12,7 @@ use super::store::{Message, Status};
 use super::validation;
 use crate::SandboxState;
 
-fn authenticate(state: &SandboxState, request: &HttpRequest) -> Result<(), Failure> {
+pub(super) fn authenticate(state: &SandboxState, request: &HttpRequest) -> Result<(), Failure> {
     let presented = request
         .headers()
         .get("authorization")

@@ -10,6 +10,9 @@
 //! `GET /messaging/v1/messages?idempotency_key=…` answers the message a key made (the status read's body
 //! with its `idempotency_key`), or 404 `not_found`: a client that lost an answer asks before sending again.
 //!
+//! `POST /messaging/v1/contacts/{contact_hash}/actions/delete-permanent` forgets a contact (erasure; see
+//! `contacts`): the stored messages to that address lose address, subject and body.
+//!
 //! Control: `GET /__sandbox/messaging/messages?to=…` lists the stored messages (bodies included), newest
 //! last; `DELETE /__sandbox/messaging/messages` forgets them and their idempotency keys.
 //!
@@ -20,6 +23,7 @@
 //! the receiver's status, so a test can replay it.
 
 mod api;
+mod contacts;
 mod control;
 mod failure;
 mod receipts;
@@ -57,6 +61,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/messaging/v1/messages", web::post().to(api::send))
         .route("/messaging/v1/messages", web::get().to(api::lookup))
         .route("/messaging/v1/messages/{id}", web::get().to(api::status))
+        .route(
+            "/messaging/v1/contacts/{contact_hash}/actions/delete-permanent",
+            web::post().to(contacts::delete_permanent),
+        )
         .route(
             "/__sandbox/messaging/messages",
             web::get().to(control::messages),

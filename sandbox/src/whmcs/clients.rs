@@ -268,6 +268,35 @@ pub fn update_client(params: &Params, store: &mut Store) -> Answer {
     success(json!({ "clientid": id.to_string() }))
 }
 
+/// CloseClient `clientid`: the client's status becomes Closed, their Active, Pending and Suspended services
+/// Cancelled and their Unpaid invoices Cancelled (what WHMCS's "Close Client" does to products and
+/// invoices). Answers `{"result":"success","clientid":"<id>"}`; a closed client closes again without error
+/// (an unverified guess: it makes a retried erasure step safe).
+pub fn close_client(params: &Params, store: &mut Store) -> Answer {
+    let id = params
+        .id("clientid")
+        .and_then(|id| store.client(id))
+        .map(|client| client.id)
+        .ok_or_else(|| error(CLIENT_NOT_FOUND))?;
+    if let Some(client) = store.clients.iter_mut().find(|client| client.id == id) {
+        client.status = "Closed".to_owned();
+    }
+    for service in store.services.iter_mut().filter(|service| {
+        service.client_id == id
+            && matches!(service.status.as_str(), "Active" | "Pending" | "Suspended")
+    }) {
+        service.status = "Cancelled".to_owned();
+    }
+    for invoice in store
+        .invoices
+        .iter_mut()
+        .filter(|invoice| invoice.userid == id && invoice.status == "Unpaid")
+    {
+        invoice.status = "Cancelled".to_owned();
+    }
+    success(json!({ "clientid": id.to_string() }))
+}
+
 /// Client-area destinations CreateSsoToken accepts.
 const DESTINATIONS: [&str; 14] = [
     "clientarea:homepage",

@@ -21,6 +21,8 @@
 //!   "Invalid Billing Cycle", "Invalid redirect path" (CreateSsoToken `sso:custom_redirect` without a usable
 //!   `sso_redirect_path`), "No items added to cart so order cannot proceed" (AddOrder).
 //!
+//! - CloseClient (erasure: after an anonymising UpdateClient) closes the client and cancels their services
+//!   and unpaid invoices;
 //! - charging and billing changes: CreateInvoice (`itemdescriptionX`/`itemamountX`/`itemtaxedX`, `notes`),
 //!   UpdateInvoice (`status`, `paymentmethod`, `notes`), AddPayMethod (`set_as_default` puts it first: a
 //!   client's first pay method is the default CapturePayment charges), UpdateClientProduct (`status`, `pid`,
@@ -132,6 +134,7 @@ fn dispatch(params: &Params, store: &mut Store, context: &Context) -> Answer {
         "addclient" => clients::add_client(params, store, context),
         "getclientsdetails" => clients::get_clients_details(params, store, context),
         "updateclient" => clients::update_client(params, store),
+        "closeclient" => clients::close_client(params, store),
         "createssotoken" => clients::create_sso_token(params, store, context),
         "getinvoices" => billing::get_invoices(params, store, context),
         "getinvoice" => billing::get_invoice(params, store),

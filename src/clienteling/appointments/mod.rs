@@ -80,3 +80,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(availability::advisor_availability)),
     );
 }
+
+/// Erasure of a client (`clienteling::erasure`): their appointments keep time, store, advisor, kind and
+/// status (the advisor's calendar and the store's history stay right), with the notes and the cancel
+/// reason emptied; booked ones in the future are cancelled (`erased`). Answers how many changed; a second
+/// run changes none.
+pub async fn erase_for_clients(
+    conn: &mut sqlx::PgConnection,
+    brand_id: uuid::Uuid,
+    profile_ids: &[uuid::Uuid],
+) -> Result<u64, sqlx::Error> {
+    let changed = sqlx::query!(
+        "UPDATE clienteling_appointments SET notes = '',
+                status = CASE WHEN status = 'booked' AND starts_at > now() THEN 'cancelled' ELSE status END,
+                cancel_reason = CASE WHEN status = 'booked' AND starts_at > now() THEN 'erased' ELSE NULL END,
+                version = version + 1, updated_at = now()
+         WHERE brand_id = $1 AND profile_id = ANY($2)
+           AND (notes <> '' OR (cancel_reason IS NOT NULL AND cancel_reason <> 'erased')
+                OR (status = 'booked' AND starts_at > now()))",
+        brand_id,
+        profile_ids
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed)
+}

@@ -11,7 +11,7 @@ pub mod mirror;
 pub mod model;
 pub mod processors;
 pub mod routes;
-mod store;
+pub(crate) mod store;
 
 use sqlx::PgConnection;
 use uuid::Uuid;

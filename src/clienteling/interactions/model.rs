@@ -52,7 +52,8 @@ pub struct State {
 #[schema(as = ClientelingInteractionEvent)]
 pub struct Event {
     pub version: i32,
-    /// `created`, `updated`, `enriched`, `enrichment_failed`, `mirrored` or `deleted`.
+    /// `created`, `updated`, `enriched`, `enrichment_failed`, `mirrored`, `deleted` or `redacted` (the
+    /// client was erased: the payloads before it were replaced by their redacted form).
     #[serde(rename = "type")]
     pub kind: String,
     pub schema_version: i16,
@@ -104,6 +105,45 @@ pub struct Updated {
     pub enrichment_status: Option<String>,
 }
 
+/// The payload of `redacted`: the client was erased. It names what was removed and carries nothing else.
+pub fn redacted_payload() -> Value {
+    serde_json::json!({ "reason": "erasure", "removed": ["subject", "note", "metadata", "enrichment"] })
+}
+
+/// What a redaction leaves of a state: channel, context, store, advisor, times and the mirror's status.
+fn redact_state(state: &mut State) {
+    state.subject = None;
+    state.note = None;
+    state.metadata = Value::Object(Default::default());
+    state.enrichment = None;
+}
+
+/// The redacted form of an event's payload that a `redacted` event follows: what `created` and `updated`
+/// wrote of the subject, the note and the metadata, and whatever the enrichment found (names of the client
+/// then), are gone; the rest stays, so replaying the stream yields the redacted state. `None`: unchanged.
+pub fn redact_payload(kind: &str, payload: &Value) -> Option<Value> {
+    let mut redacted = payload.clone();
+    match kind {
+        "created" | "updated" => {
+            if let Some(map) = redacted.as_object_mut() {
+                for key in ["subject", "note"] {
+                    if map.contains_key(key) {
+                        map.insert(key.into(), Value::Null);
+                    }
+                }
+                if map.contains_key("metadata") {
+                    map.insert("metadata".into(), Value::Object(Default::default()));
+                }
+            }
+        }
+        "enriched" | "enrichment_failed" => {
+            redacted = serde_json::json!({ "redacted": true });
+        }
+        _ => {}
+    }
+    (redacted != *payload).then_some(redacted)
+}
+
 /// `null` is `Some(None)` (cleared), not `None` (unchanged).
 fn cleared<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
@@ -138,7 +178,9 @@ impl State {
                     updated_at: at,
                 })
             }
-            (Some(mut state), kind) if state.deleted_at.is_none() || kind == "mirrored" => {
+            (Some(mut state), kind)
+                if state.deleted_at.is_none() || kind == "mirrored" || kind == "redacted" =>
+            {
                 match kind {
                     "updated" => {
                         let updated: Updated =
@@ -172,6 +214,7 @@ impl State {
                         state.enrichment = Some(event.payload.clone());
                     }
                     "mirrored" => state.mirror = Some(event.payload.clone()),
+                    "redacted" => redact_state(&mut state),
                     "deleted" => state.deleted_at = Some(at),
                     _ => return None,
                 }
@@ -253,6 +296,52 @@ mod tests {
         assert!(
             State::fold(id, [&updated]).is_none(),
             "a stream starts with created"
+        );
+    }
+
+    #[test]
+    fn a_redacted_stream_replays_to_the_redacted_state_with_or_without_its_old_payloads() {
+        let id = Uuid::now_v7();
+        let created = event(
+            1,
+            "created",
+            json!({
+                "client_id": Uuid::now_v7(), "store": "paris-1", "advisor_id": Uuid::now_v7(),
+                "channel": "phone", "context": "follow_up", "subject": "Call Jane Doe", "note": "+33612345678",
+                "metadata": { "occasion": "Jane's birthday" }, "enrichment_status": "pending",
+                "occurred_at": "2026-11-30T10:00:00Z"
+            }),
+        );
+        let enriched = event(2, "enriched", json!({ "client": { "first_name": "Jane" } }));
+        let deleted = event(3, "deleted", json!({}));
+        let redacted = event(4, "redacted", redacted_payload());
+        let original = State::fold(id, [&created, &enriched, &deleted, &redacted]).unwrap();
+        let rewritten: Vec<Event> = [&created, &enriched, &deleted]
+            .into_iter()
+            .map(|e| {
+                let mut e = e.clone();
+                if let Some(payload) = redact_payload(&e.kind, &e.payload) {
+                    e.payload = payload;
+                }
+                e
+            })
+            .chain([redacted.clone()])
+            .collect();
+        let replayed = State::fold(id, &rewritten).unwrap();
+        assert_eq!(replayed, original);
+        assert_eq!(
+            (replayed.subject, replayed.note, replayed.enrichment),
+            (None, None, None)
+        );
+        assert_eq!(replayed.version, 4);
+        assert!(replayed.deleted_at.is_some());
+        let text = serde_json::to_string(&rewritten.iter().map(|e| &e.payload).collect::<Vec<_>>())
+            .unwrap();
+        assert!(!text.contains("Jane") && !text.contains("+336"), "{text}");
+        assert_eq!(
+            redact_payload("created", &rewritten[0].payload),
+            None,
+            "idempotent"
         );
     }
 

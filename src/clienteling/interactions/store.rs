@@ -292,7 +292,8 @@ pub async fn by_id(
     }
 }
 
-/// The last version a person wrote (`created`, `updated`, `deleted`) and when: what the enrichment and the
+/// The last version a person wrote (`created`, `updated`, `deleted`, or the erasure's `redacted`, which the
+/// mirror must send so the Salesforce Task loses the personal data too) and when: what the enrichment and the
 /// mirror follow, and what `If-Match` must have seen. The jobs' own events (`enriched`, `mirrored`, …)
 /// come after it without changing what the advisor wrote.
 pub async fn content_version(
@@ -302,7 +303,7 @@ pub async fn content_version(
 ) -> Result<Option<(i32, DateTime<Utc>)>, sqlx::Error> {
     let row = sqlx::query!(
         "SELECT version, recorded_at FROM clienteling_interaction_events
-         WHERE brand_id = $1 AND stream_id = $2 AND type IN ('created', 'updated', 'deleted')
+         WHERE brand_id = $1 AND stream_id = $2 AND type IN ('created', 'updated', 'deleted', 'redacted')
          ORDER BY version DESC LIMIT 1",
         brand_id,
         id
@@ -310,4 +311,41 @@ pub async fn content_version(
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|row| (row.version, row.recorded_at)))
+}
+
+/// Replaces the payload of an event that a `redacted` event of its stream follows (the table's trigger
+/// refuses any other change).
+pub async fn replace_redacted_payload(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    stream_id: Uuid,
+    version: i32,
+    payload: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE clienteling_interaction_events SET payload = $4
+         WHERE brand_id = $1 AND stream_id = $2 AND version = $3",
+        brand_id,
+        stream_id,
+        version,
+        payload
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The ids of the interactions (deleted ones too) of these clients.
+pub async fn of_clients(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    client_ids: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM clienteling_interactions WHERE brand_id = $1 AND client_id = ANY($2) ORDER BY id",
+        brand_id,
+        client_ids
+    )
+    .fetch_all(conn)
+    .await
 }

@@ -260,3 +260,46 @@ pub async fn create_for_journey(
         assignee_id: saved.assignee_id,
     })
 }
+
+/// Erasure of a client (`clienteling::erasure`): their tasks keep their status, due time, assignee and
+/// source, with the title replaced by `[erased]` and the notes emptied; the reminders sent about them lose
+/// their payload (it quoted the title). Open tasks are cancelled: there is nobody left to follow up.
+/// Answers how many tasks changed; a second run changes none.
+pub async fn erase_for_clients(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_ids: &[Uuid],
+) -> Result<u64, sqlx::Error> {
+    let changed = sqlx::query!(
+        "UPDATE clienteling_tasks SET title = '[erased]', notes = '',
+                status = CASE WHEN status = 'open' THEN 'cancelled' ELSE status END,
+                cancelled_at = CASE WHEN status = 'open' THEN now() ELSE cancelled_at END
+         WHERE brand_id = $1 AND profile_id = ANY($2)
+           AND (title <> '[erased]' OR notes <> '' OR status = 'open')",
+        brand_id,
+        profile_ids
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    // The outbox events of these tasks quoted the title.
+    let ids: Vec<String> = sqlx::query_scalar!(
+        "SELECT id::text AS \"id!\" FROM clienteling_tasks WHERE brand_id = $1 AND profile_id = ANY($2)",
+        brand_id,
+        profile_ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    crate::outbox::redact(conn, "clienteling_task", &ids, &["title"]).await?;
+    sqlx::query!(
+        "UPDATE clienteling_notifications n SET payload = '{}'::jsonb
+         FROM clienteling_tasks t
+         WHERE t.id = n.task_id AND t.brand_id = $1 AND n.brand_id = $1 AND t.profile_id = ANY($2)
+           AND n.payload <> '{}'::jsonb",
+        brand_id,
+        profile_ids
+    )
+    .execute(conn)
+    .await?;
+    Ok(changed)
+}

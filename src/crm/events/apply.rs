@@ -38,7 +38,8 @@ pub enum EventStatus {
     Accepted,
     /// An event with this id was applied before (in an earlier batch or earlier in this one); nothing changed.
     Duplicate,
-    /// The event breaks a rule (see `errors`); nothing of it was applied. Fix it before sending it again.
+    /// The event breaks a rule (see `errors`), or names an identifier of an erased person (code `erased`:
+    /// it never identifies anyone again); nothing of it was applied. Fix it before sending it again.
     Rejected,
     /// The event could not be applied (an after-event hook refused it, or the database did; see `detail`);
     /// nothing of it was applied and its id is unused: send it again.
@@ -115,6 +116,9 @@ enum Failure {
         error: String,
     },
     Database(anyhow::Error),
+    /// The event names an erased person's identifiers (`resolve::ResolveError::Erased`): refused, so a
+    /// replayed event cannot recreate them.
+    Erased(Vec<Identifier>),
 }
 
 /// Applies `events` in the brand, in order; `source` names where they came from (`api`, `portal`, …).
@@ -280,6 +284,20 @@ async fn run(
                         "The {hook} hook could not process the event; send it again."
                     ));
                 }
+                Failure::Erased(erased) => {
+                    result.status = EventStatus::Rejected;
+                    result.errors = event
+                        .identifiers
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, identifier)| erased.contains(identifier))
+                        .map(|(position, _)| {
+                            crate::crm::erased_field(format!(
+                                "/{index}/identifiers/{position}/value"
+                            ))
+                        })
+                        .collect();
+                }
                 Failure::Database(error) => {
                     tracing::warn!(event_id = %event.id, error = %format!("{error:#}"), "an event could not be applied");
                     result.status = EventStatus::Failed;
@@ -377,7 +395,10 @@ async fn apply_one(
     };
     let resolution = resolve::resolve_locked(conn, brand.id, &input, known)
         .await
-        .map_err(|error| Failure::Database(error.into()))?;
+        .map_err(|error| match error {
+            resolve::ResolveError::Erased(erased) => Failure::Erased(erased),
+            resolve::ResolveError::Db(error) => Failure::Database(error.into()),
+        })?;
     let profile_id = resolution.profile_id;
     let traits_changed = match before.get(&profile_id) {
         Some(earlier) => {

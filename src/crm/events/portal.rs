@@ -153,6 +153,15 @@ impl EventSink for PortalFeed {
             }
         };
         let results = apply::apply(&self.crm, &brand, vec![checked], "portal").await?;
+        // The customer was erased: their facts are refused for good (`erased`), not to be retried.
+        if let Some(result) = results.first()
+            && result.status == EventStatus::Rejected
+            && !result.errors.is_empty()
+            && result.errors.iter().all(|error| error.code == "erased")
+        {
+            tracing::info!(topic = %event.topic, id = %event.id, "a portal fact of an erased customer was dropped");
+            return Ok(());
+        }
         match results
             .first()
             .map(|result| (result.status, result.detail.clone()))

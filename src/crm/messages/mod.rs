@@ -7,6 +7,7 @@ mod activity;
 mod address;
 pub mod clock;
 mod demo;
+pub mod erasure;
 mod ledger;
 pub mod placeholders;
 mod policy;

@@ -34,7 +34,8 @@ pub struct Ctx {
 pub fn members_query(qb: &mut QueryBuilder<Postgres>, node: &Node, ctx: &Ctx) {
     qb.push("SELECT p.id FROM crm_profiles p WHERE p.brand_id = ");
     qb.push_bind(ctx.brand_id);
-    qb.push(" AND p.merged_into IS NULL AND ");
+    // Erased profiles (`crm::erasure`) never count again, whatever their kept counters say.
+    qb.push(" AND p.merged_into IS NULL AND p.erased_at IS NULL AND ");
     condition(qb, node, ctx, false);
 }
 

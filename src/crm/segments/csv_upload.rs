@@ -231,7 +231,8 @@ async fn apply(
         })
         .collect();
     let live = sqlx::query_scalar!(
-        "SELECT id FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2) AND merged_into IS NULL",
+        "SELECT id FROM crm_profiles
+         WHERE brand_id = $1 AND id = ANY($2) AND merged_into IS NULL AND erased_at IS NULL",
         brand_id,
         &ids
     )

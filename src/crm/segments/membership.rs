@@ -40,6 +40,8 @@ pub enum Reason {
     Unmerge,
     /// The profile's attributes changed outside events (PATCH, clienteling, resolution).
     Attributes,
+    /// The person was erased (`crm::erasure`): they leave every segment.
+    Erasure,
 }
 
 impl Reason {
@@ -53,6 +55,7 @@ impl Reason {
             Reason::Merge => "merge",
             Reason::Unmerge => "unmerge",
             Reason::Attributes => "attributes",
+            Reason::Erasure => "erasure",
         }
     }
 }

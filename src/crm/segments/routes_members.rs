@@ -227,7 +227,8 @@ pub(super) async fn add_known(
         return Ok((Vec::new(), Vec::new()));
     }
     let known = sqlx::query_scalar!(
-        "SELECT id FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2) AND merged_into IS NULL",
+        "SELECT id FROM crm_profiles
+         WHERE brand_id = $1 AND id = ANY($2) AND merged_into IS NULL AND erased_at IS NULL",
         brand_id,
         ids
     )

@@ -12,6 +12,9 @@
 //! - Errors are `{"error":{"code","message"}}`: 400 validation, 401 bad key, 404, 409, 429, 5xx.
 //! - Keys are sent as header values: the service takes visible ASCII only (callers encode anything else).
 //!
+//! - `POST {base_url}/v1/contacts/{contact_hash}/actions/delete-permanent` → 204, or 404 `not_found` when
+//!   nothing is held for that contact: erasure ([`MessagingClient::forget_contact`]).
+//!
 //! Because the key travels with every attempt, retrying a send after a timeout or a 5xx cannot send twice.
 
 mod types;
@@ -135,6 +138,61 @@ impl MessagingClient {
             )
             .await?;
         response.json(SYSTEM)
+    }
+}
+
+/// What a request to forget a contact found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forgotten {
+    /// The service held messages to the address and forgot them (204).
+    Forgotten,
+    /// It held none (404 `not_found`): never sent to, or forgotten before.
+    NotFound,
+}
+
+/// The hash that names a contact in `…/contacts/{contact_hash}/…`: SHA-256 (hex) of the trimmed,
+/// lower-cased address (Mailchimp's `subscriber_hash`, with SHA-256 for MD5).
+pub fn contact_hash(address: &str) -> String {
+    let normal = address.trim().to_lowercase();
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, normal.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl MessagingClient {
+    /// `POST {base_url}/v1/contacts/{contact_hash}/actions/delete-permanent` (modelled on Mailchimp's
+    /// permanent delete of a list member, for a data subject's erasure): the service forgets the address,
+    /// subjects and bodies of every message it holds to `address`. The address never travels in the URL,
+    /// only its hash. Safe to repeat: a second call answers [`Forgotten::NotFound`].
+    #[tracing::instrument(skip_all, fields(system = SYSTEM))]
+    pub async fn forget_contact(&self, address: &str) -> Result<Forgotten, ProviderError> {
+        if address.trim().is_empty() {
+            return Err(invalid_request("an address is required"));
+        }
+        let url = format!(
+            "{}/v1/contacts/{}/actions/delete-permanent",
+            self.base_url,
+            contact_hash(address)
+        );
+        let answer = self
+            .transport
+            .execute(
+                "forget_contact",
+                |http| http.post(&url).bearer_auth(self.api_key.expose_secret()),
+                classify,
+            )
+            .await;
+        match answer {
+            Ok(_) => Ok(Forgotten::Forgotten),
+            Err(ProviderError::Rejected {
+                status: Some(404),
+                code,
+                ..
+            }) if code == "not_found" => Ok(Forgotten::NotFound),
+            Err(error) => Err(error),
+        }
     }
 }
 

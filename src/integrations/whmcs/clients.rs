@@ -127,6 +127,13 @@ impl WhmcsClient {
         self.call("UpdateClient", &params).await
     }
 
+    /// `CloseClient`: the client's status becomes Closed and WHMCS cancels their products and unpaid
+    /// invoices. Answers `{"result":"success","clientid":"1"}`.
+    pub async fn close_client(&self, client_id: u64) -> Result<raw::UpdatedClient, ProviderError> {
+        self.call("CloseClient", &[param("clientid", client_id)])
+            .await
+    }
+
     /// The token is valid for about a minute and for one use: hand the redirect URL to the browser at once.
     pub async fn create_sso_token(
         &self,

@@ -1,0 +1,131 @@
+//! Erasing a client from clienteling (a data subject's right to erasure), for the profiles the CRM's
+//! erasure names (`crm::erasure::Targets::profiles`: the person's live profile and those merged into it).
+//!
+//! - The client layer: preferences, important dates and notes emptied, and the copy of the profile's
+//!   searchable attributes (names, email, phone, tags, the search text) cleared. The row stays (assignments,
+//!   interactions, tasks and appointments point at it), with its store and `last_contacted_at`.
+//! - Interactions: each stream gets a `redacted` event **appended** (see `interactions::model`), then the
+//!   payloads before it are replaced by their redacted form, the projection rewritten from the fold and a
+//!   mirror job queued, so the Salesforce Task is overwritten with the redacted content (the mirror sends
+//!   the current state: nothing personal is left to re-send).
+//! - Tasks and appointments: their own contexts' `erase_for_clients`.
+//!
+//! One transaction; running it again finds every stream redacted already and answers `already_done`.
+
+use anyhow::Context;
+use uuid::Uuid;
+
+use super::Clienteling;
+use super::interactions::mirror::Mirror;
+use super::interactions::model::{self, State};
+use super::interactions::store::{self, NewEvent};
+use crate::config::JobSettings;
+use crate::types::{Receipt, ReceiptStatus};
+
+/// What one run changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub clients: u64,
+    pub interactions: u64,
+    pub tasks: u64,
+    pub appointments: u64,
+}
+
+pub async fn erase_clients(
+    clienteling: &Clienteling,
+    jobs: &JobSettings,
+    brand_id: Uuid,
+    profile_ids: &[Uuid],
+) -> anyhow::Result<(Receipt, Counts)> {
+    let mut tx = clienteling.db().begin().await?;
+    let mut counts = Counts {
+        clients: sqlx::query!(
+            "UPDATE clienteling_clients SET preferences = '{}', important_dates = '[]', notes = '',
+                    first_name = NULL, last_name = NULL, email = NULL, phone = NULL, tags = '{}',
+                    search_text = '', updated_at = now()
+             WHERE brand_id = $1 AND profile_id = ANY($2)
+               AND (preferences <> '{}' OR important_dates <> '[]' OR notes <> '' OR first_name IS NOT NULL
+                    OR last_name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL OR tags <> '{}'
+                    OR search_text <> '')",
+            brand_id,
+            profile_ids
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected(),
+        ..Counts::default()
+    };
+    for id in store::of_clients(&mut tx, brand_id, profile_ids).await? {
+        if redact_interaction(&mut tx, jobs, brand_id, id).await? {
+            counts.interactions += 1;
+        }
+    }
+    counts.tasks = super::tasks::erase_for_clients(&mut tx, brand_id, profile_ids).await?;
+    counts.appointments =
+        super::appointments::erase_for_clients(&mut tx, brand_id, profile_ids).await?;
+    tx.commit().await?;
+    let status = if counts == Counts::default() {
+        ReceiptStatus::AlreadyDone
+    } else {
+        ReceiptStatus::Done
+    };
+    let reference = profile_ids
+        .iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let receipt = Receipt::new("clienteling", reference, status).with_detail(format!(
+        "{} clients, {} interactions redacted, {} tasks, {} appointments",
+        counts.clients, counts.interactions, counts.tasks, counts.appointments
+    ));
+    Ok((receipt, counts))
+}
+
+/// Appends `redacted` to the stream unless it has one, then redacts the payloads before it; `true` when
+/// this run appended it.
+async fn redact_interaction(
+    conn: &mut sqlx::PgConnection,
+    jobs: &JobSettings,
+    brand_id: Uuid,
+    id: Uuid,
+) -> anyhow::Result<bool> {
+    let Some(state) = store::by_id(conn, brand_id, id, true).await? else {
+        return Ok(false);
+    };
+    let events = store::events(conn, brand_id, id, None).await?;
+    if events.iter().any(|event| event.kind == "redacted") {
+        return Ok(false);
+    }
+    let event = store::append(
+        conn,
+        NewEvent {
+            brand_id,
+            stream_id: id,
+            version: state.version + 1,
+            kind: "redacted",
+            payload: model::redacted_payload(),
+            actor: "system:erasure",
+        },
+    )
+    .await?;
+    for earlier in &events {
+        if let Some(payload) = model::redact_payload(&earlier.kind, &earlier.payload) {
+            store::replace_redacted_payload(conn, brand_id, id, earlier.version, &payload).await?;
+        }
+    }
+    let next = State::apply(Some(state), id, &event)
+        .with_context(|| format!("interaction {id}: redacted cannot follow"))?;
+    store::project(conn, brand_id, &next).await?;
+    crate::jobs::enqueue(
+        conn,
+        jobs,
+        &Mirror {
+            brand_id,
+            interaction_id: id,
+            version: next.version,
+        },
+        None,
+    )
+    .await?;
+    Ok(true)
+}
