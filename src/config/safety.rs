@@ -31,6 +31,8 @@ const COMMITTED_SECRET_DIGESTS: &[&str] = &[
     "792503b42084f2b62bd7aae3a1dc938064f2fd974e5377f53873b2881d0400b1",
     // providers.messaging.webhook_secret
     "79b2af09dfe854b2fed5a4388121abfe3883d3cd59edf115c1727bba0523ef7a",
+    // brand_events.rsvp_key
+    "4787dccdd854967635f5a004ed16787d68282a15fb949a541254e77451c9ff3b",
     // social.token_key
     "5b1a165d120292782c7316624b5c5f73dd91b595a1204ba9a4fa741a8bf18525",
 ];
@@ -53,6 +55,10 @@ pub fn secrets(settings: &Settings) -> Vec<(String, &SecretString)> {
         (
             "billing.cursor_key".to_owned(),
             &settings.billing.cursor_key,
+        ),
+        (
+            "brand_events.rsvp_key".to_owned(),
+            &settings.brand_events.rsvp_key,
         ),
         (
             "providers.whmcs.secret".to_owned(),
