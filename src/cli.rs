@@ -213,6 +213,8 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         crate::catalog::Catalog::new(&settings.catalog, salesforce.clone(), cache.clone());
     let crm = crate::crm::Crm::new(db.clone(), &settings)?;
     let messages = crate::crm::messages::Messages::new(crm.clone(), cache.clone(), &settings)?;
+    let brand_events =
+        crate::brand_events::BrandEvents::new(db.clone(), messages.clone(), &settings);
     Ok(AppState {
         auth: crate::auth::AuthService::new(&settings.auth, db.clone(), cache.clone(), messaging)?,
         customers: crate::customers::Customers::new(
@@ -258,6 +260,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             .with_products(std::sync::Arc::new(
                 crate::clienteling::catalogue::CatalogueProducts::new(db.clone()),
             )),
+        brand_events,
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),
@@ -282,6 +285,11 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let sink = (
         sink,
         crate::clienteling::interactions::activity::InteractionFeed::new(state.crm.clone()),
+    );
+    // Guests' invitations, RSVPs and check-ins too.
+    let sink = (
+        sink,
+        crate::brand_events::EventsFeed::new(state.crm.clone()),
     );
     // Segment entries enroll profiles in journeys.
     let sink = (
@@ -308,6 +316,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::crm::journeys::jobs(runner, &state.crm, &state.messages, settings)?;
     let runner = crate::social::jobs(runner, &state.social)?;
     let runner = crate::clienteling::jobs(runner, &state.clienteling);
+    let runner = crate::brand_events::jobs(runner, &state.brand_events);
     let runner = crate::clienteling::tasks::jobs(
         runner,
         state.clienteling.db(),

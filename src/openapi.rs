@@ -108,6 +108,7 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
             "clienteling dashboard",
             crate::clienteling::dashboard::ApiDoc::openapi(),
         ),
+        ("brand events", crate::brand_events::ApiDoc::openapi()),
     ]
 }
 

@@ -22,5 +22,6 @@ fn api_v1(cfg: &mut web::ServiceConfig) {
         .configure(crate::subscriptions::routes)
         .configure(crate::crm::routes)
         .configure(crate::social::routes)
-        .configure(crate::clienteling::routes);
+        .configure(crate::clienteling::routes)
+        .configure(crate::brand_events::routes);
 }

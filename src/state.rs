@@ -40,4 +40,5 @@ pub struct AppState {
     pub messages: crate::crm::messages::Messages,
     pub social: crate::social::Social,
     pub clienteling: Clienteling,
+    pub brand_events: crate::brand_events::BrandEvents,
 }
