@@ -262,8 +262,15 @@ pub async fn replace_event(
 ) -> Result<HttpResponse, ApiError> {
     let id = event_id(&path.1)?;
     let body = body.into_inner();
-    let checked = check(&state, &in_brand, &body).await?;
     let brand = &in_brand.brand;
+    // Not found before invalid: the fields of an event the brand does not have are nobody's business.
+    {
+        let mut conn = state.db.acquire().await?;
+        repo::load(&mut conn, brand.id, id, false)
+            .await?
+            .ok_or_else(event_not_found)?;
+    }
+    let checked = check(&state, &in_brand, &body).await?;
     let mut tx = state.db.begin().await?;
     let event = repo::load(&mut tx, brand.id, id, true)
         .await?
