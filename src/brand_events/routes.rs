@@ -75,9 +75,13 @@ async fn check(
     let mut conn = state.db.acquire().await?;
     if let Some(store) = &checked.store {
         let known = crate::brands::is_slug(store)
-            && crate::brands::missing_stores(&mut *conn, &in_brand.brand.slug, &[store.clone()])
-                .await?
-                .is_empty();
+            && crate::brands::missing_stores(
+                &mut *conn,
+                &in_brand.brand.slug,
+                std::slice::from_ref(store),
+            )
+            .await?
+            .is_empty();
         if !known {
             errors.push(FieldError::new(
                 "store",

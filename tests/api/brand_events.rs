@@ -187,7 +187,7 @@ pub async fn guests(app: &TestApp, token: &str, event: Uuid) -> (Vec<Value>, Val
     )
 }
 
-pub fn guest_of<'a>(guests: &'a [Value], profile: Uuid) -> &'a Value {
+pub fn guest_of(guests: &[Value], profile: Uuid) -> &Value {
     guests
         .iter()
         .find(|g| g["profile_id"] == profile.to_string())
