@@ -219,6 +219,8 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         whmcs.clone(),
         salesforce.clone(),
     );
+    let brand_events =
+        crate::brand_events::BrandEvents::new(db.clone(), messages.clone(), &settings);
     Ok(AppState {
         auth: crate::auth::AuthService::new(&settings.auth, db.clone(), cache.clone(), messaging)?,
         customers: customers.clone(),
@@ -266,6 +268,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             .with_products(std::sync::Arc::new(
                 crate::clienteling::catalogue::CatalogueProducts::new(db.clone()),
             )),
+        brand_events,
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),
@@ -290,6 +293,11 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let sink = (
         sink,
         crate::clienteling::interactions::activity::InteractionFeed::new(state.crm.clone()),
+    );
+    // Guests' invitations, RSVPs and check-ins too.
+    let sink = (
+        sink,
+        crate::brand_events::EventsFeed::new(state.crm.clone()),
     );
     // Segment entries enroll profiles in journeys.
     let sink = (
@@ -317,6 +325,7 @@ pub fn build_runner(state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::social::jobs(runner, &state.social)?;
     let runner = crate::clienteling::jobs(runner, &state.clienteling);
     let runner = crate::privacy::jobs(runner, &state.privacy)?;
+    let runner = crate::brand_events::jobs(runner, &state.brand_events);
     let runner = crate::clienteling::tasks::jobs(
         runner,
         state.clienteling.db(),

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod brand_events;
 pub mod brands;
 pub mod cache;
 pub mod catalog;

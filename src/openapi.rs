@@ -109,6 +109,7 @@ pub fn parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
             crate::clienteling::dashboard::ApiDoc::openapi(),
         ),
         ("privacy", crate::privacy::ApiDoc::openapi()),
+        ("brand events", crate::brand_events::ApiDoc::openapi()),
     ]
 }
 

@@ -23,5 +23,6 @@ fn api_v1(cfg: &mut web::ServiceConfig) {
         .configure(crate::crm::routes)
         .configure(crate::social::routes)
         .configure(crate::clienteling::routes)
-        .configure(crate::privacy::routes);
+        .configure(crate::privacy::routes)
+        .configure(crate::brand_events::routes);
 }

@@ -41,4 +41,5 @@ pub struct AppState {
     pub social: crate::social::Social,
     pub clienteling: Clienteling,
     pub privacy: crate::privacy::Privacy,
+    pub brand_events: crate::brand_events::BrandEvents,
 }

@@ -8,7 +8,8 @@
 //! 404), then the caller's [`scope::Scope`] in every query: a client outside it answers 404.
 //!
 //! Published: [`Clienteling`] (the handle, with the reassignment hooks the tasks and appointments contexts
-//! register), [`scope::grant_brand_wide`], the routes and `ApiDoc`.
+//! register), [`scope::grant_brand_wide`], [`scope::Scope::of_user`], [`client_in_scope`],
+//! [`interactions::log::log`], the routes and `ApiDoc`.
 
 pub mod appointments;
 pub mod assign;
@@ -32,6 +33,7 @@ use sqlx::PgPool;
 use utoipa::OpenApi;
 
 use std::sync::Arc;
+use uuid::Uuid;
 
 use crate::http::resource;
 use crate::integrations::salesforce::SalesforceClient;
@@ -104,6 +106,28 @@ impl Clienteling {
     pub fn reassign_hooks(&self) -> &ReassignHooks {
         &self.reassign_hooks
     }
+}
+
+/// A client of the book as another context needs them: the profile and the store whose book holds them.
+#[derive(Debug, Clone)]
+pub struct BookEntry {
+    pub profile_id: Uuid,
+    pub store_code: String,
+}
+
+/// The client `id` (a CRM profile id) if `scope` reaches them: what another context asks before an advisor
+/// acts for a client (brand events' invitations and RSVPs). `None` is answered as a 404 by the caller.
+pub async fn client_in_scope(
+    conn: &mut sqlx::PgConnection,
+    scope: &scope::Scope,
+    id: Uuid,
+) -> Result<Option<BookEntry>, sqlx::Error> {
+    Ok(repo::visible(conn, scope, id, false)
+        .await?
+        .map(|layer| BookEntry {
+            profile_id: layer.profile_id,
+            store_code: layer.store_code,
+        }))
 }
 
 /// This context's part of the OpenAPI document.

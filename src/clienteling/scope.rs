@@ -6,7 +6,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::auth::Role;
+use crate::auth::{AuthUser, Role};
 use crate::brands::{Clienteling, InBrand};
 
 #[derive(Debug, Clone)]
@@ -25,20 +25,29 @@ impl Scope {
         conn: &mut PgConnection,
         in_brand: &InBrand<Clienteling>,
     ) -> Result<Scope, sqlx::Error> {
-        let user = &in_brand.user;
-        let admin = in_brand.is_admin();
+        Scope::of_user(conn, in_brand.brand.id, &in_brand.user).await
+    }
+
+    /// The scope of a staff member of the brand `brand_id` admitted by another context's extractor (brand
+    /// events admit marketers and advisors alike): the same rules as [`Scope::of`].
+    pub async fn of_user(
+        conn: &mut PgConnection,
+        brand_id: Uuid,
+        user: &AuthUser,
+    ) -> Result<Scope, sqlx::Error> {
+        let admin = user.has_role(Role::Admin);
         let manager = user.has_role(Role::Manager);
         let granted = manager
             && sqlx::query_scalar!(
                 "SELECT EXISTS (SELECT 1 FROM clienteling_brand_grants WHERE brand_id = $1 AND user_id = $2)",
-                in_brand.brand.id,
+                brand_id,
                 user.user_id
             )
             .fetch_one(conn)
             .await?
             .unwrap_or(false);
         Ok(Scope {
-            brand_id: in_brand.brand.id,
+            brand_id,
             user_id: user.user_id,
             stores: user.store_ids.clone(),
             brand_wide: admin || granted,

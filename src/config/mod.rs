@@ -34,6 +34,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub catalog: CatalogSettings,
     pub billing: BillingSettings,
+    pub brand_events: BrandEventSettings,
     pub subscriptions: SubscriptionSettings,
     pub portal: PortalSettings,
     pub crm: CrmSettings,
@@ -451,6 +452,14 @@ pub struct BillingSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct BrandEventSettings {
+    /// Secret the RSVP links of event invitations are signed with (base64, at least 32 bytes). Its own key:
+    /// rotating it voids the links in flight and nothing else.
+    pub rsvp_key: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// `iss` and `aud` of access tokens.
     pub issuer: String,
@@ -790,6 +799,12 @@ impl Settings {
             return fail(
                 "privacy.archive_ttl_secs",
                 "and privacy.max_step_attempts must be greater than zero",
+            );
+        }
+        if self.brand_events.rsvp_key.expose_secret().trim().len() < 43 {
+            return fail(
+                "brand_events.rsvp_key",
+                "must be at least 32 random bytes, base64-encoded",
             );
         }
         if crate::social::TokenCipher::new(&self.social.token_key).is_err() {

@@ -35,6 +35,8 @@ const COMMITTED_SECRET_DIGESTS: &[&str] = &[
     "48178a56f9d8021f78957e85b0f218562d79f563a2dc5c43774e1e67ab293e8b",
     // crm.identity.suppression_key
     "bad411cf2c3b3db28fc7ab57bd225e99c5bf7d921abf415497a039aae6699aad",
+    // brand_events.rsvp_key
+    "4787dccdd854967635f5a004ed16787d68282a15fb949a541254e77451c9ff3b",
     // social.token_key
     "5b1a165d120292782c7316624b5c5f73dd91b595a1204ba9a4fa741a8bf18525",
 ];
@@ -57,6 +59,10 @@ pub fn secrets(settings: &Settings) -> Vec<(String, &SecretString)> {
         (
             "billing.cursor_key".to_owned(),
             &settings.billing.cursor_key,
+        ),
+        (
+            "brand_events.rsvp_key".to_owned(),
+            &settings.brand_events.rsvp_key,
         ),
         (
             "providers.whmcs.secret".to_owned(),

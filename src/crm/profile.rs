@@ -183,6 +183,30 @@ pub async fn current_id(
     .await
 }
 
+/// [`current_id`] of many ids at once: `(id, live profile)` for each of `ids` that is a profile of the brand,
+/// so another context can tell which of the profiles it holds are now one person.
+pub async fn current_ids(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"WITH RECURSIVE chain (origin, id, merged_into, depth) AS (
+               SELECT id, id, merged_into, 0 FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2)
+               UNION ALL
+               SELECT c.origin, p.id, p.merged_into, c.depth + 1
+               FROM crm_profiles p JOIN chain c ON p.id = c.merged_into
+               WHERE p.brand_id = $1 AND c.depth < 100
+           )
+           SELECT origin AS "origin!", id AS "id!" FROM chain WHERE merged_into IS NULL"#,
+        brand_id,
+        ids
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.origin, row.id)).collect())
+}
+
 /// A profile row with its identifiers aggregated in SQL: what every query that shows profiles selects
 /// (`load`, `search::by_identifier`, `search::profiles`), so the mapping to [`Profile`] is written once.
 pub(super) struct ProfileRow {

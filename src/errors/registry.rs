@@ -161,6 +161,21 @@ error_codes! {
         "The rule takes longer than the preview's time budget; narrow it";
     SegmentRefreshTimeout => "segment-refresh-timeout", SERVICE_UNAVAILABLE,
         "The segment's refresh took longer than its time budget; nothing was written";
+    EventTransitionInvalid => "event-transition-invalid", CONFLICT,
+        "The event's status does not allow this change (draft → open → closed, any but cancelled → cancelled)";
+    EventNotEditable => "event-not-editable", CONFLICT,
+        "A cancelled event takes no changes, and only a draft is deleted";
+    EventNotOpen => "event-not-open", CONFLICT, "Guests are invited to an open event only";
+    RsvpClosed => "rsvp-closed", CONFLICT,
+        "The event takes no RSVPs: it is not open, or its RSVP deadline has passed; nothing changed";
+    EventCancelled => "event-cancelled", CONFLICT, "The event was cancelled; nothing changed";
+    GuestNotConfirmed => "guest-not-confirmed", CONFLICT,
+        "Only a confirmed guest is checked in (a waitlisted, declined or invited guest is not)";
+    GuestCheckedIn => "guest-checked-in", CONFLICT, "The guest was checked in already; the RSVP stands";
+    RsvpLinkInvalid => "rsvp-link-invalid", BAD_REQUEST,
+        "The RSVP link is not one we issued for this event (mistyped, altered or for another event); nothing changed";
+    RsvpLinkExpired => "rsvp-link-expired", GONE,
+        "The RSVP link has expired; ask the brand for a new invitation; nothing changed";
     IdempotencyKeyReused => "idempotency-key-reused", UNPROCESSABLE_ENTITY,
         "The idempotency key was already used with a different request";
     PaymentDeclined => "payment-declined", PAYMENT_REQUIRED, "The payment was declined";

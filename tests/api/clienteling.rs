@@ -10,7 +10,7 @@ mod catalogue_sync;
 mod clients;
 mod dashboard;
 mod enrichment;
-mod fixtures;
+pub mod fixtures;
 mod follow;
 mod interactions;
 mod mirror;

@@ -38,6 +38,8 @@ MC4CAQAwBQYDK2VwBCIEIGQkyak2mX9LxMX4EMRLonTx+Q2/ExhQ4zTeuQcmMQmX
 """
 [billing]
 cursor_key = "k0i3vgB6CG541G2LIZSR3ufWDrKuIItuTkZV5OxapTY="
+[brand_events]
+rsvp_key = "bqJel5IXN2xnDD/2A/SVHbOChmevU+0AmxdxY3m0N2U="
 [social]
 token_key = "Xq1m7pY2bO0wS9dF4hJ6kL8zC3vB5nM1aQ2wE4rT6yU="
 [privacy]
@@ -45,6 +47,12 @@ download_key = "rXX0OeSk8eZ7Ra3tyV4m+hhcWQEilXIT2CUaVw6n1JY="
 [crm.identity]
 suppression_key = "prod-suppression-key-from-the-secret-store"
 "#;
+
+#[test]
+fn a_short_rsvp_key_is_refused() {
+    let error = load(Environment::Test, &[("brand_events.rsvp_key", "too-short")]).unwrap_err();
+    assert!(error.contains("brand_events.rsvp_key"), "{error}");
+}
 
 #[test]
 fn production_refuses_to_start_without_secrets_from_the_environment() {
@@ -309,6 +317,7 @@ fn production_refuses_every_secret_committed_for_development() {
         ("auth.refresh_token_key", "auth.refresh_token_key"),
         ("billing.cursor_key", "billing.cursor_key"),
         ("privacy.download_key", "privacy.download_key"),
+        ("brand_events.rsvp_key", "brand_events.rsvp_key"),
         (
             "providers.salesforce.client_secret",
             "providers.salesforce.client_secret",

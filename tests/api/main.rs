@@ -2,6 +2,7 @@
 
 mod auth;
 mod billing;
+mod brand_events;
 mod brands;
 mod cache;
 mod catalog;

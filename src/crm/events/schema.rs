@@ -385,10 +385,42 @@ const KNOWN: &[KnownType] = &[
             ),
         ],
     },
+    // Brand events (`brand_events`, docs/brand_events.md): the invitation, each RSVP (a promotion from the
+    // waitlist is one too) and the check-in, so a segment counts "attended an event in the last year".
+    KnownType {
+        name: "event_invited",
+        properties: &[
+            req("event_id", Rule::Reference),
+            opt("invitation_id", Rule::Reference),
+            opt("name", Rule::Text(200)),
+            opt("store", Rule::Reference),
+            opt("source", Rule::OneOf(&["segment", "advisor"])),
+            opt("segment_id", Rule::Reference),
+        ],
+    },
+    KnownType {
+        name: "event_rsvp",
+        properties: &[
+            req("event_id", Rule::Reference),
+            req(
+                "response",
+                Rule::OneOf(&["accepted", "declined", "promoted"]),
+            ),
+            req(
+                "status",
+                Rule::OneOf(&["confirmed", "waitlisted", "declined"]),
+            ),
+            opt("invitation_id", Rule::Reference),
+            opt("name", Rule::Text(200)),
+            opt("store", Rule::Reference),
+            opt("via", Rule::OneOf(&["link", "staff", "waitlist"])),
+        ],
+    },
     KnownType {
         name: "event_attended",
         properties: &[
             req("event_id", Rule::Reference),
+            opt("invitation_id", Rule::Reference),
             opt("name", Rule::Text(200)),
             opt("store", Rule::Reference),
         ],

@@ -1,6 +1,7 @@
 //! Demo templates for `concierge seed`: maison's winter invitation by e-mail (French and English, English
-//! the fallback), an SMS reminder and the advisors' WhatsApp product share (outreach). Created once: an
-//! existing template of the same name is left alone.
+//! the fallback), an SMS reminder, the advisors' WhatsApp product share (outreach), and for brand events
+//! (docs/brand_events.md) an e-mail invitation carrying the guest's RSVP link and the SMS telling a
+//! waitlisted guest a place opened. Created once: an existing template of the same name is left alone.
 
 use uuid::Uuid;
 
@@ -65,6 +66,42 @@ fn demo() -> Vec<TemplateRequest> {
                     "fr",
                     None,
                     "Bonjour {{ profile.first_name }}, c'est {{ advisor.first_name }} de {{ brand.name }}. Quelques pièces viennent d'arriver et j'ai pensé à vous ; souhaitez-vous que je vous les réserve ?",
+                ),
+            ],
+        },
+        TemplateRequest {
+            name: "Event invitation".into(),
+            channel: MessageChannel::Email,
+            purpose: Purpose::Events,
+            fallback_language: "en".into(),
+            variants: vec![
+                variant(
+                    "en",
+                    Some("{{ profile.first_name }}, you are invited: {{ event.name }}"),
+                    "<p>Dear {{ profile.first_name }},</p><p>{{ brand.name }} would be delighted to welcome you to {{ event.name }} on {{ event.starts_at }}, {{ event.location }}.</p><p><a href=\"{{ event.rsvp_url }}\">Reply to the invitation</a></p>",
+                ),
+                variant(
+                    "fr",
+                    Some("{{ profile.first_name }}, vous êtes invité(e) : {{ event.name }}"),
+                    "<p>Chère cliente, cher client {{ profile.last_name }},</p><p>{{ brand.name }} serait ravie de vous accueillir à {{ event.name }} le {{ event.starts_at }}, {{ event.location }}.</p><p><a href=\"{{ event.rsvp_url }}\">Répondre à l'invitation</a></p>",
+                ),
+            ],
+        },
+        TemplateRequest {
+            name: "Event place confirmed".into(),
+            channel: MessageChannel::Sms,
+            purpose: Purpose::Events,
+            fallback_language: "en".into(),
+            variants: vec![
+                variant(
+                    "en",
+                    None,
+                    "{{ brand.name }}: {{ profile.first_name }}, a place opened at {{ event.name }} ({{ event.starts_at }}). You are confirmed.",
+                ),
+                variant(
+                    "fr",
+                    None,
+                    "{{ brand.name }} : {{ profile.first_name }}, une place s'est libérée pour {{ event.name }} ({{ event.starts_at }}). Votre venue est confirmée.",
                 ),
             ],
         },

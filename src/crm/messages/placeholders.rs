@@ -22,6 +22,8 @@ const COMMON: &[&str] = &[
 const ADVISOR: &[&str] = &["advisor.first_name", "advisor.last_name"];
 /// The event invited to, or the appointment a service message is about.
 const EVENT: &[&str] = &["event.name", "event.starts_at", "event.location"];
+/// A brand event's invitation only: the guest's signed RSVP link (`brand_events`).
+const EVENT_INVITATION: &[&str] = &["event.rsvp_url"];
 
 /// The placeholders of `purpose`, sorted.
 pub fn allowed(purpose: Purpose) -> Vec<&'static str> {
@@ -29,7 +31,12 @@ pub fn allowed(purpose: Purpose) -> Vec<&'static str> {
     match purpose {
         Purpose::Marketing => {}
         Purpose::Outreach => names.extend_from_slice(ADVISOR),
-        Purpose::Events | Purpose::Service => {
+        Purpose::Events => {
+            names.extend_from_slice(ADVISOR);
+            names.extend_from_slice(EVENT);
+            names.extend_from_slice(EVENT_INVITATION);
+        }
+        Purpose::Service => {
             names.extend_from_slice(ADVISOR);
             names.extend_from_slice(EVENT);
         }
@@ -70,7 +77,14 @@ pub struct EventContext {
     pub starts_at: String,
     #[serde(default)]
     pub location: String,
+    /// The guest's own RSVP link (an absolute http(s) URL); left out of the request when empty, so the
+    /// send-path digests of callers that never give one stay what they were.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rsvp_url: String,
 }
+
+/// The longest RSVP link a context may carry.
+const MAX_URL: usize = 2000;
 
 impl MessageContext {
     /// The first context object among `used` placeholders that the caller did not give (`advisor`, `event`).
@@ -106,6 +120,18 @@ impl MessageContext {
                 ));
             }
         }
+        if let Some(url) = self.event.as_ref().map(|e| e.rsvp_url.as_str())
+            && !url.is_empty()
+        {
+            let absolute = url.starts_with("https://") || url.starts_with("http://");
+            let clean = !url.chars().any(|c| c.is_control() || c.is_whitespace());
+            if !absolute || !clean || url.len() > MAX_URL {
+                return Err((
+                    "context.event.rsvp_url".to_owned(),
+                    "An absolute http(s) URL of at most 2,000 characters.",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -135,6 +161,7 @@ impl Values {
         map.insert("name".to_owned(), text(&event.name));
         map.insert("starts_at".to_owned(), text(&event.starts_at));
         map.insert("location".to_owned(), text(&event.location));
+        map.insert("rsvp_url".to_owned(), text(&event.rsvp_url));
         root.insert("event".into(), Value::from(map));
         Value::from(root)
     }
@@ -157,4 +184,44 @@ pub fn profile_values(profile: &crate::crm::profile::Profile) -> BTreeMap<String
         );
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_link(url: &str) -> MessageContext {
+        MessageContext {
+            advisor: None,
+            event: Some(EventContext {
+                name: "Soirée".into(),
+                rsvp_url: url.into(),
+                ..EventContext::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn an_rsvp_link_is_an_absolute_http_url_and_left_out_of_the_request_when_empty() {
+        assert!(
+            with_link("https://example.com/api/v1/rsvp/abc")
+                .check()
+                .is_ok()
+        );
+        assert!(with_link("").check().is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "/relative",
+            "https://a b",
+            &format!("https://{}", "x".repeat(2000)),
+        ] {
+            let refused = with_link(bad).check().err().map(|(field, _)| field);
+            assert_eq!(refused.as_deref(), Some("context.event.rsvp_url"), "{bad}");
+        }
+        let serialised = serde_json::to_value(with_link("")).unwrap_or_default();
+        assert!(
+            serialised["event"].get("rsvp_url").is_none(),
+            "{serialised}"
+        );
+    }
 }

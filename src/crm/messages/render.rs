@@ -164,6 +164,14 @@ mod tests {
         assert_eq!(errors[0].code, "unknown_placeholder", "{errors:?}");
         assert!(problems("{{ event.name }} {{ event.starts_at }}", Purpose::Events).is_empty());
         assert!(!problems("{{ event.name }}", Purpose::Outreach).is_empty());
+        // The RSVP link is a brand event invitation's only.
+        assert!(problems("{{ event.rsvp_url }}", Purpose::Events).is_empty());
+        for purpose in [Purpose::Service, Purpose::Marketing, Purpose::Outreach] {
+            assert!(
+                !problems("{{ event.rsvp_url }}", purpose).is_empty(),
+                "{purpose:?}"
+            );
+        }
     }
 
     #[test]

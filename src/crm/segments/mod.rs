@@ -26,6 +26,38 @@ pub use hook::SegmentsHook;
 pub use membership::{Reason, RefreshReport};
 pub use schedule::{ReevaluateSegments, reevaluate_time_based, refresh_with_dependents};
 
+/// The live profiles that are members of the brand's segment now, in id order: what another context freezes
+/// an audience from (brand events' invitations). A member since merged away is not listed (its survivor is,
+/// once the segment has re-evaluated it), so one person appears once. `None` when the brand has no such
+/// segment (or it was deleted).
+pub async fn current_members(
+    conn: &mut sqlx::PgConnection,
+    brand_id: uuid::Uuid,
+    segment_id: uuid::Uuid,
+) -> sqlx::Result<Option<Vec<uuid::Uuid>>> {
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM crm_segments WHERE id = $1 AND brand_id = $2 AND deleted_at IS NULL) AS "exists!""#,
+        segment_id,
+        brand_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
+        return Ok(None);
+    }
+    let members = sqlx::query_scalar!(
+        "SELECT p.id FROM crm_segment_members m
+         JOIN crm_profiles p ON p.id = m.profile_id AND p.brand_id = $2 AND p.merged_into IS NULL
+         WHERE m.segment_id = $1 AND m.brand_id = $2
+         ORDER BY p.id",
+        segment_id,
+        brand_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(Some(members))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     paths(

@@ -57,6 +57,9 @@ pub enum Resolution {
     },
     /// Not owned by anyone (a catalog product, a problem type): the same for every caller, nothing to sweep.
     Public,
+    /// A secret in the path is the only key (a guest's RSVP link): whoever holds it gets the same answer,
+    /// signed in or not, so the path has no owner to sweep for.
+    Capability,
     /// The sweep does not know this kind of resource yet.
     Unknown,
 }
@@ -87,6 +90,8 @@ pub struct Fixtures {
     enrollment_id: String,
     privacy_request_id: String,
     my_privacy_request_id: String,
+    event_id: String,
+    guest_id: String,
 }
 
 impl Fixtures {
@@ -176,6 +181,8 @@ impl Fixtures {
         let task_id = clienteling_task(app, &tokens[&Actor::ParisAdvisor], &client_id).await;
         let privacy_request_id = privacy_export(app, &marketer, &profile_id).await;
         let my_privacy_request_id = my_privacy_export(app, &tokens[&Actor::Customer]).await;
+        let (event_id, guest_id) =
+            brand_event(app, &marketer, &tokens[&Actor::ParisAdvisor], &client_id).await;
         Fixtures {
             tokens,
             user_id,
@@ -202,6 +209,8 @@ impl Fixtures {
             enrollment_id,
             privacy_request_id,
             my_privacy_request_id,
+            event_id,
+            guest_id,
         }
     }
 
@@ -262,6 +271,9 @@ impl Fixtures {
             // maison's catalogue: any of its advisors reads it, no other brand does.
             ("products", "id") => Self::brand_scoped(&self.product_id),
             ("sync", "run") => Self::brand_scoped(&self.catalogue_run_id),
+            ("events", "id") => Self::brand_scoped(&self.event_id),
+            ("guests", "guest") => Self::brand_scoped(&self.guest_id),
+            ("rsvp", "token") => Resolution::Capability,
             ("products", "sku") | ("problems", "slug") => Resolution::Public,
             _ => Resolution::Unknown,
         }
@@ -398,6 +410,19 @@ pub fn body_for(method: &str, template: &str) -> Option<Value> {
         ) => json!({ "name": "Intruder", "segment_id": uuid::Uuid::now_v7(), "channel": "sms",
                      "purpose": "marketing", "template_id": uuid::Uuid::now_v7() }),
         ("PUT", "/api/v1/brands/{brand}/crm/message-caps") => json!({ "caps": [] }),
+        (
+            "POST" | "PUT",
+            "/api/v1/brands/{brand}/events" | "/api/v1/brands/{brand}/events/{id}",
+        ) => brand_event_body(),
+        ("POST", "/api/v1/brands/{brand}/events/{id}/invitations/segment") => json!({
+            "segment_id": uuid::Uuid::now_v7(), "channel": "sms", "template_id": uuid::Uuid::now_v7()
+        }),
+        ("POST", "/api/v1/brands/{brand}/events/{id}/invitations") => {
+            json!({ "client_id": uuid::Uuid::now_v7() })
+        }
+        ("POST", "/api/v1/brands/{brand}/events/{id}/guests/{guest}/rsvp") => {
+            json!({ "response": "accept" })
+        }
         (
             "POST" | "PUT",
             "/api/v1/brands/{brand}/crm/journeys" | "/api/v1/brands/{brand}/crm/journeys/{id}",
@@ -706,6 +731,52 @@ async fn crm_campaign(app: &TestApp, marketer: &str, segment: &str, template: &s
         .expect("launch");
     assert_eq!(launched.status(), 200, "the sweep's campaign launched");
     id
+}
+
+fn brand_event_body() -> Value {
+    let starts = chrono::Utc::now() + chrono::Duration::days(20);
+    json!({ "name": "Sweep soirée", "store": "paris-1", "starts_at": starts,
+            "ends_at": starts + chrono::Duration::hours(2), "capacity": 10 })
+}
+
+/// An open maison event at paris-1 with the sweep's client invited in person by the Paris advisor; the
+/// event and the guest (invitation) ids.
+async fn brand_event(
+    app: &TestApp,
+    marketer: &str,
+    advisor: &str,
+    client: &str,
+) -> (String, String) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/brands/maison/events"))
+        .bearer_auth(marketer)
+        .json(&brand_event_body())
+        .send()
+        .await
+        .expect("event");
+    assert_eq!(response.status(), 201, "the sweep's event");
+    let body: Value = response.json().await.expect("event json");
+    let id = body["id"].as_str().expect("event id").to_owned();
+    let opened = app
+        .client
+        .post(app.url(&format!("/api/v1/brands/maison/events/{id}/open")))
+        .bearer_auth(marketer)
+        .send()
+        .await
+        .expect("open");
+    assert_eq!(opened.status(), 200, "the sweep's event opened");
+    let invited = app
+        .client
+        .post(app.url(&format!("/api/v1/brands/maison/events/{id}/invitations")))
+        .bearer_auth(advisor)
+        .json(&json!({ "client_id": client }))
+        .send()
+        .await
+        .expect("invitation");
+    assert_eq!(invited.status(), 201, "the sweep's guest");
+    let guest: Value = invited.json().await.expect("guest json");
+    (id, guest["id"].as_str().expect("guest id").to_owned())
 }
 
 fn journey_body(template: &str) -> Value {

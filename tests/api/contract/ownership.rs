@@ -52,6 +52,8 @@ fn build(
                 path = path.replace(&format!("{{{name}}}"), &value);
             }
             Resolution::Public => {}
+            // The secret in the path is the key: there is no account to be an intruder to.
+            Resolution::Capability => return Ok(None),
             Resolution::Unknown => {
                 return Err(format!(
                     "{method} {template}: the sweep cannot name a `{name}` after `/{collection}/`; add the kind to \
