@@ -23,6 +23,7 @@ mod activity;
 mod guests;
 mod link;
 mod model;
+pub mod privacy_export;
 mod repo;
 mod routes;
 mod routes_guests;

@@ -16,19 +16,25 @@ pub async fn export(
 ) -> anyhow::Result<Vec<ExportFile>> {
     let mut conn = db.acquire().await?;
     let conn = &mut *conn;
+    // Merges do not move clienteling's rows: an absorbed profile's client layer, interactions, tasks and
+    // appointments are the person's too.
+    let profiles = match crate::crm::erasure::person(conn, brand_id, profile_id).await? {
+        Some((_, profiles)) => profiles,
+        None => vec![profile_id],
+    };
     let client: Vec<Value> = sqlx::query_scalar!(
         r#"SELECT to_jsonb(c) - 'brand_id' - 'search_text' AS "row!" FROM clienteling_clients c
-           WHERE c.brand_id = $1 AND c.profile_id = $2"#,
+           WHERE c.brand_id = $1 AND c.profile_id = ANY($2)"#,
         brand_id,
-        profile_id
+        &profiles
     )
     .fetch_all(&mut *conn)
     .await?;
     let assignments: Vec<Value> = sqlx::query_scalar!(
         r#"SELECT to_jsonb(a) - 'brand_id' - 'profile_id' AS "row!" FROM clienteling_assignments a
-           WHERE a.brand_id = $1 AND a.profile_id = $2 ORDER BY a.assigned_at"#,
+           WHERE a.brand_id = $1 AND a.profile_id = ANY($2) ORDER BY a.assigned_at"#,
         brand_id,
-        profile_id
+        &profiles
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -40,34 +46,34 @@ pub async fn export(
                                           'actor', e.actor, 'recorded_at', e.recorded_at) ORDER BY e.version)
                          FROM clienteling_interaction_events e
                          WHERE e.brand_id = $1 AND e.stream_id = i.id), '[]'::jsonb)) AS "row!"
-           FROM clienteling_interactions i WHERE i.brand_id = $1 AND i.client_id = $2
+           FROM clienteling_interactions i WHERE i.brand_id = $1 AND i.client_id = ANY($2)
            ORDER BY i.occurred_at, i.id"#,
         brand_id,
-        profile_id
+        &profiles
     )
     .fetch_all(&mut *conn)
     .await?;
     let tasks: Vec<Value> = sqlx::query_scalar!(
         r#"SELECT to_jsonb(t) - 'brand_id' - 'profile_id' AS "row!" FROM clienteling_tasks t
-           WHERE t.brand_id = $1 AND t.profile_id = $2 ORDER BY t.created_at, t.id"#,
+           WHERE t.brand_id = $1 AND t.profile_id = ANY($2) ORDER BY t.created_at, t.id"#,
         brand_id,
-        profile_id
+        &profiles
     )
     .fetch_all(&mut *conn)
     .await?;
     let appointments: Vec<Value> = sqlx::query_scalar!(
         r#"SELECT to_jsonb(a) - 'brand_id' - 'profile_id' AS "row!" FROM clienteling_appointments a
-           WHERE a.brand_id = $1 AND a.profile_id = $2 ORDER BY a.starts_at, a.id"#,
+           WHERE a.brand_id = $1 AND a.profile_id = ANY($2) ORDER BY a.starts_at, a.id"#,
         brand_id,
-        profile_id
+        &profiles
     )
     .fetch_all(&mut *conn)
     .await?;
     let outreach: Vec<Value> = sqlx::query_scalar!(
         r#"SELECT to_jsonb(o) - 'brand_id' - 'profile_id' AS "row!" FROM clienteling_outreach o
-           WHERE o.brand_id = $1 AND o.profile_id = $2 ORDER BY o.created_at, o.id"#,
+           WHERE o.brand_id = $1 AND o.profile_id = ANY($2) ORDER BY o.created_at, o.id"#,
         brand_id,
-        profile_id
+        &profiles
     )
     .fetch_all(&mut *conn)
     .await?;

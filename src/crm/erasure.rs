@@ -144,6 +144,7 @@ pub async fn targets(
         return Ok(None);
     };
     let identifiers = held(&mut conn, brand_id, &profiles).await?;
+    let linked = linked_accounts(&mut conn, brand_id, &profiles).await?;
     let mut targets = Targets {
         profile_id: live,
         profiles,
@@ -156,6 +157,11 @@ pub async fn targets(
         match identifier.kind.as_str() {
             EMAIL => targets.emails.push(identifier.value),
             PHONE => targets.phones.push(identifier.value),
+            _ => {}
+        }
+    }
+    for identifier in linked {
+        match identifier.kind.as_str() {
             SALESFORCE_CONTACT => targets.salesforce_contacts.push(identifier.value),
             WHMCS_CLIENT => targets
                 .whmcs_clients
@@ -302,6 +308,39 @@ async fn held(
          ORDER BY kind, value",
         brand_id,
         profiles
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Who may name another system's account on a profile so that erasing the profile reaches it: the portal's
+/// verified link (`customers`) and the demo seed. An identifier a marketer or an API event added could name a
+/// stranger's WHMCS client or Salesforce contact (their ids are guessable), so it never selects what is
+/// closed or anonymised there.
+const TRUSTED_LINK_SOURCES: &[&str] = &["portal", "seed"];
+
+async fn linked_accounts(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profiles: &[Uuid],
+) -> Result<Vec<Identifier>, sqlx::Error> {
+    let sources: Vec<String> = TRUSTED_LINK_SOURCES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let kinds: Vec<String> = [SALESFORCE_CONTACT, WHMCS_CLIENT, PORTAL_USER]
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+    sqlx::query_as!(
+        Identifier,
+        "SELECT kind, value FROM crm_identifiers
+         WHERE brand_id = $1 AND profile_id = ANY($2) AND kind = ANY($3) AND source = ANY($4)
+         ORDER BY kind, value",
+        brand_id,
+        profiles,
+        &kinds,
+        &sources
     )
     .fetch_all(conn)
     .await

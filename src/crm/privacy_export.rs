@@ -9,14 +9,17 @@ use uuid::Uuid;
 use super::identifiers::PORTAL_USER;
 use crate::privacy::ExportFile;
 
-/// The portal account the profile holds (its `portal_user` identifier), if any.
+/// The portal account the profile holds (its `portal_user` identifier, as the portal's verified link wrote
+/// it), if any. One a marketer or an API event added could name a stranger's account: it never opens the
+/// portal's records to an export.
 pub async fn portal_user_of(
     conn: &mut PgConnection,
     brand_id: Uuid,
     profile_id: Uuid,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     let value = sqlx::query_scalar!(
-        "SELECT value FROM crm_identifiers WHERE brand_id = $1 AND profile_id = $2 AND kind = $3
+        "SELECT value FROM crm_identifiers
+         WHERE brand_id = $1 AND profile_id = $2 AND kind = $3 AND source = 'portal'
          ORDER BY added_at LIMIT 1",
         brand_id,
         profile_id,

@@ -93,7 +93,14 @@ pub async fn whmcs(customers: Customers, user_id: Uuid) -> anyhow::Result<Vec<Ex
         .call("GetClientsProducts", &[param("clientid", client_id)])
         .await?;
     Ok(vec![
-        ExportFile::new("client", vec![without(client, "result")]),
+        // `users` and `contacts` are other people with access to the account: theirs, not the customer's.
+        ExportFile::new(
+            "client",
+            vec![without(
+                without(without(client, "result"), "users"),
+                "contacts",
+            )],
+        ),
         ExportFile::new("invoices", invoices).retained(INVOICES_RETENTION),
         ExportFile::new("services", listed(&products, "products", "product")),
     ])

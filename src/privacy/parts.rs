@@ -190,6 +190,11 @@ pub fn standard(db: &PgPool, customers: &crate::customers::Customers) -> Parts {
             db,
             crate::clienteling::privacy_export::export,
         )
+        .profile(
+            "brand_events",
+            db,
+            crate::brand_events::privacy_export::export,
+        )
         .portal("portal_account", db.clone(), crate::auth::privacy_export)
         .portal(
             "portal_orders",

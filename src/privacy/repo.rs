@@ -315,10 +315,17 @@ pub async fn step_failed(
     Ok(())
 }
 
+/// Fails the request; the parts it had gathered (copies of the person's data) go with it.
 pub async fn fail_request(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE privacy_requests SET status = 'failed', completed_at = now()
          WHERE id = $1 AND status IN ('pending', 'running')",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE privacy_request_steps SET output = NULL WHERE request_id = $1 AND output IS NOT NULL",
         id
     )
     .execute(conn)
@@ -409,6 +416,13 @@ pub async fn record_receipt(
 
 /// Deletes the archives past their expiry; how many went.
 pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    // A request that ended without clearing its gathered parts (a crash between the two) keeps no copy.
+    sqlx::query!(
+        "UPDATE privacy_request_steps s SET output = NULL FROM privacy_requests r
+         WHERE r.id = s.request_id AND r.status IN ('completed', 'failed') AND s.output IS NOT NULL"
+    )
+    .execute(pool)
+    .await?;
     Ok(
         sqlx::query!("DELETE FROM privacy_archives WHERE expires_at <= now()")
             .execute(pool)

@@ -4,5 +4,6 @@
 mod access;
 mod export;
 mod fixtures;
+mod forged_links;
 mod portal;
 mod receipts;

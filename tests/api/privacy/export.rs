@@ -117,6 +117,33 @@ async fn touched_by_every_context(app: &TestApp) -> (String, String) {
         json!({ "client_id": id, "title": "Call about the bag", "due_at": now + Duration::days(2) }),
     )
     .await;
+    let starts = now + Duration::days(30);
+    let event = ok(
+        app,
+        Method::POST,
+        &marketer,
+        "/api/v1/brands/maison/events",
+        json!({ "name": "Winter soirée", "store": "paris-1", "starts_at": starts,
+                "ends_at": starts + Duration::hours(3) }),
+    )
+    .await;
+    let event = event["id"].as_str().unwrap().to_owned();
+    ok(
+        app,
+        Method::POST,
+        &marketer,
+        &format!("/api/v1/brands/maison/events/{event}/open"),
+        json!({}),
+    )
+    .await;
+    ok(
+        app,
+        Method::POST,
+        &advisor,
+        &format!("/api/v1/brands/maison/events/{event}/invitations"),
+        json!({ "client_id": id }),
+    )
+    .await;
     let days: Vec<Value> = [
         "monday",
         "tuesday",
@@ -169,7 +196,7 @@ async fn an_export_gathers_every_context_into_one_signed_archive() {
     assert_eq!(request["profile_id"], profile);
     assert_eq!(request["requested_by"]["kind"], "staff");
     assert_eq!(request["requested_by"]["role"], "marketer");
-    assert_eq!(request["progress"]["total"], 2, "{request}");
+    assert_eq!(request["progress"]["total"], 3, "{request}");
     assert!(request["download"].is_null());
     let created: chrono::DateTime<Utc> =
         serde_json::from_value(request["created_at"].clone()).unwrap();
@@ -178,7 +205,7 @@ async fn an_export_gathers_every_context_into_one_signed_archive() {
     let id = request["id"].as_str().unwrap();
 
     let done = completed(&app, &marketer, &request_path("maison", id)).await;
-    assert_eq!(done["progress"], json!({ "done": 2, "total": 2 }));
+    assert_eq!(done["progress"], json!({ "done": 3, "total": 3 }));
     assert_eq!(step(&done, "crm")["status"], "completed");
     assert!(done["completed_at"].is_string());
 
@@ -220,6 +247,10 @@ async fn an_export_gathers_every_context_into_one_signed_archive() {
     assert!(!records(&files, "crm/scores.json").is_empty());
     assert!(records(&files, "crm/scores.json")[0]["reasons"].is_array());
     assert!(records(&files, "crm/messages.json").is_empty());
+    let invitations = records(&files, "brand_events/brand_event_invitations.json");
+    assert_eq!(invitations.len(), 1, "{invitations:?}");
+    assert_eq!(invitations[0]["event"]["name"], "Winter soirée");
+    assert_eq!(invitations[0]["source"], "advisor");
     assert_eq!(
         records(&files, "clienteling/client.json")[0]["notes"],
         "Prefers silk"
