@@ -219,8 +219,23 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         whmcs.clone(),
         salesforce.clone(),
     );
+    let clienteling = crate::clienteling::Clienteling::new(db.clone(), salesforce.clone())
+        .with_catalogue(crate::clienteling::catalogue::Catalogue::new(
+            db.clone(),
+            salesforce.clone(),
+            settings.jobs.clone(),
+            settings.clienteling.catalogue.clone(),
+        ))
+        .with_products(std::sync::Arc::new(
+            crate::clienteling::catalogue::CatalogueProducts::new(db.clone()),
+        ));
     Ok(AppState {
-        auth: crate::auth::AuthService::new(&settings.auth, db.clone(), cache.clone(), messaging)?,
+        auth: crate::auth::AuthService::new(
+            &settings.auth,
+            db.clone(),
+            cache.clone(),
+            messaging.clone(),
+        )?,
         customers: customers.clone(),
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
         orders: crate::orders::Orders::new(
@@ -233,7 +248,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         ),
         catalog,
         subscriptions: crate::subscriptions::Subscriptions::new(
-            whmcs,
+            whmcs.clone(),
             freebit,
             cache.clone(),
             db.clone(),
@@ -255,17 +270,15 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.privacy.clone(),
             &settings.server.public_url,
             crate::privacy::parts::standard(&db, &customers),
+            crate::privacy::Eraser {
+                clienteling: clienteling.clone(),
+                salesforce: salesforce.clone(),
+                whmcs: whmcs.clone(),
+                messaging: messaging.clone(),
+                contact_erasure: settings.crm.erasure.salesforce_contact,
+            },
         ),
-        clienteling: crate::clienteling::Clienteling::new(db.clone(), salesforce.clone())
-            .with_catalogue(crate::clienteling::catalogue::Catalogue::new(
-                db.clone(),
-                salesforce,
-                settings.jobs.clone(),
-                settings.clienteling.catalogue.clone(),
-            ))
-            .with_products(std::sync::Arc::new(
-                crate::clienteling::catalogue::CatalogueProducts::new(db.clone()),
-            )),
+        clienteling,
         cache,
         db,
         jobs: JobsStatus::new(jobs_enabled),

@@ -8,4 +8,4 @@ mod everywhere;
 mod portal;
 mod providers;
 mod replay;
-mod support;
+pub(crate) mod support;

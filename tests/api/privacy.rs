@@ -2,6 +2,7 @@
 //! that assembles the archive, the signed download link — for staff and for portal customers.
 
 mod access;
+mod erasure;
 mod export;
 mod fixtures;
 mod portal;
