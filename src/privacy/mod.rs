@@ -1,11 +1,11 @@
-//! Data-subject requests (SPEC §4.4, privacy): a person's export, and (with the erasure fan-out) their
-//! erasure, each a request with a legal due date, who asked, and one step per part or system with its
-//! status, attempts and receipt. See `docs/privacy.md`.
+//! Data-subject requests (SPEC §4.4, privacy): a person's export or erasure, each a request with a legal
+//! due date, who asked, and one step per part or system with its status, attempts and receipt. See `docs/privacy.md`.
 //!
 //! An export gathers one JSON file set per part: each context publishes its own export function, and
 //! [`parts::standard`] registers them (a context never reads another's tables). The job
 //! ([`export_job`]) assembles one zip, kept in `privacy_archives` until it expires and served through a
-//! signed link ([`link`]).
+//! signed link ([`link`]). An erasure ([`erase_job`]) runs the contexts' erasure functions as steps, in
+//! stages, each completed with its system's receipt.
 //!
 //! Published: the handle [`Privacy`], the part registry ([`Parts`], [`ExportFile`], [`ExportPart`]), what
 //! the erasure fan-out records its requests and receipts with ([`create_request`] with [`Kind::Erasure`] and
