@@ -1,5 +1,6 @@
 //! Data-subject requests (SPEC §4.4, privacy): a person's export or erasure, each a request with a legal
-//! due date, who asked, and one step per part or system with its status, attempts and receipt. See `docs/privacy.md`.
+//! due date, who asked, and one step per part or system with its status, attempts and receipt. See
+//! `docs/privacy.md`.
 //!
 //! An export gathers one JSON file set per part: each context publishes its own export function, and
 //! [`parts::standard`] registers them (a context never reads another's tables). The job
