@@ -221,8 +221,23 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
     );
     let brand_events =
         crate::brand_events::BrandEvents::new(db.clone(), messages.clone(), &settings);
+    let clienteling = crate::clienteling::Clienteling::new(db.clone(), salesforce.clone())
+        .with_catalogue(crate::clienteling::catalogue::Catalogue::new(
+            db.clone(),
+            salesforce.clone(),
+            settings.jobs.clone(),
+            settings.clienteling.catalogue.clone(),
+        ))
+        .with_products(std::sync::Arc::new(
+            crate::clienteling::catalogue::CatalogueProducts::new(db.clone()),
+        ));
     Ok(AppState {
-        auth: crate::auth::AuthService::new(&settings.auth, db.clone(), cache.clone(), messaging)?,
+        auth: crate::auth::AuthService::new(
+            &settings.auth,
+            db.clone(),
+            cache.clone(),
+            messaging.clone(),
+        )?,
         customers: customers.clone(),
         billing: crate::billing::Billing::new(&settings.billing, whmcs.clone(), cache.clone()),
         orders: crate::orders::Orders::new(
@@ -235,7 +250,7 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
         ),
         catalog,
         subscriptions: crate::subscriptions::Subscriptions::new(
-            whmcs,
+            whmcs.clone(),
             freebit,
             cache.clone(),
             db.clone(),
@@ -257,17 +272,15 @@ pub fn build_state(settings: Settings, jobs_enabled: bool) -> anyhow::Result<App
             settings.privacy.clone(),
             &settings.server.public_url,
             crate::privacy::parts::standard(&db, &customers),
+            crate::privacy::Eraser {
+                clienteling: clienteling.clone(),
+                salesforce: salesforce.clone(),
+                whmcs: whmcs.clone(),
+                messaging: messaging.clone(),
+                contact_erasure: settings.crm.erasure.salesforce_contact,
+            },
         ),
-        clienteling: crate::clienteling::Clienteling::new(db.clone(), salesforce.clone())
-            .with_catalogue(crate::clienteling::catalogue::Catalogue::new(
-                db.clone(),
-                salesforce,
-                settings.jobs.clone(),
-                settings.clienteling.catalogue.clone(),
-            ))
-            .with_products(std::sync::Arc::new(
-                crate::clienteling::catalogue::CatalogueProducts::new(db.clone()),
-            )),
+        clienteling,
         brand_events,
         cache,
         db,

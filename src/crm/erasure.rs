@@ -30,7 +30,7 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -85,7 +85,7 @@ const PERSONAL: &[&str] = &[
 /// What the other erasure steps need of a person, read before the CRM forgets it: the profiles (the
 /// clienteling layer is keyed by them) and the identifiers that name the person in Salesforce, WHMCS, the
 /// messaging service and the portal. A privacy request keeps these until its provider steps are done.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Targets {
     /// The live profile.
     pub profile_id: Uuid,

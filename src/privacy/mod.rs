@@ -1,17 +1,19 @@
-//! Data-subject requests (SPEC §4.4, privacy): a person's export, and (with the erasure fan-out) their
-//! erasure, each a request with a legal due date, who asked, and one step per part or system with its
-//! status, attempts and receipt. See `docs/privacy.md`.
+//! Data-subject requests (SPEC §4.4, privacy): a person's export or erasure, each a request with a legal
+//! due date, who asked, and one step per part or system with its status, attempts and receipt. See
+//! `docs/privacy.md`.
 //!
 //! An export gathers one JSON file set per part: each context publishes its own export function, and
 //! [`parts::standard`] registers them (a context never reads another's tables). The job
 //! ([`export_job`]) assembles one zip, kept in `privacy_archives` until it expires and served through a
-//! signed link ([`link`]).
+//! signed link ([`link`]). An erasure ([`erase_job`]) runs the contexts' erasure functions as steps, in
+//! stages, each completed with its system's receipt.
 //!
 //! Published: the handle [`Privacy`], the part registry ([`Parts`], [`ExportFile`], [`ExportPart`]), what
 //! the erasure fan-out records its requests and receipts with ([`create_request`] with [`Kind::Erasure`] and
 //! its systems as parts, [`record_receipt`]), the routes, jobs and `ApiDoc`.
 
 pub mod archive;
+pub mod erase_job;
 pub mod export_job;
 pub mod link;
 mod model;
@@ -41,6 +43,17 @@ pub struct Privacy {
     parts: Parts,
     links: link::LinkSigner,
     public_url: String,
+    eraser: Eraser,
+}
+
+/// What the erasure job reaches the other systems with (each through its context's erasure functions).
+#[derive(Clone)]
+pub struct Eraser {
+    pub clienteling: crate::clienteling::Clienteling,
+    pub salesforce: crate::integrations::salesforce::SalesforceClient,
+    pub whmcs: crate::integrations::whmcs::WhmcsClient,
+    pub messaging: crate::integrations::messaging::MessagingClient,
+    pub contact_erasure: crate::config::ContactErasure,
 }
 
 impl Privacy {
@@ -50,6 +63,7 @@ impl Privacy {
         settings: PrivacySettings,
         public_url: &str,
         parts: Parts,
+        eraser: Eraser,
     ) -> Self {
         Self {
             links: link::LinkSigner::new(&settings.download_key),
@@ -58,6 +72,7 @@ impl Privacy {
             settings,
             parts,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            eraser,
         }
     }
 
@@ -79,12 +94,14 @@ impl Privacy {
     }
 }
 
-/// Registers the export job and the nightly purge of expired archives.
+/// Registers the export and erasure jobs and the nightly purge of expired archives.
 pub fn jobs(runner: Runner, privacy: &Privacy) -> anyhow::Result<Runner> {
     let exporting = privacy.clone();
+    let erasing = privacy.clone();
     let purging = privacy.clone();
     runner
         .register(move |job, ctx| export_job::run(exporting.clone(), job, ctx))
+        .register(move |job, ctx| erase_job::run(erasing.clone(), job, ctx))
         .register(move |job, ctx| purge::run(purging.clone(), job, ctx))
         .schedule("privacy-purge", &privacy.settings.purge_cron, |tick| {
             purge::PurgeArchives {
@@ -102,8 +119,10 @@ pub async fn purge_expired_archives(privacy: &Privacy) -> Result<u64, sqlx::Erro
 #[openapi(
     paths(
         routes::request_export,
+        routes::request_erasure,
         routes::get_request,
         routes::request_my_export,
+        routes::request_my_erasure,
         routes::get_my_request,
         routes::download,
     ),
@@ -116,6 +135,7 @@ pub async fn purge_expired_archives(privacy: &Privacy) -> Result<u64, sqlx::Erro
         model::Download,
         model::PrivacyRequest,
         routes::MyExportRequest,
+        routes::MyErasureRequest,
         routes::Archive,
     )),
     tags((name = "privacy", description = "Data-subject requests: exports (and erasures) with a legal due date"))
@@ -129,10 +149,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::request_export)),
     )
     .service(
+        resource("/brands/{brand}/crm/profiles/{id}/privacy/erase")
+            .route(web::post().to(routes::request_erasure)),
+    )
+    .service(
         resource("/brands/{brand}/crm/privacy/requests/{id}")
             .route(web::get().to(routes::get_request)),
     )
     .service(resource("/me/privacy/export").route(web::post().to(routes::request_my_export)))
+    .service(resource("/me/privacy/erase").route(web::post().to(routes::request_my_erasure)))
     .service(resource("/me/privacy/requests/{id}").route(web::get().to(routes::get_my_request)))
     .service(resource("/privacy/downloads/{token}").route(web::get().to(routes::download)));
 }

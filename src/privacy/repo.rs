@@ -430,3 +430,45 @@ pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
             .rows_affected(),
     )
 }
+
+/// Keeps the erasure's targets with the request (read once, before the CRM step deletes their sources).
+pub async fn store_targets(
+    conn: &mut PgConnection,
+    id: Uuid,
+    targets: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE privacy_requests SET erasure_targets = $2 WHERE id = $1",
+        id,
+        targets
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn targets(conn: &mut PgConnection, id: Uuid) -> Result<Option<Value>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "SELECT erasure_targets FROM privacy_requests WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .flatten())
+}
+
+/// Completes an erasure once every step is done and drops its kept targets (personal data); `false` when a
+/// step is still open or the request was no longer running.
+pub async fn complete_erasure(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    let completed = sqlx::query!(
+        "UPDATE privacy_requests SET status = 'completed', completed_at = now(), erasure_targets = NULL
+         WHERE id = $1 AND status IN ('pending', 'running')
+           AND NOT EXISTS (SELECT 1 FROM privacy_request_steps
+                           WHERE request_id = $1 AND status <> 'completed')",
+        id
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(completed == 1)
+}

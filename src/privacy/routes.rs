@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Privacy;
+use super::erase_job::{self, RunErasure};
 use super::export_job::RunExport;
 use super::link::LinkError;
 use super::model::{Download, Kind, PrivacyRequest, Progress, Requester};
@@ -82,31 +83,84 @@ async fn start_export(
     portal_user_id: Option<Uuid>,
     requester: Requester,
 ) -> Result<HttpResponse, ApiError> {
-    let privacy = &state.privacy;
-    let parts = privacy
+    let parts = state
+        .privacy
         .parts()
         .applicable(profile_id.is_some(), portal_user_id.is_some());
+    let subject = Subject {
+        brand_id,
+        profile_id,
+        portal_user_id,
+    };
+    start(state, Kind::Export, &subject, &parts, requester).await
+}
+
+/// Records an erasure request with its steps (`erase_job::STEPS`) and its job; a person's erasure already in
+/// flight is answered instead of a second one.
+async fn start_erasure(
+    state: &AppState,
+    subject: &Subject,
+    requester: Requester,
+) -> Result<HttpResponse, ApiError> {
+    start(
+        state,
+        Kind::Erasure,
+        subject,
+        &erase_job::step_names(),
+        requester,
+    )
+    .await
+}
+
+/// Whom a request is about.
+struct Subject {
+    brand_id: Uuid,
+    profile_id: Option<Uuid>,
+    portal_user_id: Option<Uuid>,
+}
+
+async fn start(
+    state: &AppState,
+    kind: Kind,
+    subject: &Subject,
+    parts: &[&'static str],
+    requester: Requester,
+) -> Result<HttpResponse, ApiError> {
+    let privacy = &state.privacy;
     let mut tx = state.db.begin().await?;
     let (id, created) = repo::insert_request(
         &mut tx,
         &NewRequest {
-            brand_id,
-            profile_id,
-            portal_user_id,
-            kind: Kind::Export,
+            brand_id: subject.brand_id,
+            profile_id: subject.profile_id,
+            portal_user_id: subject.portal_user_id,
+            kind,
             requester: &requester,
-            parts: &parts,
+            parts,
         },
     )
     .await?;
     if created {
-        crate::jobs::enqueue(
-            &mut tx,
-            &state.settings.jobs,
-            &RunExport { request_id: id },
-            None,
-        )
-        .await?;
+        match kind {
+            Kind::Export => {
+                crate::jobs::enqueue(
+                    &mut tx,
+                    &state.settings.jobs,
+                    &RunExport { request_id: id },
+                    None,
+                )
+                .await?
+            }
+            Kind::Erasure => {
+                crate::jobs::enqueue(
+                    &mut tx,
+                    &state.settings.jobs,
+                    &RunErasure { request_id: id },
+                    None,
+                )
+                .await?
+            }
+        };
     }
     let row = repo::request(&mut tx, id, Reader::System)
         .await?
@@ -162,6 +216,55 @@ pub async fn request_export(
         requester,
     )
     .await
+}
+
+#[utoipa::path(post, path = "/api/v1/brands/{brand}/crm/profiles/{id}/privacy/erase", tag = "privacy", security(("bearer" = [])),
+    params(("brand" = String, Path, description = "Brand slug"), ("id" = Uuid, Path, description = "Profile id (a merged profile's id answers its survivor)")),
+    responses(
+        (status = 202, description = "The erasure request (new, or the one already in flight for this person); a job erases the person in every system, step by step, with receipts", body = PrivacyRequest),
+        (status = 401, response = crate::errors::responses::Unauthorized),
+        (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such brand or profile", body = crate::errors::Problem, content_type = "application/problem+json")
+    ))]
+pub async fn request_erasure(
+    state: web::Data<AppState>,
+    in_brand: InBrand<Marketing>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let id = Uuid::parse_str(&path.1).map_err(|_| profile_not_found())?;
+    let brand = &in_brand.brand;
+    let mut conn = state.db.acquire().await?;
+    let profile_id = crate::crm::profile::current_id(&mut conn, brand.id, id)
+        .await?
+        .ok_or_else(profile_not_found)?;
+    // Portal accounts belong to the portal brand's profiles only.
+    let portal_user_id = if brand.slug == state.crm.portal_brand() {
+        crate::crm::privacy_export::portal_user_of(&mut conn, brand.id, profile_id).await?
+    } else {
+        None
+    };
+    drop(conn);
+    let subject = Subject {
+        brand_id: brand.id,
+        profile_id: Some(profile_id),
+        portal_user_id,
+    };
+    start_erasure(&state, &subject, staff_requester(&in_brand)).await
+}
+
+fn staff_requester(in_brand: &InBrand<Marketing>) -> Requester {
+    Requester {
+        kind: "staff".to_owned(),
+        user_id: in_brand.user.user_id,
+        role: Some(
+            if in_brand.is_admin() {
+                "admin"
+            } else {
+                "marketer"
+            }
+            .to_owned(),
+        ),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/brands/{brand}/crm/privacy/requests/{id}", tag = "privacy", security(("bearer" = [])),
@@ -228,6 +331,56 @@ pub async fn request_my_export(
         role: None,
     };
     start_export(&state, brand.id, profile_id, Some(user.user_id), requester).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MyErasureRequest {
+    /// The account's password again: a session alone may not erase the customer.
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/privacy/erase", tag = "privacy", security(("bearer" = [])),
+    request_body = MyErasureRequest,
+    responses(
+        (status = 202, description = "The erasure request (new, or the one already in flight); a job erases the customer everywhere and closes the account", body = PrivacyRequest),
+        (status = 401, description = "Not signed in, or the password is wrong (`invalid-credentials`)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 403, response = crate::errors::responses::NotACustomer),
+        (status = 429, response = crate::errors::responses::TooManyRequests)
+    ))]
+pub async fn request_my_erasure(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    customer: Customer,
+    body: web::Json<MyErasureRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Customer(user) = customer;
+    crate::auth::reauthenticate(&state.auth, &req, &user, &body.password).await?;
+    let brand = crate::brands::find(&state.db, state.crm.portal_brand())
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "the portal brand `{}` does not exist",
+                state.crm.portal_brand()
+            ))
+        })?;
+    let mut conn = state.db.acquire().await?;
+    let profile_id =
+        crate::crm::privacy_export::profile_of_portal_user(&mut conn, brand.id, user.user_id)
+            .await?;
+    drop(conn);
+    let requester = Requester {
+        kind: "customer".to_owned(),
+        user_id: user.user_id,
+        role: None,
+    };
+    let subject = Subject {
+        brand_id: brand.id,
+        profile_id,
+        portal_user_id: Some(user.user_id),
+    };
+    start_erasure(&state, &subject, requester).await
 }
 
 #[utoipa::path(get, path = "/api/v1/me/privacy/requests/{id}", tag = "privacy", security(("bearer" = [])),

@@ -1,11 +1,11 @@
 //! Issue 18, the erasure building blocks: the CRM (whole person, suppression list, merge ledger), the
 //! clienteling layer (interaction streams redacted by an appended event, tasks, appointments), the linked
 //! systems through our clients and the sandbox (Salesforce, WHMCS, messaging, with receipts and
-//! retryable failures) and the portal account. No endpoint exists yet: the published functions are called
-//! directly, with the app's own state.
+//! retryable failures) and the portal account, called directly with the app's own state (the privacy
+//! requests that run them are tested in `privacy::erasure`).
 
 mod everywhere;
 mod portal;
 mod providers;
 mod replay;
-mod support;
+pub(crate) mod support;
