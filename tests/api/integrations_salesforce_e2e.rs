@@ -13,6 +13,13 @@ use crate::helpers::{System, TestSandbox, settings_for_sandbox, spawn_sandbox};
 
 const CHANNEL: &str = "/event/OrderProvisionRequested__e";
 
+/// The seeded org's people, each an Account and a Contact: the portal's demo customers and the luxury
+/// brands' demo clients.
+fn seeded_people() -> usize {
+    concierge_sandbox::demo::CUSTOMERS.len()
+        + concierge_sandbox::salesforce::luxury_clients::CLIENTS.len()
+}
+
 async fn client_for(sandbox: &TestSandbox) -> (SalesforceClient, Settings) {
     let settings = settings_for_sandbox(sandbox);
     (
@@ -189,7 +196,7 @@ async fn an_expired_session_is_renewed_transparently() {
     assert!(expired.status().is_success());
     let accounts: Vec<Value> = client.query("SELECT Id FROM Account").await.unwrap();
 
-    assert_eq!(accounts.len(), 3);
+    assert_eq!(accounts.len(), seeded_people());
     assert_eq!(
         sandbox.count_operation(System::Salesforce, "/oauth2/token"),
         2
@@ -212,7 +219,7 @@ async fn the_jwt_bearer_flow_is_accepted_with_the_registered_key() {
 
     let contacts: Vec<Value> = client.query("SELECT Id, Email FROM Contact").await.unwrap();
 
-    assert_eq!(contacts.len(), 3);
+    assert_eq!(contacts.len(), seeded_people());
 }
 
 #[tokio::test]
@@ -248,7 +255,7 @@ async fn a_request_limit_fault_is_retried() {
 
     let accounts: Vec<Value> = client.query("SELECT Id FROM Account").await.unwrap();
 
-    assert_eq!(accounts.len(), 3);
+    assert_eq!(accounts.len(), seeded_people());
 }
 
 #[tokio::test]
