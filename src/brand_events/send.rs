@@ -214,6 +214,7 @@ async fn deliver(
             }),
         },
         language: None,
+        exempt_from_cap: matches!(kind, Kind::Notice),
     };
     let outcome = match messages::send(&events.messages, brand, &request).await {
         Ok(outcome) => outcome,

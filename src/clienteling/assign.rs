@@ -123,6 +123,7 @@ async fn check_advisor(
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a manager of the brand (advisors do not reassign)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such client in the caller's stores", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`client-erased`: the client's data was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
 pub async fn reassign(
@@ -137,7 +138,8 @@ pub async fn reassign(
     let scope = Scope::of(&mut tx, &in_brand).await?;
     let client = repo::visible(&mut tx, &scope, id, true)
         .await?
-        .ok_or_else(super::routes_clients::client_not_found)?;
+        .ok_or_else(super::routes_clients::client_not_found)?
+        .writable()?;
     // A manager reassigns within the stores they manage, not a client merely assigned to them.
     if !scope.manages || !scope.covers_store(&client.store_code) {
         return Err(AuthError::NotAllowed.into());

@@ -3,7 +3,8 @@
 //!
 //! - The client layer: preferences, important dates and notes emptied, and the copy of the profile's
 //!   searchable attributes (names, email, phone, tags, the search text) cleared. The row stays (assignments,
-//!   interactions, tasks and appointments point at it), with its store and `last_contacted_at`.
+//!   interactions, tasks and appointments point at it), with its store and `last_contacted_at`, marked
+//!   `erased_at`: every write about the client answers 409 `client-erased` from then on.
 //! - Interactions: each stream gets a `redacted` event **appended** (see `interactions::model`), then the
 //!   payloads before it are replaced by their redacted form, the projection rewritten from the fold and a
 //!   mirror job queued, so the Salesforce Task is overwritten with the redacted content (the mirror sends
@@ -11,6 +12,7 @@
 //! - Tasks and appointments: their own contexts' `erase_for_clients`.
 //!
 //! One transaction; running it again finds every stream redacted already and answers `already_done`.
+//! [`salesforce_tasks_redacted`] then tells the erasure when Salesforce's Tasks hold the redacted content.
 
 use anyhow::Context;
 use uuid::Uuid;
@@ -42,11 +44,11 @@ pub async fn erase_clients(
         clients: sqlx::query!(
             "UPDATE clienteling_clients SET preferences = '{}', important_dates = '[]', notes = '',
                     first_name = NULL, last_name = NULL, email = NULL, phone = NULL, tags = '{}',
-                    search_text = '', updated_at = now()
+                    search_text = '', erased_at = coalesce(erased_at, now()), updated_at = now()
              WHERE brand_id = $1 AND profile_id = ANY($2)
                AND (preferences <> '{}' OR important_dates <> '[]' OR notes <> '' OR first_name IS NOT NULL
                     OR last_name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL OR tags <> '{}'
-                    OR search_text <> '')",
+                    OR search_text <> '' OR erased_at IS NULL)",
             brand_id,
             profile_ids
         )
@@ -79,6 +81,85 @@ pub async fn erase_clients(
         counts.clients, counts.interactions, counts.tasks, counts.appointments
     ));
     Ok((receipt, counts))
+}
+
+/// Where Salesforce's copies of the clients' interactions stand after the redaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TasksRedacted {
+    /// Every Task holds the redacted content (or the client never had an interaction): the receipt.
+    Done(Receipt),
+    /// This many Tasks still hold earlier content: their mirror jobs are on the way (one that gave up was
+    /// queued again).
+    Waiting(usize),
+}
+
+/// Checks that the Salesforce Tasks mirroring the clients' interactions hold the redacted content: the
+/// mirror job [`erase_clients`] queued has recorded a mirror at (or after) each stream's last content
+/// version. The erasure keeps its step pending until they do, so the request is never complete while
+/// Salesforce still shows what an advisor wrote.
+pub async fn salesforce_tasks_redacted(
+    clienteling: &Clienteling,
+    jobs: &JobSettings,
+    brand_id: Uuid,
+    profile_ids: &[Uuid],
+) -> anyhow::Result<TasksRedacted> {
+    let mut conn = clienteling.db().acquire().await?;
+    let mut tasks = Vec::new();
+    let mut waiting = 0;
+    for id in store::of_clients(&mut conn, brand_id, profile_ids).await? {
+        let Some(state) = store::by_id(&mut conn, brand_id, id, false).await? else {
+            continue;
+        };
+        let wanted = store::content_version(&mut conn, brand_id, id)
+            .await?
+            .map_or(state.version, |(version, _)| version);
+        let mirror = state.mirror.as_ref();
+        let mirrored = mirror
+            .filter(|mirror| mirror["status"] == "mirrored")
+            .and_then(|mirror| mirror["content_version"].as_i64());
+        if mirrored >= Some(i64::from(wanted)) {
+            if let Some(task) = mirror.and_then(|mirror| mirror["task_id"].as_str()) {
+                tasks.push(task.to_owned());
+            }
+            continue;
+        }
+        waiting += 1;
+        if mirror.is_some_and(|mirror| mirror["status"] == "failed") {
+            // The mirror gave up (Salesforce was down longer than its attempts): the erasure is owed, so
+            // it tries again.
+            crate::jobs::enqueue(
+                &mut *conn,
+                jobs,
+                &Mirror {
+                    brand_id,
+                    interaction_id: id,
+                    version: state.version,
+                },
+                None,
+            )
+            .await?;
+        }
+    }
+    if waiting > 0 {
+        return Ok(TasksRedacted::Waiting(waiting));
+    }
+    let status = if tasks.is_empty() {
+        ReceiptStatus::AlreadyDone
+    } else {
+        ReceiptStatus::Done
+    };
+    // Task ids name no one; past a handful the count says enough.
+    let reference = if tasks.len() <= 10 {
+        tasks.join(",")
+    } else {
+        format!("{} Tasks", tasks.len())
+    };
+    Ok(TasksRedacted::Done(
+        Receipt::new("salesforce", reference, status).with_detail(format!(
+            "{} Tasks hold the redacted interactions",
+            tasks.len()
+        )),
+    ))
 }
 
 /// Appends `redacted` to the stream unless it has one, then redacts the payloads before it; `true` when

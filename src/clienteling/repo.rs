@@ -18,6 +18,21 @@ pub struct Layer {
     pub last_contacted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub erased_at: Option<DateTime<Utc>>,
+}
+
+impl Layer {
+    /// The client, for a write about them: an erased client takes nothing new (409 `client-erased`).
+    pub fn writable(self) -> Result<Layer, crate::errors::ApiError> {
+        if self.erased_at.is_some() {
+            return Err(client_erased());
+        }
+        Ok(self)
+    }
+}
+
+pub fn client_erased() -> crate::errors::ApiError {
+    crate::errors::ApiError::new(crate::errors::ErrorCode::ClientErased)
 }
 
 /// The client `id` if the scope reaches them; `lock` takes the row for a write.
@@ -31,7 +46,7 @@ pub async fn visible(
         sqlx::query_as!(
             Layer,
             r#"SELECT c.profile_id, c.store_code, c.preferences, c.important_dates, c.notes,
-                      c.last_contacted_at, c.created_at, c.updated_at
+                      c.last_contacted_at, c.created_at, c.updated_at, c.erased_at
                FROM clienteling_clients c
                WHERE c.brand_id = $1 AND c.profile_id = $2
                  AND ($3 OR c.store_code = ANY($4) OR EXISTS (
@@ -51,7 +66,7 @@ pub async fn visible(
         sqlx::query_as!(
             Layer,
             r#"SELECT c.profile_id, c.store_code, c.preferences, c.important_dates, c.notes,
-                      c.last_contacted_at, c.created_at, c.updated_at
+                      c.last_contacted_at, c.created_at, c.updated_at, c.erased_at
                FROM clienteling_clients c
                WHERE c.brand_id = $1 AND c.profile_id = $2
                  AND ($3 OR c.store_code = ANY($4) OR EXISTS (
@@ -68,6 +83,23 @@ pub async fn visible(
         .await?
     };
     Ok(row)
+}
+
+/// Whether the brand's client `profile_id` was erased.
+pub async fn erased(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT erased_at IS NOT NULL AS "erased!" FROM clienteling_clients
+           WHERE brand_id = $1 AND profile_id = $2"#,
+        brand_id,
+        profile_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .unwrap_or(false))
 }
 
 pub struct NewClient<'a> {

@@ -306,6 +306,7 @@ pub async fn get_client(
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a client advisor or manager of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such client in the caller's book", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`client-erased`: the client's data was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
 pub async fn update_client(
@@ -332,7 +333,8 @@ pub async fn update_client(
     let scope = Scope::of(&mut tx, &in_brand).await?;
     let current = repo::visible(&mut tx, &scope, id, true)
         .await?
-        .ok_or_else(client_not_found)?;
+        .ok_or_else(client_not_found)?
+        .writable()?;
     if let Some(store) = &body.store
         && *store != current.store_code
     {

@@ -196,23 +196,37 @@ pub async fn erase_profile(
     actor: &str,
 ) -> anyhow::Result<Option<Erased>> {
     let policy = installed_policy()?;
-    let mut tx = db.begin().await?;
-    let Some((live, profiles)) = person(&mut tx, brand_id, profile_id).await? else {
-        return Ok(None);
+    let mut attempts = 0;
+    let (mut tx, live, profiles, already) = loop {
+        attempts += 1;
+        let mut tx = db.begin().await?;
+        let Some((live, profiles)) = person(&mut tx, brand_id, profile_id).await? else {
+            return Ok(None);
+        };
+        // The identifiers' locks before the profiles', the order resolution takes them in: a resolution of
+        // one of them waits for this erasure and then finds it suppressed.
+        let identifiers = held(&mut tx, brand_id, &profiles).await?;
+        lock_identifiers(&mut tx, brand_id, &identifiers).await?;
+        let before = sqlx::query!(
+            "SELECT id, erased_at FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2)
+             ORDER BY id FOR NO KEY UPDATE",
+            brand_id,
+            &profiles
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let already = !before.is_empty() && before.iter().all(|row| row.erased_at.is_some());
+        // A merge that committed while this waited for the locks changed who the person is: the live
+        // profile was absorbed, or another profile joined it. Read again under the locks and start over
+        // with the person as they now are, or a profile of theirs would escape the erasure.
+        if person(&mut tx, brand_id, profile_id).await? == Some((live, profiles.clone())) {
+            break (tx, live, profiles, already);
+        }
+        tx.rollback().await?;
+        if attempts >= 5 {
+            anyhow::bail!("the person kept being merged while being erased; retried later");
+        }
     };
-    // The identifiers' locks before the profiles', the order resolution takes them in: a resolution of one
-    // of them waits for this erasure and then finds it suppressed.
-    let identifiers = held(&mut tx, brand_id, &profiles).await?;
-    lock_identifiers(&mut tx, brand_id, &identifiers).await?;
-    let before = sqlx::query!(
-        "SELECT id, erased_at FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2)
-         ORDER BY id FOR NO KEY UPDATE",
-        brand_id,
-        &profiles
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let already = !before.is_empty() && before.iter().all(|row| row.erased_at.is_some());
     // Read again under the locks: a resolution that held an identifier's lock may have attached it since.
     let mut identifiers: BTreeSet<Identifier> = held(&mut tx, brand_id, &profiles)
         .await?

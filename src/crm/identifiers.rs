@@ -132,6 +132,8 @@ pub enum Refusal {
     BlockedValue,
     /// The profile already holds the most identifiers of this kind it may.
     LimitExceeded,
+    /// A weak identifier (a phone number) of an erased person: left out, as it may now be someone else's.
+    Erased,
 }
 
 /// The identity rules from `[crm.identity]`: which kinds merge, how many of a kind a profile may hold, and

@@ -105,6 +105,31 @@ pub struct UnmergeResponse {
     pub profiles: Vec<Profile>,
 }
 
+/// The fields that named an erased person: the identifiers given (by position) and the traits' email or
+/// phone; `prefix` leads every pointer, `traits` names the attributes' member.
+pub fn erased_fields<'a>(
+    erased: &[Identifier],
+    given: impl IntoIterator<Item = &'a (usize, Identifier)>,
+    attributes: &Attributes,
+    prefix: &str,
+    traits: &str,
+) -> Vec<FieldError> {
+    let mut fields: Vec<FieldError> = given
+        .into_iter()
+        .filter(|(_, identifier)| erased.contains(identifier))
+        .map(|(index, _)| erased_error(format!("{prefix}identifiers/{index}/value")))
+        .collect();
+    for identifier in resolve::trait_identifiers(attributes) {
+        if erased.contains(&identifier) {
+            fields.push(erased_error(format!("{prefix}{traits}/{}", identifier.kind)));
+        }
+    }
+    if fields.is_empty() {
+        fields.push(erased_error(format!("{prefix}identifiers")));
+    }
+    fields
+}
+
 /// A field naming an erased person's identifier (`erased`): nothing was created or matched.
 pub fn erased_error(field: String) -> FieldError {
     FieldError::new(
@@ -238,13 +263,13 @@ pub async fn resolve_profile(
                 break (resolution, profile);
             }
             Err(resolve::ResolveError::Erased(erased)) => {
-                return Err(ApiError::validation(
-                    parsed
-                        .iter()
-                        .filter(|(_, identifier)| erased.contains(identifier))
-                        .map(|(index, _)| erased_error(format!("identifiers/{index}/value")))
-                        .collect(),
-                ));
+                return Err(ApiError::validation(erased_fields(
+                    &erased,
+                    &parsed,
+                    &body.attributes,
+                    "",
+                    "attributes",
+                )));
             }
             Err(resolve::ResolveError::Db(error)) if is_deadlock(&error) && attempt < 3 => continue,
             Err(resolve::ResolveError::Db(error)) => return Err(error.into()),
@@ -292,6 +317,8 @@ fn merge_error(error: MergeError) -> ApiError {
             .with_detail(format!(
                 "Profile {profile_id} was already merged into {into}; merge its survivor instead."
             )),
+        MergeError::Erased(profile_id) => ApiError::new(ErrorCode::ProfileErased)
+            .with_detail(format!("Profile {profile_id} was erased; it is merged with nobody.")),
         MergeError::Db(error) => db_error(error),
     }
 }
@@ -364,7 +391,7 @@ async fn loaded(conn: &mut PgConnection, brand_id: Uuid, id: Uuid) -> Result<Pro
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or a profile not in it", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`merge-conflict`: a profile was already merged away", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`merge-conflict`: a profile was already merged away; `profile-erased`: a profile's person was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
 pub async fn create_merge(

@@ -57,6 +57,9 @@ pub enum MergeError {
     NotFound(Vec<Uuid>),
     #[error("profile {profile_id} was merged into {into}")]
     AlreadyMerged { profile_id: Uuid, into: Uuid },
+    /// An erased person's profile takes nobody's data (and gives none back).
+    #[error("profile {0} was erased")]
+    Erased(Uuid),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -105,7 +108,7 @@ pub async fn merge(
     all.sort();
     all.dedup();
     let locked = sqlx::query!(
-        "SELECT id, merged_into FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2)
+        "SELECT id, merged_into, erased_at FROM crm_profiles WHERE brand_id = $1 AND id = ANY($2)
          ORDER BY id FOR NO KEY UPDATE",
         brand_id,
         &all
@@ -117,6 +120,9 @@ pub async fn merge(
         return Err(MergeError::NotFound(
             all.into_iter().filter(|id| !found.contains(id)).collect(),
         ));
+    }
+    if let Some(row) = locked.iter().find(|row| row.erased_at.is_some()) {
+        return Err(MergeError::Erased(row.id));
     }
     if let Some(row) = locked.iter().find(|row| row.merged_into.is_some()) {
         return Err(MergeError::AlreadyMerged {

@@ -34,7 +34,7 @@ pub mod survivorship;
 pub mod unmerge;
 
 pub use consent::{ContactDecision, may_contact};
-pub use identity_routes::erased_error as erased_field;
+pub use identity_routes::{erased_error as erased_field, erased_fields};
 pub mod seed;
 
 use std::sync::Arc;

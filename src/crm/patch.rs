@@ -35,6 +35,20 @@ pub struct Patch {
     custom: Vec<(String, Option<Value>)>,
 }
 
+impl Patch {
+    /// The email the patch sets, in identifier form (the suppression list knows addresses so).
+    pub fn email(&self) -> Option<super::identifiers::Identifier> {
+        self.attributes
+            .iter()
+            .find(|(name, _)| *name == "email")
+            .and_then(|(_, value)| value.as_ref())
+            .and_then(Value::as_str)
+            .and_then(|email| {
+                super::identifiers::Identifier::parse(super::identifiers::EMAIL, email).ok()
+            })
+    }
+}
+
 fn blank(value: &Value) -> bool {
     value.is_null() || value.as_str().is_some_and(|text| text.trim().is_empty())
 }
@@ -174,6 +188,8 @@ pub enum Refused {
     NotFound,
     /// The id was absorbed by a merge: the survivor's id.
     Merged(Uuid),
+    /// The person was erased: nothing personal is written to the profile again.
+    Erased,
 }
 
 fn text(value: &Option<Value>) -> Option<String> {
@@ -190,7 +206,7 @@ pub async fn apply(
     at: DateTime<Utc>,
 ) -> Result<Result<Vec<String>, Refused>, sqlx::Error> {
     let Some(row) = sqlx::query!(
-        "SELECT merged_into, first_name, last_name, email, phone, birthday, locale, country, city, tier,
+        "SELECT merged_into, erased_at, first_name, last_name, email, phone, birthday, locale, country, city, tier,
                 tags, custom, attribute_times
          FROM crm_profiles WHERE brand_id = $1 AND id = $2 FOR NO KEY UPDATE",
         brand_id,
@@ -201,6 +217,9 @@ pub async fn apply(
     else {
         return Ok(Err(Refused::NotFound));
     };
+    if row.erased_at.is_some() {
+        return Ok(Err(Refused::Erased));
+    }
     if row.merged_into.is_some() {
         let survivor = super::profile::current_id(conn, brand_id, id).await?;
         return Ok(Err(survivor.map_or(Refused::NotFound, Refused::Merged)));

@@ -6,9 +6,12 @@
 //!
 //! The rules, in order:
 //! - blocked values (`Policy::is_blocked`) never match and never attach: refused `blocked_value`;
-//! - an identifier on the suppression list (an erased person's, see `suppression`) refuses the whole
-//!   resolution with [`ResolveError::Erased`]: nothing is created, matched or attached, so a replayed event
-//!   cannot recreate the person, nor its other identifiers and traits re-link them to a new profile;
+//! - a merge-triggering identifier on the suppression list (an erased person's, see `suppression`), given
+//!   or in the traits (`email`), refuses the whole resolution with [`ResolveError::Erased`]: nothing is
+//!   created, matched or attached, so a replayed event cannot recreate the person, nor its other identifiers
+//!   and traits re-link them to a new profile. A suppressed weak identifier (`phone`: shared by families,
+//!   and numbers are recycled) is only left out — refused `erased`, and the phone trait dropped — unless
+//!   nothing else is left to resolve by, which refuses the resolution too;
 //! - identifiers of merge-triggering kinds decide: none matched → look at the weak kinds; one profile →
 //!   matched; several → they are merged into the **oldest** (`first_seen_at`, then id) — the profile that has
 //!   been known longest keeps its id, so links handed out earliest keep working;
@@ -44,7 +47,7 @@ use sqlx::{Acquire, PgConnection};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::identifiers::{Identifier, Policy, Refusal};
+use super::identifiers::{EMAIL, Identifier, PHONE, Policy, Refusal};
 use super::merge::{self, Cause};
 use super::profile::{self, Attributes};
 
@@ -166,6 +169,23 @@ pub async fn resolve(
 }
 
 /// The identifiers that would take part in a resolution (distinct, not blocked).
+/// The traits' email and phone in identifier form (the suppression list knows them so).
+pub fn trait_identifiers(attributes: &Attributes) -> Vec<Identifier> {
+    [
+        attributes
+            .email
+            .as_deref()
+            .and_then(|v| Identifier::parse(EMAIL, v).ok()),
+        attributes
+            .phone
+            .as_deref()
+            .and_then(|v| Identifier::parse(PHONE, v).ok()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 pub fn usable(policy: &Policy, identifiers: &[Identifier]) -> Vec<Identifier> {
     let distinct: BTreeSet<&Identifier> = identifiers.iter().collect();
     distinct
@@ -308,7 +328,18 @@ async fn resolve_known(
     known: &mut KnownOwners,
 ) -> Result<Resolution, ResolveError> {
     let distinct: BTreeSet<&Identifier> = input.identifiers.iter().collect();
-    let usable = usable(policy, input.identifiers);
+    let mut usable = usable(policy, input.identifiers);
+    // The traits' email and phone are checked too: a replay that names the person by a new identifier
+    // must not bring their address back as an attribute.
+    let from_traits = trait_identifiers(input.attributes);
+    let checked: Vec<Identifier> = usable
+        .iter()
+        .chain(from_traits.iter().filter(|i| !usable.contains(i)))
+        .cloned()
+        .collect();
+    // Only the identifiers given are locked (a batch took those locks up front, in key order; taking the
+    // traits' here would break that order): an erasure committing meanwhile is seen for those, and a trait
+    // is only ever written to a profile the given identifiers lead to.
     let unlocked: Vec<Identifier> = usable
         .iter()
         .filter(|i| !known.locked.contains(*i))
@@ -318,11 +349,28 @@ async fn resolve_known(
     known.locked.extend(unlocked);
     // Checked with the identifiers' locks held: an erasure takes them too, so it is either committed and
     // seen here, or waits for this resolution and then removes what it attached.
-    let erased =
-        super::suppression::suppressed(conn, policy.suppression(), brand_id, &usable).await?;
-    if !erased.is_empty() {
-        return Err(ResolveError::Erased(erased));
+    let suppressed =
+        super::suppression::suppressed(conn, policy.suppression(), brand_id, &checked).await?;
+    // A merge-triggering identifier names the person: the whole resolution is refused. A weak one (a
+    // family's or a recycled phone number) is only left out, and the rest resolve as if it was not given.
+    let (refused, dropped): (Vec<Identifier>, Vec<Identifier>) = suppressed
+        .into_iter()
+        .partition(|identifier| policy.merges(&identifier.kind));
+    usable.retain(|identifier| !dropped.contains(identifier));
+    if !refused.is_empty() || (usable.is_empty() && !dropped.is_empty()) {
+        return Err(ResolveError::Erased(refused.into_iter().chain(dropped).collect()));
     }
+    let trimmed;
+    let attributes = match &input.attributes.phone {
+        Some(phone) if dropped.iter().any(|d| d.kind == PHONE && d.value == *phone) => {
+            trimmed = Attributes {
+                phone: None,
+                ..input.attributes.clone()
+            };
+            &trimmed
+        }
+        _ => input.attributes,
+    };
 
     let mut attempts = 0;
     let (owners, locked) = loop {
@@ -423,6 +471,8 @@ async fn resolve_known(
         };
         if policy.is_blocked(identifier) {
             outcome.refusal = Some(Refusal::BlockedValue);
+        } else if dropped.contains(identifier) {
+            outcome.refusal = Some(Refusal::Erased);
         } else if let Some(owner) = held.get(&(identifier.kind.as_str(), identifier.value.as_str()))
         {
             outcome.profile_id = Some(owner.profile_id);
@@ -460,8 +510,8 @@ async fn resolve_known(
         // The merge re-pointed the absorbed profiles' identifiers.
         known.forget();
     }
-    if *input.attributes != Attributes::default() {
-        profile::apply_attributes(conn, brand_id, profile_id, input.attributes, input.at).await?;
+    if *attributes != Attributes::default() {
+        profile::apply_attributes(conn, brand_id, profile_id, attributes, input.at).await?;
     }
     Ok(Resolution {
         profile_id,

@@ -153,7 +153,7 @@ fn check(body: &ConsentRequest, now: DateTime<Utc>) -> Vec<FieldError> {
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such profile in it", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`consent-stale`: the current consent was captured later (it stands); `profile-merged`", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`consent-stale`: the current consent was captured later (it stands); `profile-merged`; `profile-erased`: the person was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
 pub async fn put_consent(

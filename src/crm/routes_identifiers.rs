@@ -60,7 +60,7 @@ fn taken(other: Uuid) -> ApiError {
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such profile in it", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`identifier-taken`: another profile of the brand holds it (named in the detail); `identifier-limit`: the profile holds the most of this kind it may; `profile-merged`", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`identifier-taken`: another profile of the brand holds it (named in the detail); `identifier-limit`: the profile holds the most of this kind it may; `profile-merged`; `profile-erased`: the person was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation-failed`: a bad kind or value, or (`erased`) an erased person's identifier; `identifier-blocked`: a placeholder value", body = crate::errors::Problem, content_type = "application/problem+json")
     ))]
 pub async fn add_identifier(
@@ -171,7 +171,7 @@ pub async fn add_identifier(
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand or profile, or the profile does not hold this identifier", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`profile-merged`", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`profile-merged`; `profile-erased`", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
 pub async fn remove_identifier(

@@ -54,21 +54,28 @@ pub(super) async fn lock_live(
     brand_id: Uuid,
     id: Uuid,
 ) -> Result<(), ApiError> {
-    let merged_into = sqlx::query_scalar!(
-        "SELECT merged_into FROM crm_profiles WHERE brand_id = $1 AND id = $2 FOR NO KEY UPDATE",
+    let row = sqlx::query!(
+        "SELECT merged_into, erased_at FROM crm_profiles WHERE brand_id = $1 AND id = $2 FOR NO KEY UPDATE",
         brand_id,
         id
     )
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(profile_not_found)?;
-    if merged_into.is_some() {
+    if row.erased_at.is_some() {
+        return Err(erased());
+    }
+    if row.merged_into.is_some() {
         let survivor = profile::current_id(conn, brand_id, id)
             .await?
             .ok_or_else(profile_not_found)?;
         return Err(merged(survivor));
     }
     Ok(())
+}
+
+pub(super) fn erased() -> ApiError {
+    ApiError::new(ErrorCode::ProfileErased)
 }
 
 pub(super) fn merged(survivor: Uuid) -> ApiError {
@@ -326,7 +333,7 @@ pub struct ProfilePatch {
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such profile in it", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`profile-merged`: the id was merged away; patch the survivor named in the detail", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`profile-merged`: the id was merged away; patch the survivor named in the detail. `profile-erased`: the person's data was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
@@ -349,10 +356,24 @@ pub async fn patch_profile(
     let mut tx = state.crm.db().begin().await?;
     let definitions = custom::definitions(&mut tx, brand_id).await?;
     let patch = patch::check(&body, &definitions).map_err(ApiError::validation)?;
+    if let Some(email) = patch.email() {
+        // An erased person's address is not written back onto anyone by hand either.
+        let policy = super::resolve::installed_policy()?;
+        let hasher = policy.suppression();
+        let found =
+            super::suppression::suppressed(&mut tx, hasher, brand_id, std::slice::from_ref(&email))
+                .await?;
+        if !found.is_empty() {
+            return Err(ApiError::validation(vec![super::erased_field(
+                "attributes/email".to_owned(),
+            )]));
+        }
+    }
     let changed = match patch::apply(&mut tx, brand_id, id, &patch, chrono::Utc::now()).await? {
         Ok(changed) => changed,
         Err(patch::Refused::NotFound) => return Err(profile_not_found()),
         Err(patch::Refused::Merged(survivor)) => return Err(merged(survivor)),
+        Err(patch::Refused::Erased) => return Err(erased()),
     };
     if !changed.is_empty() {
         // Segments over these attributes follow at once, in this transaction (the profile is locked).

@@ -108,10 +108,16 @@ error_codes! {
         "The download link is not one we issued (edited or cut short); use the link shown on the request";
     PrivacyLinkExpired => "privacy-link-expired", GONE,
         "The download link has expired and the archive is gone; ask for a new export";
+    ErasureInProgress => "erasure-in-progress", CONFLICT,
+        "The person's erasure is in progress; nothing of theirs is exported from now on";
     SocialPostNotEditable => "social-post-not-editable", CONFLICT,
         "The post is no longer scheduled (publishing started or finished): it can no longer be changed or deleted";
     ProfileMerged => "profile-merged", CONFLICT,
         "The profile was merged into another; change the survivor (its id is in the detail) instead";
+    ProfileErased => "profile-erased", CONFLICT,
+        "The person's data was erased: the profile takes no new personal data, identifiers or consent";
+    ClientErased => "client-erased", CONFLICT,
+        "The client's data was erased: nothing new is recorded about them";
     ClientExists => "client-exists", CONFLICT,
         "The person is already a client of the brand's book";
     InteractionStale => "interaction-stale", PRECONDITION_FAILED,

@@ -7,28 +7,38 @@
 //!   holder's name and number), `sim` (EID, phone number), `failure_reason` and the provisioning steps'
 //!   `result` (provider answers naming the line).
 //!
-//! An order still being provisioned (`approved`, `provisioning`) needs those fields: the step is then
-//! retryable, and completes once the order is done. Idempotent.
+//! An order awaiting review or being provisioned (`pending_review`, `approved`, `provisioning`) needs those
+//! fields: the step is then retryable, and completes once the order is settled. The orders are locked while
+//! they are checked and emptied, so an approval cannot slip in between. Idempotent.
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::types::{Receipt, ReceiptStatus, StepError};
 
+/// An order in these states still needs its activation and SIM details: one awaiting review may yet be
+/// approved and provisioned from them.
+const IN_FLIGHT: [&str; 3] = ["pending_review", "approved", "provisioning"];
+
 pub async fn anonymise_orders(db: &PgPool, user_id: Uuid) -> Result<Receipt, StepError> {
     let database = |error: sqlx::Error| StepError::Retryable(format!("database: {error}"));
     let mut tx = db.begin().await.map_err(database)?;
-    let in_flight = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM orders
-           WHERE user_id = $1 AND status IN ('approved', 'provisioning')"#,
+    // Locked first: an approval arriving meanwhile waits until the fields are checked and emptied, and a
+    // settled order is never approved again.
+    let statuses = sqlx::query_scalar!(
+        "SELECT status FROM orders WHERE user_id = $1 ORDER BY id FOR UPDATE",
         user_id
     )
-    .fetch_one(&mut *tx)
+    .fetch_all(&mut *tx)
     .await
     .map_err(database)?;
+    let in_flight = statuses
+        .iter()
+        .filter(|status| IN_FLIGHT.contains(&status.as_str()))
+        .count();
     if in_flight > 0 {
         return Err(StepError::Retryable(format!(
-            "{in_flight} orders are being provisioned; erased once they are done"
+            "{in_flight} orders are awaiting review or being provisioned; erased once they are done"
         )));
     }
     let changed = sqlx::query!(

@@ -1,6 +1,7 @@
 //! The erasure job: runs an erasure request's steps in order — the targets (read and kept with the request),
 //! then the CRM and clienteling (the person stops being processed at once), then the linked systems
-//! (Salesforce, WHMCS, the messaging service), then the portal — each recording its receipt.
+//! (Salesforce's Contact and the Tasks mirroring the interactions, WHMCS, the messaging service), then the
+//! portal — each recording its receipt.
 //!
 //! Crash- and retry-safe like the export: every building block is idempotent and a step is marked completed
 //! only with its receipt, so a rerun only runs what is not done; one run per request at a time (the same
@@ -18,16 +19,18 @@ use uuid::Uuid;
 use super::Privacy;
 use super::model::Receipt;
 use super::repo::{self, Reader, RequestRow};
+use crate::clienteling::erasure::TasksRedacted;
 use crate::crm::erasure::Targets;
 use crate::jobs::{Job, JobContext};
 use crate::types::{self, ReceiptStatus, StepError};
 
 /// The steps of an erasure request, in the order they run, with their stage.
-pub const STEPS: [(&str, u8); 7] = [
+pub const STEPS: [(&str, u8); 8] = [
     (TARGETS, 0),
     ("crm", 1),
     ("clienteling", 1),
     ("salesforce", 2),
+    ("salesforce_tasks", 2),
     ("whmcs", 2),
     ("messaging", 2),
     ("portal", 3),
@@ -270,6 +273,14 @@ async fn run_step(
         };
         // Portal accounts are the portal brand's: only a request naming one reaches the portal.
         targets.portal_users = request.portal_user_id.into_iter().collect();
+        let profiles: Vec<Uuid> = targets
+            .profiles
+            .iter()
+            .copied()
+            .chain(request.profile_id)
+            .collect();
+        // The person's earlier exports are personal data this system holds too.
+        repo::forget_exports(conn, brand_id, &profiles, &targets.portal_users).await?;
         repo::store_targets(
             conn,
             request.id,
@@ -325,6 +336,27 @@ async fn run_step(
             }
             Ok(combined("salesforce", &receipts))
         }
+        "salesforce_tasks" => {
+            if targets.profiles.is_empty() {
+                return Ok(nothing_held("salesforce"));
+            }
+            match crate::clienteling::erasure::salesforce_tasks_redacted(
+                &eraser.clienteling,
+                &privacy.jobs,
+                brand_id,
+                &targets.profiles,
+            )
+            .await?
+            {
+                TasksRedacted::Done(receipt) if receipt.reference.is_empty() => {
+                    Ok(nothing_held("salesforce"))
+                }
+                TasksRedacted::Done(receipt) => Ok(receipt_of(&receipt)),
+                TasksRedacted::Waiting(tasks) => Err(StepFailure::Retryable(anyhow::anyhow!(
+                    "{tasks} Salesforce Tasks still hold unredacted interactions"
+                ))),
+            }
+        }
         "whmcs" => {
             let mut receipts = Vec::new();
             for client in &targets.whmcs_clients {
@@ -366,8 +398,9 @@ async fn run_step(
 /// hold of the customer.
 async fn erase_portal_user(db: &sqlx::PgPool, user: Uuid) -> Result<types::Receipt, StepFailure> {
     let closed = crate::auth::erasure::close_account(db, user).await?;
-    crate::customers::erasure::forget_customer(db, user).await?;
+    // Orders first: one still in flight keeps the step pending before anything it needs is forgotten.
     let orders = crate::orders::erasure::anonymise_orders(db, user).await?;
+    crate::customers::erasure::forget_customer(db, user).await?;
     crate::subscriptions::erasure::forget_lines(db, user).await?;
     crate::idempotency::forget_user(db, user).await?;
     let status = match &closed {

@@ -357,15 +357,25 @@ pub async fn complete_export(
     content_type: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
+    // An erasure of the person that had not finished when the export began wins: the data gathered may be
+    // what it erased, so no archive is kept (the export fails instead).
     let completed = sqlx::query!(
-        "UPDATE privacy_requests SET status = 'completed', completed_at = now()
-         WHERE id = $1 AND status IN ('pending', 'running')",
+        "UPDATE privacy_requests r SET status = 'completed', completed_at = now()
+         WHERE r.id = $1 AND r.status IN ('pending', 'running')
+           AND NOT EXISTS (
+               SELECT 1 FROM privacy_requests e
+               WHERE e.kind = 'erasure' AND e.id <> r.id
+                 AND (e.status IN ('pending', 'running')
+                      OR (e.status = 'completed' AND e.completed_at > r.created_at))
+                 AND ((e.brand_id = r.brand_id AND e.profile_id = r.profile_id)
+                      OR e.portal_user_id = r.portal_user_id))",
         id
     )
     .execute(&mut *conn)
     .await?
     .rows_affected();
     if completed == 0 {
+        fail_superseded_export(conn, id).await?;
         return Ok(false);
     }
     sqlx::query!(
@@ -471,4 +481,94 @@ pub async fn complete_erasure(conn: &mut PgConnection, id: Uuid) -> Result<bool,
     .await?
     .rows_affected();
     Ok(completed == 1)
+}
+
+/// Fails an export that an erasure overtook, keeping none of what it gathered.
+async fn fail_superseded_export(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    let failed = sqlx::query!(
+        "UPDATE privacy_requests SET status = 'failed', completed_at = now()
+         WHERE id = $1 AND status IN ('pending', 'running')",
+        id
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if failed == 1 {
+        clear_superseded_steps(conn, &[id]).await?;
+    }
+    Ok(())
+}
+
+async fn clear_superseded_steps(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE privacy_request_steps
+         SET output = NULL,
+             status = CASE WHEN status = 'completed' THEN status ELSE 'failed' END,
+             last_error = CASE WHEN status = 'completed' THEN last_error
+                               ELSE 'the person''s data was erased; nothing of it is exported' END
+         WHERE request_id = ANY($1)",
+        ids
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends every export of the person an erasure reaches: their archives deleted (a link already sent answers
+/// 410), the ones in flight failed, and what any of them gathered cleared. How many exports it touched.
+pub async fn forget_exports(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profiles: &[Uuid],
+    portal_users: &[Uuid],
+) -> Result<u64, sqlx::Error> {
+    let ids = sqlx::query_scalar!(
+        "SELECT id FROM privacy_requests
+         WHERE kind = 'export'
+           AND ((brand_id = $1 AND profile_id = ANY($2)) OR portal_user_id = ANY($3))
+         FOR UPDATE",
+        brand_id,
+        profiles,
+        portal_users
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query!(
+        "DELETE FROM privacy_archives WHERE request_id = ANY($1)",
+        &ids
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE privacy_requests SET status = 'failed', completed_at = now()
+         WHERE id = ANY($1) AND status IN ('pending', 'running')",
+        &ids
+    )
+    .execute(&mut *conn)
+    .await?;
+    clear_superseded_steps(conn, &ids).await?;
+    Ok(u64::try_from(ids.len()).unwrap_or(u64::MAX))
+}
+
+/// The open erasure of the person, if one is in flight (an export asked for meanwhile would be overtaken).
+pub async fn open_erasure(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_id: Option<Uuid>,
+    portal_user_id: Option<Uuid>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM privacy_requests
+         WHERE kind = 'erasure' AND status IN ('pending', 'running')
+           AND ((brand_id = $1 AND profile_id = $2) OR portal_user_id = $3)
+         LIMIT 1",
+        brand_id,
+        profile_id,
+        portal_user_id
+    )
+    .fetch_optional(conn)
+    .await
 }

@@ -128,6 +128,18 @@ async fn start(
 ) -> Result<HttpResponse, ApiError> {
     let privacy = &state.privacy;
     let mut tx = state.db.begin().await?;
+    if kind == Kind::Export
+        && repo::open_erasure(
+            &mut tx,
+            subject.brand_id,
+            subject.profile_id,
+            subject.portal_user_id,
+        )
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::new(ErrorCode::ErasureInProgress));
+    }
     let (id, created) = repo::insert_request(
         &mut tx,
         &NewRequest {
@@ -176,7 +188,8 @@ async fn start(
         (status = 202, description = "The export request (new, or the one already in flight for this person); a job assembles the archive", body = PrivacyRequest),
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a marketer of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such brand or profile", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 404, description = "No such brand or profile", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The person's erasure is in progress (`erasure-in-progress`)", body = crate::errors::Problem, content_type = "application/problem+json")
     ))]
 pub async fn request_export(
     state: web::Data<AppState>,
@@ -302,6 +315,7 @@ pub struct MyExportRequest {
         (status = 202, description = "The export request (new, or the one already in flight); a job assembles the archive", body = PrivacyRequest),
         (status = 401, description = "Not signed in, or the password is wrong (`invalid-credentials`)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 403, response = crate::errors::responses::NotACustomer),
+        (status = 409, description = "The account's erasure is in progress (`erasure-in-progress`)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 429, response = crate::errors::responses::TooManyRequests)
     ))]
 pub async fn request_my_export(

@@ -108,6 +108,7 @@ pub fn request(profile: Uuid, template: Uuid, purpose: Purpose, key: &str) -> Se
         idempotency_key: key.to_owned(),
         context: MessageContext::default(),
         language: None,
+        exempt_from_cap: false,
     }
 }
 

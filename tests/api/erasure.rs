@@ -4,6 +4,7 @@
 //! retryable failures) and the portal account, called directly with the app's own state (the privacy
 //! requests that run them are tested in `privacy::erasure`).
 
+mod afterwards;
 mod everywhere;
 mod portal;
 mod providers;

@@ -7,5 +7,6 @@ mod erasure;
 mod export;
 mod fixtures;
 mod forged_links;
+mod overtaken;
 mod portal;
 mod receipts;

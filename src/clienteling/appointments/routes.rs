@@ -36,7 +36,7 @@ const MAX_WINDOW_DAYS: i64 = 93;
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a client advisor or manager of the brand, or an advisor booking for someone else", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`appointment-conflict`: the advisor is already booked then", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`appointment-conflict`: the advisor is already booked then; `client-erased`: the client's data was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
 pub async fn book_appointment(
@@ -61,6 +61,9 @@ pub async fn book_appointment(
     rules::check_times(body.starts_at, body.ends_at, &mut errors);
     let notes = rules::check_text("notes", body.notes.as_deref(), 2000, &mut errors);
     let client = crate::clienteling::repo::visible(&mut tx, &scope, body.client_id, false).await?;
+    if client.as_ref().is_some_and(|client| client.erased_at.is_some()) {
+        return Err(crate::clienteling::repo::client_erased());
+    }
     if client.is_none() {
         errors.push(FieldError::new(
             "client_id",

@@ -261,6 +261,7 @@ async fn append_next(
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a client advisor or manager of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such client in the caller's book", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`client-erased`: the client's data was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
 pub async fn create_interaction(
@@ -276,7 +277,8 @@ pub async fn create_interaction(
     let scope = Scope::of(&mut tx, &in_brand).await?;
     let layer = crate::clienteling::repo::visible(&mut tx, &scope, client, false)
         .await?
-        .ok_or_else(client_not_found)?;
+        .ok_or_else(client_not_found)?
+        .writable()?;
     let mut errors = Vec::new();
     check_channel(&body.channel, &mut errors);
     check_time(body.occurred_at, &mut errors);
@@ -520,6 +522,7 @@ pub async fn get_interaction(
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a client advisor or manager of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such interaction in the caller's book", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`client-erased`: the client's data was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 412, description = "`interaction-stale`: `If-Match` names an older version", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed),
         (status = 428, description = "`if-match-required`", body = crate::errors::Problem, content_type = "application/problem+json")
@@ -541,6 +544,9 @@ pub async fn update_interaction(
         .ok_or_else(not_found)?;
     if current.deleted_at.is_some() {
         return Err(not_found());
+    }
+    if crate::clienteling::repo::erased(&mut tx, brand_id, current.client_id).await? {
+        return Err(crate::clienteling::repo::client_erased());
     }
     check_if_match(&mut tx, brand_id, &request, &current).await?;
     let mut errors = Vec::new();

@@ -207,7 +207,7 @@ async fn advisor_context(state: &AppState, advisor: Uuid) -> Result<MessageConte
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a client advisor or manager of the brand", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand, or no such client in the caller's book", body = crate::errors::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`consent-required` (naming the channel), `frequency-capped`, or `request-in-progress`; nothing was sent", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`consent-required` (naming the channel), `frequency-capped`, or `request-in-progress`; nothing was sent; `client-erased`: the client's data was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field refused (free text on e-mail, a template not for outreach or this channel, a channel not delivered, no address for the channel), or the key was used for another request", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 502, description = "The messaging service refused the message", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The messaging service is unavailable; repeat with the same key (after `Retry-After`)", body = crate::errors::Problem, content_type = "application/problem+json")
@@ -228,7 +228,8 @@ pub async fn send_outreach(
     let scope = Scope::of(&mut conn, &in_brand).await?;
     let client = crate::clienteling::repo::visible(&mut conn, &scope, id, false)
         .await?
-        .ok_or_else(client_not_found)?;
+        .ok_or_else(client_not_found)?
+        .writable()?;
     drop(conn);
     let (mut errors, skus) = check(&state, &brand.slug, &body);
     let template = check_template(&state, &brand, &body, &mut errors).await?;
@@ -348,6 +349,7 @@ impl Work<'_> {
             idempotency_key: self.send_key.clone(),
             context,
             language: self.body.language.clone(),
+            exempt_from_cap: false,
         };
         let outcome = messages::send(&self.state.messages, self.brand, &request)
             .await

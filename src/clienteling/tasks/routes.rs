@@ -32,6 +32,7 @@ pub fn path_of(brand: &str, id: Uuid) -> String {
         (status = 401, response = crate::errors::responses::Unauthorized),
         (status = 403, description = "Not a client advisor or manager of the brand, or an advisor giving a task to someone else", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such brand", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`client-erased`: the client's data was erased", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::errors::responses::ValidationFailed)
     ))]
 pub async fn create_task(
@@ -83,6 +84,9 @@ pub async fn create_task(
     }
     let mut tx = state.db.begin().await?;
     let client = crate::clienteling::repo::visible(&mut tx, &scope, body.client_id, false).await?;
+    if client.as_ref().is_some_and(|client| client.erased_at.is_some()) {
+        return Err(crate::clienteling::repo::client_erased());
+    }
     if client.is_none() {
         errors.push(FieldError::new(
             "client_id",

@@ -310,6 +310,7 @@ async fn send_one(
         idempotency_key: message_key(campaign.id, profile_id),
         context: MessageContext::default(),
         language: None,
+        exempt_from_cap: false,
     };
     let outcome = messages::send(&campaigns.messages, brand, &request).await;
     if let Ok(SendOutcome::Failed {

@@ -286,17 +286,15 @@ async fn run(
                 }
                 Failure::Erased(erased) => {
                     result.status = EventStatus::Rejected;
-                    result.errors = event
-                        .identifiers
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, identifier)| erased.contains(identifier))
-                        .map(|(position, _)| {
-                            crate::crm::erased_field(format!(
-                                "/{index}/identifiers/{position}/value"
-                            ))
-                        })
-                        .collect();
+                    let given: Vec<(usize, Identifier)> =
+                        event.identifiers.iter().cloned().enumerate().collect();
+                    result.errors = crate::crm::erased_fields(
+                        &erased,
+                        &given,
+                        &event.traits,
+                        &format!("/{index}/"),
+                        "traits",
+                    );
                 }
                 Failure::Database(error) => {
                     tracing::warn!(event_id = %event.id, error = %format!("{error:#}"), "an event could not be applied");

@@ -263,6 +263,7 @@ impl Engine {
                     idempotency_key: key,
                     context: MessageContext::default(),
                     language: None,
+                    exempt_from_cap: false,
                 };
                 let outcome = send_owned(self.messages.clone(), brand, request).await?;
                 match outcome {

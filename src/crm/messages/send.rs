@@ -50,6 +50,11 @@ pub struct SendRequest {
     pub context: MessageContext,
     /// The language wanted; else the profile's locale, the brand's, then the template's fallback.
     pub language: Option<String>,
+    /// A reply the person asked for (a waitlisted guest told they have a place): consent still applies, the
+    /// purpose's frequency cap does not — being capped by the brand's own mailings would leave them
+    /// uninformed. Not part of the request's fingerprint when unset.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exempt_from_cap: bool,
 }
 
 /// Why a message was not sent, for good.
@@ -297,7 +302,11 @@ pub async fn send(
         return suppress(messages, brand, tx, &entry, profile_id, reason).await;
     }
     ledger::lock_cap(&mut tx, profile_id).await?;
-    let cap = policy::cap(&mut tx, &messages.settings, brand.id, request.purpose).await?;
+    let cap = if request.exempt_from_cap {
+        None
+    } else {
+        policy::cap(&mut tx, &messages.settings, brand.id, request.purpose).await?
+    };
     if policy::capped(&mut tx, cap, &entry, profile_id, now).await? {
         return suppress(
             messages,

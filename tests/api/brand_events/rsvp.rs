@@ -219,6 +219,17 @@ async fn a_confirmed_guests_decline_promotes_the_first_waitlisted_guest_who_is_t
     assert_eq!(promoted["promotion_notice"]["status"], "pending");
     assert_eq!(guest_of(&listed, people[2])["status"], "waitlisted");
 
+    // The brand's cap on event messages is used up by the invitation: the notice the guest asked for is
+    // sent all the same.
+    let (status, caps) = call(
+        app,
+        Method::PUT,
+        Some(&world.marketer),
+        "/api/v1/brands/maison/crm/message-caps",
+        Some(json!({"caps": [{"purpose": "events", "max_messages": 1, "window_secs": 604800}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{caps}");
     let report = send_all(&world, event).await;
     assert_eq!(report.sent, 1, "{report:?}");
     let told = app.sandbox().messages_to(&phone(51)).await;

@@ -127,13 +127,13 @@ async fn a_closed_account_cannot_sign_in_and_its_address_starts_afresh() {
 }
 
 #[tokio::test]
-async fn orders_are_kept_without_personal_fields_and_wait_while_one_is_provisioned() {
+async fn orders_are_kept_without_personal_fields_and_wait_while_one_is_reviewed_or_provisioned() {
     let app = spawn_sandboxed_app().await;
     let user = user_of(&demo_customer(&app).await);
     let order = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO orders (id, user_id, salesforce_order_id, status, items, activation, sim)
-         VALUES ($1, $2, '801SBERASE0000001', 'provisioning', $3, $4, $5)",
+         VALUES ($1, $2, '801SBERASE0000001', 'pending_review', $3, $4, $5)",
     )
     .bind(order)
     .bind(user)
@@ -143,11 +143,27 @@ async fn orders_are_kept_without_personal_fields_and_wait_while_one_is_provision
     .execute(&app.db)
     .await
     .unwrap();
-    let waiting = concierge::orders::erasure::anonymise_orders(&app.db, user).await;
-    assert!(
-        matches!(waiting, Err(StepError::Retryable(_))),
-        "{waiting:?}"
-    );
+    // Awaiting review it may still be approved and provisioned from its activation details: it waits too.
+    for status in ["pending_review", "approved", "provisioning"] {
+        sqlx::query("UPDATE orders SET status = $2 WHERE id = $1")
+            .bind(order)
+            .bind(status)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        let waiting = concierge::orders::erasure::anonymise_orders(&app.db, user).await;
+        assert!(
+            matches!(waiting, Err(StepError::Retryable(_))),
+            "{status}: {waiting:?}"
+        );
+        let activation: Option<Value> =
+            sqlx::query_scalar("SELECT activation FROM orders WHERE id = $1")
+                .bind(order)
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        assert!(activation.is_some(), "{status}: kept while in flight");
+    }
 
     sqlx::query("UPDATE orders SET status = 'active' WHERE id = $1")
         .bind(order)

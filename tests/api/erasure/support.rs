@@ -200,6 +200,7 @@ pub async fn person(app: &TestApp) -> Person {
         idempotency_key: "appointment-reminder-1".into(),
         context: MessageContext::default(),
         language: None,
+        exempt_from_cap: false,
     };
     let sent = concierge::crm::messages::send(&app.state.messages, &brand, &request)
         .await

@@ -18,11 +18,12 @@ use crate::helpers::{
 
 const PASSWORD: &str = "a-long-and-unusual-passphrase";
 const MY_ERASE: &str = "/api/v1/me/privacy/erase";
-const STEPS: [&str; 7] = [
+const STEPS: [&str; 8] = [
     "targets",
     "crm",
     "clienteling",
     "salesforce",
+    "salesforce_tasks",
     "whmcs",
     "messaging",
     "portal",
@@ -140,7 +141,7 @@ async fn a_marketer_erases_a_person_everywhere_with_a_receipt_from_each_system()
     let id = request["id"].as_str().unwrap().to_owned();
 
     let done = completed(&app, &person.marketer, "maison", &id).await;
-    assert_eq!(done["progress"]["done"], 7);
+    assert_eq!(done["progress"]["done"], 8);
     assert!(done.get("erasure_targets").is_none() && done.get("targets").is_none());
     assert_eq!(receipt(&done, "crm")["system"], "crm");
     assert_eq!(receipt(&done, "crm")["status"], "done");
@@ -153,6 +154,20 @@ async fn a_marketer_erases_a_person_everywhere_with_a_receipt_from_each_system()
         demo.whmcs_client_id.to_string()
     );
     assert_eq!(receipt(&done, "whmcs")["status"], "done");
+    // The advisor's interaction was mirrored as a Task: the step waited for its redacted version.
+    let tasks = receipt(&done, "salesforce_tasks");
+    assert_eq!((&tasks["system"], &tasks["status"]), (&json!("salesforce"), &json!("done")), "{tasks}");
+    let task_id = tasks["reference"].as_str().unwrap();
+    let task = app.sandbox().salesforce_record("Task", task_id).await;
+    assert_eq!(
+        task["Concierge_Interaction_Id__c"].as_str(),
+        Some(person.interaction.as_str()),
+        "{task}"
+    );
+    let task_text = task.to_string().to_lowercase();
+    for needle in NEEDLES {
+        assert!(!task_text.contains(&needle.to_lowercase()), "{needle} in {task}");
+    }
     let messaging = receipt(&done, "messaging")["reference"].as_str().unwrap();
     assert!(messaging.starts_with("sha256:"), "{messaging}");
     assert!(!messaging.contains("margaux"), "{messaging}");
