@@ -22,6 +22,7 @@ use super::interactions::mirror::Mirror;
 use super::interactions::model::{self, State};
 use super::interactions::store::{self, NewEvent};
 use crate::config::JobSettings;
+use crate::jobs::JobContext;
 use crate::types::{Receipt, ReceiptStatus};
 
 /// What one run changed.
@@ -88,60 +89,54 @@ pub async fn erase_clients(
 pub enum TasksRedacted {
     /// Every Task holds the redacted content (or the client never had an interaction): the receipt.
     Done(Receipt),
-    /// This many Tasks still hold earlier content: their mirror jobs are on the way (one that gave up was
-    /// queued again).
-    Waiting(usize),
+    /// Salesforce holds a Task at a version above ours, so it refuses the redacted one: a person must look.
+    Refused(usize),
 }
 
-/// Checks that the Salesforce Tasks mirroring the clients' interactions hold the redacted content: the
-/// mirror job [`erase_clients`] queued has recorded a mirror at (or after) each stream's last content
-/// version. The erasure keeps its step pending until they do, so the request is never complete while
-/// Salesforce still shows what an advisor wrote.
+/// Makes the Salesforce Tasks mirroring the clients' interactions hold the redacted content, and says so.
+/// A stream logged while the clienteling step ran (it missed it) is redacted now; every stream whose mirror
+/// is not at its last content version is mirrored here and now, through the same upsert the mirror job
+/// sends (idempotent: the job finding it done makes no call), so the erasure neither waits on the job
+/// queue nor piles up jobs. An unreachable Salesforce is an `Err` (the erasure step retries).
 pub async fn salesforce_tasks_redacted(
     clienteling: &Clienteling,
     jobs: &JobSettings,
     brand_id: Uuid,
     profile_ids: &[Uuid],
 ) -> anyhow::Result<TasksRedacted> {
-    let mut conn = clienteling.db().acquire().await?;
+    let streams = {
+        let mut conn = clienteling.db().acquire().await?;
+        store::of_clients(&mut conn, brand_id, profile_ids).await?
+    };
     let mut tasks = Vec::new();
-    let mut waiting = 0;
-    for id in store::of_clients(&mut conn, brand_id, profile_ids).await? {
-        let Some(state) = store::by_id(&mut conn, brand_id, id, false).await? else {
-            continue;
-        };
-        let wanted = store::content_version(&mut conn, brand_id, id)
-            .await?
-            .map_or(state.version, |(version, _)| version);
-        let mirror = state.mirror.as_ref();
-        let mirrored = mirror
-            .filter(|mirror| mirror["status"] == "mirrored")
-            .and_then(|mirror| mirror["content_version"].as_i64());
-        if mirrored >= Some(i64::from(wanted)) {
-            if let Some(task) = mirror.and_then(|mirror| mirror["task_id"].as_str()) {
-                tasks.push(task.to_owned());
-            }
-            continue;
+    let mut refused = 0;
+    for id in streams {
+        {
+            let mut tx = clienteling.db().begin().await?;
+            redact_interaction(&mut tx, jobs, brand_id, id).await?;
+            tx.commit().await?;
         }
-        waiting += 1;
-        if mirror.is_some_and(|mirror| mirror["status"] == "failed") {
-            // The mirror gave up (Salesforce was down longer than its attempts): the erasure is owed, so
-            // it tries again.
-            crate::jobs::enqueue(
-                &mut *conn,
-                jobs,
-                &Mirror {
-                    brand_id,
-                    interaction_id: id,
-                    version: state.version,
-                },
-                None,
-            )
-            .await?;
+        if mirrored_task(clienteling, brand_id, id).await?.is_none() {
+            let now = JobContext {
+                task_id: format!("erasure:{id}"),
+                attempt: 1,
+                max_attempts: u32::MAX,
+            };
+            let job = Mirror {
+                brand_id,
+                interaction_id: id,
+                version: 0,
+            };
+            super::interactions::mirror::run(clienteling.clone(), job, now).await?;
+        }
+        match mirrored_task(clienteling, brand_id, id).await? {
+            Some(task) => tasks.extend(task),
+            // Sent, and not recorded: Salesforce answered that it holds a newer version.
+            None => refused += 1,
         }
     }
-    if waiting > 0 {
-        return Ok(TasksRedacted::Waiting(waiting));
+    if refused > 0 {
+        return Ok(TasksRedacted::Refused(refused));
     }
     let status = if tasks.is_empty() {
         ReceiptStatus::AlreadyDone
@@ -159,6 +154,33 @@ pub async fn salesforce_tasks_redacted(
             "{} Tasks hold the redacted interactions",
             tasks.len()
         )),
+    ))
+}
+
+/// `Some(task id)` when the stream's mirror is at its last content version (`Some(None)`: mirrored with no
+/// Task id recorded); `None` when Salesforce still holds an earlier version.
+async fn mirrored_task(
+    clienteling: &Clienteling,
+    brand_id: Uuid,
+    id: Uuid,
+) -> anyhow::Result<Option<Option<String>>> {
+    let mut conn = clienteling.db().acquire().await?;
+    let Some(state) = store::by_id(&mut conn, brand_id, id, false).await? else {
+        return Ok(Some(None));
+    };
+    let wanted = store::content_version(&mut conn, brand_id, id)
+        .await?
+        .map_or(state.version, |(version, _)| version);
+    let mirror = state
+        .mirror
+        .as_ref()
+        .filter(|mirror| mirror["status"] == "mirrored");
+    let at = mirror.and_then(|mirror| mirror["content_version"].as_i64());
+    if at < Some(i64::from(wanted)) {
+        return Ok(None);
+    }
+    Ok(Some(
+        mirror.and_then(|mirror| mirror["task_id"].as_str().map(str::to_owned)),
     ))
 }
 

@@ -122,8 +122,10 @@ pub async fn client_in_scope(
     scope: &scope::Scope,
     id: Uuid,
 ) -> Result<Option<BookEntry>, sqlx::Error> {
+    // An erased client is in nobody's reach for anything new (an invitation, an RSVP on their behalf).
     Ok(repo::visible(conn, scope, id, false)
         .await?
+        .filter(|layer| layer.erased_at.is_none())
         .map(|layer| BookEntry {
             profile_id: layer.profile_id,
             store_code: layer.store_code,

@@ -85,6 +85,24 @@ pub async fn visible(
     Ok(row)
 }
 
+/// Share-locks the client's row for a write about them (an erasure's update then waits for the writer's
+/// transaction); `false` when the client was erased.
+pub async fn lock_writable(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profile_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT erased_at IS NULL AS "writable!" FROM clienteling_clients
+           WHERE brand_id = $1 AND profile_id = $2 FOR SHARE"#,
+        brand_id,
+        profile_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .unwrap_or(true))
+}
+
 /// Whether the brand's client `profile_id` was erased.
 pub async fn erased(
     conn: &mut PgConnection,

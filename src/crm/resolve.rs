@@ -257,18 +257,23 @@ impl KnownOwners {
 pub async fn lock_batch<'a>(
     conn: &mut PgConnection,
     brand_id: Uuid,
-    identifiers: impl IntoIterator<Item = &'a [Identifier]>,
+    events: impl IntoIterator<Item = (&'a [Identifier], &'a Attributes)>,
     optimistic: bool,
 ) -> Result<KnownOwners, sqlx::Error> {
     let policy = installed_policy()?;
-    let all: BTreeSet<Identifier> = identifiers
-        .into_iter()
-        .flat_map(|set| usable(&policy, set))
-        .collect();
+    let mut all: BTreeSet<Identifier> = BTreeSet::new();
+    let mut traits: BTreeSet<Identifier> = BTreeSet::new();
+    for (identifiers, attributes) in events {
+        all.extend(usable(&policy, identifiers));
+        traits.extend(trait_identifiers(attributes));
+    }
+    // The traits' email and phone are locked too (resolution checks them against the suppression list),
+    // in the same sorted statement; only the identifiers given lead to profiles.
+    let locked: Vec<Identifier> = all.union(&traits).cloned().collect();
     let all: Vec<Identifier> = all.into_iter().collect();
-    lock_identifiers(conn, brand_id, &all).await?;
+    lock_identifiers(conn, brand_id, &locked).await?;
     let mut known = KnownOwners {
-        locked: all.iter().cloned().collect(),
+        locked: locked.into_iter().collect(),
         holders: all.iter().map(|i| (i.clone(), None)).collect(),
         live: HashMap::new(),
         optimistic,
@@ -337,10 +342,9 @@ async fn resolve_known(
         .chain(from_traits.iter().filter(|i| !usable.contains(i)))
         .cloned()
         .collect();
-    // Only the identifiers given are locked (a batch took those locks up front, in key order; taking the
-    // traits' here would break that order): an erasure committing meanwhile is seen for those, and a trait
-    // is only ever written to a profile the given identifiers lead to.
-    let unlocked: Vec<Identifier> = usable
+    // A batch took these locks up front, in key order (`lock_batch`), traits' included; a single
+    // resolution takes them here, in one sorted statement.
+    let unlocked: Vec<Identifier> = checked
         .iter()
         .filter(|i| !known.locked.contains(*i))
         .cloned()
@@ -362,7 +366,9 @@ async fn resolve_known(
     }
     let trimmed;
     let attributes = match &input.attributes.phone {
-        Some(phone) if dropped.iter().any(|d| d.kind == PHONE && d.value == *phone) => {
+        Some(phone)
+            if Identifier::parse(PHONE, phone).is_ok_and(|phone| dropped.contains(&phone)) =>
+        {
             trimmed = Attributes {
                 phone: None,
                 ..input.attributes.clone()

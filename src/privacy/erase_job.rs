@@ -307,7 +307,28 @@ async fn run_step(
                 &actor(request),
             )
             .await?;
-            Ok(erased.map_or_else(|| nothing_held("crm"), |erased| receipt_of(&erased.receipt)))
+            let Some(erased) = erased else {
+                return Ok(nothing_held("crm"));
+            };
+            // A profile merged into the person after the targets were read was erased too: clienteling
+            // must reach its client as well.
+            let mut targets = targets;
+            let joined: Vec<Uuid> = erased
+                .profiles
+                .iter()
+                .filter(|id| !targets.profiles.contains(id))
+                .copied()
+                .collect();
+            if !joined.is_empty() {
+                targets.profiles.extend(joined);
+                repo::store_targets(
+                    conn,
+                    request.id,
+                    &serde_json::to_value(&targets).map_err(anyhow::Error::from)?,
+                )
+                .await?;
+            }
+            Ok(receipt_of(&erased.receipt))
         }
         "clienteling" => {
             if targets.profiles.is_empty() {
@@ -352,8 +373,9 @@ async fn run_step(
                     Ok(nothing_held("salesforce"))
                 }
                 TasksRedacted::Done(receipt) => Ok(receipt_of(&receipt)),
-                TasksRedacted::Waiting(tasks) => Err(StepFailure::Retryable(anyhow::anyhow!(
-                    "{tasks} Salesforce Tasks still hold unredacted interactions"
+                TasksRedacted::Refused(tasks) => Err(StepFailure::Permanent(format!(
+                    "Salesforce holds {tasks} Tasks at a newer version than ours and refuses their \
+                     redacted content"
                 ))),
             }
         }
@@ -398,11 +420,12 @@ async fn run_step(
 /// hold of the customer.
 async fn erase_portal_user(db: &sqlx::PgPool, user: Uuid) -> Result<types::Receipt, StepFailure> {
     let closed = crate::auth::erasure::close_account(db, user).await?;
-    // Orders first: one still in flight keeps the step pending before anything it needs is forgotten.
-    let orders = crate::orders::erasure::anonymise_orders(db, user).await?;
-    crate::customers::erasure::forget_customer(db, user).await?;
     crate::subscriptions::erasure::forget_lines(db, user).await?;
     crate::idempotency::forget_user(db, user).await?;
+    // An order still in flight keeps the step pending (retried: everything here is idempotent) before the
+    // billing link its provisioning needs is forgotten.
+    let orders = crate::orders::erasure::anonymise_orders(db, user).await?;
+    crate::customers::erasure::forget_customer(db, user).await?;
     let status = match &closed {
         Some(receipt) if receipt.status == ReceiptStatus::Done => ReceiptStatus::Done,
         _ if orders.status == ReceiptStatus::Done => ReceiptStatus::Done,

@@ -79,8 +79,18 @@ pub async fn run(privacy: Privacy, job: RunExport, _ctx: JobContext) -> anyhow::
                     .map(|file| (file.name.clone(), json!(file.records.len())))
                     .collect();
                 let output = serde_json::to_value(&files)?;
-                repo::step_completed(&mut conn, id, &step.part, &output, &Value::Object(counts))
-                    .await?;
+                let kept = repo::step_completed(
+                    &mut conn,
+                    id,
+                    &step.part,
+                    &output,
+                    &Value::Object(counts),
+                )
+                .await?;
+                if !kept {
+                    // Ended meanwhile (the person's erasure): nothing more is gathered.
+                    return Ok(());
+                }
             }
             Err(error) => {
                 let give_up = attempts >= settings.max_step_attempts;

@@ -272,25 +272,30 @@ pub async fn step_running(
     Ok(())
 }
 
+/// Keeps a gathered part; `false` (nothing kept) when the request is no longer open — an erasure of the
+/// person ended it meanwhile, and what was gathered must not stay.
 pub async fn step_completed(
     conn: &mut PgConnection,
     id: Uuid,
     part: &str,
     output: &Value,
     counts: &Value,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<bool, sqlx::Error> {
+    let kept = sqlx::query!(
         "UPDATE privacy_request_steps
          SET status = 'completed', output = $3, counts = $4, last_error = NULL, completed_at = now()
-         WHERE request_id = $1 AND part = $2",
+         WHERE request_id = $1 AND part = $2
+           AND EXISTS (SELECT 1 FROM privacy_requests
+                       WHERE id = $1 AND status IN ('pending', 'running'))",
         id,
         part,
         output,
         counts
     )
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(kept == 1)
 }
 
 /// Records a failed attempt: back to `pending` for the next one, or `failed` when `give_up`.
@@ -368,6 +373,8 @@ pub async fn complete_export(
                  AND (e.status IN ('pending', 'running')
                       OR (e.status = 'completed' AND e.completed_at > r.created_at))
                  AND ((e.brand_id = r.brand_id AND e.profile_id = r.profile_id)
+                      OR (e.brand_id = r.brand_id
+                          AND jsonb_exists(e.erasure_targets -> 'profiles', r.profile_id::text))
                       OR e.portal_user_id = r.portal_user_id))",
         id
     )
@@ -376,6 +383,8 @@ pub async fn complete_export(
     .rows_affected();
     if completed == 0 {
         fail_superseded_export(conn, id).await?;
+        // Whatever ended it, the gathered parts go (an erasure may have failed it before they were kept).
+        clear_outputs(conn, id).await?;
         return Ok(false);
     }
     sqlx::query!(
@@ -483,6 +492,16 @@ pub async fn complete_erasure(conn: &mut PgConnection, id: Uuid) -> Result<bool,
     Ok(completed == 1)
 }
 
+async fn clear_outputs(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE privacy_request_steps SET output = NULL WHERE request_id = $1 AND output IS NOT NULL",
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Fails an export that an erasure overtook, keeping none of what it gathered.
 async fn fail_superseded_export(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     let failed = sqlx::query!(
@@ -517,6 +536,21 @@ async fn clear_superseded_steps(conn: &mut PgConnection, ids: &[Uuid]) -> Result
 /// Ends every export of the person an erasure reaches: their archives deleted (a link already sent answers
 /// 410), the ones in flight failed, and what any of them gathered cleared. How many exports it touched.
 pub async fn forget_exports(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    profiles: &[Uuid],
+    portal_users: &[Uuid],
+) -> Result<u64, sqlx::Error> {
+    use sqlx::Connection;
+    // One transaction: the requests stay locked until their archives and parts are gone, so an export
+    // completing meanwhile waits and then finds itself failed.
+    let mut tx = conn.begin().await?;
+    let forgotten = forget_exports_in(&mut tx, brand_id, profiles, portal_users).await?;
+    tx.commit().await?;
+    Ok(forgotten)
+}
+
+async fn forget_exports_in(
     conn: &mut PgConnection,
     brand_id: Uuid,
     profiles: &[Uuid],

@@ -48,6 +48,9 @@ pub async fn cancel_appointment(
     if !rules::may_change(&scope, &current) {
         return Err(AuthError::NotAllowed.into());
     }
+    if crate::clienteling::repo::erased(&mut tx, scope.brand_id, current.client_id).await? {
+        return Err(crate::clienteling::repo::client_erased());
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -107,6 +110,9 @@ pub async fn complete_appointment(
         .ok_or_else(not_found)?;
     if !rules::may_change(&scope, &current) {
         return Err(AuthError::NotAllowed.into());
+    }
+    if crate::clienteling::repo::erased(&mut tx, scope.brand_id, current.client_id).await? {
+        return Err(crate::clienteling::repo::client_erased());
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

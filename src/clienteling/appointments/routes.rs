@@ -60,7 +60,8 @@ pub async fn book_appointment(
     rules::check_kind(&body.kind, &mut errors);
     rules::check_times(body.starts_at, body.ends_at, &mut errors);
     let notes = rules::check_text("notes", body.notes.as_deref(), 2000, &mut errors);
-    let client = crate::clienteling::repo::visible(&mut tx, &scope, body.client_id, false).await?;
+    // Locked: an erasure of the client waits for this write, and then erases it with the rest.
+    let client = crate::clienteling::repo::visible(&mut tx, &scope, body.client_id, true).await?;
     if client.as_ref().is_some_and(|client| client.erased_at.is_some()) {
         return Err(crate::clienteling::repo::client_erased());
     }
@@ -215,6 +216,9 @@ pub async fn reschedule_appointment(
         .ok_or_else(not_found)?;
     if !rules::may_change(&scope, &current) {
         return Err(AuthError::NotAllowed.into());
+    }
+    if crate::clienteling::repo::erased(&mut tx, scope.brand_id, current.client_id).await? {
+        return Err(crate::clienteling::repo::client_erased());
     }
     if body
         .advisor_id

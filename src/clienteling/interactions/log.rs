@@ -33,6 +33,11 @@ pub async fn log(
     conn: &mut PgConnection,
     new: NewInteraction<'_>,
 ) -> Result<State, ApiError> {
+    // Held to the end of the caller's transaction: an erasure of the client waits for this interaction,
+    // and then redacts it with the rest.
+    if !crate::clienteling::repo::lock_writable(conn, new.brand_id, new.client_id).await? {
+        return Err(crate::clienteling::repo::client_erased());
+    }
     let processor = state
         .clienteling
         .processors()

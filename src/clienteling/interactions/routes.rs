@@ -275,7 +275,8 @@ pub async fn create_interaction(
     let brand_id = in_brand.brand.id;
     let mut tx = state.db.begin().await?;
     let scope = Scope::of(&mut tx, &in_brand).await?;
-    let layer = crate::clienteling::repo::visible(&mut tx, &scope, client, false)
+    // Locked: an erasure of the client waits for this interaction, and then redacts it with the rest.
+    let layer = crate::clienteling::repo::visible(&mut tx, &scope, client, true)
         .await?
         .ok_or_else(client_not_found)?
         .writable()?;

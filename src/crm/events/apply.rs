@@ -186,7 +186,7 @@ async fn run(
         brand.id,
         events.iter().filter_map(|event| match event {
             Checked::Valid(event) if !seen.contains_key(&event.id) => {
-                Some(event.identifiers.as_slice())
+                Some((event.identifiers.as_slice(), &event.traits))
             }
             _ => None,
         }),

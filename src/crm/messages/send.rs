@@ -52,8 +52,9 @@ pub struct SendRequest {
     pub language: Option<String>,
     /// A reply the person asked for (a waitlisted guest told they have a place): consent still applies, the
     /// purpose's frequency cap does not — being capped by the brand's own mailings would leave them
-    /// uninformed. Not part of the request's fingerprint when unset.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    /// uninformed. Not part of the request's fingerprint (a retry from before it existed stays the same
+    /// request).
+    #[serde(skip)]
     pub exempt_from_cap: bool,
 }
 

@@ -85,6 +85,36 @@ async fn an_erased_client_takes_no_new_interaction_note_task_appointment_outreac
     assert_eq!(edited.status(), 409);
     assert_eq!(problem(edited).await["code"], "client-erased");
 
+    // An appointment that had started, still booked: completing it would log a new interaction.
+    let started = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO clienteling_appointments (id, brand_id, profile_id, advisor_id, store_code, kind,
+             starts_at, ends_at, notes, booked_by)
+         SELECT $1, brand_id, profile_id, advisor_id, store_code, kind, now() - interval '2 hours',
+                now() - interval '1 hour', '', booked_by
+         FROM clienteling_appointments WHERE profile_id = $2 LIMIT 1",
+    )
+    .bind(started)
+    .bind(profile)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let completed = send(
+        &app,
+        Method::POST,
+        Some(&person.advisor),
+        &format!("/api/v1/brands/maison/clienteling/appointments/{started}/complete"),
+        Some(json!({"note": "She bought the navy scarf"})),
+    )
+    .await;
+    assert_eq!(completed.status(), 409);
+    assert_eq!(problem(completed).await["code"], "client-erased");
+    sqlx::query("DELETE FROM clienteling_appointments WHERE id = $1")
+        .bind(started)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
     // Nothing was written.
     for (table, column) in [
         ("clienteling_interactions", "client_id"),
@@ -107,5 +137,4 @@ async fn an_erased_client_takes_no_new_interaction_note_task_appointment_outreac
             .await
             .unwrap();
     assert_eq!(notes, "");
-    let _ = send;
 }
