@@ -179,9 +179,9 @@ async fn mirrored_task(
     if at < Some(i64::from(wanted)) {
         return Ok(None);
     }
-    Ok(Some(
-        mirror.and_then(|mirror| mirror["task_id"].as_str().map(str::to_owned)),
-    ))
+    Ok(Some(mirror.and_then(|mirror| {
+        mirror["task_id"].as_str().map(str::to_owned)
+    })))
 }
 
 /// Appends `redacted` to the stream unless it has one, then redacts the payloads before it; `true` when

@@ -121,7 +121,10 @@ pub fn erased_fields<'a>(
         .collect();
     for identifier in resolve::trait_identifiers(attributes) {
         if erased.contains(&identifier) {
-            fields.push(erased_error(format!("{prefix}{traits}/{}", identifier.kind)));
+            fields.push(erased_error(format!(
+                "{prefix}{traits}/{}",
+                identifier.kind
+            )));
         }
     }
     if fields.is_empty() {
@@ -317,8 +320,9 @@ fn merge_error(error: MergeError) -> ApiError {
             .with_detail(format!(
                 "Profile {profile_id} was already merged into {into}; merge its survivor instead."
             )),
-        MergeError::Erased(profile_id) => ApiError::new(ErrorCode::ProfileErased)
-            .with_detail(format!("Profile {profile_id} was erased; it is merged with nobody.")),
+        MergeError::Erased(profile_id) => ApiError::new(ErrorCode::ProfileErased).with_detail(
+            format!("Profile {profile_id} was erased; it is merged with nobody."),
+        ),
         MergeError::Db(error) => db_error(error),
     }
 }

@@ -362,7 +362,9 @@ async fn resolve_known(
         .partition(|identifier| policy.merges(&identifier.kind));
     usable.retain(|identifier| !dropped.contains(identifier));
     if !refused.is_empty() || (usable.is_empty() && !dropped.is_empty()) {
-        return Err(ResolveError::Erased(refused.into_iter().chain(dropped).collect()));
+        return Err(ResolveError::Erased(
+            refused.into_iter().chain(dropped).collect(),
+        ));
     }
     let trimmed;
     let attributes = match &input.attributes.phone {

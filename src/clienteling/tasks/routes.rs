@@ -85,7 +85,10 @@ pub async fn create_task(
     let mut tx = state.db.begin().await?;
     // Locked: an erasure of the client waits for this write, and then erases it with the rest.
     let client = crate::clienteling::repo::visible(&mut tx, &scope, body.client_id, true).await?;
-    if client.as_ref().is_some_and(|client| client.erased_at.is_some()) {
+    if client
+        .as_ref()
+        .is_some_and(|client| client.erased_at.is_some())
+    {
         return Err(crate::clienteling::repo::client_erased());
     }
     if client.is_none() {

@@ -38,7 +38,11 @@ async fn an_erased_client_takes_no_new_interaction_note_task_appointment_outreac
             format!("{client}/interactions"),
             json!({"channel": "call", "context": "generic", "note": "Called her again", "metadata": {}}),
         ),
-        (Method::PATCH, client.clone(), json!({"notes": "Prefers silk"})),
+        (
+            Method::PATCH,
+            client.clone(),
+            json!({"notes": "Prefers silk"}),
+        ),
         (
             Method::POST,
             "/api/v1/brands/maison/clienteling/tasks".to_owned(),
@@ -68,7 +72,11 @@ async fn an_erased_client_takes_no_new_interaction_note_task_appointment_outreac
             .await
             .unwrap();
         assert_eq!(response.status(), 409, "{method} {path}");
-        assert_eq!(problem(response).await["code"], "client-erased", "{method} {path}");
+        assert_eq!(
+            problem(response).await["code"],
+            "client-erased",
+            "{method} {path}"
+        );
     }
     let edited = app
         .client
@@ -121,9 +129,9 @@ async fn an_erased_client_takes_no_new_interaction_note_task_appointment_outreac
         ("clienteling_tasks", "profile_id"),
         ("clienteling_appointments", "profile_id"),
     ] {
-        let count: i64 = sqlx::query_scalar(&format!(
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT count(*) FROM {table} WHERE {column} = $1"
-        ))
+        )))
         .bind(profile)
         .fetch_one(&app.db)
         .await

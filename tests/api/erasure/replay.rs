@@ -79,7 +79,9 @@ async fn a_replayed_event_or_a_resolve_with_an_erased_identifier_is_refused_and_
         codes(&results[0]),
         [
             "/0/identifiers/0/value erased",
-            "/0/identifiers/1/value erased"
+            "/0/identifiers/1/value erased",
+            "/0/traits/email erased",
+            "/0/traits/phone erased"
         ]
     );
     assert_eq!(
@@ -221,7 +223,10 @@ async fn a_recycled_phone_number_is_left_out_and_the_new_owner_resolves_by_the_r
             .await
             .unwrap();
     assert_eq!(first_name.as_deref(), Some("Chloé"));
-    assert_eq!(phone, None, "the erased person's number is not written back");
+    assert_eq!(
+        phone, None,
+        "the erased person's number is not written back"
+    );
     let held: Vec<String> = sqlx::query_scalar(
         "SELECT kind FROM crm_identifiers WHERE profile_id = $1::uuid ORDER BY kind",
     )
@@ -237,8 +242,10 @@ async fn a_recycled_phone_number_is_left_out_and_the_new_owner_resolves_by_the_r
         Method::POST,
         Some(&person.marketer),
         "/api/v1/brands/maison/crm/profiles",
-        Some(json!({"identifiers": [{"kind": "email", "value": "chloe@example.com"},
-                                    {"kind": "phone", "value": PHONE}]})),
+        Some(
+            json!({"identifiers": [{"kind": "email", "value": "chloe@example.com"},
+                                    {"kind": "phone", "value": PHONE}]}),
+        ),
     )
     .await;
     assert_eq!(resolve.status(), 200);
@@ -254,11 +261,20 @@ async fn a_recycled_phone_number_is_left_out_and_the_new_owner_resolves_by_the_r
     assert_eq!(phone["refusal"], "erased", "{body}");
 
     // The number alone still names nobody.
-    let alone = events(&app, &person.marketer, &json!([{
+    let alone = events(
+        &app,
+        &person.marketer,
+        &json!([{
         "id": "phone-alone", "type": "page_view", "occurred_at": "2026-11-20T11:00:00Z",
-        "identifiers": [{"kind": "phone", "value": PHONE}]}])).await;
+        "identifiers": [{"kind": "phone", "value": PHONE}],
+        "properties": {"url": "https://maison.example/"}}]),
+    )
+    .await;
     assert_eq!(alone["results"][0]["status"], "rejected", "{alone}");
-    assert_eq!(codes(&alone["results"][0]), ["/0/identifiers/0/value erased"]);
+    assert_eq!(
+        codes(&alone["results"][0]),
+        ["/0/identifiers/0/value erased"]
+    );
 }
 
 #[tokio::test]
@@ -267,10 +283,15 @@ async fn an_erased_address_in_the_traits_is_refused_like_an_identifier() {
     let person = erased_person(&app).await;
     let count = profiles(&app).await;
 
-    let replay = events(&app, &person.marketer, &json!([{
+    let replay = events(
+        &app,
+        &person.marketer,
+        &json!([{
         "id": "new-id-old-address", "type": "signup", "occurred_at": "2026-11-20T10:00:00Z",
         "identifiers": [{"kind": "scl_member", "value": "NEW-2"}],
-        "traits": {"first_name": "Margaux", "email": "Margaux.Villeneuve@example.com"}}])).await;
+        "traits": {"first_name": "Margaux", "email": "Margaux.Villeneuve@example.com"}}]),
+    )
+    .await;
     let result = &replay["results"][0];
     assert_eq!(result["status"], "rejected", "{replay}");
     assert_eq!(codes(result), ["/0/traits/email erased"]);
@@ -279,21 +300,23 @@ async fn an_erased_address_in_the_traits_is_refused_like_an_identifier() {
         Method::POST,
         Some(&person.marketer),
         "/api/v1/brands/maison/crm/profiles",
-        Some(json!({"identifiers": [{"kind": "scl_member", "value": "NEW-3"}],
-                    "attributes": {"email": EMAIL}})),
+        Some(
+            json!({"identifiers": [{"kind": "scl_member", "value": "NEW-3"}],
+                    "attributes": {"email": EMAIL}}),
+        ),
     )
     .await;
     assert_eq!(resolve.status(), 422);
-    assert_eq!(
-        codes(&problem(resolve).await),
-        ["attributes/email erased"]
-    );
+    assert_eq!(codes(&problem(resolve).await), ["attributes/email erased"]);
     assert_eq!(profiles(&app).await, count, "nobody created");
 
     // Nor by hand, onto someone else.
     let bruno = events(&app, &person.marketer, &json!([{"id": "b-2", "type": "signup",
         "occurred_at": "2026-11-01T10:00:00Z", "identifiers": [{"kind": "email", "value": "bruno@example.com"}]}])).await;
-    let bruno = bruno["results"][0]["profile_id"].as_str().unwrap().to_owned();
+    let bruno = bruno["results"][0]["profile_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let patched = app
         .client
         .patch(app.url(&format!("/api/v1/brands/maison/crm/profiles/{bruno}")))
@@ -349,7 +372,10 @@ async fn an_erased_profile_takes_no_new_attributes_identifiers_consent_or_merge(
     let other = events(&app, &person.marketer, &json!([{"id": "o-1", "type": "signup",
         "occurred_at": "2026-11-01T10:00:00Z", "identifiers": [{"kind": "email", "value": "other@example.com"}],
         "traits": {"first_name": "Other"}}])).await;
-    let other = other["results"][0]["profile_id"].as_str().unwrap().to_owned();
+    let other = other["results"][0]["profile_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for (survivor, absorbed) in [
         (erased.to_string(), other.clone()),
         (other.clone(), erased.to_string()),
@@ -367,13 +393,12 @@ async fn an_erased_profile_takes_no_new_attributes_identifiers_consent_or_merge(
             assert_eq!(problem(merge).await["code"], "profile-erased");
         }
     }
-    let (first_name, merged_into): (Option<String>, Option<uuid::Uuid>) = sqlx::query_as(
-        "SELECT first_name, merged_into FROM crm_profiles WHERE id = $1",
-    )
-    .bind(erased)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let (first_name, merged_into): (Option<String>, Option<uuid::Uuid>) =
+        sqlx::query_as("SELECT first_name, merged_into FROM crm_profiles WHERE id = $1")
+            .bind(erased)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!((first_name, merged_into), (None, None));
     let identifiers: i64 =
         sqlx::query_scalar("SELECT count(*) FROM crm_identifiers WHERE profile_id = $1")

@@ -6,18 +6,28 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::fixtures::{ask_export, completed, download, download_path, export_path, request_path, step};
+use super::fixtures::{
+    ask_export, completed, download, download_path, export_path, request_path, step,
+};
 use crate::erasure::support::person;
 use crate::helpers::{Sandboxed, System, eventually, problem, send, spawn_sandboxed_app_with};
 
 async fn read(app: &crate::helpers::TestApp, token: &str, id: &str) -> Value {
-    let response = send(app, Method::GET, Some(token), &request_path("maison", id), None).await;
+    let response = send(
+        app,
+        Method::GET,
+        Some(token),
+        &request_path("maison", id),
+        None,
+    )
+    .await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
 
 #[tokio::test]
-async fn an_erasure_deletes_the_persons_archives_fails_their_pending_exports_and_refuses_new_ones() {
+async fn an_erasure_deletes_the_persons_archives_fails_their_pending_exports_and_refuses_new_ones()
+{
     let app = spawn_sandboxed_app_with(Sandboxed::new().jobs().without_retries()).await;
     let person = person(&app).await;
     let profile = person.profile_id.to_string();
@@ -126,6 +136,9 @@ async fn an_erasure_deletes_the_persons_archives_fails_their_pending_exports_and
     let files = download(&app, &after).await;
     let text = serde_json::to_string(&files).unwrap().to_lowercase();
     for needle in ["margaux", "villeneuve", "698765432"] {
-        assert!(!text.contains(needle), "{needle} in the export after the erasure");
+        assert!(
+            !text.contains(needle),
+            "{needle} in the export after the erasure"
+        );
     }
 }
