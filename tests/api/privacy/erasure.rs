@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::fixtures::{my_request_path, password, request_path, step};
+use super::fixtures::{maison_request as read, my_request_path, password, request_path, step};
 use crate::erasure::support::{EMAIL, NEEDLES, events, person, tables_holding};
 use crate::helpers::{
     Sandboxed, System, TestApp, admin_token, customer_linked_to, customer_token, demo_brands,
@@ -77,19 +77,6 @@ async fn ask(app: &TestApp, token: &str, brand: &str, profile: &str) -> Value {
     )
     .await;
     assert_eq!(response.status(), 202, "erasure of {profile}");
-    response.json().await.unwrap()
-}
-
-async fn read(app: &TestApp, token: &str, id: &str) -> Value {
-    let response = send(
-        app,
-        Method::GET,
-        Some(token),
-        &request_path("maison", id),
-        None,
-    )
-    .await;
-    assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
 

@@ -101,6 +101,20 @@ pub fn manifest_count(files: &BTreeMap<String, Value>, path: &str) -> u64 {
         .unwrap()
 }
 
+/// The `maison` request `id` as `token` reads it (asserting 200).
+pub async fn maison_request(app: &TestApp, token: &str, id: &str) -> Value {
+    let response = send(
+        app,
+        Method::GET,
+        Some(token),
+        &request_path("maison", id),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
 pub fn step<'a>(request: &'a Value, part: &str) -> &'a Value {
     request["steps"]
         .as_array()

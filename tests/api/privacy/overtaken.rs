@@ -7,23 +7,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::fixtures::{
-    ask_export, completed, download, download_path, export_path, request_path, step,
+    ask_export, completed, download, download_path, export_path, maison_request as read,
+    request_path, step,
 };
 use crate::erasure::support::person;
 use crate::helpers::{Sandboxed, System, eventually, problem, send, spawn_sandboxed_app_with};
-
-async fn read(app: &crate::helpers::TestApp, token: &str, id: &str) -> Value {
-    let response = send(
-        app,
-        Method::GET,
-        Some(token),
-        &request_path("maison", id),
-        None,
-    )
-    .await;
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
 
 #[tokio::test]
 async fn an_erasure_deletes_the_persons_archives_fails_their_pending_exports_and_refuses_new_ones()
