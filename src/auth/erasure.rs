@@ -37,6 +37,14 @@ pub async fn close_account(db: &PgPool, user_id: Uuid) -> Result<Option<Receipt>
         return Ok(None);
     };
     let already = before.email == tombstone && before.disabled_at.is_some();
+    // A reset asked for by address carried it in its job.
+    crate::jobs::forget_payloads(
+        &mut tx,
+        <super::reset_request::RequestPasswordReset as crate::jobs::Job>::QUEUE,
+        "email",
+        &before.email,
+    )
+    .await?;
     let ended = sqlx::query!(
         "UPDATE sessions SET revoked_at = coalesce(revoked_at, now()),
                 revoked_reason = coalesce(revoked_reason, 'account_erased'), ip = NULL, user_agent = NULL

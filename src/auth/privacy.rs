@@ -77,7 +77,15 @@ pub async fn export(db: PgPool, user_id: Uuid) -> anyhow::Result<Vec<ExportFile>
     .await?;
     let audit: Vec<Value> = sqlx::query_scalar!(
         r#"SELECT to_jsonb(a) AS "row!" FROM (
-               SELECT event, actor_id, session_id, ip, user_agent, details, created_at
+               SELECT event,
+                      -- Staff acting on the account: that they did is the customer's, who and from
+                      -- where is the staff member's own personal data.
+                      CASE WHEN actor_id IS NULL OR actor_id = user_id THEN actor_id END AS actor_id,
+                      CASE WHEN actor_id IS NOT NULL AND actor_id <> user_id THEN 'staff' END AS actor,
+                      session_id,
+                      CASE WHEN actor_id IS NULL OR actor_id = user_id THEN ip END AS ip,
+                      CASE WHEN actor_id IS NULL OR actor_id = user_id THEN user_agent END AS user_agent,
+                      details, created_at
                FROM auth_audit_log WHERE user_id = $1 ORDER BY id) a"#,
         user_id
     )

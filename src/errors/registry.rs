@@ -110,6 +110,8 @@ error_codes! {
         "The download link has expired and the archive is gone; ask for a new export";
     ErasureInProgress => "erasure-in-progress", CONFLICT,
         "The person's erasure is in progress; nothing of theirs is exported from now on";
+    PrivacyRequestNotResumable => "privacy-request-not-resumable", CONFLICT,
+        "Only a failed erasure is resumed; a completed one is done, and a failed export is asked for again";
     SocialPostNotEditable => "social-post-not-editable", CONFLICT,
         "The post is no longer scheduled (publishing started or finished): it can no longer be changed or deleted";
     ProfileMerged => "profile-merged", CONFLICT,

@@ -64,6 +64,28 @@ pub async fn enqueue<J: Job>(
     Ok(())
 }
 
+/// Deletes the jobs of `queue` whose payload's `field` is `value` (a person's address in a job that only
+/// carried it to a send), whatever their state but running: an erasure must not leave the person in the
+/// job table, where finished jobs stay a week and dead ones until an operator looks. How many went.
+pub async fn forget_payloads(
+    conn: &mut PgConnection,
+    queue: &str,
+    field: &str,
+    value: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM apalis.jobs
+         WHERE job_type = $1 AND status <> 'Running'
+           AND convert_from(job, 'UTF8')::jsonb ->> $2 = $3",
+    )
+    .bind(queue)
+    .bind(field)
+    .bind(value)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Enqueues many jobs of one queue, due now, in one statement (apalis's multi-row insert) on the caller's
 /// connection: a fan-out (every profile that entered a segment, every held enrollment of a resumed journey)
 /// costs one round trip per thousand jobs instead of one per job.

@@ -21,6 +21,7 @@ pub mod parts;
 mod purge;
 mod repo;
 mod routes;
+mod routes_resume;
 
 use actix_web::web;
 use sqlx::PgPool;
@@ -121,6 +122,7 @@ pub async fn purge_expired_archives(privacy: &Privacy) -> Result<u64, sqlx::Erro
         routes::request_export,
         routes::request_erasure,
         routes::get_request,
+        routes_resume::resume_request,
         routes::request_my_export,
         routes::request_my_erasure,
         routes::get_my_request,
@@ -155,6 +157,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/brands/{brand}/crm/privacy/requests/{id}")
             .route(web::get().to(routes::get_request)),
+    )
+    .service(
+        resource("/brands/{brand}/crm/privacy/requests/{id}/resume")
+            .route(web::post().to(routes_resume::resume_request)),
     )
     .service(resource("/me/privacy/export").route(web::post().to(routes::request_my_export)))
     .service(resource("/me/privacy/erase").route(web::post().to(routes::request_my_erasure)))

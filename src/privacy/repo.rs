@@ -151,7 +151,10 @@ pub async fn request(
            FROM privacy_requests r
            WHERE r.id = $1
              AND ($4 OR r.brand_id = $2
-                  OR (r.requested_by_kind = 'customer' AND r.requested_by_user = $3))"#,
+                  OR (r.requested_by_kind = 'customer' AND r.requested_by_user = $3)
+                  -- A request about their own account, whoever asked: it is what answered their own
+                  -- request while it was open.
+                  OR r.portal_user_id = $3)"#,
         id,
         brand,
         customer,
@@ -448,6 +451,25 @@ pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
             .await?
             .rows_affected(),
     )
+}
+
+/// Puts a failed request back to `pending` with its failed steps, their attempts and last errors kept (the
+/// completed ones stay done).
+pub async fn resume(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE privacy_requests SET status = 'pending', completed_at = NULL
+         WHERE id = $1 AND status = 'failed'",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE privacy_request_steps SET status = 'pending' WHERE request_id = $1 AND status = 'failed'",
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Keeps the erasure's targets with the request (read once, before the CRM step deletes their sources).

@@ -31,7 +31,7 @@ fn request_not_found() -> ApiError {
 }
 
 /// The request as the API shows it: its steps, progress and, once the export is done, the download link.
-async fn view(
+pub(super) async fn view(
     privacy: &Privacy,
     conn: &mut PgConnection,
     row: repo::RequestRow,

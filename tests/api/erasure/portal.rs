@@ -21,6 +21,25 @@ async fn a_closed_account_cannot_sign_in_and_its_address_starts_afresh() {
     let token = token_of(&login);
     assert_eq!(get_as(&app, &token, "/api/v1/me").await.status(), 200);
     let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    // A reset asked for by address: its job (not run in this app) carries the address.
+    let forgot = app
+        .client
+        .post(app.url("/api/v1/auth/password/forgot"))
+        .json(&json!({ "email": demo.email }))
+        .send()
+        .await
+        .unwrap();
+    assert!(forgot.status().is_success(), "{}", forgot.status());
+    let jobs_naming = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM apalis.jobs WHERE convert_from(job, 'UTF8') ILIKE '%' || $1 || '%'",
+        )
+        .bind(demo.email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+    };
+    assert_eq!(jobs_naming().await, 1);
 
     let receipt = concierge::auth::erasure::close_account(&app.db, user)
         .await
@@ -39,6 +58,7 @@ async fn a_closed_account_cannot_sign_in_and_its_address_starts_afresh() {
         200,
         "the session ended"
     );
+    assert_eq!(jobs_naming().await, 0, "no job names the address");
     let refreshed = app
         .client
         .post(app.url("/api/v1/auth/refresh"))

@@ -147,4 +147,34 @@ async fn only_the_brands_marketers_and_admins_may_ask_and_read_and_other_brands_
     )
     .await;
     assert_eq!(response.status(), 403, "staff have no /me requests");
+
+    // A staff request about the customer's own portal account is theirs to read: it is what answers
+    // their own request while it is open.
+    let user: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'cleo@example.com'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let about_them = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO privacy_requests (id, brand_id, portal_user_id, kind, requested_by_kind,
+                                       requested_by_user, requested_by_role, due_at)
+         SELECT $1, brand_id, $2, 'export', 'staff', requested_by_user, 'marketer', due_at
+         FROM privacy_requests WHERE id = $3::uuid",
+    )
+    .bind(about_them)
+    .bind(user)
+    .bind(&id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let response = send(
+        &app,
+        Method::GET,
+        Some(&customer),
+        &my_request_path(&about_them.to_string()),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
 }

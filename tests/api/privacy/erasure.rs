@@ -282,6 +282,33 @@ async fn a_salesforce_refusal_fails_the_erasure_with_the_reason() {
         "the portal waits for the providers"
     );
     assert_eq!(step(&failed, "crm")["status"], "completed");
+
+    // Someone resolves the refusal in Salesforce, then resumes the request: it kept what its remaining
+    // steps need, and finishes from the failed step.
+    app.sandbox().clear_faults(System::Salesforce);
+    let resume = format!("{}/resume", request_path("maison", &id));
+    let atelier = marketer_token(&app, "mkt@atelier.example", "atelier").await;
+    let foreign = send(&app, Method::POST, Some(&atelier), &resume, None).await;
+    assert_eq!(foreign.status(), 404, "another brand's marketer");
+    let resumed = send(&app, Method::POST, Some(&person.marketer), &resume, None).await;
+    assert_eq!(resumed.status(), 202);
+    let resumed: Value = resumed.json().await.unwrap();
+    assert_eq!(resumed["id"], id.as_str());
+    assert_eq!(
+        step(&resumed, "crm")["status"],
+        "completed",
+        "done steps stay done"
+    );
+    let done = completed(&app, &person.marketer, "maison", &id).await;
+    assert_eq!(receipt(&done, "salesforce")["status"], "done");
+    assert_eq!(receipt(&done, "portal")["status"], "nothing_held");
+    assert_eq!(kept_targets(&app, &id).await, None);
+    let again = send(&app, Method::POST, Some(&person.marketer), &resume, None).await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(
+        problem(again).await["code"],
+        "privacy-request-not-resumable"
+    );
 }
 
 #[tokio::test]

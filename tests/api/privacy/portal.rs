@@ -51,6 +51,17 @@ async fn a_customer_exports_their_own_data_from_every_system_even_through_an_out
     let email = login["user"]["email"].as_str().unwrap().to_owned();
     let profile = profile_of(&app, &user_id).await;
 
+    // Support acted on the account: the customer sees that it happened, not who from where.
+    sqlx::query(
+        "INSERT INTO auth_audit_log (event, user_id, actor_id, ip, user_agent)
+         VALUES ('support_password_reset', $1::uuid, $2, '203.0.113.77', 'SupportDesk/7')",
+    )
+    .bind(&user_id)
+    .bind(uuid::Uuid::now_v7())
+    .execute(&app.db)
+    .await
+    .unwrap();
+
     // A wrong password, no password, or staff: refused, nothing recorded.
     let wrong = send(
         &app,
@@ -155,11 +166,20 @@ async fn a_customer_exports_their_own_data_from_every_system_even_through_an_out
             .is_none()
     );
     assert!(!records(&files, "portal_account/sessions.json").is_empty());
+    let audit = records(&files, "portal_account/audit.json");
     assert!(
-        records(&files, "portal_account/audit.json")
+        audit
             .iter()
             .any(|row| row["event"] == "reauthentication_failed")
     );
+    let support = audit
+        .iter()
+        .find(|row| row["event"] == "support_password_reset")
+        .unwrap();
+    assert_eq!(support["actor"], "staff", "{support}");
+    for field in ["actor_id", "ip", "user_agent"] {
+        assert!(support[field].is_null(), "{field}: {support}");
+    }
     let identifiers = records(&files, "crm/identifiers.json");
     assert!(
         identifiers
