@@ -86,6 +86,28 @@ pub async fn forget_payloads(
     .rows_affected())
 }
 
+/// Whether `queue` holds a job still to run — pending, running, or failed with attempts left — whose
+/// payload's `field` is `value`.
+pub async fn has_live(
+    conn: &mut PgConnection,
+    queue: &str,
+    field: &str,
+    value: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM apalis.jobs
+             WHERE job_type = $1
+               AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))
+               AND convert_from(job, 'UTF8')::jsonb ->> $2 = $3)",
+    )
+    .bind(queue)
+    .bind(field)
+    .bind(value)
+    .fetch_one(conn)
+    .await
+}
+
 /// Enqueues many jobs of one queue, due now, in one statement (apalis's multi-row insert) on the caller's
 /// connection: a fan-out (every profile that entered a segment, every held enrollment of a resumed journey)
 /// costs one round trip per thousand jobs instead of one per job.

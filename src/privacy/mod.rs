@@ -111,6 +111,11 @@ pub fn jobs(runner: Runner, privacy: &Privacy) -> anyhow::Result<Runner> {
         })
 }
 
+/// Gives open requests whose job died for good a new one now (tests, operators): how many.
+pub async fn restart_stalled_requests(privacy: &Privacy) -> anyhow::Result<u64> {
+    purge::restart_stalled(privacy).await
+}
+
 /// Runs the purge now (tests, operators): how many archives went.
 pub async fn purge_expired_archives(privacy: &Privacy) -> Result<u64, sqlx::Error> {
     repo::purge_expired(&privacy.db).await

@@ -1,8 +1,12 @@
-//! The nightly purge: archives past their expiry are deleted (their links answer 410 from then on).
+//! The nightly purge: archives past their expiry are deleted (their links answer 410 from then on), and an
+//! open request whose job died for good (its attempts used up by something outside a step: the database
+//! gone for longer than the retries) gets a new job — an erasure is owed until it is done.
 
 use serde::{Deserialize, Serialize};
 
 use super::Privacy;
+use super::erase_job::RunErasure;
+use super::export_job::RunExport;
 use crate::jobs::{Job, JobContext};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,6 +20,38 @@ impl Job for PurgeArchives {
 
 pub async fn run(privacy: Privacy, job: PurgeArchives, _ctx: JobContext) -> anyhow::Result<()> {
     let purged = super::repo::purge_expired(&privacy.db).await?;
-    tracing::info!(scheduled_for = %job.scheduled_for, purged, "expired privacy archives purged");
+    let restarted = restart_stalled(&privacy).await?;
+    tracing::info!(scheduled_for = %job.scheduled_for, purged, restarted, "expired privacy archives purged");
     Ok(())
+}
+
+/// An hour without a change: longer than any retry's back-off, so a request with a live job is never
+/// given a second one (two runs would each queue their own retries).
+const STALLED_SECS: i64 = 3600;
+
+/// Gives every stalled open request without a live job a new one; how many.
+pub async fn restart_stalled(privacy: &Privacy) -> anyhow::Result<u64> {
+    let mut restarted = 0;
+    for (id, kind) in super::repo::idle_open(&privacy.db, STALLED_SECS).await? {
+        let mut tx = privacy.db.begin().await?;
+        let queue = if kind == "erasure" {
+            <RunErasure as Job>::QUEUE
+        } else {
+            <RunExport as Job>::QUEUE
+        };
+        if crate::jobs::has_live(&mut tx, queue, "request_id", &id.to_string()).await? {
+            continue;
+        }
+        if kind == "erasure" {
+            crate::jobs::enqueue(&mut tx, &privacy.jobs, &RunErasure { request_id: id }, None)
+                .await?;
+        } else {
+            crate::jobs::enqueue(&mut tx, &privacy.jobs, &RunExport { request_id: id }, None)
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::warn!(request_id = %id, kind, "privacy request had no live job; restarted");
+        restarted += 1;
+    }
+    Ok(restarted)
 }

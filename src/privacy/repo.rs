@@ -628,3 +628,16 @@ pub async fn open_erasure(
     .fetch_optional(conn)
     .await
 }
+
+/// Open requests nothing has touched for `idle_secs`: candidates for a job that died for good.
+pub async fn idle_open(pool: &PgPool, idle_secs: i64) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT id, kind FROM privacy_requests
+         WHERE status IN ('pending', 'running') AND updated_at < now() - make_interval(secs => $1)
+         ORDER BY id LIMIT 1000",
+        idle_secs as f64
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.kind)).collect())
+}

@@ -530,3 +530,60 @@ async fn a_customer_erases_themself_and_can_no_longer_sign_in() {
     assert_eq!(signed_in.status(), 401, "login refused");
     assert_eq!(kept_targets(&app, &id).await, None);
 }
+
+#[tokio::test]
+async fn an_open_request_whose_job_died_for_good_gets_one_new_job() {
+    let app = crate::helpers::spawn_sandboxed_app().await;
+    let person = person(&app).await;
+    let request = ask(
+        &app,
+        &person.marketer,
+        "maison",
+        &person.profile_id.to_string(),
+    )
+    .await;
+    let id = request["id"].as_str().unwrap().to_owned();
+    let jobs_of = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM apalis.jobs
+             WHERE job_type = 'privacy.erase' AND convert_from(job, 'UTF8')::jsonb ->> 'request_id' = $1",
+        )
+        .bind(&id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+    };
+    let idle = || async {
+        sqlx::query("UPDATE privacy_requests SET updated_at = now() - interval '2 hours' WHERE id = $1::uuid")
+            .bind(&id)
+            .execute(&app.db)
+            .await
+            .unwrap();
+    };
+    assert_eq!(jobs_of().await, 1);
+    idle().await;
+    // Its job still waits to run (no workers in this app): nothing to restart.
+    let restarted = concierge::privacy::restart_stalled_requests(&app.state.privacy)
+        .await
+        .unwrap();
+    assert_eq!(restarted, 0);
+    // The job used up its attempts outside any step: the request would stay open for ever.
+    sqlx::query(
+        "UPDATE apalis.jobs SET status = 'Killed', attempts = max_attempts
+         WHERE job_type = 'privacy.erase' AND convert_from(job, 'UTF8')::jsonb ->> 'request_id' = $1",
+    )
+    .bind(&id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let restarted = concierge::privacy::restart_stalled_requests(&app.state.privacy)
+        .await
+        .unwrap();
+    assert_eq!(restarted, 1);
+    assert_eq!(jobs_of().await, 2);
+    idle().await;
+    let again = concierge::privacy::restart_stalled_requests(&app.state.privacy)
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "one live job is enough");
+}
