@@ -82,7 +82,7 @@ pub async fn export(db: PgPool, user_id: Uuid) -> anyhow::Result<Vec<ExportFile>
                       -- where is the staff member's own personal data.
                       CASE WHEN actor_id IS NULL OR actor_id = user_id THEN actor_id END AS actor_id,
                       CASE WHEN actor_id IS NOT NULL AND actor_id <> user_id THEN 'staff' END AS actor,
-                      session_id,
+                      CASE WHEN actor_id IS NULL OR actor_id = user_id THEN session_id END AS session_id,
                       CASE WHEN actor_id IS NULL OR actor_id = user_id THEN ip END AS ip,
                       CASE WHEN actor_id IS NULL OR actor_id = user_id THEN user_agent END AS user_agent,
                       details, created_at

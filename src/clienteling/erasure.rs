@@ -22,6 +22,7 @@ use super::interactions::mirror::Mirror;
 use super::interactions::model::{self, State};
 use super::interactions::store::{self, NewEvent};
 use crate::config::JobSettings;
+use crate::integrations::ProviderError;
 use crate::jobs::JobContext;
 use crate::types::{Receipt, ReceiptStatus};
 
@@ -89,7 +90,8 @@ pub async fn erase_clients(
 pub enum TasksRedacted {
     /// Every Task holds the redacted content (or the client never had an interaction): the receipt.
     Done(Receipt),
-    /// Salesforce holds a Task at a version above ours, so it refuses the redacted one: a person must look.
+    /// Salesforce refused this many redacted Tasks (it holds a newer version, or refused the write): a
+    /// person must look.
     Refused(usize),
 }
 
@@ -127,7 +129,22 @@ pub async fn salesforce_tasks_redacted(
                 interaction_id: id,
                 version: 0,
             };
-            super::interactions::mirror::run(clienteling.clone(), job, now).await?;
+            match super::interactions::mirror::run(clienteling.clone(), job, now).await {
+                Ok(()) => {}
+                // Salesforce refused the write itself (access, a validation rule, a locked record): a
+                // person must look, retrying would only ask again.
+                Err(error)
+                    if matches!(
+                        error.downcast_ref::<ProviderError>(),
+                        Some(ProviderError::Rejected { .. })
+                    ) =>
+                {
+                    tracing::warn!(interaction = %id, error = %format!("{error:#}"), "Salesforce refused the redacted Task");
+                    refused += 1;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            }
         }
         match mirrored_task(clienteling, brand_id, id).await? {
             Some(task) => tasks.extend(task),

@@ -85,8 +85,9 @@ pub async fn visible(
     Ok(row)
 }
 
-/// Share-locks the client's row for a write about them (an erasure's update then waits for the writer's
-/// transaction); `false` when the client was erased.
+/// Locks the client's row for a write about them (an erasure's update then waits for the writer's
+/// transaction): `FOR NO KEY UPDATE`, the lock the writer's own update of `last_contacted_at` takes next —
+/// two writers sharing a weaker lock would each wait for the other to upgrade. `false` when erased.
 pub async fn lock_writable(
     conn: &mut PgConnection,
     brand_id: Uuid,
@@ -94,7 +95,7 @@ pub async fn lock_writable(
 ) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query_scalar!(
         r#"SELECT erased_at IS NULL AS "writable!" FROM clienteling_clients
-           WHERE brand_id = $1 AND profile_id = $2 FOR SHARE"#,
+           WHERE brand_id = $1 AND profile_id = $2 FOR NO KEY UPDATE"#,
         brand_id,
         profile_id
     )

@@ -73,17 +73,21 @@ pub async fn forget_payloads(
     field: &str,
     value: &str,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "DELETE FROM apalis.jobs
-         WHERE job_type = $1 AND status <> 'Running'
-           AND convert_from(job, 'UTF8')::jsonb ->> $2 = $3",
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, job FROM apalis.jobs WHERE job_type = $1 AND status <> 'Running' FOR UPDATE",
     )
     .bind(queue)
-    .bind(field)
-    .bind(value)
-    .execute(conn)
-    .await?
-    .rows_affected())
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids = matching(&rows, field, value);
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(sqlx::query("DELETE FROM apalis.jobs WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 /// Whether `queue` holds a job still to run — pending, running, or failed with attempts left — whose
@@ -94,18 +98,31 @@ pub async fn has_live(
     field: &str,
     value: &str,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (
-             SELECT 1 FROM apalis.jobs
-             WHERE job_type = $1
-               AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))
-               AND convert_from(job, 'UTF8')::jsonb ->> $2 = $3)",
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, job FROM apalis.jobs
+         WHERE job_type = $1
+           AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))",
     )
     .bind(queue)
-    .bind(field)
-    .bind(value)
-    .fetch_one(conn)
-    .await
+    .fetch_all(conn)
+    .await?;
+    Ok(!matching(&rows, field, value).is_empty())
+}
+
+/// The ids of the jobs whose payload is a JSON object with `field` = `value`. Parsed here rather than cast
+/// in SQL: a payload PostgreSQL's `jsonb` refuses (a `\u0000` a caller slipped into a field) must not fail
+/// the statement for every other job.
+fn matching(rows: &[(String, Vec<u8>)], field: &str, value: &str) -> Vec<String> {
+    rows.iter()
+        .filter(|(_, job)| {
+            serde_json::from_slice::<serde_json::Value>(job)
+                .ok()
+                .is_some_and(|job| {
+                    job.get(field).and_then(serde_json::Value::as_str) == Some(value)
+                })
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
 }
 
 /// Enqueues many jobs of one queue, due now, in one statement (apalis's multi-row insert) on the caller's

@@ -374,8 +374,8 @@ async fn run_step(
                 }
                 TasksRedacted::Done(receipt) => Ok(receipt_of(&receipt)),
                 TasksRedacted::Refused(tasks) => Err(StepFailure::Permanent(format!(
-                    "Salesforce holds {tasks} Tasks at a newer version than ours and refuses their \
-                     redacted content"
+                    "Salesforce refused the redacted content of {tasks} Tasks (a newer version there, or \
+                     the write itself refused)"
                 ))),
             }
         }

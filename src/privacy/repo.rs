@@ -151,10 +151,7 @@ pub async fn request(
            FROM privacy_requests r
            WHERE r.id = $1
              AND ($4 OR r.brand_id = $2
-                  OR (r.requested_by_kind = 'customer' AND r.requested_by_user = $3)
-                  -- A request about their own account, whoever asked: it is what answered their own
-                  -- request while it was open.
-                  OR r.portal_user_id = $3)"#,
+                  OR (r.requested_by_kind = 'customer' AND r.requested_by_user = $3))"#,
         id,
         brand,
         customer,
@@ -455,21 +452,26 @@ pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
 
 /// Puts a failed request back to `pending` with its failed steps, their attempts and last errors kept (the
 /// completed ones stay done).
-pub async fn resume(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+pub async fn resume(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    let resumed = sqlx::query!(
         "UPDATE privacy_requests SET status = 'pending', completed_at = NULL
          WHERE id = $1 AND status = 'failed'",
         id
     )
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if resumed == 0 {
+        // Another resume got there first (it queued the job).
+        return Ok(false);
+    }
     sqlx::query!(
         "UPDATE privacy_request_steps SET status = 'pending' WHERE request_id = $1 AND status = 'failed'",
         id
     )
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Keeps the erasure's targets with the request (read once, before the CRM step deletes their sources).
@@ -634,10 +636,38 @@ pub async fn idle_open(pool: &PgPool, idle_secs: i64) -> Result<Vec<(Uuid, Strin
     let rows = sqlx::query!(
         "SELECT id, kind FROM privacy_requests
          WHERE status IN ('pending', 'running') AND updated_at < now() - make_interval(secs => $1)
-         ORDER BY id LIMIT 1000",
+         ORDER BY updated_at LIMIT 1000",
         idle_secs as f64
     )
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(|row| (row.id, row.kind)).collect())
+}
+
+/// Takes an idle open request for a restart: locked (a concurrent restarter skips it) and touched, so the
+/// next sweep no longer finds it idle; `false` when it is locked elsewhere or no longer idle and open.
+pub async fn claim_idle(
+    conn: &mut PgConnection,
+    id: Uuid,
+    idle_secs: i64,
+) -> Result<bool, sqlx::Error> {
+    let claimed = sqlx::query_scalar!(
+        "SELECT id FROM privacy_requests
+         WHERE id = $1 AND status IN ('pending', 'running') AND updated_at < now() - make_interval(secs => $2)
+         FOR UPDATE SKIP LOCKED",
+        id,
+        idle_secs as f64
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some();
+    if claimed {
+        sqlx::query!(
+            "UPDATE privacy_requests SET updated_at = now() WHERE id = $1",
+            id
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(claimed)
 }

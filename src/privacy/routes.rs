@@ -177,6 +177,15 @@ async fn start(
     let row = repo::request(&mut tx, id, Reader::System)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("privacy request {id} vanished")))?;
+    if !created
+        && requester.kind == "customer"
+        && (row.requested_by_kind != "customer" || row.requested_by_user != requester.user_id)
+    {
+        // The brand's staff asked for the same about this account: its request (and who asked) is theirs.
+        return Err(ApiError::new(ErrorCode::Conflict).with_detail(
+            "The brand is already handling the same request about your account; ask again once it is done.",
+        ));
+    }
     let body = view(privacy, &mut tx, row).await?;
     tx.commit().await?;
     Ok(HttpResponse::Accepted().json(body))
@@ -315,7 +324,7 @@ pub struct MyExportRequest {
         (status = 202, description = "The export request (new, or the one already in flight); a job assembles the archive", body = PrivacyRequest),
         (status = 401, description = "Not signed in, or the password is wrong (`invalid-credentials`)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 403, response = crate::errors::responses::NotACustomer),
-        (status = 409, description = "The account's erasure is in progress (`erasure-in-progress`)", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account's erasure is in progress (`erasure-in-progress`), or the brand's staff asked for the same about the account (`conflict`)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 429, response = crate::errors::responses::TooManyRequests)
     ))]
 pub async fn request_my_export(
@@ -361,6 +370,7 @@ pub struct MyErasureRequest {
         (status = 202, description = "The erasure request (new, or the one already in flight); a job erases the customer everywhere and closes the account", body = PrivacyRequest),
         (status = 401, description = "Not signed in, or the password is wrong (`invalid-credentials`)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 403, response = crate::errors::responses::NotACustomer),
+        (status = 409, description = "The brand's staff asked for the account's erasure already (`conflict`)", body = crate::errors::Problem, content_type = "application/problem+json"),
         (status = 429, response = crate::errors::responses::TooManyRequests)
     ))]
 pub async fn request_my_erasure(

@@ -37,22 +37,24 @@ pub async fn resume_request(
         return Err(ApiError::new(ErrorCode::PrivacyRequestNotResumable));
     }
     if row.status == "failed" {
-        match repo::resume(&mut tx, id).await {
-            Ok(()) => {}
+        let resumed = match repo::resume(&mut tx, id).await {
+            Ok(resumed) => resumed,
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
                 return Err(ApiError::new(ErrorCode::Conflict)
                     .with_detail("Another erasure of this person is open; it runs instead."));
             }
             Err(error) => return Err(error.into()),
+        };
+        if resumed {
+            crate::jobs::enqueue(
+                &mut tx,
+                &state.settings.jobs,
+                &RunErasure { request_id: id },
+                None,
+            )
+            .await?;
+            tracing::info!(request_id = %id, by = %in_brand.user.user_id, "privacy erasure resumed");
         }
-        crate::jobs::enqueue(
-            &mut tx,
-            &state.settings.jobs,
-            &RunErasure { request_id: id },
-            None,
-        )
-        .await?;
-        tracing::info!(request_id = %id, by = %in_brand.user.user_id, "privacy erasure resumed");
     }
     let row = repo::request(&mut tx, id, Reader::System)
         .await?

@@ -148,8 +148,8 @@ async fn only_the_brands_marketers_and_admins_may_ask_and_read_and_other_brands_
     .await;
     assert_eq!(response.status(), 403, "staff have no /me requests");
 
-    // A staff request about the customer's own portal account is theirs to read: it is what answers
-    // their own request while it is open.
+    // A staff request about the customer's own portal account stays the staff's (who asked, and the
+    // receipts): the customer asking for the same meanwhile is told so, not handed it.
     let user: uuid::Uuid =
         sqlx::query_scalar("SELECT id FROM users WHERE email = 'cleo@example.com'")
             .fetch_one(&app.db)
@@ -176,5 +176,15 @@ async fn only_the_brands_marketers_and_admins_may_ask_and_read_and_other_brands_
         None,
     )
     .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 404);
+    let asked = send(
+        &app,
+        Method::POST,
+        Some(&customer),
+        "/api/v1/me/privacy/export",
+        Some(serde_json::json!({ "password": crate::helpers::STAFF_PASSWORD })),
+    )
+    .await;
+    assert_eq!(asked.status(), 409);
+    assert_eq!(problem(asked).await["code"], "conflict");
 }
