@@ -30,6 +30,9 @@ esac
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 CARGO_PROFILE="${BENCH_CARGO_PROFILE:-dev}"
 echo "test binary profile: $CARGO_PROFILE"
-cargo test --profile "$CARGO_PROFILE" --locked --test api "$FILTER" -- --ignored --nocapture --test-threads=1 2>&1 \
+PROFILE_ARGS=()
+# The default stays `cargo test`'s own profile, so the test suite's build is reused.
+[ "$CARGO_PROFILE" = dev ] || PROFILE_ARGS=(--profile "$CARGO_PROFILE")
+cargo test "${PROFILE_ARGS[@]}" --locked --test api "$FILTER" -- --ignored --nocapture --test-threads=1 2>&1 \
     | grep -E 'BENCH|seeded|enrolled|test result|panicked'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
