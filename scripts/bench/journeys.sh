@@ -7,7 +7,8 @@
 # and the per-enrollment wake-up and send-step latencies (`BENCH` line), with the load average.
 #
 # Usage: scripts/bench/run journeys
-# Environment: BENCH_ENROLLMENTS (default 10000), TEST_DATABASE_URL / TEST_REDIS_URL as for the tests.
+# Environment: BENCH_ENROLLMENTS (default 10000), TEST_DATABASE_URL / TEST_REDIS_URL as for the tests,
+# BENCH_CARGO_PROFILE (default dev: the debug test binary; `release` for an optimised one).
 set -euo pipefail
 source "$(dirname "$0")/../env.sh"
 cd "$ROOT"
@@ -17,6 +18,11 @@ start_redis
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-$PG_ADMIN_URL}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-$REDIS_URL}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-cargo test --locked --test api crm_journeys::bench:: -- --ignored --nocapture --test-threads=1 2>&1 \
+CARGO_PROFILE="${BENCH_CARGO_PROFILE:-dev}"
+echo "test binary profile: $CARGO_PROFILE"
+PROFILE_ARGS=()
+# The default stays `cargo test`'s own profile, so the test suite's build is reused.
+[ "$CARGO_PROFILE" = dev ] || PROFILE_ARGS=(--profile "$CARGO_PROFILE")
+cargo test "${PROFILE_ARGS[@]}" --locked --test api crm_journeys::bench:: -- --ignored --nocapture --test-threads=1 2>&1 \
     | grep -E 'BENCH|enrolled|test result|panicked'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
